@@ -1,0 +1,150 @@
+"""Entry point of the ``dockyard`` command: the verb table, global options, and exit codes.
+
+Verbs are loaded lazily from the table below so that ``dockyard --help`` imports no verb
+module (it must stay well under 150 ms). This is the only place where a
+:class:`~dockyard.errors.DockyardError` becomes a one-line message and an exit code;
+``--debug`` (or DOCKYARD_DEBUG=1) adds the traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from dockyard import __version__
+from dockyard.errors import DockyardError, NotBuiltError
+
+
+@dataclass(frozen=True)
+class Verb:
+    """One row of the verb table: where the click command lives, and its one-line help."""
+
+    help: str
+    target: str | None = None  # "module:attribute" under dockyard.cli; None = not built yet
+
+
+VERBS: dict[str, Verb] = {
+    "build": Verb("Start a build from a Dockerfile and a context"),
+    "imagetools": Verb("Inspect, create and import multi-platform images in registries"),
+    "create": Verb("Create a new builder instance"),
+    "use": Verb("Set the current builder instance"),
+    "ls": Verb("List builder instances"),
+    "inspect": Verb("Inspect the current builder instance (--bootstrap to prepare it)"),
+    "rm": Verb("Remove one or more builder instances"),
+    "stop": Verb("Stop a builder instance"),
+    "prune": Verb("Remove build cache"),
+    "du": Verb("Show disk usage of the build cache"),
+    "login": Verb("Log in to a registry"),
+    "logout": Verb("Log out from a registry"),
+    "version": Verb("Show the versions of dockyard, runc and qemu", "version:version"),
+    "registry": Verb("Run the embedded local registry (serve, stop)", "registry:registry"),
+}
+
+
+@dataclass(frozen=True)
+class GlobalOptions:
+    """Options given before the verb, handed to every verb through ``ctx.obj``."""
+
+    builder: str | None
+    debug: bool
+
+
+def _not_built(name: str) -> click.Command:
+    def callback(**_: Any) -> None:
+        raise NotBuiltError(
+            f"'dockyard {name}' is not built yet",
+            hint="see the open issues in the project tracker for its status",
+        )
+
+    return click.Command(
+        name,
+        callback=callback,
+        help=VERBS[name].help + " (not built yet)",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+        add_help_option=False,
+    )
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a verb's module only when that verb runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(VERBS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        verb = VERBS.get(cmd_name)
+        if verb is None:
+            return None
+        if verb.target is None:
+            return _not_built(cmd_name)
+        module_name, attr = verb.target.split(":")
+        module = importlib.import_module(f"dockyard.cli.{module_name}")
+        command = getattr(module, attr)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, verb.help + ("" if verb.target else " (not built yet)")) for name, verb in VERBS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--builder", metavar="NAME", envvar="BUILDX_BUILDER", help="Override the configured builder instance")
+@click.option("-D", "--debug", is_flag=True, envvar="DOCKYARD_DEBUG", help="Show tracebacks for errors")
+@click.version_option(__version__, "--version", prog_name="dockyard", message="%(prog)s %(version)s")
+@click.pass_context
+def cli(ctx: click.Context, builder: str | None, debug: bool) -> None:
+    """dockyard: build multi-platform container images without a daemon."""
+    ctx.obj = GlobalOptions(builder=builder, debug=debug)
+
+
+def _debug_requested(argv: list[str]) -> bool:
+    if os.environ.get("DOCKYARD_DEBUG", "") not in ("", "0", "false"):
+        return True
+    for arg in argv:
+        if arg in ("--debug", "-D"):
+            return True
+        if not arg.startswith("-"):
+            return False  # options after the verb belong to the verb
+    return False
+
+
+def _report(err: DockyardError) -> None:
+    click.echo(f"error: {err.message}", err=True)
+    if err.hint:
+        click.echo(f"hint: {err.hint}", err=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and exit with its code; the only place errors become exit codes."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = _debug_requested(args)
+    try:
+        rv = cli.main(args=args, prog_name="dockyard", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except DockyardError as exc:
+        if debug:
+            traceback.print_exc()
+        _report(exc)
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # a bug: still one line unless --debug
+        if debug:
+            traceback.print_exc()
+        click.echo(f"error: internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo("hint: rerun with --debug for the traceback and report it", err=True)
+        sys.exit(70)
+    sys.exit(rv if isinstance(rv, int) else 0)
