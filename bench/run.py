@@ -18,12 +18,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness import RunFailed, machine, measure  # noqa: E402
-from report import write_markdown, write_plots  # noqa: E402
-from scenarios import Env, all_scenarios  # noqa: E402
+from harness import RunFailed, machine, measure
+from report import write_markdown, write_plots
+from scenarios import Env, all_scenarios
+from tests.rig import baseimage
 
-from dockyard import localregistry  # noqa: E402
-from tests.rig import baseimage  # noqa: E402
+from dockyard import localregistry
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -36,7 +36,7 @@ def features() -> frozenset[str]:
     if VERBS["build"].target is not None:
         found.add("plan")
     try:
-        import dockyard.exporters  # noqa: F401
+        import dockyard.exporters
         found.add("build")
     except ImportError:
         pass
