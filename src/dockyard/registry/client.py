@@ -295,21 +295,25 @@ class Client:
 
 
 class FetchingSource:
-    """A BlobSource that fetches blobs missing from ``store`` from ``origin``'s repository."""
+    """A BlobSource over ``store`` that fetches a missing blob from the repository it came from.
+
+    Copies use it so that blobs the target already has, or can mount, are never downloaded.
+    """
 
     def __init__(self, client: Client, origin: Reference, store: ContentStore) -> None:
         self.client = client
         self.origin = origin
         self.store = store
-        self._sizes: dict[Digest, Descriptor] = {}
+        self._where: dict[Digest, tuple[Descriptor, Reference]] = {}
 
-    def expect(self, desc: Descriptor) -> None:
-        self._sizes[desc.digest] = desc
+    def expect(self, desc: Descriptor, origin: Reference | None = None) -> None:
+        """``desc`` may be asked for; it lives in ``origin``'s repository (default: the source's)."""
+        self._where.setdefault(desc.digest, (desc, origin or self.origin))
 
     def open(self, digest: Digest) -> BinaryIO:
         if not self.store.has(digest):
-            desc = self._sizes.get(digest)
-            if desc is None:
+            found = self._where.get(digest)
+            if found is None:
                 raise StoreError(f"blob {digest} is neither in the store nor listed by the copied manifests")
-            self.client.fetch_blob(self.origin, desc, self.store)
+            self.client.fetch_blob(found[1], found[0], self.store)
         return self.store.open(digest)

@@ -168,7 +168,9 @@ class Session:
         With ``stream=True`` the body is not read: close the response. With ``replay=False``
         transient failures raise :class:`Retryable` instead of being retried here.
         """
-        url = self.url(path_or_url)
+        url = httpx.URL(self.url(path_or_url))
+        if params:  # merged: an upload Location carries its own query (_state=...) that must be kept
+            url = url.copy_merge_params(dict(params))
         policy = self.options.retry
         reauthenticated = False
         attempt = 0
@@ -179,7 +181,7 @@ class Session:
             if authorization:
                 send_headers["Authorization"] = authorization
             content = body() if callable(body) else body
-            request = self._client.build_request(method, url, headers=send_headers, params=params, content=content)
+            request = self._client.build_request(method, url, headers=send_headers, content=content)
             try:
                 response = self._client.send(request, stream=True)
             except httpx.TransportError as exc:
