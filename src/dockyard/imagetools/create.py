@@ -94,7 +94,8 @@ def plan(client: Client, sources: Sequence[Reference], *, store: ContentStore,
     fetching = FetchingSource(client, refs[0], store)
     entries: list[Descriptor] = []
     for ref in refs:
-        for entry in _entries(client, ref, fetching, store, platforms):
+        keep = () if ref is append else platforms  # --platform filters the sources, not what is appended to
+        for entry in _entries(client, ref, fetching, store, keep):
             if all(e.digest != entry.digest for e in entries):
                 entries.append(entry)
     if not entries:
