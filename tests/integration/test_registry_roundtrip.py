@@ -15,6 +15,7 @@ from dockyard.registry import Client
 from dockyard.registry.errors import AuthenticationError, NotFoundError
 from dockyard.store.content import ContentStore
 from tests.integration.registryhelpers import busybox_index, client_for, skopeo_raw
+from tests.rig import baseimage
 from tests.rig.registries import TestRegistry
 
 pytestmark = pytest.mark.integration
@@ -54,13 +55,17 @@ def test_skopeo_copy_all_of_our_index(registry: TestRegistry, busybox_rootfs: di
         assert (out / "blobs" / "sha256" / entry.digest.hex).is_file()
 
 
-def test_we_read_what_skopeo_pushed(busybox_base: str, tmp_path: Path) -> None:
+def test_we_read_what_skopeo_pushed(registry: TestRegistry, tmp_path: Path) -> None:
+    layout = tmp_path / "umoci"
+    baseimage.build_layout(layout, "latest")  # umoci-made, skopeo-pushed: no dockyard code involved
+    ref = f"{registry.address}/skopeo/busybox:latest"
+    baseimage.push_layout(layout, "latest", ref)
     with Client() as client:
-        top = client.resolve(busybox_base)
+        top = client.resolve(ref)
         assert top.media_type == mediatypes.OCI_INDEX
-        assert top.digest == Digest.of_bytes(skopeo_raw(busybox_base))
+        assert top.digest == Digest.of_bytes(skopeo_raw(ref))
         for arch in ("amd64", "arm64"):
-            image = client.pull(busybox_base, platform=Platform.parse(arch), store=ContentStore(tmp_path))
+            image = client.pull(ref, platform=Platform.parse(arch), store=ContentStore(tmp_path / "store"))
             assert image.config.architecture == arch
             assert image.config.config.cmd == ("sh",)
 
