@@ -31,7 +31,7 @@ class Verb:
 
 VERBS: dict[str, Verb] = {
     "build": Verb("Start a build from a Dockerfile and a context"),
-    "imagetools": Verb("Inspect, create and import multi-platform images in registries"),
+    "imagetools": Verb("Inspect, create and import multi-platform images in registries", "imagetools:imagetools"),
     "create": Verb("Create a new builder instance"),
     "use": Verb("Set the current builder instance"),
     "ls": Verb("List builder instances"),
@@ -40,8 +40,8 @@ VERBS: dict[str, Verb] = {
     "stop": Verb("Stop a builder instance"),
     "prune": Verb("Remove build cache"),
     "du": Verb("Show disk usage of the build cache"),
-    "login": Verb("Log in to a registry"),
-    "logout": Verb("Log out from a registry"),
+    "login": Verb("Log in to a registry", "login:login"),
+    "logout": Verb("Log out from a registry", "logout:logout"),
     "version": Verb("Show the versions of dockyard, runc and qemu", "version:version"),
     "registry": Verb("Run the embedded local registry (serve, stop)", "registry:registry"),
 }
