@@ -133,7 +133,8 @@ def ensure(arch: str) -> Emulator:
     fields = definition.split(":")
     interpreter, flags = fields[-2], fields[-1]
     if not Path(interpreter).exists():
-        raise HostError(f"qemu interpreter {interpreter} is missing", hint="apt-get install --reinstall qemu-user-static")
+        raise HostError(f"qemu interpreter {interpreter} is missing",
+                        hint="apt-get install --reinstall qemu-user-static")
     if "F" not in flags:
         fields[-1] = flags + "F"
     if emu.registered and "F" in emu.flags and emu.interpreter == interpreter:
