@@ -18,15 +18,18 @@ import enum
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from isal import igzip_threaded
 
 from dockyard.digest import Digest, HashingWriter
 from dockyard.oci.tarfs import write_tar
+
+# isal ships no type hints; this is the one shape we call it with.
+_igzip_open = cast("Callable[..., BinaryIO]", igzip_threaded.open)
 
 # Same values as dockyard.oci.mediatypes (kept here so this module stands alone).
 MEDIA_TYPE_TAR = "application/vnd.oci.image.layer.v1.tar"
@@ -117,15 +120,15 @@ def make_layer(source: str | os.PathLike[str], dest_dir: str | os.PathLike[str],
                 sink = _DiffSink(out)
                 write_tar(source, sink, source_date_epoch=options.source_date_epoch)
             elif compression is Compression.GZIP:
-                with igzip_threaded.open(out, "wb", compresslevel=level,  # type: ignore[arg-type]
-                                         threads=_threads(options.threads)) as gz:
+                with _igzip_open(out, "wb", compresslevel=level,
+                                 threads=_threads(options.threads)) as gz:
                     sink = _DiffSink(gz)
                     write_tar(source, sink, source_date_epoch=options.source_date_epoch)
             else:
                 import zstandard
 
                 compressor = zstandard.ZstdCompressor(level=level, threads=_threads(options.threads))
-                with compressor.stream_writer(out, closefd=False) as zw:
+                with compressor.stream_writer(cast(BinaryIO, out), closefd=False) as zw:
                     sink = _DiffSink(zw)
                     write_tar(source, sink, source_date_epoch=options.source_date_epoch)
             raw.flush()
@@ -153,7 +156,7 @@ def open_uncompressed(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         kind = sniff(raw.read(4))
         raw.seek(0)
         if kind is Compression.GZIP:
-            with igzip_threaded.open(raw, "rb", threads=1) as gz:
+            with _igzip_open(raw, "rb", threads=1) as gz:
                 yield gz
         elif kind is Compression.ZSTD:
             import zstandard

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from dockyard.errors import BuildError
@@ -191,11 +191,11 @@ def walk(root: str | os.PathLike[str], *, source_date_epoch: int | None = None) 
             if whiteout:
                 yield TarEntry(name=rel, kind=REG, mode=0, mtime=mtime)
                 continue
-            mode = stat.S_IMODE(st.st_mode)
-            common = {"mode": mode, "uid": st.st_uid, "gid": st.st_gid, "mtime": mtime}
+            base = TarEntry(name=rel, kind=REG, mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid,
+                            mtime=mtime)
             if stat.S_ISDIR(st.st_mode):
                 opaque, xattrs = _xattrs(path)
-                yield TarEntry(name=rel + b"/", kind=DIR, xattrs=xattrs, **common)
+                yield replace(base, name=rel + b"/", kind=DIR, xattrs=xattrs)
                 if opaque:
                     yield TarEntry(name=rel + b"/" + OPAQUE_MARKER, kind=REG, mode=0, mtime=mtime)
                 yield from visit(path, rel + b"/")
@@ -205,19 +205,19 @@ def walk(root: str | os.PathLike[str], *, source_date_epoch: int | None = None) 
                     inode = (st.st_dev, st.st_ino)
                     first = seen_inodes.get(inode)
                     if first is not None:
-                        yield TarEntry(name=rel, kind=LNK, linkname=first, xattrs=xattrs, **common)
+                        yield replace(base, kind=LNK, linkname=first, xattrs=xattrs)
                         continue
                     seen_inodes[inode] = rel
-                yield TarEntry(name=rel, kind=REG, size=st.st_size, xattrs=xattrs, source=path, **common)
+                yield replace(base, kind=REG, size=st.st_size, xattrs=xattrs, source=path)
             elif stat.S_ISLNK(st.st_mode):
-                yield TarEntry(name=rel, kind=SYM, linkname=os.readlink(path), **common)
+                yield replace(base, kind=SYM, linkname=os.readlink(path))
             elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
                 _, xattrs = _xattrs(path)
-                yield TarEntry(name=rel, kind=CHR if stat.S_ISCHR(st.st_mode) else BLK,
+                yield replace(base, kind=CHR if stat.S_ISCHR(st.st_mode) else BLK,
                                devmajor=os.major(st.st_rdev), devminor=os.minor(st.st_rdev),
-                               xattrs=xattrs, **common)
+                               xattrs=xattrs)
             elif stat.S_ISFIFO(st.st_mode):
-                yield TarEntry(name=rel, kind=FIFO, **common)
+                yield replace(base, kind=FIFO)
 
     yield from visit(top, b"")
 

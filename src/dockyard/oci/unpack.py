@@ -175,8 +175,8 @@ class _Applier:
         if self.same_owner:
             os.chown(dest, member.uid, member.gid, follow_symlinks=False)
         for key, value in member.pax_headers.items():
-            if key.startswith(_XATTR_PREFIX) and not symlink and not key.startswith(_XATTR_PREFIX + "trusted.overlay."):
-                name = key[len(_XATTR_PREFIX):]
+            name = key[len(_XATTR_PREFIX):]
+            if key.startswith(_XATTR_PREFIX) and not symlink and not name.startswith("trusted.overlay."):
                 with contextlib.suppress(PermissionError):
                     os.setxattr(dest, name, value.encode("utf-8", "surrogateescape"), follow_symlinks=False)
         if not symlink:
