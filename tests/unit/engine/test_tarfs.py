@@ -17,7 +17,7 @@ from dockyard.oci.tarfs import TarEntry, encode_header, walk, write_tar
 
 def _tar_bytes(root: Path, **kwargs: int) -> bytes:
     out = io.BytesIO()
-    write_tar(root, out, **kwargs)  # type: ignore[arg-type]
+    write_tar(root, out, **kwargs)
     return out.getvalue()
 
 
