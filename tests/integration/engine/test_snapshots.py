@@ -87,9 +87,13 @@ def test_untouched_mount_commits_an_empty_diff(snapshotter: Snapshotter, busybox
 
 def test_abort_unmounts_and_removes(snapshotter: Snapshotter, busybox_rootfs: dict[str, Path]) -> None:
     base = _base(snapshotter, busybox_rootfs["amd64"])
-    with pytest.raises(RuntimeError), snapshotter.prepare(base.id) as active:
-        (active.mount() / "junk").write_text("j")
-        raise RuntimeError("step failed")
+    def failing_step() -> None:
+        with snapshotter.prepare(base.id) as active:
+            (active.mount() / "junk").write_text("j")
+            raise RuntimeError("step failed")
+
+    with pytest.raises(RuntimeError):
+        failing_step()
     assert mounts_under(snapshotter.root) == []
     assert snapshotter.ids() == [base.id]
     assert [p.name for p in snapshotter.root.iterdir() if p.name.startswith("tmp-")] == []
