@@ -339,7 +339,9 @@ def _pattern_regex(pattern: str, *, greedy: bool, anchored: bool) -> re.Pattern[
             if following in ("}", "/"):
                 continue  # the escape only protected the ${} delimiter
             if following not in ("*", "?", "\\"):
-                raise ExpansionError(f"invalid pattern ({pattern}) in substitution: invalid escape '\\{following}'")
+                raise ExpansionError(
+                    f"invalid pattern ({pattern}) in substitution: invalid escape '\\{following}'"
+                )
             out.append(re.escape(following))
             i += 1
         else:

@@ -61,7 +61,9 @@ def test_shared_vectors_present() -> None:
     assert len(WORDS_CASES) > 20
 
 
-@pytest.mark.parametrize(("line", "source", "expected"), ENV_VAR_CASES, ids=[f"L{c[0]}" for c in ENV_VAR_CASES])
+@pytest.mark.parametrize(
+    ("line", "source", "expected"), ENV_VAR_CASES, ids=[f"L{c[0]}" for c in ENV_VAR_CASES]
+)
 def test_env_var_vector(line: int, source: str, expected: str) -> None:
     if expected == "error":
         with pytest.raises(ExpansionError):
