@@ -136,9 +136,9 @@ class ContextHasher:
               follow_symlinks: bool) -> Iterator[_Entry]:
         full = os.path.join(self.root, top)
         st = os.stat(full) if follow_symlinks else os.lstat(full)
-        yield from self._entries(top, full, st, top, ignore, exclude)
+        yield from self._entries(top, full, st, top, ignore=ignore, exclude=exclude)
 
-    def _entries(self, rel: str, full: str, st: os.stat_result, top: str, ignore: PatternMatcher,
+    def _entries(self, rel: str, full: str, st: os.stat_result, top: str, *, ignore: PatternMatcher,
                  exclude: PatternMatcher) -> Iterator[_Entry]:
         inner = posixpath.relpath(rel, top) if rel != top else "."
         if inner != "." and exclude.matches(inner):
@@ -155,7 +155,7 @@ class ContextHasher:
             for child in children:
                 child_rel = child.name if rel == "." else f"{rel}/{child.name}"
                 yield from self._entries(child_rel, child.path, child.stat(follow_symlinks=False), top,
-                                         ignore, exclude)
+                                         ignore=ignore, exclude=exclude)
             return
         if skip_self:
             return
