@@ -163,8 +163,11 @@ class ImageConfig:
         out: dict[str, Any] = {**self.platform.to_oci(), "config": config}
         if self.author:
             out["author"] = self.author
-        out["history"] = [
-            {"created_by": h.created_by, "comment": h.comment} | ({"empty_layer": True} if h.empty_layer else {})
-            for h in self.history
-        ]
+        history: list[dict[str, Any]] = []
+        for h in self.history:
+            row: dict[str, Any] = {"created_by": h.created_by, "comment": h.comment}
+            if h.empty_layer:
+                row["empty_layer"] = True
+            history.append(row)
+        out["history"] = history
         return out
