@@ -164,9 +164,9 @@ class ImageConfig:
         if self.author:
             out["author"] = self.author
         history: list[dict[str, Any]] = []
-        for h in self.history:
-            row: dict[str, Any] = {"created_by": h.created_by, "comment": h.comment}
-            if h.empty_layer:
+        for entry in self.history:
+            row: dict[str, Any] = {"created_by": entry.created_by, "comment": entry.comment}
+            if entry.empty_layer:
                 row["empty_layer"] = True
             history.append(row)
         out["history"] = history
