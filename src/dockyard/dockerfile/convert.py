@@ -199,8 +199,8 @@ class StageConverter:
             config = ImageConfig.from_oci(found, platform) if found else ImageConfig(platform=platform)
             source = ImageSource(ref=ref, platform=platform, line=base.line, description=f"FROM {ref}")
             scope = StageScope(stage, platform, source, config)
-        scope.steps.append(Step(stage.label, base.line, f"FROM {ref}" + (
-            f" --platform={platform}" if base.platform else ""), scope.state))
+        shown = f"FROM --platform={platform} {ref}" if base.platform else f"FROM {ref}"
+        scope.steps.append(Step(stage.label, base.line, shown, scope.state))
         return scope
 
     def _convert(self, stage: Stage) -> StageResult:

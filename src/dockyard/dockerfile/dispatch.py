@@ -30,10 +30,14 @@ def _go_quote(items: tuple[str, ...]) -> str:
 
 
 def _resolve(path: str, workdir: str) -> str:
-    if path.startswith("/"):
-        return path
-    joined = posixpath.join(workdir or "/", path)
-    return joined
+    """An absolute, normalised path; a trailing slash (meaning "a directory") is kept."""
+    joined = path if path.startswith("/") else posixpath.join(workdir or "/", path)
+    normal = posixpath.normpath(joined)
+    if normal.startswith("//"):
+        normal = "/" + normal.lstrip("/")
+    if (path.endswith("/") or path.endswith("/.") or path == ".") and normal != "/":
+        normal += "/"
+    return normal
 
 
 def _cwd(scope: StageScope) -> str:
@@ -95,8 +99,6 @@ def _copy(conv: StageConverter, scope: StageScope, item: ins.Copy | ins.Add) -> 
     keyword = "COPY" if isinstance(item, ins.Copy) else "ADD"
     sources = tuple(conv.expand(s, env, item.line) for s in item.sources)
     dest = _resolve(conv.expand(item.dest, env, item.line), _cwd(scope))
-    if item.dest.endswith("/") and not dest.endswith("/"):
-        dest += "/"
     chown = conv.expand(item.chown, env, item.line)
     chmod = conv.expand(item.chmod, env, item.line)
     excludes = tuple(conv.expand(e, env, item.line) for e in item.excludes)
