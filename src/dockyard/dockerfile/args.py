@@ -17,17 +17,27 @@ from dockyard.errors import DockerfileError
 from dockyard.platform import Platform
 
 PLATFORM_ARGS = (
-    "TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT",
-    "BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT",
+    "TARGETPLATFORM",
+    "TARGETOS",
+    "TARGETARCH",
+    "TARGETVARIANT",
+    "BUILDPLATFORM",
+    "BUILDOS",
+    "BUILDARCH",
+    "BUILDVARIANT",
 )
 
 
 def platform_args(target: Platform, build: Platform) -> dict[str, str]:
     """The eight automatic ARGs for one target platform built on ``build``."""
     return {
-        "TARGETPLATFORM": str(target), "TARGETOS": target.os, "TARGETARCH": target.architecture,
+        "TARGETPLATFORM": str(target),
+        "TARGETOS": target.os,
+        "TARGETARCH": target.architecture,
         "TARGETVARIANT": target.variant,
-        "BUILDPLATFORM": str(build), "BUILDOS": build.os, "BUILDARCH": build.architecture,
+        "BUILDPLATFORM": str(build),
+        "BUILDOS": build.os,
+        "BUILDARCH": build.architecture,
         "BUILDVARIANT": build.variant,
     }
 

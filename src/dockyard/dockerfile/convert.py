@@ -131,8 +131,11 @@ class StageConverter:
         if ref.isdigit():
             index = int(ref)
             if index >= current.index:
-                raise self.fail(f"invalid stage reference {ref!r}: stage index {index} is not an earlier "
-                                f"stage (this is stage {current.index})", line)
+                raise self.fail(
+                    f"invalid stage reference {ref!r}: stage index {index} is not an earlier "
+                    f"stage (this is stage {current.index})",
+                    line,
+                )
             return self.df.stages[index]
         return self.df.find(ref)
 
@@ -164,8 +167,11 @@ class StageConverter:
 
     def check_ref(self, ref: str, written: str, line: int, unmatched: frozenset[str] = frozenset()) -> None:
         if not ref:
-            raise self.fail(f"base name ({written}) should not be blank", line,
-                            hint="declare the ARG before the first FROM or pass --build-arg")
+            raise self.fail(
+                f"base name ({written}) should not be blank",
+                line,
+                hint="declare the ARG before the first FROM or pass --build-arg",
+            )
         if not _REF_RE.match(ref):
             undefined = f" (undefined ARG {', '.join(sorted(unmatched))})" if unmatched else ""
             raise self.fail(f"invalid image reference {ref!r} from {written!r}{undefined}", line)

@@ -26,8 +26,24 @@ FLAG_SPECS: dict[str, dict[str, FlagKind]] = {
     "HEALTHCHECK": {"interval": S, "timeout": S, "start-period": S, "start-interval": S, "retries": S},
 }
 KEYWORDS = (
-    "FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT",
-    "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL",
+    "FROM",
+    "RUN",
+    "CMD",
+    "LABEL",
+    "MAINTAINER",
+    "EXPOSE",
+    "ENV",
+    "ADD",
+    "COPY",
+    "ENTRYPOINT",
+    "VOLUME",
+    "USER",
+    "WORKDIR",
+    "ARG",
+    "ONBUILD",
+    "STOPSIGNAL",
+    "HEALTHCHECK",
+    "SHELL",
 )
 NETWORK_MODES = ("default", "none", "host")
 SECURITY_MODES = ("sandbox", "insecure")
@@ -56,8 +72,10 @@ def _heredocs(cmd: RawCommand) -> tuple[ins.HeredocSource, ...]:
 
 def _split_sources(cmd: RawCommand) -> tuple[tuple[str, ...], str, tuple[ins.HeredocSource, ...]]:
     if len(cmd.args) < 2:
-        raise _Fail(f"{cmd.keyword} requires at least two arguments, but only one was provided. Destination "
-                    "could not be determined")
+        raise _Fail(
+            f"{cmd.keyword} requires at least two arguments, but only one was provided. Destination "
+            "could not be determined"
+        )
     *sources, dest = cmd.args
     if dest.startswith("<<"):
         raise _Fail(f"{cmd.keyword} cannot accept a heredoc as a destination")
@@ -95,8 +113,9 @@ def _from(cmd: RawCommand, flags: ParsedFlags) -> ins.Instruction:
         raise _Fail("FROM requires either one or three arguments (FROM image [AS name])")
     name = args[2].lower() if len(args) == 3 else ""
     if name and not _valid_stage_name(name):
-        raise _Fail(f"invalid name for build stage: {args[2]!r}, name can't start with a number or "
-                    "contain symbols")
+        raise _Fail(
+            f"invalid name for build stage: {args[2]!r}, name can't start with a number or contain symbols"
+        )
     return ins.From(image=args[0], name=name, platform=flags.string("platform"), **_common(cmd))
 
 
@@ -115,15 +134,31 @@ def _run(cmd: RawCommand, flags: ParsedFlags) -> ins.Instruction:
         raise _Fail(f"unsupported security mode {security!r}{suggest(security, SECURITY_MODES)}")
     for spec in flags.many("mount"):
         parse_mount(spec, expand=None)
-    return ins.Run(args=cmd.args, json=cmd.json, heredocs=_heredocs(cmd), mounts=flags.many("mount"),
-                   network=network, security=security, **_common(cmd))
+    return ins.Run(
+        args=cmd.args,
+        json=cmd.json,
+        heredocs=_heredocs(cmd),
+        mounts=flags.many("mount"),
+        network=network,
+        security=security,
+        **_common(cmd),
+    )
 
 
 def _copy(cmd: RawCommand, flags: ParsedFlags) -> ins.Instruction:
     sources, dest, inline = _split_sources(cmd)
-    return ins.Copy(sources=sources, dest=dest, inline=inline, from_=flags.string("from"),
-                    chown=flags.string("chown"), chmod=_chmod(flags.string("chmod")), link=flags.flag("link"),
-                    parents=flags.flag("parents"), excludes=flags.many("exclude"), **_common(cmd))
+    return ins.Copy(
+        sources=sources,
+        dest=dest,
+        inline=inline,
+        from_=flags.string("from"),
+        chown=flags.string("chown"),
+        chmod=_chmod(flags.string("chmod")),
+        link=flags.flag("link"),
+        parents=flags.flag("parents"),
+        excludes=flags.many("exclude"),
+        **_common(cmd),
+    )
 
 
 def _chmod(value: str) -> str:
@@ -140,10 +175,19 @@ def _add(cmd: RawCommand, flags: ParsedFlags) -> ins.Instruction:
     checksum = flags.string("checksum")
     if checksum and "$" not in checksum and not checksum.startswith(("sha256:", "sha384:", "sha512:")):
         raise _Fail(f"invalid --checksum {checksum!r}: expected sha256:<hex>")
-    return ins.Add(sources=sources, dest=dest, inline=inline, chown=flags.string("chown"),
-                   chmod=_chmod(flags.string("chmod")), link=flags.flag("link"), checksum=checksum,
-                   keep_git_dir=flags.flag("keep-git-dir"),
-                   unpack=flags.bools.get("unpack"), excludes=flags.many("exclude"), **_common(cmd))
+    return ins.Add(
+        sources=sources,
+        dest=dest,
+        inline=inline,
+        chown=flags.string("chown"),
+        chmod=_chmod(flags.string("chmod")),
+        link=flags.flag("link"),
+        checksum=checksum,
+        keep_git_dir=flags.flag("keep-git-dir"),
+        unpack=flags.bools.get("unpack"),
+        excludes=flags.many("exclude"),
+        **_common(cmd),
+    )
 
 
 def _healthcheck(cmd: RawCommand, flags: ParsedFlags) -> ins.Instruction:
@@ -167,14 +211,22 @@ def _healthcheck(cmd: RawCommand, flags: ParsedFlags) -> ins.Instruction:
     if retries < 0:
         raise _Fail(f"--retries cannot be negative ({retries})")
     try:
-        durations = {k: parse_duration(k, flags.string(k)) for k in
-                     ("interval", "timeout", "start-period", "start-interval")}
+        durations = {
+            k: parse_duration(k, flags.string(k))
+            for k in ("interval", "timeout", "start-period", "start-interval")
+        }
     except FlagError as exc:
         raise _Fail(str(exc)) from None
     test = ("CMD", *rest) if cmd.json else ("CMD-SHELL", *rest)
-    return ins.Healthcheck(test=test, interval=durations["interval"], timeout=durations["timeout"],
-                           start_period=durations["start-period"], start_interval=durations["start-interval"],
-                           retries=retries, **_common(cmd))
+    return ins.Healthcheck(
+        test=test,
+        interval=durations["interval"],
+        timeout=durations["timeout"],
+        start_period=durations["start-period"],
+        start_interval=durations["start-interval"],
+        retries=retries,
+        **_common(cmd),
+    )
 
 
 def _arg(cmd: RawCommand, flags: ParsedFlags, comments: Mapping[int, str]) -> ins.Instruction:
@@ -186,7 +238,7 @@ def _arg(cmd: RawCommand, flags: ParsedFlags, comments: Mapping[int, str]) -> in
         name, has_value, value = item.partition("=")
         if not name:
             raise _Fail("ARG names can not be blank")
-        description = next((c[len(name) + 1:] for c in block if c.startswith(name + " ")), "")
+        description = next((c[len(name) + 1 :] for c in block if c.startswith(name + " ")), "")
         defs.append(ins.ArgDef(name=name, default=value if has_value else None, description=description))
     return ins.Arg(args=tuple(defs), **_common(cmd))
 
@@ -245,15 +297,22 @@ def _simple(cmd: RawCommand, flags: ParsedFlags) -> ins.Instruction:
 
 
 _DECODERS: dict[str, Callable[[RawCommand, ParsedFlags], ins.Instruction]] = {
-    "FROM": _from, "RUN": _run, "COPY": _copy, "ADD": _add, "HEALTHCHECK": _healthcheck,
+    "FROM": _from,
+    "RUN": _run,
+    "COPY": _copy,
+    "ADD": _add,
+    "HEALTHCHECK": _healthcheck,
 }
 
 
 def decode(cmd: RawCommand, *, filename: str, comments: Mapping[int, str]) -> ins.Instruction:
     """One typed instruction for ``cmd``; errors carry ``filename:line``."""
     if cmd.keyword not in KEYWORDS:
-        raise DockerfileError(f"unknown instruction: {cmd.written}{suggest(cmd.keyword, KEYWORDS)}",
-                              file=filename, line=cmd.line)
+        raise DockerfileError(
+            f"unknown instruction: {cmd.written}{suggest(cmd.keyword, KEYWORDS)}",
+            file=filename,
+            line=cmd.line,
+        )
     try:
         flags = parse_flags(cmd.keyword, cmd.flags, FLAG_SPECS.get(cmd.keyword, {}))
         if cmd.keyword == "ARG":

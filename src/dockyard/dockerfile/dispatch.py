@@ -77,12 +77,27 @@ def _run(conv: StageConverter, scope: StageScope, item: ins.Run) -> None:
     scope.steps.append(Step(scope.stage.label, item.line, f"RUN {flags}{' '.join(argv)}", op))
 
 
-def conv_exec(scope: StageScope, *, argv: tuple[str, ...], env: tuple[str, ...], mounts: tuple[Mount, ...],
-              item: ins.Run) -> Op:
-    return Exec(root=scope.state, argv=argv, env=env, cwd=_cwd(scope), user=scope.config.user,
-                platform=scope.platform, mounts=mounts,
-                network=item.network, security=item.security, line=item.line,
-                description=f"[{scope.stage.label}] RUN {' '.join(argv)}")
+def conv_exec(
+    scope: StageScope,
+    *,
+    argv: tuple[str, ...],
+    env: tuple[str, ...],
+    mounts: tuple[Mount, ...],
+    item: ins.Run,
+) -> Op:
+    return Exec(
+        root=scope.state,
+        argv=argv,
+        env=env,
+        cwd=_cwd(scope),
+        user=scope.config.user,
+        platform=scope.platform,
+        mounts=mounts,
+        network=item.network,
+        security=item.security,
+        line=item.line,
+        description=f"[{scope.stage.label}] RUN {' '.join(argv)}",
+    )
 
 
 def _is_url(src: str) -> bool:
@@ -119,35 +134,73 @@ def _copy(conv: StageConverter, scope: StageScope, item: ins.Copy | ins.Add) -> 
             for src in sources:
                 if _is_url(src):
                     name = posixpath.basename(src.split("?", 1)[0].rstrip("/")) or "index.html"
-                    http = HttpSource(url=src, checksum=checksum, filename=name, line=item.line,
-                                      description=f"ADD {src}")
+                    http = HttpSource(
+                        url=src, checksum=checksum, filename=name, line=item.line, description=f"ADD {src}"
+                    )
                     groups.append((http, (name,), bool(item.unpack)))
                 elif _is_git(src):
                     remote, _, fragment = src.partition("#")
                     ref, _, subdir = fragment.partition(":")
-                    git = GitSource(remote=remote, ref=ref, subdir=subdir, keep_git_dir=item.keep_git_dir,
-                                    line=item.line, description=f"ADD {src}")
+                    git = GitSource(
+                        remote=remote,
+                        ref=ref,
+                        subdir=subdir,
+                        keep_git_dir=item.keep_git_dir,
+                        line=item.line,
+                        description=f"ADD {src}",
+                    )
                     groups.append((git, ("/",), False))
     for doc in item.inline:
         data = conv.expand(doc.content, env, item.line) if doc.expand else doc.content
-        made = Mkfile(root=None, path="/" + doc.name, data=data, platform=scope.platform, line=item.line,
-                      description=f"{keyword} <<{doc.name}")
+        made = Mkfile(
+            root=None,
+            path="/" + doc.name,
+            data=data,
+            platform=scope.platform,
+            line=item.line,
+            description=f"{keyword} <<{doc.name}",
+        )
         groups.append((made, (doc.name,), False))
     state = scope.state
     for source, paths, unpack in groups:
-        copy = Copy(root=None if item.link else state, source=source, paths=paths, dest=dest,
-                    platform=scope.platform, chown=chown, chmod=chmod, excludes=excludes,
-                    parents=isinstance(item, ins.Copy) and item.parents, unpack=unpack, workdir=_cwd(scope),
-                    line=item.line, description=f"[{scope.stage.label}] {keyword} {' '.join(paths)} {dest}")
-        state = Merge(layers=(state, copy), platform=scope.platform, line=item.line,
-                      description=f"[{scope.stage.label}] merge {keyword} --link") if item.link else copy
+        copy = Copy(
+            root=None if item.link else state,
+            source=source,
+            paths=paths,
+            dest=dest,
+            platform=scope.platform,
+            chown=chown,
+            chmod=chmod,
+            excludes=excludes,
+            parents=isinstance(item, ins.Copy) and item.parents,
+            unpack=unpack,
+            workdir=_cwd(scope),
+            line=item.line,
+            description=f"[{scope.stage.label}] {keyword} {' '.join(paths)} {dest}",
+        )
+        state = (
+            Merge(
+                layers=(state, copy),
+                platform=scope.platform,
+                line=item.line,
+                description=f"[{scope.stage.label}] merge {keyword} --link",
+            )
+            if item.link
+            else copy
+        )
     scope.state = state
     shown = [*sources, *(f"<<{d.name}" for d in item.inline)]
     flags = (f"--from={from_text} " if from_text else "") + ("--link " if item.link else "")
     created = f"{keyword} {' '.join(shown)} {dest} # buildkit"
     scope.config = scope.config.with_history(created, empty_layer=False)
-    scope.steps.append(Step(scope.stage.label, item.line, f"{keyword} {flags}{' '.join(shown)} {dest}",
-                            state if isinstance(state, Op) else None))
+    scope.steps.append(
+        Step(
+            scope.stage.label,
+            item.line,
+            f"{keyword} {flags}{' '.join(shown)} {dest}",
+            state if isinstance(state, Op) else None,
+        )
+    )
 
 
 def _workdir(conv: StageConverter, scope: StageScope, item: ins.Workdir) -> None:
@@ -156,8 +209,14 @@ def _workdir(conv: StageConverter, scope: StageScope, item: ins.Workdir) -> None
     if path.startswith("//"):
         path = "/" + path.lstrip("/")
     scope.config = replace(scope.config, workdir=path)
-    op = Mkdir(root=scope.state, path=path, platform=scope.platform, chown=scope.config.user,
-               line=item.line, description=f"[{scope.stage.label}] WORKDIR {path}")
+    op = Mkdir(
+        root=scope.state,
+        path=path,
+        platform=scope.platform,
+        chown=scope.config.user,
+        line=item.line,
+        description=f"[{scope.stage.label}] WORKDIR {path}",
+    )
     scope.state = op
     scope.config = scope.config.with_history(f"WORKDIR {path}", empty_layer=False)
     scope.steps.append(Step(scope.stage.label, item.line, f"WORKDIR {path}", op))
@@ -186,8 +245,9 @@ def _label(conv: StageConverter, scope: StageScope, item: ins.Label) -> None:
 
 def _arg(conv: StageConverter, scope: StageScope, item: ins.Arg) -> None:
     conv.declare_arg(scope, item)
-    shown = " ".join(a.name if scope.args.get(a.name) is None else f"{a.name}={scope.args[a.name]}"
-                     for a in item.args)
+    shown = " ".join(
+        a.name if scope.args.get(a.name) is None else f"{a.name}={scope.args[a.name]}" for a in item.args
+    )
     _meta(scope, item.line, f"ARG {shown}")
 
 
@@ -241,8 +301,14 @@ def _stopsignal(conv: StageConverter, scope: StageScope, item: ins.StopSignal) -
 
 
 def _healthcheck(conv: StageConverter, scope: StageScope, item: ins.Healthcheck) -> None:
-    check = Healthcheck(test=item.test, interval=item.interval, timeout=item.timeout, retries=item.retries,
-                        start_period=item.start_period, start_interval=item.start_interval)
+    check = Healthcheck(
+        test=item.test,
+        interval=item.interval,
+        timeout=item.timeout,
+        retries=item.retries,
+        start_period=item.start_period,
+        start_interval=item.start_interval,
+    )
     scope.config = replace(scope.config, healthcheck=check)
     _meta(scope, item.line, f"HEALTHCHECK {' '.join(item.test)}")
 
@@ -271,10 +337,22 @@ def _register(kind: type[T], handler: Callable[[StageConverter, StageScope, T], 
 
 
 for _kind, _handler in (
-    (ins.Run, _run), (ins.Copy, _copy), (ins.Add, _copy), (ins.Workdir, _workdir), (ins.Env, _env),
-    (ins.Label, _label), (ins.Arg, _arg), (ins.Cmd, _cmd), (ins.Entrypoint, _entrypoint),
-    (ins.Expose, _expose), (ins.Volume, _volume), (ins.User, _user), (ins.StopSignal, _stopsignal),
-    (ins.Healthcheck, _healthcheck), (ins.Shell, _shell), (ins.Onbuild, _onbuild),
+    (ins.Run, _run),
+    (ins.Copy, _copy),
+    (ins.Add, _copy),
+    (ins.Workdir, _workdir),
+    (ins.Env, _env),
+    (ins.Label, _label),
+    (ins.Arg, _arg),
+    (ins.Cmd, _cmd),
+    (ins.Entrypoint, _entrypoint),
+    (ins.Expose, _expose),
+    (ins.Volume, _volume),
+    (ins.User, _user),
+    (ins.StopSignal, _stopsignal),
+    (ins.Healthcheck, _healthcheck),
+    (ins.Shell, _shell),
+    (ins.Onbuild, _onbuild),
     (ins.Maintainer, _maintainer),
 ):
     _register(_kind, _handler)  # type: ignore[arg-type]

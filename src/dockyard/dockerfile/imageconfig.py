@@ -117,13 +117,18 @@ class ImageConfig:
                 start_period=int(health.get("StartPeriod") or 0),
                 start_interval=int(health.get("StartInterval") or 0),
                 retries=int(health.get("Retries") or 0),
-            ) if health else None,
+            )
+            if health
+            else None,
             shell=tuple(cfg["Shell"]) if cfg.get("Shell") else None,
             onbuild=tuple(cfg.get("OnBuild") or ()),
             author=str(data.get("author") or ""),
             history=tuple(
-                HistoryEntry(created_by=str(h.get("created_by", "")), empty_layer=bool(h.get("empty_layer")),
-                             comment=str(h.get("comment", "")))
+                HistoryEntry(
+                    created_by=str(h.get("created_by", "")),
+                    empty_layer=bool(h.get("empty_layer")),
+                    comment=str(h.get("comment", "")),
+                )
                 for h in data.get("history") or ()
             ),
         )
@@ -150,8 +155,13 @@ class ImageConfig:
         if self.healthcheck is not None:
             h = self.healthcheck
             health: dict[str, Any] = {"Test": list(h.test)}
-            durations = (("Interval", h.interval), ("Timeout", h.timeout), ("StartPeriod", h.start_period),
-                         ("StartInterval", h.start_interval), ("Retries", h.retries))
+            durations = (
+                ("Interval", h.interval),
+                ("Timeout", h.timeout),
+                ("StartPeriod", h.start_period),
+                ("StartInterval", h.start_interval),
+                ("Retries", h.retries),
+            )
             for key, value in durations:
                 if value:
                     health[key] = value

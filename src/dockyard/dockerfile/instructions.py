@@ -176,6 +176,21 @@ class Shell(Instruction):
 
 
 STAGE_INSTRUCTIONS = (
-    Run, Cmd, Entrypoint, Label, Env, Maintainer, Expose, Copy, Add, Volume, User, Workdir,
-    Arg, Onbuild, StopSignal, Healthcheck, Shell,
+    Run,
+    Cmd,
+    Entrypoint,
+    Label,
+    Env,
+    Maintainer,
+    Expose,
+    Copy,
+    Add,
+    Volume,
+    User,
+    Workdir,
+    Arg,
+    Onbuild,
+    StopSignal,
+    Healthcheck,
+    Shell,
 )

@@ -38,24 +38,58 @@ def build_mounts(
         target = m.target if not m.target or m.target.startswith("/") else posixpath.join(cwd, m.target)
         if m.type == "bind":
             source = conv.context if not m.from_ else conv.source_for(m.from_, item.line, scope=scope)[0]
-            out.append(Mount(type="bind", target=target, source=source, selector=m.source or "/",
-                             readonly=m.readonly))
+            out.append(
+                Mount(
+                    type="bind", target=target, source=source, selector=m.source or "/", readonly=m.readonly
+                )
+            )
         elif m.type == "cache":
             seed = conv.source_for(m.from_, item.line, scope=scope)[0] if m.from_ else None
-            out.append(Mount(type="cache", target=target, source=seed, selector=m.source if m.from_ else "",
-                             readonly=m.readonly, cache_id=m.id or target, sharing=m.sharing or "shared",
-                             mode=m.mode if m.mode is not None else 0o755, uid=m.uid or 0, gid=m.gid or 0))
+            out.append(
+                Mount(
+                    type="cache",
+                    target=target,
+                    source=seed,
+                    selector=m.source if m.from_ else "",
+                    readonly=m.readonly,
+                    cache_id=m.id or target,
+                    sharing=m.sharing or "shared",
+                    mode=m.mode if m.mode is not None else 0o755,
+                    uid=m.uid or 0,
+                    gid=m.gid or 0,
+                )
+            )
         elif m.type == "tmpfs":
             out.append(Mount(type="tmpfs", target=target, size=m.size))
         elif m.type == "secret":
             ident, path = secret_id_and_target(m)
             conv.usage.secrets[ident] = conv.usage.secrets.get(ident, False) or m.required
-            out.append(Mount(type="secret", target=path, secret_id=ident, env=m.env, required=m.required,
-                             readonly=True, mode=m.mode if m.mode is not None else 0o400, uid=m.uid or 0,
-                             gid=m.gid or 0))
+            out.append(
+                Mount(
+                    type="secret",
+                    target=path,
+                    secret_id=ident,
+                    env=m.env,
+                    required=m.required,
+                    readonly=True,
+                    mode=m.mode if m.mode is not None else 0o400,
+                    uid=m.uid or 0,
+                    gid=m.gid or 0,
+                )
+            )
         else:
             ident, path = ssh_id_and_target(m)
             conv.usage.ssh[ident] = conv.usage.ssh.get(ident, False) or m.required
-            out.append(Mount(type="ssh", target=path, ssh_id=ident, required=m.required, readonly=True,
-                             mode=m.mode if m.mode is not None else 0o600, uid=m.uid or 0, gid=m.gid or 0))
+            out.append(
+                Mount(
+                    type="ssh",
+                    target=path,
+                    ssh_id=ident,
+                    required=m.required,
+                    readonly=True,
+                    mode=m.mode if m.mode is not None else 0o600,
+                    uid=m.uid or 0,
+                    gid=m.gid or 0,
+                )
+            )
     return tuple(out)

@@ -97,16 +97,31 @@ def plan(
     declared: set[str] = set()
     for platform in targets:
         automatic = platform_args(platform, build)
-        scope, meta_values = global_scope(df.meta_args, build_args=args, automatic=automatic,
-                                          filename=df.filename, escape=df.parsed.escape)
-        conv = StageConverter(df, platform=platform, build_platform=build, global_env=scope,
-                              meta_values=meta_values, build_args=args, automatic=automatic,
-                              context=context, resolver=resolver)
+        scope, meta_values = global_scope(
+            df.meta_args, build_args=args, automatic=automatic, filename=df.filename, escape=df.parsed.escape
+        )
+        conv = StageConverter(
+            df,
+            platform=platform,
+            build_platform=build,
+            global_env=scope,
+            meta_values=meta_values,
+            build_args=args,
+            automatic=automatic,
+            context=context,
+            resolver=resolver,
+        )
         final = conv.stage_result(stage, None)
         steps = tuple(step for result in conv.order for step in result.steps)
-        results.append(PlatformPlan(platform=platform, state=final.state,
-                                    config=final.config,
-                                    steps=steps, stages=tuple(conv.usage.stages)))
+        results.append(
+            PlatformPlan(
+                platform=platform,
+                state=final.state,
+                config=final.config,
+                steps=steps,
+                stages=tuple(conv.usage.stages),
+            )
+        )
         for name, required in conv.usage.secrets.items():
             secrets[name] = secrets.get(name, False) or required
         for name, required in conv.usage.ssh.items():
@@ -117,8 +132,16 @@ def plan(
                 if isinstance(item, ins.Arg):
                     declared.update(a.name for a in item.args)
     unused = tuple(sorted(n for n in args if n not in declared and n not in PLATFORM_ARGS))
-    return Plan(dockerfile=df, target=stage, context=context, context_dir=context_dir,
-                platforms=tuple(results), secrets=secrets, ssh=ssh, unused_build_args=unused)
+    return Plan(
+        dockerfile=df,
+        target=stage,
+        context=context,
+        context_dir=context_dir,
+        platforms=tuple(results),
+        secrets=secrets,
+        ssh=ssh,
+        unused_build_args=unused,
+    )
 
 
 __all__ = ["Plan", "PlatformPlan", "SourceNotFoundError", "Step", "plan"]

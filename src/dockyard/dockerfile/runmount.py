@@ -19,8 +19,25 @@ from dockyard.dockerfile.flags import suggest
 MOUNT_TYPES = ("bind", "cache", "tmpfs", "secret", "ssh")
 SHARING_MODES = ("shared", "private", "locked")
 _KEYS = (
-    "type", "from", "source", "target", "readonly", "id", "sharing", "required", "size", "mode", "uid",
-    "gid", "src", "dst", "destination", "ro", "rw", "readwrite", "env",
+    "type",
+    "from",
+    "source",
+    "target",
+    "readonly",
+    "id",
+    "sharing",
+    "required",
+    "size",
+    "mode",
+    "uid",
+    "gid",
+    "src",
+    "dst",
+    "destination",
+    "ro",
+    "rw",
+    "readwrite",
+    "env",
 )
 _SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b?)$", re.IGNORECASE)
 

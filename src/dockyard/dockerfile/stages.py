@@ -56,8 +56,9 @@ class Dockerfile:
         found = self.find(name)
         if found is None:
             names = [s.name for s in self.stages if s.name]
-            raise DockerfileError(f"target stage {name!r} could not be found{suggest(name, names)}",
-                                  file=self.filename)
+            raise DockerfileError(
+                f"target stage {name!r} could not be found{suggest(name, names)}", file=self.filename
+            )
         return found
 
 
@@ -79,12 +80,21 @@ def load(parsed: ParsedDockerfile) -> Dockerfile:
             close()
             current, body = item, []
             block = preceding_comments(parsed.comments, item.line)
-            description = next((c[len(item.name) + 1:].strip() for c in block
-                                if item.name and c.lower().startswith(item.name + " ")), "")
+            description = next(
+                (
+                    c[len(item.name) + 1 :].strip()
+                    for c in block
+                    if item.name and c.lower().startswith(item.name + " ")
+                ),
+                "",
+            )
         elif current is None:
             if not isinstance(item, ins.Arg):
-                raise DockerfileError(f"{cmd.keyword} before the first FROM: only ARG may come before FROM",
-                                      file=parsed.filename, line=cmd.line)
+                raise DockerfileError(
+                    f"{cmd.keyword} before the first FROM: only ARG may come before FROM",
+                    file=parsed.filename,
+                    line=cmd.line,
+                )
             meta.append(item)
         else:
             body.append(item)

@@ -142,9 +142,7 @@ def parse_text(text: str, *, filename: str = "Dockerfile") -> ParsedDockerfile:
         message = str(exc)
         line = _locate_error(lines, message)
         shown = lines[line - 1].strip() if 0 < line <= len(lines) else ""
-        raise DockerfileError(
-            f"{message}: {shown}" if shown else message, file=filename, line=line
-        ) from None
+        raise DockerfileError(f"{message}: {shown}" if shown else message, file=filename, line=line) from None
     directives = _directives(lines)
     escape = directives.get("escape", "\\")
     if escape not in ("\\", "`"):

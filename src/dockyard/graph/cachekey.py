@@ -28,8 +28,14 @@ KEY_VERSION = "dockyard.cachekey.v1"
 class ContentHasher(Protocol):
     """Checksums of build-context selections (see :class:`dockyard.graph.contenthash.ContextHasher`)."""
 
-    def checksum(self, sources: Sequence[str], *, excludes: Sequence[str] = (),
-                 copy_excludes: Sequence[str] = (), follow_symlinks: bool = True) -> str: ...
+    def checksum(
+        self,
+        sources: Sequence[str],
+        *,
+        excludes: Sequence[str] = (),
+        copy_excludes: Sequence[str] = (),
+        follow_symlinks: bool = True,
+    ) -> str: ...
 
 
 class CacheKeys:
@@ -91,8 +97,14 @@ class CacheKeys:
             return []
         sums: list[str] = []
         if isinstance(op, Copy) and isinstance(op.source, ContextSource):
-            sums.append(self.hasher.checksum(op.paths, excludes=op.source.excludes,
-                                             copy_excludes=op.excludes, follow_symlinks=op.follow_symlinks))
+            sums.append(
+                self.hasher.checksum(
+                    op.paths,
+                    excludes=op.source.excludes,
+                    copy_excludes=op.excludes,
+                    follow_symlinks=op.follow_symlinks,
+                )
+            )
         if isinstance(op, Exec):
             for mount in op.mounts:
                 if isinstance(mount.source, ContextSource):

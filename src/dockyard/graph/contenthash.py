@@ -85,8 +85,14 @@ class ContextHasher:
         self.root = root
         self.cache = cache if cache is not None else StatCache()
 
-    def checksum(self, sources: Sequence[str], *, excludes: Sequence[str] = (),
-                 copy_excludes: Sequence[str] = (), follow_symlinks: bool = True) -> str:
+    def checksum(
+        self,
+        sources: Sequence[str],
+        *,
+        excludes: Sequence[str] = (),
+        copy_excludes: Sequence[str] = (),
+        follow_symlinks: bool = True,
+    ) -> str:
         """``sha256:`` digest of what ``sources`` select; raises :class:`SourceNotFoundError`."""
         ignore = PatternMatcher(excludes)
         exclude = PatternMatcher(copy_excludes)
@@ -132,14 +138,23 @@ class ContextHasher:
             else:
                 yield rel
 
-    def _walk(self, top: str, ignore: PatternMatcher, exclude: PatternMatcher, *,
-              follow_symlinks: bool) -> Iterator[_Entry]:
+    def _walk(
+        self, top: str, ignore: PatternMatcher, exclude: PatternMatcher, *, follow_symlinks: bool
+    ) -> Iterator[_Entry]:
         full = os.path.join(self.root, top)
         st = os.stat(full) if follow_symlinks else os.lstat(full)
         yield from self._entries(top, full, st, top, ignore=ignore, exclude=exclude)
 
-    def _entries(self, rel: str, full: str, st: os.stat_result, top: str, *, ignore: PatternMatcher,
-                 exclude: PatternMatcher) -> Iterator[_Entry]:
+    def _entries(
+        self,
+        rel: str,
+        full: str,
+        st: os.stat_result,
+        top: str,
+        *,
+        ignore: PatternMatcher,
+        exclude: PatternMatcher,
+    ) -> Iterator[_Entry]:
         inner = posixpath.relpath(rel, top) if rel != top else "."
         if inner != "." and exclude.matches(inner):
             return
@@ -154,8 +169,14 @@ class ContextHasher:
                 children = sorted(it, key=lambda e: e.name)
             for child in children:
                 child_rel = child.name if rel == "." else f"{rel}/{child.name}"
-                yield from self._entries(child_rel, child.path, child.stat(follow_symlinks=False), top,
-                                         ignore=ignore, exclude=exclude)
+                yield from self._entries(
+                    child_rel,
+                    child.path,
+                    child.stat(follow_symlinks=False),
+                    top,
+                    ignore=ignore,
+                    exclude=exclude,
+                )
             return
         if skip_self:
             return

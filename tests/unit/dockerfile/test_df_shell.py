@@ -30,8 +30,11 @@ from dockyard.dockerfile.shell import ExpansionError, expand, expand_word, expan
         ("${FOO//o/0}", {"FOO": "foo"}, "f00"),
         ("${FOO//\\//\\/}", {"FOO": "/tmp/foo.txt"}, "\\/tmp\\/foo.txt"),
         ("${FOO/$N/.} - ${FOO//$N/.}", {"FOO": "/foo*/*/*.txt", "N": "\\*/"}, "/foo.*/*.txt - /foo..*.txt"),
-        ("${FOO/$N/$R} - ${FOO//$N/$R}", {"FOO": "/a/foo/b/c.txt", "N": "/?/", "R": "/"},
-         "/foo/b/c.txt - /foo/c.txt"),
+        (
+            "${FOO/$N/$R} - ${FOO//$N/$R}",
+            {"FOO": "/a/foo/b/c.txt", "N": "/?/", "R": "/"},
+            "/foo/b/c.txt - /foo/c.txt",
+        ),
         ("${FOO///}", {"FOO": "xxyy"}, "xxyy"),
         ("a${T:+-${T}}b", {"T": "v7"}, "a-v7b"),
         ("a${T:+-${T}}b", {"T": ""}, "ab"),
