@@ -168,9 +168,9 @@ class StageConverter:
     def check_ref(self, ref: str, written: str, line: int, unmatched: frozenset[str] = frozenset()) -> None:
         if not ref:
             raise self.fail(
-                f"base name ({written}) should not be blank",
+                f"base name ({written}) should not be blank: declare the ARG before the first FROM "
+                "or pass --build-arg",
                 line,
-                hint="declare the ARG before the first FROM or pass --build-arg",
             )
         if not _REF_RE.match(ref):
             undefined = f" (undefined ARG {', '.join(sorted(unmatched))})" if unmatched else ""
@@ -191,7 +191,7 @@ class StageConverter:
             try:
                 platform = Platform.parse(text)
             except UsageError as exc:
-                raise self.fail(f"FROM --platform: {exc.message}", base.line, hint=exc.hint) from None
+                raise self.fail(f"FROM --platform: {exc.message}", base.line) from None
         parent = self.df.find(ref) if ref and ref.lower() != stage.name else None
         if parent is not None and parent.index != stage.index:
             result = self.stage_result(parent, base.line)

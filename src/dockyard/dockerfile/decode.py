@@ -319,4 +319,7 @@ def decode(cmd: RawCommand, *, filename: str, comments: Mapping[int, str]) -> in
             return _arg(cmd, flags, comments)
         return _DECODERS.get(cmd.keyword, _simple)(cmd, flags)
     except (_Fail, FlagError, ValueError) as exc:
-        raise DockerfileError(f"{cmd.keyword}: {exc}", file=filename, line=cmd.line) from None
+        message = str(exc)
+        if not message.startswith(cmd.keyword):
+            message = f"{cmd.keyword}: {message}"
+        raise DockerfileError(message, file=filename, line=cmd.line) from None
