@@ -30,7 +30,7 @@ class Verb:
 
 
 VERBS: dict[str, Verb] = {
-    "build": Verb("Start a build from a Dockerfile and a context"),
+    "build": Verb("Start a build from a Dockerfile and a context", "build:build"),
     "imagetools": Verb("Inspect, create and import multi-platform images in registries", "imagetools:imagetools"),
     "create": Verb("Create a new builder instance"),
     "use": Verb("Set the current builder instance"),
