@@ -32,7 +32,12 @@ def node_store_root(builder: str, node: str) -> Path:
     """The default builder's node uses the machine's store; other nodes get their own below it."""
     if builder == DEFAULT_NAME and node == DEFAULT_NAME:
         return data_root()
-    return data_root() / "builders" / builder / node
+    return builder_store_dir(builder) / node
+
+
+def builder_store_dir(builder: str) -> Path:
+    """The directory holding the stores of a (non-default) builder's nodes."""
+    return data_root() / "builders" / builder
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockyard.builders.builder import Builder, node_record, node_store_root
+from dockyard.builders.builder import Builder, builder_store_dir, node_record, node_store_root
 from dockyard.builders.config import BuilderConfig, load_config
 from dockyard.builders.records import DEFAULT_NAME, BuilderRecord, now
 from dockyard.builders.store import BuilderStore, validate_name
@@ -157,8 +157,7 @@ def remove_builders(names: Sequence[str], *, keep_state: bool = False, store: Bu
             if store.current() == DEFAULT_NAME:  # current() already ignores a pointer to a removed builder
                 store.set_current(DEFAULT_NAME)
         if not keep_state:
-            for node in builder.nodes():
-                shutil.rmtree(node.store_root(), ignore_errors=True)
+            shutil.rmtree(builder_store_dir(name), ignore_errors=True)
 
 
 def inactive_builders(*, store: BuilderStore | None = None) -> list[str]:
