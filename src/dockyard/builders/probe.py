@@ -3,7 +3,8 @@
 A registered binfmt handler is only a promise; a missing interpreter, a handler without
 the F flag or a broken qemu shows up only when code runs. So bootstrap runs
 ``busybox uname -m`` from Debian's busybox-static for each platform it can find a .deb
-for, and checks the machine name it prints. The .debs are looked up (never downloaded)
+for, and checks the machine name it prints; for the others it runs the tiny program of
+:mod:`dockyard.builders.tinyelf` and checks its exit status. The .debs are looked up (never downloaded)
 in $DOCKYARD_PROBE_DEBS (directories, ``:``-separated), the data root's ``probes/debs``,
 apt's cache, and a source checkout's ``.cache/debs`` (where ``scripts/setup`` puts them);
 the binary is extracted once into the data root.
@@ -19,6 +20,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from dockyard.builders import tinyelf
 from dockyard.paths import data_root
 from dockyard.platform import Platform
 
@@ -81,7 +83,7 @@ def verify(platform: Platform) -> ProbeResult:
     """Run ``busybox uname -m`` for ``platform`` and check the machine name it reports."""
     binary = find_binary(platform)
     if binary is None:
-        return ProbeResult(None, "unverified: no test binary at hand")
+        return _verify_tiny(platform)
     arch = DEB_ARCH[str(platform)]
     try:
         out = subprocess.run([str(binary), "uname", "-m"], capture_output=True, text=True, timeout=30, check=False)
@@ -93,6 +95,28 @@ def verify(platform: Platform) -> ProbeResult:
     if out.returncode == 0 and machine in MACHINES[arch]:
         return ProbeResult(True, f"busybox uname -m: {machine}")
     return ProbeResult(False, f"busybox ({arch}) exited {out.returncode}: {(machine or out.stderr.strip())[:80]}")
+
+
+def _verify_tiny(platform: Platform) -> ProbeResult:
+    program = tinyelf.exit_program(platform)
+    if program is None:
+        return ProbeResult(None, "unverified: no test binary at hand")
+    path = data_root() / "probes" / platform.architecture / "exit42"
+    if not path.is_file() or path.read_bytes() != program:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".exit42.{os.getpid()}")
+        tmp.write_bytes(program)
+        tmp.chmod(0o755)
+        os.replace(tmp, path)
+    try:
+        out = subprocess.run([str(path)], capture_output=True, text=True, timeout=30, check=False)
+    except OSError as exc:
+        return ProbeResult(False, f"{platform.architecture} test program did not start: {exc.strerror}")
+    except subprocess.TimeoutExpired:
+        return ProbeResult(False, f"{platform.architecture} test program timed out")
+    if out.returncode == tinyelf.EXIT_CODE:
+        return ProbeResult(True, f"ran a {len(program)}-byte {platform.architecture} program (exit {out.returncode})")
+    return ProbeResult(False, f"{platform.architecture} test program exited {out.returncode}, not {tinyelf.EXIT_CODE}")
 
 
 def _member(deb: bytes, name: str) -> bytes | None:

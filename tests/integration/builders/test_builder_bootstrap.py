@@ -132,3 +132,26 @@ def test_bootstrap_is_fast_and_recorded() -> None:
     assert boot.seconds < 5.0
     doc = json.loads((builder.store.dir("timed") / "builder.json").read_text())
     assert doc["nodes"][0]["boot"]["runtime"].startswith(("runc", "crun"))
+
+
+def test_every_probe_program_runs_here() -> None:
+    from dockyard.builders import probe, tinyelf
+
+    for platform in (Platform.parse(p) for p in ("linux/386", "linux/arm/v7", "linux/ppc64le", "linux/s390x",
+                                                 "linux/riscv64")):
+        qemu.ensure(platform.architecture)
+        result = probe.verify(platform)
+        assert result.verified is True, (platform, result)
+        assert f"exit {tinyelf.EXIT_CODE}" in result.detail
+
+
+def test_a_probe_that_runs_but_fails_is_not_served(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dockyard.builders import tinyelf
+
+    monkeypatch.setattr(tinyelf, "EXIT_CODE", 7)  # the programs still exit 42: every tiny probe "fails"
+    configured = create_builder(CreateOptions(name="bad", platforms=(Platform.parse("linux/s390x"),)))
+    with pytest.raises(HostError, match="linux/s390x does not run on node bad0: FAILED"):
+        configured.bootstrap()
+    discovered = create_builder(CreateOptions(name="open", bootstrap=True))
+    served = {str(s.platform) for s in discovered.nodes()[0].platforms()}
+    assert "linux/s390x" not in served and "linux/arm64/v8" in served  # arm64 is proved by busybox instead
