@@ -147,11 +147,12 @@ def remove_builders(names: Sequence[str], *, keep_state: bool = False, store: Bu
         if name == DEFAULT_NAME:
             raise UsageError("the default builder cannot be removed",
                              hint="remove builders you created by name; 'dockyard use default' switches back to it")
-    for name in names:
-        builder = open_builder(name, store=store)
+    builders = [open_builder(name, store=store) for name in names]  # unknown names fail before any removal
+    for builder in builders:
         if builder.busy():
-            raise UsageError(f"builder {name!r} is in use by a running build",
+            raise UsageError(f"builder {builder.name!r} is in use by a running build",
                              hint="wait for the build to finish, then remove it")
+    for name in names:
         with store.locked():
             store.remove(name)
             if store.current() == DEFAULT_NAME:  # current() already ignores a pointer to a removed builder

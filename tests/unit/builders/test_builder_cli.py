@@ -182,3 +182,13 @@ def test_records_are_json_files_one_per_builder(tmp_path: Path) -> None:
     assert doc["created"] and doc["last_used"] is None
     leftovers = [p.name for p in path.parent.iterdir() if p.name.startswith(".")]
     assert leftovers == []
+
+
+def test_rm_with_one_unknown_name_removes_nothing() -> None:
+    run("create", "--name", "keep1")
+    assert_one_line_error(run("rm", "keep1", "ghost", check=False), "no builder 'ghost' found")
+    assert "keep1" in ls_json()
+    run("create", "--name", "keep2")
+    out = run("rm", "keep1", "keep2")
+    assert out.stdout.splitlines() == ["keep1 removed", "keep2 removed"]
+    assert list(ls_json()) == ["default"]
