@@ -59,8 +59,9 @@ class LocalNode:
         return "running"
 
     def platforms(self) -> Sequence[PlatformSupport]:
-        """What the last bootstrap proved; before one, what the host offers right now (unverified)."""
-        if self.record.boot is not None and self.status() == "running":
+        """What the last bootstrap proved (also while stopped); before one, or when what it set up is
+        gone, what the host offers right now (unverified)."""
+        if self.record.boot is not None and self.status() in ("running", "stopped"):
             return self.record.boot.platforms
         native = hostplatforms.native_platforms()
         offered = [PlatformSupport(p, verified=False, detail="native") for p in native]
