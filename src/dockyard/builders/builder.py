@@ -114,7 +114,10 @@ class Builder:
 
     @contextlib.contextmanager
     def in_use(self) -> Iterator[Builder]:
-        """Hold the builder for a build: ``rm`` refuses while any process is inside this block."""
+        """Hold the builder for a build: ``rm`` refuses while any process is inside this block.
+
+        Entering records the use (``Last Activity``); the builder yielded carries that record.
+        """
         fds: list[int] = []
         try:
             for node in self.nodes():
@@ -122,7 +125,7 @@ class Builder:
                 fd = os.open(node.store_root() / IN_USE, os.O_RDWR | os.O_CREAT, 0o644)
                 fds.append(fd)
                 fcntl.flock(fd, fcntl.LOCK_SH)
-            yield self
+            yield self.touch()
         finally:
             for fd in fds:
                 os.close(fd)

@@ -72,7 +72,7 @@ def test_rm_refuses_a_builder_a_build_is_using(dockyard_root: Path) -> None:
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
         assert_one_line_error(run("rm", "busy", check=False), "in use by a running build")
-        assert "busy" in ls_json()
+        assert ls_json()["busy"]["LastActivity"] is not None  # entering in_use() records the use
     finally:
         assert holder.stdin is not None
         holder.stdin.write("\n")
