@@ -73,7 +73,10 @@ def test_missing_target_names_the_file(tmp_path: Path) -> None:
 def test_real_build_is_not_built_yet(tmp_path: Path) -> None:
     (tmp_path / "Dockerfile").write_text("FROM alpine\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "dockyard", "build", str(tmp_path)], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "dockyard", "build", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 2
     assert "not built yet" in proc.stderr
