@@ -11,7 +11,7 @@ import pytest
 
 from dockyard.graph.cachekey import CacheKeys
 from dockyard.graph.contenthash import ContextHasher, SourceNotFoundError, StatCache
-from dockyard.graph.ops import ContextSource, Copy, Exec, ImageSource, Merge, Mkdir, Mount
+from dockyard.graph.ops import ContextSource, Copy, Exec, ImageSource, Merge, Mkdir, Mount, Op
 from dockyard.graph.walk import topological
 from dockyard.platform import Platform
 
@@ -171,10 +171,15 @@ def test_link_merge_key_is_independent_of_base(tmp_path: Path) -> None:
 
 
 def test_topological_order_and_deep_chains() -> None:
-    state = ImageSource(ref="busybox", platform=AMD64)
+    state: Op = ImageSource(ref="busybox", platform=AMD64)
     chain = [state]
     for i in range(3000):
         chain.append(Mkdir(root=chain[-1], path=f"/d{i}", platform=AMD64))
     order = topological([chain[-1]])
     assert order == chain
-    assert CacheKeys().key(chain[-1]).startswith("sha256:")
+    assert CacheKeys().key(chain[-1]).startswith("sha256:")    files = {
+        "app/main.py": "print('hi')\n",
+        "app/util.py": "X = 1\n",
+        "README.md": "# r\n",
+        "other.txt": "o\n",
+    }
