@@ -142,6 +142,7 @@ def dry_run(plan: Plan, keys: CacheKeys) -> dict[str, Any]:
                 "line": s.line,
                 "step": s.text,
                 "key": keys.key(s.op) if s.op is not None else None,
+                "op": keys.describe(s.op) if s.op is not None else None,
             }
             for s in pp.steps
         ]
@@ -165,7 +166,8 @@ def render_dry_run(data: dict[str, Any]) -> str:
         )
         for s in pp["steps"]:
             key = s["key"][7:19] if s["key"] else "-" * 12
-            lines.append(f"  {key}  {s['stage']}:{s['line']}  {s['step']}")
+            text = s["step"].replace("\n", "\\n")
+            lines.append(f"  {key}  {s['stage']}:{s['line']}  {text}")
         config = pp["config"]["config"]
         result = pp["result"][7:19] if pp["result"] else "scratch"
         lines.append(

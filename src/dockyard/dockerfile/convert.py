@@ -219,7 +219,9 @@ class StageConverter:
             scope.config = replace(scope.config, onbuild=())
             for trigger in triggers:
                 raw = parse_trigger(trigger, filename=self.df.filename, line=stage.base.line)
+                first = len(scope.steps)
                 dispatch(self, scope, decode(raw, filename=self.df.filename, comments={}))
+                scope.steps[first:] = [replace(s, text=f"ONBUILD {s.text}") for s in scope.steps[first:]]
         for item in stage.instructions:
             dispatch(self, scope, item)
         return StageResult(stage, scope.platform, scope.state, scope.config, tuple(scope.steps))

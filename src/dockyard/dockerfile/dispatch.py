@@ -190,7 +190,7 @@ def _copy(conv: StageConverter, scope: StageScope, item: ins.Copy | ins.Add) -> 
         )
     scope.state = state
     shown = [*sources, *(f"<<{d.name}" for d in item.inline)]
-    flags = (f"--from={from_text} " if from_text else "") + ("--link " if item.link else "")
+    flags = _copy_flags(item, from_text=from_text, chown=chown, chmod=chmod, excludes=excludes)
     created = f"{keyword} {' '.join(shown)} {dest} # buildkit"
     scope.config = scope.config.with_history(created, empty_layer=False)
     scope.steps.append(
@@ -201,6 +201,23 @@ def _copy(conv: StageConverter, scope: StageScope, item: ins.Copy | ins.Add) -> 
             state if isinstance(state, Op) else None,
         )
     )
+
+
+def _copy_flags(
+    item: ins.Copy | ins.Add, *, from_text: str, chown: str, chmod: str, excludes: tuple[str, ...]
+) -> str:
+    """The expanded flags of a COPY/ADD as they are shown in plans."""
+    parts = [f"--from={from_text}"] if from_text else []
+    parts += [f"--chown={chown}"] if chown else []
+    parts += [f"--chmod={chmod}"] if chmod else []
+    parts += ["--link"] if item.link else []
+    parts += ["--parents"] if isinstance(item, ins.Copy) and item.parents else []
+    parts += [f"--exclude={e}" for e in excludes]
+    if isinstance(item, ins.Add):
+        parts += [f"--checksum={item.checksum}"] if item.checksum else []
+        parts += ["--keep-git-dir"] if item.keep_git_dir else []
+        parts += [f"--unpack={str(item.unpack).lower()}"] if item.unpack is not None else []
+    return "".join(p + " " for p in parts)
 
 
 def _workdir(conv: StageConverter, scope: StageScope, item: ins.Workdir) -> None:

@@ -63,6 +63,11 @@ class CacheKeys:
             body["content"] = content
         return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
+    def describe(self, op: Op) -> dict[str, object]:
+        """A readable form of ``op``: its type and semantic fields, inputs shown by key."""
+        self.key(op)
+        return {"type": type(op).__name__, **self._encode_fields(op)}
+
     def _compute(self, op: Op) -> str:
         return "sha256:" + hashlib.sha256(self.canonical(op)).hexdigest()
 
