@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from dockyard.dockerfile import instructions as ins
 from dockyard.dockerfile.args import PLATFORM_ARGS
-from dockyard.dockerfile.imageconfig import ImageConfig
+from dockyard.dockerfile.imageconfig import HistoryEntry, ImageConfig
 from dockyard.dockerfile.resolver import ImageResolver
 from dockyard.dockerfile.shell import ExpansionError, expand
 from dockyard.dockerfile.stages import Dockerfile, Stage
@@ -61,12 +61,34 @@ class StageScope:
     config: ImageConfig
     args: dict[str, str | None] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
+    history: list[HistoryEntry] = field(default_factory=list)
     config_changed_cmd: bool = False
+    args_version: int = 0
+    _env_cache: tuple[ImageConfig, int, dict[str, str]] | None = None
+
+    def add_history(self, created_by: str, *, empty_layer: bool) -> None:
+        """Collected here and attached once at the end (rebuilding the config each time is slow)."""
+        self.history.append(HistoryEntry(created_by=created_by, empty_layer=empty_layer))
+
+    def final_config(self) -> ImageConfig:
+        return replace(self.config, history=(*self.config.history, *self.history))
 
     def expansion_env(self) -> dict[str, str]:
+        """ARGs with values, overridden by ENV (BuildKit's rule); cached until either changes.
+
+        The returned dict is shared: callers read it and must not modify it.
+        """
+        cached = self._env_cache
+        if cached is not None and cached[0] is self.config and cached[1] == self.args_version:
+            return cached[2]
         env = {k: v for k, v in self.args.items() if v is not None}
         env.update(self.config.env_map())
+        self._env_cache = (self.config, self.args_version, env)
         return env
+
+    def set_arg(self, name: str, value: str | None) -> None:
+        self.args[name] = value
+        self.args_version += 1
 
 
 @dataclass
@@ -224,7 +246,7 @@ class StageConverter:
                 scope.steps[first:] = [replace(s, text=f"ONBUILD {s.text}") for s in scope.steps[first:]]
         for item in stage.instructions:
             dispatch(self, scope, item)
-        return StageResult(stage, scope.platform, scope.state, scope.config, tuple(scope.steps))
+        return StageResult(stage, scope.platform, scope.state, scope.final_config(), tuple(scope.steps))
 
     def declare_arg(self, scope: StageScope, arg: ins.Arg) -> None:
         """ARG inside a stage: build arg, else default, else the global value or automatic one."""
@@ -240,4 +262,4 @@ class StageConverter:
                 value = self.automatic[item.name]
             else:
                 value = None
-            scope.args[item.name] = value
+            scope.set_arg(item.name, value)

@@ -73,7 +73,7 @@ def _run(conv: StageConverter, scope: StageScope, item: ins.Run) -> None:
     if item.security != "sandbox":
         flags += f"--security={item.security} "
     created = f"RUN {flags}{prefix}{' '.join(argv)} # buildkit"
-    scope.config = scope.config.with_history(created, empty_layer=False)
+    scope.add_history(created, empty_layer=False)
     scope.steps.append(Step(scope.stage.label, item.line, f"RUN {flags}{' '.join(argv)}", op))
 
 
@@ -192,7 +192,7 @@ def _copy(conv: StageConverter, scope: StageScope, item: ins.Copy | ins.Add) -> 
     shown = [*sources, *(f"<<{d.name}" for d in item.inline)]
     flags = _copy_flags(item, from_text=from_text, chown=chown, chmod=chmod, excludes=excludes)
     created = f"{keyword} {' '.join(shown)} {dest} # buildkit"
-    scope.config = scope.config.with_history(created, empty_layer=False)
+    scope.add_history(created, empty_layer=False)
     scope.steps.append(
         Step(
             scope.stage.label,
@@ -235,12 +235,12 @@ def _workdir(conv: StageConverter, scope: StageScope, item: ins.Workdir) -> None
         description=f"[{scope.stage.label}] WORKDIR {path}",
     )
     scope.state = op
-    scope.config = scope.config.with_history(f"WORKDIR {path}", empty_layer=False)
+    scope.add_history(f"WORKDIR {path}", empty_layer=False)
     scope.steps.append(Step(scope.stage.label, item.line, f"WORKDIR {path}", op))
 
 
 def _meta(scope: StageScope, line: int, text: str) -> None:
-    scope.config = scope.config.with_history(text, empty_layer=True)
+    scope.add_history(text, empty_layer=True)
     scope.steps.append(Step(scope.stage.label, line, text))
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 _SPECIAL_PARAMS = frozenset("@*#?-$!0")
 _EOF = ""
+_SPECIAL_CHARS = frozenset("$'\"<")
 
 
 class ExpansionError(ValueError):
@@ -382,6 +383,8 @@ def expand(
     skip_unset: bool = False,
 ) -> Expansion:
     """Expand ``word`` against ``env``; raises :class:`ExpansionError` on bad syntax."""
+    if not _SPECIAL_CHARS.intersection(word) and escape not in word:
+        return Expansion(word, tuple(word.split()))
     scanner = _Scanner(word, env, escape=escape, raw_quotes=raw_quotes, skip_unset=skip_unset)
     try:
         text, words = scanner.until("", raw_escapes=False)

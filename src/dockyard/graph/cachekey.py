@@ -47,13 +47,22 @@ class CacheKeys:
 
     def key(self, op: Op) -> str:
         """``sha256:<hex>`` for ``op`` (inputs first; deep chains are handled without recursion)."""
-        from dockyard.graph.walk import topological
-
-        if id(op) not in self._memo:
-            for item in topological([op]):
-                if id(item) not in self._memo:
-                    self._memo[id(item)] = (item, self._compute(item))
-        return self._memo[id(op)][1]
+        memo = self._memo
+        if id(op) in memo:
+            return memo[id(op)][1]
+        # Post-order walk that stops at ops already keyed, so keying every step of a long
+        # chain stays linear.
+        stack: list[tuple[Op, bool]] = [(op, False)]
+        while stack:
+            item, ready = stack.pop()
+            if id(item) in memo:
+                continue
+            if ready:
+                memo[id(item)] = (item, self._compute(item))
+                continue
+            stack.append((item, True))
+            stack.extend((child, False) for child in reversed(item.inputs) if id(child) not in memo)
+        return memo[id(op)][1]
 
     def canonical(self, op: Op) -> bytes:
         """The exact bytes hashed for ``op`` (inputs must already have keys)."""
