@@ -97,7 +97,12 @@ def test_onbuild_triggers_run_after_from_and_are_not_inherited() -> None:
     resolver = StaticResolver({"base": {"config": {"OnBuild": ["RUN echo trig", "ENV T=1"], "Env": ["P=1"]}}})
     p = _plan("FROM base\nRUN echo mine\n", resolver=resolver)
     texts = [s.text for s in p.platforms[0].steps]
-    assert texts == ["FROM base", "ONBUILD RUN /bin/sh -c echo trig", "ONBUILD ENV T=1", "RUN /bin/sh -c echo mine"]
+    assert texts == [
+        "FROM base",
+        "ONBUILD RUN /bin/sh -c echo trig",
+        "ONBUILD ENV T=1",
+        "RUN /bin/sh -c echo mine",
+    ]
     config = p.platforms[0].config
     assert config.onbuild == ()
     assert "T=1" in config.env
@@ -142,7 +147,12 @@ def test_heredoc_copy_makes_a_file() -> None:
 def test_secret_and_ssh_defaults() -> None:
     p = _plan("FROM a\nRUN --mount=type=secret,id=s --mount=type=ssh,required=true true\n")
     secret, ssh = _execs(p)[0].mounts
-    assert (secret.type, secret.target, secret.secret_id, secret.mode) == ("secret", "/run/secrets/s", "s", 0o400)
+    assert (secret.type, secret.target, secret.secret_id, secret.mode) == (
+        "secret",
+        "/run/secrets/s",
+        "s",
+        0o400,
+    )
     assert (ssh.ssh_id, ssh.required) == ("default", True)
     assert dict(p.secrets) == {"s": False}
     assert dict(p.ssh) == {"default": True}
