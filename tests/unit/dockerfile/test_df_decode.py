@@ -31,7 +31,8 @@ def test_from_with_platform_and_name() -> None:
 
 def test_run_flags() -> None:
     item = _one(
-        "RUN --mount=type=cache,target=/c --mount=type=tmpfs,target=/t --network=none --security=insecure make\n"
+        "RUN --mount=type=cache,target=/c --mount=type=tmpfs,target=/t "
+        "--network=none --security=insecure make\n"
     )
     assert isinstance(item, ins.Run)
     assert item.mounts == ("type=cache,target=/c", "type=tmpfs,target=/t")
@@ -68,7 +69,8 @@ def test_add_flags() -> None:
 
 def test_healthcheck_flags_in_nanoseconds() -> None:
     item = _one(
-        "HEALTHCHECK --interval=1m30s --timeout=500ms --start-period=1.5s --start-interval=2s --retries=4 CMD x\n"
+        "HEALTHCHECK --interval=1m30s --timeout=500ms --start-period=1.5s "
+        "--start-interval=2s --retries=4 CMD x\n"
     )
     assert isinstance(item, ins.Healthcheck)
     assert item.test == ("CMD-SHELL", "x")
