@@ -132,13 +132,7 @@ def _copy(conv: StageConverter, scope: StageScope, item: ins.Copy | ins.Add) -> 
         if isinstance(item, ins.Add):
             checksum = conv.expand(item.checksum, env, item.line)
             for src in sources:
-                if _is_url(src):
-                    name = posixpath.basename(src.split("?", 1)[0].rstrip("/")) or "index.html"
-                    http = HttpSource(
-                        url=src, checksum=checksum, filename=name, line=item.line, description=f"ADD {src}"
-                    )
-                    groups.append((http, (name,), bool(item.unpack)))
-                elif _is_git(src):
+                if _is_git(src):
                     remote, _, fragment = src.partition("#")
                     ref, _, subdir = fragment.partition(":")
                     git = GitSource(
@@ -150,6 +144,12 @@ def _copy(conv: StageConverter, scope: StageScope, item: ins.Copy | ins.Add) -> 
                         description=f"ADD {src}",
                     )
                     groups.append((git, ("/",), False))
+                elif _is_url(src):
+                    name = posixpath.basename(src.split("?", 1)[0].rstrip("/")) or "index.html"
+                    http = HttpSource(
+                        url=src, checksum=checksum, filename=name, line=item.line, description=f"ADD {src}"
+                    )
+                    groups.append((http, (name,), bool(item.unpack)))
     for doc in item.inline:
         data = conv.expand(doc.content, env, item.line) if doc.expand else doc.content
         made = Mkfile(

@@ -8,7 +8,7 @@ import pytest
 
 from dockyard.dockerfile.plan import Plan, plan
 from dockyard.dockerfile.resolver import StaticResolver
-from dockyard.graph.ops import Copy, Exec, ImageSource, Merge, Mkfile
+from dockyard.graph.ops import Copy, Exec, GitSource, HttpSource, ImageSource, Merge, Mkfile
 from dockyard.graph.walk import topological
 from dockyard.platform import Platform
 
@@ -193,3 +193,26 @@ def test_path_source_reads_the_file(tmp_path: Path) -> None:
     (tmp_path / "Dockerfile").write_text("FROM alpine\n")
     p = plan(tmp_path / "Dockerfile", tmp_path, build_platform=AMD64)
     assert p.dockerfile.filename == str(tmp_path / "Dockerfile")
+
+
+def test_add_sources_by_kind() -> None:
+    text = (
+        "FROM a\nADD --keep-git-dir https://github.com/x/repo.git#v1:sub /src\n"
+        "ADD --checksum=sha256:00 https://x.org/f.tgz /f\nADD local.tgz /l/\n"
+    )
+    ops = topological([_plan(text).platforms[0].state])
+    git = next(op for op in ops if isinstance(op, GitSource))
+    http = next(op for op in ops if isinstance(op, HttpSource))
+    assert (git.remote, git.ref, git.subdir, git.keep_git_dir) == (
+        "https://github.com/x/repo.git",
+        "v1",
+        "sub",
+        True,
+    )
+    assert (http.url, http.checksum, http.filename) == ("https://x.org/f.tgz", "sha256:00", "f.tgz")
+    copies = [op for op in ops if isinstance(op, Copy)]
+    assert [(c.paths, c.dest, c.unpack) for c in copies] == [
+        (("/",), "/src", False),
+        (("f.tgz",), "/f", False),
+        (("local.tgz",), "/l/", True),
+    ]
