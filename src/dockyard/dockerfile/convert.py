@@ -97,7 +97,6 @@ class Usage:
 
     secrets: dict[str, bool] = field(default_factory=dict)
     ssh: dict[str, bool] = field(default_factory=dict)
-    consumed_args: set[str] = field(default_factory=set)
     stages: list[str] = field(default_factory=list)
 
 
@@ -253,7 +252,6 @@ class StageConverter:
         for item in arg.args:
             if item.name in self.build_args:
                 value: str | None = self.build_args[item.name]
-                self.usage.consumed_args.add(item.name)
             elif item.default is not None:
                 value = self.expand(item.default, scope.expansion_env(), arg.line)
             elif item.name in self.meta_values:

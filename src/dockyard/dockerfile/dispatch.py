@@ -64,7 +64,7 @@ def _run(conv: StageConverter, scope: StageScope, item: ins.Run) -> None:
     env_names = {e.partition("=")[0] for e in run_env}
     arg_pairs = [(k, v) for k, v in scope.args.items() if v is not None]
     run_env.extend(f"{k}={v}" for k, v in arg_pairs if k not in env_names)
-    op = conv_exec(scope, argv=argv, env=tuple(run_env), mounts=mounts, item=item)
+    op = _exec_op(scope, argv=argv, env=tuple(run_env), mounts=mounts, item=item)
     scope.state = op
     prefix = f"|{len(arg_pairs)} " + " ".join(f"{k}={v}" for k, v in arg_pairs) + " " if arg_pairs else ""
     flags = "".join(mount_flag_text(m) + " " for m in item.mounts)
@@ -77,7 +77,7 @@ def _run(conv: StageConverter, scope: StageScope, item: ins.Run) -> None:
     scope.steps.append(Step(scope.stage.label, item.line, f"RUN {flags}{' '.join(argv)}", op))
 
 
-def conv_exec(
+def _exec_op(
     scope: StageScope,
     *,
     argv: tuple[str, ...],
