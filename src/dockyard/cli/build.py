@@ -56,6 +56,8 @@ def _check_specs(option: str, values: tuple[str, ...], *, keys: tuple[str, ...])
 @click.option("--push", is_flag=True, help="Shorthand for --output=type=registry")
 @click.option("--load", is_flag=True, help="Shorthand for --output=type=docker")
 @click.option("--no-cache", is_flag=True, help="Do not use cache when building the image")
+@click.option("--no-cache-filter", multiple=True, help="Do not cache the named stages")
+@click.option("--pull", is_flag=True, help="Always attempt to pull all referenced images")
 @click.option(
     "--progress",
     type=click.Choice(["auto", "plain", "tty", "rawjson", "quiet"]),
@@ -81,7 +83,9 @@ def _check_specs(option: str, values: tuple[str, ...], *, keys: tuple[str, ...])
     show_default=True,
     help="Output format of --call and --dry-run",
 )
+@click.pass_context
 def build(
+    ctx: click.Context,
     *,
     context: Path,
     dockerfile: Path | None,
@@ -94,7 +98,7 @@ def build(
     check: bool,
     dry_run: bool,
     fmt: str,
-    **_unused: object,
+    **options: object,
 ) -> int:
     """Start a build from a Dockerfile and a context."""
     _check_specs("--secret", secret, keys=("id", "src", "source", "env", "type"))
@@ -108,6 +112,10 @@ def build(
         fmt=fmt,
         dry_run=dry_run,
     )
+    if request.call == "build" and not request.dry_run:
+        from dockyard.cli.buildrun import run
+
+        return run(request, secrets=secret, ssh=ssh, builder=ctx.obj.builder if ctx.obj else None, **options)
     result = answer(request)
     click.echo(result.output, nl=False)
     return result.exit_code

@@ -25,7 +25,8 @@ def registry() -> None:
 
 @registry.command("serve")
 @click.option("--port", type=int, default=5000, show_default=True, help="Port on 127.0.0.1")
-@click.option("--storage", type=click.Path(path_type=Path), help="Storage directory [default: DATA_ROOT/registry/storage]")
+@click.option("--storage", type=click.Path(path_type=Path),
+              help="Storage directory [default: DATA_ROOT/registry/storage]")
 @click.option("--htpasswd", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Require Basic auth from this bcrypt htpasswd file")
 @click.option("--detach", "-d", is_flag=True, help="Run in the background; stop with 'dockyard registry stop'")

@@ -133,7 +133,8 @@ def ensure(arch: str) -> Emulator:
     fields = definition.split(":")
     interpreter, flags = fields[-2], fields[-1]
     if not Path(interpreter).exists():
-        raise HostError(f"qemu interpreter {interpreter} is missing", hint="apt-get install --reinstall qemu-user-static")
+        raise HostError(f"qemu interpreter {interpreter} is missing",
+                        hint="apt-get install --reinstall qemu-user-static")
     if "F" not in flags:
         fields[-1] = flags + "F"
     if emu.registered and "F" in emu.flags and emu.interpreter == interpreter:
@@ -156,3 +157,12 @@ def ensure(arch: str) -> Emulator:
             hint="registering emulators needs root (CAP_SYS_ADMIN)",
         ) from exc
     return status(arch)
+
+
+def installed() -> list[str]:
+    """OCI architectures qemu-user-static can emulate here (definition and interpreter on disk).
+
+    Native architectures are left out; the order is QEMU_ARCH's, which is stable.
+    """
+    native = native_architectures()
+    return [arch for arch in QEMU_ARCH if arch not in native and status(arch).installed]

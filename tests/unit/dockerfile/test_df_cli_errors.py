@@ -48,9 +48,10 @@ def _run(tmp_path: Path, text: str, extra: list[str]) -> subprocess.CompletedPro
     )
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_bad_dockerfile_one_line(tmp_path: Path, case: tuple[str, str, list[str], int, str]) -> None:
-    name, text, extra, line, fragment = case
+@pytest.mark.parametrize(("name", "text", "extra", "line", "fragment"), CASES, ids=[c[0] for c in CASES])
+def test_bad_dockerfile_one_line(
+    tmp_path: Path, *, name: str, text: str, extra: list[str], line: int, fragment: str
+) -> None:
     proc = _run(tmp_path, text, extra)
     assert proc.returncode != 0, name
     lines = proc.stderr.splitlines()

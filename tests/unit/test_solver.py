@@ -1,0 +1,100 @@
+"""The scheduler runs each distinct vertex once, in dependency order, in parallel, and stops
+descending at cache hits."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import pytest
+
+from dockyard import progress
+from dockyard.errors import BuildError
+from dockyard.solver import Vertex, solve
+
+
+@dataclass(frozen=True)
+class V:
+    key: str
+    inputs: Sequence[V] = ()
+    sleep: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return f"step {self.key}"
+
+
+@dataclass
+class FakeWorker:
+    cache: dict[str, str] = field(default_factory=dict)
+    fail: str | None = None
+    runs: list[str] = field(default_factory=list)
+    active: int = 0
+    peak: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def cached(self, vertex: Vertex) -> str | None:
+        return self.cache.get(vertex.key)
+
+    def run(self, vertex: Vertex, inputs: Sequence[str], log: Callable[[str], None],
+            cancelled: threading.Event) -> str:
+        with self.lock:
+            self.runs.append(vertex.key)
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        try:
+            assert isinstance(vertex, V)
+            time.sleep(vertex.sleep)
+            log(f"ran {vertex.key}")
+            if vertex.key == self.fail:
+                raise BuildError(f"{vertex.key} failed")
+            return vertex.key + "(" + ",".join(inputs) + ")"
+        finally:
+            with self.lock:
+                self.active -= 1
+
+
+def test_diamond_runs_shared_vertex_once_in_order() -> None:
+    base = V("base")
+    left, right = V("left", (base,)), V("right", (V("base"),))
+    top = V("top", (left, right))
+    worker = FakeWorker()
+    out = solve([top, top], worker, jobs=4)
+    assert worker.runs.count("base") == 1
+    assert worker.runs.index("base") < worker.runs.index("left") < worker.runs.index("top")
+    assert out.results["top"] == "top(left(base()),right(base()))"
+    assert sorted(out.ran) == ["base", "left", "right", "top"]
+
+
+def test_independent_vertices_run_concurrently_up_to_jobs() -> None:
+    leaves = [V(f"l{i}", sleep=0.2) for i in range(4)]
+    worker = FakeWorker()
+    solve([V("top", tuple(leaves))], worker, jobs=2)
+    assert worker.peak == 2
+
+
+def test_cache_hit_stops_descent() -> None:
+    base = V("base")
+    mid = V("mid", (base,))
+    top = V("top", (mid,))
+    worker = FakeWorker(cache={"mid": "mid(stored)"})
+    events: list[progress.Event] = []
+    out = solve([top], worker, jobs=2, listener=events.append)
+    assert worker.runs == ["top"]
+    assert out.results["top"] == "top(mid(stored))"
+    assert out.cached == ["mid"]
+    assert [type(e).__name__ for e in events] == ["Cached", "Started", "Log", "Done"]
+
+
+def test_failure_propagates_and_later_steps_do_not_run() -> None:
+    base = V("base")
+    bad = V("bad", (base,))
+    top = V("top", (bad,))
+    worker = FakeWorker(fail="bad")
+    events: list[progress.Event] = []
+    with pytest.raises(BuildError, match="bad failed"):
+        solve([top], worker, jobs=2, listener=events.append)
+    assert "top" not in worker.runs
+    assert any(isinstance(e, progress.Failed) and e.vertex == "bad" for e in events)
