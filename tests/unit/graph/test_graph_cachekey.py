@@ -62,8 +62,8 @@ def _graph(context: ContextSource, *, line: int = 3, description: str = "") -> t
 
 GOLDEN = {
     "image": "sha256:659ea8bca02eb868c34bc974ec6f43eb1212f5a612fc6e96d501285e568c3f77",
-    "copy": "sha256:d1b013670f2b33f2fb367b651a109f981b02b5edc2eb3506989ebea6afe4b32a",
-    "run": "sha256:27b2afab35e5ce3dc8e2e5b1009a4cc1677156dd7725e5bc9c320f5cff4e8a96",
+    "copy": "sha256:5e9bcee6e5377bcc3a2a6651fd42b0086d3a3ed73a81e06680c2ec0669f836cb",
+    "run": "sha256:a368247fd9b00870e42e90d0fd09ae6e2eed522d723744694a41ae217b46d68a",
 }
 
 
@@ -178,3 +178,19 @@ def test_topological_order_and_deep_chains() -> None:
     order = topological([chain[-1]])
     assert order == chain
     assert CacheKeys().key(chain[-1]).startswith("sha256:")
+
+
+def test_sources_are_rooted_at_the_context(tmp_path: Path) -> None:
+    hasher = ContextHasher(_context(tmp_path))
+    assert hasher.checksum(["../other.txt"]) == hasher.checksum(["other.txt"]) == hasher.checksum(["/other.txt"])
+
+
+def test_ignored_sources_are_not_found(tmp_path: Path) -> None:
+    root = _context(tmp_path)
+    hasher = ContextHasher(root)
+    with pytest.raises(SourceNotFoundError):
+        hasher.checksum(["README.md"], excludes=("*.md", "!app"))
+    with pytest.raises(SourceNotFoundError):
+        hasher.checksum(["*.md"], excludes=("*.md",))
+    # a directory with re-included children is still a valid source
+    assert hasher.checksum(["app"], excludes=("app", "!app/main.py")) != hasher.checksum(["app"])
