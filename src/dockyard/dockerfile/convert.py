@@ -189,8 +189,7 @@ class StageConverter:
     def check_ref(self, ref: str, written: str, line: int, unmatched: frozenset[str] = frozenset()) -> None:
         if not ref:
             raise self.fail(
-                f"base name ({written}) should not be blank: declare the ARG before the first FROM "
-                "or pass --build-arg",
+                f"base name ({written}) should not be blank: declare the ARG before the first FROM or pass --build-arg",
                 line,
             )
         if not _REF_RE.match(ref):

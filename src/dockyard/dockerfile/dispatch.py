@@ -203,9 +203,7 @@ def _copy(conv: StageConverter, scope: StageScope, item: ins.Copy | ins.Add) -> 
     )
 
 
-def _copy_flags(
-    item: ins.Copy | ins.Add, *, from_text: str, chown: str, chmod: str, excludes: tuple[str, ...]
-) -> str:
+def _copy_flags(item: ins.Copy | ins.Add, *, from_text: str, chown: str, chmod: str, excludes: tuple[str, ...]) -> str:
     """The expanded flags of a COPY/ADD as they are shown in plans."""
     parts = [f"--from={from_text}"] if from_text else []
     parts += [f"--chown={chown}"] if chown else []
@@ -262,9 +260,7 @@ def _label(conv: StageConverter, scope: StageScope, item: ins.Label) -> None:
 
 def _arg(conv: StageConverter, scope: StageScope, item: ins.Arg) -> None:
     conv.declare_arg(scope, item)
-    shown = " ".join(
-        a.name if scope.args.get(a.name) is None else f"{a.name}={scope.args[a.name]}" for a in item.args
-    )
+    shown = " ".join(a.name if scope.args.get(a.name) is None else f"{a.name}={scope.args[a.name]}" for a in item.args)
     _meta(scope, item.line, f"ARG {shown}")
 
 

@@ -82,9 +82,7 @@ class _Words:
 class _Scanner:
     """One pass over one word; holds the position and what was looked up."""
 
-    def __init__(
-        self, text: str, env: Mapping[str, str], *, escape: str, raw_quotes: bool, skip_unset: bool
-    ) -> None:
+    def __init__(self, text: str, env: Mapping[str, str], *, escape: str, raw_quotes: bool, skip_unset: bool) -> None:
         self.text = text
         self.pos = 0
         self.env = env
@@ -340,9 +338,7 @@ def _pattern_regex(pattern: str, *, greedy: bool, anchored: bool) -> re.Pattern[
             if following in ("}", "/"):
                 continue  # the escape only protected the ${} delimiter
             if following not in ("*", "?", "\\"):
-                raise ExpansionError(
-                    f"invalid pattern ({pattern}) in substitution: invalid escape '\\{following}'"
-                )
+                raise ExpansionError(f"invalid pattern ({pattern}) in substitution: invalid escape '\\{following}'")
             out.append(re.escape(following))
             i += 1
         else:
