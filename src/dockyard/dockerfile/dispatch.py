@@ -51,15 +51,32 @@ def _command(scope: StageScope, args: tuple[str, ...], json_form: bool) -> tuple
 def _run(conv: StageConverter, scope: StageScope, item: ins.Run) -> None:
     env = scope.expansion_env()
     argv = _command(scope, item.args, item.json)
+    script_mounts: tuple[Mount, ...] = ()
     if item.heredocs and not item.json:
         first = item.heredocs[0]
         marker = item.args[0].strip().lstrip("<").lstrip("-").strip("'\"")
-        if len(item.heredocs) == 1 and marker == first.name:
+        if len(item.heredocs) == 1 and marker == first.name and first.content.startswith("#!"):
+            # A script with its own interpreter runs as a file, not through the shell.
+            script = Mkfile(
+                root=None,
+                path=f"/{first.name}",
+                data=first.content,
+                mode=0o755,
+                platform=scope.platform,
+                line=item.line,
+                description=f"RUN <<{first.name}",
+            )
+            target = f"/dev/pipes/{first.name}"
+            script_mounts = (
+                Mount(type="bind", target=target, source=script, selector=f"/{first.name}", readonly=True),
+            )
+            argv = (target,)
+        elif len(item.heredocs) == 1 and marker == first.name:
             argv = (*scope.config.effective_shell(), first.content)
         else:
-            script = item.args[0] + "\n" + "".join(h.content + h.name + "\n" for h in item.heredocs)
-            argv = (*scope.config.effective_shell(), script)
-    mounts = build_mounts(conv, scope, item, env)
+            script_text = item.args[0] + "\n" + "".join(h.content + h.name + "\n" for h in item.heredocs)
+            argv = (*scope.config.effective_shell(), script_text)
+    mounts = (*build_mounts(conv, scope, item, env), *script_mounts)
     run_env = list(scope.config.env)
     env_names = {e.partition("=")[0] for e in run_env}
     arg_pairs = [(k, v) for k, v in scope.args.items() if v is not None]

@@ -64,9 +64,7 @@ def test_check_exit_codes(context: Path) -> None:
 
 
 def test_dry_run_json_lists_platforms_and_keys(context: Path) -> None:
-    code, out = _invoke(
-        "--dry-run", "--format", "json", "--platform", "linux/amd64,linux/arm64", str(context)
-    )
+    code, out = _invoke("--dry-run", "--format", "json", "--platform", "linux/amd64,linux/arm64", str(context))
     assert code == 0
     data = json.loads(out)
     assert [p["platform"] for p in data["platforms"]] == ["linux/amd64", "linux/arm64/v8"]

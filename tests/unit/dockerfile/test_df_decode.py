@@ -31,8 +31,7 @@ def test_from_with_platform_and_name() -> None:
 
 def test_run_flags() -> None:
     item = _one(
-        "RUN --mount=type=cache,target=/c --mount=type=tmpfs,target=/t "
-        "--network=none --security=insecure make\n"
+        "RUN --mount=type=cache,target=/c --mount=type=tmpfs,target=/t --network=none --security=insecure make\n"
     )
     assert isinstance(item, ins.Run)
     assert item.mounts == ("type=cache,target=/c", "type=tmpfs,target=/t")
@@ -40,9 +39,7 @@ def test_run_flags() -> None:
 
 
 def test_copy_flags() -> None:
-    item = _one(
-        "COPY --from=build --chown=1:2 --chmod=u+x --link --parents --exclude=a --exclude=b s1 s2 /d/\n"
-    )
+    item = _one("COPY --from=build --chown=1:2 --chmod=u+x --link --parents --exclude=a --exclude=b s1 s2 /d/\n")
     assert isinstance(item, ins.Copy)
     assert (item.from_, item.chown, item.chmod, item.link, item.parents) == (
         "build",
@@ -69,8 +66,7 @@ def test_add_flags() -> None:
 
 def test_healthcheck_flags_in_nanoseconds() -> None:
     item = _one(
-        "HEALTHCHECK --interval=1m30s --timeout=500ms --start-period=1.5s "
-        "--start-interval=2s --retries=4 CMD x\n"
+        "HEALTHCHECK --interval=1m30s --timeout=500ms --start-period=1.5s --start-interval=2s --retries=4 CMD x\n"
     )
     assert isinstance(item, ins.Healthcheck)
     assert item.test == ("CMD-SHELL", "x")
@@ -170,9 +166,7 @@ def test_parse_mount(spec: str, expected: dict[str, object]) -> None:
 
 
 def test_parse_mount_expands_values() -> None:
-    mount = parse_mount(
-        "type=cache,target=$T,id=${ID}", expand=lambda w: w.replace("$T", "/t").replace("${ID}", "i")
-    )
+    mount = parse_mount("type=cache,target=$T,id=${ID}", expand=lambda w: w.replace("$T", "/t").replace("${ID}", "i"))
     assert (mount.target, mount.id) == ("/t", "i")
 
 

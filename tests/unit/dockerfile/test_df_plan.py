@@ -216,3 +216,18 @@ def test_add_sources_by_kind() -> None:
         (("f.tgz",), "/f", False),
         (("local.tgz",), "/l/", True),
     ]
+
+
+def test_heredoc_script_with_shebang_runs_as_a_file() -> None:
+    p = _plan("FROM python\nRUN <<EOF\n#!/usr/bin/env python3\nprint('hi')\nEOF\n")
+    (run,) = _execs(p)
+    assert run.argv == ("/dev/pipes/EOF",)
+    (mount,) = run.mounts
+    assert (mount.type, mount.target, mount.selector, mount.readonly) == ("bind", "/dev/pipes/EOF", "/EOF", True)
+    assert isinstance(mount.source, Mkfile)
+    assert (mount.source.data, mount.source.mode) == ("#!/usr/bin/env python3\nprint('hi')\n", 0o755)
+
+
+def test_heredoc_without_shebang_goes_to_the_shell() -> None:
+    (run,) = _execs(_plan("FROM a\nRUN <<EOF\necho $HOME\nEOF\n"))
+    assert run.argv == ("/bin/sh", "-c", "echo $HOME\n")
