@@ -15,8 +15,8 @@ Executing a plan::
             run(op, key=keys.key(op))                      # same key = same work: run once
         write_image(pp.config.to_oci(), result_of(pp.state))
 
-Ops shared by platforms (a ``FROM --platform=$BUILDPLATFORM`` stage) are the same objects
-or at least have the same key, so deduplicating by key builds them once.
+Each platform's ops are separate objects, but work shared by platforms (a stage with
+``FROM --platform=$BUILDPLATFORM``) has equal keys, so deduplicating by key builds it once.
 """
 
 from __future__ import annotations
