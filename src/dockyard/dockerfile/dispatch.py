@@ -84,7 +84,7 @@ def _run(conv: StageConverter, scope: StageScope, item: ins.Run) -> None:
     op = _exec_op(scope, argv=argv, env=tuple(run_env), mounts=mounts, item=item)
     scope.state = op
     prefix = f"|{len(arg_pairs)} " + " ".join(f"{k}={v}" for k, v in arg_pairs) + " " if arg_pairs else ""
-    flags = "".join(mount_flag_text(m) + " " for m in item.mounts)
+    flags = "".join(mount_flag_text(conv.expand(m, env, item.line)) + " " for m in item.mounts)
     if item.network != "default":
         flags += f"--network={item.network} "
     if item.security != "sandbox":

@@ -231,3 +231,10 @@ def test_heredoc_script_with_shebang_runs_as_a_file() -> None:
 def test_heredoc_without_shebang_goes_to_the_shell() -> None:
     (run,) = _execs(_plan("FROM a\nRUN <<EOF\necho $HOME\nEOF\n"))
     assert run.argv == ("/bin/sh", "-c", "echo $HOME\n")
+
+
+def test_mount_flags_are_shown_expanded() -> None:
+    p = _plan("FROM a\nARG DIR=/cache\nRUN --mount=type=cache,target=$DIR make\n")
+    assert p.platforms[0].steps[-1].text == "RUN --mount=type=cache,target=/cache /bin/sh -c make"
+    (run,) = _execs(p)
+    assert run.mounts[0].target == run.mounts[0].cache_id == "/cache"
