@@ -194,3 +194,16 @@ def test_ignored_sources_are_not_found(tmp_path: Path) -> None:
         hasher.checksum(["*.md"], excludes=("*.md",))
     # a directory with re-included children is still a valid source
     assert hasher.checksum(["app"], excludes=("app", "!app/main.py")) != hasher.checksum(["app"])
+
+
+def test_symlinks_are_hashed_as_links_inside_directories(tmp_path: Path) -> None:
+    root = _context(tmp_path)
+    (root / "app" / "link").symlink_to("main.py")
+    hasher = ContextHasher(root)
+    first = hasher.checksum(["app"])
+    (root / "app" / "link").unlink()
+    (root / "app" / "link").symlink_to("util.py")
+    assert hasher.checksum(["app"]) != first
+    # a symlink named as the source itself is followed to its target's content
+    (root / "top").symlink_to("other.txt")
+    assert hasher.checksum(["top"], follow_symlinks=True) != hasher.checksum(["top"], follow_symlinks=False)
