@@ -17,7 +17,9 @@ def _build_args(values: tuple[str, ...]) -> dict[str, str]:
     for item in values:
         name, has_value, value = item.partition("=")
         if not name:
-            raise UsageError(f"invalid --build-arg {item!r}", hint="use NAME=VALUE (or NAME to take it from the env)")
+            raise UsageError(
+                f"invalid --build-arg {item!r}", hint="use NAME=VALUE (or NAME to take it from the env)"
+            )
         if has_value:
             out[name] = value
         elif name in os.environ:
@@ -30,19 +32,27 @@ def _check_specs(option: str, values: tuple[str, ...], *, keys: tuple[str, ...])
         for part in spec.split(","):
             key, has_value, _ = part.partition("=")
             if has_value and key not in keys:
-                raise UsageError(f"invalid {option} {spec!r}: unknown key {key!r}", hint="keys: " + ", ".join(keys))
+                raise UsageError(
+                    f"invalid {option} {spec!r}: unknown key {key!r}", hint="keys: " + ", ".join(keys)
+                )
 
 
 @click.command("build")
 @click.argument("context", type=click.Path(path_type=Path))
 @click.option("-f", "--file", "dockerfile", type=click.Path(path_type=Path), help="Name of the Dockerfile")
 @click.option("-t", "--tag", multiple=True, help="Image name and optionally a tag (name:tag)")
-@click.option("--platform", "platforms", multiple=True, help="Target platforms (os/arch[/variant], comma list)")
+@click.option(
+    "--platform", "platforms", multiple=True, help="Target platforms (os/arch[/variant], comma list)"
+)
 @click.option("--build-arg", "build_args", multiple=True, help="Set a build-time variable (NAME=VALUE)")
 @click.option("--target", help="Set the target build stage")
 @click.option("--secret", multiple=True, help="Secret to expose (id=mysecret[,src=/local/secret|env=VAR])")
-@click.option("--ssh", multiple=True, help="SSH agent socket or keys to expose (default|<id>[=<socket>|<key>])")
-@click.option("-o", "--output", multiple=True, help="Output destination (type=registry|oci|docker|local|tar,...)")
+@click.option(
+    "--ssh", multiple=True, help="SSH agent socket or keys to expose (default|<id>[=<socket>|<key>])"
+)
+@click.option(
+    "-o", "--output", multiple=True, help="Output destination (type=registry|oci|docker|local|tar,...)"
+)
 @click.option("--push", is_flag=True, help="Shorthand for --output=type=registry")
 @click.option("--load", is_flag=True, help="Shorthand for --output=type=docker")
 @click.option("--no-cache", is_flag=True, help="Do not use cache when building the image")
@@ -55,7 +65,9 @@ def _check_specs(option: str, values: tuple[str, ...], *, keys: tuple[str, ...])
     show_default=True,
     help="Progress output",
 )
-@click.option("--metadata-file", type=click.Path(path_type=Path), help="Write build result metadata to a file")
+@click.option(
+    "--metadata-file", type=click.Path(path_type=Path), help="Write build result metadata to a file"
+)
 @click.option("--iidfile", type=click.Path(path_type=Path), help="Write the image ID to a file")
 @click.option("--cache-from", multiple=True, help="External cache sources (type=registry,ref=...)")
 @click.option("--cache-to", multiple=True, help="Cache export destinations (type=registry,ref=...)")
