@@ -93,7 +93,7 @@ class StageScope:
 
 @dataclass
 class Usage:
-    """What the planned stages use (for ``--call=outline`` and unused-arg warnings)."""
+    """What the planned stages use: secrets and ssh ids (for ``--call=outline``), stages in order."""
 
     secrets: dict[str, bool] = field(default_factory=dict)
     ssh: dict[str, bool] = field(default_factory=dict)
