@@ -21,7 +21,9 @@ from dockyard.dockerfile.syntax import RawCommand
 RULES = (
     "ConsistentInstructionCasing",
     "DuplicateStageName",
+    "ExposeInvalidFormat",
     "ExposeProtoCasing",
+    "FromPlatformFlagConstDisallowed",
     "FromAsCasing",
     "InvalidDefaultArgInFrom",
     "JSONArgsRecommended",
@@ -133,6 +135,13 @@ def _from_checks(df: Dockerfile, raw: dict[int, RawCommand]) -> Iterator[Finding
                         "UndefinedArgInFrom",
                         f"FROM argument '{name}' is not declared{suggest(name, meta_names)}",
                     )
+        constant = stage.base.platform
+        if constant and "$" not in constant and not _names_platform(stage.name, constant):
+            yield Finding(
+                cmd.line,
+                "FromPlatformFlagConstDisallowed",
+                f'FROM --platform flag should not use constant value "{constant}"',
+            )
         if stage.base.platform.strip() in ("$TARGETPLATFORM", "${TARGETPLATFORM}"):
             yield Finding(
                 cmd.line,
@@ -180,6 +189,11 @@ def _from_defaults(df: Dockerfile) -> Iterator[Finding]:
                 "InvalidDefaultArgInFrom",
                 f"Default value for ARG {image} results in empty or invalid base image name",
             )
+
+
+def _names_platform(stage_name: str, platform: str) -> bool:
+    """A stage named after its platform (``build-arm64``) may pin it on purpose."""
+    return bool(stage_name) and any(part and part in stage_name for part in platform.lower().split("/"))
 
 
 def _references(word: str, escape: str) -> set[str]:
@@ -232,6 +246,12 @@ def _stage_checks(
                 )
         if isinstance(item, ins.Expose):
             for port in item.ports:
+                if ":" in port:
+                    yield Finding(
+                        item.line,
+                        "ExposeInvalidFormat",
+                        f"EXPOSE instruction should not define an IP address or host-port mapping, found '{port}'",
+                    )
                 proto = port.partition("/")[2]
                 if proto and proto != proto.lower():
                     yield Finding(
