@@ -130,7 +130,8 @@ class _Graph:
         name = self.names.get(id(op)) or (
             "[internal] load build context" if isinstance(op, ops.ContextSource) else op.description or
             type(op).__name__)
-        node = Node(op=op, key=key, inputs=inputs, name=name)
+        line = self.lines.get(id(op))
+        node = Node(op=op, key=key, inputs=inputs, name=name, where=f"{self.filename}:{line}" if line else "")
         self.nodes[id(op)] = node
         runs = not isinstance(op, ops.ImageSource | ops.ContextSource)
         if runs and (self._no_cache_all or self.stage_of.get(id(op)) in self._no_cache_stages):

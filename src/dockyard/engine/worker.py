@@ -45,6 +45,7 @@ class Node:
     key: str
     inputs: tuple[Node, ...]
     name: str
+    where: str = ""  # "Dockerfile:LINE", for error messages
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,6 +96,7 @@ class OpWorker:
             cancelled: threading.Event) -> Result:
         assert isinstance(vertex, Node)
         op = vertex.op
+        label = f"{vertex.where}: {vertex.name}" if vertex.where else vertex.name
         results = dict(zip((id(i) for i in op.inputs), inputs, strict=True))
 
         def result_of(state: ops.State) -> Result:
@@ -103,13 +105,13 @@ class OpWorker:
         if isinstance(op, ops.ImageSource):
             out = self._image(op)
         elif isinstance(op, ops.Exec):
-            out = self._exec(op, vertex.name, result_of, log)
+            out = self._exec(op, label, result_of, log)
         elif isinstance(op, ops.Copy):
-            out = self._copy(op, vertex.name, result_of)
+            out = self._copy(op, label, result_of)
         elif isinstance(op, ops.Mkdir | ops.Mkfile | ops.Rm):
-            out = self._file(op, _fs(result_of(op.root), vertex.name))
+            out = self._file(op, _fs(result_of(op.root), label))
         elif isinstance(op, ops.Merge):
-            out = self._merge([_fs(result_of(s), vertex.name) for s in op.layers])
+            out = self._merge([_fs(result_of(s), label) for s in op.layers])
         elif isinstance(op, ops.HttpSource):
             out = self._http(op)
         else:
