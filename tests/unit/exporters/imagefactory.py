@@ -8,8 +8,8 @@ holds), so no root privilege is needed to make them.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from dockyard.oci import mediatypes

@@ -11,8 +11,6 @@ from dockyard.store.content import ContentStore
 from tests.unit.exporters import imagefactory
 
 
-
-
 def test_single_platform_metadata_and_iid_is_config_digest(tmp_path: Path) -> None:
     store = ContentStore(tmp_path / "store")
     desc = imagefactory.image(store, [imagefactory.tree(tmp_path / "l", {"a": "1"})])
