@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,7 +35,25 @@ def podman(tmp_path: Path) -> Iterator[list[str]]:
     yield ["podman", "--root", str(tmp_path / "podman-root"), "--runroot", runroot,
            "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none",
            "--runtime", "runc"]
+    _wait_for_cleanup(runroot)
     shutil.rmtree(runroot, ignore_errors=True)
+
+
+def _wait_for_cleanup(runroot: str, *, timeout: float = 10.0) -> None:
+    """conmon runs ``podman container cleanup`` after a container exits, and that process
+    recreates the runroot: wait until no process names it before removing it."""
+    deadline = time.monotonic() + timeout
+    needle = runroot.encode()
+    while time.monotonic() < deadline:
+        busy = False
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                busy = busy or needle in cmdline.read_bytes()
+            except OSError:
+                continue
+        if not busy:
+            return
+        time.sleep(0.1)
 
 
 # This host's hard limits are below podman's defaults: ask for ones runc may set.
