@@ -7,8 +7,9 @@ very image the build made. Names become index.json entries annotated the way Bui
 looks up) and ``io.containerd.image.name`` the full name; without names there is one entry
 with no annotations.
 
-A directory that is already a layout keeps its other images (a tag given again moves to the
-new image), as ``skopeo copy`` into it would. The tar is streamed straight from the store
+A directory that is already a layout keeps its other images; an entry with the same tag and
+full name moves to the new image (BuildKit's rule, so ``reg1/app:1`` and ``reg2/app:1`` can
+share a layout). The tar is streamed straight from the store
 (never through a temporary layout), sorted, with fixed owners and times, so one image always
 gives one archive.
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from dockyard.digest import Digest
 from dockyard.exporters.archive import TarWriter
-from dockyard.exporters.destination import open_destination
+from dockyard.exporters.destination import open_destination, write_atomic
 from dockyard.oci import canonical
 from dockyard.oci.descriptor import REF_NAME, Descriptor
 from dockyard.oci.index import Index
@@ -47,12 +48,17 @@ def index_entries(desc: Descriptor, names: Sequence[str]) -> list[Descriptor]:
     """The index.json entries naming ``desc``: one per name (tag and full name), or one bare entry."""
     if not names:
         return [desc]
-    entries: dict[str, Descriptor] = {}
+    entries: dict[tuple[str, str], Descriptor] = {}
     for name in names:
         ref = Reference.parse(name)
-        tag = ref.tag or "latest"
-        entries.setdefault(tag, desc.with_annotations({**desc.annotations, IMAGE_NAME: str(ref), REF_NAME: tag}))
+        tag = ref.tag or (str(ref.digest) if ref.digest else "latest")
+        entries.setdefault((tag, str(ref)),
+                           desc.with_annotations({**desc.annotations, IMAGE_NAME: str(ref), REF_NAME: tag}))
     return list(entries.values())
+
+
+def _key(entry: Descriptor) -> tuple[str | None, str | None]:
+    return entry.ref_name, entry.annotations.get(IMAGE_NAME)
 
 
 def write_layout_dir(store: ContentStore, desc: Descriptor, dest: Path, *, names: Sequence[str] = ()) -> OciLayout:
@@ -62,8 +68,10 @@ def write_layout_dir(store: ContentStore, desc: Descriptor, dest: Path, *, names
         if not layout.store.has(digest):
             with store.open(digest) as src:
                 layout.store.ingest(src, expected=digest, size=size)
-    for entry in index_entries(desc, names):
-        layout.add(entry, tag=entry.ref_name)
+    new = index_entries(desc, names)
+    replaced = {_key(e) for e in new}
+    kept = [e for e in layout.index().manifests if _key(e) not in replaced and e != desc]
+    write_atomic(dest / "index.json", Index(manifests=(*kept, *new)).to_bytes())
     return layout
 
 

@@ -84,3 +84,14 @@ def test_tar_is_sorted_deterministic_and_complete(tmp_path: Path) -> None:
     assert index["manifests"][0]["digest"] == str(top.digest)
     assert index["manifests"][0]["annotations"][REF_NAME] == "1"
     assert len([n for n in names if n.startswith("blobs/sha256/")]) == 8
+
+
+def test_same_tag_in_two_repositories_gives_two_entries(tmp_path: Path) -> None:
+    store, top = _index(tmp_path)
+    dest = tmp_path / "layout"
+    export(OciOutput(dest=dest, tar=False, names=("r1.io/app:1", "r2.io/app:1", "r1.io/app:1")), store, top)
+    entries = OciLayout.open(dest).index().manifests
+    assert [(e.ref_name, e.annotations[IMAGE_NAME]) for e in entries] == [("1", "r1.io/app:1"), ("1", "r2.io/app:1")]
+    export(OciOutput(dest=dest, tar=False), store, top)  # the untagged export adds no duplicate of a bare entry
+    export(OciOutput(dest=dest, tar=False), store, top)
+    assert len(OciLayout.open(dest).index().manifests) == 3
