@@ -38,7 +38,7 @@ from dockyard.dockerfile.dockerignore import PatternMatcher
 from dockyard.engine import archive
 from dockyard.engine.chmod import ModeChange, parse_chmod
 from dockyard.engine.copier import Filters, TreeCopier
-from dockyard.engine.sources import clean_source, expand, has_wildcards, split_pivot, unescape
+from dockyard.engine.sources import clean_source, expand, has_wildcards, is_visible, split_pivot, unescape
 from dockyard.errors import BuildError
 from dockyard.executor.user import resolve_user
 from dockyard.oci.rootpath import resolve
@@ -158,12 +158,12 @@ def _select(root: bytes, path: str, spec: CopySpec, ignore: PatternMatcher | Non
         names = [unescape(rel) if spec.allow_wildcard else rel]
     out: list[_Source] = []
     for name in names:
-        if ignore is not None and name != "." and ignore.matches(name) and not ignore.has_exclusions:
-            continue
         try:
             host = resolve(root, name, follow_last=spec.follow_symlinks)
             st = os.lstat(host)
         except (FileNotFoundError, NotADirectoryError, BuildError):
+            continue
+        if not is_visible(ignore, name, is_dir=stat.S_ISDIR(st.st_mode)):
             continue
         out.append(_Source(name, host, st))
     return out

@@ -115,16 +115,23 @@ def _expand(root: str, base: str, parts: list[str], found: list[str], visible: P
         names = [name for name in names if match_component(head, name)]
     for name in names:
         rel = f"{base}/{name}" if base else name
-        if visible is not None and visible.matches(rel) and not visible.has_exclusions:
-            continue
         try:
             st = os.lstat(os.path.join(root, rel))
         except (FileNotFoundError, NotADirectoryError):
+            continue
+        if not is_visible(visible, rel, is_dir=stat.S_ISDIR(st.st_mode)):
             continue
         if not rest:
             found.append(rel)
         elif stat.S_ISDIR(st.st_mode):
             _expand(root, rel, rest, found, visible)
+
+
+def is_visible(ignore: PatternMatcher | None, rel: str, *, is_dir: bool) -> bool:
+    """Whether the context sent ``rel``: not ignored, or a directory a ``!pattern`` may reach into."""
+    if ignore is None or rel == "." or not ignore.matches(rel):
+        return True
+    return is_dir and ignore.has_exclusions
 
 
 def split_pivot(source: str) -> tuple[str, str]:
