@@ -9,6 +9,7 @@ import lzma
 import os
 import stat
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,12 +18,17 @@ import zstandard
 from dockyard.engine.copy import CopySpec, copy_into
 from dockyard.errors import BuildError
 
-_COMPRESS = {
-    "plain": lambda b: b,
-    "gzip": gzip.compress,
-    "bzip2": bz2.compress,
-    "xz": lzma.compress,
-    "zstd": lambda b: zstandard.ZstdCompressor().compress(b),
+
+def _zstd(data: bytes) -> bytes:
+    return bytes(zstandard.ZstdCompressor().compress(data))
+
+
+def _plain(data: bytes) -> bytes:
+    return data
+
+
+_COMPRESS: dict[str, Callable[[bytes], bytes]] = {
+    "plain": _plain, "gzip": gzip.compress, "bzip2": bz2.compress, "xz": lzma.compress, "zstd": _zstd,
 }
 
 
