@@ -1,0 +1,170 @@
+"""Differential test: each Dockerfile under cases/ built by dockyard and by buildah, compared.
+
+buildah (``--runtime runc``) is an independent implementation of Dockerfile semantics, so
+where the two agree we gain confidence that dockyard does what Docker/BuildKit does, and where
+they disagree someone has to decide who is right. Every disagreement is either fixed in
+dockyard or named below in :data:`CASES` (or :data:`ANY_CASE`) with a one-line reason; any
+other difference fails with a readable list of what differs.
+
+What is compared, for each case:
+
+* the unpacked root filesystems (``umoci unpack`` of both OCI layouts): every path with its
+  type, mode, owner, size, sha256, symlink target, device numbers, xattrs and hard link group
+  (see :mod:`fstree` for why mtimes are not compared);
+* the config fields a runtime acts on (see :mod:`imageview`), label by label;
+* the layer list, as the sequence of instructions whose history entries carry a layer, and
+  that each image's history has exactly one non-empty entry per layer.
+
+Difference keys: ``/path`` for the file system, ``config.FIELD`` (``config.Labels.KEY`` for
+labels), ``layers`` for the layer list and ``history`` for history/layer consistency.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.integration.differential import fstree
+from tests.integration.differential.twobuilds import Buildah, Dockyard, Side
+
+pytestmark = pytest.mark.integration
+
+CASES_DIR = Path(__file__).parent / "cases"
+
+BUILDAH_LABEL = "buildah stamps its own version label on every image it commits"
+BUILDAH_HOSTNAME = ("buildah's RUN leaves an empty /etc/hostname (its bind mount target) in the image; "
+                    "BuildKit mounts it without leaving a file behind")
+BUILDAH_RUN_DIR = "buildah's RUN creates /run in the rootfs for its runtime mounts and leaves it in the image"
+
+
+@dataclass(frozen=True)
+class Case:
+    """A case directory's build settings and the differences it is known to show, each with
+    its reason. Every difference listed here must actually occur, so the table stays true."""
+
+    platform: str = "linux/amd64"
+    expected: Mapping[str, str] = field(default_factory=dict)
+
+
+# Differences allowed in any case (they depend only on whether the case has a RUN step).
+ANY_CASE: Mapping[str, str] = {
+    "config.Labels.io.buildah.version": BUILDAH_LABEL,
+    "/etc/hostname": BUILDAH_HOSTNAME,
+    "/run": BUILDAH_RUN_DIR,
+}
+
+CASES: Mapping[str, Case] = {
+    "run_tree": Case(),
+    "whiteouts": Case(),
+    "replace_dir": Case(),
+    "copy_rules": Case(),
+    "copy_chown_chmod": Case(),
+    "copy_symlinks": Case(),
+    "add_tar": Case(),
+    "multistage": Case(),
+    "config_fields": Case(),
+    "heredoc": Case(),
+    "run_mounts": Case(),
+    "dockerignore": Case(),
+    "workdir_user": Case(),
+    "arm64_run": Case(platform="linux/arm64"),
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Both builds of one case, or the error that stopped either."""
+
+    dockyard: Side | None
+    buildah: Side | None
+    error: str = ""
+
+
+def _build_case(name: str, case: Case, base: str, dockyard: Dockyard, buildah: Buildah,
+                work: Path) -> Outcome:
+    context = CASES_DIR / name
+    ours = context / "Dockerfile"
+    theirs = context / "Dockerfile.buildah"  # only where buildah cannot read our Dockerfile
+    args = {"BASE": base}
+    out = work / name
+    out.mkdir()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        mine = pool.submit(dockyard.build, context, ours, platform=case.platform, build_args=args, work=out)
+        other = pool.submit(buildah.build, context, theirs if theirs.exists() else ours,
+                            platform=case.platform, build_args=args, work=out, name=name)
+        errors = [str(f.exception()) for f in (mine, other) if f.exception() is not None]
+        if errors:
+            return Outcome(None, None, "\n".join(errors))
+        return Outcome(mine.result(), other.result())
+
+
+@pytest.fixture(scope="module")
+def outcomes(busybox_base: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Outcome]]:
+    """All cases built up front, a few at a time: each build mostly waits on runc and on
+    buildah's commits, so running cases side by side keeps the suite within its time budget."""
+    work = tmp_path_factory.mktemp("differential")
+    dockyard = Dockyard(work / "dockyard")
+    buildah = Buildah(work / "buildah")
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+            futures = {name: pool.submit(_build_case, name, case, busybox_base, dockyard, buildah, work)
+                       for name, case in CASES.items()}
+            yield {name: f.result() for name, f in futures.items()}
+    finally:
+        buildah.destroy()
+
+
+def _config_differences(ours: Mapping[str, object], theirs: Mapping[str, object]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key in sorted(ours.keys() | theirs.keys()):
+        a, b = ours.get(key), theirs.get(key)
+        if key == "Labels":
+            la = a if isinstance(a, dict) else {}
+            lb = b if isinstance(b, dict) else {}
+            for label in sorted(la.keys() | lb.keys()):
+                if la.get(label) != lb.get(label):
+                    out[f"config.Labels.{label}"] = f"dockyard {la.get(label)!r} != buildah {lb.get(label)!r}"
+        elif a != b:
+            out[f"config.{key}"] = f"dockyard {json.dumps(a)} != buildah {json.dumps(b)}"
+    return out
+
+
+def differences(ours: Side, theirs: Side) -> dict[str, str]:
+    """Every way the two results differ, keyed as described in the module docstring."""
+    found = fstree.differences(ours.tree, theirs.tree)
+    found.update(_config_differences(ours.image.config, theirs.image.config))
+    if ours.image.layer_steps != theirs.image.layer_steps:
+        found["layers"] = f"dockyard {list(ours.image.layer_steps)} != buildah {list(theirs.image.layer_steps)}"
+    for who, side in (("dockyard", ours), ("buildah", theirs)):
+        if side.image.layer_count != len(side.image.layer_steps):
+            found["history"] = (f"{who}: {side.image.layer_count} layers but {len(side.image.layer_steps)} "
+                                "non-empty history entries")
+    if ours.image.architecture != theirs.image.architecture:
+        found["architecture"] = f"dockyard {ours.image.architecture} != buildah {theirs.image.architecture}"
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_dockyard_and_buildah_agree(name: str, outcomes: dict[str, Outcome]) -> None:
+    outcome = outcomes[name]
+    assert not outcome.error, f"case {name} did not build:\n{outcome.error}"
+    assert outcome.dockyard is not None and outcome.buildah is not None
+    found = differences(outcome.dockyard, outcome.buildah)
+    expected = CASES[name].expected
+    unexplained = {k: v for k, v in found.items() if k not in expected and k not in ANY_CASE}
+    missing = sorted(k for k in expected if k not in found)
+    report = "\n".join(f"  {k}: {v}" for k, v in unexplained.items())
+    assert not unexplained, f"{name}: {len(unexplained)} unexplained difference(s):\n{report}"
+    assert not missing, f"{name}: expected differences that no longer occur (update CASES): {missing}"
+
+
+def test_every_case_directory_is_in_the_table() -> None:
+    """A case directory without a table entry would silently never be compared."""
+    on_disk = {p.name for p in CASES_DIR.iterdir() if (p / "Dockerfile").is_file()}
+    assert on_disk == set(CASES)
+    assert len(CASES) >= 10
