@@ -27,6 +27,7 @@ class ImageView:
     """An image's compared config fields and its history as layer-producing instruction names."""
 
     config: dict[str, Any]
+    history: tuple[dict[str, Any], ...]
     layer_steps: tuple[str, ...]
     layer_count: int
     architecture: str
@@ -48,10 +49,10 @@ def step_name(created_by: str) -> str:
     ``RUN /bin/sh -c ...``; buildah writes ``/bin/sh -c #(nop) COPY file:... in /b`` for
     instructions and the bare command line for RUN."""
     if "#(nop) " in created_by:
-        return created_by.split("#(nop) ", 1)[1].split()[0].upper()
+        return created_by.split("#(nop) ", 1)[1].split(maxsplit=1)[0].upper()
     if created_by.startswith("/bin/sh -c") or created_by.startswith("|"):
         return "RUN"
-    return created_by.split()[0].upper() if created_by.strip() else "?"
+    return created_by.split(maxsplit=1)[0].upper() if created_by.strip() else "?"
 
 
 def read(layout: Path, tag: str = "latest", *, docker_config: dict[str, Any] | None = None) -> ImageView:
@@ -67,5 +68,5 @@ def read(layout: Path, tag: str = "latest", *, docker_config: dict[str, Any] | N
             fields[name] = docker_config.get(name)
     history = config.get("history") or []
     steps = tuple(step_name(h.get("created_by", "")) for h in history if not h.get("empty_layer"))
-    return ImageView(config=config_fields(fields), layer_steps=steps, layer_count=len(manifest["layers"]),
-                     architecture=config.get("architecture", ""))
+    return ImageView(config=config_fields(fields), history=tuple(history), layer_steps=steps,
+                     layer_count=len(manifest["layers"]), architecture=config.get("architecture", ""))

@@ -13,17 +13,20 @@ What is compared, for each case:
   (see :mod:`fstree` for why mtimes are not compared);
 * the config fields a runtime acts on (see :mod:`imageview`), label by label;
 * the layer list, as the sequence of instructions whose history entries carry a layer, and
-  that each image's history has exactly one non-empty entry per layer.
+  that each image's history has exactly one non-empty entry per layer;
+* the history entries inherited from the base image, which must be kept verbatim.
 
 Difference keys: ``/path`` for the file system, ``config.FIELD`` (``config.Labels.KEY`` for
-labels), ``layers`` for the layer list and ``history`` for history/layer consistency.
+labels), ``layers`` for the layer list, ``history`` for history/layer consistency and
+``history.base.BUILDER`` when a builder did not keep the base image's history entries as they were.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import json
-from collections.abc import Iterator, Mapping
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,10 +85,11 @@ class Outcome:
 
     dockyard: Side | None
     buildah: Side | None
+    base_history: tuple[dict[str, object], ...] = ()
     error: str = ""
 
 
-def _build_case(name: str, case: Case, base: str, dockyard: Dockyard, buildah: Buildah,
+def _build_case(name: str, case: Case, base: str, *, dockyard: Dockyard, buildah: Buildah,
                 work: Path) -> Outcome:
     context = CASES_DIR / name
     ours = context / "Dockerfile"
@@ -99,8 +103,12 @@ def _build_case(name: str, case: Case, base: str, dockyard: Dockyard, buildah: B
                             platform=case.platform, build_args=args, work=out, name=name)
         errors = [str(f.exception()) for f in (mine, other) if f.exception() is not None]
         if errors:
-            return Outcome(None, None, "\n".join(errors))
-        return Outcome(mine.result(), other.result())
+            return Outcome(None, None, error="\n".join(errors))
+    arch = case.platform.split("/")[1]
+    config = json.loads(subprocess.run(
+        ["skopeo", "inspect", "--config", "--tls-verify=false", "--override-arch", arch, f"docker://{base}"],
+        capture_output=True, text=True, check=True, timeout=60).stdout)
+    return Outcome(mine.result(), other.result(), base_history=tuple(config.get("history") or ()))
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +120,8 @@ def outcomes(busybox_base: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     buildah = Buildah(work / "buildah")
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
-            futures = {name: pool.submit(_build_case, name, case, busybox_base, dockyard, buildah, work)
+            futures = {name: pool.submit(_build_case, name, case, busybox_base, dockyard=dockyard, buildah=buildah,
+                                       work=work)
                        for name, case in CASES.items()}
             yield {name: f.result() for name, f in futures.items()}
     finally:
@@ -134,8 +143,10 @@ def _config_differences(ours: Mapping[str, object], theirs: Mapping[str, object]
     return out
 
 
-def differences(ours: Side, theirs: Side) -> dict[str, str]:
-    """Every way the two results differ, keyed as described in the module docstring."""
+def differences(ours: Side, theirs: Side, base_history: Sequence[Mapping[str, object]]) -> dict[str, str]:
+    """Every way the two results differ, keyed as described in the module docstring. The
+    entries inherited from the base image (``base_history``) must be kept exactly as they are,
+    timestamps included, as BuildKit and buildah both do."""
     found = fstree.differences(ours.tree, theirs.tree)
     found.update(_config_differences(ours.image.config, theirs.image.config))
     if ours.image.layer_steps != theirs.image.layer_steps:
@@ -144,6 +155,11 @@ def differences(ours: Side, theirs: Side) -> dict[str, str]:
         if side.image.layer_count != len(side.image.layer_steps):
             found["history"] = (f"{who}: {side.image.layer_count} layers but {len(side.image.layer_steps)} "
                                 "non-empty history entries")
+    inherited = list(base_history)
+    for who, side in (("dockyard", ours), ("buildah", theirs)):
+        if list(side.image.history[:len(inherited)]) != inherited:
+            found[f"history.base.{who}"] = (f"{who} changed the base image's history entries: "
+                                            f"{list(side.image.history[:len(inherited)])} != {inherited}")
     if ours.image.architecture != theirs.image.architecture:
         found["architecture"] = f"dockyard {ours.image.architecture} != buildah {theirs.image.architecture}"
     return found
@@ -154,7 +170,7 @@ def test_dockyard_and_buildah_agree(name: str, outcomes: dict[str, Outcome]) -> 
     outcome = outcomes[name]
     assert not outcome.error, f"case {name} did not build:\n{outcome.error}"
     assert outcome.dockyard is not None and outcome.buildah is not None
-    found = differences(outcome.dockyard, outcome.buildah)
+    found = differences(outcome.dockyard, outcome.buildah, outcome.base_history)
     expected = CASES[name].expected
     unexplained = {k: v for k, v in found.items() if k not in expected and k not in ANY_CASE}
     missing = sorted(k for k in expected if k not in found)
