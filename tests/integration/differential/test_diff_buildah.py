@@ -61,20 +61,52 @@ ANY_CASE: Mapping[str, str] = {
     "/run": BUILDAH_RUN_DIR,
 }
 
+WORKDIR_LAYER = ("BuildKit commits WORKDIR's mkdir as a layer of its own; buildah makes the directory "
+                 "inside the next step's layer")
+WORKDIR_UNUSED = ("BuildKit creates a WORKDIR's directory at once; buildah only when a later step runs in it, "
+                  "so a WORKDIR no RUN/COPY follows leaves no directory")
+
 CASES: Mapping[str, Case] = {
     "run_tree": Case(),
     "whiteouts": Case(),
     "replace_dir": Case(),
-    "copy_rules": Case(),
-    "copy_chown_chmod": Case(),
+    "copy_rules": Case(expected={"layers": WORKDIR_LAYER}),
+    "copy_chown_chmod": Case(expected={
+        "/o/tree-750": ("COPY --chmod of a directory: BuildKit (fsutil copy) gives the destination directory it "
+                        "creates the source directory's metadata with the mode applied; buildah leaves it 0755"),
+    }),
     "copy_symlinks": Case(),
     "add_tar": Case(),
     "multistage": Case(),
-    "config_fields": Case(),
-    "heredoc": Case(),
-    "run_mounts": Case(),
+    "config_fields": Case(expected={
+        "config.Cmd": ("shell-form CMD after SHELL: BuildKit wraps it in the SHELL (/bin/sh -ec); "
+                       "buildah 1.28 always uses /bin/sh -c"),
+        "config.Env": ("ENV redefining PATH: BuildKit replaces the variable in place (PATH stays first); "
+                       "buildah removes it and appends it after APP_HOME"),
+        "layers": WORKDIR_LAYER + "; here no step follows, so buildah has none at all",
+        "/opt": WORKDIR_UNUSED,
+        "/opt/app": WORKDIR_UNUSED,
+        "/opt/app/sub": WORKDIR_UNUSED,
+    }),
+    "heredoc": Case(expected={
+        "layers": ("buildah 1.28 predates heredocs: Dockerfile.buildah spells the two COPY <<EOT steps as RUN "
+                   "printf, with the same resulting files"),
+    }),
+    "run_mounts": Case(expected={
+        "/scratch": ("buildah leaves the mount point it created for RUN --mount=type=tmpfs in the layer; BuildKit "
+                     "removes the stubs it made for mounts after the step"),
+        "/mnt": "as /scratch, for a cache mount whose target /mnt/again did not exist",
+        "/var/cache/existing": ("buildah bug: after a cache mount over a directory that existed in the image, "
+                                "the directory (and its file) is gone from buildah's image; BuildKit keeps it"),
+        "/var/cache/existing/kept": "as /var/cache/existing",
+    }),
     "dockerignore": Case(),
-    "workdir_user": Case(),
+    "workdir_user": Case(expected={
+        "layers": WORKDIR_LAYER,
+        "/srv": ("buildah makes WORKDIR directories (parents too) as the USER of the step that first needs "
+                 "them; BuildKit makes /srv as root at the first WORKDIR, before USER svc"),
+        "/srv/rootmade": WORKDIR_UNUSED,
+    }),
     "arm64_run": Case(platform="linux/arm64"),
 }
 
