@@ -41,9 +41,10 @@ pytestmark = pytest.mark.integration
 CASES_DIR = Path(__file__).parent / "cases"
 
 BUILDAH_LABEL = "buildah stamps its own version label on every image it commits"
-BUILDAH_HOSTNAME = ("buildah's RUN leaves an empty /etc/hostname (its bind mount target) in the image; "
-                    "BuildKit mounts it without leaving a file behind")
-BUILDAH_RUN_DIR = "buildah's RUN creates /run in the rootfs for its runtime mounts and leaves it in the image"
+BUILDAH_HOSTNAME = ("buildah binds an /etc/hostname into each RUN and leaves the empty mount point file in the "
+                    "image; BuildKit only sets the UTS hostname and binds just /etc/hosts and /etc/resolv.conf")
+BUILDAH_RUN_DIR = ("buildah binds /run/.containerenv into each RUN; the /run it creates for that stays in the "
+                   "image (BuildKit mounts nothing under /run)")
 
 
 @dataclass(frozen=True)
