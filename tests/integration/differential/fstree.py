@@ -15,7 +15,7 @@ import hashlib
 import os
 import stat
 from collections import defaultdict
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 
@@ -33,6 +33,8 @@ class Node:
     rdev: str = ""
     hardlink: str = ""
     xattrs: tuple[tuple[str, str], ...] = ()
+    # the text of a small file, only to make a content difference readable (sha256 decides)
+    preview: str = field(default="", compare=False, repr=False)
 
 
 _KINDS = ((stat.S_ISREG, "file"), (stat.S_ISDIR, "dir"), (stat.S_ISLNK, "symlink"), (stat.S_ISFIFO, "fifo"),
@@ -54,6 +56,14 @@ def _sha256(path: str) -> str:
 def _xattrs(path: str) -> tuple[tuple[str, str], ...]:
     names = sorted(os.listxattr(path, follow_symlinks=False))
     return tuple((n, os.getxattr(path, n, follow_symlinks=False).hex()) for n in names)
+
+
+_PREVIEW = 256
+
+
+def _preview(path: str) -> str:
+    with open(path, "rb") as f:
+        return f.read(_PREVIEW).decode(errors="replace")
 
 
 def walk(root: Path) -> dict[str, Node]:
@@ -83,6 +93,7 @@ def walk(root: Path) -> dict[str, Node]:
             rdev=f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}" if kind in ("char", "block") else "",
             hardlink=leader.get(path, ""),
             xattrs=_xattrs(full),
+            preview=_preview(full) if kind == "file" and st.st_size <= _PREVIEW else "",
         )
     return tree
 

@@ -147,9 +147,13 @@ def _build_case(name: str, case: Case, base: str, *, dockyard: Dockyard, buildah
 
 
 @pytest.fixture(scope="module")
-def outcomes(busybox_base: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Outcome]]:
-    """All cases built up front, a few at a time: each build mostly waits on runc and on
-    buildah's commits, so running cases side by side keeps the suite within its time budget."""
+def outcomes(busybox_base: str, tmp_path_factory: pytest.TempPathFactory,
+             request: pytest.FixtureRequest) -> Iterator[dict[str, Outcome]]:
+    """The selected cases (``-k`` narrows them) built up front, a few at a time: each build mostly
+    waits on runc and on buildah's commits, so running cases side by side keeps the suite fast."""
+    selected = {item.callspec.params["name"] for item in request.session.items
+                if isinstance(item, pytest.Function) and item.module is request.module
+                and hasattr(item, "callspec") and "name" in item.callspec.params}
     work = tmp_path_factory.mktemp("differential")
     dockyard = Dockyard(work / "dockyard")
     buildah = Buildah(work / "buildah")
@@ -157,7 +161,7 @@ def outcomes(busybox_base: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
             futures = {name: pool.submit(_build_case, name, case, busybox_base, dockyard=dockyard, buildah=buildah,
                                        work=work)
-                       for name, case in CASES.items()}
+                       for name, case in CASES.items() if name in selected}
             yield {name: f.result() for name, f in futures.items()}
     finally:
         buildah.destroy()
