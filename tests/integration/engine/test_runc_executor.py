@@ -114,7 +114,8 @@ def test_user_is_resolved_in_the_image(snaps: Snapshotter, executor: RuncExecuto
     result, lines, _ = _run(snaps, executor, parent, 'id; echo "$HOME"; touch /home/x 2>&1 || echo denied',
                             user="app")
     assert result.exit_code == 0
-    assert lines[0] == (1, "uid=1000(app) gid=1000(app) groups=10(wheel)")
+    # the primary group is listed too, as under BuildKit (the kernel keeps the list sorted)
+    assert lines[0] == (1, "uid=1000(app) gid=1000(app) groups=10(wheel),1000(app)")
     assert lines[1] == (1, "/home/app")
     assert lines[-1] == (1, "denied")
     result, lines, _ = _run(snaps, executor, parent, "id -u; id -g", user="4242:77")
