@@ -32,50 +32,53 @@ from dockyard.store.snapshots import Snapshotter
 REPO = Path(__file__).resolve().parents[1]
 
 
-def bare_runc(rootfs: Path, steps: int, work: Path) -> list[float]:
-    """Milliseconds per ``runc run`` of ``true`` with a ready bundle (no snapshot work)."""
-    runtime = choose_runtime()
-    request = RunRequest(rootfs=rootfs, args=["/bin/true"])
-    config = runtime_spec(request, rootfs=rootfs, user=resolve_user(rootfs, ""))
-    bundle = work / "bare-bundle"
-    bundle.mkdir()
-    (bundle / "config.json").write_text(json.dumps(config))
-    times = []
-    for i in range(steps):
+class BareRunc:
+    """``runc run`` of ``true`` with a ready bundle on an extracted rootfs: no snapshot work at all."""
+
+    def __init__(self, rootfs: Path, work: Path) -> None:
+        self.runtime = choose_runtime()
+        request = RunRequest(rootfs=rootfs, args=["/bin/true"])
+        config = runtime_spec(request, rootfs=rootfs, user=resolve_user(rootfs, ""))
+        self.bundle = work / "bare-bundle"
+        self.bundle.mkdir()
+        (self.bundle / "config.json").write_text(json.dumps(config))
+        self.count = 0
+
+    def step(self) -> float:
+        self.count += 1
         started = time.perf_counter()
-        subprocess.run([runtime, "run", "--bundle", str(bundle), "--no-new-keyring", f"bench-bare-{os.getpid()}-{i}"],
+        subprocess.run([self.runtime, "run", "--bundle", str(self.bundle), "--no-new-keyring",
+                        f"bench-bare-{os.getpid()}-{self.count}"],
                        stdin=subprocess.DEVNULL, capture_output=True, check=True)
-        times.append((time.perf_counter() - started) * 1000)
-    return times
+        return (time.perf_counter() - started) * 1000
 
 
-def steps_on_snapshots(tarball: Path, steps: int, work: Path) -> tuple[list[float], dict[str, list[float]]]:
-    """Milliseconds per full step, and per phase (prepare+mount, run, commit)."""
-    snaps = Snapshotter(work / "snapshots")
-    executor = RuncExecutor(state_dir=work / "run")
-    print(f"runtime: {executor.runtime}")  # probes crun before anything is timed
-    with snaps.prepare(None) as active:
-        apply_layer(tarball, active.upper, whiteouts=Whiteouts.OVERLAY)
-        parent = active.commit().id
-    totals: list[float] = []
-    phases: dict[str, list[float]] = {"prepare+mount": [], "run": [], "commit": []}
-    for _ in range(steps):
+class SnapshotSteps:
+    """RUN-like steps, each stacked on the previous one: prepare + mount, run ``true``, commit."""
+
+    def __init__(self, tarball: Path, work: Path) -> None:
+        self.snaps = Snapshotter(work / "snapshots")
+        self.executor = RuncExecutor(state_dir=work / "run")
+        with self.snaps.prepare(None) as active:
+            apply_layer(tarball, active.upper, whiteouts=Whiteouts.OVERLAY)
+            self.parent = active.commit().id
+        self.phases: dict[str, list[float]] = {"prepare+mount": [], "run": [], "commit": []}
+
+    def step(self) -> float:
         t0 = time.perf_counter()
-        active = snaps.prepare(parent)
+        active = self.snaps.prepare(self.parent)
         rootfs = active.mount()
         t1 = time.perf_counter()
-        result = executor.run(RunRequest(rootfs=rootfs, args=["/bin/true"]))
+        result = self.executor.run(RunRequest(rootfs=rootfs, args=["/bin/true"]))
         t2 = time.perf_counter()
-        parent = active.commit().id
+        self.parent = active.commit().id
         t3 = time.perf_counter()
         if result.exit_code != 0:
             raise SystemExit(f"step failed: {result.tail}")
-        totals.append((t3 - t0) * 1000)
-        phases["prepare+mount"].append((t1 - t0) * 1000)
-        phases["run"].append((t2 - t1) * 1000)
-        phases["commit"].append((t3 - t2) * 1000)
-    snaps.close()
-    return totals, phases
+        self.phases["prepare+mount"].append((t1 - t0) * 1000)
+        self.phases["run"].append((t2 - t1) * 1000)
+        self.phases["commit"].append((t3 - t2) * 1000)
+        return (t3 - t0) * 1000
 
 
 def _fmt(values: list[float]) -> str:
@@ -96,16 +99,23 @@ def main() -> None:
         rootfs = work / "rootfs"
         rootfs.mkdir()
         subprocess.run(["tar", "-xf", str(args.rootfs), "-C", str(rootfs)], check=True)
-        (work / "warm").mkdir()
-        bare_runc(rootfs, 2, work / "warm")  # page cache and binaries warm for both sides
-        bare = bare_runc(rootfs, args.steps, work)
-        totals, phases = steps_on_snapshots(args.rootfs, args.steps, work)
-    print(f"steps: {args.steps}")
-    print(f"bare runc run true      : {_fmt(bare)}")
-    print(f"dockyard step (overlay) : {_fmt(totals)}")
-    for name, values in phases.items():
+        bare, ours = BareRunc(rootfs, work), SnapshotSteps(args.rootfs, work)
+        print(f"runtime: {ours.executor.runtime}   steps: {args.steps} (alternating, after 2 warm-up rounds)")
+        for _ in range(2):
+            bare.step()
+            ours.step()
+        for phase in ours.phases.values():
+            phase.clear()
+        bare_ms, ours_ms = [], []
+        for _ in range(args.steps):  # alternate so that load from elsewhere hits both sides alike
+            bare_ms.append(bare.step())
+            ours_ms.append(ours.step())
+        ours.snaps.close()
+    print(f"bare runc run true      : {_fmt(bare_ms)}")
+    print(f"dockyard step (overlay) : {_fmt(ours_ms)}")
+    for name, values in ours.phases.items():
         print(f"  {name:<22}: {_fmt(values)}")
-    overhead = statistics.median(totals) - statistics.median(bare)
+    overhead = statistics.median(ours_ms) - statistics.median(bare_ms)
     print(f"overhead over bare runc : {overhead:+.1f} ms per step (median)")
 
 
