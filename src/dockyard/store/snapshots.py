@@ -25,8 +25,14 @@ guarantee is against killed processes, not power loss.
 The overlay option string is limited to one page (4096 bytes). Absolute lowerdirs
 (~60 bytes each) would fit about 60 layers, so ids are short and, when absolute paths
 do not fit, the mount is made from the snapshots directory with relative lowerdirs
-(``ID/fs``, 16 bytes each: ~250 layers); overlayfs itself stops at 500. Mounts disable
-``redirect_dir``, ``metacopy`` and ``index`` so that an upperdir is always a complete diff.
+(``ID/fs``, 16 bytes each: ~250 layers); overlayfs itself stops at 500. The relative
+form is also used when the root's path holds a character that overlay options cannot
+carry (``,`` ``:`` ``\\`` ``=``). Mounts disable ``redirect_dir``, ``metacopy`` and
+``index`` so that an upperdir is always a complete diff, and add ``volatile`` where the
+kernel has it (5.10+): without it every unmount syncs the whole upper filesystem, which
+measured 5-10 ms per step here and up to 0.7 s under I/O load, against 0.2 ms. Like the
+missing fsyncs, this trades power-loss durability (a crash may lose recent snapshots'
+data; the cache must then be pruned) for speed; kill -9 stays safe.
 
 Where overlayfs cannot be mounted (probed once per process and root), the copy-based
 fallback in :mod:`dockyard.store.copydiff` materialises the stack and computes the diff at
@@ -52,7 +58,8 @@ from dockyard.store.mount import mount, mounts_under, unmount
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 MAX_LOWERS = 500  # overlayfs's OVL_MAX_STACK
 _OVERLAY_FEATURES = "redirect_dir=off,metacopy=off,index=off"
-_probed: dict[Path, bool] = {}
+_probed: dict[Path, str | None] = {}
+_OPTION_UNSAFE = (",", ":", "\\", "=")  # characters that would split or escape overlay options
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,12 @@ class Snapshotter:
         if self._lock.acquire(exclusive=True, blocking=False):
             self._clean()
         self._lock.acquire(exclusive=False)
-        self.overlay = self._probe() if overlay is None else overlay
+        features = self._probe() if overlay is None or overlay else None
+        if overlay and features is None:
+            raise StoreError(f"overlayfs cannot be mounted under {self.root}",
+                             hint="run as root on a kernel with overlayfs, or use the copy fallback")
+        self.overlay = features is not None
+        self.features = features or _OVERLAY_FEATURES
 
     def close(self) -> None:
         self._lock.release()
@@ -87,20 +99,31 @@ class Snapshotter:
                     unmount(point, lazy=True)
                 shutil.rmtree(entry, ignore_errors=True)
 
-    def _probe(self) -> bool:
+    def _probe(self) -> str | None:
+        """The overlay options this kernel accepts here (volatile first), or None without overlayfs."""
         key = self.root.resolve()
         if key not in _probed:
+            _probed[key] = None
             probe = Path(self._new_dir())
             try:
                 for name in ("lower", "fs", "work", "merged"):
                     (probe / name).mkdir()
-                mount("overlay", probe / "merged", "overlay",
-                      f"lowerdir={probe / 'lower'},upperdir={probe / 'fs'},workdir={probe / 'work'},"
-                      f"{_OVERLAY_FEATURES}")
-                unmount(probe / "merged")
-                _probed[key] = True
-            except StoreError:
-                _probed[key] = False
+                for features in (f"{_OVERLAY_FEATURES},volatile", _OVERLAY_FEATURES):
+                    shutil.rmtree(probe / "work")
+                    (probe / "work").mkdir()
+                    try:
+                        if any(c in str(probe) for c in _OPTION_UNSAFE):
+                            mount("overlay", probe / "merged", "overlay",
+                                  f"lowerdir=lower,upperdir=fs,workdir=work,{features}", cwd=probe)
+                        else:
+                            mount("overlay", probe / "merged", "overlay",
+                                  f"lowerdir={probe / 'lower'},upperdir={probe / 'fs'},workdir={probe / 'work'},"
+                                  f"{features}")
+                    except StoreError:
+                        continue
+                    unmount(probe / "merged")
+                    _probed[key] = features
+                    break
             finally:
                 shutil.rmtree(probe, ignore_errors=True)
         return _probed[key]
@@ -194,14 +217,14 @@ class Active:
         work.mkdir()
         merged.mkdir()
         top_first = list(reversed(self.lowers))
+        features = self._owner.features
         absolute = ":".join(str(s.diff) for s in top_first)
-        options = f"lowerdir={absolute},upperdir={self.upper},workdir={work},{_OVERLAY_FEATURES}"
-        if len(options) < PAGE_SIZE:
+        options = f"lowerdir={absolute},upperdir={self.upper},workdir={work},{features}"
+        if len(options) < PAGE_SIZE and not any(c in str(self._owner.root) for c in _OPTION_UNSAFE):
             mount("overlay", merged, "overlay", options)
         else:
             relative = ":".join(f"{s.id}/fs" for s in top_first)
-            short = f"lowerdir={relative},upperdir={self._tmp.name}/fs,workdir={self._tmp.name}/work," \
-                    f"{_OVERLAY_FEATURES}"
+            short = f"lowerdir={relative},upperdir={self._tmp.name}/fs,workdir={self._tmp.name}/work,{features}"
             if len(short) >= PAGE_SIZE:
                 raise StoreError(f"too many layers ({len(self.lowers)}) for one overlay mount",
                                  hint="squash the image or use fewer RUN/COPY steps")
