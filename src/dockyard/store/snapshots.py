@@ -14,12 +14,13 @@ Layout under ``DATA_ROOT/snapshots``::
     .lock              flock: shared while a process uses the store, exclusive to clean up
     ID/fs              a committed diff (ID: 12 hex digits)
     ID/parent          the parent's ID, empty for a base
-    tmp-ID/{fs,work,merged}   an active snapshot (upper, overlay workdir, mount point)
+    tmp-ID/{fs,parent}         an active snapshot (its upperdir, its parent's ID)
+    tmp-ID.scratch/{work,merged}   its overlay workdir and mount point
 
 Why it survives kill -9: everything is built in ``tmp-ID`` and appears under its final
-name by one rename(2) of the directory, after the overlay is unmounted and the workdir
-removed. A process that finds no other user of the store (it gets the exclusive lock)
-unmounts and deletes every ``tmp-*`` left behind. Contents are not fsynced: the
+name by one rename(2) of the directory, after the overlay is unmounted (its workdir and
+mount point are removed afterwards). A process that finds no other user of the store
+(it gets the exclusive lock) unmounts and deletes every ``tmp-*`` left behind. Contents are not fsynced: the
 guarantee is against killed processes, not power loss.
 
 The overlay option string is limited to one page (4096 bytes). Absolute lowerdirs
@@ -45,6 +46,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -180,6 +182,7 @@ class Snapshotter:
                              hint="squash the image or use fewer RUN/COPY steps")
         tmp = Path(self._new_dir())
         (tmp / "fs").mkdir()
+        (tmp / "parent").write_text(parent or "")
         return Active(self, tmp, parent, lowers)
 
 
@@ -189,6 +192,9 @@ class Active:
     def __init__(self, owner: Snapshotter, tmp: Path, parent: str | None, lowers: list[Snapshot]) -> None:
         self._owner = owner
         self._tmp = tmp
+        # the overlay workdir and mount point live beside, not in, the snapshot: committing then
+        # is one rename, and their removal (slow rmdirs on a busy disk) happens off the step's path
+        self._scratch = tmp.with_name(f"{tmp.name}.scratch")
         self.id = tmp.name.removeprefix("tmp-")
         self.parent = parent
         self.lowers = lowers
@@ -206,14 +212,15 @@ class Active:
         elif self._owner.overlay:
             self._mounted = self._mount_overlay()
         else:
-            merged = self._tmp / "merged"
-            merged.mkdir()
+            merged = self._scratch / "merged"
+            merged.mkdir(parents=True)
             self._copy_state = copydiff.materialize([s.diff for s in self.lowers], merged)
             self._mounted = merged
         return self._mounted
 
     def _mount_overlay(self) -> Path:
-        work, merged = self._tmp / "work", self._tmp / "merged"
+        work, merged = self._scratch / "work", self._scratch / "merged"
+        self._scratch.mkdir()
         work.mkdir()
         merged.mkdir()
         top_first = list(reversed(self.lowers))
@@ -224,7 +231,7 @@ class Active:
             mount("overlay", merged, "overlay", options)
         else:
             relative = ":".join(f"{s.id}/fs" for s in top_first)
-            short = f"lowerdir={relative},upperdir={self._tmp.name}/fs,workdir={self._tmp.name}/work,{features}"
+            short = f"lowerdir={relative},upperdir={self._tmp.name}/fs,workdir={self._scratch.name}/work,{features}"
             if len(short) >= PAGE_SIZE:
                 raise StoreError(f"too many layers ({len(self.lowers)}) for one overlay mount",
                                  hint="squash the image or use fewer RUN/COPY steps")
@@ -246,12 +253,12 @@ class Active:
         if self._copy_state is not None and self._mounted is not None:
             copydiff.diff(self._copy_state, self._mounted, self.upper)
         self.unmount()
-        for name in ("work", "merged"):
-            shutil.rmtree(self._tmp / name, ignore_errors=True)
-        (self._tmp / "parent").write_text(self.parent or "")
         final = self._owner.root / self.id
         os.rename(self._tmp, final)
         self.done = True
+        if self._scratch.exists():
+            threading.Thread(target=shutil.rmtree, args=(self._scratch,), kwargs={"ignore_errors": True},
+                             name=f"rm-{self._scratch.name}", daemon=True).start()
         return Snapshot(self.id, self.parent, final / "fs")
 
     def abort(self) -> None:
@@ -261,6 +268,7 @@ class Active:
         with contextlib.suppress(StoreError):
             self.unmount()
         shutil.rmtree(self._tmp, ignore_errors=True)
+        shutil.rmtree(self._scratch, ignore_errors=True)
 
     def __enter__(self) -> Active:
         return self
