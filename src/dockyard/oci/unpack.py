@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from dockyard.digest import CHUNK, Digest
+from dockyard.errors import BuildError
 from dockyard.oci.layer import open_uncompressed
 from dockyard.oci.rootpath import UnsafePathError, check_member_name, resolve
 from dockyard.oci.tarfs import OPAQUE_MARKER, OPAQUE_XATTR, WHITEOUT_PREFIX
@@ -102,12 +103,16 @@ class _Applier:
                 continue  # the root directory itself
             parent = resolve(self.root, b"/".join(parts[:-1]), create_dirs=True)
             base = parts[-1]
-            if base == OPAQUE_MARKER:
-                self._opaque(parent)
-            elif base.startswith(WHITEOUT_PREFIX):
-                self._whiteout(parent, base[len(WHITEOUT_PREFIX):])
-            else:
-                self._entry(tar, member, parent + b"/" + base)
+            try:
+                if base == OPAQUE_MARKER:
+                    self._opaque(parent)
+                elif base.startswith(WHITEOUT_PREFIX):
+                    self._whiteout(parent, base[len(WHITEOUT_PREFIX):])
+                else:
+                    self._entry(tar, member, parent + b"/" + base)
+            except OSError as exc:
+                raise BuildError(f"cannot apply layer entry {member.name!r}: {exc.strerror or exc}",
+                                 hint="the layer may be corrupt, or the disk full") from exc
         for path, mtime in reversed(self.dir_times):
             os.utime(path, ns=(mtime, mtime), follow_symlinks=False)
         return count
