@@ -162,7 +162,8 @@ class Snapshotter:
         return stack
 
     def ids(self) -> list[str]:
-        return sorted(p.name for p in self.root.iterdir() if not p.name.startswith((".", "tmp-")))
+        return sorted(p.name for p in self.root.iterdir()
+                      if not p.name.startswith((".", "tmp-")) and (p / "parent").is_file())
 
     def remove(self, ident: str) -> None:
         """Delete a committed snapshot (its children become unusable: the caller prunes leaves first)."""
