@@ -61,6 +61,7 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 MAX_LOWERS = 500  # overlayfs's OVL_MAX_STACK
 _OVERLAY_FEATURES = "redirect_dir=off,metacopy=off,index=off"
 _probed: dict[Path, str | None] = {}
+_probe_lock = threading.Lock()
 _OPTION_UNSAFE = (",", ":", "\\", "=")  # characters that would split or escape overlay options
 
 
@@ -104,31 +105,36 @@ class Snapshotter:
     def _probe(self) -> str | None:
         """The overlay options this kernel accepts here (volatile first), or None without overlayfs."""
         key = self.root.resolve()
-        if key not in _probed:
-            _probed[key] = None
-            probe = Path(self._new_dir())
-            try:
-                for name in ("lower", "fs", "work", "merged"):
-                    (probe / name).mkdir()
-                for features in (f"{_OVERLAY_FEATURES},volatile", _OVERLAY_FEATURES):
-                    shutil.rmtree(probe / "work")
-                    (probe / "work").mkdir()
-                    try:
-                        if any(c in str(probe) for c in _OPTION_UNSAFE):
-                            mount("overlay", probe / "merged", "overlay",
-                                  f"lowerdir=lower,upperdir=fs,workdir=work,{features}", cwd=probe)
-                        else:
-                            mount("overlay", probe / "merged", "overlay",
-                                  f"lowerdir={probe / 'lower'},upperdir={probe / 'fs'},workdir={probe / 'work'},"
-                                  f"{features}")
-                    except StoreError:
-                        continue
-                    unmount(probe / "merged")
-                    _probed[key] = features
-                    break
-            finally:
-                shutil.rmtree(probe, ignore_errors=True)
-        return _probed[key]
+        with _probe_lock:
+            if key not in _probed:
+                _probed[key] = self._probe_now()
+            return _probed[key]
+
+    def _probe_now(self) -> str | None:
+        found: str | None = None
+        probe = Path(self._new_dir())
+        try:
+            for name in ("lower", "fs", "work", "merged"):
+                (probe / name).mkdir()
+            for features in (f"{_OVERLAY_FEATURES},volatile", _OVERLAY_FEATURES):
+                shutil.rmtree(probe / "work")
+                (probe / "work").mkdir()
+                try:
+                    if any(c in str(probe) for c in _OPTION_UNSAFE):
+                        mount("overlay", probe / "merged", "overlay",
+                              f"lowerdir=lower,upperdir=fs,workdir=work,{features}", cwd=probe)
+                    else:
+                        mount("overlay", probe / "merged", "overlay",
+                              f"lowerdir={probe / 'lower'},upperdir={probe / 'fs'},workdir={probe / 'work'},"
+                              f"{features}")
+                except StoreError:
+                    continue
+                unmount(probe / "merged")
+                found = features
+                break
+        finally:
+            shutil.rmtree(probe, ignore_errors=True)
+        return found
 
     def _new_dir(self) -> str:
         while True:
