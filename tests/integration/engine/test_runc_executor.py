@@ -207,3 +207,14 @@ def test_containers_of_killed_processes_are_reaped(executor: RuncExecutor, amd64
 def _container_ids(executor: RuncExecutor) -> list[str]:
     out = subprocess.run([executor.runtime, "list", "-q"], capture_output=True, text=True, check=True).stdout
     return out.split()
+
+
+def test_steps_run_on_the_copy_fallback_too(executor: RuncExecutor, busybox_rootfs: dict[str, Path],
+                                            tmp_path: Path) -> None:
+    copy = Snapshotter(tmp_path / "copy-snapshots", overlay=False)
+    base = _base(copy, busybox_rootfs["amd64"])
+    result, lines, snap = _run(copy, executor, base, "rm /etc/group; echo v > /var/v; cat /etc/passwd | wc -l")
+    assert result.exit_code == 0
+    assert lines == [(1, "2")]
+    assert _layer_names(snap, tmp_path) == ["etc", "etc/.wh.group", "var", "var/v"]
+    copy.close()
