@@ -23,6 +23,7 @@ from dockyard.exporters.metadata import describe, discard_stale, write_iidfile, 
 from dockyard.exporters.output import NO_OUTPUT_WARNING, ImageOptions, Output
 from dockyard.platform import Platform
 from dockyard.registry.client import Client
+from dockyard.registry.hosts import HostsConfig
 
 
 def _labels(values: tuple[str, ...]) -> dict[str, str]:
@@ -77,7 +78,8 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
     chosen.assign(list(request.platforms) or [Platform.host()])
     render = progress.renderer(progress.resolve_mode(str(options.get("progress") or "") or None))
     ok = False
-    with chosen.in_use(), Client() as client:
+    hosts = HostsConfig.load().with_hosts(chosen.config.registries)
+    with chosen.in_use(), Client(hosts=hosts) as client:
         try:
             result = build(
                 BuildOptions(
