@@ -58,12 +58,18 @@ def _location(response: httpx.Response) -> str:
 
 
 def _range_end(response: httpx.Response) -> int | None:
-    """The offset after the last byte the registry holds, from ``Range: 0-N`` (None: no header)."""
+    """The offset after the last byte the registry holds, from ``Range: 0-N`` (None: no header).
+
+    ``0-0`` is read as "nothing yet": Distribution reports an empty upload that way, and it
+    appends a PATCH wherever its upload ends whatever Content-Range says, so an offset one
+    byte too far would corrupt the blob (a 1-byte blob is then sent again, which is harmless
+    because a wrong result fails the digest check at commit and the upload restarts).
+    """
     value = response.headers.get("range", "").removeprefix("bytes=")
     _start, sep, end = value.partition("-")
     if not sep or not end.isdigit():
         return None
-    return int(end) + 1
+    return 0 if int(end) == 0 else int(end) + 1
 
 
 def push(session: Session, repository: str, desc: Descriptor, source: BlobSource, *,
@@ -114,11 +120,11 @@ class _Upload:
         """Ask where the upload stands: (location, offset), or None when the registry forgot it."""
         try:
             response = self.session.request("GET", location, scopes=self.scopes, what=self.what,
-                                            expect=(204, 200, 404), replay=False)
+                                            expect=(204, 200, 400, 404, 416), replay=False)
         except Retryable as failure:
             self._give_up_or_wait(failure)
             return self._status(location)
-        if response.status_code == 404:
+        if response.status_code >= 400:  # unknown, or cancelled by the registry (wrong offset): start over
             return None
         offset = _range_end(response)
         return (_location(response) if response.headers.get("location") else location), (offset or 0)
@@ -173,6 +179,12 @@ class _Upload:
             self.session.request("PUT", location, scopes=self.scopes, what=self.what, expect=(201, 204),
                                  params={"digest": str(self.desc.digest)}, headers={"Content-Length": "0"},
                                  replay=False)
+        except errors.BlobUploadError:
+            # DIGEST_INVALID / SIZE_INVALID / upload unknown: the registry's copy is wrong; send it again
+            self.failures += 1
+            if self.failures >= self.session.options.retry.attempts:
+                raise
+            self.run(None)
         except Retryable as failure:
             self._give_up_or_wait(failure)
             if exists(self.session, self.repository, self.desc.digest, push=True):

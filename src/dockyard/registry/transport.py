@@ -102,11 +102,13 @@ class Session:
             if self._base is not None:
                 return
             last: httpx.TransportError | None = None
-            for scheme in self._hosts.schemes(self.host):
+            schemes = self._hosts.schemes(self.host)
+            for i, scheme in enumerate(schemes):
                 base = f"{scheme}://{self.host}"
+                fallback = i + 1 < len(schemes)  # another scheme remains: fail over at once, no retries
                 try:
                     response = self._with_retries(functools.partial(self._client.get, f"{base}/v2/"),
-                                                  what="ping", retry_connect=False)
+                                                  what="ping", retry_connect=False, retry_transport=not fallback)
                 except httpx.TransportError as exc:
                     last = exc
                     continue
@@ -120,14 +122,15 @@ class Session:
             raise errors.from_transport(last, registry=self.host, what="contact the registry")
 
     def _with_retries(self, call: Callable[[], httpx.Response], *, what: str,
-                      retry_connect: bool = True) -> httpx.Response:
+                      retry_connect: bool = True, retry_transport: bool = True) -> httpx.Response:
         """Run ``call`` retrying transport errors and retryable statuses; returns the last response."""
         policy = self.options.retry
         for attempt in range(1, policy.attempts + 1):
             try:
                 response = call()
             except httpx.TransportError as exc:
-                if attempt == policy.attempts or (not retry_connect and isinstance(exc, httpx.ConnectError)):
+                if attempt == policy.attempts or not retry_transport or (
+                        not retry_connect and isinstance(exc, httpx.ConnectError)):
                     raise
                 policy.sleep(policy.delay(attempt))
                 continue
