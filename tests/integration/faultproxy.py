@@ -28,11 +28,12 @@ class Rule:
     action: str  # "503" | "429" | "reset" | "stall"
     times: int | None = 1
     skip: int = 0
+    min_length: int = 0  # only requests with at least this many body bytes
     fired: int = 0
     seen: int = field(default=0, repr=False)
 
-    def take(self, method: str, path: str) -> bool:
-        if method != self.method or self.path not in path:
+    def take(self, method: str, path: str, length: int) -> bool:
+        if method != self.method or self.path not in path or length < self.min_length:
             return False
         self.seen += 1
         if self.seen <= self.skip or (self.times is not None and self.fired >= self.times):
@@ -76,12 +77,12 @@ class FaultProxy:
                 return
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
-    def _rule_for(self, method: str, path: str) -> str | None:
+    def _rule_for(self, method: str, path: str, length: int) -> str | None:
         with self._lock:
             self.requests.append(f"{time.monotonic():.2f} {method} {path}")
 
             for rule in self.rules:
-                if rule.take(method, path):
+                if rule.take(method, path, length):
                     self.requests.append(f"  !! {rule.action}")
                     return rule.action
         return None
@@ -104,7 +105,7 @@ class FaultProxy:
                     length = int(value.strip())
                 if name.strip().lower() == b"transfer-encoding":
                     raise AssertionError("the proxy expects Content-Length bodies")
-            action = self._rule_for(method, path)
+            action = self._rule_for(method, path, length)
             if action in ("503", "429"):
                 _read_exact(conn, length)
                 extra = "Retry-After: 1\r\n" if action == "429" else ""
@@ -130,7 +131,8 @@ class FaultProxy:
                 first = True
                 while data := up.recv(1 << 16):
                     if first:
-                        self.requests.append(f"  -> {data.split(b' ', 2)[1].decode()}")
+                        rng = [h for h in data.split(b"\r\n") if h.lower().startswith(b"range:")]
+                        self.requests.append(f"  -> {data.split(b' ', 2)[1].decode()} {b''.join(rng).decode()}")
                         first = False
                     conn.sendall(data)
 

@@ -48,8 +48,8 @@ def test_push_survives_every_fault_byte_identical(proxy: FaultProxy, registry: T
     proxy.rules = [
         Rule("POST", "/blobs/uploads/", "503"),
         Rule("PATCH", "/blobs/uploads/", "429"),
-        Rule("PATCH", "/blobs/uploads/", "reset", skip=1),
-        Rule("PATCH", "/blobs/uploads/", "stall", skip=3),
+        Rule("PATCH", "/blobs/uploads/", "reset", skip=1, min_length=200_000),
+        Rule("PATCH", "/blobs/uploads/", "stall", skip=1, min_length=200_000),
         Rule("PUT", "/blobs/uploads/", "503"),
         Rule("PUT", "/manifests/", "503", times=2),
         Rule("HEAD", "/blobs/", "stall"),
