@@ -30,14 +30,14 @@ class Verb:
 
 
 VERBS: dict[str, Verb] = {
-    "build": Verb("Start a build from a Dockerfile and a context"),
+    "build": Verb("Start a build from a Dockerfile and a context", "build:build"),
     "imagetools": Verb("Inspect, create and import multi-platform images in registries", "imagetools:imagetools"),
-    "create": Verb("Create a new builder instance"),
-    "use": Verb("Set the current builder instance"),
-    "ls": Verb("List builder instances"),
-    "inspect": Verb("Inspect the current builder instance (--bootstrap to prepare it)"),
-    "rm": Verb("Remove one or more builder instances"),
-    "stop": Verb("Stop a builder instance"),
+    "create": Verb("Create a new builder instance", "create:create"),
+    "use": Verb("Set the current builder instance", "use:use"),
+    "ls": Verb("List builder instances", "ls:ls"),
+    "inspect": Verb("Inspect the current builder instance (--bootstrap to prepare it)", "inspect:inspect"),
+    "rm": Verb("Remove one or more builder instances", "rm:rm"),
+    "stop": Verb("Stop a builder instance", "stop:stop"),
     "prune": Verb("Remove build cache"),
     "du": Verb("Show disk usage of the build cache"),
     "login": Verb("Log in to a registry", "login:login"),
@@ -96,7 +96,8 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--builder", metavar="NAME", envvar="BUILDX_BUILDER", help="Override the configured builder instance")
+@click.option("--builder", metavar="NAME", envvar=["DOCKYARD_BUILDER", "BUILDX_BUILDER"],
+              help="Override the configured builder instance (env: DOCKYARD_BUILDER, BUILDX_BUILDER)")
 @click.option("-D", "--debug", is_flag=True, envvar="DOCKYARD_DEBUG", help="Show tracebacks for errors")
 @click.version_option(__version__, "--version", prog_name="dockyard", message="%(prog)s %(version)s")
 @click.pass_context

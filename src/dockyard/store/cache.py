@@ -1,0 +1,174 @@
+"""Cache records: what a build step produced, found again by its cache key.
+
+A record maps a cache key (a hash of the step's canonical bytes and inputs, made by
+the graph) to the snapshot holding the step's result and the layer blobs made from it
+(compressed digest, diff_id, size, media type). A build looks the key up before running
+a step; a hit "touches" the record so that pruning can drop the least recently used.
+
+Why SQLite: one small file, atomic transactions, and safe sharing between processes.
+WAL mode lets readers proceed while one process writes; writers start with
+``BEGIN IMMEDIATE`` so two writers queue on the database lock (``busy_timeout``) instead
+of failing on a read-to-write upgrade. One connection per process, guarded by a
+thread lock, serves the solver's worker threads.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockyard.digest import Digest
+from dockyard.errors import StoreError
+from dockyard.paths import data_root
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 60_000
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    key       TEXT PRIMARY KEY,
+    snapshot  TEXT,
+    layers    TEXT NOT NULL,
+    created   REAL NOT NULL,
+    last_used REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_last_used ON records (last_used);
+CREATE INDEX IF NOT EXISTS records_snapshot ON records (snapshot);
+"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LayerRecord:
+    """One layer blob a step produced (its descriptor's fields plus the diff_id)."""
+
+    digest: Digest
+    diff_id: Digest
+    size: int
+    media_type: str
+
+    def to_json(self) -> dict[str, str | int]:
+        return {"digest": str(self.digest), "diff_id": str(self.diff_id), "size": self.size,
+                "media_type": self.media_type}
+
+    @classmethod
+    def from_json(cls, data: dict[str, str | int]) -> LayerRecord:
+        return cls(digest=Digest.parse(str(data["digest"])), diff_id=Digest.parse(str(data["diff_id"])),
+                   size=int(data["size"]), media_type=str(data["media_type"]))
+
+
+@dataclass(frozen=True, kw_only=True)
+class CacheRecord:
+    """A stored result; times are seconds since the epoch."""
+
+    key: str
+    snapshot: str | None
+    layers: tuple[LayerRecord, ...]
+    created: float
+    last_used: float
+
+
+def _record(row: tuple[str, str | None, str, float, float]) -> CacheRecord:
+    key, snapshot, layers, created, last_used = row
+    return CacheRecord(key=key, snapshot=snapshot,
+                       layers=tuple(LayerRecord.from_json(item) for item in json.loads(layers)),
+                       created=created, last_used=last_used)
+
+
+class CacheDB:
+    """The cache records of one store (``DATA_ROOT/cache.db``)."""
+
+    def __init__(self, path: str | Path | None = None, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = Path(path) if path is not None else data_root() / "cache.db"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                       timeout=BUSY_TIMEOUT_MS / 1000)
+            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            with self._write() as db:
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise StoreError(f"{self.path} was written by a newer dockyard (schema {version})",
+                                     hint="upgrade dockyard, or use another DOCKYARD_ROOT")
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the cache database {self.path}: {exc}",
+                             hint="check permissions, or remove the file to start with an empty cache") from exc
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def get(self, key: str, *, touch: bool = True) -> CacheRecord | None:
+        """The record for ``key``; a hit updates its last use unless ``touch`` is off."""
+        try:
+            if not touch:
+                with self._lock:
+                    row = self._db.execute("SELECT key, snapshot, layers, created, last_used FROM records "
+                                           "WHERE key = ?", (key,)).fetchone()
+                return _record(row) if row else None
+            now = self._clock()
+            with self._write() as db:
+                row = db.execute("UPDATE records SET last_used = ? WHERE key = ? "
+                                 "RETURNING key, snapshot, layers, created, last_used", (now, key)).fetchone()
+            return _record(row) if row else None
+        except sqlite3.Error as exc:
+            raise StoreError(f"cache lookup failed in {self.path}: {exc}") from exc
+
+    def put(self, key: str, *, snapshot: str | None, layers: Sequence[LayerRecord]) -> CacheRecord:
+        """Store (or replace) the record for ``key``."""
+        now = self._clock()
+        payload = json.dumps([layer.to_json() for layer in layers], separators=(",", ":"))
+        try:
+            with self._write() as db:
+                db.execute("INSERT INTO records (key, snapshot, layers, created, last_used) VALUES (?, ?, ?, ?, ?) "
+                           "ON CONFLICT (key) DO UPDATE SET snapshot = excluded.snapshot, "
+                           "layers = excluded.layers, last_used = excluded.last_used",
+                           (key, snapshot, payload, now, now))
+                row = db.execute("SELECT key, snapshot, layers, created, last_used FROM records WHERE key = ?",
+                                 (key,)).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot record cache entry in {self.path}: {exc}") from exc
+        return _record(row)
+
+    def delete(self, key: str) -> bool:
+        try:
+            with self._write() as db:
+                return db.execute("DELETE FROM records WHERE key = ?", (key,)).rowcount > 0
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot delete cache entry in {self.path}: {exc}") from exc
+
+    def records(self) -> list[CacheRecord]:
+        """Every record, least recently used first (the order prune drops them in)."""
+        with self._lock:
+            rows = self._db.execute("SELECT key, snapshot, layers, created, last_used FROM records "
+                                    "ORDER BY last_used, key").fetchall()
+        return [_record(row) for row in rows]
+
+    def snapshot_in_use(self, snapshot: str) -> bool:
+        """Whether any record still points at ``snapshot`` (prune keeps such snapshots)."""
+        with self._lock:
+            row = self._db.execute("SELECT 1 FROM records WHERE snapshot = ? LIMIT 1", (snapshot,)).fetchone()
+        return row is not None

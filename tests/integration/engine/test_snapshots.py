@@ -1,0 +1,218 @@
+"""The overlay snapshotter on a real kernel: stacks, diffs with whiteouts, long stacks, kill -9, two users."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dockyard.oci.layer import Compression, LayerOptions, make_layer
+from dockyard.oci.unpack import Whiteouts, apply_layer
+from dockyard.store.mount import mounts_under
+from dockyard.store.snapshots import PAGE_SIZE, Snapshot, Snapshotter
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=[True, False], ids=["overlay", "copy"])
+def snapshotter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Snapshotter]:
+    snaps = Snapshotter(tmp_path / "snapshots", overlay=request.param)
+    yield snaps
+    snaps.close()
+
+
+def _base(snaps: Snapshotter, tarball: Path) -> Snapshot:
+    with snaps.prepare(None) as active:
+        apply_layer(tarball, active.upper, whiteouts=Whiteouts.OVERLAY)
+        return active.commit()
+
+
+def _entries(diff: Path, tmp_path: Path) -> list[tuple[str, str, int]]:
+    blob = make_layer(diff, tmp_path, options=LayerOptions(compression=Compression.NONE))
+    with tarfile.open(blob.path) as tar:
+        return [(m.name, "dir" if m.isdir() else "file" if m.isreg() else "other", m.mode) for m in tar]
+
+
+def test_probe_finds_overlay_as_root(tmp_path: Path) -> None:
+    snaps = Snapshotter(tmp_path / "s")
+    assert snaps.overlay is True
+    snaps.close()
+
+
+def test_changes_in_a_mount_become_the_diff_with_whiteouts(snapshotter: Snapshotter, tmp_path: Path,
+                                                          busybox_rootfs: dict[str, Path]) -> None:
+    base = _base(snapshotter, busybox_rootfs["amd64"])
+    with snapshotter.prepare(base.id) as active:
+        root = active.mount()
+        assert (root / "bin" / "busybox").is_file()
+        (root / "etc" / "passwd").unlink()
+        shutil.rmtree(root / "usr")
+        (root / "usr" / "new").mkdir(parents=True)
+        (root / "usr" / "new" / "f").write_text("x")
+        shutil.rmtree(root / "home")
+        (root / "etc" / "group").chmod(0o600)
+        (root / "opt").mkdir()
+        snap = active.commit()
+    assert snap.parent == base.id
+    assert _entries(snap.diff, tmp_path) == [
+        (".wh.home", "file", 0), ("etc", "dir", 0o755), ("etc/.wh.passwd", "file", 0),
+        ("etc/group", "file", 0o600), ("opt", "dir", 0o755), ("usr", "dir", 0o755),
+        ("usr/.wh..wh..opq", "file", 0), ("usr/new", "dir", 0o755), ("usr/new/f", "file", 0o644),
+    ]
+    with snapshotter.prepare(snap.id) as child:
+        root = child.mount()
+        assert not (root / "etc" / "passwd").exists()
+        assert (root / "etc" / "hosts").exists()
+        assert sorted(os.listdir(root / "usr")) == ["new"]
+        assert not (root / "home").exists()
+
+
+def test_untouched_mount_commits_an_empty_diff(snapshotter: Snapshotter, busybox_rootfs: dict[str, Path]) -> None:
+    base = _base(snapshotter, busybox_rootfs["amd64"])
+    with snapshotter.prepare(base.id) as active:
+        active.mount()
+        snap = active.commit()
+    assert os.listdir(snap.diff) == []
+    assert mounts_under(snapshotter.root) == []
+
+
+def test_abort_unmounts_and_removes(snapshotter: Snapshotter, busybox_rootfs: dict[str, Path]) -> None:
+    base = _base(snapshotter, busybox_rootfs["amd64"])
+    def failing_step() -> None:
+        with snapshotter.prepare(base.id) as active:
+            (active.mount() / "junk").write_text("j")
+            raise RuntimeError("step failed")
+
+    with pytest.raises(RuntimeError):
+        failing_step()
+    assert mounts_under(snapshotter.root) == []
+    assert snapshotter.ids() == [base.id]
+    assert [p.name for p in snapshotter.root.iterdir() if p.name.startswith("tmp-")] == []
+
+
+def test_long_stacks_mount_with_relative_lowerdirs(tmp_path: Path) -> None:
+    # a deep root path makes absolute lowerdirs overflow the one-page option limit
+    deep = tmp_path / ("d" * 100) / ("e" * 100)
+    snaps = Snapshotter(deep / "snapshots", overlay=True)
+    parent: str | None = None
+    for i in range(40):
+        with snaps.prepare(parent) as active:
+            (active.upper / f"file{i}").write_text(str(i))
+            parent = active.commit().id
+    assert sum(len(str(s.diff)) + 1 for s in snaps.chain(parent)) > PAGE_SIZE
+    with snaps.prepare(parent) as active:
+        root = active.mount()
+        assert sorted(os.listdir(root)) == sorted(f"file{i}" for i in range(40))
+        (root / "top").write_text("t")
+        snap = active.commit()
+    assert os.listdir(snap.diff) == ["top"]
+    snaps.close()
+
+
+KILLER = textwrap.dedent("""
+    import os, signal, sys
+    from dockyard.store.snapshots import Snapshotter
+    root, parent, stage = sys.argv[1], sys.argv[2], sys.argv[3]
+    snaps = Snapshotter(root, overlay=True)
+    active = snaps.prepare(parent)
+    (active.mount() / "written").write_text("w")
+    if stage == "mounted":
+        os.kill(os.getpid(), signal.SIGKILL)
+    real_rename = os.rename
+    def rename(src, dst):
+        if stage == "before-rename":
+            os.kill(os.getpid(), signal.SIGKILL)
+        real_rename(src, dst)
+        print(os.path.basename(dst), flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+    os.rename = rename
+    active.commit()
+""")
+
+
+@pytest.mark.parametrize("stage", ["mounted", "before-rename", "after-rename"])
+def test_kill_9_leaves_nothing_half_committed(tmp_path: Path, busybox_rootfs: dict[str, Path], stage: str) -> None:
+    root = tmp_path / "snapshots"
+    snaps = Snapshotter(root, overlay=True)
+    base = _base(snaps, busybox_rootfs["amd64"])
+    snaps.close()
+    proc = subprocess.run([sys.executable, "-c", KILLER, str(root), base.id, stage], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert proc.returncode == -9, proc.stderr
+    if stage == "mounted":
+        assert mounts_under(root) != []  # the kill really left a mount behind
+    again = Snapshotter(root, overlay=True)
+    assert mounts_under(root) == []
+    assert [p.name for p in root.iterdir() if p.name.startswith("tmp-")] == []
+    if stage == "after-rename":
+        new_id = proc.stdout.strip()
+        assert sorted(again.ids()) == sorted([base.id, new_id])
+        snap = again.get(new_id)
+        assert snap.parent == base.id and (snap.diff / "written").read_text() == "w"
+    else:
+        assert again.ids() == [base.id]
+    with again.prepare(base.id) as active:
+        assert (active.mount() / "bin" / "busybox").exists()
+    again.close()
+
+
+HOLDER = textwrap.dedent("""
+    import sys, time
+    from dockyard.store.snapshots import Snapshotter
+    snaps = Snapshotter(sys.argv[1], overlay=True)
+    active = snaps.prepare(None)
+    (active.upper / "mine").write_text("m")
+    print("ready", flush=True)
+    sys.stdin.readline()
+    print(active.commit().id, flush=True)
+""")
+
+
+def test_a_second_process_never_cleans_an_active_snapshot(tmp_path: Path) -> None:
+    root = tmp_path / "snapshots"
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(root)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdin is not None
+    assert holder.stdout.readline().strip() == "ready"
+    other = Snapshotter(root, overlay=True)  # would clean tmp-* if it were alone
+    time.sleep(0.05)
+    holder.stdin.write("\n")
+    holder.stdin.flush()
+    committed = holder.stdout.readline().strip()
+    assert holder.wait(timeout=30) == 0
+    assert other.ids() == [committed]
+    assert (other.get(committed).diff / "mine").read_text() == "m"
+    other.close()
+
+
+def test_copy_and_overlay_modes_give_the_same_layer(tmp_path: Path, busybox_rootfs: dict[str, Path]) -> None:
+    results = []
+    for overlay in (True, False):
+        snaps = Snapshotter(tmp_path / f"s-{overlay}", overlay=overlay)
+        base = _base(snaps, busybox_rootfs["amd64"])
+        with snaps.prepare(base.id) as active:
+            root = active.mount()
+            (root / "etc" / "hosts").unlink()
+            shutil.rmtree(root / "var")
+            (root / "var").mkdir()
+            (root / "var" / "log").write_text("l")
+            os.chown(root / "tmp", 5, 5)
+            (root / "bin" / "cat").unlink()
+            (root / "bin" / "cat").write_text("#!/bin/sh\n")
+            snap = active.commit()
+        with tarfile.open(fileobj=io.BytesIO(make_layer(
+                snap.diff, tmp_path, options=LayerOptions(compression=Compression.NONE)).path.read_bytes())) as tar:
+            results.append([(m.name, m.type, m.mode, m.uid, m.size) for m in tar])
+        snaps.close()
+    assert results[0] == results[1]
+    assert [name for name, *_ in results[0]] == ["bin", "bin/cat", "etc", "etc/.wh.hosts", "tmp", "var",
+                                                 "var/.wh..wh..opq", "var/log"]
