@@ -110,7 +110,9 @@ class Session:
                     response = self._with_retries(functools.partial(self._client.get, f"{base}/v2/"),
                                                   what="ping", retry_connect=False, retry_transport=not fallback)
                 except httpx.TransportError as exc:
-                    last = exc
+                    # keep a TLS failure over the plain-HTTP fallback's: it says what to fix (the CA)
+                    if last is None or not errors.is_tls_failure(last):
+                        last = exc
                     continue
                 if response.status_code == 401:
                     self.auth.set_challenge(parse_challenge(response.headers.get("www-authenticate", "")))
