@@ -97,3 +97,15 @@ def test_missing_tag_is_not_found(registry: TestRegistry) -> None:
     with Client() as client, pytest.raises(NotFoundError) as info:
         client.resolve(f"{registry.address}/nothing/here:v1")
     assert info.value.code in ("NAME_UNKNOWN", "MANIFEST_UNKNOWN")
+
+
+def test_anonymous_pull_of_a_public_repository(token_registry: TestRegistry, busybox_rootfs: dict[str, Path],
+                                               tmp_path: Path) -> None:
+    store, desc = busybox_index(busybox_rootfs)
+    ref = f"{token_registry.address}/public/busybox:v1"
+    with client_for(token_registry) as client:
+        client.push(ref, desc, store)
+    with Client() as anonymous:  # no credentials: the token server grants pull on public/*
+        image = anonymous.pull(ref, platform=Platform.parse("amd64"), store=ContentStore(tmp_path))
+        assert image.index == desc
+        assert anonymous.session(token_registry.address).auth.tokens_fetched >= 1

@@ -10,6 +10,7 @@ import pytest
 
 from dockyard.registry import Client, HostsConfig, Keychain, RetryPolicy, TransportOptions
 from dockyard.registry.errors import NotFoundError, UnreachableError
+from tests.integration.registryhelpers import dockyard
 from tests.integration.tlsserver import PKI, TLSServer
 
 pytestmark = pytest.mark.integration
@@ -63,3 +64,11 @@ def test_client_certificate_from_certs_d(pki: PKI, tmp_path: Path) -> None:
             client.resolve(f"{server.address}/app:v1")
     finally:
         server.stop()
+
+
+def test_insecure_registry_flag_skips_verification(server: TLSServer) -> None:
+    ref = f"{server.address}/app:v1"
+    refused = dockyard("imagetools", "inspect", ref, check=False)
+    assert refused.returncode == 1 and "TLS failed" in refused.stderr
+    reached = dockyard("imagetools", "--insecure-registry", server.address, "inspect", ref, check=False)
+    assert reached.returncode == 1 and "NAME_UNKNOWN" in reached.stderr  # the registry itself answered

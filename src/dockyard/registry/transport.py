@@ -105,10 +105,12 @@ class Session:
             schemes = self._hosts.schemes(self.host)
             for i, scheme in enumerate(schemes):
                 base = f"{scheme}://{self.host}"
-                fallback = i + 1 < len(schemes)  # another scheme remains: fail over at once, no retries
+                # Another scheme remains: fail over at once. After a TLS failure, plain HTTP is a guess
+                # (a TLS-only server drops it): no retries either, so a wrong guess fails fast.
+                guess = i + 1 < len(schemes) or (last is not None and errors.is_tls_failure(last))
                 try:
                     response = self._with_retries(functools.partial(self._client.get, f"{base}/v2/"),
-                                                  what="ping", retry_connect=False, retry_transport=not fallback)
+                                                  what="ping", retry_connect=False, retry_transport=not guess)
                 except httpx.TransportError as exc:
                     # keep a TLS failure over the plain-HTTP fallback's: it says what to fix (the CA)
                     if last is None or not errors.is_tls_failure(last):
