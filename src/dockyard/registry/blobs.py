@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import BinaryIO, Protocol
 from urllib.parse import urljoin
 
@@ -152,7 +153,7 @@ class _Upload:
             try:
                 response = self.session.request(
                     "PATCH", location, scopes=self.scopes, what=self.what, expect=(202, 204), headers=headers,
-                    body=lambda o=offset, n=end - offset: self._body(o, n), replay=False)  # type: ignore[misc]
+                    body=partial(self._body, offset, end - offset), replay=False)
             except Retryable as failure:
                 self._give_up_or_wait(failure)
                 status = self._status(location)
