@@ -211,6 +211,8 @@ class Session:
                 attempt -= 1
                 continue
             refused = errors.from_response(response, registry=self.host, what=what)
+            if status == 401 and self.auth.credentials is not None:
+                refused = self._insufficient_scope(response, refused, scopes)
             if retryable_status(status):
                 if not replay:
                     raise Retryable(refused, response)
@@ -218,6 +220,18 @@ class Session:
                     policy.sleep(policy.delay(attempt, response))
                     continue
             raise refused
+
+    def _insufficient_scope(self, response: httpx.Response, refused: RegistryError,
+                            scopes: Sequence[str]) -> RegistryError:
+        """Logged in, yet refused with ``error="insufficient_scope"``: the account lacks the right."""
+        challenge = parse_challenge(response.headers.get("www-authenticate", ""))
+        if challenge is None or challenge.params.get("error") != "insufficient_scope":
+            return refused
+        wanted = challenge.params.get("scope") or " ".join(scopes)
+        user = self.auth.credentials.username if self.auth.credentials else ""
+        return errors.AccessDeniedError(
+            f"{refused.message} (user {user!r} was not granted {wanted})", registry=self.host, code="DENIED",
+            status=401, hint="ask for access to the repository, or log in as a user who has it")
 
     def _read(self, response: httpx.Response, *, what: str) -> None:
         try:
