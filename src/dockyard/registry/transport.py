@@ -191,6 +191,12 @@ class Session:
             request = self._client.build_request(method, url, headers=send_headers, content=content)
             try:
                 response = self._client.send(request, stream=True)
+                status = response.status_code
+                if status not in expect or not stream:
+                    try:  # the body of an error, or of a small answer: read it now, inside the retry
+                        response.read()
+                    finally:
+                        response.close()
             except httpx.TransportError as exc:
                 error = errors.from_transport(exc, registry=self.host, what=what)
                 if not replay:
@@ -199,12 +205,8 @@ class Session:
                     raise error from None
                 policy.sleep(policy.delay(attempt))
                 continue
-            status = response.status_code
             if status in expect:
-                if not stream:
-                    self._read(response, what=what)
                 return response
-            self._read(response, what=what)
             if status == 401 and not reauthenticated:
                 reauthenticated = True
                 self.auth.refresh(scopes, response)
@@ -232,11 +234,3 @@ class Session:
         return errors.AccessDeniedError(
             f"{refused.message} (user {user!r} was not granted {wanted})", registry=self.host, code="DENIED",
             status=401, hint="ask for access to the repository, or log in as a user who has it")
-
-    def _read(self, response: httpx.Response, *, what: str) -> None:
-        try:
-            response.read()
-        except httpx.TransportError as exc:
-            raise errors.from_transport(exc, registry=self.host, what=what) from None
-        finally:
-            response.close()
