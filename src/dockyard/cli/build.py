@@ -86,6 +86,7 @@ def _check_specs(option: str, values: tuple[str, ...], *, keys: tuple[str, ...])
 @click.pass_context
 def build(
     ctx: click.Context,
+    /,
     *,
     context: Path,
     dockerfile: Path | None,

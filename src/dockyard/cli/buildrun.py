@@ -1,6 +1,9 @@
 """``dockyard build`` when it really builds: options to a BuildOptions, progress, push and outputs.
 
 Kept apart from ``cli/build.py`` so that ``--call``/``--dry-run`` never import the engine.
+Outputs are parsed before anything runs, so a typo fails in a second, not after a build;
+the metadata and iid files of an earlier build are removed first, so a failed build never
+leaves stale ones behind.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ import click
 
 from dockyard import progress
 from dockyard.dockerfile.request import BuildRequest
-from dockyard.engine import deliver
-from dockyard.engine.build import BuildOptions, build, source_date_epoch
+from dockyard.engine.build import BuildOptions, BuildResult, build, source_date_epoch
 from dockyard.engine.mounts import parse_secret
 from dockyard.errors import UsageError
+from dockyard.exporters import export, file_outputs, parse_outputs, push_targets
+from dockyard.exporters.metadata import describe, discard_stale, write_iidfile, write_metadata_file
+from dockyard.exporters.output import NO_OUTPUT_WARNING, ImageOptions, Output
 from dockyard.platform import Platform
 from dockyard.registry.client import Client
 
@@ -42,24 +47,35 @@ def _ssh(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+def _image_options(outputs: tuple[Output, ...]) -> ImageOptions:
+    """The image options of the outputs that carry some (buildx lets them agree; the first wins)."""
+    for out in outputs:
+        image = getattr(out, "image", None)
+        if isinstance(image, ImageOptions):
+            return image
+    return ImageOptions()
+
+
+def _strs(value: object) -> tuple[str, ...]:
+    return tuple(str(v) for v in value) if isinstance(value, tuple | list) else ()
+
+
 def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...], builder: str | None,
         **options: object) -> int:
-    """Build, then push and export; prints like buildx (progress on stderr)."""
-    tags = tuple(str(t) for t in options.get("tag") or ())
-    push = bool(options.get("push"))
-    outputs = tuple(str(o) for o in options.get("output") or ())
-    if push and not tags:
-        raise UsageError("--push needs at least one -t/--tag name", hint="e.g. -t 127.0.0.1:5000/app:1.0")
-    if outputs:
-        from dockyard.cli.buildoutput import check_outputs
-
-        check_outputs(outputs)
+    """Build, then push and export; progress goes to stderr, the result's digest to stdout."""
+    tags = _strs(options.get("tag"))
+    outputs = parse_outputs(_strs(options.get("output")), tags=tags, push=bool(options.get("push")),
+                            load=bool(options.get("load")))
+    metadata_file = options.get("metadata_file")
+    iidfile = options.get("iidfile")
+    for path in (metadata_file, iidfile):
+        discard_stale(path if isinstance(path, Path) else None)
+    image = _image_options(outputs)
     from dockyard.builders import current_builder
 
     chosen = current_builder(builder).ensure_booted()
     chosen.assign(list(request.platforms) or [Platform.host()])
-    mode = progress.resolve_mode(str(options.get("progress") or "") or None)
-    render = progress.renderer(mode)
+    render = progress.renderer(progress.resolve_mode(str(options.get("progress") or "") or None))
     ok = False
     with chosen.in_use(), Client() as client:
         try:
@@ -67,11 +83,11 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
                 BuildOptions(
                     context=request.context, dockerfile=request.dockerfile, platforms=request.platforms,
                     build_args=request.build_args, target=request.target,
-                    labels=_labels(tuple(str(v) for v in options.get("label") or ())),
+                    labels=_labels(_strs(options.get("label"))),
                     secrets=tuple(parse_secret(s) for s in secrets), ssh=_ssh(ssh),
-                    no_cache=bool(options.get("no_cache")),
-                    no_cache_filter=tuple(str(v) for v in options.get("no_cache_filter") or ()),
-                    jobs=chosen.jobs(), source_date_epoch=source_date_epoch(),
+                    no_cache=bool(options.get("no_cache")), no_cache_filter=_strs(options.get("no_cache_filter")),
+                    jobs=chosen.jobs(), oci_mediatypes=image.oci_mediatypes, compression=image.compression,
+                    compression_level=image.compression_level, source_date_epoch=source_date_epoch(),
                     root=chosen.store_root(),
                 ),
                 client=client, listener=render,
@@ -79,21 +95,24 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
             ok = True
         finally:
             render.close(ok=ok)
-        pushed = deliver.push(result, tags, client=client) if push else []
-    if outputs:
-        from dockyard.cli.buildoutput import export_outputs
-
-        export_outputs(outputs, result, names=tags)
-    for name in pushed:
-        click.echo(f"pushed {name}", err=True)
-    if not push and not outputs:
-        click.echo("WARNING: No output specified; the build result stays in the build cache only. "
-                   "Use --push, or --output type=oci|docker|local|tar,dest=...", err=True)
-    metadata = options.get("metadata_file")
-    if isinstance(metadata, Path):
-        deliver.write_metadata(result, metadata, names=tags)
-    iidfile = options.get("iidfile")
+        _deliver(result, outputs, client=client, tags=tags)
+    described = describe(result.content, result.descriptor, names=tags)
+    if isinstance(metadata_file, Path):
+        write_metadata_file(metadata_file, described)
     if isinstance(iidfile, Path):
-        deliver.write_iidfile(result, iidfile)
+        write_iidfile(iidfile, described)
     click.echo(str(result.descriptor.digest))
     return 0
+
+
+def _deliver(result: BuildResult, outputs: tuple[Output, ...], *, client: Client, tags: tuple[str, ...]) -> None:
+    targets = push_targets(outputs)
+    for target in targets:
+        client.push(target.reference, result.descriptor, result.content, tags=target.tags)
+        click.echo(f"pushed {target.reference.repository}@{result.descriptor.digest} "
+                   f"({', '.join([target.reference.tag or '', *target.tags]).strip(', ')})", err=True)
+    files = file_outputs(outputs)
+    for spec in files:
+        export(spec, result.content, result.descriptor, names=tags)
+    if not targets and not files:
+        click.echo(f"WARNING: {NO_OUTPUT_WARNING}", err=True)

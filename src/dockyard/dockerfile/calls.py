@@ -56,9 +56,7 @@ def outline(plan: Plan) -> dict[str, Any]:
             for a in item.args:
                 if a.name in PLATFORM_ARGS or a.name in args:
                     continue
-                default = (
-                    a.default if a.default is not None else (meta[a.name].default if a.name in meta else None)
-                )
+                default = a.default if a.default is not None else (meta[a.name].default if a.name in meta else None)
                 args[a.name] = {"name": a.name, "value": default, "description": a.description}
     return {
         "name": plan.target.label,
@@ -93,11 +91,7 @@ def render_outline(data: dict[str, Any]) -> str:
 def targets(df: Dockerfile) -> dict[str, Any]:
     """The named stages (build targets) with their descriptions; the last one is the default."""
     default = df.stages[-1].label
-    rows = [
-        {"name": s.name, "description": s.description, "default": s.label == default}
-        for s in df.stages
-        if s.name
-    ]
+    rows = [{"name": s.name, "description": s.description, "default": s.label == default} for s in df.stages if s.name]
     if not df.stages[-1].name:
         rows.append({"name": default, "description": "", "default": True})
     return {"targets": rows, "default": default}
@@ -107,9 +101,7 @@ def render_targets(data: dict[str, Any]) -> str:
     names = [t["name"] + (" (default)" if t["default"] else "") for t in data["targets"]]
     width = max(len("TARGET"), *(len(n) for n in names)) + 3
     lines = [f"{'TARGET':<{width}}DESCRIPTION"]
-    lines.extend(
-        f"{n:<{width}}{t['description']}".rstrip() for n, t in zip(names, data["targets"], strict=True)
-    )
+    lines.extend(f"{n:<{width}}{t['description']}".rstrip() for n, t in zip(names, data["targets"], strict=True))
     return "\n".join(lines) + "\n"
 
 
@@ -142,6 +134,7 @@ def dry_run(plan: Plan, keys: CacheKeys) -> dict[str, Any]:
                 "line": s.line,
                 "step": s.text,
                 "key": keys.key(s.op) if s.op is not None else None,
+                "op": keys.describe(s.op) if s.op is not None else None,
             }
             for s in pp.steps
         ]
@@ -160,17 +153,14 @@ def dry_run(plan: Plan, keys: CacheKeys) -> dict[str, Any]:
 def render_dry_run(data: dict[str, Any]) -> str:
     lines: list[str] = []
     for pp in data["platforms"]:
-        lines.append(
-            f"platform {pp['platform']} (target {data['target']}; stages: {', '.join(pp['stages'])})"
-        )
+        lines.append(f"platform {pp['platform']} (target {data['target']}; stages: {', '.join(pp['stages'])})")
         for s in pp["steps"]:
             key = s["key"][7:19] if s["key"] else "-" * 12
-            lines.append(f"  {key}  {s['stage']}:{s['line']}  {s['step']}")
+            text = s["step"].replace("\n", "\\n")
+            lines.append(f"  {key}  {s['stage']}:{s['line']}  {text}")
         config = pp["config"]["config"]
         result = pp["result"][7:19] if pp["result"] else "scratch"
-        lines.append(
-            f"  result {result}; config: " + ", ".join(f"{k}={v}" for k, v in sorted(config.items()))
-        )
+        lines.append(f"  result {result}; config: " + ", ".join(f"{k}={v}" for k, v in sorted(config.items())))
     if data["unused_build_args"]:
         lines.append("warning: build args not consumed: " + ", ".join(data["unused_build_args"]))
     return "\n".join(lines) + "\n"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from dockyard.dockerfile import instructions as ins
 from dockyard.dockerfile.args import PLATFORM_ARGS
-from dockyard.dockerfile.imageconfig import ImageConfig
+from dockyard.dockerfile.imageconfig import HistoryEntry, ImageConfig
 from dockyard.dockerfile.resolver import ImageResolver
 from dockyard.dockerfile.shell import ExpansionError, expand
 from dockyard.dockerfile.stages import Dockerfile, Stage
@@ -61,21 +61,42 @@ class StageScope:
     config: ImageConfig
     args: dict[str, str | None] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
+    history: list[HistoryEntry] = field(default_factory=list)
     config_changed_cmd: bool = False
+    args_version: int = 0
+    _env_cache: tuple[ImageConfig, int, dict[str, str]] | None = None
+
+    def add_history(self, created_by: str, *, empty_layer: bool) -> None:
+        """Collected here and attached once at the end (rebuilding the config each time is slow)."""
+        self.history.append(HistoryEntry(created_by=created_by, empty_layer=empty_layer))
+
+    def final_config(self) -> ImageConfig:
+        return replace(self.config, history=(*self.config.history, *self.history))
 
     def expansion_env(self) -> dict[str, str]:
+        """ARGs with values, overridden by ENV (BuildKit's rule); cached until either changes.
+
+        The returned dict is shared: callers read it and must not modify it.
+        """
+        cached = self._env_cache
+        if cached is not None and cached[0] is self.config and cached[1] == self.args_version:
+            return cached[2]
         env = {k: v for k, v in self.args.items() if v is not None}
         env.update(self.config.env_map())
+        self._env_cache = (self.config, self.args_version, env)
         return env
+
+    def set_arg(self, name: str, value: str | None) -> None:
+        self.args[name] = value
+        self.args_version += 1
 
 
 @dataclass
 class Usage:
-    """What the planned stages use (for ``--call=outline`` and unused-arg warnings)."""
+    """What the planned stages use: secrets and ssh ids (for ``--call=outline``), stages in order."""
 
     secrets: dict[str, bool] = field(default_factory=dict)
     ssh: dict[str, bool] = field(default_factory=dict)
-    consumed_args: set[str] = field(default_factory=set)
     stages: list[str] = field(default_factory=list)
 
 
@@ -168,8 +189,7 @@ class StageConverter:
     def check_ref(self, ref: str, written: str, line: int, unmatched: frozenset[str] = frozenset()) -> None:
         if not ref:
             raise self.fail(
-                f"base name ({written}) should not be blank: declare the ARG before the first FROM "
-                "or pass --build-arg",
+                f"base name ({written}) should not be blank: declare the ARG before the first FROM or pass --build-arg",
                 line,
             )
         if not _REF_RE.match(ref):
@@ -219,17 +239,18 @@ class StageConverter:
             scope.config = replace(scope.config, onbuild=())
             for trigger in triggers:
                 raw = parse_trigger(trigger, filename=self.df.filename, line=stage.base.line)
+                first = len(scope.steps)
                 dispatch(self, scope, decode(raw, filename=self.df.filename, comments={}))
+                scope.steps[first:] = [replace(s, text=f"ONBUILD {s.text}") for s in scope.steps[first:]]
         for item in stage.instructions:
             dispatch(self, scope, item)
-        return StageResult(stage, scope.platform, scope.state, scope.config, tuple(scope.steps))
+        return StageResult(stage, scope.platform, scope.state, scope.final_config(), tuple(scope.steps))
 
     def declare_arg(self, scope: StageScope, arg: ins.Arg) -> None:
         """ARG inside a stage: build arg, else default, else the global value or automatic one."""
         for item in arg.args:
             if item.name in self.build_args:
                 value: str | None = self.build_args[item.name]
-                self.usage.consumed_args.add(item.name)
             elif item.default is not None:
                 value = self.expand(item.default, scope.expansion_env(), arg.line)
             elif item.name in self.meta_values:
@@ -238,4 +259,4 @@ class StageConverter:
                 value = self.automatic[item.name]
             else:
                 value = None
-            scope.args[item.name] = value
+            scope.set_arg(item.name, value)

@@ -113,9 +113,7 @@ def _from(cmd: RawCommand, flags: ParsedFlags) -> ins.Instruction:
         raise _Fail("FROM requires either one or three arguments (FROM image [AS name])")
     name = args[2].lower() if len(args) == 3 else ""
     if name and not _valid_stage_name(name):
-        raise _Fail(
-            f"invalid name for build stage: {args[2]!r}, name can't start with a number or contain symbols"
-        )
+        raise _Fail(f"invalid name for build stage: {args[2]!r}, name can't start with a number or contain symbols")
     return ins.From(image=args[0], name=name, platform=flags.string("platform"), **_common(cmd))
 
 
@@ -212,8 +210,7 @@ def _healthcheck(cmd: RawCommand, flags: ParsedFlags) -> ins.Instruction:
         raise _Fail(f"--retries cannot be negative ({retries})")
     try:
         durations = {
-            k: parse_duration(k, flags.string(k))
-            for k in ("interval", "timeout", "start-period", "start-interval")
+            k: parse_duration(k, flags.string(k)) for k in ("interval", "timeout", "start-period", "start-interval")
         }
     except FlagError as exc:
         raise _Fail(str(exc)) from None

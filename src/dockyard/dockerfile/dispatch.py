@@ -51,33 +51,50 @@ def _command(scope: StageScope, args: tuple[str, ...], json_form: bool) -> tuple
 def _run(conv: StageConverter, scope: StageScope, item: ins.Run) -> None:
     env = scope.expansion_env()
     argv = _command(scope, item.args, item.json)
+    script_mounts: tuple[Mount, ...] = ()
     if item.heredocs and not item.json:
         first = item.heredocs[0]
         marker = item.args[0].strip().lstrip("<").lstrip("-").strip("'\"")
-        if len(item.heredocs) == 1 and marker == first.name:
+        if len(item.heredocs) == 1 and marker == first.name and first.content.startswith("#!"):
+            # A script with its own interpreter runs as a file, not through the shell.
+            script = Mkfile(
+                root=None,
+                path=f"/{first.name}",
+                data=first.content,
+                mode=0o755,
+                platform=scope.platform,
+                line=item.line,
+                description=f"RUN <<{first.name}",
+            )
+            target = f"/dev/pipes/{first.name}"
+            script_mounts = (
+                Mount(type="bind", target=target, source=script, selector=f"/{first.name}", readonly=True),
+            )
+            argv = (target,)
+        elif len(item.heredocs) == 1 and marker == first.name:
             argv = (*scope.config.effective_shell(), first.content)
         else:
-            script = item.args[0] + "\n" + "".join(h.content + h.name + "\n" for h in item.heredocs)
-            argv = (*scope.config.effective_shell(), script)
-    mounts = build_mounts(conv, scope, item, env)
+            script_text = item.args[0] + "\n" + "".join(h.content + h.name + "\n" for h in item.heredocs)
+            argv = (*scope.config.effective_shell(), script_text)
+    mounts = (*build_mounts(conv, scope, item, env), *script_mounts)
     run_env = list(scope.config.env)
     env_names = {e.partition("=")[0] for e in run_env}
     arg_pairs = [(k, v) for k, v in scope.args.items() if v is not None]
     run_env.extend(f"{k}={v}" for k, v in arg_pairs if k not in env_names)
-    op = conv_exec(scope, argv=argv, env=tuple(run_env), mounts=mounts, item=item)
+    op = _exec_op(scope, argv=argv, env=tuple(run_env), mounts=mounts, item=item)
     scope.state = op
     prefix = f"|{len(arg_pairs)} " + " ".join(f"{k}={v}" for k, v in arg_pairs) + " " if arg_pairs else ""
-    flags = "".join(mount_flag_text(m) + " " for m in item.mounts)
+    flags = "".join(mount_flag_text(conv.expand(m, env, item.line)) + " " for m in item.mounts)
     if item.network != "default":
         flags += f"--network={item.network} "
     if item.security != "sandbox":
         flags += f"--security={item.security} "
     created = f"RUN {flags}{prefix}{' '.join(argv)} # buildkit"
-    scope.config = scope.config.with_history(created, empty_layer=False)
+    scope.add_history(created, empty_layer=False)
     scope.steps.append(Step(scope.stage.label, item.line, f"RUN {flags}{' '.join(argv)}", op))
 
 
-def conv_exec(
+def _exec_op(
     scope: StageScope,
     *,
     argv: tuple[str, ...],
@@ -132,13 +149,7 @@ def _copy(conv: StageConverter, scope: StageScope, item: ins.Copy | ins.Add) -> 
         if isinstance(item, ins.Add):
             checksum = conv.expand(item.checksum, env, item.line)
             for src in sources:
-                if _is_url(src):
-                    name = posixpath.basename(src.split("?", 1)[0].rstrip("/")) or "index.html"
-                    http = HttpSource(
-                        url=src, checksum=checksum, filename=name, line=item.line, description=f"ADD {src}"
-                    )
-                    groups.append((http, (name,), bool(item.unpack)))
-                elif _is_git(src):
+                if _is_git(src):
                     remote, _, fragment = src.partition("#")
                     ref, _, subdir = fragment.partition(":")
                     git = GitSource(
@@ -150,6 +161,12 @@ def _copy(conv: StageConverter, scope: StageScope, item: ins.Copy | ins.Add) -> 
                         description=f"ADD {src}",
                     )
                     groups.append((git, ("/",), False))
+                elif _is_url(src):
+                    name = posixpath.basename(src.split("?", 1)[0].rstrip("/")) or "index.html"
+                    http = HttpSource(
+                        url=src, checksum=checksum, filename=name, line=item.line, description=f"ADD {src}"
+                    )
+                    groups.append((http, (name,), bool(item.unpack)))
     for doc in item.inline:
         data = conv.expand(doc.content, env, item.line) if doc.expand else doc.content
         made = Mkfile(
@@ -190,9 +207,9 @@ def _copy(conv: StageConverter, scope: StageScope, item: ins.Copy | ins.Add) -> 
         )
     scope.state = state
     shown = [*sources, *(f"<<{d.name}" for d in item.inline)]
-    flags = (f"--from={from_text} " if from_text else "") + ("--link " if item.link else "")
+    flags = _copy_flags(item, from_text=from_text, chown=chown, chmod=chmod, excludes=excludes)
     created = f"{keyword} {' '.join(shown)} {dest} # buildkit"
-    scope.config = scope.config.with_history(created, empty_layer=False)
+    scope.add_history(created, empty_layer=False)
     scope.steps.append(
         Step(
             scope.stage.label,
@@ -201,6 +218,21 @@ def _copy(conv: StageConverter, scope: StageScope, item: ins.Copy | ins.Add) -> 
             state if isinstance(state, Op) else None,
         )
     )
+
+
+def _copy_flags(item: ins.Copy | ins.Add, *, from_text: str, chown: str, chmod: str, excludes: tuple[str, ...]) -> str:
+    """The expanded flags of a COPY/ADD as they are shown in plans."""
+    parts = [f"--from={from_text}"] if from_text else []
+    parts += [f"--chown={chown}"] if chown else []
+    parts += [f"--chmod={chmod}"] if chmod else []
+    parts += ["--link"] if item.link else []
+    parts += ["--parents"] if isinstance(item, ins.Copy) and item.parents else []
+    parts += [f"--exclude={e}" for e in excludes]
+    if isinstance(item, ins.Add):
+        parts += [f"--checksum={item.checksum}"] if item.checksum else []
+        parts += ["--keep-git-dir"] if item.keep_git_dir else []
+        parts += [f"--unpack={str(item.unpack).lower()}"] if item.unpack is not None else []
+    return "".join(p + " " for p in parts)
 
 
 def _workdir(conv: StageConverter, scope: StageScope, item: ins.Workdir) -> None:
@@ -218,12 +250,12 @@ def _workdir(conv: StageConverter, scope: StageScope, item: ins.Workdir) -> None
         description=f"[{scope.stage.label}] WORKDIR {path}",
     )
     scope.state = op
-    scope.config = scope.config.with_history(f"WORKDIR {path}", empty_layer=False)
+    scope.add_history(f"WORKDIR {path}", empty_layer=False)
     scope.steps.append(Step(scope.stage.label, item.line, f"WORKDIR {path}", op))
 
 
 def _meta(scope: StageScope, line: int, text: str) -> None:
-    scope.config = scope.config.with_history(text, empty_layer=True)
+    scope.add_history(text, empty_layer=True)
     scope.steps.append(Step(scope.stage.label, line, text))
 
 
@@ -245,9 +277,7 @@ def _label(conv: StageConverter, scope: StageScope, item: ins.Label) -> None:
 
 def _arg(conv: StageConverter, scope: StageScope, item: ins.Arg) -> None:
     conv.declare_arg(scope, item)
-    shown = " ".join(
-        a.name if scope.args.get(a.name) is None else f"{a.name}={scope.args[a.name]}" for a in item.args
-    )
+    shown = " ".join(a.name if scope.args.get(a.name) is None else f"{a.name}={scope.args[a.name]}" for a in item.args)
     _meta(scope, item.line, f"ARG {shown}")
 
 

@@ -118,7 +118,7 @@ def _translate(pattern: str) -> tuple[_Kind, re.Pattern[str] | None]:
             out.append(ch)
             kind = _Kind.REGEX
         else:
-            out.append(re.escape(ch) if ch in "^*?\\" else ch)
+            out.append(ch)
         step += 1
     if kind is not _Kind.REGEX:
         return kind, None

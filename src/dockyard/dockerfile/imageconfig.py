@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from dockyard.platform import Platform
@@ -59,12 +60,17 @@ class ImageConfig:
 
     # -- queries -------------------------------------------------------------------------
 
-    def env_map(self) -> dict[str, str]:
+    @cached_property
+    def _env_map(self) -> dict[str, str]:
         out: dict[str, str] = {}
         for item in self.env:
             name, _, value = item.partition("=")
             out[name] = value
         return out
+
+    def env_map(self) -> dict[str, str]:
+        """``Env`` as a mapping (a fresh copy; computed once per config)."""
+        return dict(self._env_map)
 
     def effective_shell(self) -> tuple[str, ...]:
         return self.shell if self.shell else DEFAULT_SHELL

@@ -21,12 +21,16 @@ from dockyard.dockerfile.syntax import RawCommand
 RULES = (
     "ConsistentInstructionCasing",
     "DuplicateStageName",
+    "ExposeInvalidFormat",
     "ExposeProtoCasing",
+    "FromPlatformFlagConstDisallowed",
     "FromAsCasing",
+    "InvalidDefaultArgInFrom",
     "JSONArgsRecommended",
     "LegacyKeyValueFormat",
     "MaintainerDeprecated",
     "MultipleInstructionsDisallowed",
+    "NoEmptyContinuation",
     "RedundantTargetPlatform",
     "ReservedStageName",
     "SecretsUsedInArgOrEnv",
@@ -35,9 +39,7 @@ RULES = (
     "UndefinedVar",
     "WorkdirRelativePath",
 )
-_SECRET_RE = re.compile(
-    r"(?:^|_)(?:apikey|auth|credentials?|key|passw(?:or)?d|pword|secret|token)(?:_|$)", re.I
-)
+_SECRET_RE = re.compile(r"(?:^|_)(?:apikey|auth|credentials?|key|passw(?:or)?d|pword|secret|token)(?:_|$)", re.I)
 _SECRET_ALLOW = re.compile(r"(?:^|_)public(?:_|$)", re.I)
 
 
@@ -133,13 +135,65 @@ def _from_checks(df: Dockerfile, raw: dict[int, RawCommand]) -> Iterator[Finding
                         "UndefinedArgInFrom",
                         f"FROM argument '{name}' is not declared{suggest(name, meta_names)}",
                     )
+        constant = stage.base.platform
+        if constant and "$" not in constant and not _names_platform(stage.name, constant):
+            yield Finding(
+                cmd.line,
+                "FromPlatformFlagConstDisallowed",
+                f'FROM --platform flag should not use constant value "{constant}"',
+            )
         if stage.base.platform.strip() in ("$TARGETPLATFORM", "${TARGETPLATFORM}"):
             yield Finding(
                 cmd.line,
                 "RedundantTargetPlatform",
-                "Setting platform to predefined $TARGETPLATFORM in FROM is redundant as this is the "
-                "default behavior",
+                "Setting platform to predefined $TARGETPLATFORM in FROM is redundant as this is the default behavior",
             )
+
+
+def _empty_continuations(df: Dockerfile) -> Iterator[Finding]:
+    """Blank lines inside a continued instruction (heredoc bodies excepted)."""
+    lines = df.parsed.lines
+    for cmd in df.parsed.commands:
+        if cmd.heredocs or cmd.end_line <= cmd.line:
+            continue
+        for number in range(cmd.line + 1, cmd.end_line + 1):
+            if number <= len(lines) and not lines[number - 1].strip():
+                yield Finding(number, "NoEmptyContinuation", "Empty continuation line")
+
+
+def _from_defaults(df: Dockerfile) -> Iterator[Finding]:
+    """A FROM that expands to an empty or invalid name with only the ARG defaults."""
+    defaults: dict[str, str] = {}
+    for arg in df.meta_args:
+        for a in arg.args:
+            if a.default is not None:
+                try:
+                    defaults[a.name] = expand(a.default, defaults, escape=df.parsed.escape).text
+                except ExpansionError:
+                    continue
+    auto = {name: "" for name in PLATFORM_ARGS}
+    for stage in df.stages:
+        image = stage.base.image
+        if "$" not in image:
+            continue
+        try:
+            result = expand(image, {**auto, **defaults}, escape=df.parsed.escape)
+        except ExpansionError:
+            continue
+        declared = {a.name for arg in df.meta_args for a in arg.args}
+        if result.unmatched - declared:
+            continue  # reported as UndefinedArgInFrom
+        if not result.text or result.text.endswith((":", "@", "/")) or result.text.startswith((":", "@", "/")):
+            yield Finding(
+                stage.base.line,
+                "InvalidDefaultArgInFrom",
+                f"Default value for ARG {image} results in empty or invalid base image name",
+            )
+
+
+def _names_platform(stage_name: str, platform: str) -> bool:
+    """A stage named after its platform (``build-arm64``) may pin it on purpose."""
+    return bool(stage_name) and any(part and part in stage_name for part in platform.lower().split("/"))
 
 
 def _references(word: str, escape: str) -> set[str]:
@@ -165,8 +219,7 @@ def _stage_checks(
             yield Finding(
                 item.line,
                 "JSONArgsRecommended",
-                f"JSON arguments recommended for {keyword} to prevent unintended behavior related "
-                "to OS signals",
+                f"JSON arguments recommended for {keyword} to prevent unintended behavior related to OS signals",
             )
         if isinstance(item, ins.Cmd | ins.Entrypoint | ins.Healthcheck):
             counts.setdefault(keyword, []).append(item.line)
@@ -193,6 +246,12 @@ def _stage_checks(
                 )
         if isinstance(item, ins.Expose):
             for port in item.ports:
+                if ":" in port:
+                    yield Finding(
+                        item.line,
+                        "ExposeInvalidFormat",
+                        f"EXPOSE instruction should not define an IP address or host-port mapping, found '{port}'",
+                    )
                 proto = port.partition("/")[2]
                 if proto and proto != proto.lower():
                     yield Finding(
@@ -262,7 +321,7 @@ def check(df: Dockerfile) -> tuple[list[Finding], CheckConfig]:
     """All findings (sorted by line) minus skipped rules, and the check configuration."""
     config = CheckConfig.parse(df.parsed.directives.get("check", ""))
     raw = _raw_by_line(df)
-    found: list[Finding] = [*_casing(df), *_from_checks(df, raw)]
+    found: list[Finding] = [*_casing(df), *_from_checks(df, raw), *_empty_continuations(df), *_from_defaults(df)]
     known_env: dict[str, set[str]] = {}
     for stage in df.stages:
         found.extend(_stage_checks(df, stage, raw, known_env))

@@ -24,9 +24,7 @@ def mount_flag_text(spec: str) -> str:
     return f"--mount={spec}"
 
 
-def build_mounts(
-    conv: StageConverter, scope: StageScope, item: ins.Run, env: Mapping[str, str]
-) -> tuple[Mount, ...]:
+def build_mounts(conv: StageConverter, scope: StageScope, item: ins.Run, env: Mapping[str, str]) -> tuple[Mount, ...]:
     """One :class:`Mount` per ``--mount`` of ``item``, expanded with ``env``."""
     out: list[Mount] = []
     cwd = scope.config.workdir or "/"
@@ -38,11 +36,7 @@ def build_mounts(
         target = m.target if not m.target or m.target.startswith("/") else posixpath.join(cwd, m.target)
         if m.type == "bind":
             source = conv.context if not m.from_ else conv.source_for(m.from_, item.line, scope=scope)[0]
-            out.append(
-                Mount(
-                    type="bind", target=target, source=source, selector=m.source or "/", readonly=m.readonly
-                )
-            )
+            out.append(Mount(type="bind", target=target, source=source, selector=m.source or "/", readonly=m.readonly))
         elif m.type == "cache":
             seed = conv.source_for(m.from_, item.line, scope=scope)[0] if m.from_ else None
             out.append(

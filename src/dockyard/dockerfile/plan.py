@@ -5,6 +5,18 @@ filesystem state (a graph of :mod:`dockyard.graph.ops`), the image config to wri
 and the ordered steps (for progress output and ``--dry-run``). Cache keys are computed on
 demand with :meth:`Plan.cache_keys`, because hashing context files is the expensive part
 and outline/check calls never need it.
+
+Executing a plan::
+
+    p = plan(Path("Dockerfile"), Path("."), platforms=[...], build_args={...}, resolver=images)
+    keys = p.cache_keys(stat_cache=StatCache.load(path))   # reuse file digests across builds
+    for pp in p.platforms:                                 # one subgraph per platform
+        for op in topological([pp.state]):                # inputs first, each op once
+            run(op, key=keys.key(op))                      # same key = same work: run once
+        write_image(pp.config.to_oci(), result_of(pp.state))
+
+Each platform's ops are separate objects, but work shared by platforms (a stage with
+``FROM --platform=$BUILDPLATFORM``) has equal keys, so deduplicating by key builds it once.
 """
 
 from __future__ import annotations

@@ -54,9 +54,7 @@ def _emit(data: dict[str, object], fmt: str, text: str) -> str:
 def answer(request: BuildRequest, *, resolver: ImageResolver | None = None) -> Answer:
     """Answer a call or a dry run; raises NotBuiltError for a real build."""
     if request.call not in CALLS:
-        raise UsageError(
-            f"unknown --call value {request.call!r}", hint="use build, outline, targets or check"
-        )
+        raise UsageError(f"unknown --call value {request.call!r}", hint="use build, outline, targets or check")
     if request.fmt not in FORMATS:
         raise UsageError(f"unknown --format value {request.fmt!r}", hint="use text or json")
     if not request.context.is_dir():

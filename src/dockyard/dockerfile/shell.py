@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 _SPECIAL_PARAMS = frozenset("@*#?-$!0")
 _EOF = ""
+_SPECIAL_CHARS = frozenset("$'\"<")
 
 
 class ExpansionError(ValueError):
@@ -81,9 +82,7 @@ class _Words:
 class _Scanner:
     """One pass over one word; holds the position and what was looked up."""
 
-    def __init__(
-        self, text: str, env: Mapping[str, str], *, escape: str, raw_quotes: bool, skip_unset: bool
-    ) -> None:
+    def __init__(self, text: str, env: Mapping[str, str], *, escape: str, raw_quotes: bool, skip_unset: bool) -> None:
         self.text = text
         self.pos = 0
         self.env = env
@@ -339,9 +338,7 @@ def _pattern_regex(pattern: str, *, greedy: bool, anchored: bool) -> re.Pattern[
             if following in ("}", "/"):
                 continue  # the escape only protected the ${} delimiter
             if following not in ("*", "?", "\\"):
-                raise ExpansionError(
-                    f"invalid pattern ({pattern}) in substitution: invalid escape '\\{following}'"
-                )
+                raise ExpansionError(f"invalid pattern ({pattern}) in substitution: invalid escape '\\{following}'")
             out.append(re.escape(following))
             i += 1
         else:
@@ -382,6 +379,8 @@ def expand(
     skip_unset: bool = False,
 ) -> Expansion:
     """Expand ``word`` against ``env``; raises :class:`ExpansionError` on bad syntax."""
+    if not _SPECIAL_CHARS.intersection(word) and escape not in word:
+        return Expansion(word, tuple(word.split()))
     scanner = _Scanner(word, env, escape=escape, raw_quotes=raw_quotes, skip_unset=skip_unset)
     try:
         text, words = scanner.until("", raw_escapes=False)

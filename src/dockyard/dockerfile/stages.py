@@ -56,9 +56,7 @@ class Dockerfile:
         found = self.find(name)
         if found is None:
             names = [s.name for s in self.stages if s.name]
-            raise DockerfileError(
-                f"target stage {name!r} could not be found{suggest(name, names)}", file=self.filename
-            )
+            raise DockerfileError(f"target stage {name!r} could not be found{suggest(name, names)}", file=self.filename)
         return found
 
 
@@ -81,11 +79,7 @@ def load(parsed: ParsedDockerfile) -> Dockerfile:
             current, body = item, []
             block = preceding_comments(parsed.comments, item.line)
             description = next(
-                (
-                    c[len(item.name) + 1 :].strip()
-                    for c in block
-                    if item.name and c.lower().startswith(item.name + " ")
-                ),
+                (c[len(item.name) + 1 :].strip() for c in block if item.name and c.lower().startswith(item.name + " ")),
                 "",
             )
         elif current is None:

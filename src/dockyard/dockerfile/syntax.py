@@ -63,6 +63,7 @@ class ParsedDockerfile:
     commands: tuple[RawCommand, ...]
     comments: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({}))
     escape: str = "\\"
+    lines: tuple[str, ...] = ()
 
 
 def _directives(lines: list[str]) -> dict[str, str]:
@@ -158,6 +159,7 @@ def parse_text(text: str, *, filename: str = "Dockerfile") -> ParsedDockerfile:
         commands=commands,
         comments=MappingProxyType(comments),
         escape=escape,
+        lines=tuple(lines),
     )
 
 

@@ -47,13 +47,22 @@ class CacheKeys:
 
     def key(self, op: Op) -> str:
         """``sha256:<hex>`` for ``op`` (inputs first; deep chains are handled without recursion)."""
-        from dockyard.graph.walk import topological
-
-        if id(op) not in self._memo:
-            for item in topological([op]):
-                if id(item) not in self._memo:
-                    self._memo[id(item)] = (item, self._compute(item))
-        return self._memo[id(op)][1]
+        memo = self._memo
+        if id(op) in memo:
+            return memo[id(op)][1]
+        # Post-order walk that stops at ops already keyed, so keying every step of a long
+        # chain stays linear.
+        stack: list[tuple[Op, bool]] = [(op, False)]
+        while stack:
+            item, ready = stack.pop()
+            if id(item) in memo:
+                continue
+            if ready:
+                memo[id(item)] = (item, self._compute(item))
+                continue
+            stack.append((item, True))
+            stack.extend((child, False) for child in reversed(item.inputs) if id(child) not in memo)
+        return memo[id(op)][1]
 
     def canonical(self, op: Op) -> bytes:
         """The exact bytes hashed for ``op`` (inputs must already have keys)."""
@@ -62,6 +71,11 @@ class CacheKeys:
         if content:
             body["content"] = content
         return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+    def describe(self, op: Op) -> dict[str, object]:
+        """A readable form of ``op``: its type and semantic fields, inputs shown by key."""
+        self.key(op)
+        return {"type": type(op).__name__, **self._encode_fields(op)}
 
     def _compute(self, op: Op) -> str:
         return "sha256:" + hashlib.sha256(self.canonical(op)).hexdigest()

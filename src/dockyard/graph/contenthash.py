@@ -98,8 +98,9 @@ class ContextHasher:
         exclude = PatternMatcher(copy_excludes)
         h = hashlib.sha256()
         for source in sources:
-            h.update(b"source\0" + source.encode() + b"\0")
-            selected = self._select(source, ignore)
+            rel = clean("/" + source).lstrip("/") or "."
+            h.update(b"source\0" + rel.encode("utf-8", "surrogateescape") + b"\0")
+            selected = self._select(rel, ignore)
             if not selected:
                 raise SourceNotFoundError(source)
             for top in selected:
@@ -107,15 +108,15 @@ class ContextHasher:
                     h.update(entry.record.encode("utf-8", "surrogateescape") + b"\n")
         return "sha256:" + h.hexdigest()
 
-    def _select(self, source: str, ignore: PatternMatcher) -> list[str]:
-        rel = clean(source.lstrip("/"))
-        if rel.startswith("../") or rel == "..":
-            rel = "."
+    def _select(self, rel: str, ignore: PatternMatcher) -> list[str]:
+        """Paths ``rel`` selects; sources are rooted at the context ("../x" and "/x" mean "x", as in BuildKit)."""
         if not any(c in _WILDCARDS for c in rel):
             full = self.root / rel
-            if rel != "." and ignore.matches(rel) and not ignore.has_exclusions:
+            if not os.path.lexists(full):
                 return []
-            return [rel] if os.path.lexists(full) else []
+            if rel != "." and ignore.matches(rel) and not (ignore.has_exclusions and full.is_dir()):
+                return []
+            return [rel]
         return sorted(self._glob(rel.split("/"), ".", ignore))
 
     def _glob(self, parts: list[str], base: str, ignore: PatternMatcher) -> Iterator[str]:

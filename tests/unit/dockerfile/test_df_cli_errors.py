@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from dockyard.dockerfile.request import BuildRequest, answer
+from dockyard.errors import NotBuiltError
+
 CASES = [
     ("unterminated heredoc", "FROM alpine\nRUN echo\nRUN <<EOF\nfoo\n", [], 3, "unterminated heredoc"),
     ("unknown instruction", "FROM alpine\nRUNN echo\n", [], 2, "did you mean RUN?"),
@@ -70,11 +73,9 @@ def test_missing_target_names_the_file(tmp_path: Path) -> None:
     ]
 
 
-def test_real_build_is_not_built_yet(tmp_path: Path) -> None:
+def test_frontend_does_not_execute_builds(tmp_path: Path) -> None:
+    """A real build is the engine's job: the frontend's answer() refuses it instead of guessing."""
     (tmp_path / "Dockerfile").write_text("FROM alpine\n")
-    proc = subprocess.run(
-        [sys.executable, "-m", "dockyard", "build", str(tmp_path)], capture_output=True, text=True, check=False
-    )
-    assert proc.returncode == 2
-    assert "not built yet" in proc.stderr
-    assert "Traceback" not in proc.stderr
+    request = BuildRequest(context=tmp_path, dockerfile=tmp_path / "Dockerfile")
+    with pytest.raises(NotBuiltError, match="executing a build"):
+        answer(request)

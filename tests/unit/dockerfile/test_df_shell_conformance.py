@@ -61,9 +61,7 @@ def test_shared_vectors_present() -> None:
     assert len(WORDS_CASES) > 20
 
 
-@pytest.mark.parametrize(
-    ("line", "source", "expected"), ENV_VAR_CASES, ids=[f"L{c[0]}" for c in ENV_VAR_CASES]
-)
+@pytest.mark.parametrize(("line", "source", "expected"), ENV_VAR_CASES, ids=[f"L{c[0]}" for c in ENV_VAR_CASES])
 def test_env_var_vector(line: int, source: str, expected: str) -> None:
     if expected == "error":
         with pytest.raises(ExpansionError):
@@ -72,9 +70,7 @@ def test_env_var_vector(line: int, source: str, expected: str) -> None:
         assert expand(source, ENV).text == expected, f"envVarTest line {line}"
 
 
-@pytest.mark.parametrize(
-    ("line", "env", "source", "expected"), WORDS_CASES, ids=[f"L{c[0]}" for c in WORDS_CASES]
-)
+@pytest.mark.parametrize(("line", "env", "source", "expected"), WORDS_CASES, ids=[f"L{c[0]}" for c in WORDS_CASES])
 def test_words_vector_normal_mode(line: int, env: dict[str, str], source: str, expected: list[str]) -> None:
     try:
         words = list(expand(source, env).words)
@@ -83,9 +79,7 @@ def test_words_vector_normal_mode(line: int, env: dict[str, str], source: str, e
     assert words == expected, f"wordsTest line {line}"
 
 
-@pytest.mark.parametrize(
-    ("line", "env", "source", "expected"), WORDS_CASES, ids=[f"L{c[0]}" for c in WORDS_CASES]
-)
+@pytest.mark.parametrize(("line", "env", "source", "expected"), WORDS_CASES, ids=[f"L{c[0]}" for c in WORDS_CASES])
 def test_words_vector_raw_mode(line: int, env: dict[str, str], source: str, expected: list[str]) -> None:
     """Second mode (raw quotes kept, unset variables left as written).
 
