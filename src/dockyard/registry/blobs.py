@@ -198,24 +198,38 @@ class _Upload:
 
 
 def fetch(session: Session, repository: str, desc: Descriptor, store: ContentStore) -> Blob:
-    """Download ``desc`` into ``store`` (verified); a blob already there is not fetched again."""
+    """Download ``desc`` into ``store`` (verified); a blob already there is not fetched again.
+
+    A download cut off midway continues with ``Range: bytes=N-`` when the registry honours it
+    (206), so a dropped connection late in a large layer does not cost the whole layer again.
+    """
     if store.has(desc.digest):
         return Blob(desc.digest, store.size(desc.digest))
     policy = session.options.retry
     what = f"pull blob {desc.digest.short}"
-    for attempt in range(1, policy.attempts + 1):
-        response = session.request("GET", f"/v2/{repository}/blobs/{desc.digest}",
-                                   scopes=[scope_for(repository, "pull")], what=what, stream=True)
-        try:
-            with store.writer(expected=desc.digest, size=desc.size) as writer:
-                for data in response.iter_raw(CHUNK):
+    writer = store.open_writer(expected=desc.digest, size=desc.size)
+    try:
+        failures = 0
+        while True:
+            have = writer.written
+            headers = {"Range": f"bytes={have}-"} if have else None
+            response = session.request("GET", f"/v2/{repository}/blobs/{desc.digest}", headers=headers,
+                                       scopes=[scope_for(repository, "pull")], what=what, stream=True,
+                                       expect=(200, 206))
+            try:
+                if have and response.status_code != 206:  # the range was ignored: start again
+                    writer.abort()
+                    writer = store.open_writer(expected=desc.digest, size=desc.size)
+                for data in response.iter_raw():  # as received: bytes before a cut-off are kept
                     writer.write(data)
-            assert writer.committed is not None
-            return writer.committed
-        except httpx.TransportError as exc:
-            if attempt == policy.attempts:
-                raise errors.from_transport(exc, registry=session.host, what=what) from None
-            policy.sleep(policy.delay(attempt))
-        finally:
-            response.close()
-    raise AssertionError("unreachable")
+                return writer.commit()
+            except httpx.TransportError as exc:
+                failures = 0 if writer.written > have else failures + 1  # progress resets the count
+                if failures >= policy.attempts:
+                    raise errors.from_transport(exc, registry=session.host, what=what) from None
+                policy.sleep(policy.delay(max(failures, 1)))
+            finally:
+                response.close()
+    except BaseException:
+        writer.abort()
+        raise
