@@ -25,7 +25,7 @@ class Rule:
 
     method: str
     path: str
-    action: str  # "503" | "429" | "reset" | "stall"
+    action: str  # "503" | "429" | "reset" | "stall" | "cut" (relay part of the response, then reset)
     times: int | None = 1
     skip: int = 0
     min_length: int = 0  # only requests with at least this many body bytes
@@ -45,9 +45,10 @@ class Rule:
 class FaultProxy:
     """``FaultProxy(upstream_port).start()``; ``.address`` is what the client talks to."""
 
-    def __init__(self, upstream_port: int, *, stall_seconds: float = 4.0) -> None:
+    def __init__(self, upstream_port: int, *, stall_seconds: float = 4.0, cut_bytes: int = 300_000) -> None:
         self.upstream_port = upstream_port
         self.stall_seconds = stall_seconds
+        self.cut_bytes = cut_bytes
         self.rules: list[Rule] = []
         self.requests: list[str] = []
         self._lock = threading.Lock()
@@ -105,7 +106,8 @@ class FaultProxy:
                     length = int(value.strip())
                 if name.strip().lower() == b"transfer-encoding":
                     raise AssertionError("the proxy expects Content-Length bodies")
-            action = self._rule_for(method, path, length)
+            ranged = any(h.lower().startswith(b"range:") for h in headers)
+            action = self._rule_for(method, path + (" [range]" if ranged else ""), length)
             if action in ("503", "429"):
                 _read_exact(conn, length)
                 extra = "Retry-After: 1\r\n" if action == "429" else ""
@@ -129,7 +131,13 @@ class FaultProxy:
                     time.sleep(self.stall_seconds)
                     return
                 first = True
+                relayed = 0
                 while data := up.recv(1 << 16):
+                    if action == "cut" and relayed + len(data) > self.cut_bytes:
+                        conn.sendall(data[: self.cut_bytes - relayed])
+                        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                        return
+                    relayed += len(data)
                     if first:
                         rng = [h for h in data.split(b"\r\n") if h.lower().startswith(b"range:")]
                         self.requests.append(f"  -> {data.split(b' ', 2)[1].decode()} {b''.join(rng).decode()}")

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dockyard.platform import Platform
 from dockyard.registry import Client, HostsConfig, Keychain, RetryPolicy, TransportOptions, UploadOptions
 from dockyard.registry.client import walk
 from dockyard.registry.errors import ServerError, UnreachableError
@@ -92,3 +93,18 @@ def test_endless_faults_fail_clearly_and_move_no_tag(proxy: FaultProxy, registry
     message = str(info.value)
     assert proxy.address in message and "push blob" in message
     assert skopeo_raw(ref) == before
+
+
+def test_pull_resumes_a_cut_download(proxy: FaultProxy, registry: TestRegistry, busybox_rootfs: dict[str, Path],
+                                     tmp_path: Path) -> None:
+    store, desc = busybox_index(busybox_rootfs)
+    with _client() as client:
+        client.push(f"{registry.address}/cut/busybox:v1", desc, store)
+    proxy.rules = [Rule("GET", "/blobs/sha256:", "cut", times=2)]
+    pulled = ContentStore(tmp_path / "pulled")
+    with _client() as client:
+        image = client.pull(f"{proxy.address}/cut/busybox:v1", platform=Platform.parse("arm64"), store=pulled)
+    assert proxy.rules[0].fired == 2
+    assert any(r.endswith("[range]") for r in proxy.requests)  # continued, not started over
+    for layer in image.manifest.layers:
+        assert pulled.read_bytes(layer.digest) == store.read_bytes(layer.digest)
