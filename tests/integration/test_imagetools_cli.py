@@ -12,9 +12,10 @@ import pytest
 
 from dockyard.digest import Digest
 from dockyard.oci import mediatypes
-from tests.integration.registryhelpers import dockyard, skopeo_raw
+from tests.integration.registryhelpers import dockyard, skopeo, skopeo_raw
 from tests.rig import baseimage
 from tests.rig.registries import TestRegistry
+from tests.unit.registry.ocischema import validate
 
 pytestmark = pytest.mark.integration
 
@@ -37,6 +38,13 @@ def test_import_is_reproducible_and_skopeo_reads_it(registry: TestRegistry, busy
     assert str(Digest.of_bytes(raw)) == first
     index = json.loads(raw)
     assert {m["platform"]["architecture"] for m in index["manifests"]} == {"amd64", "arm64"}
+    validate("image-index-schema.json", raw)
+    for entry in index["manifests"]:
+        manifest = skopeo_raw(f"{registry.address}/imported/busybox@{entry['digest']}")
+        validate("image-manifest-schema.json", manifest)
+        config = skopeo("inspect", "--config", "--raw", "--tls-verify=false",
+                        f"docker://{registry.address}/imported/busybox@{entry['digest']}").encode()
+        validate("config-schema.json", config)
     shown = json.loads(dockyard("imagetools", "inspect", "--format", "json",
                                 f"{registry.address}/imported/busybox:a").stdout)
     arm = shown["image"]["linux/arm64/v8"]
@@ -68,6 +76,7 @@ def test_create_merges_filters_appends_and_dry_runs(registry: TestRegistry, basi
     assert [m["digest"] for m in json.loads(skopeo_raw(target))["manifests"]] == [amd]
     dockyard("imagetools", "create", "--append", "-t", target, busybox_base, "--platform", "linux/arm64")
     assert [m["digest"] for m in json.loads(skopeo_raw(target))["manifests"]] == [amd, arm]
+    validate("image-index-schema.json", skopeo_raw(target))
     # across registries (blobs copied through the local store) to an authenticated one
     config = Path(os.environ["DOCKER_CONFIG"])
     dockyard("login", "-u", str(basic_registry.username), "--password-stdin", basic_registry.address,
