@@ -64,6 +64,9 @@ def _strs(value: object) -> tuple[str, ...]:
 def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...], builder: str | None,
         **options: object) -> int:
     """Build, then push and export; progress goes to stderr, the result's digest to stdout."""
+    if not request.context.is_dir():
+        raise UsageError(f"build context {str(request.context)!r} is not a directory",
+                         hint="pass the directory holding your sources, e.g. dockyard build .")
     tags = _strs(options.get("tag"))
     outputs = parse_outputs(_strs(options.get("output")), tags=tags, push=bool(options.get("push")),
                             load=bool(options.get("load")))
