@@ -239,3 +239,12 @@ def test_special_files_from_a_stage_are_recreated(tmp_path: Path, dst: Path) -> 
     assert stat.S_IMODE(null.st_mode) == 0o666
     fifo = os.lstat(dst / "dev/fifo")
     assert stat.S_ISFIFO(fifo.st_mode) and stat.S_IMODE(fifo.st_mode) == 0o620
+
+
+def test_a_wildcard_below_a_symlinked_directory_follows_it_inside_the_root(ctx: Path, dst: Path) -> None:
+    os.symlink("sub/dir1/dir2", ctx / "linkdir")
+    os.symlink("/", ctx / "sub/rootlink")
+    _copy(ctx, dst, "linkdir/f*", dest="/w/")
+    _copy(ctx, dst, "sub/rootlink/*.go", dest="/r/")  # "/" is the context root, never the host's
+    assert os.listdir(dst / "w") == ["foo"]
+    assert sorted(os.listdir(dst / "r")) == ["a.go", "b.go"]
