@@ -248,3 +248,11 @@ def test_a_wildcard_below_a_symlinked_directory_follows_it_inside_the_root(ctx: 
     _copy(ctx, dst, "sub/rootlink/*.go", dest="/r/")  # "/" is the context root, never the host's
     assert os.listdir(dst / "w") == ["foo"]
     assert sorted(os.listdir(dst / "r")) == ["a.go", "b.go"]
+
+
+def test_stats_count_entries_and_bytes_and_the_root_can_be_the_destination(ctx: Path, dst: Path) -> None:
+    os.symlink("a.go", ctx / "link")
+    stats = copy_into(source_root=ctx, dest_root=dst, spec=CopySpec(paths=(".",), dest="/"))
+    assert (stats.files, stats.bytes) == (6, len("ABRFOOT"))  # 5 files + 1 symlink; directories are not counted
+    assert (dst / "sub/dir1/dir2/foo").read_text() == "FOO"
+    assert os.readlink(dst / "link") == "a.go"
