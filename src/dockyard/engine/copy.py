@@ -13,11 +13,12 @@ and the source (the build context, or a stage's or image's root, read-only) and 
 - a directory source copies its *contents*; a file goes to ``dest/<name>`` when ``dest`` ends
   in ``/`` or is an existing directory, else it becomes ``dest``; a relative ``dest`` is
   relative to ``workdir``; ``dest`` is resolved inside the destination root, following its
-  symlinks there, and missing parents are created (mode 0755, or the octal ``--chmod``, as
-  BuildKit does; owner the ``--chown`` or root);
+  symlinks there, and missing parents are created (mode 0755, or the octal ``--chmod`` as
+  BuildKit does since 2025 — buildah keeps 0755; owner the ``--chown`` or root);
 - more than one source needs a directory destination: ``dest`` ending in ``/`` or an
-  existing directory (BuildKit silently lets the last file win; Docker's classic builder
-  and buildah refuse, and so does this);
+  existing directory. Peers disagree here: BuildKit lets the last file silently win,
+  buildah 1.28 makes ``dest`` a directory, Docker's classic builder refuses; this refuses
+  (the message is the classic builder's), so a Dockerfile never means two things;
 - ``--parents`` keeps each source's path below the ``/./`` pivot (or the root);
 - ADD (``unpack``) extracts a local tar archive, recognised by content, into ``dest``
   (see :mod:`dockyard.engine.archive`); anything else is copied as by COPY.
