@@ -74,6 +74,12 @@ class OpWorker:
         self._ingest = content.root / "ingest"
         self._ingest.mkdir(parents=True, exist_ok=True)
 
+    def cancel(self) -> None:
+        """Stop running steps (the solve failed or was interrupted)."""
+        stop = getattr(self.executor, "kill_running", None)
+        if callable(stop):
+            stop()
+
     # -- cache -----------------------------------------------------------------------------
     def cached(self, vertex: Vertex) -> Result | None:
         assert isinstance(vertex, Node)
