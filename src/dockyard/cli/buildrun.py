@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from dockyard import progress
+from dockyard.builders.builder import Builder
 from dockyard.dockerfile.request import BuildRequest
 from dockyard.engine.build import BuildOptions, BuildResult, build, source_date_epoch
 from dockyard.engine.mounts import parse_secret
@@ -24,6 +25,7 @@ from dockyard.exporters.output import NO_OUTPUT_WARNING, ImageOptions, Output
 from dockyard.platform import Platform
 from dockyard.registry.client import Client
 from dockyard.registry.hosts import HostsConfig
+from dockyard.store.gc import auto_collect, human
 
 
 def _labels(values: tuple[str, ...]) -> dict[str, str]:
@@ -101,6 +103,7 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
         finally:
             render.close(ok=ok)
         _deliver(result, outputs, client=client, tags=tags)
+    _collect_garbage(chosen)
     described = describe(result.content, result.descriptor, names=tags)
     if isinstance(metadata_file, Path):
         write_metadata_file(metadata_file, described)
@@ -108,6 +111,19 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
         write_iidfile(iidfile, described)
     click.echo(str(result.descriptor.digest))
     return 0
+
+
+def _collect_garbage(builder: Builder) -> None:
+    """The builder's GC policy (buildkitd.toml ``gckeepstorage``/``gcpolicy``), applied after each build."""
+    policy = builder.config.gc
+    if not policy.enabled or not policy.rules:
+        return
+    root = builder.store_root()
+    filesystem = os.statvfs(root)
+    limits = [limit for rule in policy.rules if (limit := rule.limit(filesystem.f_blocks * filesystem.f_frsize))]
+    removed, freed = auto_collect(root, limit=min(limits) if limits else None)
+    if removed:
+        click.echo(f"automatic GC: removed {removed} cache records ({human(freed)})", err=True)
 
 
 def _deliver(result: BuildResult, outputs: tuple[Output, ...], *, client: Client, tags: tuple[str, ...]) -> None:

@@ -173,3 +173,15 @@ def test_rawjson_progress_is_json_lines(busybox_base: str, tmp_path: Path) -> No
     records = [json.loads(line) for line in out.stderr.splitlines() if line.startswith("{")]
     assert {"started", "log", "done"} <= {r["type"] for r in records}
     assert any(r["type"] == "log" and r["line"] == "hi" for r in records)
+
+
+def test_automatic_gc_keeps_the_store_under_the_builder_limit(busybox_base: str, tmp_path: Path) -> None:
+    config = tmp_path / "buildkitd.toml"
+    config.write_text('[worker.oci]\ngckeepstorage = "2MB"\n')
+    dockyard("create", "--name", "small", "--config", str(config), "--use")
+    ctx = _ctx(tmp_path, f"FROM {busybox_base}\nRUN head -c 3000000 /dev/urandom > /noise\n")
+    out = dockyard("build", "--progress", "quiet", str(ctx))
+    assert "automatic GC: removed" in out.stderr
+    usage = dockyard("du").stdout.splitlines()
+    total = next(line for line in usage if line.startswith("Reclaimable:"))
+    assert total.split("\t")[-1].endswith(("kB", "B")) or float(total.split("\t")[-1][:-2]) <= 2.0
