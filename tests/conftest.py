@@ -4,6 +4,8 @@ test, binfmt for arm64, and the multi-arch busybox base image in the anonymous r
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,9 +81,14 @@ def busybox_rootfs() -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def busybox_base(registry: TestRegistry, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """``HOST:PORT/busybox:latest``: a linux/amd64 + linux/arm64/v8 index in the anonymous registry."""
-    layout = tmp_path_factory.mktemp("busybox-layout") / "oci"
-    baseimage.build_layout(layout, "latest")
+    """``HOST:PORT/busybox:latest``: a linux/amd64 + linux/arm64/v8 index in the anonymous registry,
+    made by ``dockyard imagetools import`` from the rootfs tarballs (SOURCE_DATE_EPOCH fixed)."""
+    tars = baseimage.rootfs_tarballs()
+    work = tmp_path_factory.mktemp("busybox-import")
     ref = f"{registry.address}/busybox:latest"
-    baseimage.push_layout(layout, "latest", ref)
+    env = {**os.environ, "DOCKYARD_ROOT": str(work / "root"), "DOCKER_CONFIG": str(work / "docker"),
+           "XDG_CONFIG_HOME": str(work / "xdg"), "SOURCE_DATE_EPOCH": "1700000000"}
+    subprocess.run([sys.executable, "-m", "dockyard", "imagetools", "import", "-t", ref,
+                    "--platform", f"linux/amd64={tars['amd64']}", "--platform", f"linux/arm64={tars['arm64']}"],
+                   check=True, capture_output=True, env=env, timeout=300)
     return ref

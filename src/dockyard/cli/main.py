@@ -13,12 +13,11 @@ import os
 import sys
 import traceback
 from dataclasses import dataclass
-from typing import Any
 
 import click
 
 from dockyard import __version__
-from dockyard.errors import DockyardError, NotBuiltError
+from dockyard.errors import DockyardError
 
 
 @dataclass(frozen=True)
@@ -26,22 +25,22 @@ class Verb:
     """One row of the verb table: where the click command lives, and its one-line help."""
 
     help: str
-    target: str | None = None  # "module:attribute" under dockyard.cli; None = not built yet
+    target: str  # "module:attribute" under dockyard.cli
 
 
 VERBS: dict[str, Verb] = {
-    "build": Verb("Start a build from a Dockerfile and a context"),
-    "imagetools": Verb("Inspect, create and import multi-platform images in registries"),
-    "create": Verb("Create a new builder instance"),
-    "use": Verb("Set the current builder instance"),
-    "ls": Verb("List builder instances"),
-    "inspect": Verb("Inspect the current builder instance (--bootstrap to prepare it)"),
-    "rm": Verb("Remove one or more builder instances"),
-    "stop": Verb("Stop a builder instance"),
-    "prune": Verb("Remove build cache"),
-    "du": Verb("Show disk usage of the build cache"),
-    "login": Verb("Log in to a registry"),
-    "logout": Verb("Log out from a registry"),
+    "build": Verb("Start a build from a Dockerfile and a context", "build:build"),
+    "imagetools": Verb("Inspect, create and import multi-platform images in registries", "imagetools:imagetools"),
+    "create": Verb("Create a new builder instance", "create:create"),
+    "use": Verb("Set the current builder instance", "use:use"),
+    "ls": Verb("List builder instances", "ls:ls"),
+    "inspect": Verb("Inspect the current builder instance (--bootstrap to prepare it)", "inspect:inspect"),
+    "rm": Verb("Remove one or more builder instances", "rm:rm"),
+    "stop": Verb("Stop a builder instance", "stop:stop"),
+    "prune": Verb("Remove build cache", "prune:prune"),
+    "du": Verb("Show disk usage of the build cache", "du:du"),
+    "login": Verb("Log in to a registry", "login:login"),
+    "logout": Verb("Log out from a registry", "logout:logout"),
     "version": Verb("Show the versions of dockyard, runc and qemu", "version:version"),
     "registry": Verb("Run the embedded local registry (serve, stop)", "registry:registry"),
 }
@@ -55,22 +54,6 @@ class GlobalOptions:
     debug: bool
 
 
-def _not_built(name: str) -> click.Command:
-    def callback(**_: Any) -> None:
-        raise NotBuiltError(
-            f"'dockyard {name}' is not built yet",
-            hint="see the open issues in the project tracker for its status",
-        )
-
-    return click.Command(
-        name,
-        callback=callback,
-        help=VERBS[name].help + " (not built yet)",
-        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-        add_help_option=False,
-    )
-
-
 class LazyGroup(click.Group):
     """A click group that imports a verb's module only when that verb runs."""
 
@@ -81,8 +64,6 @@ class LazyGroup(click.Group):
         verb = VERBS.get(cmd_name)
         if verb is None:
             return None
-        if verb.target is None:
-            return _not_built(cmd_name)
         module_name, attr = verb.target.split(":")
         module = importlib.import_module(f"dockyard.cli.{module_name}")
         command = getattr(module, attr)
@@ -90,13 +71,14 @@ class LazyGroup(click.Group):
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, verb.help + ("" if verb.target else " (not built yet)")) for name, verb in VERBS.items()]
+        rows = [(name, verb.help) for name, verb in VERBS.items()]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--builder", metavar="NAME", envvar="BUILDX_BUILDER", help="Override the configured builder instance")
+@click.option("--builder", metavar="NAME", envvar=["DOCKYARD_BUILDER", "BUILDX_BUILDER"],
+              help="Override the configured builder instance (env: DOCKYARD_BUILDER, BUILDX_BUILDER)")
 @click.option("-D", "--debug", is_flag=True, envvar="DOCKYARD_DEBUG", help="Show tracebacks for errors")
 @click.version_option(__version__, "--version", prog_name="dockyard", message="%(prog)s %(version)s")
 @click.pass_context

@@ -157,3 +157,12 @@ def ensure(arch: str) -> Emulator:
             hint="registering emulators needs root (CAP_SYS_ADMIN)",
         ) from exc
     return status(arch)
+
+
+def installed() -> list[str]:
+    """OCI architectures qemu-user-static can emulate here (definition and interpreter on disk).
+
+    Native architectures are left out; the order is QEMU_ARCH's, which is stable.
+    """
+    native = native_architectures()
+    return [arch for arch in QEMU_ARCH if arch not in native and status(arch).installed]

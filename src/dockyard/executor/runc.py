@@ -168,6 +168,15 @@ class RuncExecutor:
     def __init__(self, *, runtime: str | None = None, state_dir: str | os.PathLike[str] | None = None) -> None:
         self._runtime = runtime
         self._state_dir = Path(state_dir) if state_dir is not None else None
+        self._running: dict[str, subprocess.Popen[bytes]] = {}
+        self._running_lock = threading.Lock()
+
+    def kill_running(self) -> None:
+        """Kill every container this executor is running (a cancelled build)."""
+        with self._running_lock:
+            running = list(self._running.items())
+        for ident, proc in running:
+            self._kill(ident, proc)
 
     @property
     def runtime(self) -> str:
@@ -221,13 +230,18 @@ class RuncExecutor:
             (bundle / "config.json").write_text(json.dumps(config))
             argv = [self.runtime, "run", "--bundle", str(bundle), "--no-new-keyring", ident]
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, cwd=bundle)
+                                    stderr=subprocess.PIPE, cwd=bundle, start_new_session=True)
+            with self._running_lock:
+                self._running[ident] = proc
             try:
                 _pump(proc, on_output, tail)
                 code = proc.wait()
             except BaseException:
                 self._kill(ident, proc)
                 raise
+            finally:
+                with self._running_lock:
+                    self._running.pop(ident, None)
         finally:
             shutil.rmtree(bundle, ignore_errors=True)
             remove_stubs(stubs)

@@ -1,0 +1,122 @@
+"""``dockyard build``: buildx's options; answers --call and --dry-run from the Dockerfile alone."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from dockyard.dockerfile.request import BuildRequest, answer
+from dockyard.errors import UsageError
+from dockyard.platform import parse_platforms
+
+
+def _build_args(values: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        name, has_value, value = item.partition("=")
+        if not name:
+            raise UsageError(
+                f"invalid --build-arg {item!r}", hint="use NAME=VALUE (or NAME to take it from the env)"
+            )
+        if has_value:
+            out[name] = value
+        elif name in os.environ:
+            out[name] = os.environ[name]
+    return out
+
+
+def _check_specs(option: str, values: tuple[str, ...], *, keys: tuple[str, ...]) -> None:
+    for spec in values:
+        for part in spec.split(","):
+            key, has_value, _ = part.partition("=")
+            if has_value and key not in keys:
+                raise UsageError(
+                    f"invalid {option} {spec!r}: unknown key {key!r}", hint="keys: " + ", ".join(keys)
+                )
+
+
+@click.command("build")
+@click.argument("context", type=click.Path(path_type=Path))
+@click.option("-f", "--file", "dockerfile", type=click.Path(path_type=Path), help="Name of the Dockerfile")
+@click.option("-t", "--tag", multiple=True, help="Image name and optionally a tag (name:tag)")
+@click.option(
+    "--platform", "platforms", multiple=True, help="Target platforms (os/arch[/variant], comma list)"
+)
+@click.option("--build-arg", "build_args", multiple=True, help="Set a build-time variable (NAME=VALUE)")
+@click.option("--target", help="Set the target build stage")
+@click.option("--secret", multiple=True, help="Secret to expose (id=mysecret[,src=/local/secret|env=VAR])")
+@click.option(
+    "--ssh", multiple=True, help="SSH agent socket or keys to expose (default|<id>[=<socket>|<key>])"
+)
+@click.option(
+    "-o", "--output", multiple=True, help="Output destination (type=registry|oci|docker|local|tar,...)"
+)
+@click.option("--push", is_flag=True, help="Shorthand for --output=type=registry")
+@click.option("--load", is_flag=True, help="Shorthand for --output=type=docker")
+@click.option("--no-cache", is_flag=True, help="Do not use cache when building the image")
+@click.option("--no-cache-filter", multiple=True, help="Do not cache the named stages")
+@click.option("--pull", is_flag=True, help="Always attempt to pull all referenced images")
+@click.option(
+    "--progress",
+    type=click.Choice(["auto", "plain", "tty", "rawjson", "quiet"]),
+    default="auto",
+    show_default=True,
+    help="Progress output",
+)
+@click.option(
+    "--metadata-file", type=click.Path(path_type=Path), help="Write build result metadata to a file"
+)
+@click.option("--iidfile", type=click.Path(path_type=Path), help="Write the image ID to a file")
+@click.option("--cache-from", multiple=True, help="External cache sources (type=registry,ref=...)")
+@click.option("--cache-to", multiple=True, help="Cache export destinations (type=registry,ref=...)")
+@click.option("--label", multiple=True, help="Set metadata for an image (KEY=VALUE)")
+@click.option("--call", "call", default="build", show_default=True, help="build, outline, targets or check")
+@click.option("--check", is_flag=True, help="Shorthand for --call=check")
+@click.option("--dry-run", is_flag=True, help="Print the planned steps and cache keys; execute nothing")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format of --call and --dry-run",
+)
+@click.pass_context
+def build(
+    ctx: click.Context,
+    /,
+    *,
+    context: Path,
+    dockerfile: Path | None,
+    platforms: tuple[str, ...],
+    build_args: tuple[str, ...],
+    target: str | None,
+    secret: tuple[str, ...],
+    ssh: tuple[str, ...],
+    call: str,
+    check: bool,
+    dry_run: bool,
+    fmt: str,
+    **options: object,
+) -> int:
+    """Start a build from a Dockerfile and a context."""
+    _check_specs("--secret", secret, keys=("id", "src", "source", "env", "type"))
+    request = BuildRequest(
+        context=context,
+        dockerfile=dockerfile if dockerfile is not None else context / "Dockerfile",
+        platforms=tuple(p for text in platforms for p in parse_platforms(text)),
+        build_args=_build_args(build_args),
+        target=target,
+        call="check" if check else call,
+        fmt=fmt,
+        dry_run=dry_run,
+    )
+    if request.call == "build" and not request.dry_run:
+        from dockyard.cli.buildrun import run
+
+        return run(request, secrets=secret, ssh=ssh, builder=ctx.obj.builder if ctx.obj else None, **options)
+    result = answer(request)
+    click.echo(result.output, nl=False)
+    return result.exit_code

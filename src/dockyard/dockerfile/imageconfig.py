@@ -1,0 +1,189 @@
+"""The image config a stage accumulates: ENV, CMD, ENTRYPOINT, WORKDIR, USER, ports, history...
+
+Each instruction returns a new :class:`ImageConfig` (``dataclasses.replace``), never mutating
+the base image's, so the same base config can feed several stages and platforms. The result
+converts to the OCI image config JSON the exporter writes (``to_oci``); a base image's
+config comes in through :meth:`ImageConfig.from_oci`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import Any
+
+from dockyard.platform import Platform
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+DEFAULT_SHELL = ("/bin/sh", "-c")
+
+
+@dataclass(frozen=True, kw_only=True)
+class HistoryEntry:
+    """One ``history`` row: what made it, and whether it added a layer."""
+
+    created_by: str
+    empty_layer: bool
+    comment: str = "buildkit.dockerfile.v0"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Healthcheck:
+    test: tuple[str, ...]
+    interval: int = 0
+    timeout: int = 0
+    start_period: int = 0
+    start_interval: int = 0
+    retries: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageConfig:
+    """Immutable image configuration (the ``config`` object plus history and platform)."""
+
+    platform: Platform
+    env: tuple[str, ...] = (f"PATH={DEFAULT_PATH}",)
+    cmd: tuple[str, ...] | None = None
+    entrypoint: tuple[str, ...] | None = None
+    workdir: str = ""
+    user: str = ""
+    exposed_ports: tuple[str, ...] = ()
+    volumes: tuple[str, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    stop_signal: str = ""
+    healthcheck: Healthcheck | None = None
+    shell: tuple[str, ...] | None = None
+    onbuild: tuple[str, ...] = ()
+    author: str = ""
+    history: tuple[HistoryEntry, ...] = ()
+
+    # -- queries -------------------------------------------------------------------------
+
+    @cached_property
+    def _env_map(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for item in self.env:
+            name, _, value = item.partition("=")
+            out[name] = value
+        return out
+
+    def env_map(self) -> dict[str, str]:
+        """``Env`` as a mapping (a fresh copy; computed once per config)."""
+        return dict(self._env_map)
+
+    def effective_shell(self) -> tuple[str, ...]:
+        return self.shell if self.shell else DEFAULT_SHELL
+
+    # -- changes -------------------------------------------------------------------------
+
+    def with_env(self, name: str, value: str) -> ImageConfig:
+        entries = [e for e in self.env if e.partition("=")[0] != name]
+        position = next((i for i, e in enumerate(self.env) if e.partition("=")[0] == name), None)
+        if position is None:
+            entries.append(f"{name}={value}")
+        else:
+            entries.insert(position, f"{name}={value}")
+        return replace(self, env=tuple(entries))
+
+    def with_label(self, key: str, value: str) -> ImageConfig:
+        labels = dict(self.labels)
+        labels[key] = value
+        return replace(self, labels=tuple(labels.items()))
+
+    def with_history(self, created_by: str, *, empty_layer: bool) -> ImageConfig:
+        entry = HistoryEntry(created_by=created_by, empty_layer=empty_layer)
+        return replace(self, history=(*self.history, entry))
+
+    # -- OCI JSON ------------------------------------------------------------------------
+
+    @classmethod
+    def from_oci(cls, data: Mapping[str, Any], platform: Platform) -> ImageConfig:
+        """The config of a base image (``{"config": {...}, "history": [...]}``)."""
+        cfg = data.get("config") or {}
+        health = cfg.get("Healthcheck")
+        env = tuple(cfg.get("Env") or ())
+        if not any(e.startswith("PATH=") for e in env):
+            env = (*env, f"PATH={DEFAULT_PATH}")
+        return cls(
+            platform=platform,
+            env=env,
+            cmd=tuple(cfg["Cmd"]) if cfg.get("Cmd") is not None else None,
+            entrypoint=tuple(cfg["Entrypoint"]) if cfg.get("Entrypoint") is not None else None,
+            workdir=cfg.get("WorkingDir") or "",
+            user=cfg.get("User") or "",
+            exposed_ports=tuple(sorted(cfg.get("ExposedPorts") or {})),
+            volumes=tuple(sorted(cfg.get("Volumes") or {})),
+            labels=tuple(sorted((cfg.get("Labels") or {}).items())),
+            stop_signal=cfg.get("StopSignal") or "",
+            healthcheck=Healthcheck(
+                test=tuple(health.get("Test") or ()),
+                interval=int(health.get("Interval") or 0),
+                timeout=int(health.get("Timeout") or 0),
+                start_period=int(health.get("StartPeriod") or 0),
+                start_interval=int(health.get("StartInterval") or 0),
+                retries=int(health.get("Retries") or 0),
+            )
+            if health
+            else None,
+            shell=tuple(cfg["Shell"]) if cfg.get("Shell") else None,
+            onbuild=tuple(cfg.get("OnBuild") or ()),
+            author=str(data.get("author") or ""),
+            history=tuple(
+                HistoryEntry(
+                    created_by=str(h.get("created_by", "")),
+                    empty_layer=bool(h.get("empty_layer")),
+                    comment=str(h.get("comment", "")),
+                )
+                for h in data.get("history") or ()
+            ),
+        )
+
+    def to_oci(self) -> dict[str, Any]:
+        """The OCI image config JSON (without ``rootfs`` and ``created``: the exporter adds them)."""
+        config: dict[str, Any] = {"Env": list(self.env)}
+        if self.cmd is not None:
+            config["Cmd"] = list(self.cmd)
+        if self.entrypoint is not None:
+            config["Entrypoint"] = list(self.entrypoint)
+        if self.workdir:
+            config["WorkingDir"] = self.workdir
+        if self.user:
+            config["User"] = self.user
+        if self.exposed_ports:
+            config["ExposedPorts"] = {p: {} for p in self.exposed_ports}
+        if self.volumes:
+            config["Volumes"] = {v: {} for v in self.volumes}
+        if self.labels:
+            config["Labels"] = dict(self.labels)
+        if self.stop_signal:
+            config["StopSignal"] = self.stop_signal
+        if self.healthcheck is not None:
+            h = self.healthcheck
+            health: dict[str, Any] = {"Test": list(h.test)}
+            durations = (
+                ("Interval", h.interval),
+                ("Timeout", h.timeout),
+                ("StartPeriod", h.start_period),
+                ("StartInterval", h.start_interval),
+                ("Retries", h.retries),
+            )
+            for key, value in durations:
+                if value:
+                    health[key] = value
+            config["Healthcheck"] = health
+        if self.shell is not None:
+            config["Shell"] = list(self.shell)
+        if self.onbuild:
+            config["OnBuild"] = list(self.onbuild)
+        out: dict[str, Any] = {**self.platform.to_oci(), "config": config}
+        if self.author:
+            out["author"] = self.author
+        history: list[dict[str, Any]] = []
+        for entry in self.history:
+            row: dict[str, Any] = {"created_by": entry.created_by, "comment": entry.comment}
+            if entry.empty_layer:
+                row["empty_layer"] = True
+            history.append(row)
+        out["history"] = history
+        return out

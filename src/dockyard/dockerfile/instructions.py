@@ -1,0 +1,196 @@
+"""Typed Dockerfile instructions: one frozen dataclass per instruction, flags checked.
+
+Values are kept as written (not yet expanded): the same instruction is expanded once per
+target platform, with that platform's automatic ARGs, when the graph is built. Flags that
+take a fixed vocabulary (``--network``, ``--security``, ``--link``, ``--retries`` ...) are
+already validated here, so an error points at its line before any planning starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, kw_only=True)
+class Instruction:
+    """Common part: where the instruction is, and its source text for messages."""
+
+    line: int
+    end_line: int
+    original: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class From(Instruction):
+    image: str
+    name: str = ""
+    platform: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class HeredocSource:
+    """An inline file (``<<NAME``) in RUN, COPY or ADD; ``expand`` is False when quoted."""
+
+    name: str
+    content: str
+    expand: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class Run(Instruction):
+    """``RUN``; ``args`` is the JSON argv, or one shell string when ``json`` is False.
+
+    ``mounts`` are the raw ``--mount`` specs: they may hold variables, so they are parsed
+    into :class:`~dockyard.dockerfile.runmount.MountSpec` when expanded.
+    """
+
+    args: tuple[str, ...]
+    json: bool
+    heredocs: tuple[HeredocSource, ...] = ()
+    mounts: tuple[str, ...] = ()
+    network: str = "default"
+    security: str = "sandbox"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cmd(Instruction):
+    args: tuple[str, ...]
+    json: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class Entrypoint(Instruction):
+    args: tuple[str, ...]
+    json: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class Label(Instruction):
+    pairs: tuple[tuple[str, str], ...]
+    legacy: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Env(Instruction):
+    pairs: tuple[tuple[str, str], ...]
+    legacy: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Maintainer(Instruction):
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Expose(Instruction):
+    ports: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Copy(Instruction):
+    """``COPY``; ``sources`` are paths (context or ``--from``), ``inline`` heredoc files."""
+
+    sources: tuple[str, ...]
+    dest: str
+    inline: tuple[HeredocSource, ...] = ()
+    from_: str = ""
+    chown: str = ""
+    chmod: str = ""
+    link: bool = False
+    parents: bool = False
+    excludes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Add(Instruction):
+    """``ADD``: like COPY, plus URLs, git repositories and archive unpacking."""
+
+    sources: tuple[str, ...]
+    dest: str
+    inline: tuple[HeredocSource, ...] = ()
+    chown: str = ""
+    chmod: str = ""
+    link: bool = False
+    checksum: str = ""
+    keep_git_dir: bool = False
+    unpack: bool | None = None
+    excludes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Volume(Instruction):
+    paths: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class User(Instruction):
+    user: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Workdir(Instruction):
+    path: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArgDef:
+    """One name of an ``ARG`` line; ``default`` is None when no ``=`` was given."""
+
+    name: str
+    default: str | None
+    description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Arg(Instruction):
+    args: tuple[ArgDef, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Onbuild(Instruction):
+    """``ONBUILD``: the trigger text is stored verbatim in the image config."""
+
+    trigger: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StopSignal(Instruction):
+    signal: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Healthcheck(Instruction):
+    """``HEALTHCHECK``; durations are nanoseconds as in the image config (0 = inherit)."""
+
+    test: tuple[str, ...]
+    interval: int = 0
+    timeout: int = 0
+    start_period: int = 0
+    start_interval: int = 0
+    retries: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Shell(Instruction):
+    argv: tuple[str, ...]
+
+
+STAGE_INSTRUCTIONS = (
+    Run,
+    Cmd,
+    Entrypoint,
+    Label,
+    Env,
+    Maintainer,
+    Expose,
+    Copy,
+    Add,
+    Volume,
+    User,
+    Workdir,
+    Arg,
+    Onbuild,
+    StopSignal,
+    Healthcheck,
+    Shell,
+)

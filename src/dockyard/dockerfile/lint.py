@@ -1,0 +1,329 @@
+"""Dockerfile checks (``--call=check``): BuildKit's rule names, our own wording, line numbers.
+
+Checks look at the decoded file only (no images are fetched), so they are fast and can run
+before a build. The ``# check=skip=Rule1,Rule2;error=true`` directive is honoured: skipped
+rules are not reported, and ``error=true`` makes any warning fail the check.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from dockyard.dockerfile import instructions as ins
+from dockyard.dockerfile.args import PLATFORM_ARGS
+from dockyard.dockerfile.flags import suggest
+from dockyard.dockerfile.shell import ExpansionError, expand
+from dockyard.dockerfile.stages import Dockerfile, Stage
+from dockyard.dockerfile.syntax import RawCommand
+
+RULES = (
+    "ConsistentInstructionCasing",
+    "DuplicateStageName",
+    "ExposeInvalidFormat",
+    "ExposeProtoCasing",
+    "FromPlatformFlagConstDisallowed",
+    "FromAsCasing",
+    "InvalidDefaultArgInFrom",
+    "JSONArgsRecommended",
+    "LegacyKeyValueFormat",
+    "MaintainerDeprecated",
+    "MultipleInstructionsDisallowed",
+    "NoEmptyContinuation",
+    "RedundantTargetPlatform",
+    "ReservedStageName",
+    "SecretsUsedInArgOrEnv",
+    "StageNameCasing",
+    "UndefinedArgInFrom",
+    "UndefinedVar",
+    "WorkdirRelativePath",
+)
+_SECRET_RE = re.compile(r"(?:^|_)(?:apikey|auth|credentials?|key|passw(?:or)?d|pword|secret|token)(?:_|$)", re.I)
+_SECRET_ALLOW = re.compile(r"(?:^|_)public(?:_|$)", re.I)
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One finding; ``url`` points at Docker's documentation of the rule."""
+
+    line: int
+    rule: str
+    message: str
+
+    @property
+    def url(self) -> str:
+        kebab = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", self.rule).lower()
+        return f"https://docs.docker.com/go/dockerfile/rule/{kebab}/"
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    """The ``check`` directive: rules to skip and whether warnings are errors."""
+
+    skip: frozenset[str] = frozenset()
+    error: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> CheckConfig:
+        skip: set[str] = set()
+        error = False
+        for part in text.split(";"):
+            key, _, value = part.strip().partition("=")
+            if key == "skip":
+                skip.update(v.strip() for v in value.split(",") if v.strip())
+            elif key == "error":
+                error = value.strip().lower() == "true"
+        return cls(frozenset(skip), error)
+
+
+def _raw_by_line(df: Dockerfile) -> dict[int, RawCommand]:
+    return {c.line: c for c in df.parsed.commands}
+
+
+def _casing(df: Dockerfile) -> Iterator[Finding]:
+    written = [c.written for c in df.parsed.commands]
+    upper = sum(1 for w in written if w.isupper())
+    lower = sum(1 for w in written if w.islower())
+    majority_upper = upper >= lower
+    for cmd in df.parsed.commands:
+        if majority_upper and not cmd.written.isupper():
+            yield Finding(
+                cmd.line,
+                "ConsistentInstructionCasing",
+                f"Command '{cmd.written}' should match the case of the command majority (uppercase)",
+            )
+        elif not majority_upper and not cmd.written.islower():
+            yield Finding(
+                cmd.line,
+                "ConsistentInstructionCasing",
+                f"Command '{cmd.written}' should match the case of the command majority (lowercase)",
+            )
+
+
+def _from_checks(df: Dockerfile, raw: dict[int, RawCommand]) -> Iterator[Finding]:
+    seen: dict[str, int] = {}
+    meta_names = {a.name for arg in df.meta_args for a in arg.args}
+    for stage in df.stages:
+        cmd = raw[stage.base.line]
+        if len(cmd.args) == 3:
+            as_word, name = cmd.args[1], cmd.args[2]
+            if (cmd.written.isupper() and as_word.islower()) or (cmd.written.islower() and as_word.isupper()):
+                yield Finding(
+                    cmd.line, "FromAsCasing", f"'{as_word}' and '{cmd.written}' keywords' casing do not match"
+                )
+            if name != name.lower():
+                yield Finding(cmd.line, "StageNameCasing", f"Stage name '{name}' should be lowercase")
+            if stage.name in ("scratch", "context"):
+                yield Finding(
+                    cmd.line,
+                    "ReservedStageName",
+                    f"'{stage.name}' is reserved and should not be used as a stage name",
+                )
+            if stage.name in seen:
+                yield Finding(
+                    cmd.line,
+                    "DuplicateStageName",
+                    f"Duplicate stage name '{stage.name}', stage names should be unique",
+                )
+            seen.setdefault(stage.name, stage.index)
+        for word in (stage.base.image, stage.base.platform):
+            for name in sorted(_references(word, df.parsed.escape)):
+                if name not in meta_names and name not in PLATFORM_ARGS:
+                    yield Finding(
+                        cmd.line,
+                        "UndefinedArgInFrom",
+                        f"FROM argument '{name}' is not declared{suggest(name, meta_names)}",
+                    )
+        constant = stage.base.platform
+        if constant and "$" not in constant and not _names_platform(stage.name, constant):
+            yield Finding(
+                cmd.line,
+                "FromPlatformFlagConstDisallowed",
+                f'FROM --platform flag should not use constant value "{constant}"',
+            )
+        if stage.base.platform.strip() in ("$TARGETPLATFORM", "${TARGETPLATFORM}"):
+            yield Finding(
+                cmd.line,
+                "RedundantTargetPlatform",
+                "Setting platform to predefined $TARGETPLATFORM in FROM is redundant as this is the default behavior",
+            )
+
+
+def _empty_continuations(df: Dockerfile) -> Iterator[Finding]:
+    """Blank lines inside a continued instruction (heredoc bodies excepted)."""
+    lines = df.parsed.lines
+    for cmd in df.parsed.commands:
+        if cmd.heredocs or cmd.end_line <= cmd.line:
+            continue
+        for number in range(cmd.line + 1, cmd.end_line + 1):
+            if number <= len(lines) and not lines[number - 1].strip():
+                yield Finding(number, "NoEmptyContinuation", "Empty continuation line")
+
+
+def _from_defaults(df: Dockerfile) -> Iterator[Finding]:
+    """A FROM that expands to an empty or invalid name with only the ARG defaults."""
+    defaults: dict[str, str] = {}
+    for arg in df.meta_args:
+        for a in arg.args:
+            if a.default is not None:
+                try:
+                    defaults[a.name] = expand(a.default, defaults, escape=df.parsed.escape).text
+                except ExpansionError:
+                    continue
+    auto = {name: "" for name in PLATFORM_ARGS}
+    for stage in df.stages:
+        image = stage.base.image
+        if "$" not in image:
+            continue
+        try:
+            result = expand(image, {**auto, **defaults}, escape=df.parsed.escape)
+        except ExpansionError:
+            continue
+        declared = {a.name for arg in df.meta_args for a in arg.args}
+        if result.unmatched - declared:
+            continue  # reported as UndefinedArgInFrom
+        if not result.text or result.text.endswith((":", "@", "/")) or result.text.startswith((":", "@", "/")):
+            yield Finding(
+                stage.base.line,
+                "InvalidDefaultArgInFrom",
+                f"Default value for ARG {image} results in empty or invalid base image name",
+            )
+
+
+def _names_platform(stage_name: str, platform: str) -> bool:
+    """A stage named after its platform (``build-arm64``) may pin it on purpose."""
+    return bool(stage_name) and any(part and part in stage_name for part in platform.lower().split("/"))
+
+
+def _references(word: str, escape: str) -> set[str]:
+    if not word or "$" not in word:
+        return set()
+    try:
+        return set(expand(word, {}, escape=escape).unmatched)
+    except ExpansionError:
+        return set()
+
+
+def _stage_checks(
+    df: Dockerfile, stage: Stage, raw: dict[int, RawCommand], known_env: dict[str, set[str]]
+) -> Iterator[Finding]:
+    counts: dict[str, list[int]] = {}
+    absolute_workdir = False
+    parent = df.find(stage.base.image)
+    defined = set(known_env.get(parent.name, set())) if parent is not None else {"PATH"}
+    for item in stage.instructions:
+        cmd = raw.get(item.line)
+        keyword = cmd.keyword if cmd else type(item).__name__.upper()
+        if isinstance(item, ins.Cmd | ins.Entrypoint) and not item.json:
+            yield Finding(
+                item.line,
+                "JSONArgsRecommended",
+                f"JSON arguments recommended for {keyword} to prevent unintended behavior related to OS signals",
+            )
+        if isinstance(item, ins.Cmd | ins.Entrypoint | ins.Healthcheck):
+            counts.setdefault(keyword, []).append(item.line)
+        if isinstance(item, ins.Maintainer):
+            yield Finding(
+                item.line,
+                "MaintainerDeprecated",
+                "Maintainer instruction is deprecated in favor of using label",
+            )
+        if isinstance(item, ins.Env | ins.Label) and item.legacy:
+            yield Finding(
+                item.line,
+                "LegacyKeyValueFormat",
+                f'"{keyword} key=value" should be used instead of legacy "{keyword} key value" format',
+            )
+        if isinstance(item, ins.Workdir):
+            if item.path.startswith(("/", "$")):
+                absolute_workdir = True
+            elif not absolute_workdir:
+                yield Finding(
+                    item.line,
+                    "WorkdirRelativePath",
+                    f"Relative workdir '{item.path}' can have unexpected results if the base image changes",
+                )
+        if isinstance(item, ins.Expose):
+            for port in item.ports:
+                if ":" in port:
+                    yield Finding(
+                        item.line,
+                        "ExposeInvalidFormat",
+                        f"EXPOSE instruction should not define an IP address or host-port mapping, found '{port}'",
+                    )
+                proto = port.partition("/")[2]
+                if proto and proto != proto.lower():
+                    yield Finding(
+                        item.line,
+                        "ExposeProtoCasing",
+                        f"Defined protocol '{port}' in EXPOSE instruction should be lowercase",
+                    )
+        words = _expanded_words(item)
+        for name in sorted({n for w in words for n in _references(w, df.parsed.escape)}):
+            if name not in defined:
+                yield Finding(
+                    item.line,
+                    "UndefinedVar",
+                    f"Usage of undefined variable '${name}'{suggest(name, defined)}",
+                )
+        if isinstance(item, ins.Arg):
+            for a in item.args:
+                defined.add(a.name)
+                if _SECRET_RE.search(a.name) and not _SECRET_ALLOW.search(a.name):
+                    yield Finding(
+                        item.line,
+                        "SecretsUsedInArgOrEnv",
+                        f'Do not use ARG or ENV instructions for sensitive data (ARG "{a.name}")',
+                    )
+        if isinstance(item, ins.Env):
+            for key, _ in item.pairs:
+                defined.add(key)
+                if _SECRET_RE.search(key) and not _SECRET_ALLOW.search(key):
+                    yield Finding(
+                        item.line,
+                        "SecretsUsedInArgOrEnv",
+                        f'Do not use ARG or ENV instructions for sensitive data (ENV "{key}")',
+                    )
+    for keyword, lines in counts.items():
+        for line in lines[:-1]:
+            yield Finding(
+                line,
+                "MultipleInstructionsDisallowed",
+                f"Multiple {keyword} instructions should not be used in the same stage because only "
+                "the last one will be used",
+            )
+    known_env[stage.name or f"{stage.index}"] = defined
+
+
+def _expanded_words(item: ins.Instruction) -> list[str]:
+    """The words of ``item`` that the frontend expands (so an undefined variable matters)."""
+    if isinstance(item, ins.Env | ins.Label):
+        return [w for pair in item.pairs for w in pair]
+    if isinstance(item, ins.Copy | ins.Add):
+        return [*item.sources, item.dest, item.chown, item.chmod]
+    if isinstance(item, ins.Workdir):
+        return [item.path]
+    if isinstance(item, ins.User):
+        return [item.user]
+    if isinstance(item, ins.Expose):
+        return list(item.ports)
+    if isinstance(item, ins.Volume):
+        return list(item.paths)
+    if isinstance(item, ins.StopSignal):
+        return [item.signal]
+    if isinstance(item, ins.Arg):
+        return [a.default for a in item.args if a.default]
+    return []
+
+
+def check(df: Dockerfile) -> tuple[list[Finding], CheckConfig]:
+    """All findings (sorted by line) minus skipped rules, and the check configuration."""
+    config = CheckConfig.parse(df.parsed.directives.get("check", ""))
+    raw = _raw_by_line(df)
+    found: list[Finding] = [*_casing(df), *_from_checks(df, raw), *_empty_continuations(df), *_from_defaults(df)]
+    known_env: dict[str, set[str]] = {}
+    for stage in df.stages:
+        found.extend(_stage_checks(df, stage, raw, known_env))
+    skip_all = "all" in config.skip
+    return sorted(w for w in found if not skip_all and w.rule not in config.skip), config

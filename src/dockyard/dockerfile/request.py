@@ -1,0 +1,101 @@
+"""A build request as the CLI (or a library user) states it, and the non-executing answers.
+
+``dockyard build --call=outline|targets|check`` and ``--dry-run`` are answered here from the
+Dockerfile and context alone; a real build goes to the engine (:mod:`dockyard.engine.build`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dockyard.dockerfile import calls
+from dockyard.dockerfile.plan import plan
+from dockyard.dockerfile.resolver import ImageResolver
+from dockyard.dockerfile.stages import load
+from dockyard.dockerfile.syntax import parse_path
+from dockyard.errors import DockerfileError, UsageError
+from dockyard.graph.contenthash import SourceNotFoundError
+from dockyard.platform import Platform
+
+CALLS = ("build", "outline", "targets", "check")
+FORMATS = ("text", "json")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildRequest:
+    """What to plan; ``call`` is build|outline|targets|check, ``fmt`` text|json."""
+
+    context: Path
+    dockerfile: Path
+    platforms: tuple[Platform, ...] = ()
+    build_args: Mapping[str, str] = field(default_factory=dict)
+    target: str | None = None
+    call: str = "build"
+    fmt: str = "text"
+    dry_run: bool = False
+    build_platform: Platform | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Text to print on stdout and the exit code."""
+
+    output: str
+    exit_code: int = 0
+
+
+def _emit(data: dict[str, object], fmt: str, text: str) -> str:
+    return json.dumps(data, indent=2, sort_keys=False) + "\n" if fmt == "json" else text
+
+
+def answer(request: BuildRequest, *, resolver: ImageResolver | None = None) -> Answer:
+    """Answer a call or a dry run; a real build is refused (the engine runs it)."""
+    if request.call not in CALLS:
+        raise UsageError(f"unknown --call value {request.call!r}", hint="use build, outline, targets or check")
+    if request.fmt not in FORMATS:
+        raise UsageError(f"unknown --format value {request.fmt!r}", hint="use text or json")
+    if not request.context.is_dir():
+        raise UsageError(f"build context {str(request.context)!r} is not a directory")
+    if request.call in ("targets", "check"):
+        df = load(parse_path(request.dockerfile))
+        if request.call == "targets":
+            data = calls.targets(df)
+            return Answer(_emit(data, request.fmt, calls.render_targets(data)))
+        data = calls.lint(df)
+        failed = bool(data["warnings"])
+        return Answer(_emit(data, request.fmt, calls.render_lint(data)), 1 if failed else 0)
+    if request.call == "build" and not request.dry_run:
+        raise UsageError(
+            "the frontend does not execute builds: executing a build is the engine's job",
+            hint="call dockyard.engine.build.build(), or use --dry-run / --call=outline|targets|check",
+        )
+    result = plan(
+        request.dockerfile,
+        request.context,
+        platforms=request.platforms,
+        build_args=request.build_args,
+        target=request.target,
+        resolver=resolver,
+        build_platform=request.build_platform,
+    )
+    if request.call == "outline":
+        data = calls.outline(result)
+        return Answer(_emit(data, request.fmt, calls.render_outline(data)))
+    keys = result.cache_keys()
+    for pp in result.platforms:
+        for step in pp.steps:
+            if step.op is None:
+                continue
+            try:
+                keys.key(step.op)
+            except SourceNotFoundError as exc:
+                raise DockerfileError(
+                    f"{step.text}: {exc.args[0]!r} not found in build context",
+                    file=result.dockerfile.filename,
+                    line=step.line,
+                ) from None
+    data = calls.dry_run(result, keys)
+    return Answer(_emit(data, request.fmt, calls.render_dry_run(data)))

@@ -1,0 +1,44 @@
+"""Base images (FROM): resolved once per build, for planning and for building alike.
+
+The frontend needs each base image's config to plan (ENV, WORKDIR, ONBUILD ...); the engine
+needs its layers to build, and its manifest digest to pin cache keys, so that a tag that
+moved is never served from a stale cache. One pull per (reference, platform) and build
+answers all three; layers already in the content store are not fetched again.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from dockyard.platform import Platform
+from dockyard.registry.client import Client, PulledImage
+from dockyard.store.content import ContentStore
+
+
+class BaseImages:
+    """Implements the frontend's ``ImageResolver`` and gives the engine pulled images."""
+
+    def __init__(self, client: Client, content: ContentStore) -> None:
+        self._client = client
+        self._content = content
+        self._pulled: dict[tuple[str, Platform], PulledImage] = {}
+        self._locks: dict[tuple[str, Platform], threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def pull(self, ref: str, platform: Platform) -> PulledImage:
+        """The image ``ref`` names for ``platform``, its blobs in the content store."""
+        key = (ref, platform)
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._pulled:
+                self._pulled[key] = self._client.pull(ref, platform=platform, store=self._content)
+            return self._pulled[key]
+
+    def image_config(self, ref: str, platform: Platform) -> Mapping[str, Any] | None:
+        pulled = self.pull(ref, platform)
+        data: dict[str, Any] = json.loads(self._content.read_bytes(pulled.manifest.config.digest))
+        return data

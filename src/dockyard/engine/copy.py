@@ -1,0 +1,229 @@
+"""COPY and ADD onto a mounted root filesystem: the rules for sources and destinations.
+
+The op worker mounts the destination (an overlay whose upper directory becomes the layer)
+and the source (the build context, or a stage's or image's root, read-only) and calls
+:func:`copy_into`. What happens follows BuildKit's Dockerfile frontend and file-op backend:
+
+- each source is a path relative to the source root (``/x``, ``x`` and ``../x`` all mean
+  ``x``); wildcards (Go's ``filepath.Match``) select several; a named source that is a
+  symlink is followed (inside the root); a source that is missing, or a wildcard matching
+  nothing, is an error naming it (BuildKit lets an empty wildcard pass; the context
+  checksum of :mod:`dockyard.graph.contenthash` refuses it, so this does too unless
+  ``allow_empty_wildcard``);
+- a directory source copies its *contents*; a file goes to ``dest/<name>`` when ``dest`` ends
+  in ``/`` or is an existing directory, else it becomes ``dest``; a relative ``dest`` is
+  relative to ``workdir``; ``dest`` is resolved inside the destination root, following its
+  symlinks there, and missing parents are created (mode 0755, or the octal ``--chmod`` as
+  BuildKit does since 2025 — buildah keeps 0755; owner the ``--chown`` or root);
+- more than one source needs a directory destination: ``dest`` ending in ``/`` or an
+  existing directory. Peers disagree here: BuildKit lets the last file silently win,
+  buildah 1.28 makes ``dest`` a directory, Docker's classic builder refuses; this refuses
+  (the message is the classic builder's), so a Dockerfile never means two things;
+- ``--parents`` keeps each source's path below the ``/./`` pivot (or the root);
+- ADD (``unpack``) extracts a local tar archive, recognised by content, into ``dest``
+  (see :mod:`dockyard.engine.archive`); anything else is copied as by COPY.
+
+How each entry is written (merge, replace, owners, modes, times, links) is
+:mod:`dockyard.engine.copier`'s part.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockyard.dockerfile.dockerignore import PatternMatcher
+from dockyard.engine import archive
+from dockyard.engine.chmod import ModeChange, parse_chmod
+from dockyard.engine.copier import Filters, TreeCopier
+from dockyard.engine.sources import clean_source, expand, has_wildcards, is_visible, split_pivot, unescape
+from dockyard.errors import BuildError
+from dockyard.executor.user import resolve_user
+from dockyard.oci.rootpath import resolve
+
+
+@dataclass(frozen=True, kw_only=True)
+class CopySpec:
+    """One COPY/ADD, with variables expanded and ``--chown`` already resolved to ids."""
+
+    paths: tuple[str, ...]
+    dest: str
+    workdir: str = "/"
+    chown: tuple[int, int] | None = None
+    chmod: str = ""
+    excludes: tuple[str, ...] = ()
+    parents: bool = False
+    unpack: bool = False
+    follow_symlinks: bool = True
+    allow_wildcard: bool = True
+    allow_empty_wildcard: bool = False
+    from_context: bool = True
+    context_excludes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class CopyStats:
+    """What a copy wrote, for progress: non-directory entries and regular-file bytes."""
+
+    files: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class _Source:
+    name: str  # relative to the source root, as selected
+    host: bytes  # resolved host path (named symlinks followed)
+    st: os.stat_result
+    include: str = ""  # --parents pattern below ``host``
+
+
+def copy_into(*, source_root: Path, dest_root: Path, spec: CopySpec) -> CopyStats:
+    """Copy ``spec``'s sources from ``source_root`` into ``dest_root``; see the module docstring."""
+    keyword = "ADD" if spec.unpack else "COPY"
+    mode = parse_chmod(spec.chmod) if spec.chmod else None
+    ignore = PatternMatcher(spec.context_excludes) if spec.from_context and spec.context_excludes else None
+    sources = _select_all(os.fsencode(source_root), spec, ignore, keyword)
+
+    dest = spec.dest if spec.dest.startswith("/") else posixpath.join("/", spec.workdir or "/", spec.dest)
+    dest_dir = spec.dest.endswith("/") or spec.dest in ("", ".") or spec.parents
+    droot = os.fsencode(dest_root).rstrip(b"/") or b"/"
+    dest_host = resolve(droot, dest)
+    dest_dir = dest_dir or dest_host == droot
+    exists = _lexists(dest_host)
+    if len(sources) > 1 and not dest_dir and not (exists and os.path.isdir(dest_host)):
+        raise BuildError(
+            f"When using {keyword} with more than one source file, "
+            "the destination must be a directory and end with a /",
+            hint=f"write the destination as {spec.dest.rstrip('/')}/")
+    dir_mode = mode.octal if mode is not None and mode.octal is not None else 0o755
+    owner = spec.chown if spec.chown is not None else ((0, 0) if spec.from_context else None)
+    maker = _DirMaker(droot, dir_mode, spec.chown)
+    maker.make(dest_host if dest_dir else os.path.dirname(dest_host))
+
+    copier = TreeCopier(dest_root=droot, owner=owner, mode=mode)
+    excludes = PatternMatcher(spec.excludes) if spec.excludes else None
+    for source in sources:
+        if spec.unpack and stat.S_ISREG(source.st.st_mode) and archive.is_archive(source.host):
+            maker.make(dest_host)
+            archive.extract(source.host, dest_host, chown=spec.chown, counts=copier.counts)
+            continue
+        if stat.S_ISDIR(source.st.st_mode):
+            maker.make(dest_host)
+            filters = Filters(excludes=excludes, ignore=ignore,
+                              include=PatternMatcher([source.include]) if source.include else None)
+            copier.copy_contents(source.host, source.name, dest_host, filters)
+            continue
+        target = dest_host
+        if _lexists(dest_host) and os.path.isdir(dest_host):
+            target = dest_host + b"/" + os.fsencode(posixpath.basename(source.name))
+        copier.copy_entry(source.host, target, source.st)
+    return CopyStats(files=copier.counts.files, bytes=copier.counts.bytes)
+
+
+def _lexists(path: bytes) -> bool:
+    return os.path.lexists(path)
+
+
+def _select_all(root: bytes, spec: CopySpec, ignore: PatternMatcher | None, keyword: str) -> list[_Source]:
+    excludes = PatternMatcher(spec.excludes) if spec.excludes else None
+    found: list[_Source] = []
+    for written in spec.paths:
+        include = ""
+        path = written
+        if spec.parents:
+            path, include = split_pivot(written)
+            if not has_wildcards(path) and not has_wildcards(include):
+                full = posixpath.join(path, include) if path != "." else include
+                if not _select(root, full, spec, ignore):
+                    raise _not_found(keyword, written, spec.from_context)
+        selected = _select(root, path, spec, ignore)
+        if excludes is not None and has_wildcards(path):
+            selected = [s for s in selected
+                        if not (excludes.matches(s.name) or excludes.matches(posixpath.basename(s.name)))]
+        if not selected:
+            if spec.allow_empty_wildcard and spec.allow_wildcard and has_wildcards(path):
+                continue
+            raise _not_found(keyword, written, spec.from_context)
+        found.extend(_Source(s.name, s.host, s.st, include) for s in selected)
+    return found
+
+
+def _select(root: bytes, path: str, spec: CopySpec, ignore: PatternMatcher | None) -> list[_Source]:
+    rel = clean_source(path)
+    if spec.allow_wildcard and has_wildcards(rel):
+        names = expand(os.fsdecode(root), rel, visible=ignore)
+    else:
+        names = [unescape(rel) if spec.allow_wildcard else rel]
+    out: list[_Source] = []
+    for name in names:
+        try:
+            host = resolve(root, name, follow_last=spec.follow_symlinks)
+            st = os.lstat(host)
+        except (FileNotFoundError, NotADirectoryError, BuildError):
+            continue
+        if not is_visible(ignore, name, is_dir=stat.S_ISDIR(st.st_mode)):
+            continue
+        out.append(_Source(name, host, st))
+    return out
+
+
+def _not_found(keyword: str, path: str, from_context: bool) -> BuildError:
+    where = "build context or excluded by .dockerignore" if from_context else "source"
+    return BuildError(f"{keyword} failed: file not found in {where}: {path}",
+                      hint="check the path (it is relative to the context root or the --from stage's /)")
+
+
+class _DirMaker:
+    """``mkdir -p`` inside the destination root with the mode and owner BuildKit gives new parents."""
+
+    def __init__(self, root: bytes, mode: int, chown: tuple[int, int] | None) -> None:
+        self.root = root
+        self.mode = mode
+        self.chown = chown
+
+    def make(self, host: bytes) -> None:
+        if not host.startswith(self.root):
+            raise BuildError(f"destination {os.fsdecode(host)!r} is outside the root")
+        rel = host[len(self.root):].strip(b"/")
+        current = self.root
+        for part in rel.split(b"/") if rel else []:
+            current = current + b"/" + part
+            try:
+                st = os.lstat(current)
+            except FileNotFoundError:
+                os.mkdir(current, 0o700)
+                if self.chown is not None:
+                    os.chown(current, *self.chown, follow_symlinks=False)
+                os.chmod(current, self.mode)
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                # resolve() followed every existing link; one appearing now was made by this copy
+                raise BuildError(f"destination path component {os.fsdecode(current[len(self.root):])} is a symlink")
+            if not stat.S_ISDIR(st.st_mode):
+                raise BuildError(f"cannot copy to non-directory: {os.fsdecode(current[len(self.root):])}")
+
+
+def resolve_chown(root: Path, chown: str) -> tuple[int, int]:
+    """``--chown=user[:group]`` as ids, names looked up in ``root``'s /etc/passwd and /etc/group.
+
+    BuildKit's rules: a numeric user without a group gets the same number as gid; a user
+    name without a group gets that user's primary group. Unlike BuildKit (which silently
+    uses 0), an unknown name is an error naming it, as its documentation promises.
+    """
+    user, _, group = chown.partition(":")
+    if not user:
+        raise BuildError(f"invalid --chown value {chown!r}: the user is missing")
+    if user.isdigit():
+        uid = gid = int(user)
+    else:
+        found = resolve_user(root, user)
+        uid, gid = found.uid, found.gid
+    if group:
+        gid = int(group) if group.isdigit() else resolve_user(root, f"0:{group}").gid
+    return uid, gid
+
+
+__all__ = ["CopySpec", "CopyStats", "ModeChange", "copy_into", "resolve_chown"]

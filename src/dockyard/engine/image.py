@@ -1,0 +1,65 @@
+"""Image assembly: from a built filesystem and the planned config to config, manifest and index blobs.
+
+Everything is written to the content store and described by descriptors, which is what the
+exporters and the registry client take. ``oci=False`` writes Docker schema2 media types
+(buildx's ``oci-mediatypes=false``) for registries and tools that still need them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from dockyard.dockerfile.imageconfig import ImageConfig as PlannedConfig
+from dockyard.engine.results import FsResult
+from dockyard.oci import canonical, mediatypes
+from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.index import Index
+from dockyard.oci.manifest import Manifest
+from dockyard.store.content import ContentStore
+
+_TO_DOCKER = {mediatypes.OCI_LAYER_GZIP: mediatypes.DOCKER_LAYER_GZIP}
+
+
+def config_document(planned: PlannedConfig, result: FsResult, *, created: str,
+                    labels: Mapping[str, str] = {}) -> dict[str, Any]:
+    """The image config JSON: the planned config, the layers' diff_ids, and the creation time."""
+    for key, value in labels.items():
+        planned = planned.with_label(key, value)
+    doc = planned.to_oci()
+    ordered: dict[str, Any] = {"created": created}
+    ordered.update(doc)
+    ordered["rootfs"] = {"type": "layers", "diff_ids": [str(layer.diff_id) for layer in result.layers]}
+    history = ordered.pop("history", [])
+    for row in history:
+        row.setdefault("created", created)
+    ordered["history"] = history
+    return ordered
+
+
+def write_image(content: ContentStore, planned: PlannedConfig, result: FsResult, *, created: str,
+                labels: Mapping[str, str] = {}, oci: bool = True) -> tuple[Descriptor, Descriptor]:
+    """Store the config and manifest; return (manifest descriptor with platform, config descriptor)."""
+    config_bytes = canonical.encode(config_document(planned, result, created=created, labels=labels))
+    config_type = mediatypes.OCI_CONFIG if oci else mediatypes.DOCKER_CONFIG
+    content.ingest_bytes(config_bytes)
+    config = Descriptor.of_bytes(config_type, config_bytes)
+    layers = tuple(
+        Descriptor(layer.media_type if oci else _TO_DOCKER.get(layer.media_type, layer.media_type),
+                   layer.digest, layer.size)
+        for layer in result.layers
+    )
+    manifest = Manifest(config=config, layers=layers,
+                        media_type=mediatypes.OCI_MANIFEST if oci else mediatypes.DOCKER_MANIFEST)
+    data = manifest.to_bytes()
+    content.ingest_bytes(data)
+    return manifest.descriptor(platform=planned.platform), config
+
+
+def write_index(content: ContentStore, manifests: Sequence[Descriptor], *, oci: bool = True) -> Descriptor:
+    """Store an index over ``manifests`` (each carrying its platform)."""
+    index = Index(manifests=tuple(manifests),
+                  media_type=mediatypes.OCI_INDEX if oci else mediatypes.DOCKER_MANIFEST_LIST)
+    data = index.to_bytes()
+    content.ingest_bytes(data)
+    return index.descriptor()

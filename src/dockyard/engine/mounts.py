@@ -1,0 +1,193 @@
+"""RUN --mount: turning the graph's mounts into runtime mounts for the duration of one step.
+
+Each kind has its own lifetime rule, which is why this is a context manager: bind views of
+other stages are read-only overlays that are dropped afterwards (writes are discarded);
+cache mounts are directories kept in the store between builds, locked when asked;
+secrets are written to a private tmpfs directory, bind-mounted read-only, and deleted when
+the step ends, so they can never reach a layer, the history or a log; ssh forwards the
+client's agent socket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dockyard.engine.results import ContextResult, FsResult, Result
+from dockyard.errors import BuildError, UsageError
+from dockyard.executor.base import Mount as RunMount
+from dockyard.graph import ops
+from dockyard.oci.rootpath import resolve
+from dockyard.store.lock import FileLock
+from dockyard.store.snapshots import Snapshotter
+
+SECRETS_TMPFS = Path("/dev/shm")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Secret:
+    """A build secret from ``--secret id=ID,src=FILE`` or ``id=ID,env=VAR``; read only when mounted."""
+
+    id: str
+    src: Path | None = None
+    env: str | None = None
+
+    def value(self) -> bytes:
+        if self.src is not None:
+            try:
+                return self.src.read_bytes()
+            except OSError as exc:
+                raise UsageError(f"secret {self.id}: cannot read {self.src}: {exc.strerror}") from exc
+        if self.env is not None and self.env in os.environ:
+            return os.environ[self.env].encode()
+        raise UsageError(f"secret {self.id}: environment variable {self.env} is not set")
+
+
+def parse_secret(text: str) -> Secret:
+    """``id=ID[,src=FILE|,env=VAR]`` (``type=file|env`` accepted), as buildx takes ``--secret``."""
+    fields = dict(part.partition("=")[::2] for part in text.split(",") if part)
+    ident = fields.get("id")
+    if not ident:
+        raise UsageError(f"invalid --secret {text!r}: id is required", hint="e.g. --secret id=token,src=./token.txt")
+    src = fields.get("src") or fields.get("source")
+    env = fields.get("env")
+    if src is None and env is None:
+        if fields.get("type") == "env":
+            env = ident
+        elif Path(ident).exists():
+            src = ident
+        else:
+            env = ident
+    return Secret(id=ident, src=Path(src) if src else None, env=env)
+
+
+@dataclass
+class StepMounts:
+    """The runtime mounts and extra environment of one RUN step; ``close`` undoes everything."""
+
+    mounts: list[RunMount] = field(default_factory=list)
+    env: list[str] = field(default_factory=list)
+    _cleanup: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+
+    def close(self) -> None:
+        self._cleanup.close()
+
+
+def _cache_dir(mount: ops.Mount, root: Path) -> Path:
+    ident = mount.cache_id or mount.target
+    return root / "cachemounts" / hashlib.sha256(ident.encode()).hexdigest()[:20]
+
+
+def prepare(
+    mounts: tuple[ops.Mount, ...],
+    *,
+    sources: Callable[[ops.Op], Result],
+    snapshots: Snapshotter,
+    secrets: Mapping[str, Secret],
+    ssh: Mapping[str, str],
+    step: str,
+    root: Path,
+) -> StepMounts:
+    """Set up every mount of a step; on error, whatever was set up is undone."""
+    out = StepMounts()
+    try:
+        for mount in mounts:
+            _one(mount, out, sources=sources, snapshots=snapshots, secrets=secrets, ssh=ssh, step=step, root=root)
+    except BaseException:
+        out.close()
+        raise
+    return out
+
+
+def _one(mount: ops.Mount, out: StepMounts, *, sources: Callable[[ops.Op], Result], snapshots: Snapshotter,
+         secrets: Mapping[str, Secret], ssh: Mapping[str, str], step: str, root: Path) -> None:
+    kind = mount.type
+    if kind == "bind":
+        host = _bind_source(mount, out, sources=sources, snapshots=snapshots, step=step, root=root)
+        out.mounts.append(RunMount(target=mount.target, source=str(host), readonly=mount.readonly))
+    elif kind == "cache":
+        directory = _cache_dir(mount, root)
+        if not directory.exists():
+            directory.mkdir(parents=True, exist_ok=True)
+            os.chmod(directory, mount.mode if mount.mode is not None else 0o755)
+            os.chown(directory, mount.uid or 0, mount.gid or 0)
+        if mount.sharing in ("locked", "private"):
+            lock = FileLock(directory.with_suffix(".lock"))
+            if lock.acquire(exclusive=True, blocking=mount.sharing == "locked"):
+                out._cleanup.callback(lock.release)
+            else:  # private and busy: this step gets a fresh, throw-away directory
+                directory = Path(tempfile.mkdtemp(prefix="cachemount-", dir=directory.parent))
+                out._cleanup.callback(shutil.rmtree, directory, True)
+        out.mounts.append(RunMount(target=mount.target, source=str(directory), readonly=mount.readonly))
+    elif kind == "tmpfs":
+        options = (f"size={mount.size}",) if mount.size else ()
+        out.mounts.append(RunMount(target=mount.target, kind="tmpfs", options=options))
+    elif kind == "secret":
+        _secret(mount, out, secrets=secrets, step=step, root=root)
+    elif kind == "ssh":
+        sock = ssh.get(mount.ssh_id or "default")
+        if sock is None:
+            if mount.required:
+                raise BuildError(f"{step}: ssh agent {mount.ssh_id or 'default'!r} was not forwarded",
+                                 hint="pass --ssh default (uses $SSH_AUTH_SOCK)")
+            return
+        target = mount.target or "/run/buildkit/ssh_agent.0"
+        out.mounts.append(RunMount(target=target, source=sock, readonly=True))
+        out.env.append(f"SSH_AUTH_SOCK={target}")
+    else:
+        raise BuildError(f"{step}: unsupported mount type {kind!r}")
+
+
+def _bind_source(mount: ops.Mount, out: StepMounts, *, sources: Callable[[ops.Op], Result],
+                 snapshots: Snapshotter, step: str, root: Path) -> Path:
+    if mount.source is None:
+        root = Path(tempfile.mkdtemp(prefix="scratch-", dir=root))
+        out._cleanup.callback(shutil.rmtree, root, True)
+    else:
+        result = sources(mount.source)
+        if isinstance(result, ContextResult):
+            root = result.directory
+            if not mount.readonly:
+                raise BuildError(f"{step}: a read-write bind of the build context is not supported",
+                                 hint="copy the files with COPY, or drop rw from the mount")
+        else:
+            assert isinstance(result, FsResult)
+            view = snapshots.prepare(result.top)
+            out._cleanup.callback(view.abort)
+            root = view.mount()
+    host = Path(os.fsdecode(resolve(root, mount.selector or "/")))
+    if not host.exists():
+        raise BuildError(f"{step}: bind source {mount.selector or '/'} does not exist")
+    return host
+
+
+def _secret(mount: ops.Mount, out: StepMounts, *, secrets: Mapping[str, Secret], step: str, root: Path) -> None:
+    secret = secrets.get(mount.secret_id)
+    if secret is None:
+        if mount.required:
+            raise BuildError(f"{step}: secret {mount.secret_id!r} was not provided",
+                             hint=f"pass --secret id={mount.secret_id},src=FILE")
+        return
+    value = secret.value()
+    if mount.env:
+        out.env.append(f"{mount.env}={value.decode(errors='replace')}")
+        if not mount.target:
+            return
+    base = SECRETS_TMPFS if SECRETS_TMPFS.is_dir() else root
+    holder = Path(tempfile.mkdtemp(prefix="dockyard-secret-", dir=base))
+    out._cleanup.callback(shutil.rmtree, holder, True)
+    path = holder / "secret"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(value)
+    os.chmod(path, mount.mode if mount.mode is not None else 0o400)
+    os.chown(path, mount.uid or 0, mount.gid or 0)
+    target = mount.target or f"/run/secrets/{mount.secret_id}"
+    out.mounts.append(RunMount(target=target, source=str(path), readonly=True))
+

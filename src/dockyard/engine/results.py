@@ -1,0 +1,33 @@
+"""What an executed op yields: a filesystem as a stack of committed snapshots plus its layer blobs.
+
+``top`` is the snapshot whose chain is the filesystem (None: scratch); ``layers`` are the
+blobs of every snapshot in the chain, bottom first, so an image is assembled from the final
+result alone. The build context is not a filesystem of ours: it is a directory on the host.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockyard.store.cache import LayerRecord
+
+
+@dataclass(frozen=True)
+class FsResult:
+    """A filesystem made of snapshots; ``layers[i]`` is the blob of the i-th snapshot of the chain."""
+
+    top: str | None
+    layers: tuple[LayerRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class ContextResult:
+    """The local build context (read in place; never copied into the store)."""
+
+    directory: Path
+    excludes: tuple[str, ...] = ()
+
+
+Result = FsResult | ContextResult
+SCRATCH = FsResult(top=None)

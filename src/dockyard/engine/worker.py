@@ -1,0 +1,268 @@
+"""The op worker: what the solver calls to look an op up in the cache and to execute it.
+
+Every filesystem-producing op runs the same way: prepare a writable snapshot over its input's
+stack, mount it, change it (runc for RUN, file operations for COPY/WORKDIR/...), commit the
+upperdir as the new snapshot, and make the layer blob from that diff in one streaming pass
+into the content store. The cache record (key -> snapshot + layer blobs of the whole chain)
+is written last, so a killed build never leaves a record pointing at half-made content.
+
+Base images are unpacked once per layer chain (``chain:`` records keyed by the diff_ids so
+far, like containerd's chain IDs), so images sharing a base share its snapshots.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockyard.engine import mounts
+from dockyard.engine.bases import BaseImages
+from dockyard.engine.results import SCRATCH, ContextResult, FsResult, Result
+from dockyard.errors import BuildError, NotBuiltError
+from dockyard.executor.base import Executor, Network, RunRequest
+from dockyard.graph import ops
+from dockyard.oci.layer import LayerOptions, make_layer
+from dockyard.oci.rootpath import resolve
+from dockyard.oci.unpack import Whiteouts, apply_layer
+from dockyard.solver import Vertex
+from dockyard.store.cache import CacheDB, LayerRecord
+from dockyard.store.content import ContentStore
+from dockyard.store.snapshots import Snapshotter
+
+
+@dataclass(frozen=True, eq=False)
+class Node:
+    """A graph op as the solver sees it: its pinned cache key, input nodes and display name."""
+
+    op: ops.Op
+    key: str
+    inputs: tuple[Node, ...]
+    name: str
+    where: str = ""  # "Dockerfile:LINE", for error messages
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerConfig:
+    """What the worker needs from the build request."""
+
+    context_dir: Path | None
+    secrets: Mapping[str, mounts.Secret]
+    ssh: Mapping[str, str]
+    layer_options: LayerOptions
+    no_cache: frozenset[str]  # keys that must run even when recorded
+    root: Path  # the store root (cache mounts live under it)
+
+
+class OpWorker:
+    """Implements :class:`dockyard.solver.Worker` over graph ops."""
+
+    def __init__(self, *, snapshots: Snapshotter, cache: CacheDB, content: ContentStore, executor: Executor,
+                 bases: BaseImages, config: WorkerConfig) -> None:
+        self.snapshots = snapshots
+        self.cache = cache
+        self.content = content
+        self.executor = executor
+        self.bases = bases
+        self.config = config
+        self._ingest = content.root / "ingest"
+        self._ingest.mkdir(parents=True, exist_ok=True)
+
+    def cancel(self) -> None:
+        """Stop running steps (the solve failed or was interrupted)."""
+        stop = getattr(self.executor, "kill_running", None)
+        if callable(stop):
+            stop()
+
+    # -- cache -----------------------------------------------------------------------------
+    def cached(self, vertex: Vertex) -> Result | None:
+        assert isinstance(vertex, Node)
+        op = vertex.op
+        if isinstance(op, ops.ContextSource):
+            if self.config.context_dir is None:
+                raise BuildError("the Dockerfile reads the build context, but no context directory was given")
+            return ContextResult(self.config.context_dir, op.excludes)
+        if vertex.key in self.config.no_cache:
+            return None
+        record = self.cache.get(vertex.key)
+        if record is None or (record.snapshot is not None and not self.snapshots.exists(record.snapshot)):
+            return None
+        if not all(self.content.has(layer.digest) for layer in record.layers):
+            return None
+        return FsResult(record.snapshot, record.layers)
+
+    # -- execution -------------------------------------------------------------------------
+    def run(self, vertex: Vertex, inputs: Sequence[Result], log: Callable[[str], None],
+            cancelled: threading.Event) -> Result:
+        assert isinstance(vertex, Node)
+        op = vertex.op
+        label = f"{vertex.where}: {vertex.name}" if vertex.where else vertex.name
+        results = dict(zip((id(i) for i in op.inputs), inputs, strict=True))
+
+        def result_of(state: ops.State) -> Result:
+            return SCRATCH if state is None else results[id(state)]
+
+        if isinstance(op, ops.ImageSource):
+            out = self._image(op)
+        elif isinstance(op, ops.Exec):
+            out = self._exec(op, label, result_of, log)
+        elif isinstance(op, ops.Copy):
+            out = self._copy(op, label, result_of)
+        elif isinstance(op, ops.Mkdir | ops.Mkfile | ops.Rm):
+            out = self._file(op, _fs(result_of(op.root), label))
+        elif isinstance(op, ops.Merge):
+            out = self._merge([_fs(result_of(s), label) for s in op.layers])
+        elif isinstance(op, ops.HttpSource):
+            out = self._http(op)
+        else:
+            raise NotBuiltError(f"{vertex.name}: {type(op).__name__} sources are not built yet",
+                                hint="ADD of git repositories is planned; clone in a RUN step meanwhile")
+        self.cache.put(vertex.key, snapshot=out.top, layers=out.layers)
+        return out
+
+    def _image(self, op: ops.ImageSource) -> FsResult:
+        pulled = self.bases.pull(op.ref, op.platform)
+        parent: str | None = None
+        chain = hashlib.sha256()
+        layers: list[LayerRecord] = []
+        for desc, diff_id in zip(pulled.manifest.layers, pulled.config.diff_ids, strict=True):
+            chain.update(str(diff_id).encode())
+            chain_key = "chain:" + chain.hexdigest()
+            record = self.cache.get(chain_key)
+            if record is not None and record.snapshot and self.snapshots.exists(record.snapshot):
+                parent = record.snapshot
+            else:
+                with self.snapshots.prepare(parent) as active:
+                    apply_layer(self.content.path(desc.digest), active.upper, whiteouts=Whiteouts.OVERLAY)
+                    parent = active.commit().id
+                self.cache.put(chain_key, snapshot=parent, layers=())
+            layers.append(LayerRecord(digest=desc.digest, diff_id=diff_id, size=desc.size,
+                                      media_type=desc.media_type))
+        return FsResult(parent, tuple(layers))
+
+    def _exec(self, op: ops.Exec, name: str, result_of: Callable[[ops.State], Result],
+              log: Callable[[str], None]) -> FsResult:
+        base = _fs(result_of(op.root), name)
+        with self.snapshots.prepare(base.top) as active:
+            rootfs = active.mount()
+            step = mounts.prepare(op.mounts, sources=result_of, snapshots=self.snapshots,
+                                  secrets=self.config.secrets, ssh=self.config.ssh, step=name,
+                                  root=self.config.root)
+            try:
+                request = RunRequest(rootfs=rootfs, args=op.argv, env=[*op.env, *step.env], cwd=op.cwd or "/",
+                                     user=op.user, network=Network.NONE if op.network == "none" else Network.HOST,
+                                     platform=op.platform, mounts=step.mounts)
+                result = self.executor.run(request, on_output=lambda _s, line: log(line.decode(errors="replace")))
+            finally:
+                step.close()
+            result.check(name)
+            snap = active.commit()
+        return FsResult(snap.id, (*base.layers, self._layer(snap.diff)))
+
+    def _copy(self, op: ops.Copy, name: str, result_of: Callable[[ops.State], Result]) -> FsResult:
+        from dockyard.engine.copy import CopySpec, copy_into, resolve_chown
+
+        base = _fs(result_of(op.root), name)
+        source = result_of(op.source)
+        with self.snapshots.prepare(base.top) as active:
+            dest = active.mount()
+            with self._view(source) as source_root:
+                spec = CopySpec(
+                    paths=op.paths, dest=op.dest, workdir=op.workdir,
+                    chown=resolve_chown(dest, op.chown) if op.chown else None, chmod=op.chmod,
+                    excludes=op.excludes, parents=op.parents, unpack=op.unpack,
+                    follow_symlinks=op.follow_symlinks, allow_wildcard=op.allow_wildcard,
+                    from_context=isinstance(source, ContextResult),
+                    context_excludes=source.excludes if isinstance(source, ContextResult) else (),
+                )
+                copy_into(source_root=source_root, dest_root=dest, spec=spec)
+            snap = active.commit()
+        return FsResult(snap.id, (*base.layers, self._layer(snap.diff)))
+
+    @contextlib.contextmanager
+    def _view(self, source: Result) -> Iterator[Path]:
+        """A read-only look at a source: the context directory, or a stage's mounted stack."""
+        if isinstance(source, ContextResult):
+            yield source.directory
+            return
+        with self.snapshots.prepare(source.top) as view:
+            yield view.mount()
+
+    def _file(self, op: ops.Mkdir | ops.Mkfile | ops.Rm, base: FsResult) -> FsResult:
+        with self.snapshots.prepare(base.top) as active:
+            root = active.mount()
+            if isinstance(op, ops.Mkdir):
+                path = resolve(root, op.path, create_dirs=True)
+                if op.chown:
+                    from dockyard.engine.copy import resolve_chown
+
+                    uid, gid = resolve_chown(root, op.chown)
+                    os.chown(path, uid, gid)
+            elif isinstance(op, ops.Mkfile):
+                parent = resolve(root, os.path.dirname(op.path) or "/", create_dirs=True)
+                path = os.path.join(parent, os.fsencode(os.path.basename(op.path)))
+                with open(path, "wb") as handle:
+                    handle.write(op.data.encode())
+                os.chmod(path, op.mode)
+            else:
+                target = resolve(root, op.path, follow_last=False)
+                if os.path.lexists(target):
+                    if os.path.isdir(target) and not os.path.islink(target):
+                        shutil.rmtree(target)
+                    else:
+                        os.unlink(target)
+                elif not op.allow_not_found:
+                    raise BuildError(f"rm {op.path}: no such file or directory")
+            snap = active.commit()
+        return FsResult(snap.id, (*base.layers, self._layer(snap.diff)))
+
+    def _merge(self, parts: list[FsResult]) -> FsResult:
+        """Stack the layers of ``parts[1:]`` (made on scratch) on ``parts[0]`` by replaying their diffs."""
+        top, layers = parts[0].top, list(parts[0].layers)
+        for part in parts[1:]:
+            for snap in self.snapshots.chain(part.top):
+                with self.snapshots.prepare(top) as active:
+                    subprocess.run(["cp", "-a", f"{snap.diff}/.", str(active.upper)], check=True,
+                                   capture_output=True)
+                    top = active.commit().id
+            layers += part.layers
+        return FsResult(top, tuple(layers))
+
+    def _http(self, op: ops.HttpSource) -> FsResult:
+        from dockyard.engine.fetch import fetch_url
+
+        with self.snapshots.prepare(None) as active:
+            fetch_url(op.url, active.upper, checksum=op.checksum, filename=op.filename)
+            snap = active.commit()
+        return FsResult(snap.id, (self._layer(snap.diff),))
+
+    def _layer(self, diff: Path) -> LayerRecord:
+        """The layer blob of a committed diff, moved into the content store."""
+        blob = make_layer(diff, self._ingest, options=self.config.layer_options)
+        final = self.content.path(blob.digest)
+        if final.exists():
+            blob.path.unlink()
+        else:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(blob.path, final)
+        return LayerRecord(digest=blob.digest, diff_id=blob.diff_id, size=blob.size, media_type=blob.media_type)
+
+
+def _fs(result: Result, name: str) -> FsResult:
+    if isinstance(result, ContextResult):
+        raise BuildError(f"{name}: the build context cannot be used as a root filesystem")
+    return result
+
+
+def pin(key: str, *parts: str) -> str:
+    """A vertex key: the frontend's key extended with what it cannot know (base digests, options)."""
+    return "sha256:" + hashlib.sha256("\0".join((key, *parts)).encode()).hexdigest()
+
+
+__all__ = ["Node", "OpWorker", "WorkerConfig", "pin"]

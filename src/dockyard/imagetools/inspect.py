@@ -1,0 +1,79 @@
+"""What a reference names, shown like ``docker buildx imagetools inspect`` (text or JSON)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from dockyard.oci import mediatypes
+from dockyard.oci.config import ImageConfig
+from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.index import Index
+from dockyard.oci.manifest import Manifest
+from dockyard.reference import Reference
+from dockyard.registry.client import Client
+from dockyard.store.content import ContentStore
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """The top document and, with details, each platform's manifest and config."""
+
+    reference: Reference
+    descriptor: Descriptor
+    raw: bytes
+    entries: tuple[Descriptor, ...]
+    configs: tuple[tuple[Descriptor, ImageConfig], ...] = ()
+
+
+def inspect(client: Client, ref: Reference, *, store: ContentStore, details: bool = False) -> Inspection:
+    """Fetch ``ref``'s document; with ``details`` also each platform's config (for JSON output)."""
+    top = client.fetch_manifest(ref)
+    entries: tuple[Descriptor, ...] = ()
+    manifests: list[tuple[Descriptor, bytes]] = []
+    if mediatypes.is_index(top.descriptor.media_type):
+        entries = Index.from_bytes(top.data, media_type=top.descriptor.media_type).manifests
+        if details:
+            manifests = [(e, client.fetch_manifest(ref, str(e.digest)).data) for e in entries
+                         if mediatypes.is_manifest(e.media_type)]
+    elif details:
+        manifests = [(top.descriptor, top.data)]
+    configs = []
+    for desc, data in manifests:
+        manifest = Manifest.from_bytes(data, media_type=desc.media_type)
+        if manifest.config.media_type not in mediatypes.CONFIG_TYPES:
+            continue  # attestations and other artifacts have no image config
+        client.fetch_blob(ref, manifest.config, store)
+        configs.append((desc, ImageConfig.from_bytes(store.read_bytes(manifest.config.digest))))
+    return Inspection(ref, top.descriptor, top.data, entries, tuple(configs))
+
+
+def render_text(ins: Inspection) -> str:
+    """Name, MediaType, Digest, then one block per index entry."""
+    lines = [f"Name:      {ins.reference}", f"MediaType: {ins.descriptor.media_type}",
+             f"Digest:    {ins.descriptor.digest}"]
+    if ins.entries:
+        lines += ["", "Manifests:"]
+        for i, entry in enumerate(ins.entries):
+            if i:
+                lines.append("")
+            lines += [f"  Name:        {ins.reference.name}@{entry.digest}",
+                      f"  MediaType:   {entry.media_type}"]
+            if entry.platform is not None:
+                lines.append(f"  Platform:    {entry.platform}")
+            for key, value in sorted(entry.annotations.items()):
+                lines.append(f"  Annotation:  {key}={value}")
+    return "\n".join(lines)
+
+
+def render_json(ins: Inspection) -> str:
+    """``{"name", "digest", "mediaType", "manifest", "image"}``; ``image`` maps platforms to configs
+    for an index, or is the config of a single image."""
+    doc: dict[str, Any] = {"name": str(ins.reference), "digest": str(ins.descriptor.digest),
+                           "mediaType": ins.descriptor.media_type, "manifest": json.loads(ins.raw)}
+    if ins.entries:
+        doc["image"] = {str(d.platform): c.to_json() for d, c in ins.configs}
+    elif ins.configs:
+        doc["image"] = ins.configs[0][1].to_json()
+    return json.dumps(doc, indent=2)

@@ -1,0 +1,318 @@
+"""The registry client a library user (and the build engine) calls: push, pull, copy, resolve.
+
+Images are handed over as descriptors plus a place to read blobs from (a
+:class:`~dockyard.store.content.ContentStore` or an OCI layout's ``.store``): the engine builds
+into the store, then calls :meth:`Client.push` with the top descriptor (a manifest or an index).
+
+Order of a push, so a tag never names something incomplete, whatever fails and whenever:
+every blob (concurrently, skipping present ones, mounting from repositories of the same
+registry where the client has seen them), then each platform manifest by digest, then the
+index by digest, then the tags. A failure raises before the first tag is written.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from functools import partial
+from typing import BinaryIO
+
+from dockyard.digest import Digest, verify
+from dockyard.errors import RegistryError, StoreError
+from dockyard.oci import mediatypes
+from dockyard.oci.config import ImageConfig
+from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.index import Index
+from dockyard.oci.manifest import Manifest
+from dockyard.platform import Platform
+from dockyard.reference import Reference
+from dockyard.registry import blobs, manifests
+from dockyard.registry.blobs import BlobSource, UploadOptions
+from dockyard.registry.hosts import HostsConfig
+from dockyard.registry.keychain import Keychain
+from dockyard.registry.manifests import Fetched
+from dockyard.registry.transport import Session, TransportOptions
+from dockyard.store.content import ContentStore
+
+Progress = Callable[[str, Descriptor], None]  # (status, descriptor): "exists", "mounted", "uploaded", "pulled", ...
+
+
+@dataclass(frozen=True)
+class PulledImage:
+    """One platform's image, now in the content store."""
+
+    reference: Reference
+    descriptor: Descriptor  # the platform manifest (with its platform set)
+    index: Descriptor | None  # the index it was chosen from, if the reference named one
+    manifest: Manifest
+    config: ImageConfig
+
+
+def as_reference(ref: Reference | str) -> Reference:
+    return ref if isinstance(ref, Reference) else Reference.parse(ref)
+
+
+def read_document(source: BlobSource, desc: Descriptor) -> bytes:
+    """A manifest/index/config from ``source``, verified against its descriptor."""
+    with source.open(desc.digest) as f:
+        data = f.read(desc.size + 1)
+    verify(desc.digest, Digest.of_bytes(data), what=f"{desc.media_type} {desc.digest}")
+    return data
+
+
+def walk(source: BlobSource, desc: Descriptor) -> tuple[bytes, list[tuple[Descriptor, bytes]],
+                                                        dict[Digest, Descriptor]]:
+    """The document ``desc`` names, its platform manifests (with bytes), and every blob they use."""
+    data = read_document(source, desc)
+    children: list[tuple[Descriptor, bytes]] = []
+    if mediatypes.is_index(desc.media_type):
+        for child in Index.from_bytes(data, media_type=desc.media_type).manifests:
+            children.append((child, read_document(source, child)))
+    else:
+        children.append((desc, data))
+    parts: dict[Digest, Descriptor] = {}
+    for child, child_data in children:
+        if mediatypes.is_index(child.media_type):
+            raise RegistryError(f"nested index {child.digest} is not supported", hint="flatten the index first")
+        manifest = Manifest.from_bytes(child_data, media_type=child.media_type)
+        for part in (manifest.config, *manifest.layers):
+            parts.setdefault(part.digest, part)
+    return data, children, parts
+
+
+class Client:
+    """A pool of registry sessions with shared credentials, TLS settings and retry policy.
+
+    Keyword-only options: ``hosts`` (registries.toml, certs.d, insecure hosts), ``keychain``
+    (credentials), ``transport`` (timeouts, retries, an httpx transport for tests), ``upload``
+    (chunk size), ``concurrency`` (blobs moved at once), ``progress`` (a callback per blob).
+    Use it as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, *, hosts: HostsConfig | None = None, keychain: Keychain | None = None,
+                 transport: TransportOptions | None = None, upload: UploadOptions | None = None,
+                 concurrency: int = 4, progress: Progress | None = None) -> None:
+        self.hosts = hosts if hosts is not None else HostsConfig.load()
+        self.keychain = keychain if keychain is not None else Keychain.default()
+        self.transport = transport or TransportOptions()
+        self.upload = upload or UploadOptions()
+        self.concurrency = max(1, concurrency)
+        self.progress = progress
+        self._sessions: dict[str, Session] = {}
+        self._lock = threading.Lock()
+        self._known: dict[Digest, set[tuple[str, str]]] = {}
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            for session in self._sessions.values():
+                session.close()
+            self._sessions.clear()
+
+    def session(self, host: str) -> Session:
+        """The session for a registry API host (``host[:port]``), created on first use."""
+        with self._lock:
+            if host not in self._sessions:
+                self._sessions[host] = Session(host, hosts=self.hosts, keychain=self.keychain,
+                                               options=self.transport)
+            return self._sessions[host]
+
+    def _note(self, status: str, desc: Descriptor) -> None:
+        if self.progress is not None:
+            self.progress(status, desc)
+
+    def remember(self, ref: Reference, digests: Iterable[Digest]) -> None:
+        """Record that ``ref``'s repository holds these blobs (for cross-repository mounts)."""
+        with self._lock:
+            for digest in digests:
+                self._known.setdefault(digest, set()).add((ref.api_host, ref.repository))
+
+    def _mount_candidates(self, target: Reference, digest: Digest) -> tuple[str, ...]:
+        with self._lock:
+            places = self._known.get(digest, set())
+            return tuple(sorted(repo for host, repo in places
+                                if host == target.api_host and repo != target.repository))[:2]
+
+    # -- reading ------------------------------------------------------------------------------------
+    def _read_sessions(self, ref: Reference) -> list[Session]:
+        """Mirrors first (pull-through caches from registries.toml), then the registry itself."""
+        mirrors = self.hosts.get(ref.registry).mirrors
+        return [*(self.session(m) for m in mirrors), self.session(ref.api_host)]
+
+    def fetch_manifest(self, ref: Reference | str, identifier: str | None = None) -> Fetched:
+        """The document ``ref`` names (or ``identifier`` in its repository), verified when by digest."""
+        ref = as_reference(ref)
+        ident = identifier or ref.identifier
+        sessions = self._read_sessions(ref)
+        for session in sessions[:-1]:
+            try:
+                return manifests.get(session, ref.repository, ident)
+            except RegistryError:
+                continue
+        fetched = manifests.get(sessions[-1], ref.repository, ident)
+        if ref.digest is not None and identifier is None:
+            verify(ref.digest, fetched.descriptor.digest, what=str(ref))
+        return fetched
+
+    def resolve(self, ref: Reference | str) -> Descriptor:
+        """The descriptor (media type, digest, size) of what a tag or digest names."""
+        return self.fetch_manifest(ref).descriptor
+
+    def fetch_blob(self, ref: Reference, desc: Descriptor, store: ContentStore) -> None:
+        if store.has(desc.digest):
+            return
+        sessions = self._read_sessions(ref)
+        for session in sessions[:-1]:
+            try:
+                blobs.fetch(session, ref.repository, desc, store)
+                return
+            except RegistryError:
+                continue
+        blobs.fetch(sessions[-1], ref.repository, desc, store)
+        self._note("pulled", desc)
+
+    def pull(self, ref: Reference | str, *, platform: Platform | None = None,
+             store: ContentStore | None = None) -> PulledImage:
+        """Pull one platform's image (manifest, config, layers) into ``store`` (default: the shared one).
+
+        A tag naming an index resolves to the entry for ``platform`` (default: this host's).
+        """
+        ref = as_reference(ref)
+        store = store or ContentStore.default()
+        top = self.fetch_manifest(ref)
+        store.ingest_bytes(top.data, expected=top.descriptor.digest)
+        index_desc = None
+        chosen = top
+        if mediatypes.is_index(top.descriptor.media_type):
+            index_desc = top.descriptor
+            entry = Index.from_bytes(top.data).select(platform or Platform.host())
+            chosen = self.fetch_manifest(ref, str(entry.digest))
+            store.ingest_bytes(chosen.data, expected=entry.digest)
+            chosen = Fetched(entry, chosen.data)
+        manifest = Manifest.from_bytes(chosen.data, media_type=chosen.descriptor.media_type)
+        self._run_all([partial(self.fetch_blob, ref, d, store) for d in (manifest.config, *manifest.layers)])
+        self.remember(ref, [manifest.config.digest, *(d.digest for d in manifest.layers)])
+        config = ImageConfig.from_bytes(store.read_bytes(manifest.config.digest))
+        desc = chosen.descriptor if chosen.descriptor.platform else chosen.descriptor.with_platform(config.platform)
+        return PulledImage(ref, desc, index_desc, manifest, config)
+
+    def pull_all(self, ref: Reference | str, *, store: ContentStore | None = None,
+                 blobs_too: bool = True) -> Descriptor:
+        """Pull everything ``ref`` names (every platform of an index) into ``store``; returns the top."""
+        ref = as_reference(ref)
+        store = store or ContentStore.default()
+        top = self.fetch_manifest(ref)
+        store.ingest_bytes(top.data, expected=top.descriptor.digest)
+        tasks: list[Callable[[], None]] = []
+        children = [top.descriptor]
+        if mediatypes.is_index(top.descriptor.media_type):
+            children = list(Index.from_bytes(top.data).manifests)
+            for child in children:
+                if not store.has(child.digest):
+                    fetched = self.fetch_manifest(ref, str(child.digest))
+                    store.ingest_bytes(fetched.data, expected=child.digest)
+        for child in children:
+            data = store.read_bytes(child.digest)
+            if not mediatypes.is_manifest(child.media_type):
+                continue
+            manifest = Manifest.from_bytes(data, media_type=child.media_type)
+            parts = (manifest.config, *manifest.layers)
+            self.remember(ref, [d.digest for d in parts])
+            if blobs_too:
+                tasks += [partial(self.fetch_blob, ref, d, store) for d in parts]
+            else:
+                self.fetch_blob(ref, manifest.config, store)
+        self._run_all(tasks)
+        return top.descriptor
+
+    # -- writing ------------------------------------------------------------------------------------
+    def push(self, target: Reference | str, desc: Descriptor, source: BlobSource, *,
+             tags: Sequence[str] = ()) -> Descriptor:
+        """Push the image or index ``desc`` (read from ``source``) to ``target``'s repository.
+
+        ``target``'s tag (if any) and ``tags`` are set last, after everything they point at is
+        in the registry. Returns ``desc``. Raises a RegistryError subclass on failure.
+        """
+        target = as_reference(target)
+        session = self.session(target.api_host)
+        data, children, layers = walk(source, desc)
+        self._run_all([partial(self._push_blob, session, target, d, source) for d in layers.values()])
+        if mediatypes.is_index(desc.media_type):
+            self._run_all([partial(self._put, session, target, c, b) for c, b in children])
+        self._put(session, target, desc, data)
+        for tag in ([target.tag] if target.tag else []) + [t for t in tags if t != target.tag]:
+            manifests.put(session, target.repository, tag, desc.media_type, data)
+            self._note("tagged", desc)
+        return desc
+
+    def _push_blob(self, session: Session, target: Reference, desc: Descriptor, source: BlobSource) -> None:
+        status = blobs.push(session, target.repository, desc, source,
+                            mount_from=self._mount_candidates(target, desc.digest), options=self.upload)
+        self.remember(target, [desc.digest])
+        self._note(status, desc)
+
+    def _put(self, session: Session, target: Reference, desc: Descriptor, data: bytes) -> None:
+        manifests.put(session, target.repository, str(desc.digest), desc.media_type, data)
+        self._note("manifest", desc)
+
+    def copy(self, src: Reference | str, dst: Reference | str, *, store: ContentStore | None = None,
+             tags: Sequence[str] = ()) -> Descriptor:
+        """Copy what ``src`` names (all platforms) to ``dst``; blobs are mounted when both are on
+        one registry, else fetched into ``store`` only when ``dst`` lacks them."""
+        src, dst = as_reference(src), as_reference(dst)
+        store = store or ContentStore.default()
+        top = self.pull_all(src, store=store, blobs_too=False)
+        source = FetchingSource(self, src, store)
+        for part in walk(store, top)[2].values():
+            source.expect(part)
+        return self.push(dst, top, source, tags=tags)
+
+    def _run_all(self, tasks: Sequence[Callable[[], None]]) -> None:
+        """Run tasks ``concurrency`` at a time; the first failure is raised once running ones end."""
+        if not tasks:
+            return
+        if len(tasks) == 1 or self.concurrency == 1:
+            for task in tasks:
+                task()
+            return
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(tasks))) as pool:
+            futures = [pool.submit(task) for task in tasks]
+            _done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+            for future in pending:
+                future.cancel()
+            for future in futures:
+                error = None if future.cancelled() else future.exception()
+                if error is not None:
+                    raise error
+
+
+class FetchingSource:
+    """A BlobSource over ``store`` that fetches a missing blob from the repository it came from.
+
+    Copies use it so that blobs the target already has, or can mount, are never downloaded.
+    """
+
+    def __init__(self, client: Client, origin: Reference, store: ContentStore) -> None:
+        self.client = client
+        self.origin = origin
+        self.store = store
+        self._where: dict[Digest, tuple[Descriptor, Reference]] = {}
+
+    def expect(self, desc: Descriptor, origin: Reference | None = None) -> None:
+        """``desc`` may be asked for; it lives in ``origin``'s repository (default: the source's)."""
+        self._where.setdefault(desc.digest, (desc, origin or self.origin))
+
+    def open(self, digest: Digest) -> BinaryIO:
+        if not self.store.has(digest):
+            found = self._where.get(digest)
+            if found is None:
+                raise StoreError(f"blob {digest} is neither in the store nor listed by the copied manifests")
+            self.client.fetch_blob(found[1], found[0], self.store)
+        return self.store.open(digest)

@@ -1,0 +1,5 @@
+FROM alpine:3.19
+WORKDIR /a
+WORKDIR b
+WORKDIR ../c
+RUN pwd

@@ -1,0 +1,3 @@
+FROM alpine:3.19
+ARG PORT=8080
+EXPOSE 80 443/tcp 53/udp $PORT

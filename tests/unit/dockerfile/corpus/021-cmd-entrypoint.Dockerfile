@@ -1,0 +1,4 @@
+FROM alpine:3.19
+CMD ["serve"]
+ENTRYPOINT ["/bin/app"]
+CMD ["run", "--fast"]

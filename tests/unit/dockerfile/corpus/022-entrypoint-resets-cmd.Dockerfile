@@ -1,0 +1,2 @@
+FROM cmdbase
+ENTRYPOINT ["/bin/other"]

@@ -1,0 +1,2 @@
+FROM withtriggers
+RUN echo child

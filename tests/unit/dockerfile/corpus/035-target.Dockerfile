@@ -1,0 +1,4 @@
+FROM alpine:3.19 AS dev
+RUN echo dev
+FROM alpine:3.19 AS prod
+RUN echo prod

@@ -1,0 +1,4 @@
+ARG VERSION=3.18
+FROM alpine:$VERSION
+ARG MODE=debug
+RUN echo $MODE

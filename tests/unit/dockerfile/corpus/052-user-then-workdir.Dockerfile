@@ -1,0 +1,3 @@
+FROM alpine:3.19
+USER app
+WORKDIR /home/app

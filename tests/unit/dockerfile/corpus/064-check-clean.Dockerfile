@@ -1,0 +1,3 @@
+FROM alpine:3.19 AS build
+WORKDIR /app
+CMD ["run"]

@@ -1,0 +1,2 @@
+FROM alpine:3.19
+COPY --from=3 /a /b

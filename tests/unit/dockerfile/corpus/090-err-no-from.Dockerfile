@@ -1,0 +1,2 @@
+# just a comment
+ARG A=1

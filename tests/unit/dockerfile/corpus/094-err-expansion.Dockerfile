@@ -1,0 +1,3 @@
+FROM alpine:3.19
+ARG X
+WORKDIR ${X:?X must be set}

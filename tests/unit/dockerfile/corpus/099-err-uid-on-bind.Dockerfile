@@ -1,0 +1,2 @@
+FROM alpine:3.19
+RUN --mount=type=bind,target=/x,uid=1 echo

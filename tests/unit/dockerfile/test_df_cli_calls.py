@@ -1,0 +1,96 @@
+"""``dockyard build --call=... / --check / --dry-run`` through click, output formats and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dockyard.cli.main import cli
+
+DOCKERFILE = """\
+# VERSION which release
+ARG VERSION=1.0
+# build the compiler stage
+FROM alpine:3.19 AS build
+ARG VERSION
+RUN --mount=type=secret,id=token,required=true make VERSION=$VERSION
+FROM scratch AS final
+COPY --from=build /out /out
+CMD /out
+"""
+
+
+@pytest.fixture
+def context(tmp_path: Path) -> Path:
+    (tmp_path / "Dockerfile").write_text(DOCKERFILE)
+    (tmp_path / "other.Dockerfile").write_text('FROM alpine\nCMD ["x"]\n')
+    return tmp_path
+
+
+def _invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["build", *args], standalone_mode=False)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return (result.return_value if isinstance(result.return_value, int) else 0), result.output
+
+
+def test_outline_json(context: Path) -> None:
+    code, out = _invoke("--call=outline", "--format", "json", str(context))
+    assert code == 0
+    data = json.loads(out)
+    assert data["name"] == "final"
+    assert data["args"] == [{"name": "VERSION", "value": "1.0", "description": "which release"}]
+    assert data["secrets"] == [{"name": "token", "required": True}]
+
+
+def test_targets_json(context: Path) -> None:
+    _, out = _invoke("--call=targets", "--format=json", str(context))
+    data = json.loads(out)
+    assert [(t["name"], t["description"], t["default"]) for t in data["targets"]] == [
+        ("build", "the compiler stage", False),
+        ("final", "", True),
+    ]
+
+
+def test_check_exit_codes(context: Path) -> None:
+    code, out = _invoke("--check", str(context))
+    assert code == 1
+    assert f"{context}/Dockerfile:9: JSONArgsRecommended" in out
+    code, out = _invoke("--call=check", "-f", str(context / "other.Dockerfile"), str(context))
+    assert (code, out) == (0, "Check complete, no warnings found.\n")
+
+
+def test_dry_run_json_lists_platforms_and_keys(context: Path) -> None:
+    code, out = _invoke("--dry-run", "--format", "json", "--platform", "linux/amd64,linux/arm64", str(context))
+    assert code == 0
+    data = json.loads(out)
+    assert [p["platform"] for p in data["platforms"]] == ["linux/amd64", "linux/arm64/v8"]
+    for plat in data["platforms"]:
+        run = next(s for s in plat["steps"] if s["step"].startswith("RUN"))
+        assert run["key"].startswith("sha256:")
+        assert run["op"]["type"] == "Exec"
+        assert run["op"]["env"][-1] == "VERSION=1.0"
+        assert run["op"]["mounts"][0]["secret_id"] == "token"
+    amd, arm = data["platforms"]
+    assert amd["result"] != arm["result"]
+
+
+def test_build_arg_from_environment(context: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VERSION", "2.5")
+    _, out = _invoke("--dry-run", "--format=json", "--build-arg", "VERSION", str(context))
+    run = next(s for s in json.loads(out)["platforms"][0]["steps"] if s["step"].startswith("RUN"))
+    assert "VERSION=2.5" in run["op"]["env"]
+
+
+def test_usage_errors(context: Path) -> None:
+    from dockyard.errors import UsageError
+
+    with pytest.raises(UsageError, match="unknown --call"):
+        _invoke("--call=nope", str(context))
+    with pytest.raises(UsageError, match="not a directory"):
+        _invoke("--dry-run", str(context / "missing"))
+    with pytest.raises(UsageError, match="unknown key"):
+        _invoke("--secret", "id=x,path=/y", "--dry-run", str(context))
