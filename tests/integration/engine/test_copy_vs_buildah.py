@@ -58,7 +58,7 @@ def _describe(root: Path) -> dict[str, tuple[str, int, int, int, str]]:
             elif stat.S_ISDIR(st.st_mode):
                 kind, body = "dir", ""
             else:
-                kind, body = "file", Path(path).read_text()
+                kind, body = "file", f"{Path(path).read_text()} mtime={st.st_mtime_ns // 10**9}"  # layers keep seconds
             out[rel] = (kind, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, body)
     return out
 
