@@ -44,6 +44,8 @@ def _context(root: Path) -> None:
     os.chmod(root / "dir/run.sh", 0o755)
     os.chmod(root / "dir/sub", 0o700)
     os.chmod(root / "a.txt", 0o600)
+    for name in ("a.txt", "b.go", "c.go", "dir/run.sh", "dir/sub/deep.txt"):
+        os.utime(root / name, (1_500_000_000, 1_500_000_000))  # whole seconds, long ago: "kept" is visible
 
 
 def _describe(root: Path) -> dict[str, tuple[str, int, int, int, str]]:
