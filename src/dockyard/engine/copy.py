@@ -113,7 +113,7 @@ def copy_into(*, source_root: Path, dest_root: Path, spec: CopySpec) -> CopyStat
         if stat.S_ISDIR(source.st.st_mode):
             maker.make(dest_host)
             filters = Filters(excludes=excludes, ignore=ignore,
-                              include=PatternMatcher([source.include]) if source.include else None)
+                              include=PatternMatcher([source.include]) if source.include not in ("", ".") else None)
             copier.copy_contents(source.host, source.name, dest_host, filters)
             continue
         target = dest_host
