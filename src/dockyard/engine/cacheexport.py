@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from dockyard import progress
@@ -97,7 +98,7 @@ def write_manifest(config: CacheConfig, content: ContentStore, *, oci_mediatypes
     manifest, data = config.manifest(oci_mediatypes=oci_mediatypes)
     content.ingest_bytes(data)
     content.ingest_bytes(manifest.to_bytes())
-    return manifest.descriptor()
+    return replace(manifest.descriptor(), artifact_type=manifest.artifact_type)
 
 
 def export(targets: Sequence[CacheExport], *, records: Sequence[ChainRecord], finals: Sequence[Sequence[LayerRecord]],
