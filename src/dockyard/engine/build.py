@@ -175,8 +175,8 @@ def build(options: BuildOptions, *, client: Client | None = None,
                                     no_cache=frozenset(graph.no_cache), root=root), imported=imported)
             outcome = solve([r for r in roots if r is not None], worker, jobs=options.jobs or os.cpu_count() or 1,
                             listener=listener)
-            records = cacheexport.collect(graph.nodes.values(), outcome.results, cache=cache,
-                                          content=content) if options.cache_to else ()
+            records = cacheexport.collect(graph.nodes.values(), outcome.results, cache=cache, content=content,
+                                          imported=imported) if options.cache_to else ()
         finally:
             cache.close()
             snapshots.close()
@@ -199,7 +199,7 @@ def build(options: BuildOptions, *, client: Client | None = None,
             top = image.write_index(content, list(manifests.values()), oci=options.oci_mediatypes)
         cacheexport.export(options.cache_to, records=records, finals=[r.layers for r in finals],
                            nodes=list(graph.nodes.values()), root=root, content=content, client=client,
-                           listener=listener)
+                           imported=imported, listener=listener)
         return BuildResult(descriptor=top, manifests=manifests, configs=configs, content=content,
                            ran=len(outcome.ran), cached=len(outcome.cached))
     finally:

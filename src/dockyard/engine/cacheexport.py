@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from dockyard import progress
+from dockyard.engine.cacheimport import ImportedCache
 from dockyard.engine.cachemanifest import CacheConfig, ChainRecord, MountRecord
 from dockyard.engine.cacheoptions import CacheExport
 from dockyard.engine.mounts import cache_mount_dir, cache_mount_id
@@ -31,14 +32,17 @@ from dockyard.graph import ops
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.layer import LayerOptions, make_layer
 from dockyard.oci.layout import OciLayout
+from dockyard.registry.blobs import BlobSource
 from dockyard.registry.client import Client
 from dockyard.store.cache import CacheDB, LayerRecord
 from dockyard.store.content import ContentStore
 
 
-def collect(nodes: Iterable[Node], results: Mapping[str, Result], *, cache: CacheDB,
-            content: ContentStore) -> tuple[ChainRecord, ...]:
-    """A record per vertex whose result (this build's, or the store's) has every blob at hand."""
+def collect(nodes: Iterable[Node], results: Mapping[str, Result], *, cache: CacheDB, content: ContentStore,
+            imported: ImportedCache | None = None) -> tuple[ChainRecord, ...]:
+    """A record per vertex whose result (this build's, the store's, or an imported cache's) has
+    every blob at hand or fetchable: a cache exported after ``--cache-from`` keeps the imported
+    records the build did not need, so CI's ``--cache-from X --cache-to X`` never shrinks X."""
     out: dict[str, ChainRecord] = {}
     for node in nodes:
         if node.key in out or isinstance(node.op, ops.ContextSource):
@@ -52,6 +56,8 @@ def collect(nodes: Iterable[Node], results: Mapping[str, Result], *, cache: Cach
             layers = record.layers if record is not None else None
         if layers is not None and all(content.has(layer.digest) for layer in layers):
             out[node.key] = ChainRecord(key=node.key, layers=layers)
+        elif result is None and imported is not None and (chain := imported.lookup(node.key)) is not None:
+            out[node.key] = ChainRecord(key=node.key, layers=chain)
     return tuple(out.values())
 
 
@@ -103,9 +109,11 @@ def write_manifest(config: CacheConfig, content: ContentStore, *, oci_mediatypes
 
 def export(targets: Sequence[CacheExport], *, records: Sequence[ChainRecord], finals: Sequence[Sequence[LayerRecord]],
            nodes: Sequence[Node], root: Path, content: ContentStore, client: Client,
+           imported: ImportedCache | None = None,
            listener: progress.Listener | None = None) -> dict[CacheExport, Descriptor]:
     """Write each registry or local target; returns the cache manifest written per target."""
     emit = listener or (lambda _event: None)
+    source: BlobSource = imported.source(content) if imported is not None else content
     written: dict[CacheExport, Descriptor] = {}
     mounts: tuple[MountRecord, ...] | None = None
     for target in targets:
@@ -121,10 +129,10 @@ def export(targets: Sequence[CacheExport], *, records: Sequence[ChainRecord], fi
                                  mounts=mounts if target.cache_mounts and mounts else ())
             desc = write_manifest(config, content, oci_mediatypes=target.oci_mediatypes)
             if target.ref is not None:
-                client.push(target.ref, desc, content)
+                client.push(target.ref, desc, source)
             else:
                 assert target.dest is not None
-                _write_layout(target.dest, desc, config, content, tag=target.tag)
+                _write_layout(target.dest, desc, config, source, tag=target.tag)
             emit(progress.Log(vertex, line=f"{len(config.records)} records, {len(config.layers())} blobs, "
                                            f"manifest {desc.digest}"))
             written[target] = desc
@@ -137,7 +145,7 @@ def export(targets: Sequence[CacheExport], *, records: Sequence[ChainRecord], fi
     return written
 
 
-def _write_layout(dest: Path, desc: Descriptor, config: CacheConfig, content: ContentStore, *, tag: str) -> None:
+def _write_layout(dest: Path, desc: Descriptor, config: CacheConfig, content: BlobSource, *, tag: str) -> None:
     layout = OciLayout.create(dest)
     manifest, _data = config.manifest()
     for digest, size in [(desc.digest, desc.size), (manifest.config.digest, manifest.config.size),

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from dockyard import progress
 from dockyard.digest import Digest
@@ -74,18 +74,26 @@ class ImportedCache:
         self._chains: dict[str, tuple[LayerRecord, ...]] = {}
         self._origins: dict[Digest, BlobOrigin] = {}
         self.mounts: list[tuple[MountRecord, BlobOrigin]] = []
-        self.hits = 0
+        self._layers: dict[Digest, LayerRecord] = {}
 
     def add(self, records: Sequence[ChainRecord], mounts: Sequence[MountRecord], origin: BlobOrigin) -> None:
         for record in records:
             self._chains.setdefault(record.key, record.layers)
             for layer in record.layers:
                 self._origins.setdefault(layer.digest, origin)
+                self._layers.setdefault(layer.digest, layer)
         for mount in mounts:
             self.mounts.append((mount, origin))
 
     def __len__(self) -> int:
         return len(self._chains)
+
+    def layer(self, digest: Digest) -> LayerRecord | None:
+        """The imported layer blob ``digest`` (None when no record names it)."""
+        return self._layers.get(digest)
+
+    def digests(self) -> list[Digest]:
+        return list(self._layers)
 
     def lookup(self, key: str) -> tuple[LayerRecord, ...] | None:
         """The chain recorded for ``key``, or None."""
@@ -98,7 +106,29 @@ class ImportedCache:
             with ThreadPoolExecutor(max_workers=min(4, len(missing))) as pool:
                 for future in [pool.submit(self._origins[layer.digest].fetch, layer, content) for layer in missing]:
                     future.result()
-        self.hits += 1
+
+    def source(self, content: ContentStore) -> LazySource:
+        """A blob source over ``content`` that fetches imported blobs only when they are read."""
+        return LazySource(self, content)
+
+
+class LazySource:
+    """Reads blobs from the content store, fetching an imported one on first read.
+
+    An export of records carried over from ``--cache-from`` hands this to the registry push,
+    which reads a blob only when the target lacks it and cannot mount it: re-exporting to the
+    cache it came from downloads nothing.
+    """
+
+    def __init__(self, imported: ImportedCache, content: ContentStore) -> None:
+        self._imported = imported
+        self._content = content
+
+    def open(self, digest: Digest) -> BinaryIO:
+        layer = self._imported.layer(digest)
+        if layer is not None and not self._content.has(digest):
+            self._imported.fetch([layer], self._content)
+        return self._content.open(digest)
 
 
 def load(sources: Sequence[CacheImport], *, client: Client, content: ContentStore, root: Path,
@@ -126,6 +156,7 @@ def load(sources: Sequence[CacheImport], *, client: Client, content: ContentStor
 
 def _load_registry(imported: ImportedCache, ref: Reference, *, client: Client, content: ContentStore) -> None:
     origin = RegistryOrigin(client, ref)
+    before = set(imported.digests())
     top = client.fetch_manifest(ref)
     tops = [(top.descriptor, top.data)]
     if mediatypes.is_index(top.descriptor.media_type):
@@ -138,6 +169,7 @@ def _load_registry(imported: ImportedCache, ref: Reference, *, client: Client, c
         manifest = Manifest.from_bytes(data, media_type=desc.media_type)
         client.fetch_blob(ref, manifest.config, content)
         _add_manifest(imported, manifest, content.read_bytes(manifest.config.digest), origin)
+    client.remember(ref, [d for d in imported.digests() if d not in before])  # a push elsewhere mounts them
 
 
 def _load_layout(imported: ImportedCache, source: CacheImport, content: ContentStore) -> None:

@@ -96,3 +96,23 @@ def test_missing_cache_is_a_warning_not_a_failure(busybox_base: str, registry: T
     built = build(ctx, tmp_path / "root", "--cache-from", f"type=registry,ref={registry.address}/nothing:here")
     assert len(built.ran_steps()) == 3
     assert any(line.startswith("WARNING: cache not imported") for line in built.logs())
+
+
+def test_ci_loop_from_and_to_one_ref_keeps_every_record(busybox_base: str, registry: TestRegistry,
+                                                        tmp_path: Path) -> None:
+    """Cold runner after cold runner, each with --cache-from X --cache-to X,mode=max: the records the
+    second build did not need (the compile stage, behind a cache hit) are carried over, so the third
+    build still skips the compile stage."""
+    ctx = _context(tmp_path, busybox_base)
+    cache = f"{registry.address}/ci-app:buildcache"
+    loop = ["--cache-from", cache, "--cache-to", f"type=registry,ref={cache},mode=max"]
+    build(ctx, tmp_path / "root-1", *loop)
+    second = build(ctx, tmp_path / "root-2", "--build-arg", "LAST=2", *loop)
+    assert len(second.ran_steps()) == 1
+    # Every vertex of this build's graph, the compile stage's included (records of other builds'
+    # graphs, such as the old last step, are not this build's cache and are dropped).
+    assert len(_cache_config(cache, tmp_path)["records"]) == 6
+    (ctx / "app.txt").write_text("changed\n")  # now the COPY --from needs the compile stage's result
+    third = build(ctx, tmp_path / "root-3", "--build-arg", "LAST=3", *loop)
+    assert [name for name in third.ran_steps() if "compile" in name] == []
+    assert len(third.ran_steps()) == 1
