@@ -17,6 +17,7 @@ from dockyard import progress
 from dockyard.builders.builder import Builder
 from dockyard.dockerfile.request import BuildRequest
 from dockyard.engine.build import BuildOptions, BuildResult, build, source_date_epoch
+from dockyard.engine.cacheoptions import parse_cache_from, parse_cache_to
 from dockyard.engine.mounts import parse_secret
 from dockyard.errors import UsageError
 from dockyard.exporters import export, file_outputs, parse_outputs, push_targets
@@ -77,6 +78,8 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
     for path in (metadata_file, iidfile):
         discard_stale(path if isinstance(path, Path) else None)
     image = _image_options(outputs)
+    cache_from = tuple(parse_cache_from(s) for s in _strs(options.get("cache_from")))
+    cache_to = tuple(parse_cache_to(s) for s in _strs(options.get("cache_to")))
     from dockyard.builders import current_builder
 
     chosen = current_builder(builder).ensure_booted()
@@ -95,7 +98,7 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
                     no_cache=bool(options.get("no_cache")), no_cache_filter=_strs(options.get("no_cache_filter")),
                     jobs=chosen.jobs(), oci_mediatypes=image.oci_mediatypes, compression=image.compression,
                     compression_level=image.compression_level, source_date_epoch=source_date_epoch(),
-                    root=chosen.store_root(),
+                    root=chosen.store_root(), cache_from=cache_from, cache_to=cache_to,
                 ),
                 client=client, listener=render,
             )
