@@ -21,11 +21,15 @@ DEFAULT_SHELL = ("/bin/sh", "-c")
 
 @dataclass(frozen=True, kw_only=True)
 class HistoryEntry:
-    """One ``history`` row: what made it, and whether it added a layer."""
+    """One ``history`` row: what made it, and whether it added a layer. ``created`` and
+    ``author`` are only set on rows inherited from a base image, which are kept verbatim (as
+    BuildKit does, even under SOURCE_DATE_EPOCH); the exporter stamps the build's own rows."""
 
     created_by: str
     empty_layer: bool
     comment: str = "buildkit.dockerfile.v0"
+    created: str = ""
+    author: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,6 +138,8 @@ class ImageConfig:
                     created_by=str(h.get("created_by", "")),
                     empty_layer=bool(h.get("empty_layer")),
                     comment=str(h.get("comment", "")),
+                    created=str(h.get("created") or ""),
+                    author=str(h.get("author") or ""),
                 )
                 for h in data.get("history") or ()
             ),
@@ -181,7 +187,12 @@ class ImageConfig:
             out["author"] = self.author
         history: list[dict[str, Any]] = []
         for entry in self.history:
-            row: dict[str, Any] = {"created_by": entry.created_by, "comment": entry.comment}
+            row: dict[str, Any] = {"created": entry.created} if entry.created else {}
+            row["created_by"] = entry.created_by
+            if entry.author:
+                row["author"] = entry.author
+            if entry.comment:  # omitted when empty, as in the OCI spec's Go types
+                row["comment"] = entry.comment
             if entry.empty_layer:
                 row["empty_layer"] = True
             history.append(row)

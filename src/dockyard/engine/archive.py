@@ -137,6 +137,9 @@ class _Extractor:
             source = resolve(self.dest, source_name, follow_last=False)
             os.link(source, target, follow_symlinks=False)
             self.counts.files += 1
+            # Docker's untar applies a hard link's own header (owner, mode, times) to the inode
+            # it shares, so the last header of a link group wins (mode not for a symlink inode).
+            self._metadata(member, target, symlink=stat.S_ISLNK(os.lstat(target).st_mode))
             return
         elif member.ischr() or member.isblk() or member.isfifo():
             kind = stat.S_IFCHR if member.ischr() else stat.S_IFBLK if member.isblk() else stat.S_IFIFO
@@ -145,7 +148,7 @@ class _Extractor:
             return  # GNU sparse files, volume labels: nothing Docker would create either
         if not member.isdir():
             self.counts.files += 1
-        self._metadata(member, target)
+        self._metadata(member, target, symlink=member.issym())
 
     def _write(self, tar: tarfile.TarFile, member: tarfile.TarInfo, target: bytes) -> None:
         reader = tar.extractfile(member)
@@ -158,8 +161,7 @@ class _Extractor:
             os.close(fd)
         self.counts.bytes += member.size
 
-    def _metadata(self, member: tarfile.TarInfo, target: bytes) -> None:
-        symlink = member.issym()
+    def _metadata(self, member: tarfile.TarInfo, target: bytes, *, symlink: bool) -> None:
         uid, gid = self.chown if self.chown is not None else (member.uid, member.gid)
         os.chown(target, uid, gid, follow_symlinks=False)
         if not symlink:

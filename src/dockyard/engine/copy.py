@@ -206,6 +206,13 @@ class _DirMaker:
                 raise BuildError(f"cannot copy to non-directory: {os.fsdecode(current[len(self.root):])}")
 
 
+def make_dirs(root: Path, path: str, *, chown: tuple[int, int] | None, mode: int = 0o755) -> None:
+    """``mkdir -p path`` inside ``root`` (WORKDIR): like BuildKit's MkdirAll, every directory it
+    creates, parents included, gets ``mode`` and the owner; existing ones are left as they are."""
+    base = os.fsencode(root).rstrip(b"/") or b"/"
+    _DirMaker(base, mode, chown).make(resolve(root, path))
+
+
 def resolve_chown(root: Path, chown: str) -> tuple[int, int]:
     """``--chown=user[:group]`` as ids, names looked up in ``root``'s /etc/passwd and /etc/group.
 
@@ -226,4 +233,4 @@ def resolve_chown(root: Path, chown: str) -> tuple[int, int]:
     return uid, gid
 
 
-__all__ = ["CopySpec", "CopyStats", "ModeChange", "copy_into", "resolve_chown"]
+__all__ = ["CopySpec", "CopyStats", "ModeChange", "copy_into", "make_dirs", "resolve_chown"]

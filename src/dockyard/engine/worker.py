@@ -221,12 +221,9 @@ class OpWorker:
         with self.snapshots.prepare(base.top) as active:
             root = active.mount()
             if isinstance(op, ops.Mkdir):
-                path = resolve(root, op.path, create_dirs=True)
-                if op.chown:
-                    from dockyard.engine.copy import resolve_chown
+                from dockyard.engine.copy import make_dirs, resolve_chown
 
-                    uid, gid = resolve_chown(root, op.chown)
-                    os.chown(path, uid, gid)
+                make_dirs(root, op.path, chown=resolve_chown(root, op.chown) if op.chown else None, mode=op.mode)
             elif isinstance(op, ops.Mkfile):
                 parent = resolve(root, os.path.dirname(op.path) or "/", create_dirs=True)
                 path = os.path.join(parent, os.fsencode(os.path.basename(op.path)))

@@ -92,6 +92,12 @@ def mount_targets(request: RunRequest) -> list[str]:
     return targets
 
 
+def _additional_gids(user: ExecUser) -> list[int]:
+    """The primary gid first, then the supplementary ones: BuildKit (like containerd) always lists
+    the primary group, so ``id`` and group-permission checks in a RUN see it in ``groups=``."""
+    return [user.gid, *(g for g in user.additional_gids if g != user.gid)]
+
+
 def runtime_spec(request: RunRequest, *, rootfs: Path, user: ExecUser) -> dict[str, Any]:
     """The config.json document for ``request`` with ``rootfs`` as the root and ``user`` resolved."""
     caps = list(DEFAULT_CAPABILITIES)
@@ -105,8 +111,7 @@ def runtime_spec(request: RunRequest, *, rootfs: Path, user: ExecUser) -> dict[s
     mounts.extend(_extra_mount(m) for m in request.mounts)
     process: dict[str, Any] = {
         "terminal": False,
-        "user": {"uid": user.uid, "gid": user.gid, **({"additionalGids": list(user.additional_gids)}
-                                                      if user.additional_gids else {})},
+        "user": {"uid": user.uid, "gid": user.gid, "additionalGids": _additional_gids(user)},
         "args": list(request.args),
         "env": environment(request.env, user),
         "cwd": request.cwd or "/",

@@ -44,7 +44,7 @@ def test_standard_mounts_and_readonly_sys() -> None:
 
 def test_process_fields() -> None:
     process = _spec(env=["A=1"], cwd="/src")["process"]
-    assert process["user"] == {"uid": 1000, "gid": 1000, "additionalGids": [10]}
+    assert process["user"] == {"uid": 1000, "gid": 1000, "additionalGids": [1000, 10]}
     assert process["env"] == ["A=1", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                               "HOME=/home/app"]
     assert process["cwd"] == "/src"
@@ -54,6 +54,16 @@ def test_process_fields() -> None:
     (nofile,) = process["rlimits"]
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     assert nofile["type"] == "RLIMIT_NOFILE" and nofile["hard"] == min(1048576, hard)
+
+
+def test_primary_group_is_always_in_additional_gids() -> None:
+    """As BuildKit (and containerd) do: ``id`` in a RUN shows ``groups=`` with the primary group,
+    also for numeric ``USER uid:gid`` with no supplementary groups at all."""
+    request = RunRequest(rootfs=Path("/r"), args=["id"])
+    bare = runtime_spec(request, rootfs=Path("/r"), user=ExecUser(uid=2300, gid=2400))
+    assert bare["process"]["user"]["additionalGids"] == [2400]
+    listed = runtime_spec(request, rootfs=Path("/r"), user=ExecUser(uid=1, gid=5, additional_gids=(7, 5)))
+    assert listed["process"]["user"]["additionalGids"] == [5, 7]
 
 
 def test_given_path_and_home_are_kept() -> None:

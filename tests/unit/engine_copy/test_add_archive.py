@@ -160,3 +160,17 @@ def test_hard_links_inside_an_archive_are_kept(roots: tuple[Path, Path]) -> None
     (ctx / "a.tar").write_bytes(_tar([_file("f", b"data"), _special("g", tarfile.LNKTYPE, "f")]))
     _add(ctx, dst, "a.tar")
     assert os.lstat(dst / "out/f").st_ino == os.lstat(dst / "out/g").st_ino
+
+
+def test_a_hard_link_header_sets_the_shared_inode_metadata(roots: tuple[Path, Path]) -> None:
+    """Docker's untar applies every header to the path it makes, so a hard link's own mode and
+    owner end up on the inode it shares with its target (found by the buildah differential test:
+    GNU tar writes link headers with the file's mode, other archivers may not)."""
+    ctx, dst = roots
+    link = _special("g", tarfile.LNKTYPE, "f", mode=0o644)
+    link.uid, link.gid = 7, 8
+    (ctx / "a.tar").write_bytes(_tar([_file("f", b"data", mode=0o600, uid=1, gid=2), link]))
+    _add(ctx, dst, "a.tar")
+    st = os.lstat(dst / "out/f")
+    assert st.st_ino == os.lstat(dst / "out/g").st_ino
+    assert (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (0o644, 7, 8)

@@ -1,0 +1,1 @@
+"""Differential tests: our Dockerfiles built by dockyard and by buildah, the results compared."""
