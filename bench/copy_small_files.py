@@ -5,6 +5,12 @@ of N files of SIZE bytes in 100 directories, then times (best of 3 interleaved r
 destination each time) ``cp -a ctx/. dst/`` and ``copy_into(COPY . /dst/)``. With ``--overlay`` (root) the
 destination is an overlay mount, as in a build, where every write lands in the upper dir.
 DESIGN.md's reference point: buildah's COPY of 50,000 small files takes ~37 s.
+
+Measured 2026-11-23 (2 cores, load 5-11 from other jobs, so wall times are noisy):
+50,000 x 100 B on tmpfs: cp -a 5.1 s wall / 1.5 s CPU, copy_into 5.8 s wall / 2.0 s CPU
+(0.35 s of it interpreter start); 10,000 on tmpfs: 0.35 s vs 0.41 s; 50,000 on the shared
+ext4 disk: 19 s vs 39 s; 10,000 into an overlay mount: 4.4 s vs 5.4 s. A 4-thread pool for
+file copies was tried and was slower on tmpfs (3x cp), so the copy stays serial.
 """
 
 from __future__ import annotations

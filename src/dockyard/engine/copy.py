@@ -81,8 +81,30 @@ class _Source:
 
 
 def copy_into(*, source_root: Path, dest_root: Path, spec: CopySpec) -> CopyStats:
-    """Copy ``spec``'s sources from ``source_root`` into ``dest_root``; see the module docstring."""
+    """Copy ``spec``'s sources from ``source_root`` into ``dest_root``; see the module docstring.
+
+    Raises :class:`BuildError` for every failure, system errors included (with paths as the
+    container sees them, never the host's mount points).
+    """
     keyword = "ADD" if spec.unpack else "COPY"
+    try:
+        return _copy_into(source_root, dest_root, spec, keyword)
+    except OSError as exc:
+        names = [os.fsdecode(n) for n in (exc.filename, exc.filename2) if n is not None]
+        shown = [_container_path(name, (dest_root, source_root)) for name in names]
+        where = f": {' -> '.join(shown)}" if shown else ""
+        raise BuildError(f"{keyword} failed: {exc.strerror or exc}{where}") from exc
+
+
+def _container_path(name: str, roots: tuple[Path, ...]) -> str:
+    for root in roots:
+        prefix = os.fspath(root).rstrip("/") + "/"
+        if name.startswith(prefix):
+            return name[len(prefix) - 1:]
+    return name
+
+
+def _copy_into(source_root: Path, dest_root: Path, spec: CopySpec, keyword: str) -> CopyStats:
     mode = parse_chmod(spec.chmod) if spec.chmod else None
     ignore = PatternMatcher(spec.context_excludes) if spec.from_context and spec.context_excludes else None
     sources = _select_all(os.fsencode(source_root), spec, ignore, keyword)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -256,3 +257,15 @@ def test_stats_count_entries_and_bytes_and_the_root_can_be_the_destination(ctx: 
     assert (stats.files, stats.bytes) == (6, len("ABRFOOT"))  # 5 files + 1 symlink; directories are not counted
     assert (dst / "sub/dir1/dir2/foo").read_text() == "FOO"
     assert os.readlink(dst / "link") == "a.go"
+
+
+def test_system_errors_become_build_errors_with_container_paths(ctx: Path, tmp_path: Path) -> None:
+    readonly = tmp_path / "ro"
+    readonly.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(readonly)], check=True)
+    try:
+        with pytest.raises(BuildError, match=r"^COPY failed: Read-only file system: /new$") as info:
+            _copy(ctx, readonly, "readme", dest="/new/")
+    finally:
+        subprocess.run(["umount", str(readonly)], check=True)
+    assert str(tmp_path) not in str(info.value)
