@@ -49,6 +49,9 @@ class Worker(Protocol[R]):
         """Execute ``vertex`` given its inputs' results; ``log`` takes output lines."""
         ...
 
+    # Optional: ``cancel()``, called once when the solve fails or is interrupted, to stop
+    # running steps early (the scheduler then waits for them to return).
+
 
 @dataclass
 class Outcome(Generic[R]):
@@ -106,6 +109,9 @@ def solve(
             cancelled.set()
             for fut in running:
                 fut.cancel()
+            stop = getattr(worker, "cancel", None)
+            if callable(stop):
+                stop()  # e.g. kill running containers, so the pool's shutdown does not wait for them
             raise
     return Outcome(results=results, ran=ran, cached=cached_keys)
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from dockyard.digest import Digest
 from dockyard.oci import mediatypes
-from tests.integration.registryhelpers import dockyard, skopeo_raw
+from tests.integration.registryhelpers import dockyard, skopeo, skopeo_raw
+from tests.rig import baseimage
 from tests.rig.registries import TestRegistry
+from tests.unit.registry.ocischema import validate
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +38,13 @@ def test_import_is_reproducible_and_skopeo_reads_it(registry: TestRegistry, busy
     assert str(Digest.of_bytes(raw)) == first
     index = json.loads(raw)
     assert {m["platform"]["architecture"] for m in index["manifests"]} == {"amd64", "arm64"}
+    validate("image-index-schema.json", raw)
+    for entry in index["manifests"]:
+        manifest = skopeo_raw(f"{registry.address}/imported/busybox@{entry['digest']}")
+        validate("image-manifest-schema.json", manifest)
+        config = skopeo("inspect", "--config", "--raw", "--tls-verify=false",
+                        f"docker://{registry.address}/imported/busybox@{entry['digest']}").encode()
+        validate("config-schema.json", config)
     shown = json.loads(dockyard("imagetools", "inspect", "--format", "json",
                                 f"{registry.address}/imported/busybox:a").stdout)
     arm = shown["image"]["linux/arm64/v8"]
@@ -66,6 +76,7 @@ def test_create_merges_filters_appends_and_dry_runs(registry: TestRegistry, basi
     assert [m["digest"] for m in json.loads(skopeo_raw(target))["manifests"]] == [amd]
     dockyard("imagetools", "create", "--append", "-t", target, busybox_base, "--platform", "linux/arm64")
     assert [m["digest"] for m in json.loads(skopeo_raw(target))["manifests"]] == [amd, arm]
+    validate("image-index-schema.json", skopeo_raw(target))
     # across registries (blobs copied through the local store) to an authenticated one
     config = Path(os.environ["DOCKER_CONFIG"])
     dockyard("login", "-u", str(basic_registry.username), "--password-stdin", basic_registry.address,
@@ -91,3 +102,23 @@ def test_login_logout(kind: str, request: pytest.FixtureRequest, busybox_rootfs:
     assert dockyard("logout", reg.address).stdout.startswith("Removing login credentials")
     denied = dockyard("imagetools", "inspect", f"{reg.address}/private/app:v1", check=False)
     assert denied.returncode == 1 and f"dockyard login {reg.address}" in denied.stderr
+
+
+def test_create_from_docker_schema2_images_makes_a_manifest_list(registry: TestRegistry, tmp_path: Path) -> None:
+    layout = tmp_path / "umoci"
+    baseimage.build_layout(layout, "latest")  # tags amd64 and arm64 hold the single-platform images
+    sources = []
+    for arch in ("amd64", "arm64"):
+        ref = f"{registry.address}/docker2/busybox:{arch}"
+        subprocess.run(["skopeo", "copy", "--quiet", "--format", "v2s2", "--dest-tls-verify=false",
+                        f"oci:{layout}:{arch}", f"docker://{ref}"], check=True, capture_output=True)
+        assert json.loads(skopeo_raw(ref))["mediaType"] == mediatypes.DOCKER_MANIFEST
+        sources.append(ref)
+    target = f"{registry.address}/docker2/busybox:multi"
+    dockyard("imagetools", "create", "-t", target, *sources)
+    index = json.loads(skopeo_raw(target))
+    assert index["mediaType"] == mediatypes.DOCKER_MANIFEST_LIST
+    assert [m["platform"]["architecture"] for m in index["manifests"]] == ["amd64", "arm64"]
+    text = dockyard("imagetools", "inspect", target).stdout
+    assert f"MediaType: {mediatypes.DOCKER_MANIFEST_LIST}" in text
+    assert "Platform:    linux/arm64\n" in text  # as the umoci config says (no variant)

@@ -11,12 +11,12 @@ from dockyard.digest import Digest
 from dockyard.oci import mediatypes
 from dockyard.oci.index import Index
 from dockyard.platform import Platform
-from dockyard.registry import Client
-from dockyard.registry.errors import AuthenticationError, NotFoundError
+from dockyard.registry import Client, Credentials, Keychain
+from dockyard.registry.errors import AccessDeniedError, AuthenticationError, NotFoundError
 from dockyard.store.content import ContentStore
 from tests.integration.registryhelpers import busybox_index, client_for, skopeo_raw
 from tests.rig import baseimage
-from tests.rig.registries import TestRegistry
+from tests.rig.registries import READONLY_PASSWORD, READONLY_USER, TestRegistry
 
 pytestmark = pytest.mark.integration
 
@@ -97,3 +97,25 @@ def test_missing_tag_is_not_found(registry: TestRegistry) -> None:
     with Client() as client, pytest.raises(NotFoundError) as info:
         client.resolve(f"{registry.address}/nothing/here:v1")
     assert info.value.code in ("NAME_UNKNOWN", "MANIFEST_UNKNOWN")
+
+
+def test_anonymous_pull_of_a_public_repository(token_registry: TestRegistry, busybox_rootfs: dict[str, Path],
+                                               tmp_path: Path) -> None:
+    store, desc = busybox_index(busybox_rootfs)
+    ref = f"{token_registry.address}/public/busybox:v1"
+    with client_for(token_registry) as client:
+        client.push(ref, desc, store)
+    with Client() as anonymous:  # no credentials: the token server grants pull on public/*
+        image = anonymous.pull(ref, platform=Platform.parse("amd64"), store=ContentStore(tmp_path))
+        assert image.index == desc
+        assert anonymous.session(token_registry.address).auth.tokens_fetched >= 1
+
+
+def test_read_only_user_push_is_denied_not_unauthenticated(token_registry: TestRegistry,
+                                                           busybox_rootfs: dict[str, Path]) -> None:
+    store, desc = busybox_index(busybox_rootfs)
+    chain = Keychain().with_static(token_registry.address, Credentials(READONLY_USER, READONLY_PASSWORD))
+    with Client(keychain=chain) as client, pytest.raises(AccessDeniedError) as info:
+        client.push(f"{token_registry.address}/team/readonly:v1", desc, store)
+    assert READONLY_USER in info.value.message and "push" in info.value.message
+    assert READONLY_PASSWORD not in info.value.message

@@ -17,7 +17,7 @@ today is the local one (:mod:`.local`); remote nodes follow the :class:`.node.No
 """
 
 from dockyard.builders.builder import Builder
-from dockyard.builders.config import BuilderConfig, GCPolicy, GCRule, RegistryHost
+from dockyard.builders.config import BuilderConfig, GCPolicy, GCRule
 from dockyard.builders.instances import builder_name, current_builder, open_builder
 from dockyard.builders.node import Node, PlatformSupport, assign_platforms
 
@@ -28,7 +28,6 @@ __all__ = [
     "GCRule",
     "Node",
     "PlatformSupport",
-    "RegistryHost",
     "assign_platforms",
     "builder_name",
     "current_builder",

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockyard.builders.config import BuilderConfig, RegistryHost
+from dockyard.builders.config import BuilderConfig
 from dockyard.builders.local import LocalNode
 from dockyard.builders.node import assign_platforms
 from dockyard.builders.records import DEFAULT_NAME, BootRecord, BuilderRecord, NodeRecord, now
@@ -24,6 +24,7 @@ from dockyard.builders.store import BuilderStore
 from dockyard.errors import UsageError
 from dockyard.paths import data_root
 from dockyard.platform import Platform
+from dockyard.registry.hosts import HostConfig
 
 IN_USE = ".in-use.lock"
 
@@ -84,7 +85,7 @@ class Builder:
         """How many build steps may run at once: ``max-parallelism`` from the config, else the CPU count."""
         return self.config.max_parallelism or os.cpu_count() or 1
 
-    def registry(self, host: str) -> RegistryHost:
+    def registry(self, host: str) -> HostConfig:
         """Mirrors, TLS and plain-HTTP settings for ``host`` from the builder's config."""
         return self.config.registry(host)
 

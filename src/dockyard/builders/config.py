@@ -10,7 +10,8 @@ debug, root...), so the same file works for both tools:
   ``[[worker.oci.gcpolicy]]`` rules (``all``, ``keepBytes``, ``keepDuration``, ``filters``):
   what ``dockyard prune`` keeps.
 - ``[registry."HOST"]``: ``mirrors``, ``http``, ``insecure``, ``ca``, ``[[...keypair]]`` (see
-  :class:`RegistryHost`).
+  :class:`dockyard.registry.hosts.HostConfig`; parsed by the registry client's own parser, so
+  registries.toml and a builder's config can never disagree on the format).
 
 Everything becomes frozen dataclasses, so a typo'd type is a one-line ConfigError at
 ``create`` time rather than a surprise during a build.
@@ -27,6 +28,7 @@ from typing import Any
 
 from dockyard.errors import ConfigError
 from dockyard.platform import Platform
+from dockyard.registry.hosts import HostConfig, parse_hosts
 
 _SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?)b?$", re.IGNORECASE)
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
@@ -66,49 +68,22 @@ class GCPolicy:
 
 
 @dataclass(frozen=True)
-class KeyPair:
-    """A TLS client certificate for a registry."""
-
-    key: Path
-    cert: Path
-
-
-@dataclass(frozen=True)
-class RegistryHost:
-    """How to reach one registry host, as ``[registry."HOST"]`` in buildkitd.toml says.
-
-    This is the value the registry client consumes (its ``registries.toml`` has the same
-    shape, parsed by :func:`parse_registries`): ``mirrors`` are tried in order before
-    ``host`` for pulls (host names, optionally with a path, no scheme); ``http`` means plain
-    HTTP; ``insecure`` means HTTPS without verifying the certificate; ``ca`` are extra PEM
-    files to trust; ``keypairs`` are client certificates.
-    """
-
-    host: str
-    mirrors: tuple[str, ...] = ()
-    http: bool = False
-    insecure: bool = False
-    ca: tuple[Path, ...] = ()
-    keypairs: tuple[KeyPair, ...] = ()
-
-
-@dataclass(frozen=True)
 class BuilderConfig:
     """A builder's configuration. ``BuilderConfig()`` is what a builder without ``--config`` uses.
 
     ``max_parallelism`` None means "as many steps as the machine has CPUs" (the caller
-    decides); ``registries`` maps host -> :class:`RegistryHost`.
+    decides); ``registries`` maps host -> :class:`~dockyard.registry.hosts.HostConfig`.
     """
 
     max_parallelism: int | None = None
     platforms: tuple[Platform, ...] = ()
     gc: GCPolicy = field(default_factory=GCPolicy)
-    registries: Mapping[str, RegistryHost] = field(default_factory=dict)
+    registries: Mapping[str, HostConfig] = field(default_factory=dict)
     source: Path | None = None
 
-    def registry(self, host: str) -> RegistryHost:
+    def registry(self, host: str) -> HostConfig:
         """The settings for ``host`` (defaults when the file does not mention it)."""
-        return self.registries.get(host) or RegistryHost(host)
+        return self.registries.get(host) or HostConfig()
 
 
 def load_config(path: Path) -> BuilderConfig:
@@ -135,39 +110,9 @@ def parse_config(data: Mapping[str, Any], *, source: Path | None = None) -> Buil
         max_parallelism=jobs,
         platforms=platforms,
         gc=_gc_policy(worker, ctx),
-        registries=parse_registries(data.get("registry", {}), where=where),
+        registries=parse_hosts(data.get("registry", {}), where=where),
         source=source,
     )
-
-
-def parse_registries(table: Any, *, where: str = "config") -> dict[str, RegistryHost]:
-    """Parse a ``[registry."HOST"]`` table (also the shape of dockyard's registries.toml)."""
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where}: [registry] must be a table of hosts")
-    out: dict[str, RegistryHost] = {}
-    for host, raw in table.items():
-        ctx = f'{where}: [registry."{host}"]'
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{ctx} must be a table")
-        mirrors = _strings(raw.get("mirrors", []), f"{ctx} mirrors")
-        for mirror in mirrors:
-            if "://" in mirror:
-                raise ConfigError(f"{ctx}: mirror {mirror!r} must be a host name without a scheme",
-                                  hint='write "mirror.example.com" and set http = true for plain HTTP')
-        pairs = raw.get("keypair", [])
-        if not isinstance(pairs, list) or not all(isinstance(p, dict) for p in pairs):
-            raise ConfigError(f"{ctx}: keypair must be a list of {{key, cert}} tables")
-        keypairs = tuple(KeyPair(Path(_string(p.get("key"), f"{ctx} keypair.key")),
-                                 Path(_string(p.get("cert"), f"{ctx} keypair.cert"))) for p in pairs)
-        out[host] = RegistryHost(
-            host=host,
-            mirrors=tuple(mirrors),
-            http=_bool(raw.get("http", False), f"{ctx} http"),
-            insecure=_bool(raw.get("insecure", False), f"{ctx} insecure"),
-            ca=tuple(Path(c) for c in _strings(raw.get("ca", []), f"{ctx} ca")),
-            keypairs=keypairs,
-        )
-    return out
 
 
 def parse_size(value: Any, *, number_unit: int, what: str) -> tuple[int | None, float | None]:

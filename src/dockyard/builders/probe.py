@@ -12,11 +12,15 @@ the binary is extracted once into the data root.
 
 from __future__ import annotations
 
+import errno
 import io
 import lzma
 import os
+import secrets
 import subprocess
 import tarfile
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,11 +74,7 @@ def find_binary(platform: Platform) -> Path | None:
         for deb in sorted(d.glob(f"busybox-static_*_{arch}.deb")) if d.is_dir() else []:
             data = _member(deb.read_bytes(), "./bin/busybox")
             if data is not None:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                tmp = target.with_name(f".busybox.{os.getpid()}")
-                tmp.write_bytes(data)
-                tmp.chmod(0o755)
-                os.replace(tmp, target)
+                _install(target, data)
                 return target
     return None
 
@@ -86,7 +86,7 @@ def verify(platform: Platform) -> ProbeResult:
         return _verify_tiny(platform)
     arch = DEB_ARCH[str(platform)]
     try:
-        out = subprocess.run([str(binary), "uname", "-m"], capture_output=True, text=True, timeout=30, check=False)
+        out = _run([str(binary), "uname", "-m"])
     except OSError as exc:
         return ProbeResult(False, f"busybox ({arch}) did not start: {exc.strerror}")
     except subprocess.TimeoutExpired:
@@ -103,13 +103,9 @@ def _verify_tiny(platform: Platform) -> ProbeResult:
         return ProbeResult(None, "unverified: no test binary at hand")
     path = data_root() / "probes" / platform.architecture / "exit42"
     if not path.is_file() or path.read_bytes() != program:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".exit42.{os.getpid()}")
-        tmp.write_bytes(program)
-        tmp.chmod(0o755)
-        os.replace(tmp, path)
+        _install(path, program)
     try:
-        out = subprocess.run([str(path)], capture_output=True, text=True, timeout=30, check=False)
+        out = _run([str(path)])
     except OSError as exc:
         return ProbeResult(False, f"{platform.architecture} test program did not start: {exc.strerror}")
     except subprocess.TimeoutExpired:
@@ -117,6 +113,32 @@ def _verify_tiny(platform: Platform) -> ProbeResult:
     if out.returncode == tinyelf.EXIT_CODE:
         return ProbeResult(True, f"ran a {len(program)}-byte {platform.architecture} program (exit {out.returncode})")
     return ProbeResult(False, f"{platform.architecture} test program exited {out.returncode}, not {tinyelf.EXIT_CODE}")
+
+
+_install_lock = threading.Lock()
+
+
+def _install(path: Path, data: bytes) -> None:
+    """Write an executable atomically; one writer at a time, each with its own temporary name."""
+    with _install_lock:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        tmp.write_bytes(data)
+        tmp.chmod(0o755)
+        os.replace(tmp, path)
+
+
+def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run a probe; retry "text file busy", which a thread forking while another writes a binary
+    can cause for a moment (the child holds the write descriptor until its exec)."""
+    for attempt in range(20):
+        try:
+            return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+        except OSError as exc:
+            if exc.errno != errno.ETXTBSY or attempt == 19:
+                raise
+            time.sleep(0.05)
+    raise AssertionError("unreachable")
 
 
 def _member(deb: bytes, name: str) -> bytes | None:

@@ -14,8 +14,10 @@ from pathlib import Path
 import click
 
 from dockyard import progress
+from dockyard.builders.builder import Builder
 from dockyard.dockerfile.request import BuildRequest
 from dockyard.engine.build import BuildOptions, BuildResult, build, source_date_epoch
+from dockyard.engine.cacheoptions import parse_cache_from, parse_cache_to
 from dockyard.engine.mounts import parse_secret
 from dockyard.errors import UsageError
 from dockyard.exporters import export, file_outputs, parse_outputs, push_targets
@@ -23,6 +25,8 @@ from dockyard.exporters.metadata import describe, discard_stale, write_iidfile, 
 from dockyard.exporters.output import NO_OUTPUT_WARNING, ImageOptions, Output
 from dockyard.platform import Platform
 from dockyard.registry.client import Client
+from dockyard.registry.hosts import HostsConfig
+from dockyard.store.gc import auto_collect, human
 
 
 def _labels(values: tuple[str, ...]) -> dict[str, str]:
@@ -63,6 +67,9 @@ def _strs(value: object) -> tuple[str, ...]:
 def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...], builder: str | None,
         **options: object) -> int:
     """Build, then push and export; progress goes to stderr, the result's digest to stdout."""
+    if not request.context.is_dir():
+        raise UsageError(f"build context {str(request.context)!r} is not a directory",
+                         hint="pass the directory holding your sources, e.g. dockyard build .")
     tags = _strs(options.get("tag"))
     outputs = parse_outputs(_strs(options.get("output")), tags=tags, push=bool(options.get("push")),
                             load=bool(options.get("load")))
@@ -71,13 +78,16 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
     for path in (metadata_file, iidfile):
         discard_stale(path if isinstance(path, Path) else None)
     image = _image_options(outputs)
+    cache_from = tuple(parse_cache_from(s) for s in _strs(options.get("cache_from")))
+    cache_to = tuple(parse_cache_to(s) for s in _strs(options.get("cache_to")))
     from dockyard.builders import current_builder
 
     chosen = current_builder(builder).ensure_booted()
     chosen.assign(list(request.platforms) or [Platform.host()])
     render = progress.renderer(progress.resolve_mode(str(options.get("progress") or "") or None))
     ok = False
-    with chosen.in_use(), Client() as client:
+    hosts = HostsConfig.load().with_hosts(chosen.config.registries)
+    with chosen.in_use(), Client(hosts=hosts) as client:
         try:
             result = build(
                 BuildOptions(
@@ -88,7 +98,7 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
                     no_cache=bool(options.get("no_cache")), no_cache_filter=_strs(options.get("no_cache_filter")),
                     jobs=chosen.jobs(), oci_mediatypes=image.oci_mediatypes, compression=image.compression,
                     compression_level=image.compression_level, source_date_epoch=source_date_epoch(),
-                    root=chosen.store_root(),
+                    root=chosen.store_root(), cache_from=cache_from, cache_to=cache_to,
                 ),
                 client=client, listener=render,
             )
@@ -96,6 +106,7 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
         finally:
             render.close(ok=ok)
         _deliver(result, outputs, client=client, tags=tags)
+    _collect_garbage(chosen)
     described = describe(result.content, result.descriptor, names=tags)
     if isinstance(metadata_file, Path):
         write_metadata_file(metadata_file, described)
@@ -103,6 +114,19 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
         write_iidfile(iidfile, described)
     click.echo(str(result.descriptor.digest))
     return 0
+
+
+def _collect_garbage(builder: Builder) -> None:
+    """The builder's GC policy (buildkitd.toml ``gckeepstorage``/``gcpolicy``), applied after each build."""
+    policy = builder.config.gc
+    if not policy.enabled or not policy.rules:
+        return
+    root = builder.store_root()
+    filesystem = os.statvfs(root)
+    limits = [limit for rule in policy.rules if (limit := rule.limit(filesystem.f_blocks * filesystem.f_frsize))]
+    removed, freed = auto_collect(root, limit=min(limits) if limits else None)
+    if removed:
+        click.echo(f"automatic GC: removed {removed} cache records ({human(freed)})", err=True)
 
 
 def _deliver(result: BuildResult, outputs: tuple[Output, ...], *, client: Client, tags: tuple[str, ...]) -> None:

@@ -25,10 +25,15 @@ def _progress() -> Progress:
     return report
 
 
+INSECURE_KEY = "dockyard.insecure_registries"
+
+
 def _client(*, quiet: bool = True) -> Client:
     from dockyard.registry.client import Client
+    from dockyard.registry.hosts import HostsConfig
 
-    return Client(progress=None if quiet else _progress())
+    insecure = click.get_current_context().meta.get(INSECURE_KEY, frozenset())
+    return Client(hosts=HostsConfig.load(insecure=insecure), progress=None if quiet else _progress())
 
 
 def _platforms(values: tuple[str, ...]) -> list[Platform]:
@@ -41,8 +46,12 @@ def _platforms(values: tuple[str, ...]) -> list[Platform]:
 
 
 @click.group("imagetools")
-def imagetools() -> None:
+@click.option("--insecure-registry", "insecure", multiple=True, metavar="HOST[:PORT]",
+              help="Allow plain HTTP and unverified TLS for this registry (repeatable)")
+@click.pass_context
+def imagetools(ctx: click.Context, insecure: tuple[str, ...]) -> None:
     """Inspect, create and import multi-platform images in registries."""
+    ctx.meta[INSECURE_KEY] = frozenset(insecure)
 
 
 @imagetools.command("inspect")

@@ -14,9 +14,13 @@ from dockyard.errors import UsageError
 @click.option("-u", "--username", help="Username")
 @click.option("-p", "--password", help="Password (prefer --password-stdin: arguments are visible to others)")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input")
-def login(server: str, username: str | None, password: str | None, password_stdin: bool) -> None:
+@click.option("--insecure-registry", "insecure", is_flag=True,
+              help="Allow plain HTTP and unverified TLS for SERVER")
+def login(*, server: str, username: str | None, password: str | None, password_stdin: bool,
+          insecure: bool) -> None:
     """Log in to a registry (Docker Hub when SERVER is omitted)."""
     from dockyard.registry import login as impl
+    from dockyard.registry.hosts import HostsConfig
     from dockyard.registry.keychain import Credentials
 
     if password and password_stdin:
@@ -32,6 +36,7 @@ def login(server: str, username: str | None, password: str | None, password_stdi
     if not password:
         raise UsageError("empty password")
     creds = Credentials(str(username), str(password))
-    impl.verify(server, creds)
+    hosts = HostsConfig.load(insecure=frozenset({impl.api_host(server)}) if insecure else frozenset())
+    impl.verify(server, creds, hosts=hosts)
     where = impl.store(server, creds)
     click.echo(f"Login Succeeded (credentials stored in {where})")

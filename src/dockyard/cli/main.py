@@ -13,12 +13,11 @@ import os
 import sys
 import traceback
 from dataclasses import dataclass
-from typing import Any
 
 import click
 
 from dockyard import __version__
-from dockyard.errors import DockyardError, NotBuiltError
+from dockyard.errors import DockyardError
 
 
 @dataclass(frozen=True)
@@ -26,7 +25,7 @@ class Verb:
     """One row of the verb table: where the click command lives, and its one-line help."""
 
     help: str
-    target: str | None = None  # "module:attribute" under dockyard.cli; None = not built yet
+    target: str  # "module:attribute" under dockyard.cli
 
 
 VERBS: dict[str, Verb] = {
@@ -55,22 +54,6 @@ class GlobalOptions:
     debug: bool
 
 
-def _not_built(name: str) -> click.Command:
-    def callback(**_: Any) -> None:
-        raise NotBuiltError(
-            f"'dockyard {name}' is not built yet",
-            hint="see the open issues in the project tracker for its status",
-        )
-
-    return click.Command(
-        name,
-        callback=callback,
-        help=VERBS[name].help + " (not built yet)",
-        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-        add_help_option=False,
-    )
-
-
 class LazyGroup(click.Group):
     """A click group that imports a verb's module only when that verb runs."""
 
@@ -81,8 +64,6 @@ class LazyGroup(click.Group):
         verb = VERBS.get(cmd_name)
         if verb is None:
             return None
-        if verb.target is None:
-            return _not_built(cmd_name)
         module_name, attr = verb.target.split(":")
         module = importlib.import_module(f"dockyard.cli.{module_name}")
         command = getattr(module, attr)
@@ -90,7 +71,7 @@ class LazyGroup(click.Group):
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, verb.help + ("" if verb.target else " (not built yet)")) for name, verb in VERBS.items()]
+        rows = [(name, verb.help) for name, verb in VERBS.items()]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 

@@ -1,7 +1,7 @@
 """A build request as the CLI (or a library user) states it, and the non-executing answers.
 
 ``dockyard build --call=outline|targets|check`` and ``--dry-run`` are answered here from the
-Dockerfile and context alone; a real build goes to the engine (not built yet).
+Dockerfile and context alone; a real build goes to the engine (:mod:`dockyard.engine.build`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dockyard.dockerfile.plan import plan
 from dockyard.dockerfile.resolver import ImageResolver
 from dockyard.dockerfile.stages import load
 from dockyard.dockerfile.syntax import parse_path
-from dockyard.errors import DockerfileError, NotBuiltError, UsageError
+from dockyard.errors import DockerfileError, UsageError
 from dockyard.graph.contenthash import SourceNotFoundError
 from dockyard.platform import Platform
 
@@ -52,7 +52,7 @@ def _emit(data: dict[str, object], fmt: str, text: str) -> str:
 
 
 def answer(request: BuildRequest, *, resolver: ImageResolver | None = None) -> Answer:
-    """Answer a call or a dry run; raises NotBuiltError for a real build."""
+    """Answer a call or a dry run; a real build is refused (the engine runs it)."""
     if request.call not in CALLS:
         raise UsageError(f"unknown --call value {request.call!r}", hint="use build, outline, targets or check")
     if request.fmt not in FORMATS:
@@ -68,9 +68,9 @@ def answer(request: BuildRequest, *, resolver: ImageResolver | None = None) -> A
         failed = bool(data["warnings"])
         return Answer(_emit(data, request.fmt, calls.render_lint(data)), 1 if failed else 0)
     if request.call == "build" and not request.dry_run:
-        raise NotBuiltError(
-            "executing a build is not built yet",
-            hint="use --dry-run to see the plan, or --call=outline|targets|check",
+        raise UsageError(
+            "the frontend does not execute builds: executing a build is the engine's job",
+            hint="call dockyard.engine.build.build(), or use --dry-run / --call=outline|targets|check",
         )
     result = plan(
         request.dockerfile,

@@ -17,8 +17,10 @@ from pathlib import Path
 
 from dockyard import progress
 from dockyard.dockerfile.plan import Plan, plan
-from dockyard.engine import image
+from dockyard.engine import cacheexport, cacheimport, image
 from dockyard.engine.bases import BaseImages
+from dockyard.engine.cachemanifest import INLINE_FIELD, inline_field
+from dockyard.engine.cacheoptions import CacheExport, CacheImport
 from dockyard.engine.mounts import Secret
 from dockyard.engine.results import FsResult
 from dockyard.engine.worker import Node, OpWorker, WorkerConfig, pin
@@ -57,6 +59,8 @@ class BuildOptions:
     compression_level: int | None = None
     source_date_epoch: int | None = None
     root: Path | None = None  # the store root (the builder node's); default: the data root
+    cache_from: tuple[CacheImport, ...] = ()  # --cache-from (engine/cacheimport.py)
+    cache_to: tuple[CacheExport, ...] = ()  # --cache-to (engine/cacheexport.py)
 
 
 @dataclass(frozen=True)
@@ -161,29 +165,41 @@ def build(options: BuildOptions, *, client: Client | None = None,
         snapshots = Snapshotter(root / "snapshots")
         cache = CacheDB(root / "cache.db")
         try:
+            imported = cacheimport.load(options.cache_from, client=client, content=content, root=root,
+                                        listener=listener) if options.cache_from else None
             worker = OpWorker(
                 snapshots=snapshots, cache=cache, content=content,
                 executor=RuncExecutor(state_dir=root / "run"), bases=bases,
                 config=WorkerConfig(context_dir=options.context, secrets={s.id: s for s in options.secrets},
                                     ssh=options.ssh, layer_options=layer_options,
-                                    no_cache=frozenset(graph.no_cache), root=root))
+                                    no_cache=frozenset(graph.no_cache), root=root), imported=imported)
             outcome = solve([r for r in roots if r is not None], worker, jobs=options.jobs or os.cpu_count() or 1,
                             listener=listener)
+            records = cacheexport.collect(graph.nodes.values(), outcome.results, cache=cache, content=content,
+                                          imported=imported) if options.cache_to else ()
         finally:
             cache.close()
             snapshots.close()
         created = _created(epoch)
         manifests: dict[Platform, Descriptor] = {}
         configs: dict[Platform, Descriptor] = {}
+        finals: list[FsResult] = []
         for pp, node in zip(the_plan.platforms, roots, strict=True):
             result = outcome.results[node.key] if node is not None else FsResult(top=None)
             assert isinstance(result, FsResult)
+            finals.append(result)
+            inline = {INLINE_FIELD: inline_field(records, result.layers)} \
+                if any(c.kind == "inline" for c in options.cache_to) else {}
             manifests[pp.platform], configs[pp.platform] = image.write_image(
-                content, pp.config, result, created=created, labels=options.labels, oci=options.oci_mediatypes)
+                content, pp.config, result, created=created, labels=options.labels, oci=options.oci_mediatypes,
+                extra=inline)
         if len(manifests) == 1:
             top = next(iter(manifests.values()))
         else:
             top = image.write_index(content, list(manifests.values()), oci=options.oci_mediatypes)
+        cacheexport.export(options.cache_to, records=records, finals=[r.layers for r in finals],
+                           nodes=list(graph.nodes.values()), root=root, content=content, client=client,
+                           imported=imported, listener=listener)
         return BuildResult(descriptor=top, manifests=manifests, configs=configs, content=content,
                            ran=len(outcome.ran), cached=len(outcome.cached))
     finally:

@@ -13,11 +13,12 @@ and the source (the build context, or a stage's or image's root, read-only) and 
 - a directory source copies its *contents*; a file goes to ``dest/<name>`` when ``dest`` ends
   in ``/`` or is an existing directory, else it becomes ``dest``; a relative ``dest`` is
   relative to ``workdir``; ``dest`` is resolved inside the destination root, following its
-  symlinks there, and missing parents are created (mode 0755, or the octal ``--chmod``, as
-  BuildKit does; owner the ``--chown`` or root);
+  symlinks there, and missing parents are created (mode 0755, or the octal ``--chmod`` as
+  BuildKit does since 2025 — buildah keeps 0755; owner the ``--chown`` or root);
 - more than one source needs a directory destination: ``dest`` ending in ``/`` or an
-  existing directory (BuildKit silently lets the last file win; Docker's classic builder
-  and buildah refuse, and so does this);
+  existing directory. Peers disagree here: BuildKit lets the last file silently win,
+  buildah 1.28 makes ``dest`` a directory, Docker's classic builder refuses; this refuses
+  (the message is the classic builder's), so a Dockerfile never means two things;
 - ``--parents`` keeps each source's path below the ``/./`` pivot (or the root);
 - ADD (``unpack``) extracts a local tar archive, recognised by content, into ``dest``
   (see :mod:`dockyard.engine.archive`); anything else is copied as by COPY.
@@ -80,8 +81,30 @@ class _Source:
 
 
 def copy_into(*, source_root: Path, dest_root: Path, spec: CopySpec) -> CopyStats:
-    """Copy ``spec``'s sources from ``source_root`` into ``dest_root``; see the module docstring."""
+    """Copy ``spec``'s sources from ``source_root`` into ``dest_root``; see the module docstring.
+
+    Raises :class:`BuildError` for every failure, system errors included (with paths as the
+    container sees them, never the host's mount points).
+    """
     keyword = "ADD" if spec.unpack else "COPY"
+    try:
+        return _copy_into(source_root, dest_root, spec, keyword)
+    except OSError as exc:
+        names = [os.fsdecode(n) for n in (exc.filename, exc.filename2) if n is not None]
+        shown = [_container_path(name, (dest_root, source_root)) for name in names]
+        where = f": {' -> '.join(shown)}" if shown else ""
+        raise BuildError(f"{keyword} failed: {exc.strerror or exc}{where}") from exc
+
+
+def _container_path(name: str, roots: tuple[Path, ...]) -> str:
+    for root in roots:
+        prefix = os.fspath(root).rstrip("/") + "/"
+        if name.startswith(prefix):
+            return name[len(prefix) - 1:]
+    return name
+
+
+def _copy_into(source_root: Path, dest_root: Path, spec: CopySpec, keyword: str) -> CopyStats:
     mode = parse_chmod(spec.chmod) if spec.chmod else None
     ignore = PatternMatcher(spec.context_excludes) if spec.from_context and spec.context_excludes else None
     sources = _select_all(os.fsencode(source_root), spec, ignore, keyword)
@@ -112,7 +135,7 @@ def copy_into(*, source_root: Path, dest_root: Path, spec: CopySpec) -> CopyStat
         if stat.S_ISDIR(source.st.st_mode):
             maker.make(dest_host)
             filters = Filters(excludes=excludes, ignore=ignore,
-                              include=PatternMatcher([source.include]) if source.include else None)
+                              include=PatternMatcher([source.include]) if source.include not in ("", ".") else None)
             copier.copy_contents(source.host, source.name, dest_host, filters)
             continue
         target = dest_host

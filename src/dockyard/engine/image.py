@@ -22,8 +22,9 @@ _TO_DOCKER = {mediatypes.OCI_LAYER_GZIP: mediatypes.DOCKER_LAYER_GZIP}
 
 
 def config_document(planned: PlannedConfig, result: FsResult, *, created: str,
-                    labels: Mapping[str, str] = {}) -> dict[str, Any]:
-    """The image config JSON: the planned config, the layers' diff_ids, and the creation time."""
+                    labels: Mapping[str, str] = {}, extra: Mapping[str, Any] = {}) -> dict[str, Any]:
+    """The image config JSON: the planned config, the layers' diff_ids, and the creation time
+    (``extra``: more top-level fields, e.g. the inline cache records)."""
     for key, value in labels.items():
         planned = planned.with_label(key, value)
     doc = planned.to_oci()
@@ -34,13 +35,15 @@ def config_document(planned: PlannedConfig, result: FsResult, *, created: str,
     for row in history:
         row.setdefault("created", created)
     ordered["history"] = history
+    ordered.update(extra)
     return ordered
 
 
 def write_image(content: ContentStore, planned: PlannedConfig, result: FsResult, *, created: str,
-                labels: Mapping[str, str] = {}, oci: bool = True) -> tuple[Descriptor, Descriptor]:
+                labels: Mapping[str, str] = {}, oci: bool = True,
+                extra: Mapping[str, Any] = {}) -> tuple[Descriptor, Descriptor]:
     """Store the config and manifest; return (manifest descriptor with platform, config descriptor)."""
-    config_bytes = canonical.encode(config_document(planned, result, created=created, labels=labels))
+    config_bytes = canonical.encode(config_document(planned, result, created=created, labels=labels, extra=extra))
     config_type = mediatypes.OCI_CONFIG if oci else mediatypes.DOCKER_CONFIG
     content.ingest_bytes(config_bytes)
     config = Descriptor.of_bytes(config_type, config_bytes)

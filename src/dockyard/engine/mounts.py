@@ -80,7 +80,16 @@ class StepMounts:
 
 
 def _cache_dir(mount: ops.Mount, root: Path) -> Path:
-    ident = mount.cache_id or mount.target
+    return cache_mount_dir(cache_mount_id(mount), root)
+
+
+def cache_mount_id(mount: ops.Mount) -> str:
+    """The id a cache mount is kept (and exported, with ``cache-mounts=true``) under."""
+    return mount.cache_id or mount.target
+
+
+def cache_mount_dir(ident: str, root: Path) -> Path:
+    """Where the cache mount ``ident`` lives in the store at ``root``."""
     return root / "cachemounts" / hashlib.sha256(ident.encode()).hexdigest()[:20]
 
 

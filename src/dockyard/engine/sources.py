@@ -14,9 +14,12 @@ import os
 import posixpath
 import re
 import stat
+from dataclasses import dataclass
 from functools import lru_cache
 
 from dockyard.dockerfile.dockerignore import PatternMatcher
+from dockyard.errors import BuildError
+from dockyard.oci.rootpath import resolve
 
 
 def has_wildcards(text: str) -> bool:
@@ -92,19 +95,36 @@ def unescape(text: str) -> str:
 def expand(root: str, source: str, *, visible: PatternMatcher | None = None) -> list[str]:
     """The paths (relative, sorted) under ``root`` that the wildcard ``source`` matches.
 
-    Intermediate components are only entered when they are real directories (a symlinked
-    directory is not walked into, as Go's ``filepath.Walk`` does not). ``visible`` is the
-    .dockerignore matcher: ignored paths are not in the context, so they never match.
+    The literal components before the first wildcard are resolved with symlinks followed
+    inside the root (``linkdir/*.txt`` works, as in BuildKit); below that, only real
+    directories are entered (Go's ``filepath.Walk`` does not follow links either).
+    ``visible`` is the .dockerignore matcher: ignored paths are not in the context.
     """
     parts = clean_source(source).split("/")
+    first = next((i for i, part in enumerate(parts) if has_wildcards(part)), len(parts))
+    prefix = "/".join(unescape(part) for part in parts[:first])
+    try:
+        base = os.fsdecode(resolve(root, prefix)) if prefix else root
+    except BuildError:
+        return []
     found: list[str] = []
-    _expand(root, "", parts, found, visible)
+    if first < len(parts):
+        _expand(base, "", parts[first:], found, _Scope(prefix, visible))
     return found
 
 
-def _expand(root: str, base: str, parts: list[str], found: list[str], visible: PatternMatcher | None) -> None:
+@dataclass(frozen=True)
+class _Scope:
+    prefix: str
+    visible: PatternMatcher | None
+
+    def name(self, rel: str) -> str:
+        return f"{self.prefix}/{rel}" if self.prefix else rel
+
+
+def _expand(base: str, rel_dir: str, parts: list[str], found: list[str], scope: _Scope) -> None:
     head, rest = parts[0], parts[1:]
-    directory = os.path.join(root, base) if base else root
+    directory = os.path.join(base, rel_dir) if rel_dir else base
     if not has_wildcards(head):
         names = [unescape(head)]
     else:
@@ -114,17 +134,17 @@ def _expand(root: str, base: str, parts: list[str], found: list[str], visible: P
             return
         names = [name for name in names if match_component(head, name)]
     for name in names:
-        rel = f"{base}/{name}" if base else name
+        rel = f"{rel_dir}/{name}" if rel_dir else name
         try:
-            st = os.lstat(os.path.join(root, rel))
+            st = os.lstat(os.path.join(base, rel))
         except (FileNotFoundError, NotADirectoryError):
             continue
-        if not is_visible(visible, rel, is_dir=stat.S_ISDIR(st.st_mode)):
+        if not is_visible(scope.visible, scope.name(rel), is_dir=stat.S_ISDIR(st.st_mode)):
             continue
         if not rest:
-            found.append(rel)
+            found.append(scope.name(rel))
         elif stat.S_ISDIR(st.st_mode):
-            _expand(root, rel, rest, found, visible)
+            _expand(base, rel, rest, found, scope)
 
 
 def is_visible(ignore: PatternMatcher | None, rel: str, *, is_dir: bool) -> bool:

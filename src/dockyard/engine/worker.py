@@ -24,8 +24,9 @@ from pathlib import Path
 
 from dockyard.engine import mounts
 from dockyard.engine.bases import BaseImages
+from dockyard.engine.cacheimport import ImportedCache
 from dockyard.engine.results import SCRATCH, ContextResult, FsResult, Result
-from dockyard.errors import BuildError, NotBuiltError
+from dockyard.errors import BuildError, NotBuiltError, StoreError
 from dockyard.executor.base import Executor, Network, RunRequest
 from dockyard.graph import ops
 from dockyard.oci.layer import LayerOptions, make_layer
@@ -64,15 +65,22 @@ class OpWorker:
     """Implements :class:`dockyard.solver.Worker` over graph ops."""
 
     def __init__(self, *, snapshots: Snapshotter, cache: CacheDB, content: ContentStore, executor: Executor,
-                 bases: BaseImages, config: WorkerConfig) -> None:
+                 bases: BaseImages, config: WorkerConfig, imported: ImportedCache | None = None) -> None:
         self.snapshots = snapshots
         self.cache = cache
         self.content = content
         self.executor = executor
         self.bases = bases
         self.config = config
+        self.imported = imported
         self._ingest = content.root / "ingest"
         self._ingest.mkdir(parents=True, exist_ok=True)
+
+    def cancel(self) -> None:
+        """Stop running steps (the solve failed or was interrupted)."""
+        stop = getattr(self.executor, "kill_running", None)
+        if callable(stop):
+            stop()
 
     # -- cache -----------------------------------------------------------------------------
     def cached(self, vertex: Vertex) -> Result | None:
@@ -86,10 +94,20 @@ class OpWorker:
             return None
         record = self.cache.get(vertex.key)
         if record is None or (record.snapshot is not None and not self.snapshots.exists(record.snapshot)):
-            return None
+            return self._imported(vertex.key)
         if not all(self.content.has(layer.digest) for layer in record.layers):
-            return None
+            return self._imported(vertex.key)
         return FsResult(record.snapshot, record.layers)
+
+    def _imported(self, key: str) -> FsResult | None:
+        """A result from ``--cache-from``: its blobs fetched only now, its chain unpacked, recorded."""
+        layers = self.imported.lookup(key) if self.imported is not None else None
+        if layers is None or self.imported is None:
+            return None
+        self.imported.fetch(layers, self.content)
+        top = self.unpack_chain(layers)
+        self.cache.put(key, snapshot=top, layers=layers)
+        return FsResult(top, layers)
 
     # -- execution -------------------------------------------------------------------------
     def run(self, vertex: Vertex, inputs: Sequence[Result], log: Callable[[str], None],
@@ -122,23 +140,34 @@ class OpWorker:
 
     def _image(self, op: ops.ImageSource) -> FsResult:
         pulled = self.bases.pull(op.ref, op.platform)
+        layers = tuple(LayerRecord(digest=desc.digest, diff_id=diff_id, size=desc.size, media_type=desc.media_type)
+                       for desc, diff_id in zip(pulled.manifest.layers, pulled.config.diff_ids, strict=True))
+        return FsResult(self.unpack_chain(layers), layers)
+
+    def unpack_chain(self, layers: Sequence[LayerRecord]) -> str | None:
+        """The snapshot of ``layers`` (blobs in the content store) stacked bottom first.
+
+        Each prefix is unpacked once per store (``chain:`` records keyed by the diff_ids so far),
+        so base images and imported caches sharing a prefix share its snapshots. A blob whose
+        content does not match its diff_id is refused: an imported cache is not trusted.
+        """
         parent: str | None = None
         chain = hashlib.sha256()
-        layers: list[LayerRecord] = []
-        for desc, diff_id in zip(pulled.manifest.layers, pulled.config.diff_ids, strict=True):
-            chain.update(str(diff_id).encode())
+        for layer in layers:
+            chain.update(str(layer.diff_id).encode())
             chain_key = "chain:" + chain.hexdigest()
             record = self.cache.get(chain_key)
             if record is not None and record.snapshot and self.snapshots.exists(record.snapshot):
                 parent = record.snapshot
-            else:
-                with self.snapshots.prepare(parent) as active:
-                    apply_layer(self.content.path(desc.digest), active.upper, whiteouts=Whiteouts.OVERLAY)
-                    parent = active.commit().id
-                self.cache.put(chain_key, snapshot=parent, layers=())
-            layers.append(LayerRecord(digest=desc.digest, diff_id=diff_id, size=desc.size,
-                                      media_type=desc.media_type))
-        return FsResult(parent, tuple(layers))
+                continue
+            with self.snapshots.prepare(parent) as active:
+                applied = apply_layer(self.content.path(layer.digest), active.upper, whiteouts=Whiteouts.OVERLAY)
+                if applied.diff_id != layer.diff_id:
+                    raise StoreError(f"layer {layer.digest} unpacks to {applied.diff_id}, not {layer.diff_id}",
+                                     hint="the imported cache or image is corrupt; export it again")
+                parent = active.commit().id
+            self.cache.put(chain_key, snapshot=parent, layers=())
+        return parent
 
     def _exec(self, op: ops.Exec, name: str, result_of: Callable[[ops.State], Result],
               log: Callable[[str], None]) -> FsResult:

@@ -40,6 +40,7 @@ from dockyard.paths import data_root
 _probe_lock = threading.Lock()
 _runtime_choice: dict[str, str] = {}  # "runtime" -> path, filled once per process
 _ensured: set[str] = set()
+_reaped: set[str] = set()
 
 
 def _probe_crun(crun: str) -> bool:
@@ -101,6 +102,16 @@ def _ensure_platform(request: RunRequest) -> None:
         _ensured.add(arch)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class _LineSplitter:
     """Turns pipe chunks into lines for the callback and the kept tail."""
 
@@ -157,6 +168,15 @@ class RuncExecutor:
     def __init__(self, *, runtime: str | None = None, state_dir: str | os.PathLike[str] | None = None) -> None:
         self._runtime = runtime
         self._state_dir = Path(state_dir) if state_dir is not None else None
+        self._running: dict[str, subprocess.Popen[bytes]] = {}
+        self._running_lock = threading.Lock()
+
+    def kill_running(self) -> None:
+        """Kill every container this executor is running (a cancelled build)."""
+        with self._running_lock:
+            running = list(self._running.items())
+        for ident, proc in running:
+            self._kill(ident, proc)
 
     @property
     def runtime(self) -> str:
@@ -164,8 +184,36 @@ class RuncExecutor:
             self._runtime = choose_runtime()
         return self._runtime
 
+    def reap_stale(self) -> list[str]:
+        """Delete the containers of dockyard processes that died (kill -9) mid-step; their ids.
+
+        Container ids carry the pid of the process that ran them, so a container whose
+        process is gone can only be a leftover. Runs once per process and runtime.
+        """
+        try:
+            proc = subprocess.run([self.runtime, "list", "--format", "json"], capture_output=True, text=True,
+                                  timeout=30, check=False)
+            listed = json.loads(proc.stdout or "null") or []
+        except (OSError, subprocess.SubprocessError, json.JSONDecodeError):
+            return []
+        stale = []
+        for item in listed:
+            parts = str(item.get("id", "")).split("-")
+            if len(parts) == 3 and parts[0] == "dockyard" and parts[1].isdigit() and not _alive(int(parts[1])):
+                stale.append(item["id"])
+        for ident in stale:
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                subprocess.run([self.runtime, "delete", "-f", ident], capture_output=True, timeout=30, check=False)
+        return stale
+
     def run(self, request: RunRequest, *, on_output: OutputCallback | None = None) -> RunResult:
         started = time.monotonic()
+        runtime = self.runtime  # chosen (and probed) outside the lock below: it takes the lock too
+        with _probe_lock:
+            first = runtime not in _reaped
+            _reaped.add(runtime)
+        if first:
+            self.reap_stale()
         _ensure_platform(request)
         rootfs = request.rootfs
         user = resolve_user(rootfs, request.user)
@@ -182,13 +230,18 @@ class RuncExecutor:
             (bundle / "config.json").write_text(json.dumps(config))
             argv = [self.runtime, "run", "--bundle", str(bundle), "--no-new-keyring", ident]
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, cwd=bundle)
+                                    stderr=subprocess.PIPE, cwd=bundle, start_new_session=True)
+            with self._running_lock:
+                self._running[ident] = proc
             try:
                 _pump(proc, on_output, tail)
                 code = proc.wait()
             except BaseException:
                 self._kill(ident, proc)
                 raise
+            finally:
+                with self._running_lock:
+                    self._running.pop(ident, None)
         finally:
             shutil.rmtree(bundle, ignore_errors=True)
             remove_stubs(stubs)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import BinaryIO, Protocol
 from urllib.parse import urljoin
 
@@ -58,12 +59,18 @@ def _location(response: httpx.Response) -> str:
 
 
 def _range_end(response: httpx.Response) -> int | None:
-    """The offset after the last byte the registry holds, from ``Range: 0-N`` (None: no header)."""
+    """The offset after the last byte the registry holds, from ``Range: 0-N`` (None: no header).
+
+    ``0-0`` is read as "nothing yet": Distribution reports an empty upload that way, and it
+    appends a PATCH wherever its upload ends whatever Content-Range says, so an offset one
+    byte too far would corrupt the blob (a 1-byte blob is then sent again, which is harmless
+    because a wrong result fails the digest check at commit and the upload restarts).
+    """
     value = response.headers.get("range", "").removeprefix("bytes=")
     _start, sep, end = value.partition("-")
     if not sep or not end.isdigit():
         return None
-    return int(end) + 1
+    return 0 if int(end) == 0 else int(end) + 1
 
 
 def push(session: Session, repository: str, desc: Descriptor, source: BlobSource, *,
@@ -114,11 +121,11 @@ class _Upload:
         """Ask where the upload stands: (location, offset), or None when the registry forgot it."""
         try:
             response = self.session.request("GET", location, scopes=self.scopes, what=self.what,
-                                            expect=(204, 200, 404), replay=False)
+                                            expect=(204, 200, 400, 404, 416), replay=False)
         except Retryable as failure:
             self._give_up_or_wait(failure)
             return self._status(location)
-        if response.status_code == 404:
+        if response.status_code >= 400:  # unknown, or cancelled by the registry (wrong offset): start over
             return None
         offset = _range_end(response)
         return (_location(response) if response.headers.get("location") else location), (offset or 0)
@@ -146,7 +153,7 @@ class _Upload:
             try:
                 response = self.session.request(
                     "PATCH", location, scopes=self.scopes, what=self.what, expect=(202, 204), headers=headers,
-                    body=lambda o=offset, n=end - offset: self._body(o, n), replay=False)  # type: ignore[misc]
+                    body=partial(self._body, offset, end - offset), replay=False)
             except Retryable as failure:
                 self._give_up_or_wait(failure)
                 status = self._status(location)
@@ -173,6 +180,12 @@ class _Upload:
             self.session.request("PUT", location, scopes=self.scopes, what=self.what, expect=(201, 204),
                                  params={"digest": str(self.desc.digest)}, headers={"Content-Length": "0"},
                                  replay=False)
+        except errors.BlobUploadError:
+            # DIGEST_INVALID / SIZE_INVALID / upload unknown: the registry's copy is wrong; send it again
+            self.failures += 1
+            if self.failures >= self.session.options.retry.attempts:
+                raise
+            self.run(None)
         except Retryable as failure:
             self._give_up_or_wait(failure)
             if exists(self.session, self.repository, self.desc.digest, push=True):
@@ -185,24 +198,38 @@ class _Upload:
 
 
 def fetch(session: Session, repository: str, desc: Descriptor, store: ContentStore) -> Blob:
-    """Download ``desc`` into ``store`` (verified); a blob already there is not fetched again."""
+    """Download ``desc`` into ``store`` (verified); a blob already there is not fetched again.
+
+    A download cut off midway continues with ``Range: bytes=N-`` when the registry honours it
+    (206), so a dropped connection late in a large layer does not cost the whole layer again.
+    """
     if store.has(desc.digest):
         return Blob(desc.digest, store.size(desc.digest))
     policy = session.options.retry
     what = f"pull blob {desc.digest.short}"
-    for attempt in range(1, policy.attempts + 1):
-        response = session.request("GET", f"/v2/{repository}/blobs/{desc.digest}",
-                                   scopes=[scope_for(repository, "pull")], what=what, stream=True)
-        try:
-            with store.writer(expected=desc.digest, size=desc.size) as writer:
-                for data in response.iter_raw(CHUNK):
+    writer = store.open_writer(expected=desc.digest, size=desc.size)
+    try:
+        failures = 0
+        while True:
+            have = writer.written
+            headers = {"Range": f"bytes={have}-"} if have else None
+            response = session.request("GET", f"/v2/{repository}/blobs/{desc.digest}", headers=headers,
+                                       scopes=[scope_for(repository, "pull")], what=what, stream=True,
+                                       expect=(200, 206))
+            try:
+                if have and response.status_code != 206:  # the range was ignored: start again
+                    writer.abort()
+                    writer = store.open_writer(expected=desc.digest, size=desc.size)
+                for data in response.iter_raw():  # as received: bytes before a cut-off are kept
                     writer.write(data)
-            assert writer.committed is not None
-            return writer.committed
-        except httpx.TransportError as exc:
-            if attempt == policy.attempts:
-                raise errors.from_transport(exc, registry=session.host, what=what) from None
-            policy.sleep(policy.delay(attempt))
-        finally:
-            response.close()
-    raise AssertionError("unreachable")
+                return writer.commit()
+            except httpx.TransportError as exc:
+                failures = 0 if writer.written > have else failures + 1  # progress resets the count
+                if failures >= policy.attempts:
+                    raise errors.from_transport(exc, registry=session.host, what=what) from None
+                policy.sleep(policy.delay(max(failures, 1)))
+            finally:
+                response.close()
+    except BaseException:
+        writer.abort()
+        raise

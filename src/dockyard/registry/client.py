@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from functools import partial
 from typing import BinaryIO
 
 from dockyard.digest import Digest, verify
@@ -196,8 +197,7 @@ class Client:
             store.ingest_bytes(chosen.data, expected=entry.digest)
             chosen = Fetched(entry, chosen.data)
         manifest = Manifest.from_bytes(chosen.data, media_type=chosen.descriptor.media_type)
-        self._run_all([lambda d=d: self.fetch_blob(ref, d, store)  # type: ignore[misc]
-                       for d in (manifest.config, *manifest.layers)])
+        self._run_all([partial(self.fetch_blob, ref, d, store) for d in (manifest.config, *manifest.layers)])
         self.remember(ref, [manifest.config.digest, *(d.digest for d in manifest.layers)])
         config = ImageConfig.from_bytes(store.read_bytes(manifest.config.digest))
         desc = chosen.descriptor if chosen.descriptor.platform else chosen.descriptor.with_platform(config.platform)
@@ -226,7 +226,7 @@ class Client:
             parts = (manifest.config, *manifest.layers)
             self.remember(ref, [d.digest for d in parts])
             if blobs_too:
-                tasks += [lambda d=d: self.fetch_blob(ref, d, store) for d in parts]  # type: ignore[misc]
+                tasks += [partial(self.fetch_blob, ref, d, store) for d in parts]
             else:
                 self.fetch_blob(ref, manifest.config, store)
         self._run_all(tasks)
@@ -243,11 +243,9 @@ class Client:
         target = as_reference(target)
         session = self.session(target.api_host)
         data, children, layers = walk(source, desc)
-        self._run_all([lambda d=d: self._push_blob(session, target, d, source)  # type: ignore[misc]
-                       for d in layers.values()])
+        self._run_all([partial(self._push_blob, session, target, d, source) for d in layers.values()])
         if mediatypes.is_index(desc.media_type):
-            self._run_all([lambda c=c, b=b: self._put(session, target, c, b)  # type: ignore[misc]
-                           for c, b in children])
+            self._run_all([partial(self._put, session, target, c, b) for c, b in children])
         self._put(session, target, desc, data)
         for tag in ([target.tag] if target.tag else []) + [t for t in tags if t != target.tag]:
             manifests.put(session, target.repository, tag, desc.media_type, data)
@@ -290,8 +288,9 @@ class Client:
             for future in pending:
                 future.cancel()
             for future in futures:
-                if future.done() and not future.cancelled() and future.exception() is not None:
-                    raise future.exception()  # type: ignore[misc]
+                error = None if future.cancelled() else future.exception()
+                if error is not None:
+                    raise error
 
 
 class FetchingSource:

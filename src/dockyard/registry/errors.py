@@ -98,12 +98,17 @@ def from_response(response: httpx.Response, *, registry: str, what: str) -> Regi
                          status=status)
 
 
+def is_tls_failure(exc: Exception) -> bool:
+    """True when a transport error came from the TLS handshake (bad CA, wrong protocol)."""
+    text = str(exc)
+    return "SSL" in text or "certificate" in text.lower() or "TLS" in text
+
+
 def from_transport(exc: httpx.TransportError, *, registry: str, what: str) -> UnreachableError:
     """A network failure, naming the host:port and the kind of failure (never the URL's query)."""
-    text = str(exc)
     if isinstance(exc, httpx.TimeoutException):
         kind, hint = "timed out", "the registry is slow or unreachable; check the address and network"
-    elif "SSL" in text or "certificate" in text.lower() or "TLS" in text:
+    elif is_tls_failure(exc):
         kind = "TLS failed"
         hint = (f"put the registry's CA in /etc/docker/certs.d/{registry}/ca.crt, or mark it insecure "
                 "in registries.toml if it serves plain HTTP")

@@ -76,10 +76,11 @@ class HostsConfig:
             return cls(certs_d=certs_d, insecure=insecure)
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"{path}: {exc}", hint="fix the TOML syntax") from None
-        section = doc.get("registry", {})
-        if not isinstance(section, dict):
-            raise ConfigError(f"{path}: [registry] must be a table of hosts")
-        return cls({host: _host(path, host, value) for host, value in section.items()}, certs_d, insecure)
+        return cls(parse_hosts(doc.get("registry", {}), where=str(path)), certs_d, insecure)
+
+    def with_hosts(self, overrides: Mapping[str, HostConfig]) -> HostsConfig:
+        """These settings with ``overrides`` (e.g. a builder's config) taking precedence per host."""
+        return HostsConfig({**self.hosts, **overrides}, self.certs_d, self.insecure)
 
     def get(self, host: str) -> HostConfig:
         found = self.hosts.get(host, HostConfig())
@@ -118,7 +119,14 @@ class HostsConfig:
         return pairs
 
 
-def _host(path: Path, host: str, value: Any) -> HostConfig:
+def parse_hosts(section: Any, *, where: str) -> dict[str, HostConfig]:
+    """Parse a ``[registry."HOST"]`` table (registries.toml, and a builder's buildkitd.toml)."""
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}: [registry] must be a table of hosts")
+    return {host: _host(where, host, value) for host, value in section.items()}
+
+
+def _host(path: str, host: str, value: Any) -> HostConfig:
     where = f'{path}: [registry."{host}"]'
     if not isinstance(value, dict):
         raise ConfigError(f"{where} must be a table")

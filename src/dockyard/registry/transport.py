@@ -102,13 +102,19 @@ class Session:
             if self._base is not None:
                 return
             last: httpx.TransportError | None = None
-            for scheme in self._hosts.schemes(self.host):
+            schemes = self._hosts.schemes(self.host)
+            for i, scheme in enumerate(schemes):
                 base = f"{scheme}://{self.host}"
+                # Another scheme remains: fail over at once. After a TLS failure, plain HTTP is a guess
+                # (a TLS-only server drops it): no retries either, so a wrong guess fails fast.
+                guess = i + 1 < len(schemes) or (last is not None and errors.is_tls_failure(last))
                 try:
                     response = self._with_retries(functools.partial(self._client.get, f"{base}/v2/"),
-                                                  what="ping", retry_connect=False)
+                                                  what="ping", retry_connect=False, retry_transport=not guess)
                 except httpx.TransportError as exc:
-                    last = exc
+                    # keep a TLS failure over the plain-HTTP fallback's: it says what to fix (the CA)
+                    if last is None or not errors.is_tls_failure(last):
+                        last = exc
                     continue
                 if response.status_code == 401:
                     self.auth.set_challenge(parse_challenge(response.headers.get("www-authenticate", "")))
@@ -120,14 +126,15 @@ class Session:
             raise errors.from_transport(last, registry=self.host, what="contact the registry")
 
     def _with_retries(self, call: Callable[[], httpx.Response], *, what: str,
-                      retry_connect: bool = True) -> httpx.Response:
+                      retry_connect: bool = True, retry_transport: bool = True) -> httpx.Response:
         """Run ``call`` retrying transport errors and retryable statuses; returns the last response."""
         policy = self.options.retry
         for attempt in range(1, policy.attempts + 1):
             try:
                 response = call()
             except httpx.TransportError as exc:
-                if attempt == policy.attempts or (not retry_connect and isinstance(exc, httpx.ConnectError)):
+                if attempt == policy.attempts or not retry_transport or (
+                        not retry_connect and isinstance(exc, httpx.ConnectError)):
                     raise
                 policy.sleep(policy.delay(attempt))
                 continue
@@ -184,6 +191,12 @@ class Session:
             request = self._client.build_request(method, url, headers=send_headers, content=content)
             try:
                 response = self._client.send(request, stream=True)
+                status = response.status_code
+                if status not in expect or not stream:
+                    try:  # the body of an error, or of a small answer: read it now, inside the retry
+                        response.read()
+                    finally:
+                        response.close()
             except httpx.TransportError as exc:
                 error = errors.from_transport(exc, registry=self.host, what=what)
                 if not replay:
@@ -192,18 +205,16 @@ class Session:
                     raise error from None
                 policy.sleep(policy.delay(attempt))
                 continue
-            status = response.status_code
             if status in expect:
-                if not stream:
-                    self._read(response, what=what)
                 return response
-            self._read(response, what=what)
             if status == 401 and not reauthenticated:
                 reauthenticated = True
                 self.auth.refresh(scopes, response)
                 attempt -= 1
                 continue
             refused = errors.from_response(response, registry=self.host, what=what)
+            if status == 401 and self.auth.credentials is not None:
+                refused = self._insufficient_scope(response, refused, scopes)
             if retryable_status(status):
                 if not replay:
                     raise Retryable(refused, response)
@@ -212,10 +223,14 @@ class Session:
                     continue
             raise refused
 
-    def _read(self, response: httpx.Response, *, what: str) -> None:
-        try:
-            response.read()
-        except httpx.TransportError as exc:
-            raise errors.from_transport(exc, registry=self.host, what=what) from None
-        finally:
-            response.close()
+    def _insufficient_scope(self, response: httpx.Response, refused: RegistryError,
+                            scopes: Sequence[str]) -> RegistryError:
+        """Logged in, yet refused with ``error="insufficient_scope"``: the account lacks the right."""
+        challenge = parse_challenge(response.headers.get("www-authenticate", ""))
+        if challenge is None or challenge.params.get("error") != "insufficient_scope":
+            return refused
+        wanted = challenge.params.get("scope") or " ".join(scopes)
+        user = self.auth.credentials.username if self.auth.credentials else ""
+        return errors.AccessDeniedError(
+            f"{refused.message} (user {user!r} was not granted {wanted})", registry=self.host, code="DENIED",
+            status=401, hint="ask for access to the repository, or log in as a user who has it")

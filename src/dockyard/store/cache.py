@@ -91,7 +91,7 @@ class CacheDB:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                        timeout=BUSY_TIMEOUT_MS / 1000)
             self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._db.execute("PRAGMA journal_mode = WAL")
+            self._enable_wal()
             self._db.execute("PRAGMA synchronous = NORMAL")
             with self._write() as db:
                 version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -105,6 +105,19 @@ class CacheDB:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the cache database {self.path}: {exc}",
                              hint="check permissions, or remove the file to start with an empty cache") from exc
+
+    def _enable_wal(self) -> None:
+        """Switch to WAL; SQLite answers "locked" at once (no busy handler) while another
+        process opens the same new database, so this retries within the busy timeout."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:

@@ -14,6 +14,7 @@ API (small on purpose)::
     store = ContentStore.default()            # DATA_ROOT/content
     blob = store.ingest(stream, expected=d)   # -> Blob(digest, size); verified
     with store.writer() as w: w.write(...)    # streaming producers (tar | gzip -> store)
+    w = store.open_writer(); ...; w.commit()  # the same, driven by hand (resumable downloads)
     store.has(d); store.size(d); store.path(d); store.open(d); store.read_bytes(d)
 """
 
@@ -61,6 +62,11 @@ class BlobWriter:
 
     def write(self, data: bytes) -> int:
         return self._hashing.write(data)
+
+    @property
+    def written(self) -> int:
+        """Bytes written so far (a download resumes from here)."""
+        return self._hashing.size
 
     def flush(self) -> None:
         self._hashing.flush()
@@ -126,6 +132,10 @@ class ContentStore:
             return self.path(digest).read_bytes()
         except FileNotFoundError:
             raise self._missing(digest) from None
+
+    def open_writer(self, *, expected: Digest | None = None, size: int | None = None) -> BlobWriter:
+        """An ingest the caller drives: ``write`` ..., then ``commit()`` or ``abort()``."""
+        return BlobWriter(self, expected, size)
 
     @contextlib.contextmanager
     def writer(self, *, expected: Digest | None = None, size: int | None = None) -> Iterator[BlobWriter]:

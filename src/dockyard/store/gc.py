@@ -171,3 +171,29 @@ class Store:
                     entry.unlink(missing_ok=True)
         if everything:
             shutil.rmtree(self.root / "cachemounts", ignore_errors=True)
+
+
+def content_bytes(root: Path) -> int:
+    """The size of the content store's blobs: one directory listing, cheap enough for every build."""
+    base = root / "content" / "blobs" / "sha256"
+    total = 0
+    if base.is_dir():
+        with os.scandir(base) as entries:
+            for entry in entries:
+                with contextlib.suppress(OSError):
+                    total += entry.stat(follow_symlinks=False).st_size
+    return total
+
+
+def auto_collect(root: Path, *, limit: int | None, keep_duration: float | None = None) -> tuple[int, int]:
+    """Automatic GC after a build: prune least recently used records when the store exceeds ``limit``.
+
+    Snapshots are uncompressed and so take a few times the blobs' size: while four times the
+    blob bytes stay under the limit, the store is certainly small enough and nothing is walked.
+    """
+    if limit is None or content_bytes(root) * 4 < limit:
+        return 0, 0
+    store = Store(root)
+    if store.total() <= limit:
+        return 0, 0
+    return store.prune(keep_storage=limit, older_than=keep_duration)

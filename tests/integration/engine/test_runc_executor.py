@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tarfile
@@ -13,6 +14,8 @@ import pytest
 
 from dockyard.executor.base import Mount, Network, RunRequest, RunResult, StepFailedError
 from dockyard.executor.runc import RuncExecutor
+from dockyard.executor.spec import runtime_spec
+from dockyard.executor.user import resolve_user
 from dockyard.oci.layer import Compression, LayerOptions, make_layer
 from dockyard.oci.unpack import Whiteouts, apply_layer
 from dockyard.platform import Platform
@@ -180,3 +183,39 @@ def test_an_interrupted_step_leaves_no_container(snaps: Snapshotter, executor: R
     listing = subprocess.run([executor.runtime, "list", "-q"], capture_output=True, text=True, check=True).stdout
     assert f"dockyard-{os.getpid()}-" not in listing
     assert not any(p.name.startswith("tmp-") for p in snaps.root.iterdir())
+
+
+def test_containers_of_killed_processes_are_reaped(executor: RuncExecutor, amd64: Snapshot,
+                                                   snaps: Snapshotter, tmp_path: Path) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    ident = f"dockyard-{dead.pid}-deadbeef"
+    with snaps.prepare(amd64.id) as active:
+        rootfs = active.mount()
+        bundle = tmp_path / "bundle"
+        bundle.mkdir()
+        config = runtime_spec(RunRequest(rootfs=rootfs, args=["/bin/sleep", "60"]), rootfs=rootfs,
+                              user=resolve_user(rootfs, ""))
+        (bundle / "config.json").write_text(json.dumps(config))
+        # the created container keeps its stdio: pipes would never reach EOF
+        subprocess.run([executor.runtime, "create", "--bundle", str(bundle), ident], check=True,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+        assert ident in _container_ids(executor)
+        assert executor.reap_stale() == [ident]
+        assert ident not in _container_ids(executor)
+
+
+def _container_ids(executor: RuncExecutor) -> list[str]:
+    out = subprocess.run([executor.runtime, "list", "-q"], capture_output=True, text=True, check=True).stdout
+    return out.split()
+
+
+def test_steps_run_on_the_copy_fallback_too(executor: RuncExecutor, busybox_rootfs: dict[str, Path],
+                                            tmp_path: Path) -> None:
+    copy = Snapshotter(tmp_path / "copy-snapshots", overlay=False)
+    base = _base(copy, busybox_rootfs["amd64"])
+    result, lines, snap = _run(copy, executor, base, "rm /etc/group; echo v > /var/v; cat /etc/passwd | wc -l")
+    assert result.exit_code == 0
+    assert lines == [(1, "2")]
+    assert _layer_names(snap, tmp_path) == ["etc", "etc/.wh.group", "var", "var/v"]
+    copy.close()

@@ -216,3 +216,18 @@ def test_copy_and_overlay_modes_give_the_same_layer(tmp_path: Path, busybox_root
     assert results[0] == results[1]
     assert [name for name, *_ in results[0]] == ["bin", "bin/cat", "etc", "etc/.wh.hosts", "tmp", "var",
                                                  "var/.wh..wh..opq", "var/log"]
+
+
+def test_volatile_is_used_and_odd_root_paths_still_mount(tmp_path: Path) -> None:
+    snaps = Snapshotter(tmp_path / "a,b:c=d", overlay=True)
+    assert "volatile" in snaps.features
+    with snaps.prepare(None) as active:
+        (active.upper / "base").write_text("b")
+        base = active.commit()
+    with snaps.prepare(base.id) as active:
+        root = active.mount()
+        assert (root / "base").read_text() == "b"
+        (root / "added").write_text("a")
+        snap = active.commit()
+    assert os.listdir(snap.diff) == ["added"]
+    snaps.close()

@@ -9,14 +9,13 @@ import pytest
 from dockyard.builders.config import (
     BuilderConfig,
     GCRule,
-    KeyPair,
-    RegistryHost,
     load_config,
     parse_duration,
     parse_size,
 )
 from dockyard.errors import ConfigError
 from dockyard.platform import Platform
+from dockyard.registry.hosts import HostConfig
 
 FULL = """
 debug = true
@@ -71,11 +70,11 @@ def test_full_file_is_parsed_into_typed_values(tmp_path: Path) -> None:
         GCRule(all=True, keep_bytes=10 * 1024**3),
     )
     assert cfg.registry("docker.io").mirrors == ("mirror.example.com", "127.0.0.1:5000/hub")
-    assert cfg.registry("127.0.0.1:5000") == RegistryHost("127.0.0.1:5000", http=True, insecure=True)
+    assert cfg.registry("127.0.0.1:5000") == HostConfig(http=True, insecure=True)
     secure = cfg.registry("secure.example.com")
     assert secure.ca == (Path("/etc/ssl/my-ca.pem"),)
-    assert secure.keypairs == (KeyPair(Path("/etc/ssl/client.key"), Path("/etc/ssl/client.crt")),)
-    assert cfg.registry("unmentioned.io") == RegistryHost("unmentioned.io")
+    assert secure.keypairs == ((Path("/etc/ssl/client.crt"), Path("/etc/ssl/client.key")),)
+    assert cfg.registry("unmentioned.io") == HostConfig()
     assert cfg.source == tmp_path / "buildkitd.toml"
 
 
@@ -113,10 +112,9 @@ def test_percent_rule_limit_scales_with_filesystem() -> None:
     ("[worker.oci]\ngckeepstorage = \"lots\"\n", "invalid size 'lots'"),
     ("[[worker.oci.gcpolicy]]\nkeepDuration = \"2 days\"\n", "invalid duration"),
     ("[worker]\noci = 3\n", "oci must be a table"),
-    ('[registry."docker.io"]\nmirrors = "one"\n', "mirrors must be a list of strings"),
-    ('[registry."docker.io"]\nmirrors = ["https://m.example"]\n', "without a scheme"),
+    ('[registry."docker.io"]\nmirrors = "one"\n', "mirrors must be a list of hosts"),
     ('[registry."r.io"]\nhttp = "yes"\n', "http must be true or false"),
-    ('[registry."r.io"]\nkeypair = [{key = "k"}]\n', "keypair.cert must be a non-empty string"),
+    ('[registry."r.io"]\nkeypair = [{key = "k"}]\n', "keypair entries need key and cert paths"),
     ("[worker.oci]\nplatforms = [\"linux/z80\"]\n", "unknown architecture"),
 ])
 def test_invalid_values_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:

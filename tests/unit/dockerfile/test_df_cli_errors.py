@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.dockerfile.request import BuildRequest, answer
-from dockyard.errors import NotBuiltError
+from dockyard.errors import UsageError
 
 CASES = [
     ("unterminated heredoc", "FROM alpine\nRUN echo\nRUN <<EOF\nfoo\n", [], 3, "unterminated heredoc"),
@@ -77,5 +77,5 @@ def test_frontend_does_not_execute_builds(tmp_path: Path) -> None:
     """A real build is the engine's job: the frontend's answer() refuses it instead of guessing."""
     (tmp_path / "Dockerfile").write_text("FROM alpine\n")
     request = BuildRequest(context=tmp_path, dockerfile=tmp_path / "Dockerfile")
-    with pytest.raises(NotBuiltError, match="executing a build"):
+    with pytest.raises(UsageError, match="executing a build"):
         answer(request)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from dockyard.errors import BuildError
 from dockyard.oci.layer import Compression, LayerOptions, make_layer
 from dockyard.oci.rootpath import UnsafePathError
 from dockyard.oci.unpack import Whiteouts, apply_layer
@@ -149,3 +150,11 @@ def test_an_entry_replaces_what_was_there(tmp_path: Path) -> None:
     layer = _layer(tmp_path / "l.tar", [("file", "thing", "now a file")])
     apply_layer(layer, target, whiteouts=Whiteouts.APPLY)
     assert (target / "thing").read_text() == "now a file"
+
+
+def test_a_hardlink_to_nothing_is_a_build_error_naming_the_entry(tmp_path: Path) -> None:
+    target = tmp_path / "root"
+    target.mkdir()
+    layer = _layer(tmp_path / "l.tar", [("hardlink", "orphan", "not/there")])
+    with pytest.raises(BuildError, match="'orphan'"):
+        apply_layer(layer, target, whiteouts=Whiteouts.APPLY)

@@ -90,3 +90,8 @@ def test_parents_with_double_star(ctx: Path, dst: Path) -> None:
 def test_parents_with_a_missing_literal_path_is_an_error(ctx: Path, dst: Path) -> None:
     with pytest.raises(BuildError, match=r"x/nothere\.txt"):
         _copy(ctx, dst, "x/nothere.txt", dest="/p/", parents=True)
+
+
+def test_parents_with_a_pivot_at_the_end_copies_the_whole_directory(ctx: Path, dst: Path) -> None:
+    _copy(ctx, dst, "./src/./", dest="/all/", parents=True)
+    assert _files(dst / "all") == ["a.txt", "x/b.txt", "x/y/c.go", "x/y/c.txt"]

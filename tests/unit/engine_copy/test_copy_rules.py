@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -239,3 +240,32 @@ def test_special_files_from_a_stage_are_recreated(tmp_path: Path, dst: Path) -> 
     assert stat.S_IMODE(null.st_mode) == 0o666
     fifo = os.lstat(dst / "dev/fifo")
     assert stat.S_ISFIFO(fifo.st_mode) and stat.S_IMODE(fifo.st_mode) == 0o620
+
+
+def test_a_wildcard_below_a_symlinked_directory_follows_it_inside_the_root(ctx: Path, dst: Path) -> None:
+    os.symlink("sub/dir1/dir2", ctx / "linkdir")
+    os.symlink("/", ctx / "sub/rootlink")
+    _copy(ctx, dst, "linkdir/f*", dest="/w/")
+    _copy(ctx, dst, "sub/rootlink/*.go", dest="/r/")  # "/" is the context root, never the host's
+    assert os.listdir(dst / "w") == ["foo"]
+    assert sorted(os.listdir(dst / "r")) == ["a.go", "b.go"]
+
+
+def test_stats_count_entries_and_bytes_and_the_root_can_be_the_destination(ctx: Path, dst: Path) -> None:
+    os.symlink("a.go", ctx / "link")
+    stats = copy_into(source_root=ctx, dest_root=dst, spec=CopySpec(paths=(".",), dest="/"))
+    assert (stats.files, stats.bytes) == (6, len("ABRFOOT"))  # 5 files + 1 symlink; directories are not counted
+    assert (dst / "sub/dir1/dir2/foo").read_text() == "FOO"
+    assert os.readlink(dst / "link") == "a.go"
+
+
+def test_system_errors_become_build_errors_with_container_paths(ctx: Path, tmp_path: Path) -> None:
+    readonly = tmp_path / "ro"
+    readonly.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(readonly)], check=True)
+    try:
+        with pytest.raises(BuildError, match=r"^COPY failed: Read-only file system: /new$") as info:
+            _copy(ctx, readonly, "readme", dest="/new/")
+    finally:
+        subprocess.run(["umount", str(readonly)], check=True)
+    assert str(tmp_path) not in str(info.value)

@@ -27,6 +27,7 @@ class FakeRegistry:
     faults: list[Fault] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
     tokens_issued: int = 0
+    honour_range: bool = True
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -55,6 +56,11 @@ class FakeRegistry:
             data = self.blobs.get(m.group(2))
             if data is None:
                 return httpx.Response(404, json={"errors": [{"code": "BLOB_UNKNOWN", "message": "blob unknown"}]})
+            rng = request.headers.get("range", "")
+            if rng.startswith("bytes=") and request.method == "GET" and self.honour_range:
+                start = int(rng[6:].rstrip("-"))
+                return httpx.Response(206, stream=httpx.ByteStream(data[start:]),
+                                      headers={"Content-Length": str(len(data) - start)})
             return httpx.Response(200, stream=httpx.ByteStream(b"" if request.method == "HEAD" else data),
                                   headers={"Content-Length": str(len(data))})
         m = re.match(r"^/v2/(.+)/manifests/(.+)$", path)

@@ -1,0 +1,159 @@
+"""``--cache-to``: choosing the records of a finished build and writing them out.
+
+Every vertex of the build graph that has a result (it ran, or came from the cache) gives a
+record: its key and the layer blobs of its whole chain. Vertices the solver never visited
+(inputs of a cache hit) are taken from the local cache database when it still holds their
+blobs, so a warm rebuild exports as much as the cold build did.
+
+``mode=max`` keeps every record; ``mode=min`` only those whose chain is a prefix of a final
+image's layers (what the exported images contain), BuildKit's distinction. With
+``cache-mounts=true`` each RUN ``--mount=type=cache`` directory the build uses is archived
+as one more blob, keyed by its mount id (buildkit#1474). Secret and ssh mounts live outside
+the store in private tmpfs directories and are never archived; only ``type=cache`` mount
+directories are read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from dockyard import progress
+from dockyard.engine.cacheimport import ImportedCache
+from dockyard.engine.cachemanifest import CacheConfig, ChainRecord, MountRecord
+from dockyard.engine.cacheoptions import CacheExport
+from dockyard.engine.mounts import cache_mount_dir, cache_mount_id
+from dockyard.engine.results import FsResult, Result
+from dockyard.engine.worker import Node
+from dockyard.errors import DockyardError
+from dockyard.graph import ops
+from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.layer import LayerOptions, make_layer
+from dockyard.oci.layout import OciLayout
+from dockyard.registry.blobs import BlobSource
+from dockyard.registry.client import Client
+from dockyard.store.cache import CacheDB, LayerRecord
+from dockyard.store.content import ContentStore
+
+
+def collect(nodes: Iterable[Node], results: Mapping[str, Result], *, cache: CacheDB, content: ContentStore,
+            imported: ImportedCache | None = None) -> tuple[ChainRecord, ...]:
+    """A record per vertex whose result (this build's, the store's, or an imported cache's) has
+    every blob at hand or fetchable: a cache exported after ``--cache-from`` keeps the imported
+    records the build did not need, so CI's ``--cache-from X --cache-to X`` never shrinks X."""
+    out: dict[str, ChainRecord] = {}
+    for node in nodes:
+        if node.key in out or isinstance(node.op, ops.ContextSource):
+            continue
+        result = results.get(node.key)
+        layers: tuple[LayerRecord, ...] | None = None
+        if isinstance(result, FsResult):
+            layers = result.layers
+        elif result is None:
+            record = cache.get(node.key, touch=False)
+            layers = record.layers if record is not None else None
+        if layers is not None and all(content.has(layer.digest) for layer in layers):
+            out[node.key] = ChainRecord(key=node.key, layers=layers)
+        elif result is None and imported is not None and (chain := imported.lookup(node.key)) is not None:
+            out[node.key] = ChainRecord(key=node.key, layers=chain)
+    return tuple(out.values())
+
+
+def select(records: Sequence[ChainRecord], finals: Sequence[Sequence[LayerRecord]],
+           mode: str) -> tuple[ChainRecord, ...]:
+    """``max``: every record; ``min``: the records whose chain some final image starts with."""
+    if mode == "max":
+        return tuple(records)
+    images = [tuple(layer.digest for layer in final) for final in finals]
+    return tuple(r for r in records
+                 if any(image[:len(r.layers)] == tuple(layer.digest for layer in r.layers) for image in images))
+
+
+def mount_records(nodes: Iterable[Node], *, root: Path, content: ContentStore) -> tuple[MountRecord, ...]:
+    """Each cache mount directory the build's RUN steps use, archived into the content store."""
+    ids: dict[str, None] = {}
+    for node in nodes:
+        if isinstance(node.op, ops.Exec):
+            for mount in node.op.mounts:
+                if mount.type == "cache":
+                    ids.setdefault(cache_mount_id(mount))
+    out = []
+    ingest = content.root / "ingest"
+    ingest.mkdir(parents=True, exist_ok=True)
+    for ident in ids:
+        directory = cache_mount_dir(ident, root)
+        if not directory.is_dir():
+            continue
+        blob = make_layer(directory, ingest, options=LayerOptions())
+        final = content.path(blob.digest)
+        if final.exists():
+            blob.path.unlink()
+        else:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(blob.path, final)
+        info = directory.stat()
+        layer = LayerRecord(digest=blob.digest, diff_id=blob.diff_id, size=blob.size, media_type=blob.media_type)
+        out.append(MountRecord(id=ident, layer=layer, mode=info.st_mode & 0o7777, uid=info.st_uid, gid=info.st_gid))
+    return tuple(out)
+
+
+def write_manifest(config: CacheConfig, content: ContentStore, *, oci_mediatypes: bool = True) -> Descriptor:
+    """Store the cache config and manifest; the layers must be in ``content`` already."""
+    manifest, data = config.manifest(oci_mediatypes=oci_mediatypes)
+    content.ingest_bytes(data)
+    content.ingest_bytes(manifest.to_bytes())
+    return replace(manifest.descriptor(), artifact_type=manifest.artifact_type)
+
+
+def export(targets: Sequence[CacheExport], *, records: Sequence[ChainRecord], finals: Sequence[Sequence[LayerRecord]],
+           nodes: Sequence[Node], root: Path, content: ContentStore, client: Client,
+           imported: ImportedCache | None = None,
+           listener: progress.Listener | None = None) -> dict[CacheExport, Descriptor]:
+    """Write each registry or local target; returns the cache manifest written per target."""
+    emit = listener or (lambda _event: None)
+    source: BlobSource = imported.source(content) if imported is not None else content
+    written: dict[CacheExport, Descriptor] = {}
+    mounts: tuple[MountRecord, ...] | None = None
+    for target in targets:
+        if target.kind == "inline":
+            continue
+        where = str(target.ref) if target.ref is not None else f"local:{target.dest}"
+        vertex = f"cache-export:{where}"
+        emit(progress.Started(vertex, name=f"exporting cache to {where}"))
+        try:
+            if target.cache_mounts and mounts is None:
+                mounts = mount_records(nodes, root=root, content=content)
+            config = CacheConfig(records=select(records, finals, target.mode),
+                                 mounts=mounts if target.cache_mounts and mounts else ())
+            desc = write_manifest(config, content, oci_mediatypes=target.oci_mediatypes)
+            if target.ref is not None:
+                client.push(target.ref, desc, source)
+            else:
+                assert target.dest is not None
+                _write_layout(target.dest, desc, config, source, tag=target.tag)
+            emit(progress.Log(vertex, line=f"{len(config.records)} records, {len(config.layers())} blobs, "
+                                           f"manifest {desc.digest}"))
+            written[target] = desc
+        except DockyardError as exc:
+            if not target.ignore_error:
+                emit(progress.Failed(vertex, message=exc.message))
+                raise
+            emit(progress.Log(vertex, line=f"WARNING: cache not exported: {exc.message}", stream="stderr"))
+        emit(progress.Done(vertex))
+    return written
+
+
+def _write_layout(dest: Path, desc: Descriptor, config: CacheConfig, content: BlobSource, *, tag: str) -> None:
+    layout = OciLayout.create(dest)
+    manifest, _data = config.manifest()
+    for digest, size in [(desc.digest, desc.size), (manifest.config.digest, manifest.config.size),
+                         *((layer.digest, layer.size) for layer in config.layers())]:
+        if not layout.store.has(digest):
+            with content.open(digest) as blob:
+                layout.store.ingest(blob, expected=digest, size=size)
+    layout.add(desc, tag=tag)
+
+
+__all__ = ["collect", "export", "mount_records", "select", "write_manifest"]
