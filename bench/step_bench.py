@@ -6,6 +6,11 @@ Each step stacks on the previous one (as 20 RUN lines in a Dockerfile would): pr
 upperdir over the stack, mount the overlay, resolve USER, write config.json, ``runc run``
 the step, unmount and commit. The baseline runs the same config with ``runc run`` on an
 already extracted rootfs, timing only the subprocess. Needs root. Not a test.
+
+Measured here (2 cores, runc 1.1.5, ext4), medians of 20 alternating rounds:
+quiet machine 34.2 ms per step against 33.7 ms for bare ``runc run``; with other builds
+loading the machine (load average 6-11) 74-77 ms against 58-63 ms, of which
+prepare+mount 1.7-9 ms and commit 0.6-1.9 ms (volatile overlay: no sync at unmount).
 """
 
 from __future__ import annotations

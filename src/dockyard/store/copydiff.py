@@ -6,7 +6,10 @@ in that tree, ``diff`` finds what changed without reading any file: a changed fi
 gets a new ctime (the kernel sets it on every write, chmod, chown or xattr change, and
 user space cannot set it back), a replaced directory gets a new inode, and a path that
 vanished was deleted. Changed paths are *moved* into the upperdir (the tree is thrown
-away afterwards), so the result has exactly the shape overlayfs would have written.
+away afterwards), so the result has the shape overlayfs would have written, with one
+difference: a directory deleted and made again may get its old inode number back, and
+is then diffed as kept, with a whiteout per vanished child instead of an opaque marker.
+The layer means the same either way.
 """
 
 from __future__ import annotations
