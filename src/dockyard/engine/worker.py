@@ -26,14 +26,14 @@ from dockyard.engine import mounts
 from dockyard.engine.bases import BaseImages
 from dockyard.engine.cacheimport import ImportedCache
 from dockyard.engine.results import SCRATCH, ContextResult, FsResult, Result
-from dockyard.errors import BuildError, NotBuiltError, StoreError
+from dockyard.errors import BuildError, NotBuiltError
 from dockyard.executor.base import Executor, Network, RunRequest
 from dockyard.graph import ops
 from dockyard.oci.layer import LayerOptions, make_layer
 from dockyard.oci.rootpath import resolve
-from dockyard.oci.unpack import Whiteouts, apply_layer
 from dockyard.solver import Vertex
 from dockyard.store.cache import CacheDB, LayerRecord
+from dockyard.store.chains import unpack_layers
 from dockyard.store.content import ContentStore
 from dockyard.store.snapshots import Snapshotter
 
@@ -147,27 +147,12 @@ class OpWorker:
     def unpack_chain(self, layers: Sequence[LayerRecord]) -> str | None:
         """The snapshot of ``layers`` (blobs in the content store) stacked bottom first.
 
-        Each prefix is unpacked once per store (``chain:`` records keyed by the diff_ids so far),
-        so base images and imported caches sharing a prefix share its snapshots. A blob whose
-        content does not match its diff_id is refused: an imported cache is not trusted.
+        Base images and imported caches (``--cache-from``) go through the same chain-ID records
+        (:mod:`dockyard.store.chains`), so a prefix they share is unpacked once per store, and
+        every blob is checked against its diff_id: an imported cache is not trusted.
         """
-        parent: str | None = None
-        chain = hashlib.sha256()
-        for layer in layers:
-            chain.update(str(layer.diff_id).encode())
-            chain_key = "chain:" + chain.hexdigest()
-            record = self.cache.get(chain_key)
-            if record is not None and record.snapshot and self.snapshots.exists(record.snapshot):
-                parent = record.snapshot
-                continue
-            with self.snapshots.prepare(parent) as active:
-                applied = apply_layer(self.content.path(layer.digest), active.upper, whiteouts=Whiteouts.OVERLAY)
-                if applied.diff_id != layer.diff_id:
-                    raise StoreError(f"layer {layer.digest} unpacks to {applied.diff_id}, not {layer.diff_id}",
-                                     hint="the imported cache or image is corrupt; export it again")
-                parent = active.commit().id
-            self.cache.put(chain_key, snapshot=parent, layers=())
-        return parent
+        top = unpack_layers(self.snapshots, self.cache, [(self.content.path(layer.digest), layer) for layer in layers])
+        return top.id if top is not None else None
 
     def _exec(self, op: ops.Exec, name: str, result_of: Callable[[ops.State], Result],
               log: Callable[[str], None]) -> FsResult:
