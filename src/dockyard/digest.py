@@ -66,6 +66,11 @@ class HashingReader:
         self.size += len(data)
         return data
 
+    def drain(self) -> None:
+        """Read (and hash) whatever the consumer left, e.g. a tar's zero padding."""
+        while self.read(CHUNK):
+            pass
+
     def digest(self) -> Digest:
         return Digest(self._algorithm, self._hash.hexdigest())
 

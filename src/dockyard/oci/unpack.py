@@ -20,15 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import hashlib
 import os
 import shutil
 import stat
 import tarfile
 from dataclasses import dataclass
-from typing import BinaryIO
 
-from dockyard.digest import CHUNK, Digest
+from dockyard.digest import CHUNK, Digest, HashingReader
 from dockyard.errors import BuildError
 from dockyard.oci.layer import open_uncompressed
 from dockyard.oci.rootpath import UnsafePathError, check_member_name, resolve
@@ -51,28 +49,6 @@ class Applied:
     diff_id: Digest
     size: int  # uncompressed tar bytes
     entries: int
-
-
-class _HashingReader:
-    """Hashes everything tarfile reads, so the diff_id costs no second pass."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self._raw = raw
-        self._hash = hashlib.sha256()
-        self.size = 0
-
-    def read(self, n: int = -1) -> bytes:
-        data = self._raw.read(n)
-        self._hash.update(data)
-        self.size += len(data)
-        return data
-
-    def drain(self) -> None:
-        while self.read(CHUNK):
-            pass
-
-    def digest(self) -> Digest:
-        return Digest("sha256", self._hash.hexdigest())
 
 
 def _remove(path: bytes) -> None:
@@ -198,7 +174,7 @@ def apply_layer(blob: str | os.PathLike[str], target: str | os.PathLike[str], *,
     """Extract the layer blob at ``blob`` (gzip, zstd or plain tar) onto ``target``."""
     root = os.fsencode(os.path.realpath(target))
     with open_uncompressed(blob) as stream:
-        hashing = _HashingReader(stream)
+        hashing = HashingReader(stream)  # the diff_id costs no second pass
         with tarfile.open(fileobj=hashing, mode="r|", errorlevel=2) as tar:  # type: ignore[call-overload]
             count = _Applier(root, whiteouts).apply(tar)
         hashing.drain()
