@@ -69,8 +69,10 @@ def _check_specs(option: str, values: tuple[str, ...], *, keys: tuple[str, ...])
     "--metadata-file", type=click.Path(path_type=Path), help="Write build result metadata to a file"
 )
 @click.option("--iidfile", type=click.Path(path_type=Path), help="Write the image ID to a file")
-@click.option("--cache-from", multiple=True, help="External cache sources (type=registry,ref=...)")
-@click.option("--cache-to", multiple=True, help="Cache export destinations (type=registry,ref=...)")
+@click.option("--cache-from", multiple=True,
+              help="External cache sources (type=registry,ref=REF | type=local,src=DIR; docs/cache.md)")
+@click.option("--cache-to", multiple=True,
+              help="Cache export destinations (type=registry,ref=REF | type=local,dest=DIR | type=inline)")
 @click.option("--label", multiple=True, help="Set metadata for an image (KEY=VALUE)")
 @click.option("--call", "call", default="build", show_default=True, help="build, outline, targets or check")
 @click.option("--check", is_flag=True, help="Shorthand for --call=check")

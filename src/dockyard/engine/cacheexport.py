@@ -27,7 +27,7 @@ from dockyard.engine.cacheoptions import CacheExport
 from dockyard.engine.mounts import cache_mount_dir, cache_mount_id
 from dockyard.engine.results import FsResult, Result
 from dockyard.engine.worker import Node
-from dockyard.errors import DockyardError
+from dockyard.errors import DockyardError, StoreError
 from dockyard.graph import ops
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.layer import LayerOptions, make_layer
@@ -132,7 +132,11 @@ def export(targets: Sequence[CacheExport], *, records: Sequence[ChainRecord], fi
                 client.push(target.ref, desc, source)
             else:
                 assert target.dest is not None
-                _write_layout(target.dest, desc, config, source, tag=target.tag)
+                try:
+                    _write_layout(target.dest, desc, config, source, tag=target.tag)
+                except OSError as exc:
+                    raise StoreError(f"cannot write the cache to {target.dest}: {exc.strerror or exc}",
+                                     hint="type=local,dest= names a directory (created when missing)") from exc
             emit(progress.Log(vertex, line=f"{len(config.records)} records, {len(config.layers())} blobs, "
                                            f"manifest {desc.digest}"))
             written[target] = desc

@@ -147,9 +147,9 @@ class OpWorker:
     def unpack_chain(self, layers: Sequence[LayerRecord]) -> str | None:
         """The snapshot of ``layers`` (blobs in the content store) stacked bottom first.
 
-        Each prefix is unpacked once per store (``chain:`` records keyed by the diff_ids so far),
-        so base images and imported caches sharing a prefix share its snapshots. A blob whose
-        content does not match its diff_id is refused: an imported cache is not trusted.
+        Base images and imported caches (``--cache-from``) go through the same chain-ID records
+        (:mod:`dockyard.store.chains`), so a prefix they share is unpacked once per store, and
+        every blob is checked against its diff_id: an imported cache is not trusted.
         """
         top = unpack_layers(self.snapshots, self.cache, [(self.content.path(layer.digest), layer) for layer in layers])
         return top.id if top is not None else None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,3 +53,16 @@ def test_inline_cache_of_a_pushed_image_is_reused(busybox_base: str, registry: T
     assert second.ran_steps() == []
     # The rebuilt image has no inline cache (it was not asked for), so only its config differs.
     assert second.digest != first.digest
+
+
+def test_a_failed_export_fails_the_build_unless_ignore_error(busybox_base: str, tmp_path: Path) -> None:
+    ctx = _context(tmp_path, busybox_base)
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the layout should go\n")
+    proc = subprocess.run([sys.executable, "-m", "dockyard", "build", "--cache-to", f"type=local,dest={blocker}",
+                           str(ctx)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "DOCKYARD_ROOT": str(tmp_path / "root-1")})
+    assert proc.returncode != 0
+    assert f"error: cannot write the cache to {blocker}" in proc.stderr
+    built = build(ctx, tmp_path / "root-1", "--cache-to", f"type=local,dest={blocker},ignore-error=true")
+    assert any(line.startswith("WARNING: cache not exported: cannot write the cache") for line in built.logs())

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,3 +53,15 @@ def test_bad_values_are_one_line_usage_errors(option: str, spec: str, message: s
     assert message in caught.value.message
     assert "\n" not in caught.value.message
     assert caught.value.hint is not None and hint in caught.value.hint
+
+
+def test_the_cli_refuses_a_bad_value_before_building(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    proc = subprocess.run([sys.executable, "-m", "dockyard", "build", "--cache-to", "type=registry,ref=r/a,mdoe=max",
+                           str(tmp_path)], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "DOCKYARD_ROOT": str(tmp_path / "root")})
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert lines[0].startswith("error: invalid --cache-to") and "did you mean mode?" in lines[0]
+    assert lines[1].startswith("hint: keys: type, ref, mode")
+    assert not (tmp_path / "root").exists()  # nothing was started
