@@ -12,11 +12,13 @@ the binary is extracted once into the data root.
 
 from __future__ import annotations
 
+import errno
 import io
 import lzma
 import os
 import subprocess
 import tarfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +81,26 @@ def find_binary(platform: Platform) -> Path | None:
     return None
 
 
+def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run a probe binary, retrying while the kernel says "Text file busy".
+
+    Bootstrap probes platforms from several threads, each extracting its binary just before
+    running it. A fork in another thread while this one still holds the new file open for
+    writing gives the child a copy of that descriptor until it execs, and exec of a file
+    open for writing fails with ETXTBSY; the window is short, so a retry succeeds (Go's
+    os/exec retries the same way). Without it a native platform was dropped from the node
+    about one bootstrap in six under load.
+    """
+    for attempt in range(20):
+        try:
+            return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+        except OSError as exc:
+            if exc.errno != errno.ETXTBSY or attempt == 19:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 def verify(platform: Platform) -> ProbeResult:
     """Run ``busybox uname -m`` for ``platform`` and check the machine name it reports."""
     binary = find_binary(platform)
@@ -86,7 +108,7 @@ def verify(platform: Platform) -> ProbeResult:
         return _verify_tiny(platform)
     arch = DEB_ARCH[str(platform)]
     try:
-        out = subprocess.run([str(binary), "uname", "-m"], capture_output=True, text=True, timeout=30, check=False)
+        out = _run([str(binary), "uname", "-m"])
     except OSError as exc:
         return ProbeResult(False, f"busybox ({arch}) did not start: {exc.strerror}")
     except subprocess.TimeoutExpired:
@@ -109,7 +131,7 @@ def _verify_tiny(platform: Platform) -> ProbeResult:
         tmp.chmod(0o755)
         os.replace(tmp, path)
     try:
-        out = subprocess.run([str(path)], capture_output=True, text=True, timeout=30, check=False)
+        out = _run([str(path)])
     except OSError as exc:
         return ProbeResult(False, f"{platform.architecture} test program did not start: {exc.strerror}")
     except subprocess.TimeoutExpired:
