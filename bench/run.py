@@ -33,15 +33,28 @@ RESULTS = Path(__file__).resolve().parent / "results"
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
+def render(doc: dict[str, object], out: str) -> None:
+    """Write ``out``.md and ``out``.png; a complete run named latest also updates the README."""
+    write_markdown(doc, RESULTS / f"{out}.md")
+    write_plots(doc, RESULTS / f"{out}.png")
+    if out == "latest" and not doc.get("only"):
+        update_readme(README, (RESULTS / f"{out}.md").read_text(), image=f"bench/results/{out}.png")
+    print((RESULTS / f"{out}.md").read_text())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer runs, smaller inputs (< 3 minutes)")
     parser.add_argument("--only", action="append", help="run only these scenario keys")
     parser.add_argument("--work", type=Path, help="work directory (default: a temporary one)")
     parser.add_argument("--out", help="results name under bench/results (default: latest, or quick with --quick)")
-    parser.add_argument("--runs", type=int, help="counted runs per side (default: 5, QUICK 2)")
+    parser.add_argument("--runs", type=int, help="counted runs per side (default: 5, QUICK 1)")
+    parser.add_argument("--render", type=Path, help="only re-render the table, plot (and README) from a results JSON")
     args = parser.parse_args()
-    runs = args.runs or (2 if args.quick else 5)
+    if args.render:
+        render(json.loads(args.render.read_text()), args.render.stem)
+        return 0
+    runs = args.runs or (1 if args.quick else 5)
     warmup = 0 if args.quick else 1
     out = args.out or ("quick" if args.quick else "latest")
     work = args.work or Path(tempfile.mkdtemp(prefix="dockyard-bench-", dir="/var/tmp"))
@@ -87,12 +100,10 @@ def main() -> int:
            "load_average_before": load_before, "load_average_after": os.getloadavg(),
            "total_seconds": round(time.monotonic() - started, 1)}
     RESULTS.mkdir(parents=True, exist_ok=True)
+    if args.only:
+        doc["only"] = args.only
     (RESULTS / f"{out}.json").write_text(json.dumps(doc, indent=2) + "\n")
-    write_markdown(doc, RESULTS / f"{out}.md")
-    write_plots(doc, RESULTS / f"{out}.png")
-    if out == "latest" and not args.only:
-        update_readme(README, (RESULTS / f"{out}.md").read_text(), image=f"bench/results/{out}.png")
-    print((RESULTS / f"{out}.md").read_text())
+    render(doc, out)
     if not args.work:
         subprocess.run(["buildah", "--root", str(work / "buildah" / "root"), "--runroot",
                         str(work / "buildah" / "run"), "--storage-driver", "overlay", "rmi", "--all", "--force"],
