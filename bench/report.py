@@ -41,7 +41,7 @@ def write_markdown(doc: dict[str, Any], path: Path) -> None:
         "|---|---|---|---|---|---|---|",
     ]
     for r in doc["scenarios"]:
-        title = r["title"]
+        title = r["title"] + (f" (re-run alone at {r['rerun']})" if r.get("rerun") else "")
         if r.get("status") == "missing":
             lines.append(f"| {title} | missing: {r.get('missing', '')} | | | | | |")
             continue

@@ -49,6 +49,8 @@ def main() -> int:
     parser.add_argument("--work", type=Path, help="work directory (default: a temporary one)")
     parser.add_argument("--out", help="results name under bench/results (default: latest, or quick with --quick)")
     parser.add_argument("--runs", type=int, help="counted runs per side (default: 5, QUICK 1)")
+    parser.add_argument("--merge", action="store_true",
+                        help="with --only: replace those scenarios' entries in the existing results (marked rerun)")
     parser.add_argument("--render", type=Path, help="only re-render the table, plot (and README) from a results JSON")
     args = parser.parse_args()
     if args.render:
@@ -57,6 +59,8 @@ def main() -> int:
     runs = args.runs or (1 if args.quick else 5)
     warmup = 0 if args.quick else 1
     out = args.out or ("quick" if args.quick else "latest")
+    if args.only and not args.merge and not args.out:
+        out = "only"  # a partial run never replaces the full results by accident
     work = args.work or Path(tempfile.mkdtemp(prefix="dockyard-bench-", dir="/var/tmp"))
     work.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -91,7 +95,7 @@ def main() -> int:
             entry["wall"] = round(time.monotonic() - t0, 1)
             results.append(entry)
             print(f"[bench] {scenario.key}: {entry['status']} in {entry['wall']} s, ratios {entry.get('ratios')}"
-                  f" floor {entry.get('floor_ratio')}", file=sys.stderr, flush=True)
+                  f" floor {entry.get('floor_ratio')} {entry.get('error', '')}", file=sys.stderr, flush=True)
     finally:
         push.stop()
         localregistry.stop_pid(reg.pid)
@@ -100,7 +104,12 @@ def main() -> int:
            "load_average_before": load_before, "load_average_after": os.getloadavg(),
            "total_seconds": round(time.monotonic() - started, 1)}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    if args.only:
+    if args.only and args.merge and (RESULTS / f"{out}.json").exists():
+        full = json.loads((RESULTS / f"{out}.json").read_text())
+        fresh = {r["key"]: {**r, "rerun": doc["date"], "rerun_load_average": load_before} for r in results}
+        full["scenarios"] = [fresh.pop(r["key"], r) for r in full["scenarios"]] + list(fresh.values())
+        doc = full
+    elif args.only:
         doc["only"] = args.only
     (RESULTS / f"{out}.json").write_text(json.dumps(doc, indent=2) + "\n")
     render(doc, out)
