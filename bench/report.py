@@ -28,9 +28,12 @@ def write_markdown(doc: dict[str, Any], path: Path) -> None:
     m = doc["machine"]
     load = doc.get("load_average_before", m.get("load_average", ()))
     load_text = "/".join(f"{x:.1f}" for x in load[:3]) if load else "?"
+    after = doc.get("load_average_after")
+    if after:
+        load_text += " at the start, " + "/".join(f"{x:.1f}" for x in after[:3]) + " at the end"
     lines = [
         f"Measured {doc['date']} on {m['cores']} cores, {m.get('memory_gb', '?')} GB, kernel {m['kernel']}, "
-        f"load average {load_text} at the start (other work was running); dockyard {m['dockyard']} "
+        f"load average (1/5/15 min) {load_text} (other engineers' tests were running); dockyard {m['dockyard']} "
         f"(Python {m['python']}), {m['buildah']}, {m['skopeo']}, runc {m['runc'].split()[-1]}, "
         f"{m.get('pigz', 'pigz')}, {m['qemu'].split('(')[0].strip()}. "
         f"{doc['runs']} counted runs per side after {doc.get('warmup', 1)} warm-up, sides alternating"
