@@ -19,8 +19,10 @@ unit: setup
 demo: setup
 	@bash scripts/demo
 
+# matplotlib is for the plot only: installed here (idempotent), not in the test setup.
 bench: setup
-	$(VENV)/python bench/run.py $(if $(QUICK),--quick,)
+	@$(VENV)/python -c 'import matplotlib' 2>/dev/null || $(VENV)/pip install -q --disable-pip-version-check matplotlib
+	$(VENV)/python bench/run.py $(if $(QUICK),--quick,) $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv .cache .mypy_cache .ruff_cache

@@ -1,11 +1,13 @@
 """The measuring method shared by every scenario: alternate the sides, count several runs, keep
 the distribution, and compare run by run.
 
-Each counted round runs dockyard, then the peer (then the floor, when there is one), each
-after its own untimed ``reset`` (fresh state for cold scenarios). Times are wall-clock of
-the whole command; peak RSS comes from the kernel (``wait4`` rusage of the child and the
-descendants it waited for). The ratio reported is the median of per-round ratios
-dockyard/peer, which cancels slow drifts of the machine better than a ratio of medians.
+Each counted round runs dockyard, then each peer in turn (then the floor, when there is
+one), each after its own untimed ``reset`` (fresh state for cold scenarios). Times are
+wall-clock of the whole command, or, for a ``self_timed`` side, the seconds the command
+prints itself (an in-process measurement such as parse+plan). Peak RSS comes from the kernel
+(``wait4`` rusage of the child and the descendants it waited for). The ratio reported per
+peer is the median of per-round ratios dockyard/peer, which cancels slow drifts of the
+machine better than a ratio of medians; the same for dockyard/floor.
 """
 
 from __future__ import annotations
@@ -30,20 +32,25 @@ class Side:
     reset: Callable[[], None] | None = None
     env: dict[str, str] | None = None
     cwd: Path | None = None
+    self_timed: bool = False  # the command's last output line is ``seconds=FLOAT``
 
 
 @dataclass(frozen=True)
 class Scenario:
-    """A comparison; ``dockyard`` is None (with ``missing`` saying why) until the feature lands."""
+    """A comparison; ``dockyard`` is None (with ``missing`` saying why) when the feature is missing.
+
+    ``peers`` may hold several contenders (push: buildah and skopeo); ``floor`` is the
+    physical lower bound (bare runc start, single-thread compression, a plain tar read).
+    """
 
     key: str
     title: str
-    peer: Side | None
+    peers: tuple[Side, ...] = ()
     dockyard: Side | None = None
     floor: Side | None = None
     missing: str = ""
     prepare: Callable[[], None] | None = None
-    unit: str = "s"
+    note: str = ""
 
 
 @dataclass
@@ -84,34 +91,51 @@ def run_once(side: Side) -> tuple[float, int]:
     if proc.returncode != 0:
         tail = output.decode(errors="replace").strip().splitlines()[-5:]
         raise RunFailed(f"{side.label} exited {proc.returncode}: " + " | ".join(tail))
+    if side.self_timed:
+        lines = output.decode(errors="replace").strip().splitlines()
+        try:
+            elapsed = float(lines[-1].split("seconds=", 1)[1])
+        except (IndexError, ValueError):
+            raise RunFailed(f"{side.label} printed no seconds= line: " + " | ".join(lines[-3:])) from None
     return elapsed, int(usage.ru_maxrss)
 
 
+def _ratio(ours: list[float], theirs: list[float]) -> float:
+    return round(statistics.median(a / b for a, b in zip(ours, theirs, strict=True)), 3)
+
+
 def measure(scenario: Scenario, *, runs: int, warmup: int = 1) -> dict[str, object]:
-    """Alternate the sides ``warmup`` + ``runs`` times; summarise the counted runs."""
-    sides = [s for s in (scenario.dockyard, scenario.peer, scenario.floor) if s is not None]
-    stats = {s.label: Stats(s.label) for s in sides}
+    """Alternate the sides ``warmup`` + ``runs`` times; summarise the counted runs.
+
+    Returns ``sides`` (one summary per contender with its ``role``: dockyard, peer or
+    floor), ``ratios`` (peer label -> median of dockyard/peer per round) and
+    ``floor_ratio`` (median of dockyard/floor per round).
+    """
+    roles = [("dockyard", scenario.dockyard), *(("peer", p) for p in scenario.peers), ("floor", scenario.floor)]
+    sides = [(role, side) for role, side in roles if side is not None]
+    stats = {side.label: Stats(side.label) for _, side in sides}
     if scenario.prepare is not None:
         scenario.prepare()
     for round_no in range(warmup + runs):
-        for side in sides:
+        for _, side in sides:
             elapsed, rss = run_once(side)
             if round_no >= warmup:
                 stats[side.label].times.append(elapsed)
                 stats[side.label].rss_kb.append(rss)
-    result: dict[str, object] = {s.label: stats[s.label].summary() for s in sides}
-    if scenario.dockyard is not None and scenario.peer is not None:
-        ours, theirs = stats[scenario.dockyard.label].times, stats[scenario.peer.label].times
-        result["ratio_median"] = round(statistics.median(a / b for a, b in zip(ours, theirs, strict=True)), 3)
-    if scenario.dockyard is not None and scenario.floor is not None:
-        ours, floor = stats[scenario.dockyard.label].times, stats[scenario.floor.label].times
-        result["floor_ratio_median"] = round(statistics.median(a / b for a, b in zip(ours, floor, strict=True)), 3)
+    result: dict[str, object] = {
+        "sides": [{"role": role, **stats[side.label].summary()} for role, side in sides]}
+    if scenario.dockyard is not None:
+        ours = stats[scenario.dockyard.label].times
+        result["ratios"] = {p.label: _ratio(ours, stats[p.label].times) for p in scenario.peers}
+        if scenario.floor is not None:
+            result["floor_ratio"] = _ratio(ours, stats[scenario.floor.label].times)
     return result
 
 
 def _version(argv: Sequence[str]) -> str:
     try:
-        out = subprocess.run(list(argv), capture_output=True, text=True, timeout=10, check=False).stdout
+        proc = subprocess.run(list(argv), capture_output=True, text=True, timeout=10, check=False)
+        out = proc.stdout or proc.stderr
     except OSError:
         return "missing"
     return out.strip().splitlines()[0] if out.strip() else "unknown"
@@ -132,5 +156,7 @@ def machine() -> dict[str, object]:
         "skopeo": _version(["skopeo", "--version"]),
         "runc": _version(["runc", "--version"]),
         "qemu": _version(["qemu-aarch64-static", "--version"]),
+        "pigz": _version(["pigz", "--version"]),
+        "load_average": os.getloadavg(),
         "max_rss_self_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }

@@ -53,6 +53,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--instructions", type=int, default=500)
     parser.add_argument("--keys", action="store_true", help="also compute every step's cache key")
+    parser.add_argument("--seconds", action="store_true", help="end with a seconds=MEDIAN line (for bench/run.py)")
     args = parser.parse_args()
     text = generate(args.instructions)
     platforms = [Platform.parse("linux/amd64")]
@@ -82,6 +83,8 @@ def main() -> None:
         f"(min {min(times) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms; "
         f"median CPU time {statistics.median(cpu) * 1000:.1f} ms)"
     )
+    if args.seconds:
+        print(f"seconds={statistics.median(times):.6f}")
 
 
 if __name__ == "__main__":

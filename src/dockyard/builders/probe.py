@@ -79,6 +79,26 @@ def find_binary(platform: Platform) -> Path | None:
     return None
 
 
+def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run a probe binary, retrying while the kernel says "Text file busy".
+
+    Bootstrap probes platforms from several threads, each extracting its binary just before
+    running it. A fork in another thread while this one still holds the new file open for
+    writing gives the child a copy of that descriptor until it execs, and exec of a file
+    open for writing fails with ETXTBSY; the window is short, so a retry succeeds (Go's
+    os/exec retries the same way). Without it a native platform was dropped from the node
+    about one bootstrap in six under load.
+    """
+    for attempt in range(20):
+        try:
+            return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+        except OSError as exc:
+            if exc.errno != errno.ETXTBSY or attempt == 19:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 def verify(platform: Platform) -> ProbeResult:
     """Run ``busybox uname -m`` for ``platform`` and check the machine name it reports."""
     binary = find_binary(platform)
@@ -126,19 +146,6 @@ def _install(path: Path, data: bytes) -> None:
         tmp.write_bytes(data)
         tmp.chmod(0o755)
         os.replace(tmp, path)
-
-
-def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
-    """Run a probe; retry "text file busy", which a thread forking while another writes a binary
-    can cause for a moment (the child holds the write descriptor until its exec)."""
-    for attempt in range(20):
-        try:
-            return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
-        except OSError as exc:
-            if exc.errno != errno.ETXTBSY or attempt == 19:
-                raise
-            time.sleep(0.05)
-    raise AssertionError("unreachable")
 
 
 def _member(deb: bytes, name: str) -> bytes | None:
