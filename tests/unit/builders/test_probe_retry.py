@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import subprocess
+import time
 from typing import Any
 
 import pytest
@@ -20,8 +21,8 @@ def test_probe_run_retries_text_file_busy(monkeypatch: pytest.MonkeyPatch) -> No
             raise OSError(errno.ETXTBSY, "Text file busy")
         return subprocess.CompletedProcess(argv, 0, "x86_64\n", "")
 
-    monkeypatch.setattr(probe.subprocess, "run", fake_run)
-    monkeypatch.setattr(probe.time, "sleep", lambda _: None)
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    monkeypatch.setattr(time, "sleep", lambda _: None)
     assert probe._run(["busybox", "uname", "-m"]).stdout == "x86_64\n"
     assert len(calls) == 3
 
@@ -34,7 +35,7 @@ def test_probe_run_other_errors_are_not_retried(monkeypatch: pytest.MonkeyPatch)
         calls += 1
         raise OSError(errno.ENOEXEC, "Exec format error")
 
-    monkeypatch.setattr(probe.subprocess, "run", fake_run)
+    monkeypatch.setattr(subprocess, "run", fake_run)
     with pytest.raises(OSError, match="Exec format"):
         probe._run(["busybox"])
     assert calls == 1
