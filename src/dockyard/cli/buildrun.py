@@ -83,7 +83,13 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
     from dockyard.builders import current_builder
 
     chosen = current_builder(builder).ensure_booted()
-    chosen.assign(list(request.platforms) or [Platform.host()])
+    wanted = list(request.platforms) or [Platform.host()]
+    try:
+        chosen.assign(wanted)
+    except UsageError:
+        # the record may be stale (a probe that failed under load, binfmt lost in a reboot): check again
+        chosen = chosen.bootstrap()
+        chosen.assign(wanted)
     render = progress.renderer(progress.resolve_mode(str(options.get("progress") or "") or None))
     ok = False
     hosts = HostsConfig.load().with_hosts(chosen.config.registries)

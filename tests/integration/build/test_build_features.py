@@ -185,3 +185,15 @@ def test_automatic_gc_keeps_the_store_under_the_builder_limit(busybox_base: str,
     usage = dockyard("du").stdout.splitlines()
     total = next(line for line in usage if line.startswith("Reclaimable:"))
     assert total.split("\t")[-1].endswith(("kB", "B")) or float(total.split("\t")[-1][:-2]) <= 2.0
+
+
+def test_stale_builder_record_is_checked_again(busybox_base: str, tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path, f"FROM {busybox_base}\nRUN true\n")
+    dockyard("build", "--progress", "quiet", str(ctx))
+    records = list((Path(os.environ["XDG_CONFIG_HOME"]) / "dockyard" / "builders").rglob("*.json"))
+    record_file = next(p for p in records if json.loads(p.read_text()).get("name") == "default")
+    record = json.loads(record_file.read_text())
+    boot = record["nodes"][0]["boot"]
+    boot["platforms"] = [p for p in boot["platforms"] if not p["platform"].startswith("linux/amd64")]
+    record_file.write_text(json.dumps(record))  # as a probe that failed under load leaves it
+    dockyard("build", "--progress", "quiet", "--platform", "linux/amd64", str(ctx))
