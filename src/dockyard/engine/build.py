@@ -10,6 +10,7 @@ and pushing the result is the caller's next step (:mod:`dockyard.engine.deliver`
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from dockyard.errors import DockerfileError
 from dockyard.executor.runc import RuncExecutor
 from dockyard.graph import ops
 from dockyard.graph.cachekey import CacheKeys
-from dockyard.graph.contenthash import SourceNotFoundError
+from dockyard.graph.contenthash import SourceNotFoundError, StatCache
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.layer import Compression, LayerOptions
 from dockyard.platform import Platform
@@ -159,9 +160,16 @@ def build(options: BuildOptions, *, client: Client | None = None,
         layer_options = LayerOptions(compression=options.compression, level=options.compression_level,
                                      source_date_epoch=epoch)
         salt = f"{options.compression.value}:{options.compression_level}:{epoch}"
-        graph = _Graph(the_plan, the_plan.cache_keys(), bases, salt=salt,
+        # context file digests survive between builds (by path, size, mtime, inode): a warm build
+        # of a big context stats its files instead of reading them again
+        stat_file = root / "statcache" / (hashlib.sha256(str(options.context.resolve()).encode()).hexdigest()[:20]
+                                          + ".json")
+        stat_cache = StatCache.load(stat_file)
+        graph = _Graph(the_plan, the_plan.cache_keys(stat_cache=stat_cache), bases, salt=salt,
                        no_cache_stages=frozenset(options.no_cache_filter), no_cache_all=options.no_cache)
         roots = [graph.node(pp.state) if pp.state is not None else None for pp in the_plan.platforms]
+        stat_file.parent.mkdir(parents=True, exist_ok=True)
+        stat_cache.save(stat_file)
         snapshots = Snapshotter(root / "snapshots")
         cache = CacheDB(root / "cache.db")
         try:

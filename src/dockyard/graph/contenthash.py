@@ -37,10 +37,12 @@ class StatCache:
 
     def __init__(self) -> None:
         self._digests: dict[tuple[str, int, int, int], str] = {}
+        self._used: set[tuple[str, int, int, int]] = set()
         self.reads = 0
 
     def digest(self, path: str, st: os.stat_result) -> str:
         key = (path, st.st_size, st.st_mtime_ns, st.st_ino)
+        self._used.add(key)
         found = self._digests.get(key)
         if found is not None:
             return found
@@ -54,9 +56,10 @@ class StatCache:
         return digest
 
     def save(self, path: Path) -> None:
-        """Write the cache atomically (temp file in the same directory, then rename)."""
-        rows = [[*k, v] for k, v in self._digests.items()]
-        tmp = path.with_name(path.name + ".tmp")
+        """Write the entries this process used, atomically (a temp file of its own, then rename):
+        files that changed or went away drop out, so the file stays the size of the context."""
+        rows = [[*k, v] for k, v in self._digests.items() if k in self._used]
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(rows), encoding="utf-8")
         os.replace(tmp, path)
 

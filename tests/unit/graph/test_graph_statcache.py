@@ -1,0 +1,29 @@
+"""The context stat cache persists between builds and keeps only what the last build used."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dockyard.graph.contenthash import StatCache
+
+
+def test_saved_digests_are_reused_and_unused_ones_dropped(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_text("alpha")
+    b.write_text("beta")
+    store = tmp_path / "stat.json"
+    first = StatCache()
+    for f in (a, b):
+        first.digest(str(f), os.stat(f))
+    first.save(store)
+    second = StatCache.load(store)
+    assert second.digest(str(a), os.stat(a)) == first.digest(str(a), os.stat(a))
+    assert second.reads == 0
+    second.save(store)  # b was not used in this "build"
+    third = StatCache.load(store)
+    third.digest(str(b), os.stat(b))
+    assert third.reads == 1
+    a.write_text("changed!")  # new size and mtime: read again
+    third.digest(str(a), os.stat(a))
+    assert third.reads == 2
