@@ -184,6 +184,25 @@ def two_platform(env: Env) -> list[Scenario]:
     ]
 
 
+def one_platform(env: Env) -> list[Scenario]:
+    """The same Dockerfile and context for linux/amd64 only: issue 5's single-platform cold and warm builds."""
+    ctx = peer_context(env)
+    peer_cmd = [*env.buildah_build, "--platform", "linux/amd64", "-t", "dockyard-bench-one",
+                "-f", str(ctx / "Dockerfile"), str(ctx)]
+    dy_env = env.dockyard_env("root-one")
+    dy_root = Path(dy_env["DOCKYARD_ROOT"])
+    dy_build = [*DOCKYARD, "build", "--progress", "quiet", "--platform", "linux/amd64", str(ctx)]
+    return [
+        Scenario("cold1", "cold single-platform build (linux/amd64)",
+                 dockyard=Side("dockyard", dy_build, reset=lambda: shutil.rmtree(dy_root, ignore_errors=True),
+                               env=dy_env),
+                 peers=(Side("buildah", peer_cmd, reset=env.wipe_buildah),)),
+        Scenario("warm1", "warm single-platform rebuild, nothing changed",
+                 dockyard=Side("dockyard", dy_build, env=dy_env),
+                 peers=(Side("buildah", peer_cmd),)),
+    ]
+
+
 def _env_prefix(env: dict[str, str]) -> list[str]:
     """``env K=V ... `` prefix for running dockyard outside the harness (prepare steps)."""
     return ["env", *(f"{k}={v}" for k, v in env.items())]
@@ -318,4 +337,4 @@ def plan(env: Env) -> Scenario:
 
 
 def all_scenarios(env: Env) -> list[Scenario]:
-    return [*two_platform(env), run_steps(env), *big_layer(env), small_files(env), plan(env)]
+    return [*two_platform(env), *one_platform(env), run_steps(env), *big_layer(env), small_files(env), plan(env)]
