@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
 import subprocess
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -30,7 +29,7 @@ from dockyard.errors import BuildError, NotBuiltError
 from dockyard.executor.base import Executor, Network, RunRequest
 from dockyard.graph import ops
 from dockyard.oci.layer import LayerOptions, make_layer
-from dockyard.oci.rootpath import resolve
+from dockyard.oci.rootpath import remove_path, resolve
 from dockyard.solver import Vertex
 from dockyard.store.cache import CacheDB, LayerRecord
 from dockyard.store.chains import unpack_layers
@@ -217,13 +216,9 @@ class OpWorker:
                 os.chmod(path, op.mode)
             else:
                 target = resolve(root, op.path, follow_last=False)
-                if os.path.lexists(target):
-                    if os.path.isdir(target) and not os.path.islink(target):
-                        shutil.rmtree(target)
-                    else:
-                        os.unlink(target)
-                elif not op.allow_not_found:
+                if not os.path.lexists(target) and not op.allow_not_found:
                     raise BuildError(f"rm {op.path}: no such file or directory")
+                remove_path(target)
             snap = active.commit()
         return FsResult(snap.id, (*base.layers, self._layer(snap.diff)))
 

@@ -10,6 +10,7 @@ always a host path under ``root``.
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 
 from dockyard.errors import BuildError
@@ -87,3 +88,16 @@ def check_member_name(name: str) -> list[bytes]:
         raise UnsafePathError(f"layer entry {name!r} climbs out with '..'",
                               hint="the layer is malformed or hostile; entries must stay inside the root")
     return parts
+
+
+def remove_path(path: bytes | str) -> None:
+    """Remove whatever is at ``path`` (a whole tree for a directory; nothing when absent); links
+    are removed, never followed."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        shutil.rmtree(path)
+    else:
+        os.unlink(path)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import enum
 import os
-import shutil
 import stat
 import tarfile
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from dataclasses import dataclass
 from dockyard.digest import CHUNK, Digest, HashingReader
 from dockyard.errors import BuildError
 from dockyard.oci.layer import open_uncompressed
-from dockyard.oci.rootpath import UnsafePathError, check_member_name, resolve
+from dockyard.oci.rootpath import UnsafePathError, check_member_name, remove_path, resolve
 from dockyard.oci.tarfs import OPAQUE_MARKER, OPAQUE_XATTR, WHITEOUT_PREFIX
 
 _XATTR_PREFIX = "SCHILY.xattr."
@@ -49,17 +48,6 @@ class Applied:
     diff_id: Digest
     size: int  # uncompressed tar bytes
     entries: int
-
-
-def _remove(path: bytes) -> None:
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return
-    if stat.S_ISDIR(st.st_mode):
-        shutil.rmtree(path)
-    else:
-        os.unlink(path)
 
 
 class _Applier:
@@ -102,13 +90,13 @@ class _Applier:
         for name in names:
             child = directory + b"/" + name
             if child not in self.written:
-                _remove(child)
+                remove_path(child)
 
     def _whiteout(self, parent: bytes, name: bytes) -> None:
         if not name or name in (b".", b".."):
             raise UnsafePathError(f"invalid whiteout for {os.fsdecode(name)!r}")
         target = parent + b"/" + name
-        _remove(target)
+        remove_path(target)
         if self.whiteouts is Whiteouts.OVERLAY:
             os.mknod(target, stat.S_IFCHR | 0o000, os.makedev(0, 0))
 
@@ -118,7 +106,7 @@ class _Applier:
         except FileNotFoundError:
             existing = None
         if existing is not None and not (member.isdir() and stat.S_ISDIR(existing.st_mode)):
-            _remove(dest)
+            remove_path(dest)
         if member.isdir():
             if existing is None or not stat.S_ISDIR(existing.st_mode):
                 os.mkdir(dest, 0o700)

@@ -15,13 +15,13 @@ The layer means the same either way.
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dockyard.errors import StoreError
+from dockyard.oci.rootpath import remove_path
 from dockyard.oci.tarfs import OPAQUE_XATTR
 
 
@@ -30,17 +30,6 @@ class Baseline:
     """Each path of the materialised tree (relative, bytes) -> (inode, ctime_ns, is_dir)."""
 
     entries: dict[bytes, tuple[int, int, bool]]
-
-
-def _remove(path: bytes) -> None:
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return
-    if stat.S_ISDIR(st.st_mode):
-        shutil.rmtree(path)
-    else:
-        os.unlink(path)
 
 
 def _scan(top: bytes) -> dict[bytes, tuple[int, int, bool]]:
@@ -74,12 +63,12 @@ def materialize(layers: Sequence[str | os.PathLike[str]],
                 except OSError:
                     opaque = False
                 if opaque:
-                    _remove(top + b"/" + rel)
+                    remove_path(top + b"/" + rel)
                     whiteouts.append(rel + b"/")
                 continue
             st = os.lstat(path)
             if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
-                _remove(top + b"/" + rel)
+                remove_path(top + b"/" + rel)
                 whiteouts.append(rel)
         proc = subprocess.run(["cp", "-a", "--", os.fsdecode(src) + "/.", os.fsdecode(top) + "/"],
                               capture_output=True, text=True, check=False)
