@@ -44,3 +44,13 @@ def field(doc: dict[str, Any], key: str, kind: type, *, what: str, required: boo
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise InvalidDocumentError(f"{what}: {key!r} must be {kind.__name__}")
     return value
+
+
+def document_type(doc: dict[str, Any], *, what: str, allowed: frozenset[str], fallback: str | None) -> str:
+    """The media type of a schemaVersion 2 manifest or index (``fallback``: the Content-Type), checked."""
+    media_type = field(doc, "mediaType", str, what=what, required=False) or fallback
+    if media_type not in allowed:
+        raise InvalidDocumentError(f"{what}: unsupported media type {media_type!r}")
+    if doc.get("schemaVersion") != 2:
+        raise InvalidDocumentError(f"{what}: schemaVersion must be 2")
+    return media_type

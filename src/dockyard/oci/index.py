@@ -41,11 +41,8 @@ class Index:
     def from_bytes(cls, data: bytes, *, media_type: str | None = None) -> Index:
         what = "image index"
         doc = canonical.decode_object(data, what=what)
-        mt = canonical.field(doc, "mediaType", str, what=what, required=False) or media_type or mediatypes.OCI_INDEX
-        if mt not in mediatypes.INDEX_TYPES:
-            raise canonical.InvalidDocumentError(f"{what}: unsupported media type {mt!r}")
-        if doc.get("schemaVersion") != 2:
-            raise canonical.InvalidDocumentError(f"{what}: schemaVersion must be 2")
+        mt = canonical.document_type(doc, what=what, allowed=mediatypes.INDEX_TYPES,
+                                     fallback=media_type or mediatypes.OCI_INDEX)
         entries = canonical.field(doc, "manifests", list, what=what)
         return cls(
             manifests=tuple(Descriptor.from_json(d, what=f"{what} entry") for d in entries),

@@ -48,11 +48,7 @@ class Manifest:
         """Parse a manifest; ``media_type`` (from the registry's Content-Type) fills a missing field."""
         what = "image manifest"
         doc = canonical.decode_object(data, what=what)
-        mt = canonical.field(doc, "mediaType", str, what=what, required=False) or media_type
-        if mt not in mediatypes.MANIFEST_TYPES:
-            raise canonical.InvalidDocumentError(f"{what}: unsupported media type {mt!r}")
-        if doc.get("schemaVersion") != 2:
-            raise canonical.InvalidDocumentError(f"{what}: schemaVersion must be 2")
+        mt = canonical.document_type(doc, what=what, allowed=mediatypes.MANIFEST_TYPES, fallback=media_type)
         layers = canonical.field(doc, "layers", list, what=what, required=False) or []
         subject = canonical.field(doc, "subject", dict, what=what, required=False)
         return cls(
