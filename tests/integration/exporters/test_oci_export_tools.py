@@ -13,8 +13,9 @@ from dockyard.exporters.output import LocalOutput, OciOutput, TarOutput
 from dockyard.exporters.platformimage import platform_images
 from dockyard.oci.descriptor import Descriptor
 from dockyard.store.content import ContentStore
-from tests.integration.exporters.toolcheck import run, snapshot
+from tests.integration.exporters.toolcheck import run
 from tests.rig.registries import TestRegistry
+from tests.rig.trees import describe
 from tests.unit.exporters import imagefactory
 
 pytestmark = pytest.mark.integration
@@ -71,8 +72,8 @@ def test_local_export_equals_umoci_unpack(tmp_path: Path) -> None:
     run("umoci", "unpack", "--image", f"{layout}:1", str(tmp_path / "bundle"))
     ours = tmp_path / "ours"
     export(LocalOutput(dest=ours), store, desc)
-    theirs = snapshot(tmp_path / "bundle" / "rootfs")
-    mine = snapshot(ours)
+    theirs = describe(tmp_path / "bundle" / "rootfs")
+    mine = describe(ours)
     assert mine == theirs
     assert mine["srv/data/new"][2:4] == (33, 33)
     assert mine["srv/data"][2:4] == (2000, 2000)
@@ -91,7 +92,7 @@ def test_rootfs_tar_lists_what_umoci_unpacks(tmp_path: Path) -> None:
     layout = tmp_path / "layout"
     export(OciOutput(dest=layout, tar=False, names=("app:1",)), store, desc)
     run("umoci", "unpack", "--image", f"{layout}:1", str(tmp_path / "bundle"))
-    assert snapshot(extracted) == snapshot(tmp_path / "bundle" / "rootfs")
+    assert describe(extracted) == describe(tmp_path / "bundle" / "rootfs")
 
 
 def test_each_platform_directory_equals_umoci_unpack(pulled_busybox: tuple[ContentStore, Descriptor],
@@ -105,4 +106,4 @@ def test_each_platform_directory_equals_umoci_unpack(pulled_busybox: tuple[Conte
         layout = tmp_path / f"layout-{arch}"
         export(OciOutput(dest=layout, tar=False, names=("busybox:1",)), store, image.descriptor)
         run("umoci", "unpack", "--image", f"{layout}:1", str(tmp_path / f"bundle-{arch}"))
-        assert snapshot(ours / f"linux_{arch}") == snapshot(tmp_path / f"bundle-{arch}" / "rootfs")
+        assert describe(ours / f"linux_{arch}") == describe(tmp_path / f"bundle-{arch}" / "rootfs")
