@@ -221,7 +221,7 @@ class RuncExecutor:
         resolve(rootfs, request.cwd or "/", create_dirs=True)
         stubs = missing_targets(rootfs, mount_targets(request))
         config = runtime_spec(request, rootfs=rootfs, user=user)
-        work = self._state_dir or data_root() / "run"
+        work = (self._state_dir or data_root() / "run").absolute()
         work.mkdir(parents=True, exist_ok=True)
         bundle = Path(tempfile.mkdtemp(prefix="bundle-", dir=work))
         ident = f"dockyard-{os.getpid()}-{secrets.token_hex(6)}"
