@@ -12,18 +12,20 @@ from pathlib import Path
 import click
 
 from dockyard import progress
+from dockyard.builders.describe import platform_label
+from dockyard.builders.node import Placement
 from dockyard.dockerfile.request import BuildRequest
 from dockyard.engine.cacheoptions import parse_cache_from, parse_cache_to
 from dockyard.engine.mounts import parse_secret
 from dockyard.errors import UsageError
-from dockyard.exporters import parse_outputs
+from dockyard.exporters import file_outputs, parse_outputs, push_targets
 from dockyard.exporters.output import ImageOptions, Output
-from dockyard.phases.build import build
 from dockyard.phases.deliver import Delivery, deliver, prepare
 from dockyard.phases.request import BuildOptions, source_date_epoch
 from dockyard.platform import Platform
 from dockyard.registry.client import Client
 from dockyard.registry.hosts import HostsConfig
+from dockyard.remote.dispatch import build_on_nodes
 from dockyard.store.gc import human
 
 
@@ -84,19 +86,23 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
     from dockyard.builders import current_builder
 
     chosen = current_builder(builder).ensure_booted()
+    placement_text = options.get("placement")
+    placement = Placement.parse(placement_text) if isinstance(placement_text, str) else None
     wanted = list(request.platforms) or [Platform.host()]
     try:
-        chosen.assign(wanted)
+        chosen.assign(wanted, placement=placement)
     except UsageError:
         # the record may be stale (a probe that failed under load, binfmt lost in a reboot): check again
-        chosen = chosen.bootstrap()
-        chosen.assign(wanted)
+        chosen = chosen.bootstrap(local_only=True)
+        chosen.assign(wanted, placement=placement)
     render = progress.renderer(progress.resolve_mode(str(options.get("progress") or "") or None))
     ok = False
     hosts = HostsConfig.load().with_hosts(chosen.config.registries)
+    targets = push_targets(outputs)
     with chosen.in_use(), Client(hosts=hosts) as client:
         try:
-            result = build(
+            farm = build_on_nodes(
+                chosen,
                 BuildOptions(
                     context=request.context, dockerfile=request.dockerfile, platforms=request.platforms,
                     build_args=request.build_args, target=request.target,
@@ -105,14 +111,20 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
                     no_cache=bool(options.get("no_cache")), no_cache_filter=_strs(options.get("no_cache_filter")),
                     jobs=chosen.jobs(), oci_mediatypes=image.oci_mediatypes, compression=image.compression,
                     compression_level=image.compression_level, source_date_epoch=source_date_epoch(),
-                    root=chosen.store_root(), cache_from=cache_from, cache_to=cache_to,
+                    cache_from=cache_from, cache_to=cache_to,
                 ),
-                client=client, listener=render,
+                placement=placement, push=[t.reference for t in targets], fetch_blobs=bool(file_outputs(outputs)),
+                client=client, listener=render, say=lambda line: click.echo(line, err=True),
             )
+            result = farm.result
             ok = True
         finally:
             render.close(ok=ok)
-        deliver(result, delivery, client=client, report=lambda line: click.echo(line, err=True))
+        nodes = {platform_label(p): {"node": where.node, "endpoint": where.endpoint, "emulated": where.emulated,
+                                     **({"skipped": list(where.skipped)} if where.skipped else {})}
+                 for p, where in farm.placed.items()}
+        deliver(result, delivery, client=client, report=lambda line: click.echo(line, err=True),
+                metadata_extra={"dockyard.nodes": nodes})
     removed, freed = chosen.collect_garbage()
     if removed:
         click.echo(f"automatic GC: removed {removed} cache records ({human(freed)})", err=True)

@@ -38,7 +38,7 @@ def build(options: BuildOptions, *, client: Client | None = None, listener: prog
 
     ``attestors`` and ``gates`` run last, in that order (see :mod:`.attest` and :mod:`.gate`).
     """
-    root = options.root or _default_root()
+    root = (options.root or _default_root()).absolute()  # overlay and runc paths must not depend on a cwd
     content = ContentStore(root / "content")
     own_client = client is None
     client = client or Client()

@@ -10,7 +10,7 @@ are missing), then the file outputs, then the metadata and iid files.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,8 +49,12 @@ def prepare(delivery: Delivery) -> None:
     discard_stale(delivery.iidfile)
 
 
-def deliver(result: BuildResult, delivery: Delivery, *, client: Client, report: Report | None = None) -> Delivered:
-    """Push and export ``result`` as ``delivery`` says; ``report`` gets a line per push and warnings."""
+def deliver(result: BuildResult, delivery: Delivery, *, client: Client, report: Report | None = None,
+            metadata_extra: Mapping[str, Any] | None = None) -> Delivered:
+    """Push and export ``result`` as ``delivery`` says; ``report`` gets a line per push and warnings.
+
+    ``metadata_extra`` adds keys to the metadata file (e.g. ``dockyard.nodes``: where each platform built).
+    """
     say = report or (lambda _line: None)
     pushed: list[str] = []
     targets = push_targets(delivery.outputs)
@@ -66,7 +70,7 @@ def deliver(result: BuildResult, delivery: Delivery, *, client: Client, report: 
         say(f"WARNING: {NO_OUTPUT_WARNING}")
     described = describe(result.content, result.descriptor, names=delivery.tags)
     if delivery.metadata_file is not None:
-        write_metadata_file(delivery.metadata_file, described)
+        write_metadata_file(delivery.metadata_file, described, extra=metadata_extra)
     if delivery.iidfile is not None:
         write_iidfile(delivery.iidfile, described)
-    return Delivered(pushed=tuple(pushed), metadata=metadata(described))
+    return Delivered(pushed=tuple(pushed), metadata={**metadata(described), **(metadata_extra or {})})
