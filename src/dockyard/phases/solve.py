@@ -17,6 +17,7 @@ from dockyard.engine import cacheexport, cacheimport
 from dockyard.engine.bases import BaseImages
 from dockyard.engine.cacheimport import ImportedCache
 from dockyard.engine.cachemanifest import ChainRecord
+from dockyard.engine.leftovers import reclaim_leftovers
 from dockyard.engine.results import FsResult
 from dockyard.engine.worker import Node, OpWorker, WorkerConfig
 from dockyard.executor.runc import RuncExecutor
@@ -45,6 +46,8 @@ def solve_graph(graph: KeyedGraph, roots: Sequence[Node | None], options: BuildO
                 content: ContentStore, bases: BaseImages, client: Client, layer_options: LayerOptions,
                 listener: progress.Listener | None = None) -> Solved:
     """Solve ``roots`` (None: a scratch platform) in the store at ``root``."""
+    executor = RuncExecutor(state_dir=root / "run")
+    reclaim_leftovers(root, executor=executor)
     snapshots = Snapshotter(root / "snapshots")
     cache = CacheDB(root / "cache.db")
     try:
@@ -52,7 +55,7 @@ def solve_graph(graph: KeyedGraph, roots: Sequence[Node | None], options: BuildO
                                     listener=listener) if options.cache_from else None
         worker = OpWorker(
             snapshots=snapshots, cache=cache, content=content,
-            executor=RuncExecutor(state_dir=root / "run"), bases=bases,
+            executor=executor, bases=bases,
             config=WorkerConfig(context_dir=options.context, secrets={s.id: s for s in options.secrets},
                                 ssh=options.ssh, layer_options=layer_options,
                                 no_cache=frozenset(graph.no_cache), root=root), imported=imported)
