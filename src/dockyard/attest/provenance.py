@@ -25,7 +25,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 from dockyard.attest.packages import purl
 from dockyard.digest import Digest
-from dockyard.errors import UsageError
 from dockyard.graph import ops
 from dockyard.graph.walk import topological
 from dockyard.platform import Platform
@@ -39,13 +38,6 @@ DEFAULT_BUILDER_ID = "https://github.com/dockyard/dockyard"  # overridden by --a
 class Mode(enum.Enum):
     MIN = "min"
     MAX = "max"
-
-    @classmethod
-    def parse(cls, text: str) -> Mode:
-        try:
-            return cls(text)
-        except ValueError:
-            raise UsageError(f"invalid provenance mode {text!r}", hint="use mode=min or mode=max") from None
 
 
 @dataclass(frozen=True, kw_only=True)

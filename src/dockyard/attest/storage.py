@@ -21,7 +21,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from dockyard.attest.intoto import MEDIA_TYPE, PREDICATE_ANNOTATION, Statement
-from dockyard.errors import UsageError
 from dockyard.oci import canonical, mediatypes
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.index import Index
@@ -39,13 +38,6 @@ EMPTY = b"{}"
 class Storage(enum.Enum):
     INDEX = "index"
     REFERRERS = "referrers"
-
-    @classmethod
-    def parse(cls, text: str) -> Storage:
-        try:
-            return cls(text)
-        except ValueError:
-            raise UsageError(f"invalid --attest-storage {text!r}", hint="use index (as buildx) or referrers") from None
 
 
 @dataclass(frozen=True)
