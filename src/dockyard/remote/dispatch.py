@@ -87,7 +87,8 @@ def build_on_nodes(builder: Builder, options: BuildOptions, *, placement: Placem
         placed = {p: Placed(node.name, node.endpoint, plans[p][0][1]) for p in wanted}
         if len(nodes) > 1:
             _announce(say, placed)
-        result = build(dataclasses.replace(options, root=node.store_root()), client=client, listener=listener)
+        result = build(dataclasses.replace(options, root=node.store_root()), client=client, listener=listener,
+                       node=node)
         return FarmResult(result, placed)
     if options.secrets or options.ssh or options.cache_from or options.cache_to:
         raise NotBuiltError("--secret, --ssh, --cache-from and --cache-to are not sent to remote nodes yet",
@@ -162,7 +163,7 @@ class _Farm:
         for p, c in plans.items():
             self._say_placed(p, node.name, node.endpoint, c[0][1])
         options = dataclasses.replace(self.options, platforms=tuple(plans), root=node.store_root())
-        result = build(options, client=self.client, listener=self.listener)
+        result = build(options, client=self.client, listener=self.listener, node=node)
         for manifest in result.manifests.values():
             _copy_image(result.content, self.content, manifest)
             for target in self.push:
