@@ -172,12 +172,13 @@ def build(options: BuildOptions, *, client: Client | None = None,
         stat_cache.save(stat_file)
         snapshots = Snapshotter(root / "snapshots")
         cache = CacheDB(root / "cache.db")
+        executor = RuncExecutor(state_dir=root / "run")
         try:
             imported = cacheimport.load(options.cache_from, client=client, content=content, root=root,
                                         listener=listener) if options.cache_from else None
             worker = OpWorker(
                 snapshots=snapshots, cache=cache, content=content,
-                executor=RuncExecutor(state_dir=root / "run"), bases=bases,
+                executor=executor, bases=bases,
                 config=WorkerConfig(context_dir=options.context, secrets={s.id: s for s in options.secrets},
                                     ssh=options.ssh, layer_options=layer_options,
                                     no_cache=frozenset(graph.no_cache), root=root), imported=imported)
@@ -186,6 +187,7 @@ def build(options: BuildOptions, *, client: Client | None = None,
             records = cacheexport.collect(graph.nodes.values(), outcome.results, cache=cache, content=content,
                                           imported=imported) if options.cache_to else ()
         finally:
+            executor.close()
             cache.close()
             snapshots.close()
         created = _created(epoch)
