@@ -19,6 +19,7 @@ from typing import Protocol, TypeVar
 
 from dockyard.errors import UsageError
 from dockyard.platform import Platform
+from dockyard.rootless.mode import is_rootless
 
 R_co = TypeVar("R_co", covariant=True)
 
@@ -93,9 +94,11 @@ def assign_platforms(nodes: Sequence[N], requested: Sequence[Platform], *, build
             if chosen is not None:
                 break
         if chosen is None:
+            # registering emulators in binfmt_misc needs the host's root, whoever builds afterwards
+            who = "as root, once per boot, " if is_rootless() else ""
             raise UsageError(
                 f"builder {builder!r} cannot build {want}: no node serves it natively or through emulation",
-                hint=f"run 'dockyard inspect --bootstrap {builder}' to register emulators, or create a builder "
+                hint=f"{who}run 'dockyard inspect --bootstrap {builder}' to register emulators, or create a builder "
                 f"with '--platform {want}'",
             )
         out[want] = chosen

@@ -36,6 +36,9 @@ class BootRecord:
     runtime: str  # e.g. "runc 1.1.5"
     version: str  # dockyard's version that bootstrapped
     seconds: float = 0.0
+    mode: str = ""  # "root" or "rootless (...)": who the node's builds run as
+    snapshotter: str = ""  # what the store's probe chose, e.g. "overlayfs (userxattr,...)" or "copy"
+    network: str = ""  # what a RUN step's default network is (rootless: slirp4netns or none)
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,9 @@ def _node_json(node: NodeRecord) -> dict[str, Any]:
             "runtime": boot.runtime,
             "version": boot.version,
             "seconds": boot.seconds,
+            "mode": boot.mode,
+            "snapshotter": boot.snapshotter,
+            "network": boot.network,
             "platforms": [{"platform": str(s.platform), "emulated": s.emulated, "verified": s.verified,
                            "detail": s.detail} for s in boot.platforms],
         },
@@ -137,6 +143,9 @@ def _node_from(doc: Mapping[str, Any]) -> NodeRecord:
             runtime=str(boot_doc["runtime"]),
             version=str(boot_doc["version"]),
             seconds=float(boot_doc.get("seconds", 0.0)),
+            mode=str(boot_doc.get("mode", "")),
+            snapshotter=str(boot_doc.get("snapshotter", "")),
+            network=str(boot_doc.get("network", "")),
             platforms=tuple(PlatformSupport(Platform.parse(s["platform"]), emulated=bool(s["emulated"]),
                                             verified=bool(s["verified"]), detail=str(s.get("detail", "")))
                             for s in boot_doc["platforms"]),
