@@ -84,8 +84,8 @@ def _free_start() -> int:
 def _interpreter(name: str) -> Path:
     """A Python of this version that the user can execute (the compiled extensions must load)."""
     want = f"{sys.version_info.major}.{sys.version_info.minor}"
-    candidates = [Path(os.path.realpath(getattr(sys, "_base_executable", sys.executable))), Path(f"/usr/bin/python{want}"),
-                  Path(f"/usr/local/bin/python{want}")]
+    base = Path(os.path.realpath(getattr(sys, "_base_executable", sys.executable)))
+    candidates = [base, Path(f"/usr/bin/python{want}"), Path(f"/usr/local/bin/python{want}")]
     for path in candidates:
         if not path.exists():
             continue

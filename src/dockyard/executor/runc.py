@@ -2,7 +2,8 @@
 
 A step costs one ``runc run`` (~34 ms here) plus what we add, so we add little: the
 bundle is a config.json in a fresh directory whose ``root.path`` points at the mounted
-snapshot (nothing is copied), there is no cgroup or network configuration beyond the
+snapshot (nothing is copied) and that lives on a private tmpfs (it holds the values of
+``env=`` secrets, which must never reach a disk), there is no cgroup or network configuration beyond the
 namespaces, and no session keyring. Output is read from two pipes with a selector and
 handed over line by line. Any exception while the container runs (Ctrl-C included) kills
 and deletes the container before it propagates, so no container outlives its step.
@@ -38,6 +39,7 @@ from dockyard.hosttools import require_tool
 from dockyard.oci.rootpath import resolve
 from dockyard.paths import data_root
 from dockyard.rootless.mode import is_rootless
+from dockyard.store.tmpfs import private_tmpfs
 
 _probe_lock = threading.Lock()
 _runtime_choice: dict[str, str] = {}  # "runtime" -> path, filled once per process
@@ -178,7 +180,7 @@ class RuncExecutor:
 
     @property
     def _work(self) -> Path:
-        return self._state_dir or data_root() / "run"
+        return (self._state_dir or data_root() / "run").absolute()
 
     @property
     def _command(self) -> list[str]:
@@ -246,29 +248,28 @@ class RuncExecutor:
         if self._sandbox is not None:
             config = self._sandbox.spec(config, request)
         work = self._work
-        work.mkdir(parents=True, exist_ok=True)
-        bundle = Path(tempfile.mkdtemp(prefix="bundle-", dir=work))
         ident = f"dockyard-{os.getpid()}-{secrets.token_hex(6)}"
         tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
-        try:
-            (bundle / "config.json").write_text(json.dumps(config))
-            argv = [*self._command, "run", "--bundle", str(bundle), "--no-new-keyring", ident]
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, cwd=bundle, start_new_session=True)
-            with self._running_lock:
-                self._running[ident] = proc
+        # the bundle holds config.json, and with it the values of env= secrets: on a private tmpfs
+        with private_tmpfs(work, "bundle") as bundle:
             try:
-                _pump(proc, on_output, tail)
-                code = proc.wait()
-            except BaseException:
-                self._kill(ident, proc)
-                raise
-            finally:
+                (bundle / "config.json").write_text(json.dumps(config))
+                argv = [*self._command, "run", "--bundle", str(bundle), "--no-new-keyring", ident]
+                proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, cwd=bundle, start_new_session=True)
                 with self._running_lock:
-                    self._running.pop(ident, None)
-        finally:
-            shutil.rmtree(bundle, ignore_errors=True)
-            remove_stubs(stubs)
+                    self._running[ident] = proc
+                try:
+                    _pump(proc, on_output, tail)
+                    code = proc.wait()
+                except BaseException:
+                    self._kill(ident, proc)
+                    raise
+                finally:
+                    with self._running_lock:
+                        self._running.pop(ident, None)
+            finally:
+                remove_stubs(stubs)
         return RunResult(exit_code=code, tail=tuple(tail), duration=time.monotonic() - started)
 
     def _kill(self, ident: str, proc: subprocess.Popen[bytes]) -> None:
