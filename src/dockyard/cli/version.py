@@ -13,8 +13,8 @@ from dockyard.rootless import mode
 def version() -> None:
     """Show the versions of dockyard, runc and qemu, and whether builds run as root or rootless."""
     click.echo(f"dockyard {__version__}")
-    click.echo(f"{'mode':<8} {mode.describe()}")
     for name, probe in (("runc", ["runc", "--version"]), ("qemu", ["qemu-aarch64-static", "--version"])):
         found = tool_version(probe)
         click.echo(f"{name:<8} {found}" if found else f"{name:<8} missing (install the Debian package "
                    f"{'runc' if name == 'runc' else 'qemu-user-static'})")
+    click.echo(f"{'mode':<8} {mode.describe()}")
