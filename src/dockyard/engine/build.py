@@ -22,6 +22,7 @@ from dockyard.engine import cacheexport, cacheimport, image
 from dockyard.engine.bases import BaseImages
 from dockyard.engine.cachemanifest import INLINE_FIELD, inline_field
 from dockyard.engine.cacheoptions import CacheExport, CacheImport
+from dockyard.engine.leftovers import reclaim_leftovers
 from dockyard.engine.mounts import Secret
 from dockyard.engine.results import FsResult
 from dockyard.engine.worker import Node, OpWorker, WorkerConfig, pin
@@ -170,9 +171,10 @@ def build(options: BuildOptions, *, client: Client | None = None,
         roots = [graph.node(pp.state) if pp.state is not None else None for pp in the_plan.platforms]
         stat_file.parent.mkdir(parents=True, exist_ok=True)
         stat_cache.save(stat_file)
+        executor = RuncExecutor(state_dir=root / "run")
+        reclaim_leftovers(root, executor=executor)
         snapshots = Snapshotter(root / "snapshots")
         cache = CacheDB(root / "cache.db")
-        executor = RuncExecutor(state_dir=root / "run")
         try:
             imported = cacheimport.load(options.cache_from, client=client, content=content, root=root,
                                         listener=listener) if options.cache_from else None
