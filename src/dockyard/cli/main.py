@@ -46,6 +46,9 @@ VERBS: dict[str, Verb] = {
     "version": Verb("Show the versions of dockyard, runc and qemu", "version:version"),
     "registry": Verb("Run the embedded local registry (serve, stop)", "registry:registry"),
     "node": Verb("Serve as a remote build node (node serve --stdio; started by ssh or kubectl)", "node:node"),
+    "sign": Verb("Sign an image and its attestations (cosign's format)", "sign:sign"),
+    "verify": Verb("Verify an image's signatures and attestations", "verify:verify"),
+    "generate-key-pair": Verb("Generate a cosign key pair (cosign.key, cosign.pub)", "keypair:generate_key_pair"),
 }
 
 
