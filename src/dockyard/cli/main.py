@@ -30,6 +30,7 @@ class Verb:
 
 VERBS: dict[str, Verb] = {
     "build": Verb("Start a build from a Dockerfile and a context", "build:build"),
+    "meta": Verb("Compute release tags and OCI labels from git and the CI environment", "meta:meta"),
     "imagetools": Verb("Inspect, create and import multi-platform images in registries", "imagetools:imagetools"),
     "create": Verb("Create a new builder instance", "create:create"),
     "use": Verb("Set the current builder instance", "use:use"),
