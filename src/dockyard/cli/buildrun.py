@@ -22,6 +22,7 @@ from dockyard.engine.mounts import parse_secret
 from dockyard.errors import UsageError
 from dockyard.exporters import export, file_outputs, parse_outputs, push_targets
 from dockyard.exporters.metadata import describe, discard_stale, write_iidfile, write_metadata_file
+from dockyard.exporters.multipush import push_everywhere
 from dockyard.exporters.output import NO_OUTPUT_WARNING, ImageOptions, Output
 from dockyard.platform import Platform
 from dockyard.registry.client import Client
@@ -70,7 +71,10 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
     if not request.context.is_dir():
         raise UsageError(f"build context {str(request.context)!r} is not a directory",
                          hint="pass the directory holding your sources, e.g. dockyard build .")
-    tags = _strs(options.get("tag"))
+    from dockyard.cli.buildrelease import plan
+
+    release = plan(request.context, options, labels=_labels(_strs(options.get("label"))))
+    tags = release.tags
     outputs = parse_outputs(_strs(options.get("output")), tags=tags, push=bool(options.get("push")),
                             load=bool(options.get("load")))
     metadata_file = options.get("metadata_file")
@@ -99,7 +103,7 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
                 BuildOptions(
                     context=request.context, dockerfile=request.dockerfile, platforms=request.platforms,
                     build_args=request.build_args, target=request.target,
-                    labels=_labels(_strs(options.get("label"))),
+                    labels=release.labels,
                     secrets=tuple(parse_secret(s) for s in secrets), ssh=_ssh(ssh),
                     no_cache=bool(options.get("no_cache")), no_cache_filter=_strs(options.get("no_cache_filter")),
                     jobs=chosen.jobs(), oci_mediatypes=image.oci_mediatypes, compression=image.compression,
@@ -111,11 +115,16 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
             ok = True
         finally:
             render.close(ok=ok)
-        _deliver(result, outputs, client=client, tags=tags)
+        described = describe(result.content, result.descriptor, names=tags)
+
+        def write_metadata() -> None:
+            if isinstance(metadata_file, Path):
+                write_metadata_file(metadata_file, described, extra=release.metadata())
+
+        release.gate(result.content, result.descriptor, metadata=write_metadata)
+        _deliver(result, outputs, client=client, tags=tags, retries=release.push_retry)
     _collect_garbage(chosen)
-    described = describe(result.content, result.descriptor, names=tags)
-    if isinstance(metadata_file, Path):
-        write_metadata_file(metadata_file, described)
+    write_metadata()
     if isinstance(iidfile, Path):
         write_iidfile(iidfile, described)
     click.echo(str(result.descriptor.digest))
@@ -135,12 +144,15 @@ def _collect_garbage(builder: Builder) -> None:
         click.echo(f"automatic GC: removed {removed} cache records ({human(freed)})", err=True)
 
 
-def _deliver(result: BuildResult, outputs: tuple[Output, ...], *, client: Client, tags: tuple[str, ...]) -> None:
+def _deliver(result: BuildResult, outputs: tuple[Output, ...], *, client: Client, tags: tuple[str, ...],
+             retries: int) -> None:
     targets = push_targets(outputs)
-    for target in targets:
-        client.push(target.reference, result.descriptor, result.content, tags=target.tags)
-        click.echo(f"pushed {target.reference.repository}@{result.descriptor.digest} "
-                   f"({', '.join([target.reference.tag or '', *target.tags]).strip(', ')})", err=True)
+    pushed = push_everywhere(client, targets, result.descriptor, result.content, retries=retries,
+                             notify=lambda message: click.echo(f"WARNING: {message}", err=True))
+    for done in pushed:
+        ref = done.target.reference
+        click.echo(f"pushed {ref.registry}/{ref.repository}@{result.descriptor.digest} "
+                   f"({', '.join([ref.tag or '', *done.target.tags]).strip(', ')})", err=True)
     files = file_outputs(outputs)
     for spec in files:
         export(spec, result.content, result.descriptor, names=tags)

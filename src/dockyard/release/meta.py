@@ -296,3 +296,19 @@ def default_oci_labels(context: GitContext, *, version: str | None, now: dt.date
         "licenses": context.licenses,
     }
     return {f"org.opencontainers.image.{k}": v for k, v in known.items() if v}
+
+
+def has_tag(name: str) -> bool:
+    """True when an image name states its tag or digest (``reg/app:1``, ``app@sha256:..``)."""
+    return "@" in name or ":" in name.rpartition("/")[2]
+
+
+def name_images(names: Sequence[str], meta: Meta) -> list[str]:
+    """``-t`` names with the computed tags: a name without a tag gets every tag, one with a tag stays."""
+    out: list[str] = []
+    for name in names:
+        if has_tag(name):
+            out.append(name)
+        else:
+            out += [f"{name}:{tag}" for tag in meta.tag_names]
+    return list(dict.fromkeys(out))
