@@ -194,8 +194,10 @@ def load_policy_file(path: Path, *, project: Path) -> GatePolicy:
                     policy = _add(policy, key, fields.pop("min", None), fields, where=where, base=project)
             elif key == "require-labels":
                 policy = _add(policy, "require-label", value, {}, where=where, base=project)
-            elif key == "commands":
-                policy = _add(policy, "command", value, {}, where=where, base=project)
+            elif key in ("command", "commands"):
+                entries = value if isinstance(value, list) else [value]
+                runs = [e.get("run") if isinstance(e, dict) else e for e in entries]  # [[gates.command]] run = ".."
+                policy = _add(policy, "command", runs, {}, where=where, base=project)
             else:
                 policy = _add(policy, key, value, {}, where=where, base=project)
         except UsageError as exc:

@@ -92,3 +92,8 @@ def labels(reg: TestRegistry, ref: str, arch: str, certs: Path | None = None) ->
                           *skopeo_args(reg, certs), f"docker://{ref}"], check=True, capture_output=True, text=True)
     doc: dict[str, Any] = json.loads(out.stdout)
     return dict(doc.get("Labels") or {})
+
+
+TRIVY_CRITICAL = {"SchemaVersion": 2, "ArtifactName": "app", "Results": [{
+    "Target": "app (debian 12)", "Class": "os-pkgs",
+    "Vulnerabilities": [{"VulnerabilityID": "CVE-2024-0001", "PkgName": "openssl", "Severity": "CRITICAL"}]}]}
