@@ -2,7 +2,7 @@
 
 Kept apart from the CLI so the shapes can be tested directly and reused (e.g. by a
 future ``--format`` on inspect). Platforms are shown as users write them
-(``linux/arm64``, not ``linux/arm64/v8``); a ``*`` marks the ones ``--platform`` asked for.
+in containerd's normal form (``linux/arm64``, not ``linux/arm64/v8``); a ``*`` marks the ones ``--platform`` asked for.
 """
 
 from __future__ import annotations
@@ -18,10 +18,8 @@ from dockyard.platform import Platform
 
 
 def platform_label(platform: Platform) -> str:
-    """``linux/arm64`` for arm64/v8 (how buildx and users write it), else the normal form."""
-    if platform.architecture == "arm64" and platform.variant == "v8":
-        return f"{platform.os}/arm64"
-    return str(platform)
+    """The normal form (``linux/arm64`` also for a recorded arm64/v8), as buildx prints it."""
+    return str(platform.normal())
 
 
 def platforms_text(node: LocalNode) -> str:

@@ -147,7 +147,7 @@ class _Graph:
 def build(options: BuildOptions, *, client: Client | None = None,
           listener: progress.Listener | None = None) -> BuildResult:
     """Build every platform of ``options``; the images end up in the content store."""
-    root = options.root or _default_root()
+    root = (options.root or _default_root()).absolute()  # overlay and runc paths must not depend on a cwd
     content = ContentStore(root / "content")
     own_client = client is None
     client = client or Client()

@@ -3,8 +3,8 @@
 Each kind has its own lifetime rule, which is why this is a context manager: bind views of
 other stages are read-only overlays that are dropped afterwards (writes are discarded);
 cache mounts are directories kept in the store between builds, locked when asked;
-secrets are written to a private tmpfs directory, bind-mounted read-only, and deleted when
-the step ends, so they can never reach a layer, the history or a log; ssh forwards the
+secrets are written to a private tmpfs (:mod:`dockyard.store.tmpfs`), bind-mounted read-only,
+and unmounted when the step ends, so they can never reach a layer, the history or a log; ssh forwards the
 client's agent socket.
 """
 
@@ -26,8 +26,7 @@ from dockyard.graph import ops
 from dockyard.oci.rootpath import resolve
 from dockyard.store.lock import FileLock
 from dockyard.store.snapshots import Snapshotter
-
-SECRETS_TMPFS = Path("/dev/shm")
+from dockyard.store.tmpfs import private_tmpfs
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -188,9 +187,7 @@ def _secret(mount: ops.Mount, out: StepMounts, *, secrets: Mapping[str, Secret],
         out.env.append(f"{mount.env}={value.decode(errors='replace')}")
         if not mount.target:
             return
-    base = SECRETS_TMPFS if SECRETS_TMPFS.is_dir() else root
-    holder = Path(tempfile.mkdtemp(prefix="dockyard-secret-", dir=base))
-    out._cleanup.callback(shutil.rmtree, holder, True)
+    holder = out._cleanup.enter_context(private_tmpfs(root / "run", "secrets"))
     path = holder / "secret"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:

@@ -39,7 +39,7 @@ def test_two_platform_run_build_pushes_an_index(
     index = inspect_raw(ref)
     assert index["mediaType"] == "application/vnd.oci.image.index.v1+json"
     assert {(m["platform"]["architecture"], m["platform"].get("variant")) for m in index["manifests"]} == {
-        ("amd64", None), ("arm64", "v8")}
+        ("amd64", None), ("arm64", None)}  # as buildx pushes: containerd normalizeArch drops v8
     import hashlib
 
     raw = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"], check=True,

@@ -178,7 +178,7 @@ def test_records_are_json_files_one_per_builder(tmp_path: Path) -> None:
     path = tmp_path / "xdg-config" / "dockyard" / "builders" / "r" / "builder.json"
     doc = json.loads(path.read_text())
     assert doc["name"] == "r" and doc["driver"] == "local"
-    assert doc["nodes"][0]["platforms"] == ["linux/arm64/v8"]
+    assert doc["nodes"][0]["platforms"] == ["linux/arm64"]
     assert doc["created"] and doc["last_used"] is None
     leftovers = [p.name for p in path.parent.iterdir() if p.name.startswith(".")]
     assert leftovers == []
