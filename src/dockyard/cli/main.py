@@ -31,7 +31,6 @@ class Verb:
 
 VERBS: dict[str, Verb] = {
     "build": Verb("Start a build from a Dockerfile and a context", "build:build"),
-    "meta": Verb("Compute release tags and OCI labels from git and the CI environment", "meta:meta"),
     "imagetools": Verb("Inspect, create and import multi-platform images in registries", "imagetools:imagetools"),
     "create": Verb("Create a new builder instance", "create:create"),
     "use": Verb("Set the current builder instance", "use:use"),
@@ -45,6 +44,7 @@ VERBS: dict[str, Verb] = {
     "logout": Verb("Log out from a registry", "logout:logout"),
     "version": Verb("Show the versions of dockyard, runc and qemu", "version:version"),
     "registry": Verb("Run the embedded local registry (serve, stop)", "registry:registry"),
+    "meta": Verb("Compute release tags and OCI labels from git and the CI environment", "meta:meta"),
 }
 
 
