@@ -16,6 +16,7 @@ The tree is kept small on purpose, so callers can catch a meaningful branch::
      ├── RegistryError         a registry refused or failed (carries registry and code)
      ├── BuildError            a build step failed (carries the step)
      ├── GateError             a quality gate failed; nothing was pushed            (exit 3)
+     ├── NodeError             a remote node cannot be reached, refused, or died (rotation skips it)
      └── StoreError            the local content store or cache is unusable
 """
 
@@ -96,6 +97,12 @@ class GateError(DockyardError):
     """A quality gate failed in enforce mode: nothing was pushed and no tag moved."""
 
     exit_code = 3
+
+
+class NodeError(DockyardError):
+    """A build node could not be used: unreachable, another protocol version, failed bootstrap, or
+    its connection died mid-build. Unlike a BuildError (a step failed, which any node would repeat)
+    the platform's work may be retried on another node."""
 
 
 class StoreError(DockyardError):

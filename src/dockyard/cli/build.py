@@ -87,6 +87,8 @@ def _check_specs(option: str, values: tuple[str, ...], *, keys: tuple[str, ...])
               help="Gate policy file (default: .dockyard/gates.toml or dockyard.toml in the context)")
 @click.option("--push-retry", type=click.IntRange(0, 10), default=0, show_default=True,
               help="Retry a failed push to a registry this many times (no tag moves until all succeed)")
+@click.option("--placement", type=click.Choice(["native-only", "prefer-native", "any"]),
+              help="Which nodes may build a platform (default: the builder's, prefer-native)")
 @click.option("--call", "call", default="build", show_default=True, help="build, outline, targets or check")
 @click.option("--check", is_flag=True, help="Shorthand for --call=check")
 @click.option("--dry-run", is_flag=True, help="Print the planned steps and cache keys; execute nothing")

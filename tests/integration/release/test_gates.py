@@ -33,6 +33,8 @@ def test_failing_gate_pushes_nothing_and_warn_mode_pushes(busybox_base: str, reg
     before = raw_digest(registry, f"{name}:latest")
     (repo / "hello.txt").write_text("changed: a new image\n")
 
+    repo_dir = registry.running.storage / "docker/registry/v2/repositories/gates/app"
+    stored_before = sorted(str(p.relative_to(repo_dir)) for p in repo_dir.rglob("*"))
     meta = tmp_path / "meta.json"
     failed = _build(repo, busybox_base, f"{name}:latest", "--gate", "max-size=1kB", "--gate", "max-layers=50",
                     meta=meta)
@@ -42,6 +44,7 @@ def test_failing_gate_pushes_nothing_and_warn_mode_pushes(busybox_base: str, reg
     assert "FAIL" in table and "layers <= 50" in table
     assert "Traceback" not in failed.stderr and not failed.stdout
     assert list_tags(registry, "gates/app") == {"latest"}
+    assert sorted(str(p.relative_to(repo_dir)) for p in repo_dir.rglob("*")) == stored_before  # no blob, no manifest
     assert raw_digest(registry, f"{name}:latest") == before
     gates = json.loads(meta.read_text())["dockyard.gates"]
     assert gates["passed"] is False and gates["mode"] == "enforce"
