@@ -2,12 +2,13 @@
 
 Kept out of ``cli/buildrun.py`` so a build without release options runs exactly as before:
 :func:`plan` reads the options once (all errors before anything is built), :meth:`Release.gate`
-runs after the build and before delivery, :meth:`Release.metadata` adds dockyard's keys to
-``--metadata-file``.
+runs the gate phase (``phases.gate``) on the result of all nodes, before delivery, and
+:meth:`Release.metadata` adds dockyard's keys to ``--metadata-file``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,13 @@ import click
 
 from dockyard.cli.releaseoptions import ReleaseOptions
 from dockyard.errors import GateError, UsageError
+from dockyard.exporters.metadata import describe, write_metadata_file
 from dockyard.gates.outcome import GateReport
 from dockyard.gates.policy import GatePolicy, build_policy
-from dockyard.oci.descriptor import Descriptor
+from dockyard.phases.deliver import Delivery
+from dockyard.phases.gate import PolicyGate, check
+from dockyard.phases.result import BuildResult
 from dockyard.release.meta import Meta
-from dockyard.store.content import ContentStore
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,22 +35,29 @@ class Release:
     meta: Meta | None = None
     gate_report: list[GateReport] = field(default_factory=list)  # filled by gate()
 
-    def gate(self, store: ContentStore, desc: Descriptor, *, metadata: Any = None) -> None:
-        """Evaluate the policy on the result; print the table; raise GateError when enforced and failed."""
+    def gate(self, result: BuildResult, delivery: Delivery, *, metadata_extra: Mapping[str, Any]) -> None:
+        """Run the policy through the gate phase; print its table; on failure write the metadata
+        file (with the gate results) and let the GateError stop the build before delivery."""
         if self.policy.empty:
             return
-        from dockyard.gates.checks import evaluate
+        gate = PolicyGate(self.policy)
+        try:
+            check(result, [gate])
+        except GateError:
+            assert gate.report is not None
+            self.gate_report.append(gate.report)
+            self._say(gate.report)
+            if delivery.metadata_file is not None:
+                described = describe(result.content, result.descriptor, names=delivery.tags)
+                write_metadata_file(delivery.metadata_file, described, extra={**metadata_extra, **self.metadata()})
+            raise
+        assert gate.report is not None
+        self.gate_report.append(gate.report)
+        self._say(gate.report)
 
-        report = evaluate(self.policy, store, desc)
-        self.gate_report.append(report)
+    def _say(self, report: GateReport) -> None:
         verdict = "passed" if report.passed else ("FAILED" if self.policy.mode == "enforce" else "failed (warn mode)")
         click.echo(f"quality gates {verdict}:\n{report.table()}", err=True)
-        if not report.passed and self.policy.mode == "enforce":
-            if metadata is not None:
-                metadata()
-            failed = ", ".join(f"{o.gate}" + (f" [{o.platform}]" if o.platform else "") for o in report.failures)
-            raise GateError(f"quality gate failed: {failed}; nothing was pushed",
-                            hint="see the table above; --gate-mode=warn reports without blocking")
 
     def metadata(self) -> dict[str, Any]:
         extra: dict[str, Any] = {}

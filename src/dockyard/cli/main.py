@@ -46,6 +46,9 @@ VERBS: dict[str, Verb] = {
     "registry": Verb("Run the embedded local registry (serve, stop)", "registry:registry"),
     "meta": Verb("Compute release tags and OCI labels from git and the CI environment", "meta:meta"),
     "node": Verb("Serve as a remote build node (node serve --stdio; started by ssh or kubectl)", "node:node"),
+    "sign": Verb("Sign an image and its attestations (cosign's format)", "sign:sign"),
+    "verify": Verb("Verify an image's signatures and attestations", "verify:verify"),
+    "generate-key-pair": Verb("Generate a cosign key pair (cosign.key, cosign.pub)", "keypair:generate_key_pair"),
 }
 
 
