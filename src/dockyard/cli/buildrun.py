@@ -28,8 +28,9 @@ from dockyard.exporters.output import NO_OUTPUT_WARNING, ImageOptions, Output
 from dockyard.platform import Platform
 from dockyard.registry.client import Client
 from dockyard.registry.hosts import HostsConfig
+from dockyard.registry.watch import DEFAULT_PUSH_TIMEOUT
 from dockyard.remote.dispatch import build_on_nodes
-from dockyard.store.gc import auto_collect, human
+from dockyard.store.gc import auto_collect, human, parse_duration
 
 
 def _labels(values: tuple[str, ...]) -> dict[str, str]:
@@ -54,6 +55,17 @@ def _ssh(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+def _push_timeout(value: object) -> float | None:
+    """``--push-timeout``: a duration (90s, 10m, 1h) or seconds; 0 turns the limit off."""
+    if not isinstance(value, str):
+        return DEFAULT_PUSH_TIMEOUT
+    try:
+        seconds = float(value) if value.replace(".", "", 1).isdigit() else parse_duration(value)
+    except UsageError:
+        raise UsageError(f"invalid --push-timeout {value!r}", hint="e.g. 90s, 10m or 1h; 0 for no limit") from None
+    return seconds or None
+
+
 def _image_options(outputs: tuple[Output, ...]) -> ImageOptions:
     """The image options of the outputs that carry some (buildx lets them agree; the first wins)."""
     for out in outputs:
@@ -76,6 +88,7 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
     tags = _strs(options.get("tag"))
     outputs = parse_outputs(_strs(options.get("output")), tags=tags, push=bool(options.get("push")),
                             load=bool(options.get("load")))
+    push_timeout = _push_timeout(options.get("push_timeout"))
     metadata_file = options.get("metadata_file")
     iidfile = options.get("iidfile")
     for path in (metadata_file, iidfile):
@@ -99,7 +112,8 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
     ok = False
     hosts = HostsConfig.load().with_hosts(chosen.config.registries)
     targets = push_targets(outputs)
-    with chosen.in_use(), Client(hosts=hosts) as client:
+    with chosen.in_use(), Client(hosts=hosts, push_timeout=push_timeout,
+                                 on_wait=lambda message: click.echo(message, err=True)) as client:
         try:
             farm = build_on_nodes(
                 chosen,
