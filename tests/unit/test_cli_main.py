@@ -49,6 +49,7 @@ def test_version_names_runtime_and_emulator() -> None:
     lines = out.stdout.splitlines()
     assert lines[0].startswith("dockyard 0.")
     assert lines[1].startswith("runc") and lines[2].startswith("qemu")
+    assert lines[3].split() == ["mode", "root"]  # tests run as root; the rootless line: tests/integration/rootless
 
 
 def test_debug_shows_traceback_for_dockyard_errors() -> None:

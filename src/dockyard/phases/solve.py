@@ -64,6 +64,7 @@ def solve_graph(graph: KeyedGraph, roots: Sequence[Node | None], options: BuildO
         records = cacheexport.collect(graph.nodes.values(), outcome.results, cache=cache, content=content,
                                       imported=imported) if options.cache_to else ()
     finally:
+        executor.close()
         cache.close()
         snapshots.close()
     finals: list[FsResult] = []
