@@ -25,11 +25,12 @@ from dockyard.engine.cacheoptions import CacheExport, CacheImport
 from dockyard.engine.mounts import Secret
 from dockyard.engine.results import FsResult
 from dockyard.engine.worker import Node, OpWorker, WorkerConfig, pin
-from dockyard.errors import DockerfileError
+from dockyard.errors import DockerfileError, UsageError
 from dockyard.executor.runc import RuncExecutor
 from dockyard.graph import ops
 from dockyard.graph.cachekey import CacheKeys
 from dockyard.graph.contenthash import SourceNotFoundError, StatCache
+from dockyard.oci.annotations import ExportAnnotations
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.layer import Compression, LayerOptions
 from dockyard.platform import Platform
@@ -58,10 +59,12 @@ class BuildOptions:
     oci_mediatypes: bool = True
     compression: Compression = Compression.GZIP
     compression_level: int | None = None
+    force_compression: bool = False  # recompress base layers too (-o ...,force-compression=true)
     source_date_epoch: int | None = None
     root: Path | None = None  # the store root (the builder node's); default: the data root
     cache_from: tuple[CacheImport, ...] = ()  # --cache-from (engine/cacheimport.py)
     cache_to: tuple[CacheExport, ...] = ()  # --cache-to (engine/cacheexport.py)
+    annotations: ExportAnnotations = field(default_factory=ExportAnnotations)  # -o ...,annotation*.KEY=V
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,9 @@ def build(options: BuildOptions, *, client: Client | None = None,
         dockerfile = options.dockerfile or options.context / "Dockerfile"
         the_plan = plan(dockerfile, options.context, platforms=options.platforms, build_args=options.build_args,
                         target=options.target, resolver=bases)
+        if len(the_plan.platforms) == 1 and options.annotations.index:
+            raise UsageError("index annotations not supported for single platform export",
+                             hint="a one-platform result is a single manifest: use annotation-manifest. instead")
         epoch = options.source_date_epoch
         layer_options = LayerOptions(compression=options.compression, level=options.compression_level,
                                      source_date_epoch=epoch)
@@ -195,16 +201,20 @@ def build(options: BuildOptions, *, client: Client | None = None,
         for pp, node in zip(the_plan.platforms, roots, strict=True):
             result = outcome.results[node.key] if node is not None else FsResult(top=None)
             assert isinstance(result, FsResult)
+            if options.force_compression:
+                result = image.force_compression(content, result, layer_options)
             finals.append(result)
             inline = {INLINE_FIELD: inline_field(records, result.layers)} \
                 if any(c.kind == "inline" for c in options.cache_to) else {}
             manifests[pp.platform], configs[pp.platform] = image.write_image(
                 content, pp.config, result, created=created, labels=options.labels, oci=options.oci_mediatypes,
-                extra=inline)
+                extra=inline, annotations=options.annotations.for_platform("manifest", pp.platform),
+                descriptor_annotations=options.annotations.for_platform("manifest-descriptor", pp.platform))
         if len(manifests) == 1:
             top = next(iter(manifests.values()))
         else:
-            top = image.write_index(content, list(manifests.values()), oci=options.oci_mediatypes)
+            top = image.write_index(content, list(manifests.values()), oci=options.oci_mediatypes,
+                                    annotations=options.annotations.index)
         cacheexport.export(options.cache_to, records=records, finals=[r.layers for r in finals],
                            nodes=list(graph.nodes.values()), root=root, content=content, client=client,
                            imported=imported, listener=listener)
