@@ -44,6 +44,7 @@ VERBS: dict[str, Verb] = {
     "logout": Verb("Log out from a registry", "logout:logout"),
     "version": Verb("Show the versions of dockyard, runc and qemu", "version:version"),
     "registry": Verb("Run the embedded local registry (serve, stop)", "registry:registry"),
+    "node": Verb("Serve as a remote build node (node serve --stdio; started by ssh or kubectl)", "node:node"),
 }
 
 

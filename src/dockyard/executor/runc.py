@@ -37,12 +37,12 @@ from dockyard.executor.user import resolve_user
 from dockyard.hosttools import require_tool
 from dockyard.oci.rootpath import resolve
 from dockyard.paths import data_root
+from dockyard.store.owner import alive
 from dockyard.store.tmpfs import private_tmpfs
 
 _probe_lock = threading.Lock()
 _runtime_choice: dict[str, str] = {}  # "runtime" -> path, filled once per process
 _ensured: set[str] = set()
-_reaped: set[str] = set()
 
 
 def _probe_crun(crun: str) -> bool:
@@ -102,16 +102,6 @@ def _ensure_platform(request: RunRequest) -> None:
                             hint="install qemu-user-static and run dockyard as root to register it")
     with _probe_lock:
         _ensured.add(arch)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class _LineSplitter:
@@ -190,7 +180,8 @@ class RuncExecutor:
         """Delete the containers of dockyard processes that died (kill -9) mid-step; their ids.
 
         Container ids carry the pid of the process that ran them, so a container whose
-        process is gone can only be a leftover. Runs once per process and runtime.
+        process is gone can only be a leftover. The store's reclaim calls this when it finds
+        a dead process's bundle (:mod:`dockyard.store.reclaim`).
         """
         try:
             proc = subprocess.run([self.runtime, "list", "--format", "json"], capture_output=True, text=True,
@@ -201,7 +192,7 @@ class RuncExecutor:
         stale = []
         for item in listed:
             parts = str(item.get("id", "")).split("-")
-            if len(parts) == 3 and parts[0] == "dockyard" and parts[1].isdigit() and not _alive(int(parts[1])):
+            if len(parts) == 3 and parts[0] == "dockyard" and parts[1].isdigit() and not alive(int(parts[1])):
                 stale.append(item["id"])
         for ident in stale:
             with contextlib.suppress(OSError, subprocess.SubprocessError):
@@ -210,12 +201,6 @@ class RuncExecutor:
 
     def run(self, request: RunRequest, *, on_output: OutputCallback | None = None) -> RunResult:
         started = time.monotonic()
-        runtime = self.runtime  # chosen (and probed) outside the lock below: it takes the lock too
-        with _probe_lock:
-            first = runtime not in _reaped
-            _reaped.add(runtime)
-        if first:
-            self.reap_stale()
         _ensure_platform(request)
         rootfs = request.rootfs
         user = resolve_user(rootfs, request.user)

@@ -44,7 +44,8 @@ def test_annotations_and_force_compression_reach_the_registry(
     busybox_base: str, registry: TestRegistry, binfmt_arm64: qemu.Emulator, tmp_path: Path
 ) -> None:
     ctx = _context(tmp_path / "ctx", busybox_base)
-    ref = f"{registry.address}/options/annotated:1"
+    repo = f"{registry.address}/options/annotated"
+    ref = f"{repo}:1"
     out = _dockyard("build", "--progress", "plain", "--platform", "linux/amd64,linux/arm64", "-o",
                     f"type=image,name={ref},push=true,compression=zstd,force-compression=true,"
                     "annotation.org.opencontainers.image.title=Demo,annotation-index.idx=top,"
@@ -56,7 +57,7 @@ def test_annotations_and_force_compression_reach_the_registry(
     for entry in index["manifests"]:
         assert entry["annotations"] == {"desc": "d"}
         manifest = json.loads(subprocess.run(
-            ["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref.split(':1', maxsplit=1)[0]}@{entry['digest']}"],
+            ["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{repo}@{entry['digest']}"],
             check=True, capture_output=True, text=True).stdout)
         want = {"org.opencontainers.image.title": "Demo"}
         if entry["platform"]["architecture"] == "arm64":
