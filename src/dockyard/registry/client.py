@@ -28,7 +28,7 @@ from dockyard.oci.index import Index
 from dockyard.oci.manifest import Manifest
 from dockyard.platform import Platform
 from dockyard.reference import Reference
-from dockyard.registry import blobs, manifests
+from dockyard.registry import blobs, manifests, referrers
 from dockyard.registry.blobs import BlobSource, UploadOptions
 from dockyard.registry.hosts import HostsConfig
 from dockyard.registry.keychain import Keychain
@@ -251,6 +251,23 @@ class Client:
             manifests.put(session, target.repository, tag, desc.media_type, data)
             self._note("tagged", desc)
         return desc
+
+    def push_referrer(self, target: Reference | str, manifest: Manifest, source: BlobSource) -> bool:
+        """Push an artifact ``manifest`` whose ``subject`` is in ``target``'s repository (blobs first).
+
+        True when the registry indexed it through its referrers API, False when the referrers
+        tag schema's index (``sha256-HEX``) was updated instead (:mod:`dockyard.registry.referrers`).
+        """
+        target = as_reference(target)
+        session = self.session(target.api_host)
+        self._run_all([partial(self._push_blob, session, target, d, source)
+                       for d in (manifest.config, *manifest.layers)])
+        return referrers.put_referrer(session, target.repository, manifest)
+
+    def referrers(self, ref: Reference | str, digest: Digest, *, artifact_type: str | None = None) -> list[Descriptor]:
+        """The artifacts whose subject is ``digest`` in ``ref``'s repository (API, else the fallback tag)."""
+        ref = as_reference(ref)
+        return referrers.list_referrers(self.session(ref.api_host), ref.repository, digest, artifact_type)
 
     def _push_blob(self, session: Session, target: Reference, desc: Descriptor, source: BlobSource) -> None:
         status = blobs.push(session, target.repository, desc, source,
