@@ -25,8 +25,9 @@ from dockyard.phases.request import BuildOptions, source_date_epoch
 from dockyard.platform import Platform
 from dockyard.registry.client import Client
 from dockyard.registry.hosts import HostsConfig
+from dockyard.registry.watch import DEFAULT_PUSH_TIMEOUT
 from dockyard.remote.dispatch import build_on_nodes
-from dockyard.store.gc import human
+from dockyard.store.gc import human, parse_duration
 
 
 def _labels(values: tuple[str, ...]) -> dict[str, str]:
@@ -49,6 +50,17 @@ def _ssh(values: tuple[str, ...]) -> dict[str, str]:
                              hint="start ssh-agent, or pass --ssh default=/path/to/sock")
         out[ident or "default"] = sock
     return out
+
+
+def _push_timeout(value: object) -> float | None:
+    """``--push-timeout``: a duration (90s, 10m, 1h) or seconds; 0 turns the limit off."""
+    if not isinstance(value, str):
+        return DEFAULT_PUSH_TIMEOUT
+    try:
+        seconds = float(value) if value.replace(".", "", 1).isdigit() else parse_duration(value)
+    except UsageError:
+        raise UsageError(f"invalid --push-timeout {value!r}", hint="e.g. 90s, 10m or 1h; 0 for no limit") from None
+    return seconds or None
 
 
 def _image_options(outputs: tuple[Output, ...]) -> ImageOptions:
@@ -91,6 +103,7 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
     tags = _strs(options.get("tag"))
     outputs = parse_outputs(_strs(options.get("output")), tags=tags, push=bool(options.get("push")),
                             load=bool(options.get("load")))
+    push_timeout = _push_timeout(options.get("push_timeout"))
     delivery = Delivery(outputs=outputs, tags=tags, metadata_file=_path(options.get("metadata_file")),
                         iidfile=_path(options.get("iidfile")))
     prepare(delivery)
@@ -116,7 +129,8 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
     # registry.insecure=true (BuildKit's push option): HTTPS without verification, or plain HTTP
     insecure = frozenset(t.reference.registry for t in targets if t.insecure)
     hosts = HostsConfig.load(insecure=insecure).with_hosts(chosen.config.registries)
-    with chosen.in_use(), Client(hosts=hosts) as client:
+    with chosen.in_use(), Client(hosts=hosts, push_timeout=push_timeout,
+                                 on_wait=lambda message: click.echo(message, err=True)) as client:
         try:
             farm = build_on_nodes(
                 chosen,

@@ -126,10 +126,9 @@ def assemble(content: ContentStore, the_plan: Plan, solved: Solved,
     manifests: dict[Platform, Descriptor] = {}
     configs: dict[Platform, Descriptor] = {}
     recompressing = LayerOptions(compression=options.compression, level=options.compression_level)
-    for pp, result in zip(the_plan.platforms, solved.finals, strict=True):
-        inline = {INLINE_FIELD: inline_field(solved.records, result.layers)} if inline_cache else {}
-        if options.force_compression:
-            result = force_compression(content, result, recompressing)
+    for pp, built in zip(the_plan.platforms, solved.finals, strict=True):
+        inline = {INLINE_FIELD: inline_field(solved.records, built.layers)} if inline_cache else {}
+        result = force_compression(content, built, recompressing) if options.force_compression else built
         manifests[pp.platform], configs[pp.platform] = write_image(
             content, pp.config, result, created=created, labels=options.labels, oci=options.oci_mediatypes,
             extra=inline, annotations=options.annotations.for_platform("manifest", pp.platform),
