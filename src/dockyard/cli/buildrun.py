@@ -100,12 +100,15 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
     if not request.context.is_dir():
         raise UsageError(f"build context {str(request.context)!r} is not a directory",
                          hint="pass the directory holding your sources, e.g. dockyard build .")
-    tags = _strs(options.get("tag"))
+    from dockyard.cli.buildrelease import plan
+
+    release = plan(request.context, options, labels=_labels(_strs(options.get("label"))))
+    tags = release.tags
     outputs = parse_outputs(_strs(options.get("output")), tags=tags, push=bool(options.get("push")),
                             load=bool(options.get("load")))
     push_timeout = _push_timeout(options.get("push_timeout"))
     delivery = Delivery(outputs=outputs, tags=tags, metadata_file=_path(options.get("metadata_file")),
-                        iidfile=_path(options.get("iidfile")))
+                        iidfile=_path(options.get("iidfile")), push_retry=release.push_retry)
     prepare(delivery)
     image = _image_options(outputs)
     _check_rewrite_timestamp(image)
@@ -137,7 +140,7 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
                 BuildOptions(
                     context=request.context, dockerfile=request.dockerfile, platforms=request.platforms,
                     build_args=request.build_args, target=request.target,
-                    labels=_labels(_strs(options.get("label"))),
+                    labels=release.labels,
                     secrets=tuple(parse_secret(s) for s in secrets), ssh=_ssh(ssh),
                     no_cache=bool(options.get("no_cache")), no_cache_filter=_strs(options.get("no_cache_filter")),
                     jobs=chosen.jobs(), oci_mediatypes=image.oci_mediatypes, compression=image.compression,
@@ -145,7 +148,9 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
                     source_date_epoch=source_date_epoch(), cache_from=cache_from, cache_to=cache_to,
                     annotations=image.annotations,
                 ),
-                placement=placement, push=[t.reference for t in targets], fetch_blobs=bool(file_outputs(outputs)),
+                # with gates, nothing may reach a registry before they pass: nodes hand every blob back
+                placement=placement, push=[t.reference for t in targets] if release.policy.empty else [],
+                fetch_blobs=bool(file_outputs(outputs)) or not release.policy.empty,
                 client=client, listener=render, say=lambda line: click.echo(line, err=True),
             )
             result = farm.result
@@ -155,8 +160,9 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
         nodes = {platform_label(p): {"node": where.node, "endpoint": where.endpoint, "emulated": where.emulated,
                                      **({"skipped": list(where.skipped)} if where.skipped else {})}
                  for p, where in farm.placed.items()}
+        release.gate(result, delivery, metadata_extra={"dockyard.nodes": nodes})
         deliver(result, delivery, client=client, report=lambda line: click.echo(line, err=True),
-                metadata_extra={"dockyard.nodes": nodes})
+                metadata_extra={"dockyard.nodes": nodes, **release.metadata()})
     removed, freed = chosen.collect_garbage()
     if removed:
         click.echo(f"automatic GC: removed {removed} cache records ({human(freed)})", err=True)
