@@ -33,6 +33,7 @@ from dockyard.dockerfile.dockerignore import PatternMatcher
 from dockyard.engine.chmod import ModeChange
 from dockyard.engine.sources import match_component
 from dockyard.errors import BuildError
+from dockyard.oci.tarfs import is_overlay_xattr
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -281,7 +282,7 @@ def _could_include(include: PatternMatcher, rel_top: str) -> bool:
 
 
 def _skip_xattr(name: str) -> bool:
-    return name.startswith("trusted.overlay.")
+    return is_overlay_xattr(name)
 
 
 def _copy_xattrs(fin: int, fout: int) -> None:

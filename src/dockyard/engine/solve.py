@@ -18,7 +18,7 @@ from dockyard import progress
 from dockyard.engine import cacheexport, cacheimport
 from dockyard.engine.bases import BaseImages
 from dockyard.engine.cachemanifest import INLINE_FIELD, inline_field
-from dockyard.engine.image import write_image
+from dockyard.engine.image import force_compression, write_image
 from dockyard.engine.leftovers import reclaim_leftovers
 from dockyard.engine.results import FsResult
 from dockyard.engine.solverequest import SolveReply, SolveRequest
@@ -29,6 +29,7 @@ from dockyard.graph import ops
 from dockyard.graph.definition import Graph, OpMeta, deserialize
 from dockyard.graph.walk import topological
 from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.layer import LayerOptions
 from dockyard.platform import Platform
 from dockyard.registry.client import Client
 from dockyard.solver import solve as run_solver
@@ -105,6 +106,7 @@ def solve_graph(graph: Graph, request: SolveRequest, *, root: Path, client: Clie
         records = cacheexport.collect(nodes.values(), outcome.results, cache=cache, content=content,
                                       imported=imported) if request.cache_to else ()
     finally:
+        executor.close()
         cache.close()
         snapshots.close()
     finals: list[FsResult] = []
@@ -115,11 +117,14 @@ def solve_graph(graph: Graph, request: SolveRequest, *, root: Path, client: Clie
     inline_cache = any(c.kind == "inline" for c in request.cache_to)
     manifests: dict[Platform, Descriptor] = {}
     configs: dict[Platform, Descriptor] = {}
-    for target, result in zip(request.targets, finals, strict=True):
-        inline = {INLINE_FIELD: inline_field(records, result.layers)} if inline_cache else {}
+    recompressing = LayerOptions(compression=request.layer_options.compression, level=request.layer_options.level)
+    for target, built in zip(request.targets, finals, strict=True):
+        inline = {INLINE_FIELD: inline_field(records, built.layers)} if inline_cache else {}
+        result = force_compression(content, built, recompressing) if request.force_compression else built
         manifests[target.platform], configs[target.platform] = write_image(
             content, target.config, result, platform=target.platform, created=request.created,
-            oci=request.oci_mediatypes, extra=inline)
+            oci=request.oci_mediatypes, extra=inline, annotations=target.annotations,
+            descriptor_annotations=target.descriptor_annotations)
     cacheexport.export(request.cache_to, records=records, finals=[r.layers for r in finals],
                        nodes=list(nodes.values()), root=root, content=content, client=client,
                        imported=imported, listener=listener)

@@ -31,10 +31,13 @@ from dockyard.registry.client import Client
 
 @dataclass(frozen=True)
 class PlatformTarget:
-    """One root of the definition: its platform and planned image config (OCI JSON, labels applied)."""
+    """One root of the definition: its platform, planned image config (OCI JSON, labels applied),
+    and the annotations of its manifest and of the manifest's descriptor."""
 
     platform: Platform
     config: Mapping[str, Any]
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    descriptor_annotations: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,6 +50,7 @@ class SolveRequest:
     no_cache: frozenset[str] = frozenset()  # op keys that run even when cached
     layer_options: LayerOptions = field(default_factory=LayerOptions)
     oci_mediatypes: bool = True
+    force_compression: bool = False  # recompress base layers too
     created: str = ""
     jobs: int = 1
     context: Path | None = None
@@ -66,11 +70,13 @@ class SolveRequest:
         o = self.layer_options
         return {
             "definition": self.definition.to_bytes().decode("utf-8"),
-            "targets": [{"platform": str(t.platform), "config": dict(t.config)} for t in self.targets],
+            "targets": [{"platform": str(t.platform), "config": dict(t.config), "annotations": dict(t.annotations),
+                         "descriptor_annotations": dict(t.descriptor_annotations)} for t in self.targets],
             "pins": dict(sorted(self.pins.items())),
             "no_cache": sorted(self.no_cache),
             "layer": {"compression": o.compression.value, "level": o.level, "source_date_epoch": o.source_date_epoch},
             "oci_mediatypes": self.oci_mediatypes,
+            "force_compression": self.force_compression,
             "created": self.created,
             "jobs": self.jobs,
         }
@@ -80,12 +86,14 @@ class SolveRequest:
         layer = doc["layer"]
         return cls(
             definition=Definition.from_bytes(str(doc["definition"]).encode("utf-8")),
-            targets=tuple(PlatformTarget(Platform.parse(t["platform"]), dict(t["config"])) for t in doc["targets"]),
+            targets=tuple(PlatformTarget(Platform.parse(t["platform"]), dict(t["config"]), dict(t["annotations"]),
+                                         dict(t["descriptor_annotations"])) for t in doc["targets"]),
             pins={str(k): str(v) for k, v in doc["pins"].items()},
             no_cache=frozenset(str(k) for k in doc["no_cache"]),
             layer_options=LayerOptions(compression=Compression(layer["compression"]), level=layer["level"],
                                        source_date_epoch=layer["source_date_epoch"]),
-            oci_mediatypes=bool(doc["oci_mediatypes"]), created=str(doc["created"]), jobs=int(doc["jobs"]),
+            oci_mediatypes=bool(doc["oci_mediatypes"]), force_compression=bool(doc["force_compression"]),
+            created=str(doc["created"]), jobs=int(doc["jobs"]),
             context=context,
         )
 

@@ -7,7 +7,7 @@ exporters and the registry client take. ``oci=False`` writes a Docker manifest l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from dockyard.oci import mediatypes
 from dockyard.oci.descriptor import Descriptor
@@ -15,17 +15,20 @@ from dockyard.oci.index import Index
 from dockyard.store.content import ContentStore
 
 
-def write_index(content: ContentStore, manifests: Sequence[Descriptor], *, oci: bool = True) -> Descriptor:
-    """Store an index over ``manifests`` (each carrying its platform)."""
+def write_index(content: ContentStore, manifests: Sequence[Descriptor], *, oci: bool = True,
+                annotations: Mapping[str, str] = {}) -> Descriptor:
+    """Store an index over ``manifests`` (each carrying its platform), with ``annotations``."""
     index = Index(manifests=tuple(manifests),
-                  media_type=mediatypes.OCI_INDEX if oci else mediatypes.DOCKER_MANIFEST_LIST)
+                  media_type=mediatypes.OCI_INDEX if oci else mediatypes.DOCKER_MANIFEST_LIST,
+                  annotations=dict(annotations))
     data = index.to_bytes()
     content.ingest_bytes(data)
     return index.descriptor()
 
 
-def assemble(content: ContentStore, manifests: Sequence[Descriptor], *, oci: bool = True) -> Descriptor:
-    """The single manifest, or an index over all of them when there are several."""
+def assemble(content: ContentStore, manifests: Sequence[Descriptor], *, oci: bool = True,
+             annotations: Mapping[str, str] = {}) -> Descriptor:
+    """The single manifest, or an index (with ``annotations``) over all of them when there are several."""
     if len(manifests) == 1:
         return manifests[0]
-    return write_index(content, manifests, oci=oci)
+    return write_index(content, manifests, oci=oci, annotations=annotations)

@@ -19,6 +19,7 @@ from dockyard import progress
 from dockyard.engine.bases import BaseImages
 from dockyard.engine.solve import LocalSolver
 from dockyard.engine.solverequest import Solver, SolveRequest
+from dockyard.errors import UsageError
 from dockyard.graph.contenthash import StatCache
 from dockyard.phases.assemble import assemble
 from dockyard.phases.attest import Attestor, attest
@@ -47,7 +48,8 @@ def build(options: BuildOptions, *, client: Client | None = None, listener: prog
         bases = BaseImages(client, content)
         request = planned_request(options, root=root, bases=bases)
         reply = (node or LocalSolver(root, bases)).solve(request, client=client, listener=listener)
-        top = assemble(content, list(reply.manifests.values()), oci=options.oci_mediatypes)
+        top = assemble(content, list(reply.manifests.values()), oci=options.oci_mediatypes,
+                       annotations=options.annotations.index)
         result = BuildResult(descriptor=top, manifests=reply.manifests, configs=reply.configs, content=content,
                              ran=reply.ran, cached=reply.cached)
         result = attest(result, attestors)
@@ -61,6 +63,9 @@ def build(options: BuildOptions, *, client: Client | None = None, listener: prog
 def planned_request(options: BuildOptions, *, root: Path, bases: BaseImages) -> SolveRequest:
     """The plan and key phases: ``options`` as a node's solve request."""
     the_plan = plan_build(options, resolver=bases)
+    if len(the_plan.platforms) == 1 and options.annotations.index:
+        raise UsageError("index annotations not supported for single platform export",
+                         hint="a one-platform result is a single manifest: use annotation-manifest. instead")
     # context file digests survive between builds (by path, size, mtime, inode): a warm build
     # of a big context stats its files instead of reading them again
     stat_file = root / "statcache" / (hashlib.sha256(str(options.context.resolve()).encode()).hexdigest()[:20]

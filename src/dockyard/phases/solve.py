@@ -24,11 +24,14 @@ def solve_request(options: BuildOptions, the_plan: Plan, keyed: Keyed) -> SolveR
         planned = pp.config
         for key, value in options.labels.items():
             planned = planned.with_label(key, value)
-        targets.append(PlatformTarget(pp.platform, planned.to_oci()))
+        targets.append(PlatformTarget(
+            pp.platform, planned.to_oci(), annotations=options.annotations.for_platform("manifest", pp.platform),
+            descriptor_annotations=options.annotations.for_platform("manifest-descriptor", pp.platform)))
     return SolveRequest(
         definition=keyed.definition, targets=tuple(targets), pins=keyed.pins, no_cache=keyed.no_cache,
         layer_options=LayerOptions(compression=options.compression, level=options.compression_level,
                                    source_date_epoch=options.source_date_epoch),
-        oci_mediatypes=options.oci_mediatypes, created=created_at(options.source_date_epoch),
+        oci_mediatypes=options.oci_mediatypes, force_compression=options.force_compression,
+        created=created_at(options.source_date_epoch),
         jobs=options.jobs or os.cpu_count() or 1, context=options.context, secrets=options.secrets,
         ssh=options.ssh, cache_from=options.cache_from, cache_to=options.cache_to)
