@@ -29,11 +29,12 @@ from dockyard.errors import DockerfileError
 from dockyard.executor.runc import RuncExecutor
 from dockyard.graph import ops
 from dockyard.graph.cachekey import CacheKeys
-from dockyard.graph.contenthash import SourceNotFoundError, StatCache
+from dockyard.graph.contenthash import StatCache
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.layer import Compression, LayerOptions
 from dockyard.platform import Platform
 from dockyard.registry.client import Client
+from dockyard.selector.errors import SelectionError, explain
 from dockyard.solver import solve
 from dockyard.store.cache import CacheDB
 from dockyard.store.content import ContentStore
@@ -128,8 +129,8 @@ class _Graph:
             extra.append(str(self.bases.pull(op.ref, op.platform).descriptor.digest))
         try:
             frontend_key = self.keys.key(op)
-        except SourceNotFoundError as exc:
-            raise DockerfileError(f"{self.names.get(id(op), 'COPY')}: {exc.args[0]!r} not found in build context",
+        except SelectionError as exc:
+            raise DockerfileError(f"{self.names.get(id(op), 'COPY')}: {explain(exc)}",
                                   file=self.filename, line=self.lines.get(id(op))) from None
         key = pin(frontend_key, self.salt, *extra)
         name = self.names.get(id(op)) or (
