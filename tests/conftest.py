@@ -81,7 +81,7 @@ def busybox_rootfs() -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def busybox_base(registry: TestRegistry, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """``HOST:PORT/busybox:latest``: a linux/amd64 + linux/arm64/v8 index in the anonymous registry,
+    """``HOST:PORT/busybox:latest``: a linux/amd64 + linux/arm64 index (no variant) in the anonymous registry,
     made by ``dockyard imagetools import`` from the rootfs tarballs (SOURCE_DATE_EPOCH fixed)."""
     tars = baseimage.rootfs_tarballs()
     work = tmp_path_factory.mktemp("busybox-import")

@@ -15,6 +15,7 @@ The tree is kept small on purpose, so callers can catch a meaningful branch::
      ├── DockerfileError       the build definition is wrong (carries file:line)
      ├── RegistryError         a registry refused or failed (carries registry and code)
      ├── BuildError            a build step failed (carries the step)
+     ├── NodeError             a remote node cannot be reached, refused, or died (rotation skips it)
      └── StoreError            the local content store or cache is unusable
 """
 
@@ -89,6 +90,12 @@ class RegistryError(DockyardError):
 
 class BuildError(DockyardError):
     """A build step failed; the message names the step and its Dockerfile line."""
+
+
+class NodeError(DockyardError):
+    """A build node could not be used: unreachable, another protocol version, failed bootstrap, or
+    its connection died mid-build. Unlike a BuildError (a step failed, which any node would repeat)
+    the platform's work may be retried on another node."""
 
 
 class StoreError(DockyardError):

@@ -43,6 +43,8 @@ class RegistryConfig:
     rundir: Path
     htpasswd: Path | None = None
     token: TokenAuth | None = None
+    host: str = "127.0.0.1"  # tests of remote nodes bind the host side of a veth pair instead
+    accesslog: bool = False  # tests read who sent each request (the client address is logged)
 
     def render(self) -> str:
         """The registry's YAML config (written by hand: it is small and fixed in shape)."""
@@ -51,7 +53,7 @@ class RegistryConfig:
             "log:",
             "  level: warn",
             "  accesslog:",
-            "    disabled: true",
+            f"    disabled: {'false' if self.accesslog else 'true'}",
             "storage:",
             "  cache:",
             "    blobdescriptor: inmemory",
@@ -60,7 +62,7 @@ class RegistryConfig:
             "  delete:",
             "    enabled: true",
             "http:",
-            f"  addr: 127.0.0.1:{self.port}",
+            f"  addr: {self.host}:{self.port}",
             "  secret: dockyard-local-registry",
             "  headers:",
             "    X-Content-Type-Options: [nosniff]",
@@ -87,10 +89,11 @@ class RunningRegistry:
     port: int
     storage: Path
     log: Path
+    host: str = "127.0.0.1"
 
     @property
     def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
 
 def free_port() -> int:
@@ -101,8 +104,8 @@ def free_port() -> int:
         return port
 
 
-def _ping(port: int) -> int | None:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+def _ping(port: int, host: str = "127.0.0.1") -> int | None:
+    conn = http.client.HTTPConnection(host, port, timeout=1)
     try:
         conn.request("GET", "/v2/")
         return conn.getresponse().status
@@ -115,9 +118,9 @@ def _ping(port: int) -> int | None:
 def start(config: RegistryConfig, *, timeout: float = 15.0) -> RunningRegistry:
     """Start the registry in its own session and wait until ``/v2/`` answers 200 or 401."""
     binary = require_tool("docker-registry", package="docker-registry")
-    if _ping(config.port) is not None:
+    if _ping(config.port, config.host) is not None:
         raise UsageError(
-            f"127.0.0.1:{config.port} is already in use",
+            f"{config.host}:{config.port} is already in use",
             hint="choose another --port, or stop what listens there (dockyard registry stop)",
         )
     config.rundir.mkdir(parents=True, exist_ok=True)
@@ -138,8 +141,9 @@ def start(config: RegistryConfig, *, timeout: float = 15.0) -> RunningRegistry:
         if proc.poll() is not None:
             tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
             raise HostError(f"the registry on port {config.port} exited at start: {tail[0]}", hint=f"see {log_path}")
-        if _ping(config.port) in (200, 401):
-            return RunningRegistry(pid=proc.pid, port=config.port, storage=config.storage, log=log_path)
+        if _ping(config.port, config.host) in (200, 401):
+            return RunningRegistry(pid=proc.pid, port=config.port, storage=config.storage, log=log_path,
+                                   host=config.host)
         time.sleep(0.05)
     proc.kill()
     raise HostError(f"the registry on port {config.port} did not answer within {timeout:.0f}s", hint=f"see {log_path}")

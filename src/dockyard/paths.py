@@ -11,14 +11,19 @@ from pathlib import Path
 
 
 def data_root() -> Path:
-    """The store root: DOCKYARD_ROOT, else /var/lib/dockyard for root, else XDG data."""
+    """The store root: DOCKYARD_ROOT, else /var/lib/dockyard for root, else XDG data.
+
+    Always absolute: a relative DOCKYARD_ROOT names a directory under the working directory
+    dockyard was started in, while the OCI runtime (started in a bundle directory) and
+    overlay mounts made with a working directory would resolve it elsewhere.
+    """
     env = os.environ.get("DOCKYARD_ROOT")
     if env:
-        return Path(env)
+        return Path(os.path.abspath(env))
     if os.geteuid() == 0:
         return Path("/var/lib/dockyard")
     xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(xdg) / "dockyard"
+    return Path(os.path.abspath(xdg)) / "dockyard"
 
 
 def config_root() -> Path:

@@ -1,9 +1,12 @@
 """Platforms: the os/architecture/variant triple that selects one image of an index.
 
 Users write platforms loosely (``arm64``, ``linux/aarch64``, ``x86_64``, ``armhf``);
-registries and runtimes need the normalised OCI form (``linux/arm64/v8``,
-``linux/amd64``, ``linux/arm/v7``). Normalising in one place keeps cache keys,
-index entries and emulator choices consistent.
+registries and runtimes need one normal form, and BuildKit's is containerd's
+(containerd/platforms database.go ``normalizeArch``): ``linux/arm64`` and
+``linux/arm64/v8`` are both ``linux/arm64`` with *no* variant, ``linux/arm`` is
+``linux/arm/v7``, ``amd64/v1`` is ``amd64``. That form is what TARGETPLATFORM says and
+what index entries and image configs carry. Normalising in one place keeps cache
+keys, index entries and emulator choices consistent.
 """
 
 from __future__ import annotations
@@ -80,16 +83,7 @@ class Platform:
                 f"invalid platform {original or arch!r}: unknown architecture {arch!r}",
                 hint="known: " + ", ".join(sorted(set(_ARCH_ALIASES.values()))),
             )
-        norm = _ARCH_ALIASES[key]
-        var = variant.lower() or _ALIAS_VARIANT.get(key, "")
-        if var.isdigit():
-            var = "v" + var
-        if norm == "arm64" and not var:
-            var = "v8"
-        elif norm == "arm" and not var:
-            var = "v7"
-        elif norm == "amd64" and var == "v1":
-            var = ""
+        norm, var = _normalize_arch(key, variant.lower() or _ALIAS_VARIANT.get(key, ""))
         return cls(os_name.lower(), norm, var)
 
     @classmethod
@@ -101,15 +95,31 @@ class Platform:
         base = f"{self.os}/{self.architecture}"
         return f"{base}/{self.variant}" if self.variant else base
 
+    def normal(self) -> Platform:
+        """This platform in containerd's normal form; unknown architectures are kept as written.
+
+        Index entries are read as the registry wrote them (``arm64/v8`` stays visible in
+        ``imagetools inspect``); comparisons go through this form, as containerd's matcher
+        normalises both sides (containerd/platforms ``NewMatcher``/``Normalize``).
+        """
+        arch, variant = _normalize_arch(self.architecture.lower(), self.variant.lower())
+        return Platform(self.os.lower(), arch, variant)
+
+    def same(self, other: Platform) -> bool:
+        """Equal once both are normalised: ``linux/arm64`` is ``linux/arm64/v8``."""
+        return self.normal() == other.normal()
+
     def matches(self, other: Platform) -> bool:
         """True when an image for ``other`` satisfies a request for ``self``.
 
-        An index entry without a variant satisfies any variant request (images
-        commonly omit ``v8`` on arm64), and vice versa for ``amd64`` micro-levels.
+        Both are normalised first, so an arm64 entry with or without ``v8`` satisfies
+        ``linux/arm64``; an entry without a variant also satisfies any variant request
+        (and vice versa for ``amd64`` micro-levels).
         """
-        if (self.os, self.architecture) != (other.os, other.architecture):
+        want, have = self.normal(), other.normal()
+        if (want.os, want.architecture) != (have.os, have.architecture):
             return False
-        return not self.variant or not other.variant or self.variant == other.variant
+        return not want.variant or not have.variant or want.variant == have.variant
 
     def to_oci(self) -> dict[str, str]:
         """The ``platform`` object of an OCI index entry or image config."""
@@ -117,6 +127,23 @@ class Platform:
         if self.variant:
             out["variant"] = self.variant
         return out
+
+
+def _normalize_arch(arch: str, variant: str) -> tuple[str, str]:
+    """containerd/platforms database.go ``normalizeArch``, after dockyard's extra aliases."""
+    arch = _ARCH_ALIASES.get(arch, arch)
+    if variant.isdigit():
+        variant = "v" + variant
+    if arch == "386" or (arch == "amd64" and variant == "v1"):
+        variant = ""
+    elif arch == "arm64":
+        if variant in ("v8", "v8.0"):
+            variant = ""
+        elif variant in ("9.0", "v9.0"):
+            variant = "v9"
+    elif arch == "arm" and not variant:
+        variant = "v7"
+    return arch, variant
 
 
 def parse_platforms(text: str) -> list[Platform]:

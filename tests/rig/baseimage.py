@@ -1,4 +1,5 @@
-"""The multi-arch busybox base image (linux/amd64 + linux/arm64/v8) that build tests start FROM.
+"""The multi-arch busybox base image (linux/amd64 + linux/arm64/v8, the variant as some registries
+write it: matching must accept it) that build tests start FROM.
 
 Made from the rootfs tarballs scripts/setup prepares (.cache/busybox), assembled with umoci
 and pushed with skopeo: independent tools, so the base does not depend on the code under test.

@@ -8,7 +8,7 @@ import sys
 from dockyard.cli.main import VERBS
 
 BUILDX_VERBS = ["build", "imagetools", "create", "use", "ls", "inspect", "rm", "stop", "prune", "du",
-                "login", "logout", "version", "registry"]
+                "login", "logout", "version", "registry", "node"]
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -18,8 +18,9 @@ from pathlib import Path
 
 from dockyard.builders.config import BuilderConfig
 from dockyard.builders.local import LocalNode
-from dockyard.builders.node import assign_platforms
+from dockyard.builders.node import Placement, assign_platforms
 from dockyard.builders.records import DEFAULT_NAME, BootRecord, BuilderRecord, NodeRecord, now
+from dockyard.builders.ssh import SshNode
 from dockyard.builders.store import BuilderStore
 from dockyard.errors import UsageError
 from dockyard.paths import data_root
@@ -57,11 +58,16 @@ class Builder:
     def driver(self) -> str:
         return self.record.driver
 
-    def nodes(self) -> list[LocalNode]:
+    def nodes(self) -> list[LocalNode | SshNode]:
         """The nodes, in the order they were added (assignment prefers earlier ones)."""
-        return [LocalNode(n, node_store_root(self.name, n.name)) for n in self.record.nodes]
+        return [LocalNode(n, node_store_root(self.name, n.name)) if n.endpoint == "local" else SshNode(n, self.name)
+                for n in self.record.nodes]
 
-    def node(self, name: str | None = None) -> LocalNode:
+    def local_nodes(self) -> list[LocalNode]:
+        """The nodes on this machine (their stores are here: locks, du and prune act on them)."""
+        return [n for n in self.nodes() if isinstance(n, LocalNode)]
+
+    def node(self, name: str | None = None) -> LocalNode | SshNode:
         """The node called ``name``; the first node when None."""
         nodes = self.nodes()
         if name is None:
@@ -89,24 +95,36 @@ class Builder:
         """Mirrors, TLS and plain-HTTP settings for ``host`` from the builder's config."""
         return self.config.registry(host)
 
-    def assign(self, requested: Sequence[Platform]) -> dict[Platform, LocalNode]:
-        """The node that builds each requested platform (native first, then emulated)."""
-        return assign_platforms(self.nodes(), requested, builder=self.name)
+    @property
+    def placement(self) -> Placement:
+        return Placement.parse(self.record.placement)
 
-    def bootstrap(self, *, only_inactive: bool = False) -> Builder:
-        """Bootstrap the nodes (all, or those not running) and store what they found."""
-        record = self.record
+    def assign(self, requested: Sequence[Platform], *,
+               placement: Placement | None = None) -> dict[Platform, LocalNode | SshNode]:
+        """The first node that builds each requested platform under the placement policy."""
+        return assign_platforms(self.nodes(), requested, builder=self.name, placement=placement or self.placement)
+
+    def bootstrap(self, *, only_inactive: bool = False, local_only: bool = False) -> Builder:
+        """Bootstrap the nodes (all, or those not running; or only this machine's) and store what they found."""
+        builder = self
         with self._bootstrap_lock():
-            for node in self.nodes():
+            for node in self.local_nodes() if local_only else self.nodes():
                 if only_inactive and node.status() == "running":
                     continue
-                boot = node.bootstrap()
-                record = self.store.update(self.name, _booted(node.record, boot))
-        return dataclasses.replace(self, record=record)
+                builder = builder.booted(node.record, node.bootstrap())
+        return builder
+
+    def booted(self, node: NodeRecord, boot: BootRecord) -> Builder:
+        """Store what a bootstrap of ``node`` found (remote nodes report it at the start of each build)."""
+        return dataclasses.replace(self, record=self.store.update(self.name, _booted(node, boot)))
 
     def ensure_booted(self) -> Builder:
-        """What a build calls first: bootstrap the nodes that are not running (a no-op when all are)."""
-        return self if self.status() == "running" else self.bootstrap(only_inactive=True)
+        """What a build calls first: bootstrap this machine's nodes that are not running (a no-op when all
+        are). Remote nodes are bootstrapped by the session that builds on them, so one that is down
+        costs only its own platform's rotation, not the whole build."""
+        if all(n.status() == "running" for n in self.local_nodes()):
+            return self
+        return self.bootstrap(only_inactive=True, local_only=True)
 
     def touch(self) -> Builder:
         """Record that the builder was used now (``Last Activity``)."""
@@ -121,7 +139,7 @@ class Builder:
         """
         fds: list[int] = []
         try:
-            for node in self.nodes():
+            for node in self.local_nodes():
                 node.store_root().mkdir(parents=True, exist_ok=True)
                 fd = os.open(node.store_root() / IN_USE, os.O_RDWR | os.O_CREAT, 0o644)
                 fds.append(fd)
@@ -133,7 +151,7 @@ class Builder:
 
     def busy(self) -> bool:
         """True while some process holds :meth:`in_use` on any node."""
-        for node in self.nodes():
+        for node in self.local_nodes():
             path = node.store_root() / IN_USE
             if not path.exists():
                 continue
@@ -164,6 +182,6 @@ def _booted(node: NodeRecord, boot: BootRecord) -> Callable[[BuilderRecord], Bui
     return lambda r: dataclasses.replace(r.with_node(updated), last_used=now())
 
 
-def node_record(name: str, platforms: Sequence[Platform] = ()) -> NodeRecord:
-    """A new local node record."""
-    return NodeRecord(name=name, platforms=tuple(platforms))
+def node_record(name: str, platforms: Sequence[Platform] = (), *, endpoint: str = "local") -> NodeRecord:
+    """A new node record (``endpoint``: ``local`` or ``ssh://user@host[:port]``)."""
+    return NodeRecord(name=name, endpoint=endpoint, platforms=tuple(platforms))

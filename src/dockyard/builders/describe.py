@@ -2,7 +2,7 @@
 
 Kept apart from the CLI so the shapes can be tested directly and reused (e.g. by a
 future ``--format`` on inspect). Platforms are shown as users write them
-(``linux/arm64``, not ``linux/arm64/v8``); a ``*`` marks the ones ``--platform`` asked for.
+in containerd's normal form (``linux/arm64``, not ``linux/arm64/v8``); a ``*`` marks the ones ``--platform`` asked for.
 """
 
 from __future__ import annotations
@@ -14,17 +14,16 @@ from typing import Any
 from dockyard.builders.builder import Builder
 from dockyard.builders.config import GCPolicy
 from dockyard.builders.local import LocalNode
+from dockyard.builders.ssh import SshNode
 from dockyard.platform import Platform
 
 
 def platform_label(platform: Platform) -> str:
-    """``linux/arm64`` for arm64/v8 (how buildx and users write it), else the normal form."""
-    if platform.architecture == "arm64" and platform.variant == "v8":
-        return f"{platform.os}/arm64"
-    return str(platform)
+    """The normal form (``linux/arm64`` also for a recorded arm64/v8), as buildx prints it."""
+    return str(platform.normal())
 
 
-def platforms_text(node: LocalNode) -> str:
+def platforms_text(node: LocalNode | SshNode) -> str:
     """The comma-separated platforms of a node, ``*`` on configured ones."""
     configured = set(node.record.platforms)
     return ", ".join(platform_label(s.platform) + ("*" if s.platform in configured else "")
@@ -66,7 +65,7 @@ def ls_json(builder: Builder, current: str) -> dict[str, Any]:
 def inspect_text(builder: Builder) -> str:
     """``dockyard inspect``: the builder, then each node with platforms, versions and GC policy."""
     rec = builder.record
-    out = [f"Name:          {rec.name}", f"Driver:        {rec.driver}"]
+    out = [f"Name:          {rec.name}", f"Driver:        {rec.driver}", f"Placement:     {rec.placement}"]
     out.append(f"Last Activity: {_when(rec.last_used) if rec.last_used else '-'}")
     path = builder.store.config_path(rec)
     if path:
@@ -84,7 +83,7 @@ def inspect_text(builder: Builder) -> str:
         if version:
             out.append(f"BuildKit version: {version}")
         out.append(f"Platforms:        {platforms_text(node)}")
-        out.append(f"Store:            {node.store_root()}")
+        out.append(f"Store:            {node.store_root() if isinstance(node, LocalNode) else 'on the node'}")
         out.append(f"Max parallelism:  {builder.jobs()}"
                    + ("" if builder.config.max_parallelism else " (CPUs; no max-parallelism configured)"))
         supports = node.platforms()
@@ -146,6 +145,6 @@ def _when(at: datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S +0000 UTC")
 
 
-def _version(node: LocalNode) -> str | None:
+def _version(node: LocalNode | SshNode) -> str | None:
     boot = node.record.boot
     return f"dockyard {boot.version} ({boot.runtime})" if boot else None

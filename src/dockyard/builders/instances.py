@@ -17,7 +17,9 @@ from pathlib import Path
 
 from dockyard.builders.builder import Builder, builder_store_dir, node_record, node_store_root
 from dockyard.builders.config import BuilderConfig, load_config
+from dockyard.builders.node import Placement
 from dockyard.builders.records import DEFAULT_NAME, BuilderRecord, now
+from dockyard.builders.ssh import SshEndpoint
 from dockyard.builders.store import BuilderStore, validate_name
 from dockyard.errors import NotBuiltError, UsageError
 from dockyard.platform import Platform
@@ -40,6 +42,7 @@ class CreateOptions:
     leave: bool = False
     bootstrap: bool = False
     endpoint: str | None = None
+    placement: Placement | None = None  # None: keep the builder's (prefer-native for a new one)
 
 
 def builder_name(override: str | None = None, *, store: BuilderStore | None = None) -> str:
@@ -81,9 +84,9 @@ def create_builder(opts: CreateOptions, *, store: BuilderStore | None = None) ->
                             hint="use --driver local; remote nodes are designed in docs/remote-nodes.md")
     if opts.driver != "local":
         raise UsageError(f"unknown driver {opts.driver!r}", hint="available drivers: local")
-    if opts.endpoint not in (None, "", "local"):
-        raise NotBuiltError(f"endpoint {opts.endpoint!r} is not supported yet: only the local node exists",
-                            hint="omit the endpoint; ssh:// nodes are designed in docs/remote-nodes.md")
+    endpoint = opts.endpoint or "local"
+    if endpoint != "local":
+        SshEndpoint.parse(endpoint)  # a UsageError names what is wrong with it
     if opts.leave:
         return _leave(opts, store)
     if opts.append and not opts.name:
@@ -102,10 +105,12 @@ def create_builder(opts: CreateOptions, *, store: BuilderStore | None = None) ->
             record = store.get(name)
         else:
             record = BuilderRecord(name=name, driver=opts.driver, created=now())
+        if opts.placement is not None:
+            record = dataclasses.replace(record, placement=opts.placement.value)
         if node_name is None:
             taken = {n.name for n in record.nodes}
             node_name = next(f"{name}{i}" for i in range(len(taken) + 1) if f"{name}{i}" not in taken)
-        record = record.with_node(node_record(node_name, platforms))
+        record = record.with_node(node_record(node_name, platforms, endpoint=endpoint))
         if opts.config:
             record = dataclasses.replace(record, config_file=store.install_config(name, opts.config))
         store.put(record)

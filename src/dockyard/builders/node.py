@@ -6,12 +6,13 @@ that was verified by actually running a binary. The build asks :func:`assign_pla
 which node builds each requested platform: a node serving it natively wins, else one that
 emulates it; a platform nobody serves is a one-line error that says how to enable it.
 
-Only the local node exists today (:mod:`dockyard.builders.local`); an SSH node
-(docs/remote-nodes.md) implements the same protocol.
+The local node runs on this machine (:mod:`dockyard.builders.local`); an SSH node
+(:mod:`dockyard.builders.ssh`, docs/remote-nodes.md) implements the same protocol.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,28 +77,56 @@ class SubgraphRunner(Protocol[R_co]):
 N = TypeVar("N", bound=Node)
 
 
-def assign_platforms(nodes: Sequence[N], requested: Sequence[Platform], *, builder: str) -> dict[Platform, N]:
-    """Choose a node for each requested platform: native first, then emulated, in node order.
+class Placement(enum.Enum):
+    """Which nodes may build a platform (``--placement``): only natives, natives first, or any in node order."""
 
-    Raises a UsageError naming the first platform no node serves, with the way to enable it.
+    NATIVE_ONLY = "native-only"
+    PREFER_NATIVE = "prefer-native"
+    ANY = "any"
+
+    @classmethod
+    def parse(cls, text: str) -> Placement:
+        try:
+            return cls(text)
+        except ValueError:
+            raise UsageError(f"invalid placement {text!r}",
+                             hint="use native-only, prefer-native or any") from None
+
+
+def candidates(nodes: Sequence[N], want: Platform, *, placement: Placement = Placement.PREFER_NATIVE,
+               builder: str) -> list[tuple[N, bool]]:
+    """The nodes that may build ``want``, in the order they are tried, each with ``emulated``.
+
+    ``prefer-native``: natives in node order, then emulators; ``native-only``: natives only;
+    ``any``: every node serving it, in node order. Raises a UsageError naming the platform when
+    none qualifies (with the way to enable one).
     """
-    offers = [(node, list(node.platforms())) for node in nodes]
-    out: dict[Platform, N] = {}
-    for want in requested:
-        chosen: N | None = None
-        for emulated in (False, True):
-            for node, supports in offers:
-                if any(s.emulated == emulated and s.platform == want for s in supports):
-                    chosen = node
-                    break
-            if chosen is not None:
-                break
-        if chosen is None:
-            raise UsageError(
-                f"builder {builder!r} cannot build {want}: no node serves it natively or through emulation",
-                hint=f"run 'dockyard inspect --bootstrap {builder}' to register emulators, or create a builder "
-                f"with '--platform {want}'",
-            )
-        out[want] = chosen
-    return out
+    offers: list[tuple[N, bool]] = []
+    for node in nodes:
+        found = [s for s in node.platforms() if s.platform == want]
+        if found:
+            offers.append((node, all(s.emulated for s in found)))
+    if placement is Placement.NATIVE_ONLY:
+        chosen: list[tuple[N, bool]] = [(n, e) for n, e in offers if not e]
+        if not chosen:
+            emulated = [n.name for n, _ in offers]
+            also = f" (only emulated on {', '.join(emulated)})" if emulated else ""
+            raise UsageError(f"builder {builder!r} has no node that builds {want} natively{also}",
+                             hint=f"add one: dockyard create --append --name {builder} --node NAME "
+                             f"ssh://user@host --platform {want}; or use --placement prefer-native")
+        return chosen
+    if placement is Placement.PREFER_NATIVE:
+        offers = [o for o in offers if not o[1]] + [o for o in offers if o[1]]
+    if not offers:
+        raise UsageError(
+            f"builder {builder!r} cannot build {want}: no node serves it natively or through emulation",
+            hint=f"run 'dockyard inspect --bootstrap {builder}' to register emulators, or create a builder "
+            f"with '--platform {want}'",
+        )
+    return offers
 
+
+def assign_platforms(nodes: Sequence[N], requested: Sequence[Platform], *, builder: str,
+                     placement: Placement = Placement.PREFER_NATIVE) -> dict[Platform, N]:
+    """The first candidate for each requested platform (see :func:`candidates`)."""
+    return {want: candidates(nodes, want, placement=placement, builder=builder)[0][0] for want in requested}

@@ -30,7 +30,7 @@ from dockyard.platform import Platform
 
 # Debian's name for each platform's architecture.
 DEB_ARCH = {
-    "linux/amd64": "amd64", "linux/386": "i386", "linux/arm64/v8": "arm64", "linux/arm/v7": "armhf",
+    "linux/amd64": "amd64", "linux/386": "i386", "linux/arm64": "arm64", "linux/arm/v7": "armhf",
     "linux/arm/v6": "armel", "linux/ppc64le": "ppc64el", "linux/s390x": "s390x", "linux/riscv64": "riscv64",
     "linux/mips64le": "mips64el", "linux/loong64": "loong64",
 }
@@ -64,7 +64,7 @@ def deb_dirs() -> list[Path]:
 
 def find_binary(platform: Platform) -> Path | None:
     """A busybox for ``platform``, extracted from a .deb if needed; None when none is at hand."""
-    arch = DEB_ARCH.get(str(platform))
+    arch = DEB_ARCH.get(str(platform.normal()))
     if arch is None:
         return None
     target = data_root() / "probes" / arch / "busybox"
@@ -104,7 +104,7 @@ def verify(platform: Platform) -> ProbeResult:
     binary = find_binary(platform)
     if binary is None:
         return _verify_tiny(platform)
-    arch = DEB_ARCH[str(platform)]
+    arch = DEB_ARCH[str(platform.normal())]
     try:
         out = _run([str(binary), "uname", "-m"])
     except OSError as exc:

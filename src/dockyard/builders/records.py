@@ -59,6 +59,7 @@ class BuilderRecord:
     created: datetime = dataclasses.field(default_factory=now)
     last_used: datetime | None = None
     config_file: str | None = None
+    placement: str = "prefer-native"  # builders.node.Placement's value; ``--placement`` overrides per build
 
     def node(self, name: str) -> NodeRecord | None:
         """The node called ``name``, if the builder has it."""
@@ -86,6 +87,7 @@ def to_json(rec: BuilderRecord) -> dict[str, Any]:
         "created": rec.created.isoformat(),
         "last_used": rec.last_used.isoformat() if rec.last_used else None,
         "config_file": rec.config_file,
+        "placement": rec.placement,
         "nodes": [_node_json(n) for n in rec.nodes],
     }
 
@@ -101,6 +103,7 @@ def from_json(doc: Mapping[str, Any], *, where: str) -> BuilderRecord:
             created=datetime.fromisoformat(doc["created"]),
             last_used=datetime.fromisoformat(doc["last_used"]) if doc.get("last_used") else None,
             config_file=doc.get("config_file"),
+            placement=str(doc.get("placement", "prefer-native")),
             nodes=tuple(_node_from(n) for n in doc["nodes"]),
         )
     except ConfigError:
@@ -117,30 +120,38 @@ def _node_json(node: NodeRecord) -> dict[str, Any]:
         "endpoint": node.endpoint,
         "platforms": [str(p) for p in node.platforms],
         "stopped": node.stopped,
-        "boot": None if boot is None else {
-            "at": boot.at.isoformat(),
-            "runtime": boot.runtime,
-            "version": boot.version,
-            "seconds": boot.seconds,
-            "platforms": [{"platform": str(s.platform), "emulated": s.emulated, "verified": s.verified,
-                           "detail": s.detail} for s in boot.platforms],
-        },
+        "boot": None if boot is None else boot_to_json(boot),
     }
+
+
+def boot_to_json(boot: BootRecord) -> dict[str, Any]:
+    """A bootstrap's findings as JSON (kept in records, and sent by remote nodes in ``booted``)."""
+    return {
+        "at": boot.at.isoformat(),
+        "runtime": boot.runtime,
+        "version": boot.version,
+        "seconds": boot.seconds,
+        "platforms": [{"platform": str(s.platform), "emulated": s.emulated, "verified": s.verified,
+                       "detail": s.detail} for s in boot.platforms],
+    }
+
+
+def boot_from_json(doc: Mapping[str, Any]) -> BootRecord:
+    """The inverse of :func:`boot_to_json`."""
+    return BootRecord(
+        at=datetime.fromisoformat(doc["at"]),
+        runtime=str(doc["runtime"]),
+        version=str(doc["version"]),
+        seconds=float(doc.get("seconds", 0.0)),
+        platforms=tuple(PlatformSupport(Platform.parse(s["platform"]), emulated=bool(s["emulated"]),
+                                        verified=bool(s["verified"]), detail=str(s.get("detail", "")))
+                        for s in doc["platforms"]),
+    )
 
 
 def _node_from(doc: Mapping[str, Any]) -> NodeRecord:
     boot_doc = doc.get("boot")
-    boot = None
-    if boot_doc:
-        boot = BootRecord(
-            at=datetime.fromisoformat(boot_doc["at"]),
-            runtime=str(boot_doc["runtime"]),
-            version=str(boot_doc["version"]),
-            seconds=float(boot_doc.get("seconds", 0.0)),
-            platforms=tuple(PlatformSupport(Platform.parse(s["platform"]), emulated=bool(s["emulated"]),
-                                            verified=bool(s["verified"]), detail=str(s.get("detail", "")))
-                            for s in boot_doc["platforms"]),
-        )
+    boot = boot_from_json(boot_doc) if boot_doc else None
     return NodeRecord(
         name=str(doc["name"]),
         endpoint=str(doc.get("endpoint", "local")),

@@ -74,6 +74,8 @@ def _check_specs(option: str, values: tuple[str, ...], *, keys: tuple[str, ...])
 @click.option("--cache-to", multiple=True,
               help="Cache export destinations (type=registry,ref=REF | type=local,dest=DIR | type=inline)")
 @click.option("--label", multiple=True, help="Set metadata for an image (KEY=VALUE)")
+@click.option("--placement", type=click.Choice(["native-only", "prefer-native", "any"]),
+              help="Which nodes may build a platform (default: the builder's, prefer-native)")
 @click.option("--call", "call", default="build", show_default=True, help="build, outline, targets or check")
 @click.option("--check", is_flag=True, help="Shorthand for --call=check")
 @click.option("--dry-run", is_flag=True, help="Print the planned steps and cache keys; execute nothing")

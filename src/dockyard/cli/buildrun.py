@@ -15,8 +15,10 @@ import click
 
 from dockyard import progress
 from dockyard.builders.builder import Builder
+from dockyard.builders.describe import platform_label
+from dockyard.builders.node import Placement
 from dockyard.dockerfile.request import BuildRequest
-from dockyard.engine.build import BuildOptions, BuildResult, build, source_date_epoch
+from dockyard.engine.build import BuildOptions, BuildResult, source_date_epoch
 from dockyard.engine.cacheoptions import parse_cache_from, parse_cache_to
 from dockyard.engine.mounts import parse_secret
 from dockyard.errors import UsageError
@@ -26,6 +28,7 @@ from dockyard.exporters.output import NO_OUTPUT_WARNING, ImageOptions, Output
 from dockyard.platform import Platform
 from dockyard.registry.client import Client
 from dockyard.registry.hosts import HostsConfig
+from dockyard.remote.dispatch import build_on_nodes
 from dockyard.store.gc import auto_collect, human
 
 
@@ -83,19 +86,23 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
     from dockyard.builders import current_builder
 
     chosen = current_builder(builder).ensure_booted()
+    placement_text = options.get("placement")
+    placement = Placement.parse(placement_text) if isinstance(placement_text, str) else None
     wanted = list(request.platforms) or [Platform.host()]
     try:
-        chosen.assign(wanted)
+        chosen.assign(wanted, placement=placement)
     except UsageError:
         # the record may be stale (a probe that failed under load, binfmt lost in a reboot): check again
-        chosen = chosen.bootstrap()
-        chosen.assign(wanted)
+        chosen = chosen.bootstrap(local_only=True)
+        chosen.assign(wanted, placement=placement)
     render = progress.renderer(progress.resolve_mode(str(options.get("progress") or "") or None))
     ok = False
     hosts = HostsConfig.load().with_hosts(chosen.config.registries)
+    targets = push_targets(outputs)
     with chosen.in_use(), Client(hosts=hosts) as client:
         try:
-            result = build(
+            farm = build_on_nodes(
+                chosen,
                 BuildOptions(
                     context=request.context, dockerfile=request.dockerfile, platforms=request.platforms,
                     build_args=request.build_args, target=request.target,
@@ -104,18 +111,24 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
                     no_cache=bool(options.get("no_cache")), no_cache_filter=_strs(options.get("no_cache_filter")),
                     jobs=chosen.jobs(), oci_mediatypes=image.oci_mediatypes, compression=image.compression,
                     compression_level=image.compression_level, source_date_epoch=source_date_epoch(),
-                    root=chosen.store_root(), cache_from=cache_from, cache_to=cache_to,
+                    cache_from=cache_from, cache_to=cache_to,
                 ),
-                client=client, listener=render,
+                placement=placement, push=[t.reference for t in targets], fetch_blobs=bool(file_outputs(outputs)),
+                client=client, listener=render, say=lambda line: click.echo(line, err=True),
             )
+            result = farm.result
             ok = True
         finally:
             render.close(ok=ok)
         _deliver(result, outputs, client=client, tags=tags)
-    _collect_garbage(chosen)
+    if chosen.local_nodes():
+        _collect_garbage(chosen)
     described = describe(result.content, result.descriptor, names=tags)
     if isinstance(metadata_file, Path):
-        write_metadata_file(metadata_file, described)
+        nodes = {platform_label(p): {"node": where.node, "endpoint": where.endpoint, "emulated": where.emulated,
+                          **({"skipped": list(where.skipped)} if where.skipped else {})}
+                 for p, where in farm.placed.items()}
+        write_metadata_file(metadata_file, described, extra={"dockyard.nodes": nodes})
     if isinstance(iidfile, Path):
         write_iidfile(iidfile, described)
     click.echo(str(result.descriptor.digest))
@@ -127,7 +140,7 @@ def _collect_garbage(builder: Builder) -> None:
     policy = builder.config.gc
     if not policy.enabled or not policy.rules:
         return
-    root = builder.store_root()
+    root = builder.local_nodes()[0].store_root()
     filesystem = os.statvfs(root)
     limits = [limit for rule in policy.rules if (limit := rule.limit(filesystem.f_blocks * filesystem.f_frsize))]
     removed, freed = auto_collect(root, limit=min(limits) if limits else None)

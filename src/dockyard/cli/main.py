@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 import traceback
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ VERBS: dict[str, Verb] = {
     "logout": Verb("Log out from a registry", "logout:logout"),
     "version": Verb("Show the versions of dockyard, runc and qemu", "version:version"),
     "registry": Verb("Run the embedded local registry (serve, stop)", "registry:registry"),
+    "node": Verb("Serve as a remote build node (node serve --stdio; started by ssh or kubectl)", "node:node"),
 }
 
 
@@ -104,10 +106,43 @@ def _report(err: DockyardError) -> None:
         click.echo(f"hint: {err.hint}", err=True)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: stopped as Ctrl-C stops a build, exiting 128 + the signal number.
+
+    A KeyboardInterrupt, so every path that undoes work on Ctrl-C (killing the step's
+    container, unmounting, removing secrets) undoes it on what CI cancellation, ``timeout``
+    and Kubernetes send too; the default action would end the process on the spot.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    for other in TERMINATING:  # one cleanup: a second signal must not interrupt it
+        signal.signal(other, signal.SIG_IGN)
+    raise Terminated(signum)
+
+
+TERMINATING = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _interrupted_code(exc: BaseException) -> int:
+    """128 + the signal that stopped us (SIGINT when no handler of ours saw one)."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, Terminated):
+        cause = cause.__cause__ or cause.__context__
+    return 128 + (cause.signum if isinstance(cause, Terminated) else signal.SIGINT)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with its code; the only place errors become exit codes."""
     args = sys.argv[1:] if argv is None else argv
     debug = _debug_requested(args)
+    for signum in TERMINATING:
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            signal.signal(signum, _terminate)
     try:
         rv = cli.main(args=args, prog_name="dockyard", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -115,9 +150,11 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except (click.Abort, KeyboardInterrupt):
-        click.echo("interrupted", err=True)
-        sys.exit(130)
+    except (click.Abort, KeyboardInterrupt) as exc:
+        code = _interrupted_code(exc)
+        click.echo("interrupted" if code == 128 + signal.SIGINT else f"terminated ({signal.Signals(code - 128).name})",
+                   err=True)
+        sys.exit(code)
     except DockyardError as exc:
         if debug:
             traceback.print_exc()

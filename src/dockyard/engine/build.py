@@ -22,6 +22,7 @@ from dockyard.engine import cacheexport, cacheimport, image
 from dockyard.engine.bases import BaseImages
 from dockyard.engine.cachemanifest import INLINE_FIELD, inline_field
 from dockyard.engine.cacheoptions import CacheExport, CacheImport
+from dockyard.engine.leftovers import reclaim_leftovers
 from dockyard.engine.mounts import Secret
 from dockyard.engine.results import FsResult
 from dockyard.engine.worker import Node, OpWorker, WorkerConfig, pin
@@ -148,7 +149,7 @@ class _Graph:
 def build(options: BuildOptions, *, client: Client | None = None,
           listener: progress.Listener | None = None) -> BuildResult:
     """Build every platform of ``options``; the images end up in the content store."""
-    root = options.root or _default_root()
+    root = (options.root or _default_root()).absolute()  # overlay and runc paths must not depend on a cwd
     content = ContentStore(root / "content")
     own_client = client is None
     client = client or Client()
@@ -171,6 +172,8 @@ def build(options: BuildOptions, *, client: Client | None = None,
         roots = [graph.node(pp.state) if pp.state is not None else None for pp in the_plan.platforms]
         stat_file.parent.mkdir(parents=True, exist_ok=True)
         stat_cache.save(stat_file)
+        executor = RuncExecutor(state_dir=root / "run")
+        reclaim_leftovers(root, executor=executor)
         snapshots = Snapshotter(root / "snapshots")
         cache = CacheDB(root / "cache.db")
         try:
@@ -178,7 +181,7 @@ def build(options: BuildOptions, *, client: Client | None = None,
                                         listener=listener) if options.cache_from else None
             worker = OpWorker(
                 snapshots=snapshots, cache=cache, content=content,
-                executor=RuncExecutor(state_dir=root / "run"), bases=bases,
+                executor=executor, bases=bases,
                 config=WorkerConfig(context_dir=options.context, secrets={s.id: s for s in options.secrets},
                                     ssh=options.ssh, layer_options=layer_options,
                                     no_cache=frozenset(graph.no_cache), root=root), imported=imported)

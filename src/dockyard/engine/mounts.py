@@ -3,8 +3,8 @@
 Each kind has its own lifetime rule, which is why this is a context manager: bind views of
 other stages are read-only overlays that are dropped afterwards (writes are discarded);
 cache mounts are directories kept in the store between builds, locked when asked;
-secrets are written to a private tmpfs directory, bind-mounted read-only, and deleted when
-the step ends, so they can never reach a layer, the history or a log; ssh forwards the
+secrets are written to a private tmpfs (:mod:`dockyard.store.tmpfs`), bind-mounted read-only,
+and unmounted when the step ends, so they can never reach a layer, the history or a log; ssh forwards the
 client's agent socket.
 """
 
@@ -25,9 +25,9 @@ from dockyard.executor.base import Mount as RunMount
 from dockyard.graph import ops
 from dockyard.oci.rootpath import resolve
 from dockyard.store.lock import FileLock
+from dockyard.store.owner import stamp
 from dockyard.store.snapshots import Snapshotter
-
-SECRETS_TMPFS = Path("/dev/shm")
+from dockyard.store.tmpfs import private_tmpfs
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -131,7 +131,7 @@ def _one(mount: ops.Mount, out: StepMounts, *, sources: Callable[[ops.Op], Resul
             if lock.acquire(exclusive=True, blocking=mount.sharing == "locked"):
                 out._cleanup.callback(lock.release)
             else:  # private and busy: this step gets a fresh, throw-away directory
-                directory = Path(tempfile.mkdtemp(prefix="cachemount-", dir=directory.parent))
+                directory = Path(tempfile.mkdtemp(prefix=stamp("cachemount-"), dir=directory.parent))
                 out._cleanup.callback(shutil.rmtree, directory, True)
         out.mounts.append(RunMount(target=mount.target, source=str(directory), readonly=mount.readonly))
     elif kind == "tmpfs":
@@ -156,7 +156,7 @@ def _one(mount: ops.Mount, out: StepMounts, *, sources: Callable[[ops.Op], Resul
 def _bind_source(mount: ops.Mount, out: StepMounts, *, sources: Callable[[ops.Op], Result],
                  snapshots: Snapshotter, step: str, root: Path) -> Path:
     if mount.source is None:
-        root = Path(tempfile.mkdtemp(prefix="scratch-", dir=root))
+        root = Path(tempfile.mkdtemp(prefix=stamp("scratch-"), dir=root))
         out._cleanup.callback(shutil.rmtree, root, True)
     else:
         result = sources(mount.source)
@@ -188,9 +188,7 @@ def _secret(mount: ops.Mount, out: StepMounts, *, secrets: Mapping[str, Secret],
         out.env.append(f"{mount.env}={value.decode(errors='replace')}")
         if not mount.target:
             return
-    base = SECRETS_TMPFS if SECRETS_TMPFS.is_dir() else root
-    holder = Path(tempfile.mkdtemp(prefix="dockyard-secret-", dir=base))
-    out._cleanup.callback(shutil.rmtree, holder, True)
+    holder = out._cleanup.enter_context(private_tmpfs(root / "run", "secrets"))
     path = holder / "secret"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:

@@ -2,7 +2,8 @@
 
 A step costs one ``runc run`` (~34 ms here) plus what we add, so we add little: the
 bundle is a config.json in a fresh directory whose ``root.path`` points at the mounted
-snapshot (nothing is copied), there is no cgroup or network configuration beyond the
+snapshot (nothing is copied) and that lives on a private tmpfs (it holds the values of
+``env=`` secrets, which must never reach a disk), there is no cgroup or network configuration beyond the
 namespaces, and no session keyring. Output is read from two pipes with a selector and
 handed over line by line. Any exception while the container runs (Ctrl-C included) kills
 and deletes the container before it propagates, so no container outlives its step.
@@ -36,11 +37,12 @@ from dockyard.executor.user import resolve_user
 from dockyard.hosttools import require_tool
 from dockyard.oci.rootpath import resolve
 from dockyard.paths import data_root
+from dockyard.store.owner import alive
+from dockyard.store.tmpfs import private_tmpfs
 
 _probe_lock = threading.Lock()
 _runtime_choice: dict[str, str] = {}  # "runtime" -> path, filled once per process
 _ensured: set[str] = set()
-_reaped: set[str] = set()
 
 
 def _probe_crun(crun: str) -> bool:
@@ -100,16 +102,6 @@ def _ensure_platform(request: RunRequest) -> None:
                             hint="install qemu-user-static and run dockyard as root to register it")
     with _probe_lock:
         _ensured.add(arch)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class _LineSplitter:
@@ -188,7 +180,8 @@ class RuncExecutor:
         """Delete the containers of dockyard processes that died (kill -9) mid-step; their ids.
 
         Container ids carry the pid of the process that ran them, so a container whose
-        process is gone can only be a leftover. Runs once per process and runtime.
+        process is gone can only be a leftover. The store's reclaim calls this when it finds
+        a dead process's bundle (:mod:`dockyard.store.reclaim`).
         """
         try:
             proc = subprocess.run([self.runtime, "list", "--format", "json"], capture_output=True, text=True,
@@ -199,7 +192,7 @@ class RuncExecutor:
         stale = []
         for item in listed:
             parts = str(item.get("id", "")).split("-")
-            if len(parts) == 3 and parts[0] == "dockyard" and parts[1].isdigit() and not _alive(int(parts[1])):
+            if len(parts) == 3 and parts[0] == "dockyard" and parts[1].isdigit() and not alive(int(parts[1])):
                 stale.append(item["id"])
         for ident in stale:
             with contextlib.suppress(OSError, subprocess.SubprocessError):
@@ -208,12 +201,6 @@ class RuncExecutor:
 
     def run(self, request: RunRequest, *, on_output: OutputCallback | None = None) -> RunResult:
         started = time.monotonic()
-        runtime = self.runtime  # chosen (and probed) outside the lock below: it takes the lock too
-        with _probe_lock:
-            first = runtime not in _reaped
-            _reaped.add(runtime)
-        if first:
-            self.reap_stale()
         _ensure_platform(request)
         rootfs = request.rootfs
         user = resolve_user(rootfs, request.user)
@@ -221,30 +208,29 @@ class RuncExecutor:
         resolve(rootfs, request.cwd or "/", create_dirs=True)
         stubs = missing_targets(rootfs, mount_targets(request))
         config = runtime_spec(request, rootfs=rootfs, user=user)
-        work = self._state_dir or data_root() / "run"
-        work.mkdir(parents=True, exist_ok=True)
-        bundle = Path(tempfile.mkdtemp(prefix="bundle-", dir=work))
+        work = (self._state_dir or data_root() / "run").absolute()
         ident = f"dockyard-{os.getpid()}-{secrets.token_hex(6)}"
         tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
-        try:
-            (bundle / "config.json").write_text(json.dumps(config))
-            argv = [self.runtime, "run", "--bundle", str(bundle), "--no-new-keyring", ident]
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, cwd=bundle, start_new_session=True)
-            with self._running_lock:
-                self._running[ident] = proc
+        # the bundle holds config.json, and with it the values of env= secrets: on a private tmpfs
+        with private_tmpfs(work, "bundle") as bundle:
             try:
-                _pump(proc, on_output, tail)
-                code = proc.wait()
-            except BaseException:
-                self._kill(ident, proc)
-                raise
-            finally:
+                (bundle / "config.json").write_text(json.dumps(config))
+                argv = [self.runtime, "run", "--bundle", str(bundle), "--no-new-keyring", ident]
+                proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, cwd=bundle, start_new_session=True)
                 with self._running_lock:
-                    self._running.pop(ident, None)
-        finally:
-            shutil.rmtree(bundle, ignore_errors=True)
-            remove_stubs(stubs)
+                    self._running[ident] = proc
+                try:
+                    _pump(proc, on_output, tail)
+                    code = proc.wait()
+                except BaseException:
+                    self._kill(ident, proc)
+                    raise
+                finally:
+                    with self._running_lock:
+                        self._running.pop(ident, None)
+            finally:
+                remove_stubs(stubs)
         return RunResult(exit_code=code, tail=tuple(tail), duration=time.monotonic() - started)
 
     def _kill(self, ident: str, proc: subprocess.Popen[bytes]) -> None:

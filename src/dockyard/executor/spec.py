@@ -12,6 +12,7 @@ no network setup beyond that are asked for: each would cost start-up time on eve
 
 from __future__ import annotations
 
+import os
 import resource
 from collections.abc import Sequence
 from pathlib import Path
@@ -59,7 +60,10 @@ def _extra_mount(mount: Mount) -> dict[str, Any]:
         options = ["nosuid", "nodev", *mount.options]
         return {"destination": mount.target, "type": "tmpfs", "source": "tmpfs", "options": options}
     options = ["rbind", "ro" if mount.readonly else "rw", *mount.options]
-    return {"destination": mount.target, "type": "bind", "source": mount.source, "options": options}
+    # absolute: the runtime resolves a relative source against the bundle directory, so a
+    # relative build context would show the bundle (config.json) instead of the context
+    return {"destination": mount.target, "type": "bind", "source": os.path.abspath(mount.source),
+            "options": options}
 
 
 def environment(env: Sequence[str], user: ExecUser) -> list[str]:
@@ -122,7 +126,7 @@ def runtime_spec(request: RunRequest, *, rootfs: Path, user: ExecUser) -> dict[s
     return {
         "ociVersion": OCI_VERSION,
         "process": process,
-        "root": {"path": str(rootfs), "readonly": False},
+        "root": {"path": os.path.abspath(rootfs), "readonly": False},
         "hostname": request.hostname,
         "mounts": mounts,
         "linux": {

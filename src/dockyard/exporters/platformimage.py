@@ -64,7 +64,7 @@ def choose_host(images: list[PlatformImage], host: Platform) -> PlatformImage:
     """
     if len(images) == 1:
         return images[0]
-    exact = [i for i in images if host.matches(i.platform) and i.platform.variant == host.variant]
+    exact = [i for i in images if host.same(i.platform)]
     loose = [i for i in images if host.matches(i.platform)]
     if exact or loose:
         return (exact or loose)[0]
@@ -75,7 +75,8 @@ def choose_host(images: list[PlatformImage], host: Platform) -> PlatformImage:
 
 def dirname(platform: Platform) -> str:
     """``linux_amd64``, ``linux_arm64``, ``linux_arm_v7``: the per-platform directory of a split export."""
-    parts = [platform.os, platform.architecture]
-    if platform.variant and not (platform.architecture == "arm64" and platform.variant == "v8"):
-        parts.append(platform.variant)
+    normal = platform.normal()
+    parts = [normal.os, normal.architecture]
+    if normal.variant:
+        parts.append(normal.variant)
     return "_".join(parts)

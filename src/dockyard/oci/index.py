@@ -63,7 +63,7 @@ class Index:
     def select(self, want: Platform) -> Descriptor:
         """The entry for ``want``: an exact variant match first, then one without a variant."""
         candidates = [m for m in self.image_entries() if m.platform is not None and want.matches(m.platform)]
-        exact = [m for m in candidates if m.platform is not None and m.platform.variant == want.variant]
+        exact = [m for m in candidates if m.platform is not None and want.same(m.platform)]
         if exact or candidates:
             return (exact or candidates)[0]
         have = ", ".join(str(p) for p in self.platforms()) or "none"

@@ -106,12 +106,12 @@ def make_layer(source: str | os.PathLike[str], dest_dir: str | os.PathLike[str],
                options: LayerOptions = LayerOptions()) -> LayerBlob:
     """Archive the tree under ``source`` (a snapshot or an upperdir) into a blob in ``dest_dir``.
 
-    The file is named ``.layer-*`` and is the caller's to rename (or delete); on error
-    nothing is left behind.
+    The file is named ``.layer-PID-*`` and is the caller's to rename (or delete); on error
+    nothing is left behind, and after kill -9 the pid tells the store it is a leftover.
     """
     compression = options.compression
     level = compression.default_level if options.level is None else options.level
-    fd, name = tempfile.mkstemp(prefix=".layer-", dir=dest_dir)
+    fd, name = tempfile.mkstemp(prefix=f".layer-{os.getpid()}-", dir=dest_dir)
     path = Path(name)
     try:
         with os.fdopen(fd, "wb") as raw:

@@ -55,7 +55,7 @@ from dockyard.errors import StoreError
 from dockyard.paths import data_root
 from dockyard.store import copydiff
 from dockyard.store.lock import FileLock
-from dockyard.store.mount import mount, mounts_under, unmount
+from dockyard.store.mount import mount, unmount, unmount_all
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 MAX_LOWERS = 500  # overlayfs's OVL_MAX_STACK
@@ -82,7 +82,7 @@ class Snapshotter:
         self.root.mkdir(parents=True, exist_ok=True)
         self._lock = FileLock(self.root / ".lock")
         if self._lock.acquire(exclusive=True, blocking=False):
-            self._clean()
+            remove_temporaries(self.root)
         self._lock.acquire(exclusive=False)
         features = self._probe() if overlay is None or overlay else None
         if overlay and features is None:
@@ -94,13 +94,6 @@ class Snapshotter:
     def close(self) -> None:
         self._lock.release()
 
-    def _clean(self) -> None:
-        """Remove what killed processes left (only called while no other process uses the store)."""
-        for entry in self.root.iterdir():
-            if entry.name.startswith("tmp-"):
-                for point in mounts_under(entry):
-                    unmount(point, lazy=True)
-                shutil.rmtree(entry, ignore_errors=True)
 
     def _probe(self) -> str | None:
         """The overlay options this kernel accepts here (volatile first), or None without overlayfs."""
@@ -191,6 +184,17 @@ class Snapshotter:
         (tmp / "fs").mkdir()
         (tmp / "parent").write_text(parent or "")
         return Active(self, tmp, parent, lowers)
+
+
+def remove_temporaries(root: Path) -> None:
+    """Remove the snapshots killed processes were writing (``tmp-*``, mounts included) under ``root``.
+
+    Only while the store's lock is held exclusively: then no other process is writing one.
+    """
+    for entry in root.iterdir():
+        if entry.name.startswith("tmp-"):
+            unmount_all(entry)
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 class Active:

@@ -10,11 +10,11 @@ from typing import Any
 
 
 def dockyard(*args: str, check: bool = True, env: dict[str, str] | None = None,
-             timeout: float = 300) -> subprocess.CompletedProcess[str]:
+             timeout: float = 300, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     import os
 
     out = subprocess.run([sys.executable, "-m", "dockyard", *args], capture_output=True, text=True, timeout=timeout,
-                         env={**os.environ, **(env or {})})
+                         env={**os.environ, **(env or {})}, cwd=cwd)
     if check:
         assert out.returncode == 0, f"dockyard {' '.join(args)} exited {out.returncode}:\n{out.stderr}"
     return out

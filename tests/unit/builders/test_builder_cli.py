@@ -77,7 +77,11 @@ def test_invalid_input_is_rejected_before_anything_is_stored() -> None:
     assert_one_line_error(run("create", "--name", "x", "--platform", "linux/sparc9", check=False),
                           "unknown architecture")
     assert_one_line_error(run("create", "--name", "x", "--driver", "kubernetes", check=False), "not built yet")
-    assert_one_line_error(run("create", "--name", "x", "ssh://me@host", check=False), "not supported yet")
+    assert_one_line_error(run("create", "--name", "x", "ssh://host", check=False), "needs a user and a host")
+    assert_one_line_error(run("create", "--name", "x", "ssh://me@host/srv", check=False), "only user, host and port")
+    assert_one_line_error(run("create", "--name", "x", "tcp://me@host", check=False), "invalid endpoint")
+    bad = run("create", "--name", "x", "--placement", "nearest", check=False)
+    assert bad.returncode == 2 and "'nearest' is not one of 'native-only', 'prefer-native', 'any'" in bad.stderr
     assert_one_line_error(run("create", "--name", "x", "--driver", "nosuch", check=False), "unknown driver")
     assert list(ls_json()) == ["default"]
 
@@ -178,7 +182,7 @@ def test_records_are_json_files_one_per_builder(tmp_path: Path) -> None:
     path = tmp_path / "xdg-config" / "dockyard" / "builders" / "r" / "builder.json"
     doc = json.loads(path.read_text())
     assert doc["name"] == "r" and doc["driver"] == "local"
-    assert doc["nodes"][0]["platforms"] == ["linux/arm64/v8"]
+    assert doc["nodes"][0]["platforms"] == ["linux/arm64"]
     assert doc["created"] and doc["last_used"] is None
     leftovers = [p.name for p in path.parent.iterdir() if p.name.startswith(".")]
     assert leftovers == []

@@ -62,7 +62,7 @@ def _load(tmp_path: Path, text: str) -> BuilderConfig:
 def test_full_file_is_parsed_into_typed_values(tmp_path: Path) -> None:
     cfg = _load(tmp_path, FULL)
     assert cfg.max_parallelism == 4
-    assert cfg.platforms == (Platform.parse("linux/amd64"), Platform.parse("linux/arm64/v8"))
+    assert cfg.platforms == (Platform.parse("linux/amd64"), Platform.parse("linux/arm64"))
     assert cfg.gc.enabled and not cfg.gc.default
     assert cfg.gc.rules == (
         GCRule(all=False, keep_bytes=512_000_000, keep_duration=172800.0,

@@ -29,7 +29,7 @@ def test_native_platforms_by_machine() -> None:
     assert _names(hostplatforms.native_platforms(machine="x86_64", flags=frozenset(V2 | V3))) == [
         "linux/amd64", "linux/amd64/v2", "linux/amd64/v3", "linux/386"]
     assert _names(hostplatforms.native_platforms(machine="aarch64", flags=frozenset())) == [
-        "linux/arm64/v8", "linux/arm/v7", "linux/arm/v6"]
+        "linux/arm64", "linux/arm/v7", "linux/arm/v6"]
 
 
 def test_cpu_flags_reads_the_first_flags_line(tmp_path: Path) -> None:
@@ -41,11 +41,11 @@ def test_cpu_flags_reads_the_first_flags_line(tmp_path: Path) -> None:
 
 def test_emulated_platforms_follow_catalogue_order() -> None:
     got = hostplatforms.emulated_platforms(["riscv64", "arm", "arm64", "amd64"])
-    assert _names(got) == ["linux/amd64", "linux/arm64/v8", "linux/arm/v7", "linux/arm/v6", "linux/riscv64"]
+    assert _names(got) == ["linux/amd64", "linux/arm64", "linux/arm/v7", "linux/arm/v6", "linux/riscv64"]
 
 
 def test_order_puts_native_first_then_catalogue() -> None:
     ps = [Platform.parse(p) for p in ("linux/s390x", "linux/arm64", "linux/amd64", "linux/386")]
     native = [Platform.parse("linux/amd64"), Platform.parse("linux/386")]
     assert _names(hostplatforms.order(ps, native=native)) == [
-        "linux/amd64", "linux/386", "linux/arm64/v8", "linux/s390x"]
+        "linux/amd64", "linux/386", "linux/arm64", "linux/s390x"]

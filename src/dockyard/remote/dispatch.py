@@ -1,0 +1,279 @@
+"""A build spread over a builder's nodes: each platform on the node placement picks, rotating past dead ones.
+
+Platforms that land on this machine's node build together in one in-process ``build()`` (a
+stage shared by them runs once). Each platform that lands on a remote node gets its own
+session: hello, bootstrap, context sync, solve. A node that cannot be reached, fails its
+bootstrap, or dies mid-build (:class:`NodeError`) is skipped and the platform restarts on the
+next candidate; a failing build step fails the build (any node would repeat it). Remote
+nodes push layers, config and manifest by digest; the caller pushes the index and tags only
+after every platform is done, so a node that flaps never leaves a half-pushed index.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import socket
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dockyard import progress
+from dockyard.builders.builder import Builder, builder_store_dir
+from dockyard.builders.describe import platform_label
+from dockyard.builders.local import LocalNode
+from dockyard.builders.node import Placement, candidates
+from dockyard.builders.ssh import SshNode
+from dockyard.dockerfile import dockerignore
+from dockyard.engine.build import BuildOptions, BuildResult, build
+from dockyard.engine.image import write_index
+from dockyard.errors import NodeError, NotBuiltError
+from dockyard.graph.contenthash import StatCache
+from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.manifest import Manifest
+from dockyard.platform import Platform
+from dockyard.reference import Reference
+from dockyard.registry.client import Client, read_document
+from dockyard.registry.hosts import HostConfig
+from dockyard.remote import contextsync, wire
+from dockyard.store.content import ContentStore
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Placed:
+    """Where a platform was built, and what was tried before (``node: reason``)."""
+
+    node: str
+    endpoint: str
+    emulated: bool
+    skipped: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FarmResult:
+    result: BuildResult
+    placed: dict[Platform, Placed]
+    context_blobs_sent: int = 0
+    context_bytes_sent: int = 0
+
+
+def client_store(builder: Builder) -> Path:
+    """Where the client keeps the image it assembles: the first local node's store, else the builder's own."""
+    local = builder.local_nodes()
+    return local[0].store_root() if local else builder_store_dir(builder.name) / "client"
+
+
+def build_on_nodes(builder: Builder, options: BuildOptions, *, placement: Placement | None = None,
+                   push: Sequence[Reference] = (), fetch_blobs: bool, client: Client,
+                   listener: progress.Listener | None = None, say: Say | None = None) -> FarmResult:
+    """Build every requested platform on the builder's nodes; see the module docstring."""
+    say = say or (lambda line: print(line, file=sys.stderr))
+    policy = placement or builder.placement
+    wanted = list(options.platforms) or [Platform.host()]
+    nodes = builder.nodes()
+    plans = {p: candidates(nodes, p, placement=policy, builder=builder.name) for p in wanted}
+    first = {p: c[0][0] for p, c in plans.items()}
+    if all(isinstance(n, LocalNode) for n in first.values()) and len({n.name for n in first.values()}) == 1:
+        node = next(iter(first.values()))
+        assert isinstance(node, LocalNode)
+        placed = {p: Placed(node.name, node.endpoint, plans[p][0][1]) for p in wanted}
+        if len(nodes) > 1:
+            _announce(say, placed)
+        result = build(dataclasses.replace(options, root=node.store_root()), client=client, listener=listener)
+        return FarmResult(result, placed)
+    if options.secrets or options.ssh or options.cache_from or options.cache_to:
+        raise NotBuiltError("--secret, --ssh, --cache-from and --cache-to are not sent to remote nodes yet",
+                            hint="build these platforms on a local builder meanwhile")
+    farm = _Farm(builder, options, push=push, fetch_blobs=fetch_blobs, client=client, listener=listener, say=say)
+    return farm.run(plans)
+
+
+def _announce(say: Say, placed: dict[Platform, Placed]) -> None:
+    """One line per platform: the node, and whether it runs natively (only when a builder has several nodes)."""
+    for platform, where in placed.items():
+        say(f"{platform_label(platform)}: node {where.node} ({where.endpoint}, "
+            f"{'emulated' if where.emulated else 'native'})")
+
+
+class _Farm:
+    def __init__(self, builder: Builder, options: BuildOptions, *, push: Sequence[Reference], fetch_blobs: bool,
+                 client: Client, listener: progress.Listener | None, say: Say) -> None:
+        self.builder = builder
+        self.options = options
+        self.push = push
+        self.fetch_blobs = fetch_blobs
+        self.client = client
+        self.listener = listener
+        self.say = say
+        self.content = ContentStore(client_store(builder) / "content")
+        self.lock = threading.Lock()
+        self.sessions: set[Any] = set()
+        self.blobs_sent = 0
+        self.bytes_sent = 0
+        self._manifest: contextsync.Manifest | None = None
+
+    def run(self, plans: dict[Platform, list[tuple[LocalNode | SshNode, bool]]]) -> FarmResult:
+        manifests: dict[Platform, Descriptor] = {}
+        configs: dict[Platform, Descriptor] = {}
+        placed: dict[Platform, Placed] = {}
+        ran = cached = 0
+        local_group = {p: c for p, c in plans.items() if isinstance(c[0][0], LocalNode)}
+        remote = {p: c for p, c in plans.items() if p not in local_group}
+        with ThreadPoolExecutor(max_workers=len(remote) + 1, thread_name_prefix="dockyard-node") as pool:
+            futures: dict[Future[Any], Platform] = {pool.submit(self._remote, p, c): p for p, c in remote.items()}
+            try:
+                if local_group:
+                    local = self._local(local_group)
+                    for p in local_group:
+                        manifests[p], configs[p] = local.manifests[p], local.configs[p]
+                        node = local_group[p][0]
+                        placed[p] = Placed(node[0].name, node[0].endpoint, node[1])
+                    ran, cached = local.ran, local.cached
+                for future, platform in futures.items():
+                    manifest, config, where, counts = future.result()
+                    manifests[platform], configs[platform], placed[platform] = manifest, config, where
+                    ran, cached = ran + counts[0], cached + counts[1]
+            except BaseException:
+                with self.lock:
+                    for session in list(self.sessions):
+                        session.cancel()
+                raise
+        order = list(plans)
+        if len(order) == 1:
+            top = manifests[order[0]]
+        else:
+            top = write_index(self.content, [manifests[p] for p in order], oci=self.options.oci_mediatypes)
+        result = BuildResult(descriptor=top, manifests={p: manifests[p] for p in order},
+                             configs={p: configs[p] for p in order}, content=self.content, ran=ran, cached=cached)
+        return FarmResult(result, {p: placed[p] for p in order}, self.blobs_sent, self.bytes_sent)
+
+    # -- this machine ----------------------------------------------------------------------
+    def _local(self, plans: dict[Platform, list[tuple[LocalNode | SshNode, bool]]]) -> BuildResult:
+        node = next(iter(plans.values()))[0][0]
+        assert isinstance(node, LocalNode)
+        for p, c in plans.items():
+            self._say_placed(p, node.name, node.endpoint, c[0][1])
+        options = dataclasses.replace(self.options, platforms=tuple(plans), root=node.store_root())
+        result = build(options, client=self.client, listener=self.listener)
+        for manifest in result.manifests.values():
+            _copy_image(result.content, self.content, manifest)
+            for target in self.push:
+                self.client.push(Reference.parse(target.name, default_tag=None), manifest, result.content)
+        return result
+
+    # -- remote nodes ----------------------------------------------------------------------
+    def _remote(self, platform: Platform, plan: list[tuple[LocalNode | SshNode, bool]]
+                ) -> tuple[Descriptor, Descriptor, Placed, tuple[int, int]]:
+        """Try the platform's candidates in order; a local one (after dead remote ones) builds in-process."""
+        reasons: list[str] = []
+        label = platform_label(platform)
+        for i, (node, planned_emulated) in enumerate(plan):
+            if isinstance(node, LocalNode):
+                local = self._local({platform: [(node, planned_emulated)]})
+                return (local.manifests[platform], local.configs[platform],
+                        Placed(node.name, node.endpoint, planned_emulated, tuple(reasons)), (local.ran, local.cached))
+            try:
+                manifest, config, counts, emulated = self._on(node, platform)
+            except NodeError as exc:
+                reason = exc.message.removeprefix(f"node {node.name}: ")
+                reasons.append(f"{node.name}: {reason}")
+                self.say(f"{label}: node {node.name} failed ({reason}); "
+                         + ("trying the next node" if i + 1 < len(plan) else "no node left"))
+                continue
+            self._say_placed(platform, node.name, node.endpoint, emulated)
+            return manifest, config, Placed(node.name, node.endpoint, emulated, tuple(reasons)), counts
+        raise NodeError(f"{label}: no node could build it: " + "; ".join(reasons),
+                        hint=f"see 'dockyard inspect --bootstrap {self.builder.name}'")
+
+    def _on(self, node: SshNode, platform: Platform) -> tuple[Descriptor, Descriptor, tuple[int, int], bool]:
+        """Build ``platform`` on ``node``; the last item says whether the node's bootstrap found it emulated."""
+        session = node.open(listener=self.listener, keychain=self.client.keychain)
+        with self.lock:
+            self.sessions.add(session)
+        try:
+            boot = session.bootstrap([platform])
+            self.builder = self.builder.booted(node.record, boot)
+            offered = [s for s in boot.platforms if s.platform == platform]
+            if not offered:
+                raise NodeError(f"node {node.name}: its bootstrap does not offer {platform}")
+            emulated = all(s.emulated for s in offered)
+            manifest = self._context_manifest()
+            before = session.channel.sent_bytes
+            sent = session.sync_context(name=self._context_name(), manifest=manifest, context=self.options.context)
+            with self.lock:
+                self.blobs_sent += sent
+                self.bytes_sent += session.channel.sent_bytes - before
+            reply = session.solve(self._request(platform), registries=self._registries())
+            desc = Descriptor.from_json(reply["manifest"], what="node result")
+            manifest_bytes = str(reply["manifest_bytes"]).encode()
+            config_bytes = str(reply["config_bytes"]).encode()
+            self.content.ingest_bytes(manifest_bytes, expected=desc.digest)
+            image = Manifest.from_bytes(manifest_bytes, media_type=desc.media_type)
+            self.content.ingest_bytes(config_bytes, expected=image.config.digest)
+            if self.fetch_blobs:
+                session.fetch(image.layers, self.content)
+            return desc, image.config, (int(reply.get("ran", 0)), int(reply.get("cached", 0))), emulated
+        finally:
+            with self.lock:
+                self.sessions.discard(session)
+            session.close()
+
+    def _say_placed(self, platform: Platform, node: str, endpoint: str, emulated: bool) -> None:
+        label = platform_label(platform)
+        self.say(f"{label}: node {node} ({endpoint}, {'emulated' if emulated else 'native'})")
+        if emulated:
+            self.say(f"WARNING: {label} is emulated on node {node}: no native node is available")
+
+    def _context_manifest(self) -> contextsync.Manifest:
+        with self.lock:
+            if self._manifest is None:
+                patterns = dockerignore.load_for(self.options.context, self.options.dockerfile)
+                stat_file = client_store(self.builder) / "statcache" / f"remote-{self._context_name()}.json"
+                stat_cache = StatCache.load(stat_file)
+                self._manifest = contextsync.describe(self.options.context, patterns=patterns, stat_cache=stat_cache)
+                stat_file.parent.mkdir(parents=True, exist_ok=True)
+                stat_cache.save(stat_file)
+            return self._manifest
+
+    def _context_name(self) -> str:
+        where = f"{socket.gethostname()}:{self.options.context.resolve()}"
+        return hashlib.sha256(where.encode()).hexdigest()[:24]
+
+    def _request(self, platform: Platform) -> wire.SolveRequest:
+        dockerfile = self.options.dockerfile or self.options.context / "Dockerfile"
+        ignore_file = dockerfile.with_name(dockerfile.name + ".dockerignore")
+        return wire.SolveRequest(
+            platform=platform, dockerfile=dockerfile.read_text(encoding="utf-8"), dockerfile_name=str(dockerfile),
+            ignore=ignore_file.read_text(encoding="utf-8") if ignore_file.is_file() else None,
+            options=dataclasses.replace(self.options, platforms=(platform,)),
+            push=tuple(Reference.parse(t.name, default_tag=None).name for t in self.push))
+
+    def _registries(self) -> dict[str, Any]:
+        return {host: _host_json(cfg) for host, cfg in self.builder.config.registries.items()}
+
+
+def _host_json(cfg: HostConfig) -> dict[str, Any]:
+    if cfg.keypairs:
+        raise NotBuiltError("client certificates (keypair) are not sent to remote nodes yet")
+    return {"mirrors": list(cfg.mirrors), "http": cfg.http, "insecure": cfg.insecure,
+            "ca": [Path(p).read_text() for p in cfg.ca]}
+
+
+def _copy_image(source: ContentStore, dest: ContentStore, manifest: Descriptor) -> None:
+    """Put a manifest, its config and layers into ``dest`` (another local node's store)."""
+    if source.root == dest.root:
+        return
+    data = read_document(source, manifest)
+    image = Manifest.from_bytes(data, media_type=manifest.media_type)
+    for desc in (manifest, image.config, *image.layers):
+        if not dest.has(desc.digest):
+            with source.open(desc.digest) as fh:
+                dest.ingest(fh, expected=desc.digest)
+
+

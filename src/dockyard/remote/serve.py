@@ -1,0 +1,234 @@
+"""The node side: ``dockyard node serve --stdio`` answers one client's requests until stdin closes.
+
+A reader thread takes every frame off stdin: requests go to the main thread's queue, answers
+to credential questions go to the waiting keychain, and ``cancel`` (or stdin closing: ssh
+died, the client was killed) interrupts the main thread exactly as Ctrl-C does for a local
+build, so the solver kills the running steps. Replies and progress events go to stdout;
+nothing else may write there (logging goes to stderr).
+"""
+
+from __future__ import annotations
+
+import _thread
+import contextlib
+import dataclasses
+import os
+import platform as host_platform
+import queue
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from dockyard import __version__, progress
+from dockyard.builders.local import LocalNode
+from dockyard.builders.records import NodeRecord
+from dockyard.errors import DockyardError, NodeError
+from dockyard.paths import data_root
+from dockyard.platform import Platform
+from dockyard.reference import Reference
+from dockyard.registry.hosts import HostConfig, HostsConfig
+from dockyard.registry.keychain import Credentials, Keychain
+from dockyard.remote import contextsync, wire
+from dockyard.remote.frames import PROTOCOL, Channel, Message
+
+
+class _AskingKeychain(Keychain):
+    """Credentials for a registry host, asked of the client when the node first needs them.
+
+    The node never reads a docker config: the client answers from its own keychain, for this
+    session only, and only for the hosts the node actually contacts.
+    """
+
+    def __init__(self, server: _Server) -> None:
+        super().__init__(None, None)
+        object.__setattr__(self, "_server", server)
+
+    def lookup(self, host: str) -> Credentials | None:
+        server: _Server = object.__getattribute__(self, "_server")
+        return server.ask_credentials(host)
+
+
+class _Server:
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.requests: queue.Queue[Message | None] = queue.Queue()
+        self.answers: queue.Queue[Message] = queue.Queue()
+        self.builder = "remote"
+        self.node = "node"
+        self.solving = threading.Event()
+        self.context_name = ""
+        self.manifest: contextsync.Manifest = {}
+
+    @property
+    def root(self) -> Path:
+        return data_root() / "builders" / self.builder / self.node
+
+    # -- reader thread ---------------------------------------------------------------------
+    def read_loop(self) -> None:
+        cache = contextsync.ContextCache(self.root / "contexts")
+        try:
+            while True:
+                message = self.channel.receive()
+                if message is None:
+                    break
+                kind = message["type"]
+                if kind == "blob":
+                    cache = contextsync.ContextCache(self.root / "contexts")
+                    cache.ingest(str(message["digest"]).removeprefix("sha256:"), self.channel.blob_chunks(message))
+                elif kind == "credentials":
+                    self.answers.put(message)
+                elif kind == "cancel":
+                    if self.solving.is_set():
+                        _thread.interrupt_main()
+                else:
+                    self.requests.put(message)
+        except NodeError:
+            pass
+        self.requests.put(None)
+        if self.solving.is_set():
+            _thread.interrupt_main()  # the client is gone: stop the steps, nobody waits for them
+
+    def ask_credentials(self, host: str) -> Credentials | None:
+        self.channel.send({"type": "credentials?", "host": host})
+        answer = self.answers.get()
+        if not answer.get("username") and not answer.get("identity_token"):
+            return None
+        return Credentials(username=str(answer.get("username", "")), password=str(answer.get("password", "")),
+                           identity_token=str(answer.get("identity_token", "")))
+
+    # -- requests --------------------------------------------------------------------------
+    def handle(self, message: Message) -> None:
+        kind = message["type"]
+        handler = {"hello": self.hello, "bootstrap": self.bootstrap, "context": self.context,
+                   "solve": self.solve, "fetch": self.fetch}.get(kind)
+        if handler is None:
+            raise NodeError(f"unknown request type {kind!r}")
+        handler(message)
+
+    def hello(self, message: Message) -> None:
+        self.builder = _name(message.get("builder", "remote"))
+        self.node = _name(message.get("node", "node"))
+        self.channel.send({"type": "hello", "protocol": PROTOCOL, "dockyard": __version__,
+                           "machine": host_platform.machine(), "hostname": host_platform.node(),
+                           "store_root": str(self.root)})
+
+    def bootstrap(self, message: Message) -> None:
+        platforms = tuple(Platform.parse(p) for p in message.get("platforms", []))
+        node = LocalNode(NodeRecord(name=self.node, platforms=platforms), self.root)
+        boot = node.bootstrap()
+        self.channel.send({"type": "booted", **wire.boot_to_json(boot)})
+
+    def context(self, message: Message) -> None:
+        self.context_name = _name(message["name"])
+        self.manifest = message["manifest"]
+        want = contextsync.ContextCache(self.root / "contexts").missing(self.manifest)
+        self.channel.send({"type": "want", "digests": want})
+
+    def solve(self, message: Message) -> None:
+        from dockyard.engine.build import build
+        from dockyard.registry.client import Client
+
+        request = wire.solve_from_json(message)
+        cache = contextsync.ContextCache(self.root / "contexts")
+        hosts = HostsConfig(hosts={h: _host_config(c, self.root) for h, c in message.get("registries", {}).items()})
+        with tempfile.TemporaryDirectory(prefix="dockerfile-", dir=self.root) as tmp, \
+                cache.tree(self.context_name, self.manifest) as tree, \
+                Client(hosts=hosts, keychain=_AskingKeychain(self)) as client:
+            dockerfile = Path(tmp) / wire.basename(request.dockerfile_name)
+            dockerfile.write_text(request.dockerfile)
+            if request.ignore is not None:
+                dockerfile.with_name(dockerfile.name + ".dockerignore").write_text(request.ignore)
+            # messages name the client's Dockerfile, not the node's copy of it
+            rename = (str(dockerfile), request.dockerfile_name)
+            options = dataclasses.replace(request.options, context=tree, dockerfile=dockerfile, root=self.root)
+            self.solving.set()
+            try:
+                result = build(options, client=client, listener=_Forward(self.channel, rename))
+            except DockyardError as exc:
+                exc.message = exc.message.replace(*rename)
+                raise
+            finally:
+                self.solving.clear()
+            manifest = result.manifests[request.platform]
+            for repo in request.push:
+                client.push(Reference.parse(repo, default_tag=None), manifest, result.content)
+        content = result.content
+        self.last_content = content
+        self.channel.send({"type": "result", "manifest": manifest.to_json(),
+                           "manifest_bytes": content.read_bytes(manifest.digest).decode(),
+                           "config_bytes": content.read_bytes(result.configs[request.platform].digest).decode(),
+                           "ran": result.ran, "cached": result.cached})
+
+    def fetch(self, message: Message) -> None:
+        """Stream the blobs the client asks for (non-push outputs: the platform image comes back)."""
+        from dockyard.digest import Digest
+        from dockyard.store.content import ContentStore
+
+        content = ContentStore(self.root / "content")
+        for raw in message.get("digests", []):
+            digest = Digest.parse(str(raw))
+            if not content.has(digest):
+                raise NodeError(f"blob {digest} is not in the node's store")
+            with content.open(digest) as fh:
+                self.channel.send_blob(str(digest), content.size(digest), fh)
+        self.channel.send({"type": "fetched"})
+
+
+class _Forward:
+    """Progress events to the client, as rawjson-shaped objects (the client prefixes the node name)."""
+
+    def __init__(self, channel: Channel, rename: tuple[str, str]) -> None:
+        self.channel = channel
+        self.rename = rename
+
+    def __call__(self, event: progress.Event) -> None:
+        fields = {k: v.replace(*self.rename) if isinstance(v, str) else v for k, v in dataclasses.asdict(event).items()}
+        self.channel.send({"type": "event", "kind": type(event).__name__, **fields})
+
+
+def _name(value: Any) -> str:
+    text = str(value)
+    if not text or not all(c.isalnum() or c in "-_." for c in text) or text.startswith("."):
+        raise NodeError(f"invalid name {text!r}")
+    return text
+
+
+def _host_config(doc: dict[str, Any], root: Path) -> HostConfig:
+    """A registry's settings as the client sent them; CA certificates arrive as PEM text."""
+    cas: list[Path] = []
+    for i, pem in enumerate(doc.get("ca", [])):
+        path = root / "session-ca" / f"{os.getpid()}-{i}.pem"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(str(pem))
+        cas.append(path)
+    return HostConfig(mirrors=tuple(doc.get("mirrors", [])), http=bool(doc.get("http")),
+                      insecure=bool(doc.get("insecure")), ca=tuple(cas))
+
+
+def serve(stdin: BinaryIO, stdout: BinaryIO) -> int:
+    """Answer requests until stdin closes; every failure is a ``failed`` reply, never a traceback."""
+    channel = Channel(stdin, stdout, peer="client")
+    server = _Server(channel)
+    threading.Thread(target=server.read_loop, name="dockyard-node-reader", daemon=True).start()
+    while True:
+        message = server.requests.get()
+        if message is None:
+            return 0
+        try:
+            server.handle(message)
+        except KeyboardInterrupt:
+            _reply_failed(channel, message, "cancelled", NodeError("cancelled by the client"))
+        except DockyardError as exc:
+            _reply_failed(channel, message, type(exc).__name__, exc)
+        except Exception as exc:  # a bug on the node: report it as one line, keep serving
+            _reply_failed(channel, message, "NodeError", NodeError(f"{type(exc).__name__}: {exc}"))
+
+
+def _reply_failed(channel: Channel, request: Message, kind: str, exc: DockyardError) -> None:
+    with contextlib.suppress(NodeError):
+        channel.send({"type": "failed", "request": request.get("type"), "error": kind, "message": exc.message,
+                      "hint": exc.hint})
+
+
+
