@@ -1,7 +1,7 @@
 """A build request as the CLI (or a library user) states it, and the non-executing answers.
 
 ``dockyard build --call=outline|targets|check`` and ``--dry-run`` are answered here from the
-Dockerfile and context alone; a real build goes to the engine (:mod:`dockyard.engine.build`).
+Dockerfile and context alone; a real build goes to the engine (:mod:`dockyard.phases.build`).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def answer(request: BuildRequest, *, resolver: ImageResolver | None = None) -> A
     if request.call == "build" and not request.dry_run:
         raise UsageError(
             "the frontend does not execute builds: executing a build is the engine's job",
-            hint="call dockyard.engine.build.build(), or use --dry-run / --call=outline|targets|check",
+            hint="call dockyard.phases.build.build(), or use --dry-run / --call=outline|targets|check",
         )
     result = plan(
         request.dockerfile,

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from dockyard.engine.chmod import ModeChange
 from dockyard.errors import BuildError
+from dockyard.oci.tarfs import is_overlay_xattr
 from dockyard.selector import Entry
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -206,7 +207,7 @@ class TreeCopier:
 
 
 def _skip_xattr(name: str) -> bool:
-    return name.startswith("trusted.overlay.")
+    return is_overlay_xattr(name)
 
 
 def _copy_xattrs(fin: int, fout: int) -> None:

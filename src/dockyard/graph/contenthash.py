@@ -29,6 +29,7 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 
+from dockyard.oci.tarfs import is_overlay_xattr
 from dockyard.selector import Node, PatternMatcher, SourceSpec, SourceTree, select
 from dockyard.selector.errors import SourceNotFoundError
 
@@ -108,7 +109,7 @@ def entry_record(rel: str, node: Node, content: str, *, hardlink: str = "") -> s
 
 def _xattrs(host: bytes) -> str:
     try:
-        names = sorted(n for n in os.listxattr(host, follow_symlinks=False) if not n.startswith("trusted.overlay."))
+        names = sorted(n for n in os.listxattr(host, follow_symlinks=False) if not is_overlay_xattr(n))
     except OSError:
         return ""
     out = []

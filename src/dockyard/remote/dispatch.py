@@ -29,12 +29,14 @@ from dockyard.builders.local import LocalNode
 from dockyard.builders.node import Placement, candidates
 from dockyard.builders.ssh import SshNode
 from dockyard.dockerfile import dockerignore
-from dockyard.engine.build import BuildOptions, BuildResult, build
-from dockyard.engine.image import write_index
 from dockyard.errors import NodeError, NotBuiltError
 from dockyard.graph.contenthash import StatCache
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.manifest import Manifest
+from dockyard.phases.assemble import write_index
+from dockyard.phases.build import build
+from dockyard.phases.request import BuildOptions
+from dockyard.phases.result import BuildResult
 from dockyard.platform import Platform
 from dockyard.reference import Reference
 from dockyard.registry.client import Client, read_document

@@ -1,4 +1,4 @@
-"""Image assembly: from a built filesystem and the planned config to config, manifest and index blobs.
+"""Assemble phase: from each platform's built filesystem and planned config to config, manifest and index.
 
 Everything is written to the content store and described by descriptors, which is what the
 exporters and the registry client take. ``oci=False`` writes Docker schema2 media types
@@ -7,15 +7,21 @@ exporters and the registry client take. ``oci=False`` writes Docker schema2 medi
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dockyard.dockerfile.imageconfig import ImageConfig as PlannedConfig
+from dockyard.dockerfile.plan import Plan
+from dockyard.engine.cachemanifest import INLINE_FIELD, inline_field
 from dockyard.engine.results import FsResult
 from dockyard.oci import canonical, mediatypes
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.index import Index
 from dockyard.oci.manifest import Manifest
+from dockyard.phases.request import BuildOptions
+from dockyard.phases.solve import Solved
+from dockyard.platform import Platform
 from dockyard.store.content import ContentStore
 
 _TO_DOCKER = {mediatypes.OCI_LAYER_GZIP: mediatypes.DOCKER_LAYER_GZIP}
@@ -66,3 +72,31 @@ def write_index(content: ContentStore, manifests: Sequence[Descriptor], *, oci: 
     data = index.to_bytes()
     content.ingest_bytes(data)
     return index.descriptor()
+
+
+def created_at(epoch: int | None) -> str:
+    """The ``created`` time of the image: SOURCE_DATE_EPOCH when given (whole seconds), else now."""
+    when = dt.datetime.fromtimestamp(epoch, dt.UTC) if epoch is not None else dt.datetime.now(dt.UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ") if epoch is not None else when.isoformat().replace("+00:00", "Z")
+
+
+def assemble(content: ContentStore, the_plan: Plan, solved: Solved,
+             options: BuildOptions) -> tuple[Descriptor, dict[Platform, Descriptor], dict[Platform, Descriptor]]:
+    """Write every platform's image; return (top descriptor, manifests, configs) by platform.
+
+    The top is the single manifest, or an index over all manifests when there are several.
+    """
+    created = created_at(options.source_date_epoch)
+    inline_cache = any(c.kind == "inline" for c in options.cache_to)
+    manifests: dict[Platform, Descriptor] = {}
+    configs: dict[Platform, Descriptor] = {}
+    for pp, result in zip(the_plan.platforms, solved.finals, strict=True):
+        inline = {INLINE_FIELD: inline_field(solved.records, result.layers)} if inline_cache else {}
+        manifests[pp.platform], configs[pp.platform] = write_image(
+            content, pp.config, result, created=created, labels=options.labels, oci=options.oci_mediatypes,
+            extra=inline)
+    if len(manifests) == 1:
+        top = next(iter(manifests.values()))
+    else:
+        top = write_index(content, list(manifests.values()), oci=options.oci_mediatypes)
+    return top, manifests, configs
