@@ -17,9 +17,9 @@ from dockyard.engine.bases import BaseImages
 from dockyard.errors import DockerfileError
 from dockyard.graph import ops
 from dockyard.graph.cachekey import CacheKeys
-from dockyard.graph.contenthash import SourceNotFoundError
 from dockyard.graph.definition import Definition, OpMeta, serialize
 from dockyard.graph.walk import topological
+from dockyard.selector.errors import SelectionError, explain
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,10 @@ def key_plan(the_plan: Plan, keys: CacheKeys, bases: BaseImages, *, no_cache_sta
     for op in topological(roots):
         try:
             key = keys.key(op)
-        except SourceNotFoundError as exc:
+        except SelectionError as exc:
             info = meta.get(id(op))
             line = int(info.where.rpartition(":")[2]) if info and info.where else None
-            raise DockerfileError(f"{info.name if info else 'COPY'}: {exc.args[0]!r} not found in build context",
+            raise DockerfileError(f"{info.name if info else 'COPY'}: {explain(exc)}",
                                   file=the_plan.dockerfile.filename, line=line) from None
         if isinstance(op, ops.ImageSource):
             pins[key] = str(bases.pull(op.ref, op.platform).descriptor.digest)

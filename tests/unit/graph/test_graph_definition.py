@@ -15,7 +15,7 @@ import pytest
 
 from dockyard.dockerfile.plan import Plan, plan
 from dockyard.graph import ops
-from dockyard.graph.cachekey import CacheKeys
+from dockyard.graph.cachekey import KEY_VERSION, CacheKeys
 from dockyard.graph.contenthash import ContextHasher
 from dockyard.graph.definition import Definition, DefinitionError, OpMeta, deserialize, op_key, serialize
 from dockyard.graph.walk import topological
@@ -141,7 +141,7 @@ def test_malformed_definitions_are_one_line_errors() -> None:
         Definition.from_bytes(json.dumps({"format": "other", "ops": [], "roots": []}).encode())
     with pytest.raises(DefinitionError, match="malformed graph definition"):
         Definition.from_bytes(b"{not json")
-    orphan = json.dumps({"v": "dockyard.cachekey.v1", "op": "Rm", "fields": {
+    orphan = json.dumps({"v": KEY_VERSION, "op": "Rm", "fields": {
         "root": "sha256:" + "0" * 64, "path": "/x", "platform": "linux/amd64", "allow_not_found": True}},
         sort_keys=True, separators=(",", ":")).encode()
     with pytest.raises(DefinitionError, match=r"names input .* before defining it"):
