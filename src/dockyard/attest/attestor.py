@@ -24,9 +24,9 @@ from dockyard.attest.options import AttestOptions
 from dockyard.attest.provenance import Invocation, Vcs, git_vcs
 from dockyard.attest.storage import attach
 from dockyard.engine.bases import ResolvedBase
-from dockyard.engine.build import BuildResult
 from dockyard.graph import ops
 from dockyard.graph.walk import topological
+from dockyard.phases.result import BuildResult
 from dockyard.platform import Platform
 from dockyard.reference import Reference
 

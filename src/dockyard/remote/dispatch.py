@@ -29,12 +29,15 @@ from dockyard.builders.local import LocalNode
 from dockyard.builders.node import Placement, candidates
 from dockyard.builders.ssh import SshNode
 from dockyard.dockerfile import dockerignore
-from dockyard.engine.build import BuildOptions, BuildResult, build
-from dockyard.engine.image import write_index
 from dockyard.errors import NodeError, NotBuiltError
 from dockyard.graph.contenthash import StatCache
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.manifest import Manifest
+from dockyard.phases.assemble import write_index
+from dockyard.phases.attest import Attestor
+from dockyard.phases.build import build
+from dockyard.phases.request import BuildOptions
+from dockyard.phases.result import BuildResult
 from dockyard.platform import Platform
 from dockyard.reference import Reference
 from dockyard.registry.client import Client, read_document
@@ -71,7 +74,8 @@ def client_store(builder: Builder) -> Path:
 
 def build_on_nodes(builder: Builder, options: BuildOptions, *, placement: Placement | None = None,
                    push: Sequence[Reference] = (), fetch_blobs: bool, client: Client,
-                   listener: progress.Listener | None = None, say: Say | None = None) -> FarmResult:
+                   listener: progress.Listener | None = None, say: Say | None = None,
+                   attestors: Sequence[Attestor] = ()) -> FarmResult:
     """Build every requested platform on the builder's nodes; see the module docstring."""
     say = say or (lambda line: print(line, file=sys.stderr))
     policy = placement or builder.placement
@@ -85,10 +89,17 @@ def build_on_nodes(builder: Builder, options: BuildOptions, *, placement: Placem
         placed = {p: Placed(node.name, node.endpoint, plans[p][0][1]) for p in wanted}
         if len(nodes) > 1:
             _announce(say, placed)
-        result = build(dataclasses.replace(options, root=node.store_root()), client=client, listener=listener)
+        result = build(dataclasses.replace(options, root=node.store_root()), client=client, listener=listener,
+                       attestors=attestors)
         return FarmResult(result, placed)
+    if attestors:
+        raise NotBuiltError("attestations (--attest, --sbom, --provenance) are not made for builds spread over "
+                            "several nodes yet", hint="build on one local node meanwhile")
     if options.secrets or options.ssh or options.cache_from or options.cache_to:
         raise NotBuiltError("--secret, --ssh, --cache-from and --cache-to are not sent to remote nodes yet",
+                            hint="build these platforms on a local builder meanwhile")
+    if options.annotations.items or options.force_compression:
+        raise NotBuiltError("-o ...,annotation*= and force-compression= are not applied across nodes yet",
                             hint="build these platforms on a local builder meanwhile")
     farm = _Farm(builder, options, push=push, fetch_blobs=fetch_blobs, client=client, listener=listener, say=say)
     return farm.run(plans)

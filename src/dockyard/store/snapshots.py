@@ -53,6 +53,7 @@ from types import TracebackType
 
 from dockyard.errors import StoreError
 from dockyard.paths import data_root
+from dockyard.rootless.mode import in_user_namespace
 from dockyard.store import copydiff
 from dockyard.store.lock import FileLock
 from dockyard.store.mount import mount, unmount, unmount_all
@@ -63,6 +64,21 @@ _OVERLAY_FEATURES = "redirect_dir=off,metacopy=off,index=off"
 _probed: dict[Path, str | None] = {}
 _probe_lock = threading.Lock()
 _OPTION_UNSAFE = (",", ":", "\\", "=")  # characters that would split or escape overlay options
+
+
+def _candidate_features() -> tuple[str, ...]:
+    """Overlay option sets to try, best first.
+
+    In a user namespace (rootless) overlayfs cannot write trusted.* xattrs; without
+    ``userxattr`` it still mounts but silently loses opaque-directory markers, so only the
+    ``userxattr`` forms are tried there (kernel 5.11+). ``userxattr`` refuses the
+    ``redirect_dir=off`` spelling (it implies following redirects); ``nofollow`` means the same
+    for an upperdir: no redirects are written.
+    """
+    if in_user_namespace():
+        base = _OVERLAY_FEATURES.replace("redirect_dir=off", "redirect_dir=nofollow")
+        return f"userxattr,{base},volatile", f"userxattr,{base}"
+    return f"{_OVERLAY_FEATURES},volatile", _OVERLAY_FEATURES
 
 
 @dataclass(frozen=True)
@@ -94,6 +110,10 @@ class Snapshotter:
     def close(self) -> None:
         self._lock.release()
 
+    @property
+    def kind(self) -> str:
+        """How snapshots are made, for ``inspect``: ``overlayfs (its options)`` or ``copy``."""
+        return f"overlayfs ({self.features})" if self.overlay else "copy (no overlayfs mount possible here)"
 
     def _probe(self) -> str | None:
         """The overlay options this kernel accepts here (volatile first), or None without overlayfs."""
@@ -109,7 +129,7 @@ class Snapshotter:
         try:
             for name in ("lower", "fs", "work", "merged"):
                 (probe / name).mkdir()
-            for features in (f"{_OVERLAY_FEATURES},volatile", _OVERLAY_FEATURES):
+            for features in _candidate_features():
                 shutil.rmtree(probe / "work")
                 (probe / "work").mkdir()
                 try:

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from dockyard import progress
-from dockyard.engine.build import BuildOptions, build
 from dockyard.executor import qemu
+from dockyard.phases.build import build
+from dockyard.phases.request import BuildOptions
 from dockyard.platform import Platform
 from tests.integration.build.buildrig import dockyard, inspect_raw, run_bundle, unpack
 from tests.rig.registries import TestRegistry
