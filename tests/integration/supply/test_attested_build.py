@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from dockyard.digest import Digest
+from dockyard.executor import qemu
 from tests.integration.build.buildrig import dockyard, unpack
 from tests.integration.supply.wheels import make_wheel
 from tests.rig.registries import PASSWORD, USER, TestRegistry
@@ -92,6 +93,7 @@ def test_two_platform_build_with_sbom_provenance_and_signature(
     assert login.returncode == 0, login.stderr
     dockyard("generate-key-pair")
     ctx = _context(tmp_path, debian_base)
+    qemu.ensure("arm64")
     repo = "supply/app"
     ref = f"{basic_registry.address}/{repo}:1.0"
     built = dockyard("build", "--platform", "linux/amd64,linux/arm64", "-t", ref, "--push",
@@ -151,6 +153,7 @@ def test_two_platform_build_with_sbom_provenance_and_signature(
 
     # referrers storage: the index holds only the two platforms; attestations through the tag schema
     ref2 = f"{basic_registry.address}/{repo}:referrers"
+    qemu.ensure("arm64")  # binfmt_misc is machine-global: another test may have replaced the handler meanwhile
     dockyard("build", "--platform", "linux/amd64,linux/arm64", "-t", ref2, "--push", "--attest-storage=referrers",
              "--provenance=true", "--sbom=true", "--secret", "id=token,env=TOKEN", "--progress", "plain", str(ctx),
              timeout=900)
