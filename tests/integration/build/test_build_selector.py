@@ -10,6 +10,7 @@ pattern fails the cache-key computation (``path.Match`` returns ``ErrBadPattern`
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,32 @@ def test_bad_pattern_in_a_stage_copy_and_in_dockerignore(tmp_path: Path) -> None
     (ctx / ".dockerignore").write_text("# comment\n*.tmp\nbad[\n")
     err = _fails(ctx, tmp_path / "o")
     assert ".dockerignore:3" in err and "bad[" in err, err
+
+
+def test_bind_mounts_of_the_context_see_only_what_dockerignore_lets_through(busybox_base: str,
+                                                                           tmp_path: Path) -> None:
+    """Issue 18 item 2. BuildKit sends the context through fsutil's filtered walker (filter.go
+    filterFS.Walk) and every step, a bind mount included, reads what was sent: excluded files
+    are not there. A read-write bind of the context works, its writes are discarded."""
+    files = {".env": "API_KEY=s3cr3t-env\n", "tls/server.key": "KEY-s3cr3t\n", "tls/server.pem": "PEM\n",
+             "tls/ca.crt": "CA\n", "app/main.sh": "echo app\n", "app/.env": "nested\n",
+             ".dockerignore": "**/.env\n**/*.key\n**/*.pem\n"}
+    ctx = _ctx(tmp_path, f"FROM {busybox_base}\n"
+               "RUN --mount=type=bind,target=/src cd /src && find . | sort > /listing"
+               " && (cat .env tls/server.key tls/server.pem app/.env 2>/dev/null || true) > /leaked\n"
+               "RUN --mount=type=bind,source=tls,target=/tls ls -a /tls > /tls-listing\n"
+               "RUN --mount=type=bind,target=/src,rw touch /src/written && ls /src/written > /rw-ok\n"
+               "RUN --mount=type=bind,source=link-to-key,target=/k cat /k > /via-link || true\n", files)
+    os.symlink("tls/server.key", ctx / "link-to-key")
+    out = _fails(ctx, tmp_path / "o1")
+    assert "link-to-key" in out and "excluded by .dockerignore" in out  # a link into an excluded file
+    dockerfile = (ctx / "Dockerfile").read_text().splitlines()
+    (ctx / "Dockerfile").write_text("\n".join(dockerfile[:-1]) + "\n")
+    _export(ctx, tmp_path / "o")
+    listing = (tmp_path / "o/listing").read_text().split()
+    assert "./tls/ca.crt" in listing and "./app/main.sh" in listing
+    assert not [p for p in listing if p.endswith((".env", ".key", ".pem"))], listing
+    assert (tmp_path / "o/leaked").read_text() == ""
+    assert (tmp_path / "o/tls-listing").read_text().split() == [".", "..", "ca.crt"]
+    assert (tmp_path / "o/rw-ok").read_text() == "/src/written\n"
+    assert not (ctx / "written").exists()
