@@ -10,6 +10,7 @@ pattern fails the cache-key computation (``path.Match`` returns ``ErrBadPattern`
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -128,3 +129,36 @@ def test_bind_mounts_of_the_context_see_only_what_dockerignore_lets_through(busy
     assert (tmp_path / "o/tls-listing").read_text().split() == [".", "..", "ca.crt"]
     assert (tmp_path / "o/rw-ok").read_text() == "/src/written\n"
     assert not (ctx / "written").exists()
+
+
+def test_context_symlinks_resolve_inside_the_context_for_key_and_copy(busybox_base: str, tmp_path: Path,
+                                                                       dockyard_root: Path) -> None:
+    """Issue 18 item 4. BuildKit resolves a named source's symlinks inside the context (fsutil
+    copy/copy.go rootPath with FollowLinks; buildkit cache/contenthash/checksum.go
+    getFollowLinks): a link to /etc names the context's etc/, never the host's, and the key
+    follows the file the copy copies."""
+    ctx = _ctx(tmp_path, "FROM scratch\nCOPY cfg /cfg\nCOPY . /all/\n", {"real/config.txt": "v1\n"})
+    os.symlink("real/config.txt", ctx / "cfg")
+    os.symlink("/etc", ctx / "hostetc")
+    os.symlink("/proc/self/environ", ctx / "procenv")
+    _export(ctx, tmp_path / "o1")
+    assert (tmp_path / "o1/cfg").read_text() == "v1\n"
+    assert os.readlink(tmp_path / "o1/all/hostetc") == "/etc"  # copied as a link, never followed
+    assert _ran(ctx) == []
+    (ctx / "real/config.txt").write_text("v2\n")
+    assert _ran(ctx)[0] == "COPY cfg /cfg"  # the followed file is in the key
+    _export(ctx, tmp_path / "o2")
+    assert (tmp_path / "o2/cfg").read_text() == "v2\n"
+    # the stat cache: context-relative paths only, readable by its owner only
+    caches = list((dockyard_root / "statcache").glob("*.json"))
+    assert caches
+    for cache in caches:
+        assert cache.stat().st_mode & 0o777 == 0o600
+        assert (dockyard_root / "statcache").stat().st_mode & 0o777 == 0o700
+        for row in json.loads(cache.read_text()):
+            assert not row[0].startswith("/") and (ctx / row[0]).is_file(), row
+    # a link out of the context or into /proc names nothing: a clean "not found", no internal error
+    for source in ("hostetc/passwd", "procenv", "hostetc"):
+        (ctx / "Dockerfile").write_text(f"FROM scratch\nCOPY {source} /x\n")
+        err = _fails(ctx, tmp_path / "o3")
+        assert "Dockerfile:2" in err and f"'{source}' not found in build context" in err, err
