@@ -12,9 +12,10 @@ BuildKit's untar (moby/go-archive ``Unpack`` in a root confined to the destinati
 buildkit ``solver/llbsolver/file/unpack.go``): a leading ``/`` is dropped (the entry lands
 inside the destination), a name or hard-link target that climbs out with ``..`` is refused,
 and parents are resolved with symlinks confined to the destination, so an archive cannot write
-through its own links to the host. Symlink targets are archive data, stored verbatim (``..``
-and absolute ones included): they resolve inside the image's root when used, so they are no
-escape. A pax global header is skipped without applying its records to later entries, as Go's
+through its own links to the host (a relative link climbing out of the destination is an
+error there, as ``os.Root`` makes it; an absolute one resolves inside the destination).
+Symlink targets are archive data, stored verbatim (``..`` and absolute ones included): they
+resolve inside the image's root when used, so they are no escape. A pax global header is skipped without applying its records to later entries, as Go's
 ``archive/tar`` and go-archive skip it (Python's tarfile would apply them).
 """
 
@@ -35,7 +36,7 @@ import zstandard
 from isal import igzip_threaded
 
 from dockyard.errors import BuildError
-from dockyard.oci.rootpath import resolve
+from dockyard.oci.rootpath import UnsafePathError, resolve
 from dockyard.oci.tarfs import is_overlay_xattr
 
 if TYPE_CHECKING:
@@ -125,7 +126,11 @@ class _Extractor:
             if not name:
                 continue
             parent_rel, base = posixpath.split(name)
-            parent = resolve(self.dest, parent_rel, create_dirs=True)
+            try:
+                parent = resolve(self.dest, parent_rel, create_dirs=True, refuse_relative_escape=True)
+            except UnsafePathError as exc:
+                raise BuildError(f"ADD failed: archive entry {member.name!r}: {exc}",
+                                 hint="the archive writes through its own symlink to outside the destination") from None
             target = parent + b"/" + os.fsencode(base)
             self._entry(tar, member, name, target)
         for path, mtime in reversed(self.dir_times):

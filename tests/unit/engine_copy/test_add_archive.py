@@ -151,12 +151,18 @@ def test_relative_symlinks_are_kept_verbatim_and_never_written_through(roots: tu
     ctx, dst = roots
     (ctx / "a.tar").write_bytes(_tar([
         _special("lib", tarfile.SYMTYPE, "usr/lib"), _special("up", tarfile.SYMTYPE, "../../.."),
-        _special("parent", tarfile.SYMTYPE, ".."), _file("up/planted", b"x")]))
+        _special("parent", tarfile.SYMTYPE, ".."), _special("abs", tarfile.SYMTYPE, "/"),
+        _file("abs/planted", b"x")]))
     _add(ctx, dst, "a.tar")
     assert os.readlink(dst / "out/up") == "../../.." and os.readlink(dst / "out/parent") == ".."
     assert os.readlink(dst / "out/lib") == "usr/lib"
-    assert (dst / "out/planted").read_bytes() == b"x"  # "up" resolves to the destination itself
+    assert (dst / "out/planted").read_bytes() == b"x"  # an absolute link resolves inside the destination
     assert not (dst / "planted").exists()
+    # writing *through* a relative link that climbs out: go-archive's os.Root refuses ("path escapes")
+    (ctx / "b.tar").write_bytes(_tar([_special("up2", tarfile.SYMTYPE, "../.."), _file("up2/evil", b"x")]))
+    with pytest.raises(BuildError, match="path escapes from parent"):
+        _add(ctx, dst, "b.tar")
+    assert not (dst / "evil").exists() and not (ctx.parent / "evil").exists()
 
 
 def test_a_pax_global_header_applies_to_nothing(roots: tuple[Path, Path]) -> None:
