@@ -15,8 +15,9 @@ and parents are resolved with symlinks confined to the destination, so an archiv
 through its own links to the host (a relative link climbing out of the destination is an
 error there, as ``os.Root`` makes it; an absolute one resolves inside the destination).
 Symlink targets are archive data, stored verbatim (``..`` and absolute ones included): they
-resolve inside the image's root when used, so they are no escape. A pax global header is skipped without applying its records to later entries, as Go's
-``archive/tar`` and go-archive skip it (Python's tarfile would apply them).
+resolve inside the image's root when used, so they are no escape. A pax global header is
+skipped without applying its records to later entries, as Go's ``archive/tar`` and go-archive
+skip it (Python's tarfile would apply them).
 """
 
 from __future__ import annotations
