@@ -8,7 +8,8 @@ import sys
 from dockyard.cli.main import VERBS
 
 BUILDX_VERBS = ["build", "imagetools", "create", "use", "ls", "inspect", "rm", "stop", "prune", "du",
-                "login", "logout", "version", "registry", "node"]
+                "login", "logout", "version", "registry", "meta", "node", "sign", "verify",
+                "generate-key-pair"]
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -48,6 +49,7 @@ def test_version_names_runtime_and_emulator() -> None:
     lines = out.stdout.splitlines()
     assert lines[0].startswith("dockyard 0.")
     assert lines[1].startswith("runc") and lines[2].startswith("qemu")
+    assert lines[3].split() == ["mode", "root"]  # tests run as root; the rootless line: tests/integration/rootless
 
 
 def test_debug_shows_traceback_for_dockyard_errors() -> None:

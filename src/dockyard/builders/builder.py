@@ -91,6 +91,23 @@ class Builder:
         """How many build steps may run at once: ``max-parallelism`` from the config, else the CPU count."""
         return self.config.max_parallelism or os.cpu_count() or 1
 
+    def collect_garbage(self) -> tuple[int, int]:
+        """Apply the GC policy (buildkitd.toml ``gckeepstorage``/``gcpolicy``) to the first local node's store.
+
+        Returns (cache records removed, bytes freed); (0, 0) when the policy is off or empty, or
+        when no node is on this machine.
+        """
+        from dockyard.store.gc import auto_collect  # only builds collect: keep `ls` and friends light
+
+        policy = self.config.gc
+        local = self.local_nodes()
+        if not policy.enabled or not policy.rules or not local:
+            return 0, 0
+        root = local[0].store_root()
+        filesystem = os.statvfs(root)
+        limits = [limit for rule in policy.rules if (limit := rule.limit(filesystem.f_blocks * filesystem.f_frsize))]
+        return auto_collect(root, limit=min(limits) if limits else None)
+
     def registry(self, host: str) -> HostConfig:
         """Mirrors, TLS and plain-HTTP settings for ``host`` from the builder's config."""
         return self.config.registry(host)

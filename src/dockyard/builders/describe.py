@@ -16,6 +16,7 @@ from dockyard.builders.config import GCPolicy
 from dockyard.builders.local import LocalNode
 from dockyard.builders.ssh import SshNode
 from dockyard.platform import Platform
+from dockyard.rootless import mode
 
 
 def platform_label(platform: Platform) -> str:
@@ -94,8 +95,16 @@ def inspect_text(builder: Builder) -> str:
                 kind = "emulated" if s.emulated else "native"
                 state = "verified" if s.verified else "unverified"
                 out.append(f"  {platform_label(s.platform).ljust(width)}  {kind:<8}  {state:<10}  {s.detail}")
-        if node.record.boot:
-            out.append(f"Bootstrapped:     {_when(node.record.boot.at)} in {node.record.boot.seconds:.2f}s")
+        boot = node.record.boot
+        out.append(f"Mode:             {mode.describe()}")
+        if boot and boot.snapshotter:
+            out.append(f"Snapshotter:      {boot.snapshotter}")
+        if boot and boot.network:
+            out.append(f"RUN network:      {boot.network}")
+        if boot and boot.sandbox:
+            out.append(f"Step sandbox:     {boot.sandbox}")
+        if boot:
+            out.append(f"Bootstrapped:     {_when(boot.at)} in {boot.seconds:.2f}s")
         for host, reg in sorted(builder.config.registries.items()):
             bits = [f"mirrors={','.join(reg.mirrors)}"] if reg.mirrors else []
             bits += [name for name, on in (("http", reg.http), ("insecure", reg.insecure)) if on]

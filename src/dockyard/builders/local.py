@@ -9,7 +9,6 @@ The result is kept in the builder record, so ``ls`` reads it without probing aga
 
 from __future__ import annotations
 
-import os
 import subprocess
 import tempfile
 import time
@@ -24,8 +23,11 @@ from dockyard.builders.node import PlatformSupport
 from dockyard.builders.records import BootRecord, NodeRecord, now
 from dockyard.errors import DockyardError, HostError
 from dockyard.executor import qemu
+from dockyard.executor.rootless import describe_sandbox
 from dockyard.hosttools import tool_version
 from dockyard.platform import Platform
+from dockyard.rootless import mode, network
+from dockyard.store.snapshots import Snapshotter
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,11 @@ class LocalNode:
                 wanted = native + register_all()
             supports = list(pool.map(lambda p: _verify(p, native=native), wanted))
             overlay.result()
+        snapshotter = Snapshotter(self.root / "snapshots")
+        try:
+            kind = snapshotter.kind
+        finally:
+            snapshotter.close()
         failed = [s for s in supports if s.detail.startswith("FAILED")]
         if failed and self.record.platforms:
             bad = failed[0]
@@ -99,7 +106,9 @@ class LocalNode:
                             hint="apt-get install --reinstall qemu-user-static, then 'dockyard inspect --bootstrap'")
         served = tuple(s for s in supports if s not in failed)
         return BootRecord(at=now(), platforms=served, runtime=runtime, version=__version__,
-                          seconds=round(time.monotonic() - start, 3))
+                          seconds=round(time.monotonic() - start, 3), mode=mode.describe(), snapshotter=kind,
+                          network=network.describe() if mode.is_rootless() else "host",
+                          sandbox=describe_sandbox() if mode.is_rootless() else "")
 
 
 def check_runtime() -> str:
@@ -121,8 +130,11 @@ def check_runtime() -> str:
 
 
 def check_overlay(store: Path) -> None:
-    """Mount and unmount a tiny overlay inside the store (as root), so snapshot mounts will work."""
-    if os.geteuid() != 0:
+    """Mount and unmount a tiny overlay inside the store (as root), so snapshot mounts will work.
+
+    Rootless, the snapshotter's own probe decides (overlayfs with userxattr, else copy).
+    """
+    if mode.is_rootless():
         if "overlay" not in Path("/proc/filesystems").read_text():
             raise HostError("overlayfs is not available in this kernel", hint="modprobe overlay")
         return

@@ -20,6 +20,7 @@ from typing import Protocol, TypeVar
 
 from dockyard.errors import UsageError
 from dockyard.platform import Platform
+from dockyard.rootless.mode import is_rootless
 
 R_co = TypeVar("R_co", covariant=True)
 
@@ -118,9 +119,11 @@ def candidates(nodes: Sequence[N], want: Platform, *, placement: Placement = Pla
     if placement is Placement.PREFER_NATIVE:
         offers = [o for o in offers if not o[1]] + [o for o in offers if o[1]]
     if not offers:
+        # registering emulators in binfmt_misc needs the host's root, whoever builds afterwards
+        who = "as root, once per boot, " if is_rootless() else ""
         raise UsageError(
             f"builder {builder!r} cannot build {want}: no node serves it natively or through emulation",
-            hint=f"run 'dockyard inspect --bootstrap {builder}' to register emulators, or create a builder "
+            hint=f"{who}run 'dockyard inspect --bootstrap {builder}' to register emulators, or create a builder "
             f"with '--platform {want}'",
         )
     return offers

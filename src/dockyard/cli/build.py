@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from dockyard.cli.releaseoptions import release_options
 from dockyard.dockerfile.request import BuildRequest, answer
 from dockyard.errors import UsageError
 from dockyard.platform import parse_platforms
@@ -55,6 +56,7 @@ def _check_specs(option: str, values: tuple[str, ...], *, keys: tuple[str, ...])
 )
 @click.option("--push", is_flag=True, help="Shorthand for --output=type=registry")
 @click.option("--load", is_flag=True, help="Shorthand for --output=type=docker")
+@click.option("--push-timeout", help="Fail a push that takes longer (default 10m; e.g. 90s, 1h; 0: no limit)")
 @click.option("--no-cache", is_flag=True, help="Do not use cache when building the image")
 @click.option("--no-cache-filter", multiple=True, help="Do not cache the named stages")
 @click.option("--pull", is_flag=True, help="Always attempt to pull all referenced images")
@@ -74,6 +76,18 @@ def _check_specs(option: str, values: tuple[str, ...], *, keys: tuple[str, ...])
 @click.option("--cache-to", multiple=True,
               help="Cache export destinations (type=registry,ref=REF | type=local,dest=DIR | type=inline)")
 @click.option("--label", multiple=True, help="Set metadata for an image (KEY=VALUE)")
+@click.option("--tags-from-git", is_flag=True,
+              help="Tag -t names that have no tag from git and the CI environment (docs/ci.md), "
+                   "and add the OCI labels")
+@release_options
+@click.option("--gate", "gates", multiple=True,
+              help="Quality gate checked before anything is pushed, e.g. max-size=200MB (docs/ci.md)")
+@click.option("--gate-mode", type=click.Choice(["enforce", "warn"]), default=None,
+              help="enforce (default): a failed gate pushes nothing and exits 3; warn: report and go on")
+@click.option("--gate-policy", type=click.Path(path_type=Path, dir_okay=False),
+              help="Gate policy file (default: .dockyard/gates.toml or dockyard.toml in the context)")
+@click.option("--push-retry", type=click.IntRange(0, 10), default=0, show_default=True,
+              help="Retry a failed push to a registry this many times (no tag moves until all succeed)")
 @click.option("--placement", type=click.Choice(["native-only", "prefer-native", "any"]),
               help="Which nodes may build a platform (default: the builder's, prefer-native)")
 @click.option("--call", "call", default="build", show_default=True, help="build, outline, targets or check")

@@ -1,9 +1,7 @@
-"""``dockyard build`` when it really builds: options to a BuildOptions, progress, push and outputs.
+"""``dockyard build`` when it really builds: options to a BuildOptions and a Delivery, then the library.
 
 Kept apart from ``cli/build.py`` so that ``--call``/``--dry-run`` never import the engine.
-Outputs are parsed before anything runs, so a typo fails in a second, not after a build;
-the metadata and iid files of an earlier build are removed first, so a failed build never
-leaves stale ones behind.
+Outputs are parsed before anything runs, so a typo fails in a second, not after a build.
 """
 
 from __future__ import annotations
@@ -14,22 +12,22 @@ from pathlib import Path
 import click
 
 from dockyard import progress
-from dockyard.builders.builder import Builder
 from dockyard.builders.describe import platform_label
 from dockyard.builders.node import Placement
 from dockyard.dockerfile.request import BuildRequest
-from dockyard.engine.build import BuildOptions, BuildResult, source_date_epoch
 from dockyard.engine.cacheoptions import parse_cache_from, parse_cache_to
 from dockyard.engine.mounts import parse_secret
 from dockyard.errors import UsageError
-from dockyard.exporters import export, file_outputs, parse_outputs, push_targets
-from dockyard.exporters.metadata import describe, discard_stale, write_iidfile, write_metadata_file
-from dockyard.exporters.output import NO_OUTPUT_WARNING, ImageOptions, Output
+from dockyard.exporters import file_outputs, parse_outputs, push_targets
+from dockyard.exporters.output import ImageOptions, Output
+from dockyard.phases.deliver import Delivery, deliver, prepare
+from dockyard.phases.request import BuildOptions, source_date_epoch
 from dockyard.platform import Platform
 from dockyard.registry.client import Client
 from dockyard.registry.hosts import HostsConfig
+from dockyard.registry.watch import DEFAULT_PUSH_TIMEOUT
 from dockyard.remote.dispatch import build_on_nodes
-from dockyard.store.gc import auto_collect, human
+from dockyard.store.gc import human, parse_duration
 
 
 def _labels(values: tuple[str, ...]) -> dict[str, str]:
@@ -54,6 +52,17 @@ def _ssh(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+def _push_timeout(value: object) -> float | None:
+    """``--push-timeout``: a duration (90s, 10m, 1h) or seconds; 0 turns the limit off."""
+    if not isinstance(value, str):
+        return DEFAULT_PUSH_TIMEOUT
+    try:
+        seconds = float(value) if value.replace(".", "", 1).isdigit() else parse_duration(value)
+    except UsageError:
+        raise UsageError(f"invalid --push-timeout {value!r}", hint="e.g. 90s, 10m or 1h; 0 for no limit") from None
+    return seconds or None
+
+
 def _image_options(outputs: tuple[Output, ...]) -> ImageOptions:
     """The image options of the outputs that carry some (buildx lets them agree; the first wins)."""
     for out in outputs:
@@ -63,8 +72,26 @@ def _image_options(outputs: tuple[Output, ...]) -> ImageOptions:
     return ImageOptions()
 
 
+def _check_rewrite_timestamp(image: ImageOptions) -> None:
+    """``rewrite-timestamp``: dockyard always clamps the file times of the layers it builds to
+    SOURCE_DATE_EPOCH (BuildKit's ``rewrite-timestamp=true``; base layers are kept, as BuildKit
+    keeps layers that did not diverge from the base), so ``=false`` cannot be honoured with an
+    epoch set, and ``=true`` without one has nothing to rewrite (BuildKit warns the same way)."""
+    epoch = source_date_epoch()
+    if image.rewrite_timestamp is False and epoch is not None:
+        raise UsageError("rewrite-timestamp=false is not supported: with SOURCE_DATE_EPOCH set, dockyard always "
+                         "rewrites the file times of the layers it builds",
+                         hint="drop rewrite-timestamp=false, or unset SOURCE_DATE_EPOCH")
+    if image.rewrite_timestamp and epoch is None:
+        click.echo("WARNING: rewrite-timestamp is specified, but no source-date-epoch was found", err=True)
+
+
 def _strs(value: object) -> tuple[str, ...]:
     return tuple(str(v) for v in value) if isinstance(value, tuple | list) else ()
+
+
+def _path(value: object) -> Path | None:
+    return value if isinstance(value, Path) else None
 
 
 def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...], builder: str | None,
@@ -73,14 +100,18 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
     if not request.context.is_dir():
         raise UsageError(f"build context {str(request.context)!r} is not a directory",
                          hint="pass the directory holding your sources, e.g. dockyard build .")
-    tags = _strs(options.get("tag"))
+    from dockyard.cli.buildrelease import plan
+
+    release = plan(request.context, options, labels=_labels(_strs(options.get("label"))))
+    tags = release.tags
     outputs = parse_outputs(_strs(options.get("output")), tags=tags, push=bool(options.get("push")),
                             load=bool(options.get("load")))
-    metadata_file = options.get("metadata_file")
-    iidfile = options.get("iidfile")
-    for path in (metadata_file, iidfile):
-        discard_stale(path if isinstance(path, Path) else None)
+    push_timeout = _push_timeout(options.get("push_timeout"))
+    delivery = Delivery(outputs=outputs, tags=tags, metadata_file=_path(options.get("metadata_file")),
+                        iidfile=_path(options.get("iidfile")), push_retry=release.push_retry)
+    prepare(delivery)
     image = _image_options(outputs)
+    _check_rewrite_timestamp(image)
     cache_from = tuple(parse_cache_from(s) for s in _strs(options.get("cache_from")))
     cache_to = tuple(parse_cache_to(s) for s in _strs(options.get("cache_to")))
     from dockyard.builders import current_builder
@@ -97,65 +128,43 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
         chosen.assign(wanted, placement=placement)
     render = progress.renderer(progress.resolve_mode(str(options.get("progress") or "") or None))
     ok = False
-    hosts = HostsConfig.load().with_hosts(chosen.config.registries)
     targets = push_targets(outputs)
-    with chosen.in_use(), Client(hosts=hosts) as client:
+    # registry.insecure=true (BuildKit's push option): HTTPS without verification, or plain HTTP
+    insecure = frozenset(t.reference.registry for t in targets if t.insecure)
+    hosts = HostsConfig.load(insecure=insecure).with_hosts(chosen.config.registries)
+    with chosen.in_use(), Client(hosts=hosts, push_timeout=push_timeout,
+                                 on_wait=lambda message: click.echo(message, err=True)) as client:
         try:
             farm = build_on_nodes(
                 chosen,
                 BuildOptions(
                     context=request.context, dockerfile=request.dockerfile, platforms=request.platforms,
                     build_args=request.build_args, target=request.target,
-                    labels=_labels(_strs(options.get("label"))),
+                    labels=release.labels,
                     secrets=tuple(parse_secret(s) for s in secrets), ssh=_ssh(ssh),
                     no_cache=bool(options.get("no_cache")), no_cache_filter=_strs(options.get("no_cache_filter")),
                     jobs=chosen.jobs(), oci_mediatypes=image.oci_mediatypes, compression=image.compression,
-                    compression_level=image.compression_level, source_date_epoch=source_date_epoch(),
-                    cache_from=cache_from, cache_to=cache_to,
+                    compression_level=image.compression_level, force_compression=image.force_compression,
+                    source_date_epoch=source_date_epoch(), cache_from=cache_from, cache_to=cache_to,
+                    annotations=image.annotations,
                 ),
-                placement=placement, push=[t.reference for t in targets], fetch_blobs=bool(file_outputs(outputs)),
+                # with gates, nothing may reach a registry before they pass: nodes hand every blob back
+                placement=placement, push=[t.reference for t in targets] if release.policy.empty else [],
+                fetch_blobs=bool(file_outputs(outputs)) or not release.policy.empty,
                 client=client, listener=render, say=lambda line: click.echo(line, err=True),
             )
             result = farm.result
             ok = True
         finally:
             render.close(ok=ok)
-        _deliver(result, outputs, client=client, tags=tags)
-    if chosen.local_nodes():
-        _collect_garbage(chosen)
-    described = describe(result.content, result.descriptor, names=tags)
-    if isinstance(metadata_file, Path):
         nodes = {platform_label(p): {"node": where.node, "endpoint": where.endpoint, "emulated": where.emulated,
-                          **({"skipped": list(where.skipped)} if where.skipped else {})}
+                                     **({"skipped": list(where.skipped)} if where.skipped else {})}
                  for p, where in farm.placed.items()}
-        write_metadata_file(metadata_file, described, extra={"dockyard.nodes": nodes})
-    if isinstance(iidfile, Path):
-        write_iidfile(iidfile, described)
-    click.echo(str(result.descriptor.digest))
-    return 0
-
-
-def _collect_garbage(builder: Builder) -> None:
-    """The builder's GC policy (buildkitd.toml ``gckeepstorage``/``gcpolicy``), applied after each build."""
-    policy = builder.config.gc
-    if not policy.enabled or not policy.rules:
-        return
-    root = builder.local_nodes()[0].store_root()
-    filesystem = os.statvfs(root)
-    limits = [limit for rule in policy.rules if (limit := rule.limit(filesystem.f_blocks * filesystem.f_frsize))]
-    removed, freed = auto_collect(root, limit=min(limits) if limits else None)
+        release.gate(result, delivery, metadata_extra={"dockyard.nodes": nodes})
+        deliver(result, delivery, client=client, report=lambda line: click.echo(line, err=True),
+                metadata_extra={"dockyard.nodes": nodes, **release.metadata()})
+    removed, freed = chosen.collect_garbage()
     if removed:
         click.echo(f"automatic GC: removed {removed} cache records ({human(freed)})", err=True)
-
-
-def _deliver(result: BuildResult, outputs: tuple[Output, ...], *, client: Client, tags: tuple[str, ...]) -> None:
-    targets = push_targets(outputs)
-    for target in targets:
-        client.push(target.reference, result.descriptor, result.content, tags=target.tags)
-        click.echo(f"pushed {target.reference.repository}@{result.descriptor.digest} "
-                   f"({', '.join([target.reference.tag or '', *target.tags]).strip(', ')})", err=True)
-    files = file_outputs(outputs)
-    for spec in files:
-        export(spec, result.content, result.descriptor, names=tags)
-    if not targets and not files:
-        click.echo(f"WARNING: {NO_OUTPUT_WARNING}", err=True)
+    click.echo(str(result.descriptor.digest))
+    return 0

@@ -6,7 +6,9 @@ import datetime as dt
 
 import click
 
+from dockyard.engine.leftovers import reclaim_leftovers
 from dockyard.store.gc import Store, human
+from dockyard.store.reclaim import in_use
 
 
 @click.command("du")
@@ -17,6 +19,7 @@ def du(ctx: click.Context, verbose: bool) -> None:
     from dockyard.builders import current_builder
 
     store = Store(current_builder(ctx.obj.builder if ctx.obj else None).store_root())
+    reclaim_leftovers(store.root)
     usages = store.usage()
     if verbose:
         for use in reversed(usages):
@@ -31,6 +34,9 @@ def du(ctx: click.Context, verbose: bool) -> None:
             click.echo(f"{use.record.key.removeprefix('sha256:')[:25]:<27}{'true':<13}{human(use.size):<10}{ago}")
     reclaimable = sum(u.size for u in usages)
     click.echo(f"Reclaimable:\t{human(reclaimable)}")
+    held = in_use(store.root)
+    if held:  # temporaries of running builds, or of an older dockyard that did not stamp its pid
+        click.echo(f"In use:\t\t{human(held)}")
     click.echo(f"Total:\t\t{human(store.total())}")
 
 
@@ -39,3 +45,4 @@ def _ago(seconds: float) -> str:
         if seconds >= size:
             return f"{int(seconds // size)} {unit} ago"
     return "Less than a minute ago"
+

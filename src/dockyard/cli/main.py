@@ -27,24 +27,29 @@ class Verb:
 
     help: str
     target: str  # "module:attribute" under dockyard.cli
+    userns: bool = False  # touches the store: an ordinary user runs it as root of a user namespace
 
 
 VERBS: dict[str, Verb] = {
-    "build": Verb("Start a build from a Dockerfile and a context", "build:build"),
+    "build": Verb("Start a build from a Dockerfile and a context", "build:build", userns=True),
     "imagetools": Verb("Inspect, create and import multi-platform images in registries", "imagetools:imagetools"),
     "create": Verb("Create a new builder instance", "create:create"),
     "use": Verb("Set the current builder instance", "use:use"),
     "ls": Verb("List builder instances", "ls:ls"),
-    "inspect": Verb("Inspect the current builder instance (--bootstrap to prepare it)", "inspect:inspect"),
-    "rm": Verb("Remove one or more builder instances", "rm:rm"),
+    "inspect": Verb("Inspect the current builder instance (--bootstrap to prepare it)", "inspect:inspect", userns=True),
+    "rm": Verb("Remove one or more builder instances", "rm:rm", userns=True),
     "stop": Verb("Stop a builder instance", "stop:stop"),
-    "prune": Verb("Remove build cache", "prune:prune"),
-    "du": Verb("Show disk usage of the build cache", "du:du"),
+    "prune": Verb("Remove build cache", "prune:prune", userns=True),
+    "du": Verb("Show disk usage of the build cache", "du:du", userns=True),
     "login": Verb("Log in to a registry", "login:login"),
     "logout": Verb("Log out from a registry", "logout:logout"),
     "version": Verb("Show the versions of dockyard, runc and qemu", "version:version"),
     "registry": Verb("Run the embedded local registry (serve, stop)", "registry:registry"),
+    "meta": Verb("Compute release tags and OCI labels from git and the CI environment", "meta:meta"),
     "node": Verb("Serve as a remote build node (node serve --stdio; started by ssh or kubectl)", "node:node"),
+    "sign": Verb("Sign an image and its attestations (cosign's format)", "sign:sign"),
+    "verify": Verb("Verify an image's signatures and attestations", "verify:verify"),
+    "generate-key-pair": Verb("Generate a cosign key pair (cosign.key, cosign.pub)", "keypair:generate_key_pair"),
 }
 
 
@@ -106,6 +111,30 @@ def _report(err: DockyardError) -> None:
         click.echo(f"hint: {err.hint}", err=True)
 
 
+def _verb(argv: list[str]) -> str | None:
+    """The verb of a command line: the first word that is not a global option or its value."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--builder":
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def _enter_userns(args: list[str]) -> None:
+    """As an ordinary user, re-run a verb that touches the store as root of a user namespace."""
+    verb = VERBS.get(_verb(args) or "")
+    if verb is None or not verb.userns or "--help" in args or "-h" in args:
+        return
+    from dockyard.rootless import userns
+
+    if userns.needs_reexec():
+        userns.reexec([sys.executable, "-m", "dockyard", *args])
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM or SIGHUP: stopped as Ctrl-C stops a build, exiting 128 + the signal number.
 
@@ -144,6 +173,7 @@ def main(argv: list[str] | None = None) -> None:
         if signal.getsignal(signum) is signal.SIG_DFL:
             signal.signal(signum, _terminate)
     try:
+        _enter_userns(args)
         rv = cli.main(args=args, prog_name="dockyard", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

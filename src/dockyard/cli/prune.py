@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from dockyard.engine.leftovers import reclaim_leftovers
 from dockyard.errors import UsageError
 from dockyard.store.gc import Store, human, parse_duration, parse_size
 
@@ -37,6 +38,10 @@ def prune(ctx: click.Context, everything: bool, filters: tuple[str, ...], keep_s
     from dockyard.builders import current_builder
 
     store = Store(current_builder(ctx.obj.builder if ctx.obj else None).store_root())
+    left = reclaim_leftovers(store.root)
     removed, freed = store.prune(keep_storage=keep, older_than=older, everything=everything)
     click.echo(f"Removed {removed} cache records")
-    click.echo(f"Total:\t{human(freed)}")
+    if left.entries:
+        click.echo(f"Removed {left.entries} leftovers of killed builds ({left.containers} containers)")
+    click.echo(f"Total:\t{human(freed + left.size)}")
+

@@ -1,7 +1,7 @@
 """A build request as the CLI (or a library user) states it, and the non-executing answers.
 
 ``dockyard build --call=outline|targets|check`` and ``--dry-run`` are answered here from the
-Dockerfile and context alone; a real build goes to the engine (:mod:`dockyard.engine.build`).
+Dockerfile and context alone; a real build goes to the engine (:mod:`dockyard.phases.build`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from dockyard.dockerfile.resolver import ImageResolver
 from dockyard.dockerfile.stages import load
 from dockyard.dockerfile.syntax import parse_path
 from dockyard.errors import DockerfileError, UsageError
-from dockyard.graph.contenthash import SourceNotFoundError
 from dockyard.platform import Platform
+from dockyard.selector.errors import SelectionError, explain
 
 CALLS = ("build", "outline", "targets", "check")
 FORMATS = ("text", "json")
@@ -70,7 +70,7 @@ def answer(request: BuildRequest, *, resolver: ImageResolver | None = None) -> A
     if request.call == "build" and not request.dry_run:
         raise UsageError(
             "the frontend does not execute builds: executing a build is the engine's job",
-            hint="call dockyard.engine.build.build(), or use --dry-run / --call=outline|targets|check",
+            hint="call dockyard.phases.build.build(), or use --dry-run / --call=outline|targets|check",
         )
     result = plan(
         request.dockerfile,
@@ -91,9 +91,9 @@ def answer(request: BuildRequest, *, resolver: ImageResolver | None = None) -> A
                 continue
             try:
                 keys.key(step.op)
-            except SourceNotFoundError as exc:
+            except SelectionError as exc:
                 raise DockerfileError(
-                    f"{step.text}: {exc.args[0]!r} not found in build context",
+                    f"{step.text}: {explain(exc)}",
                     file=result.dockerfile.filename,
                     line=step.line,
                 ) from None

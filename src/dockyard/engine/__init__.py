@@ -1,6 +1,8 @@
-"""The build engine: executes a build graph's ops into snapshots and layers, and assembles images.
+"""The engine: what a node runs to turn keyed graph vertices into snapshots and layer blobs.
 
-``build.build`` is the entry point: plan (the Dockerfile frontend), solve (the scheduler with
-:class:`worker.OpWorker` running each op in the snapshotter, runc and the content store),
-assemble (config, manifest, index) and export (outputs and push).
+:class:`worker.OpWorker` is the solver's worker (cache lookup, then runc for RUN, file
+operations for COPY/WORKDIR/..., downloads for ADD URLs); base images come through
+:class:`bases.BaseImages`; ``cache*`` modules import and export external caches. The build's
+phases that drive it (plan, key, solve, assemble, attest, gate, deliver) are in
+:mod:`dockyard.phases`.
 """

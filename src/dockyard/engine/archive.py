@@ -32,6 +32,7 @@ from isal import igzip_threaded
 
 from dockyard.errors import BuildError
 from dockyard.oci.rootpath import resolve
+from dockyard.oci.tarfs import is_overlay_xattr
 
 if TYPE_CHECKING:
     from dockyard.engine.copier import CopyCounts
@@ -167,7 +168,7 @@ class _Extractor:
         if not symlink:
             for key, value in member.pax_headers.items():
                 xname = key[len(_XATTR):]
-                if key.startswith(_XATTR) and not xname.startswith("trusted.overlay."):
+                if key.startswith(_XATTR) and not is_overlay_xattr(xname):
                     with contextlib.suppress(OSError):
                         os.setxattr(target, xname, value.encode("utf-8", "surrogateescape"), follow_symlinks=False)
             os.chmod(target, member.mode & 0o7777)

@@ -41,6 +41,7 @@ from dockyard.reference import Reference
 from dockyard.registry.client import Client
 from dockyard.store.cache import LayerRecord
 from dockyard.store.content import ContentStore
+from dockyard.store.owner import stamp
 
 
 class BlobOrigin(Protocol):
@@ -208,7 +209,7 @@ def restore_mounts(imported: ImportedCache, *, content: ContentStore, root: Path
         done.add(mount.id)
         origin.fetch(mount.layer, content)
         target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=target.parent))
+        staging = Path(tempfile.mkdtemp(prefix=stamp(".restore-"), dir=target.parent))
         try:
             apply_layer(content.path(mount.layer.digest), staging, whiteouts=Whiteouts.APPLY)
             os.chmod(staging, mount.mode)

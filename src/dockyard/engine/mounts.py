@@ -25,6 +25,7 @@ from dockyard.executor.base import Mount as RunMount
 from dockyard.graph import ops
 from dockyard.oci.rootpath import resolve
 from dockyard.store.lock import FileLock
+from dockyard.store.owner import stamp
 from dockyard.store.snapshots import Snapshotter
 from dockyard.store.tmpfs import private_tmpfs
 
@@ -130,7 +131,7 @@ def _one(mount: ops.Mount, out: StepMounts, *, sources: Callable[[ops.Op], Resul
             if lock.acquire(exclusive=True, blocking=mount.sharing == "locked"):
                 out._cleanup.callback(lock.release)
             else:  # private and busy: this step gets a fresh, throw-away directory
-                directory = Path(tempfile.mkdtemp(prefix="cachemount-", dir=directory.parent))
+                directory = Path(tempfile.mkdtemp(prefix=stamp("cachemount-"), dir=directory.parent))
                 out._cleanup.callback(shutil.rmtree, directory, True)
         out.mounts.append(RunMount(target=mount.target, source=str(directory), readonly=mount.readonly))
     elif kind == "tmpfs":
@@ -155,7 +156,7 @@ def _one(mount: ops.Mount, out: StepMounts, *, sources: Callable[[ops.Op], Resul
 def _bind_source(mount: ops.Mount, out: StepMounts, *, sources: Callable[[ops.Op], Result],
                  snapshots: Snapshotter, step: str, root: Path) -> Path:
     if mount.source is None:
-        root = Path(tempfile.mkdtemp(prefix="scratch-", dir=root))
+        root = Path(tempfile.mkdtemp(prefix=stamp("scratch-"), dir=root))
         out._cleanup.callback(shutil.rmtree, root, True)
     else:
         result = sources(mount.source)

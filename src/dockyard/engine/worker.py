@@ -163,7 +163,7 @@ class OpWorker:
                                   root=self.config.root)
             try:
                 request = RunRequest(rootfs=rootfs, args=op.argv, env=[*op.env, *step.env], cwd=op.cwd or "/",
-                                     user=op.user, network=Network.NONE if op.network == "none" else Network.HOST,
+                                     user=op.user, network=Network(op.network),
                                      platform=op.platform, mounts=step.mounts)
                 result = self.executor.run(request, on_output=lambda _s, line: log(line.decode(errors="replace")))
             finally:

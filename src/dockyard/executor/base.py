@@ -26,10 +26,15 @@ OutputCallback = Callable[[int, bytes], None]
 
 
 class Network(enum.Enum):
-    """RUN --network: NONE is a private namespace with only loopback; HOST shares the host's."""
+    """RUN --network: NONE is a private namespace with only loopback; HOST shares the host's.
+
+    DEFAULT (no flag) is HOST as root; rootless, it is the build's own namespace when
+    slirp4netns can wire one, else NONE (:mod:`dockyard.executor.rootless`).
+    """
 
     NONE = "none"
     HOST = "host"
+    DEFAULT = "default"
 
 
 @dataclass(frozen=True, kw_only=True)

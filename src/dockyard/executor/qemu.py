@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard.errors import HostError
+from dockyard.rootless.mode import is_rootless
 
 BINFMT = Path("/proc/sys/fs/binfmt_misc")
 DEFINITIONS = Path("/usr/lib/binfmt.d")
@@ -115,13 +116,29 @@ def can_run(arch: str) -> bool:
     return emu.registered and "F" in emu.flags
 
 
+def unregistered_error(arch: str) -> HostError:
+    """What a rootless build says when ``arch`` has no F handler: registering needs root, once per boot."""
+    emu = status(arch)
+    state = "registered without the F flag" if emu.registered else "not registered"
+    return HostError(
+        f"cannot run {arch} binaries: {emu.handler} is {state} in {BINFMT}, and only root can register it",
+        hint="as root, once per boot: dockyard inspect --bootstrap (or the distribution's package: "
+        "apt-get install qemu-user-static binfmt-support); every user's builds can then emulate it")
+
+
 def ensure(arch: str) -> Emulator:
     """Make ``arch`` runnable: register its qemu handler with the F flag if needed.
 
     Idempotent; a handler registered without F (or with another interpreter) is replaced.
+    A rootless process cannot register anything (binfmt_misc belongs to the host's root):
+    it only checks, and says what root must run once.
     """
     if arch in native_architectures():
         return Emulator(arch, "native", True, "", None, True)
+    if is_rootless():
+        if not can_run(arch):
+            raise unregistered_error(arch)
+        return status(arch)
     mount_binfmt()
     emu = status(arch)
     definition = _definition(emu.handler)

@@ -31,18 +31,20 @@ from pathlib import Path
 from dockyard.errors import HostError
 from dockyard.executor import qemu
 from dockyard.executor.base import TAIL_LINES, OutputCallback, RunRequest, RunResult
+from dockyard.executor.rootless import RootlessSandbox
 from dockyard.executor.spec import mount_targets, runtime_spec
 from dockyard.executor.stubs import missing_targets, remove_stubs
 from dockyard.executor.user import resolve_user
 from dockyard.hosttools import require_tool
 from dockyard.oci.rootpath import resolve
 from dockyard.paths import data_root
+from dockyard.rootless.mode import is_rootless
+from dockyard.store.owner import alive
 from dockyard.store.tmpfs import private_tmpfs
 
 _probe_lock = threading.Lock()
 _runtime_choice: dict[str, str] = {}  # "runtime" -> path, filled once per process
 _ensured: set[str] = set()
-_reaped: set[str] = set()
 
 
 def _probe_crun(crun: str) -> bool:
@@ -104,16 +106,6 @@ def _ensure_platform(request: RunRequest) -> None:
         _ensured.add(arch)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class _LineSplitter:
     """Turns pipe chunks into lines for the callback and the kept tail."""
 
@@ -167,11 +159,28 @@ def _pump(proc: subprocess.Popen[bytes], on_output: OutputCallback | None, tail:
 class RuncExecutor:
     """Runs :class:`RunRequest` s in runc (or crun); one instance can serve concurrent steps."""
 
-    def __init__(self, *, runtime: str | None = None, state_dir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, *, runtime: str | None = None, state_dir: str | os.PathLike[str] | None = None,
+                 rootless: bool | None = None) -> None:
         self._runtime = runtime
         self._state_dir = Path(state_dir) if state_dir is not None else None
         self._running: dict[str, subprocess.Popen[bytes]] = {}
         self._running_lock = threading.Lock()
+        # rootless (None: when this process is not real root) adapts runc's flags, requests and specs
+        self._sandbox = RootlessSandbox(self._work) if (is_rootless() if rootless is None else rootless) else None
+
+    @property
+    def _work(self) -> Path:
+        return (self._state_dir or data_root() / "run").absolute()
+
+    @property
+    def _command(self) -> list[str]:
+        """The runtime and its global options (rootless: its own state root)."""
+        return [self.runtime, *(self._sandbox.runtime_args() if self._sandbox is not None else ())]
+
+    def close(self) -> None:
+        """Release what the executor started for the build (the rootless network namespace)."""
+        if self._sandbox is not None:
+            self._sandbox.close()
 
     def kill_running(self) -> None:
         """Kill every container this executor is running (a cancelled build)."""
@@ -190,10 +199,11 @@ class RuncExecutor:
         """Delete the containers of dockyard processes that died (kill -9) mid-step; their ids.
 
         Container ids carry the pid of the process that ran them, so a container whose
-        process is gone can only be a leftover. Runs once per process and runtime.
+        process is gone can only be a leftover. The store's reclaim calls this when it finds
+        a dead process's bundle (:mod:`dockyard.store.reclaim`).
         """
         try:
-            proc = subprocess.run([self.runtime, "list", "--format", "json"], capture_output=True, text=True,
+            proc = subprocess.run([*self._command, "list", "--format", "json"], capture_output=True, text=True,
                                   timeout=30, check=False)
             listed = json.loads(proc.stdout or "null") or []
         except (OSError, subprocess.SubprocessError, json.JSONDecodeError):
@@ -201,36 +211,35 @@ class RuncExecutor:
         stale = []
         for item in listed:
             parts = str(item.get("id", "")).split("-")
-            if len(parts) == 3 and parts[0] == "dockyard" and parts[1].isdigit() and not _alive(int(parts[1])):
+            if len(parts) == 3 and parts[0] == "dockyard" and parts[1].isdigit() and not alive(int(parts[1])):
                 stale.append(item["id"])
         for ident in stale:
             with contextlib.suppress(OSError, subprocess.SubprocessError):
-                subprocess.run([self.runtime, "delete", "-f", ident], capture_output=True, timeout=30, check=False)
+                subprocess.run([*self._command, "delete", "-f", ident], capture_output=True, timeout=30,
+                               check=False)
         return stale
 
     def run(self, request: RunRequest, *, on_output: OutputCallback | None = None) -> RunResult:
         started = time.monotonic()
-        runtime = self.runtime  # chosen (and probed) outside the lock below: it takes the lock too
-        with _probe_lock:
-            first = runtime not in _reaped
-            _reaped.add(runtime)
-        if first:
-            self.reap_stale()
         _ensure_platform(request)
+        if self._sandbox is not None:
+            request = self._sandbox.request(request)
         rootfs = request.rootfs
         user = resolve_user(rootfs, request.user)
         # a missing working directory is made and kept (as Docker does); mount stubs are not kept
         resolve(rootfs, request.cwd or "/", create_dirs=True)
         stubs = missing_targets(rootfs, mount_targets(request))
         config = runtime_spec(request, rootfs=rootfs, user=user)
-        work = (self._state_dir or data_root() / "run").absolute()
+        if self._sandbox is not None:
+            config = self._sandbox.spec(config, request)
+        work = self._work
         ident = f"dockyard-{os.getpid()}-{secrets.token_hex(6)}"
         tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
         # the bundle holds config.json, and with it the values of env= secrets: on a private tmpfs
         with private_tmpfs(work, "bundle") as bundle:
             try:
                 (bundle / "config.json").write_text(json.dumps(config))
-                argv = [self.runtime, "run", "--bundle", str(bundle), "--no-new-keyring", ident]
+                argv = [*self._command, "run", "--bundle", str(bundle), "--no-new-keyring", ident]
                 proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, cwd=bundle, start_new_session=True)
                 with self._running_lock:
@@ -249,7 +258,7 @@ class RuncExecutor:
         return RunResult(exit_code=code, tail=tuple(tail), duration=time.monotonic() - started)
 
     def _kill(self, ident: str, proc: subprocess.Popen[bytes]) -> None:
-        for argv in ([self.runtime, "kill", ident, "KILL"], [self.runtime, "delete", "-f", ident]):
+        for argv in ([*self._command, "kill", ident, "KILL"], [*self._command, "delete", "-f", ident]):
             with contextlib.suppress(OSError, subprocess.SubprocessError):
                 subprocess.run(argv, capture_output=True, timeout=10, check=False)
         with contextlib.suppress(OSError):

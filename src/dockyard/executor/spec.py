@@ -90,7 +90,7 @@ def nofile_limit() -> int:
 def mount_targets(request: RunRequest) -> list[str]:
     """Every path the runtime will mount on, in order (the stub cleaner needs them)."""
     targets = [m["destination"] for m in _base_mounts()]
-    if request.network is Network.HOST:
+    if request.network is not Network.NONE:
         targets.extend(HOST_FILES)
     targets.extend(m.target for m in request.mounts)
     return targets

@@ -21,6 +21,7 @@ from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.tarfs import write_tar
 from dockyard.paths import data_root
 from dockyard.store.content import ContentStore
+from dockyard.store.owner import stamp
 
 
 def write_rootfs_tar(store: ContentStore, desc: Descriptor, dest: Path | None, *,
@@ -29,7 +30,7 @@ def write_rootfs_tar(store: ContentStore, desc: Descriptor, dest: Path | None, *
     images = platform_images(store, desc)
     scratch = dest.parent if dest is not None else data_root() / "tmp"
     scratch.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".dockyard-tar-", dir=scratch))
+    work = Path(tempfile.mkdtemp(prefix=stamp(".dockyard-tar-"), dir=scratch))
     try:
         root = work / "rootfs"
         root.mkdir()

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from dockyard.attest.found import PlatformImage, find
+from dockyard.attest.intoto import SLSA_PREDICATE, SPDX_PREDICATE
 from dockyard.oci import mediatypes
 from dockyard.oci.config import ImageConfig
 from dockyard.oci.descriptor import Descriptor
@@ -25,6 +27,7 @@ class Inspection:
     raw: bytes
     entries: tuple[Descriptor, ...]
     configs: tuple[tuple[Descriptor, ImageConfig], ...] = ()
+    attested: tuple[PlatformImage, ...] = ()  # with details: attestations per platform (index or referrers)
 
 
 def inspect(client: Client, ref: Reference, *, store: ContentStore, details: bool = False) -> Inspection:
@@ -46,7 +49,8 @@ def inspect(client: Client, ref: Reference, *, store: ContentStore, details: boo
             continue  # attestations and other artifacts have no image config
         client.fetch_blob(ref, manifest.config, store)
         configs.append((desc, ImageConfig.from_bytes(store.read_bytes(manifest.config.digest))))
-    return Inspection(ref, top.descriptor, top.data, entries, tuple(configs))
+    attested = tuple(find(client, ref.with_digest(top.descriptor.digest), store=store)) if details else ()
+    return Inspection(ref, top.descriptor, top.data, entries, tuple(configs), attested)
 
 
 def render_text(ins: Inspection) -> str:
@@ -67,13 +71,36 @@ def render_text(ins: Inspection) -> str:
     return "\n".join(lines)
 
 
+_SHOWN = {SLSA_PREDICATE: ("provenance", "SLSA"), SPDX_PREDICATE: ("sbom", "SPDX")}
+
+
+def _attestations(ins: Inspection) -> dict[str, Any]:
+    """buildx's ``.Provenance`` and ``.SBOM``: ``{"linux/amd64": {"SLSA": predicate}}`` for an index,
+    ``{"SLSA": predicate}`` for a single image."""
+    out: dict[str, Any] = {}
+    for image in ins.attested:
+        for attestation in image.attestations:
+            shown = _SHOWN.get(attestation.statement.predicate_type)
+            if shown is None:
+                continue
+            field, kind = shown
+            value = {kind: dict(attestation.statement.predicate)}
+            if ins.entries:
+                out.setdefault(field, {})[str(image.platform)] = value
+            else:
+                out[field] = value
+    return out
+
+
 def render_json(ins: Inspection) -> str:
     """``{"name", "digest", "mediaType", "manifest", "image"}``; ``image`` maps platforms to configs
-    for an index, or is the config of a single image."""
+    for an index, or is the config of a single image; ``provenance`` and ``sbom`` likewise hold
+    the predicates of the attestations found (in the index or as referrers)."""
     doc: dict[str, Any] = {"name": str(ins.reference), "digest": str(ins.descriptor.digest),
                            "mediaType": ins.descriptor.media_type, "manifest": json.loads(ins.raw)}
     if ins.entries:
         doc["image"] = {str(d.platform): c.to_json() for d, c in ins.configs}
     elif ins.configs:
         doc["image"] = ins.configs[0][1].to_json()
+    doc.update(_attestations(ins))
     return json.dumps(doc, indent=2)

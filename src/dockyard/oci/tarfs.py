@@ -10,6 +10,8 @@ The directory may be an overlayfs upperdir. There, a deleted path is a character
 0:0 and becomes an empty ``.wh.NAME`` entry; a directory that replaced the lower one
 carries ``trusted.overlay.opaque=y`` and gets a ``.wh..wh..opq`` entry right after it;
 the other ``trusted.overlay.*`` attributes are bookkeeping of the kernel and are dropped.
+Inside a user namespace (rootless builds) overlayfs is mounted with ``userxattr`` and keeps
+the same attributes under ``user.overlay.*``, which are read and dropped the same way.
 Mounts made by :mod:`dockyard.store.snapshots` disable redirect_dir and metacopy, whose
 upperdirs would not hold complete files; meeting their attributes here is an error.
 
@@ -33,10 +35,50 @@ CHUNK = 1 << 20
 WHITEOUT_PREFIX = b".wh."
 OPAQUE_MARKER = b".wh..wh..opq"
 OPAQUE_XATTR = "trusted.overlay.opaque"
+# overlayfs's bookkeeping namespaces: trusted.* as real root, user.* with ``userxattr`` in a user namespace
+OVERLAY_XATTR_PREFIXES = ("trusted.overlay.", "user.overlay.")
+_OPAQUE_XATTRS = tuple(f"{prefix}opaque" for prefix in OVERLAY_XATTR_PREFIXES)
 # xattrs never copied into a layer: overlay's own bookkeeping and the host's SELinux labels.
-_DROPPED_XATTR_PREFIXES = ("trusted.overlay.", "security.selinux")
+_DROPPED_XATTR_PREFIXES = (*OVERLAY_XATTR_PREFIXES, "security.selinux")
 # overlay features whose upperdirs are not self-contained diffs.
-_INCOMPLETE_XATTRS = ("trusted.overlay.redirect", "trusted.overlay.metacopy")
+_INCOMPLETE_XATTRS = tuple(f"{prefix}{name}" for prefix in OVERLAY_XATTR_PREFIXES for name in ("redirect", "metacopy"))
+
+
+def is_overlay_xattr(name: str) -> bool:
+    """Whether ``name`` is overlayfs bookkeeping (never part of an image, never copied)."""
+    return name.startswith(OVERLAY_XATTR_PREFIXES)
+
+
+def is_opaque(path: bytes | str) -> bool:
+    """Whether the upperdir directory ``path`` is marked opaque (in either xattr namespace)."""
+    for key in _OPAQUE_XATTRS:
+        try:
+            if os.getxattr(path, key, follow_symlinks=False) == b"y":
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def mark_opaque(path: bytes | str) -> None:
+    """Mark the upperdir directory ``path`` opaque the way the overlay mounted over it reads it.
+
+    Real root writes ``trusted.overlay.opaque``; in a user namespace only ``user.*`` can be
+    set (the kernel refuses trusted.* there with EPERM), which is what ``userxattr`` reads.
+    """
+    try:
+        os.setxattr(path, OPAQUE_XATTR, b"y", follow_symlinks=False)
+    except PermissionError:
+        os.setxattr(path, _OPAQUE_XATTRS[1], b"y", follow_symlinks=False)
+
+
+def clear_opaque(path: bytes | str) -> None:
+    """Remove an opaque marker of either namespace from ``path`` (none present is fine)."""
+    for key in _OPAQUE_XATTRS:
+        try:
+            os.removexattr(path, key, follow_symlinks=False)
+        except OSError:
+            continue
 
 REG, LNK, SYM, CHR, BLK, DIR, FIFO = b"0", b"1", b"2", b"3", b"4", b"5", b"6"
 
@@ -153,8 +195,8 @@ def _xattrs(path: bytes) -> tuple[bool, tuple[tuple[str, bytes], ...]]:
             raise BuildError(
                 f"{os.fsdecode(path)} has {key}: the snapshot was made with an overlay feature that "
                 "stores partial files", hint="mount overlays with redirect_dir=off,metacopy=off")
-        if key == OPAQUE_XATTR:
-            opaque = os.getxattr(path, key, follow_symlinks=False) == b"y"
+        if key in _OPAQUE_XATTRS:
+            opaque = opaque or os.getxattr(path, key, follow_symlinks=False) == b"y"
             continue
         if key.startswith(_DROPPED_XATTR_PREFIXES):
             continue

@@ -5,7 +5,8 @@ Two targets need two treatments of whiteouts:
 * ``Whiteouts.OVERLAY``: the directory is an empty snapshot that will be an overlay
   lowerdir above its parents. Deletions cannot be done here (the deleted files live in
   other directories), so ``.wh.NAME`` becomes the char device 0:0 and ``.wh..wh..opq``
-  the ``trusted.overlay.opaque=y`` xattr, exactly what the kernel would have written.
+  the ``trusted.overlay.opaque=y`` xattr (``user.overlay.opaque`` in a user namespace),
+  exactly what the kernel would have written.
 * ``Whiteouts.APPLY``: the directory already holds the layers below (a flattened rootfs,
   the copy-based snapshotter); ``.wh.NAME`` removes NAME and ``.wh..wh..opq`` empties the
   directory of everything that did not come from this same layer.
@@ -29,7 +30,7 @@ from dockyard.digest import CHUNK, Digest, HashingReader
 from dockyard.errors import BuildError
 from dockyard.oci.layer import open_uncompressed
 from dockyard.oci.rootpath import UnsafePathError, check_member_name, remove_path, resolve
-from dockyard.oci.tarfs import OPAQUE_MARKER, OPAQUE_XATTR, WHITEOUT_PREFIX
+from dockyard.oci.tarfs import OPAQUE_MARKER, WHITEOUT_PREFIX, is_overlay_xattr, mark_opaque
 
 _XATTR_PREFIX = "SCHILY.xattr."
 
@@ -83,7 +84,7 @@ class _Applier:
 
     def _opaque(self, directory: bytes) -> None:
         if self.whiteouts is Whiteouts.OVERLAY:
-            os.setxattr(directory, OPAQUE_XATTR, b"y", follow_symlinks=False)
+            mark_opaque(directory)
             return
         with os.scandir(directory) as scan:
             names = [item.name for item in scan]
@@ -145,7 +146,7 @@ class _Applier:
             os.chown(dest, member.uid, member.gid, follow_symlinks=False)
         for key, value in member.pax_headers.items():
             name = key[len(_XATTR_PREFIX):]
-            if key.startswith(_XATTR_PREFIX) and not symlink and not name.startswith("trusted.overlay."):
+            if key.startswith(_XATTR_PREFIX) and not symlink and not is_overlay_xattr(name):
                 with contextlib.suppress(PermissionError):
                     os.setxattr(dest, name, value.encode("utf-8", "surrogateescape"), follow_symlinks=False)
         if not symlink:

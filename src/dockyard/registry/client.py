@@ -28,12 +28,13 @@ from dockyard.oci.index import Index
 from dockyard.oci.manifest import Manifest
 from dockyard.platform import Platform
 from dockyard.reference import Reference
-from dockyard.registry import blobs, manifests
+from dockyard.registry import blobs, manifests, referrers
 from dockyard.registry.blobs import BlobSource, UploadOptions
 from dockyard.registry.hosts import HostsConfig
 from dockyard.registry.keychain import Keychain
 from dockyard.registry.manifests import Fetched
 from dockyard.registry.transport import Session, TransportOptions
+from dockyard.registry.watch import DEFAULT_PUSH_TIMEOUT, Watch, reporting
 from dockyard.store.content import ContentStore
 
 Progress = Callable[[str, Descriptor], None]  # (status, descriptor): "exists", "mounted", "uploaded", "pulled", ...
@@ -87,19 +88,26 @@ class Client:
 
     Keyword-only options: ``hosts`` (registries.toml, certs.d, insecure hosts), ``keychain``
     (credentials), ``transport`` (timeouts, retries, an httpx transport for tests), ``upload``
-    (chunk size), ``concurrency`` (blobs moved at once), ``progress`` (a callback per blob).
+    (chunk size), ``concurrency`` (blobs moved at once), ``progress`` (a callback per blob),
+    ``push_timeout`` (seconds a whole :meth:`push` may take; None: no limit) and ``on_wait``
+    (told what a push has been waiting for, once a request has taken more than a few seconds).
     Use it as a context manager, or call :meth:`close`.
     """
 
     def __init__(self, *, hosts: HostsConfig | None = None, keychain: Keychain | None = None,
                  transport: TransportOptions | None = None, upload: UploadOptions | None = None,
-                 concurrency: int = 4, progress: Progress | None = None) -> None:
+                 concurrency: int = 4, progress: Progress | None = None,
+                 push_timeout: float | None = DEFAULT_PUSH_TIMEOUT,
+                 on_wait: Callable[[str], None] | None = None) -> None:
         self.hosts = hosts if hosts is not None else HostsConfig.load()
         self.keychain = keychain if keychain is not None else Keychain.default()
         self.transport = transport or TransportOptions()
         self.upload = upload or UploadOptions()
         self.concurrency = max(1, concurrency)
         self.progress = progress
+        self.push_timeout = push_timeout
+        self.on_wait = on_wait
+        self.watch = Watch()
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
         self._known: dict[Digest, set[tuple[str, str]]] = {}
@@ -121,7 +129,7 @@ class Client:
         with self._lock:
             if host not in self._sessions:
                 self._sessions[host] = Session(host, hosts=self.hosts, keychain=self.keychain,
-                                               options=self.transport)
+                                               options=self.transport, watch=self.watch)
             return self._sessions[host]
 
     def _note(self, status: str, desc: Descriptor) -> None:
@@ -238,19 +246,50 @@ class Client:
         """Push the image or index ``desc`` (read from ``source``) to ``target``'s repository.
 
         ``target``'s tag (if any) and ``tags`` are set last, after everything they point at is
-        in the registry. Returns ``desc``. Raises a RegistryError subclass on failure.
+        in the registry. Returns ``desc``. Raises a RegistryError subclass on failure, a
+        :class:`~dockyard.registry.watch.DeadlineExceededError` once ``push_timeout`` has passed.
         """
         target = as_reference(target)
         session = self.session(target.api_host)
         data, children, layers = walk(source, desc)
-        self._run_all([partial(self._push_blob, session, target, d, source) for d in layers.values()])
-        if mediatypes.is_index(desc.media_type):
-            self._run_all([partial(self._put, session, target, c, b) for c, b in children])
-        self._put(session, target, desc, data)
+        with self.watch.deadline(self.push_timeout, f"push to {target.registry}/{target.repository}"), \
+                reporting(self.watch, self.on_wait):
+            self._run_all([partial(self._push_blob, session, target, d, source) for d in layers.values()])
+            if mediatypes.is_index(desc.media_type):
+                self._run_all([partial(self._put, session, target, c, b) for c, b in children])
+            self._put(session, target, desc, data)
+            self.tag(target, desc, data, tags=tags)
+        return desc
+
+    def tag(self, target: Reference | str, desc: Descriptor, data: bytes, *, tags: Sequence[str] = ()) -> None:
+        """Point ``target``'s tag and ``tags`` at ``desc`` (``data`` its bytes), which must be pushed already."""
+        target = as_reference(target)
+        session = self.session(target.api_host)
         for tag in ([target.tag] if target.tag else []) + [t for t in tags if t != target.tag]:
             manifests.put(session, target.repository, tag, desc.media_type, data)
             self._note("tagged", desc)
-        return desc
+
+    def verify_pushed(self, target: Reference | str, desc: Descriptor) -> Descriptor | None:
+        """What ``target``'s repository serves for ``desc``'s digest (None when it has nothing)."""
+        target = as_reference(target)
+        return manifests.head(self.session(target.api_host), target.repository, str(desc.digest), push_scope=True)
+
+    def push_referrer(self, target: Reference | str, manifest: Manifest, source: BlobSource) -> bool:
+        """Push an artifact ``manifest`` whose ``subject`` is in ``target``'s repository (blobs first).
+
+        True when the registry indexed it through its referrers API, False when the referrers
+        tag schema's index (``sha256-HEX``) was updated instead (:mod:`dockyard.registry.referrers`).
+        """
+        target = as_reference(target)
+        session = self.session(target.api_host)
+        self._run_all([partial(self._push_blob, session, target, d, source)
+                       for d in (manifest.config, *manifest.layers)])
+        return referrers.put_referrer(session, target.repository, manifest)
+
+    def referrers(self, ref: Reference | str, digest: Digest, *, artifact_type: str | None = None) -> list[Descriptor]:
+        """The artifacts whose subject is ``digest`` in ``ref``'s repository (API, else the fallback tag)."""
+        ref = as_reference(ref)
+        return referrers.list_referrers(self.session(ref.api_host), ref.repository, digest, artifact_type)
 
     def _push_blob(self, session: Session, target: Reference, desc: Descriptor, source: BlobSource) -> None:
         status = blobs.push(session, target.repository, desc, source,

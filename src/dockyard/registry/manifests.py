@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
+
 from dockyard.digest import Digest, verify
 from dockyard.oci import canonical, mediatypes
 from dockyard.oci.descriptor import Descriptor
@@ -61,6 +63,13 @@ def head(session: Session, repository: str, identifier: str, *, push_scope: bool
 
 def put(session: Session, repository: str, identifier: str, media_type: str, data: bytes) -> Digest:
     """PUT a manifest under a digest or tag; the registry's digest must equal ours."""
+    put_answer(session, repository, identifier, media_type, data)
+    return Digest.of_bytes(data)
+
+
+def put_answer(session: Session, repository: str, identifier: str, media_type: str,
+               data: bytes) -> httpx.Headers:
+    """:func:`put`, returning the registry's answer headers (``OCI-Subject`` tells of a referrers API)."""
     digest = Digest.of_bytes(data)
     response = session.request("PUT", f"/v2/{repository}/manifests/{identifier}",
                                scopes=[scope_for(repository, "pull,push")], what=f"put manifest {identifier}",
@@ -69,4 +78,4 @@ def put(session: Session, repository: str, identifier: str, media_type: str, dat
     if answered and answered != str(digest):
         raise errors.ManifestInvalidError(f"{session.host} stored manifest {identifier} as {answered}, not {digest}",
                                           registry=session.host, hint="the registry rewrote the manifest")
-    return digest
+    return response.headers

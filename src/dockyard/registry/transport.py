@@ -26,6 +26,7 @@ from dockyard.registry.auth import Authorizer, parse_challenge
 from dockyard.registry.hosts import HostsConfig
 from dockyard.registry.keychain import Keychain
 from dockyard.registry.retry import RetryPolicy, retryable_status
+from dockyard.registry.watch import Watch
 
 Body = bytes | Callable[[], Iterable[bytes]] | None
 
@@ -52,15 +53,23 @@ class TransportOptions:
 
 
 class Session:
-    """HTTP access to one registry host (``host[:port]``); thread-safe."""
+    """HTTP access to one registry host (``host[:port]``); thread-safe.
 
-    def __init__(self, host: str, *, hosts: HostsConfig, keychain: Keychain, options: TransportOptions) -> None:
+    A failed /v2/ ping is remembered: every later request of the session (the concurrent blob
+    tasks of a push) fails with it at once instead of pinging again. ``watch`` sees every
+    request in flight and holds the deadline of the current push (:mod:`dockyard.registry.watch`).
+    """
+
+    def __init__(self, host: str, *, hosts: HostsConfig, keychain: Keychain, options: TransportOptions,
+                 watch: Watch | None = None) -> None:
         self.host = host
         self.options = options
+        self.watch = watch or Watch()
         self._hosts = hosts
         self._client = self._make_client()
         self.auth = Authorizer(host, keychain.lookup(host), send=self._send_token_request)
         self._base: str | None = None
+        self._ping_error: RegistryError | None = None
         self._ping_lock = threading.Lock()
 
     def _make_client(self) -> httpx.Client:
@@ -101,29 +110,42 @@ class Session:
         with self._ping_lock:
             if self._base is not None:
                 return
-            last: httpx.TransportError | None = None
-            schemes = self._hosts.schemes(self.host)
-            for i, scheme in enumerate(schemes):
-                base = f"{scheme}://{self.host}"
-                # Another scheme remains: fail over at once. After a TLS failure, plain HTTP is a guess
-                # (a TLS-only server drops it): no retries either, so a wrong guess fails fast.
-                guess = i + 1 < len(schemes) or (last is not None and errors.is_tls_failure(last))
-                try:
-                    response = self._with_retries(functools.partial(self._client.get, f"{base}/v2/"),
-                                                  what="ping", retry_connect=False, retry_transport=not guess)
-                except httpx.TransportError as exc:
-                    # keep a TLS failure over the plain-HTTP fallback's: it says what to fix (the CA)
-                    if last is None or not errors.is_tls_failure(last):
-                        last = exc
-                    continue
-                if response.status_code == 401:
-                    self.auth.set_challenge(parse_challenge(response.headers.get("www-authenticate", "")))
-                elif response.status_code >= 400 and response.status_code != 404:
-                    raise errors.from_response(response, registry=self.host, what="contact the registry")
-                self._base = base
-                return
-            assert last is not None
-            raise errors.from_transport(last, registry=self.host, what="contact the registry")
+            if self._ping_error is not None:
+                raise self._ping_error
+            try:
+                self._ping()
+            except RegistryError as exc:
+                self._ping_error = exc
+                raise
+
+    def _ping(self) -> None:
+        last: httpx.TransportError | None = None
+        schemes = self._hosts.schemes(self.host)
+        for i, scheme in enumerate(schemes):
+            base = f"{scheme}://{self.host}"
+            # Another scheme remains: fail over at once. After a TLS failure, plain HTTP is a guess
+            # (a TLS-only server drops it): no retries either, so a wrong guess fails fast.
+            guess = i + 1 < len(schemes) or (last is not None and errors.is_tls_failure(last))
+            try:
+                response = self._with_retries(functools.partial(self._get, f"{base}/v2/"), what="ping (GET /v2/)",
+                                              retry_connect=False, retry_transport=not guess)
+            except httpx.TransportError as exc:
+                # keep a TLS failure over the plain-HTTP fallback's: it says what to fix (the CA)
+                if last is None or not errors.is_tls_failure(last):
+                    last = exc
+                continue
+            if response.status_code == 400 and last is not None and errors.is_tls_failure(last):
+                # Go's TLS servers answer plain HTTP with 400 ("an HTTP request to an HTTPS server"):
+                # the registry speaks TLS, so the certificate is what to fix, not the scheme
+                raise errors.from_transport(last, registry=self.host, what="contact the registry")
+            if response.status_code == 401:
+                self.auth.set_challenge(parse_challenge(response.headers.get("www-authenticate", "")))
+            elif response.status_code >= 400 and response.status_code != 404:
+                raise errors.from_response(response, registry=self.host, what="contact the registry")
+            self._base = base
+            return
+        assert last is not None
+        raise errors.from_transport(last, registry=self.host, what="contact the registry")
 
     def _with_retries(self, call: Callable[[], httpx.Response], *, what: str,
                       retry_connect: bool = True, retry_transport: bool = True) -> httpx.Response:
@@ -131,18 +153,28 @@ class Session:
         policy = self.options.retry
         for attempt in range(1, policy.attempts + 1):
             try:
-                response = call()
+                with self.watch.waiting(self.host, what):
+                    response = call()
             except httpx.TransportError as exc:
                 if attempt == policy.attempts or not retry_transport or (
                         not retry_connect and isinstance(exc, httpx.ConnectError)):
+                    self.watch.remaining()  # past the deadline: say so rather than "timed out"
                     raise
-                policy.sleep(policy.delay(attempt))
+                policy.sleep(self.watch.cap(policy.delay(attempt)))
                 continue
             if retryable_status(response.status_code) and attempt < policy.attempts:
-                policy.sleep(policy.delay(attempt, response))
+                policy.sleep(self.watch.cap(policy.delay(attempt, response)))
                 continue
             return response
         raise AssertionError("unreachable")
+
+    def _get(self, url: str) -> httpx.Response:
+        return self._client.get(url, timeout=self._timeout())
+
+    def _timeout(self) -> httpx.Timeout:
+        """The client's timeouts, shortened to what is left of the watch's deadline."""
+        read = self.watch.cap(self.options.read_timeout)
+        return httpx.Timeout(read, connect=min(self.options.connect_timeout, read))
 
     def _send_token_request(self, request: httpx.Request) -> httpx.Response:
         try:
@@ -188,22 +220,25 @@ class Session:
             if authorization:
                 send_headers["Authorization"] = authorization
             content = body() if callable(body) else body
-            request = self._client.build_request(method, url, headers=send_headers, content=content)
+            request = self._client.build_request(method, url, headers=send_headers, content=content,
+                                                 timeout=self._timeout())
             try:
-                response = self._client.send(request, stream=True)
-                status = response.status_code
-                if status not in expect or not stream:
-                    try:  # the body of an error, or of a small answer: read it now, inside the retry
-                        response.read()
-                    finally:
-                        response.close()
+                with self.watch.waiting(self.host, what):
+                    response = self._client.send(request, stream=True)
+                    status = response.status_code
+                    if status not in expect or not stream:
+                        try:  # the body of an error, or of a small answer: read it now, inside the retry
+                            response.read()
+                        finally:
+                            response.close()
             except httpx.TransportError as exc:
+                self.watch.remaining()  # past the deadline: say so rather than "timed out"
                 error = errors.from_transport(exc, registry=self.host, what=what)
                 if not replay:
                     raise Retryable(error) from exc
                 if attempt >= policy.attempts:
                     raise error from None
-                policy.sleep(policy.delay(attempt))
+                policy.sleep(self.watch.cap(policy.delay(attempt)))
                 continue
             if status in expect:
                 return response
@@ -219,7 +254,7 @@ class Session:
                 if not replay:
                     raise Retryable(refused, response)
                 if attempt < policy.attempts:
-                    policy.sleep(policy.delay(attempt, response))
+                    policy.sleep(self.watch.cap(policy.delay(attempt, response)))
                     continue
             raise refused
 

@@ -29,12 +29,14 @@ from dockyard.builders.local import LocalNode
 from dockyard.builders.node import Placement, candidates
 from dockyard.builders.ssh import SshNode
 from dockyard.dockerfile import dockerignore
-from dockyard.engine.build import BuildOptions, BuildResult, build
-from dockyard.engine.image import write_index
 from dockyard.errors import NodeError, NotBuiltError
 from dockyard.graph.contenthash import StatCache
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.manifest import Manifest
+from dockyard.phases.assemble import write_index
+from dockyard.phases.build import build
+from dockyard.phases.request import BuildOptions
+from dockyard.phases.result import BuildResult
 from dockyard.platform import Platform
 from dockyard.reference import Reference
 from dockyard.registry.client import Client, read_document
@@ -89,6 +91,9 @@ def build_on_nodes(builder: Builder, options: BuildOptions, *, placement: Placem
         return FarmResult(result, placed)
     if options.secrets or options.ssh or options.cache_from or options.cache_to:
         raise NotBuiltError("--secret, --ssh, --cache-from and --cache-to are not sent to remote nodes yet",
+                            hint="build these platforms on a local builder meanwhile")
+    if options.annotations.items or options.force_compression:
+        raise NotBuiltError("-o ...,annotation*= and force-compression= are not applied across nodes yet",
                             hint="build these platforms on a local builder meanwhile")
     farm = _Farm(builder, options, push=push, fetch_blobs=fetch_blobs, client=client, listener=listener, say=say,
                  placement=policy)

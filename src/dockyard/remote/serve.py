@@ -126,7 +126,7 @@ class _Server:
         self.channel.send({"type": "want", "digests": want})
 
     def solve(self, message: Message) -> None:
-        from dockyard.engine.build import build
+        from dockyard.phases.build import build
         from dockyard.registry.client import Client
 
         request = wire.solve_from_json(message)

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.builders.records import boot_from_json, boot_to_json
-from dockyard.engine.build import BuildOptions
 from dockyard.errors import NodeError
 from dockyard.oci.layer import Compression
+from dockyard.phases.request import BuildOptions
 from dockyard.platform import Platform
 from dockyard.remote.frames import Message
 

@@ -31,6 +31,7 @@ from typing import BinaryIO, Protocol
 from dockyard.digest import CHUNK, Digest, HashingWriter, verify
 from dockyard.errors import StoreError
 from dockyard.paths import data_root
+from dockyard.store.owner import stamp
 
 
 class Readable(Protocol):
@@ -54,7 +55,7 @@ class BlobWriter:
         self._expected_size = expected_size
         directory = store.root / "blobs" / "sha256"
         directory.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=".ingest-", dir=directory)
+        fd, name = tempfile.mkstemp(prefix=stamp(".ingest-"), dir=directory)
         self._tmp = Path(name)
         self._file: BinaryIO = os.fdopen(fd, "wb")
         self._hashing = HashingWriter(self._file)

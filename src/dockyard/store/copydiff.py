@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from dockyard.errors import StoreError
 from dockyard.oci.rootpath import remove_path
-from dockyard.oci.tarfs import OPAQUE_XATTR
+from dockyard.oci.tarfs import clear_opaque, is_opaque, mark_opaque
 
 
 @dataclass(frozen=True)
@@ -58,11 +58,7 @@ def materialize(layers: Sequence[str | os.PathLike[str]],
         for rel, (_, _, is_dir) in _scan(src).items():
             path = src + b"/" + rel
             if is_dir:
-                try:
-                    opaque = os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y"
-                except OSError:
-                    opaque = False
-                if opaque:
+                if is_opaque(path):
                     remove_path(top + b"/" + rel)
                     whiteouts.append(rel + b"/")
                 continue
@@ -76,7 +72,7 @@ def materialize(layers: Sequence[str | os.PathLike[str]],
             raise StoreError(f"cannot copy snapshot layer {os.fsdecode(src)}: {proc.stderr.strip()}")
         for rel in whiteouts:
             if rel.endswith(b"/"):
-                os.removexattr(top + b"/" + rel, OPAQUE_XATTR, follow_symlinks=False)
+                clear_opaque(top + b"/" + rel)
             else:
                 os.unlink(top + b"/" + rel)
     return Baseline(_scan(top))
@@ -140,7 +136,7 @@ def diff(baseline: Baseline, merged: str | os.PathLike[str], upper: str | os.Pat
         parents(rel)
         os.rename(top + b"/" + rel, out + b"/" + rel)
     for rel in opaque:
-        os.setxattr(out + b"/" + rel, OPAQUE_XATTR, b"y", follow_symlinks=False)
+        mark_opaque(out + b"/" + rel)
     for rel in deleted:
         parents(rel)
         os.mknod(out + b"/" + rel, stat.S_IFCHR, os.makedev(0, 0))

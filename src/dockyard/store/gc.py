@@ -24,7 +24,9 @@ from pathlib import Path
 from dockyard.errors import UsageError
 from dockyard.store.cache import CacheDB, CacheRecord
 from dockyard.store.content import ContentStore
+from dockyard.store.diskusage import tree_size
 from dockyard.store.lock import FileLock
+from dockyard.store.snapshots import remove_temporaries
 
 _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
           "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
@@ -53,15 +55,6 @@ def human(size: float) -> str:
             return f"{size:.3g}{unit}" if unit != "B" else f"{int(size)}B"
         size /= 1000
     return f"{size:.3g}TB"
-
-
-def _tree_size(path: Path) -> int:
-    total = 0
-    for base, dirs, files in os.walk(path):
-        for name in files + dirs:
-            with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(base, name)).st_blocks * 512
-    return total
 
 
 @dataclass(frozen=True)
@@ -95,24 +88,35 @@ class Store:
             lock.release()
 
     def usage(self) -> list[Usage]:
-        """Every record with the size it owns, least recently used first."""
+        """Every record with the size it owns, least recently used first.
+
+        A snapshot or blob that several records list (a FROM step and the base image's chain
+        record share one, so do identical steps of two builds) is counted once, for the most
+        recently used of them, so the sizes add up to no more than the store holds.
+        """
         db = CacheDB(self.root / "cache.db")
         try:
             records = db.records()
         finally:
             db.close()
+        counted: set[str] = set()
         out = []
-        for record in records:
-            size = _tree_size(self._snapshots_dir / record.snapshot) if record.snapshot else 0
+        for record in reversed(records):
+            size = 0
+            if record.snapshot and record.snapshot not in counted:
+                counted.add(record.snapshot)
+                size += tree_size(self._snapshots_dir / record.snapshot)
             if record.layers and not record.key.startswith("chain:"):
-                blob = self.content.path(record.layers[-1].digest)
-                with contextlib.suppress(OSError):
-                    size += blob.stat().st_size
+                digest = record.layers[-1].digest
+                if str(digest) not in counted:
+                    counted.add(str(digest))
+                    size += tree_size(self.content.path(digest))
             out.append(Usage(record, size))
+        out.reverse()
         return out
 
     def total(self) -> int:
-        return _tree_size(self.root) if self.root.exists() else 0
+        return tree_size(self.root)
 
     def prune(self, *, keep_storage: int | None = None, older_than: float | None = None,
               everything: bool = False) -> tuple[int, int]:
@@ -121,6 +125,7 @@ class Store:
             return 0, 0
         before = self.total()
         with self._exclusive():
+            remove_temporaries(self._snapshots_dir)  # no build runs while the lock is held
             db = CacheDB(self.root / "cache.db")
             try:
                 usages = self.usage()
@@ -167,6 +172,8 @@ class Store:
         base = self.content.root / "blobs" / "sha256"
         if base.is_dir():
             for entry in base.iterdir():
+                if entry.name.startswith("."):
+                    continue  # a blob being written: the reclaim removes it once its writer is gone
                 if f"sha256:{entry.name}" not in blobs and (everything or entry.stat().st_size > 4096):
                     entry.unlink(missing_ok=True)
         if everything:

@@ -8,6 +8,7 @@ for relative overlay paths (see :mod:`dockyard.store.snapshots`).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
@@ -56,3 +57,13 @@ def mounts_under(directory: str | os.PathLike[str]) -> list[Path]:
             if point == base or point.startswith(base + "/"):
                 found.append(Path(point))
     return sorted(found, key=lambda p: len(p.parts), reverse=True)
+
+
+def unmount_all(directory: str | os.PathLike[str]) -> None:
+    """Unmount everything at or below ``directory``, deepest first; lazily where still busy."""
+    for point in mounts_under(directory):
+        try:
+            unmount(point)
+        except StoreError:
+            with contextlib.suppress(StoreError):
+                unmount(point, lazy=True)

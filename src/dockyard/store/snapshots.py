@@ -53,9 +53,10 @@ from types import TracebackType
 
 from dockyard.errors import StoreError
 from dockyard.paths import data_root
+from dockyard.rootless.mode import in_user_namespace
 from dockyard.store import copydiff
 from dockyard.store.lock import FileLock
-from dockyard.store.mount import mount, mounts_under, unmount
+from dockyard.store.mount import mount, unmount, unmount_all
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 MAX_LOWERS = 500  # overlayfs's OVL_MAX_STACK
@@ -63,6 +64,21 @@ _OVERLAY_FEATURES = "redirect_dir=off,metacopy=off,index=off"
 _probed: dict[Path, str | None] = {}
 _probe_lock = threading.Lock()
 _OPTION_UNSAFE = (",", ":", "\\", "=")  # characters that would split or escape overlay options
+
+
+def _candidate_features() -> tuple[str, ...]:
+    """Overlay option sets to try, best first.
+
+    In a user namespace (rootless) overlayfs cannot write trusted.* xattrs; without
+    ``userxattr`` it still mounts but silently loses opaque-directory markers, so only the
+    ``userxattr`` forms are tried there (kernel 5.11+). ``userxattr`` refuses the
+    ``redirect_dir=off`` spelling (it implies following redirects); ``nofollow`` means the same
+    for an upperdir: no redirects are written.
+    """
+    if in_user_namespace():
+        base = _OVERLAY_FEATURES.replace("redirect_dir=off", "redirect_dir=nofollow")
+        return f"userxattr,{base},volatile", f"userxattr,{base}"
+    return f"{_OVERLAY_FEATURES},volatile", _OVERLAY_FEATURES
 
 
 @dataclass(frozen=True)
@@ -82,7 +98,7 @@ class Snapshotter:
         self.root.mkdir(parents=True, exist_ok=True)
         self._lock = FileLock(self.root / ".lock")
         if self._lock.acquire(exclusive=True, blocking=False):
-            self._clean()
+            remove_temporaries(self.root)
         self._lock.acquire(exclusive=False)
         features = self._probe() if overlay is None or overlay else None
         if overlay and features is None:
@@ -94,13 +110,10 @@ class Snapshotter:
     def close(self) -> None:
         self._lock.release()
 
-    def _clean(self) -> None:
-        """Remove what killed processes left (only called while no other process uses the store)."""
-        for entry in self.root.iterdir():
-            if entry.name.startswith("tmp-"):
-                for point in mounts_under(entry):
-                    unmount(point, lazy=True)
-                shutil.rmtree(entry, ignore_errors=True)
+    @property
+    def kind(self) -> str:
+        """How snapshots are made, for ``inspect``: ``overlayfs (its options)`` or ``copy``."""
+        return f"overlayfs ({self.features})" if self.overlay else "copy (no overlayfs mount possible here)"
 
     def _probe(self) -> str | None:
         """The overlay options this kernel accepts here (volatile first), or None without overlayfs."""
@@ -116,7 +129,7 @@ class Snapshotter:
         try:
             for name in ("lower", "fs", "work", "merged"):
                 (probe / name).mkdir()
-            for features in (f"{_OVERLAY_FEATURES},volatile", _OVERLAY_FEATURES):
+            for features in _candidate_features():
                 shutil.rmtree(probe / "work")
                 (probe / "work").mkdir()
                 try:
@@ -191,6 +204,17 @@ class Snapshotter:
         (tmp / "fs").mkdir()
         (tmp / "parent").write_text(parent or "")
         return Active(self, tmp, parent, lowers)
+
+
+def remove_temporaries(root: Path) -> None:
+    """Remove the snapshots killed processes were writing (``tmp-*``, mounts included) under ``root``.
+
+    Only while the store's lock is held exclusively: then no other process is writing one.
+    """
+    for entry in root.iterdir():
+        if entry.name.startswith("tmp-"):
+            unmount_all(entry)
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 class Active:

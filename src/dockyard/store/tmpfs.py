@@ -4,9 +4,9 @@ A RUN step's config.json holds the values of ``--mount=type=secret,env=...`` and
 mount needs its value in a file runc can bind. Neither may reach a disk in plain text, so
 each lives in a directory with its own tmpfs mounted on it (mode 0700), which is unmounted
 and removed when the step ends: its contents vanish with the mount, whatever state the
-files were left in. The directory's name carries the pid of the process that made it, so
-the next dockyard command can tell a crashed process's leftovers from a live one's
-(the store reclaims them).
+files were left in. The directory's name carries the pid of the process that made it
+(:mod:`dockyard.store.owner`), so the next dockyard command can reclaim what a killed
+process left.
 
 Where no tmpfs can be mounted (an unprivileged process without its own mount namespace),
 the directory is made in /dev/shm instead, which is a tmpfs too.
@@ -15,29 +15,23 @@ the directory is made in /dev/shm instead, which is a tmpfs too.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from dockyard.errors import StoreError
-from dockyard.store.mount import mount, unmount
+from dockyard.store.mount import mount, unmount_all
+from dockyard.store.owner import stamp
 
 SHM = Path("/dev/shm")
-
-
-def owner_pid(name: str) -> int | None:
-    """The pid in a name made by :func:`private_tmpfs` (``PREFIX-PID-RANDOM``), else None."""
-    parts = name.split("-")
-    return int(parts[-2]) if len(parts) >= 3 and parts[-2].isdigit() else None
 
 
 @contextlib.contextmanager
 def private_tmpfs(parent: Path, prefix: str) -> Iterator[Path]:
     """A fresh directory under ``parent`` with a private tmpfs on it; gone when the block ends."""
     parent.mkdir(parents=True, exist_ok=True)
-    name = f"{prefix}-{os.getpid()}-"
+    name = stamp(f"{prefix}-")
     path = Path(tempfile.mkdtemp(prefix=name, dir=parent))
     try:
         mount("tmpfs", path, "tmpfs", "mode=0700")
@@ -50,17 +44,5 @@ def private_tmpfs(parent: Path, prefix: str) -> Iterator[Path]:
         yield path
     finally:
         if mounted:
-            release(path)
-        else:
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def release(path: Path) -> None:
-    """Unmount the tmpfs on ``path`` (lazily when still busy) and remove the directory."""
-    try:
-        unmount(path)
-    except StoreError:
-        with contextlib.suppress(StoreError):
-            unmount(path, lazy=True)
-    with contextlib.suppress(OSError):
-        path.rmdir()
+            unmount_all(path)
+        shutil.rmtree(path, ignore_errors=True)

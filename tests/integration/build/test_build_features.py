@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from dockyard import progress
-from dockyard.engine.build import BuildOptions, build
+from dockyard.phases.build import build
+from dockyard.phases.request import BuildOptions
 from dockyard.platform import Platform
 from tests.integration.build.buildrig import dockyard, inspect_raw
 from tests.rig.registries import TestRegistry

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from dockyard import progress
-from dockyard.engine.build import BuildOptions, build
 from dockyard.executor import qemu
+from dockyard.phases.build import build
+from dockyard.phases.request import BuildOptions
 from dockyard.platform import Platform
 from tests.integration.build.buildrig import dockyard, inspect_raw, run_bundle, unpack
 from tests.rig.registries import TestRegistry
@@ -122,7 +123,9 @@ def test_killed_build_then_rebuild_succeeds(busybox_base: str, tmp_path: Path) -
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert "sleep 30" in seen
-    subprocess.run(["pkill", "-KILL", "-f", "sleep 30"], check=False)
     (ctx / "Dockerfile").write_text((ctx / "Dockerfile").read_text().replace("sleep 30", "sleep 0"))
     out = dockyard("build", "--progress", "plain", str(ctx))
     assert "#" in out.stderr
+    # the rebuild reclaimed the killed build's step container (store/reclaim.py)
+    containers = subprocess.run(["runc", "list", "-q"], capture_output=True, text=True, check=True).stdout
+    assert f"dockyard-{proc.pid}-" not in containers

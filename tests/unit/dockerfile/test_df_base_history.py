@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dockyard.dockerfile.imageconfig import ImageConfig
-from dockyard.engine.image import config_document
 from dockyard.engine.results import FsResult
+from dockyard.phases.assemble import config_document
 from dockyard.platform import Platform
 
 

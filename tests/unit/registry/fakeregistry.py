@@ -28,6 +28,7 @@ class FakeRegistry:
     log: list[str] = field(default_factory=list)
     tokens_issued: int = 0
     honour_range: bool = True
+    referrers_api: bool = False  # OCI 1.1: GET /v2/REPO/referrers/DIGEST and OCI-Subject on PUT
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -66,7 +67,31 @@ class FakeRegistry:
         m = re.match(r"^/v2/(.+)/manifests/(.+)$", path)
         if m:
             return self._manifest(request, m.group(1), m.group(2))
+        m = re.match(r"^/v2/(.+)/referrers/(sha256:[a-f0-9]{64})$", path)
+        if m and self.referrers_api:
+            return self._referrers(request, m.group(1), m.group(2))
         return httpx.Response(404)
+
+    def _referrers(self, request: httpx.Request, repo: str, digest: str) -> httpx.Response:
+        """The distribution spec's referrers listing: every manifest whose subject is ``digest``."""
+        wanted = request.url.params.get("artifactType")
+        entries = []
+        for (where, ident), (media_type, data) in sorted(self.manifests.items()):
+            doc = json.loads(data)
+            if where != repo or not ident.startswith("sha256:") or doc.get("subject", {}).get("digest") != digest:
+                continue
+            kind = doc.get("artifactType") or doc.get("config", {}).get("mediaType")
+            if wanted and kind != wanted:
+                continue
+            entry = {"mediaType": media_type, "digest": ident, "size": len(data), "artifactType": kind}
+            if doc.get("annotations"):
+                entry["annotations"] = doc["annotations"]
+            entries.append(entry)
+        index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries}
+        headers = {"Content-Type": "application/vnd.oci.image.index.v1+json"}
+        if wanted:
+            headers["OCI-Filters-Applied"] = "artifactType"
+        return httpx.Response(200, content=json.dumps(index).encode(), headers=headers)
 
     def _upload(self, request: httpx.Request, repo: str, upload_id: str) -> httpx.Response:
         if request.method == "POST":
@@ -111,7 +136,10 @@ class FakeRegistry:
                                                                  "message": "blob unknown"}]})
             self.manifests[(repo, ident)] = (media_type, data)
             self.manifests[(repo, digest)] = (media_type, data)
-            return httpx.Response(201, headers={"Docker-Content-Digest": digest})
+            headers = {"Docker-Content-Digest": digest}
+            if self.referrers_api and doc.get("subject"):
+                headers["OCI-Subject"] = doc["subject"]["digest"]
+            return httpx.Response(201, headers=headers)
         found = self.manifests.get((repo, ident))
         if found is None:
             return httpx.Response(404, json={"errors": [{"code": "MANIFEST_UNKNOWN", "message": "manifest unknown"}]})

@@ -1,0 +1,99 @@
+"""What a build is asked to attest: buildx's ``--attest``, ``--provenance``, ``--sbom`` and
+``--attest-storage``, parsed into one :class:`AttestOptions`.
+
+``--attest type=provenance,mode=max`` and ``--provenance=mode=max`` are one request, as in
+buildx (``--provenance=true`` is ``type=provenance``, ``false`` or ``disabled=true`` turns it
+off). Keys dockyard does not implement are refused rather than ignored: ``generator=`` (a
+scanner image: dockyard's SBOM needs none) and ``scan-stage``/``scan-context`` (stages other
+than the final one are not catalogued yet).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from dockyard.attest.provenance import DEFAULT_BUILDER_ID, Mode
+from dockyard.attest.storage import Storage
+from dockyard.errors import UsageError
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+_KEYS = {"provenance": ("type", "mode", "builder-id", "disabled", "version"), "sbom": ("type", "disabled")}
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttestOptions:
+    """The attestations to make and where to store them; the default makes none."""
+
+    sbom: bool = False
+    provenance: Mode | None = None
+    builder_id: str = DEFAULT_BUILDER_ID
+    storage: Storage = Storage.INDEX
+
+    @property
+    def wanted(self) -> bool:
+        return self.sbom or self.provenance is not None
+
+
+def _choice(kind: type[enum.Enum], text: str, *, option: str, hint: str) -> enum.Enum:
+    try:
+        return kind(text)
+    except ValueError:
+        raise UsageError(f"invalid {option} {text!r}", hint=hint) from None
+
+
+def _fields(spec: str, option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in spec.split(","):
+        key, eq, value = part.partition("=")
+        if not eq:
+            raise UsageError(f"invalid {option} {spec!r}: {part!r} is not KEY=VALUE",
+                             hint="e.g. --attest type=provenance,mode=max")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _shorthand(kind: str, value: str) -> str:
+    """``--provenance=true`` / ``--sbom=false`` / ``--provenance=mode=max`` as an ``--attest`` spec."""
+    if value.lower() in _TRUE or value == "":
+        return f"type={kind}"
+    if value.lower() in _FALSE:
+        return f"type={kind},disabled=true"
+    return f"type={kind},{value}"
+
+
+def parse(attest: Iterable[str] = (), *, provenance: str | None = None, sbom: str | None = None,
+          storage: str | None = None) -> AttestOptions:
+    """The options of ``--attest`` (repeatable), ``--provenance``, ``--sbom`` and ``--attest-storage``."""
+    specs = list(attest)
+    if provenance is not None:
+        specs.append(_shorthand("provenance", provenance))
+    if sbom is not None:
+        specs.append(_shorthand("sbom", sbom))
+    want_sbom, mode, builder_id = False, None, DEFAULT_BUILDER_ID
+    for spec in specs:
+        fields = _fields(spec, "--attest")
+        kind = fields.get("type", "")
+        if kind not in _KEYS:
+            raise UsageError(f"invalid --attest {spec!r}: type must be provenance or sbom")
+        unknown = sorted(set(fields) - set(_KEYS[kind]))
+        if unknown:
+            hint = ("dockyard catalogues the image itself; no scanner image is used" if "generator" in unknown
+                    else "keys: " + ", ".join(_KEYS[kind]))
+            raise UsageError(f"--attest {spec!r}: {', '.join(unknown)} is not supported", hint=hint)
+        disabled = fields.get("disabled", "false").lower() in _TRUE
+        if kind == "sbom":
+            want_sbom = not disabled
+            continue
+        if fields.get("version", "v1") != "v1":
+            raise UsageError(f"--attest {spec!r}: only SLSA provenance v1 is written", hint="drop version=")
+        parsed = _choice(Mode, fields.get("mode", "min"), option="provenance mode", hint="use mode=min or mode=max")
+        assert isinstance(parsed, Mode)
+        mode = None if disabled else parsed
+        builder_id = fields.get("builder-id", builder_id)
+    where = _choice(Storage, storage or "index", option="--attest-storage",
+                    hint="use index (as buildx) or referrers (OCI 1.1)")
+    assert isinstance(where, Storage)
+    return AttestOptions(sbom=want_sbom, provenance=mode, builder_id=builder_id, storage=where)

@@ -1,0 +1,48 @@
+"""The one model of a software package found in an image, and its package URL (purl).
+
+Every cataloger returns :class:`Package` values; the SPDX writer and ``imagetools inspect``
+read nothing else. The purl is built here, once, by the purl specification's rules
+(lower-case type, percent-encoded name and version, qualifiers sorted by key), because
+scanners and vulnerability databases match packages by it, so one wrong ``%2B`` loses a match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+
+def _encode(text: str) -> str:
+    return quote(text, safe="")
+
+
+def purl(kind: str, name: str, version: str | None = None, *, namespace: str | None = None,
+         qualifiers: Mapping[str, str] | None = None, subpath: str | None = None) -> str:
+    """``pkg:TYPE/NAMESPACE/NAME@VERSION?QUALIFIERS#SUBPATH`` as the purl spec encodes it."""
+    out = f"pkg:{kind.lower()}/"
+    if namespace:
+        out += "/".join(_encode(part) for part in namespace.split("/") if part) + "/"
+    out += _encode(name)
+    if version:
+        out += "@" + _encode(version)
+    items = sorted((k.lower(), v) for k, v in (qualifiers or {}).items() if v)
+    if items:
+        out += "?" + "&".join(f"{k}={_encode(v)}" for k, v in items)
+    if subpath:
+        out += "#" + "/".join(_encode(part) for part in subpath.split("/") if part not in ("", ".", ".."))
+    return out
+
+
+@dataclass(frozen=True, kw_only=True, order=True)
+class Package:
+    """One installed package: what it is, which version, and where in the image it was found."""
+
+    name: str
+    version: str
+    kind: str  # deb, apk, pypi, npm, golang: the purl type, also the SPDX package's "source" kind
+    purl: str
+    location: str  # the file it was read from, relative to the image root
+    licenses: tuple[str, ...] = field(default=(), compare=False)
+    arch: str = field(default="", compare=False)
+    source_package: str = field(default="", compare=False)  # dpkg/apk origin, when it differs

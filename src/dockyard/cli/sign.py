@@ -1,0 +1,30 @@
+"""``dockyard sign REF --key cosign.key``: cosign-format signatures for an image and its attestations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("sign")
+@click.argument("ref")
+@click.option("--key", "key_path", type=click.Path(path_type=Path), required=True,
+              help="Private key: cosign.key (password from COSIGN_PASSWORD or a prompt) or a PEM key")
+@click.option("--insecure-registry", "insecure", multiple=True, metavar="HOST[:PORT]",
+              help="Allow plain HTTP and unverified TLS for this registry (repeatable)")
+def sign(*, ref: str, key_path: Path, insecure: tuple[str, ...]) -> None:
+    """Sign REF: its index, every platform manifest and every attestation (cosign's .sig tags)."""
+    from dockyard.cli.keypair import password
+    from dockyard.reference import Reference
+    from dockyard.registry.client import Client
+    from dockyard.registry.hosts import HostsConfig
+    from dockyard.sign.image import sign_image
+    from dockyard.sign.keys import load_private
+    from dockyard.store.content import ContentStore
+
+    key = load_private(key_path, password(confirm=False))
+    with Client(hosts=HostsConfig.load(insecure=frozenset(insecure))) as client:
+        reference = Reference.parse(ref)
+        for digest in sign_image(client, reference, key, store=ContentStore.default()):
+            click.echo(f"signed {reference.name}@{digest}")

@@ -1,0 +1,32 @@
+"""``dockyard verify REF --key cosign.pub``: signatures and, with --attestation-type, attestations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("verify")
+@click.argument("ref")
+@click.option("--key", "key_path", type=click.Path(path_type=Path), required=True, help="Public key (cosign.pub)")
+@click.option("--attestation-type", "types", multiple=True, metavar="TYPE",
+              help="Also require this attestation on every platform, signed: provenance, sbom or a predicate URI")
+@click.option("--insecure-registry", "insecure", multiple=True, metavar="HOST[:PORT]",
+              help="Allow plain HTTP and unverified TLS for this registry (repeatable)")
+def verify(*, ref: str, key_path: Path, types: tuple[str, ...], insecure: tuple[str, ...]) -> None:
+    """Verify REF's signatures (index, each platform) and, per platform, its attestations."""
+    from dockyard.reference import Reference
+    from dockyard.registry.client import Client
+    from dockyard.registry.hosts import HostsConfig
+    from dockyard.sign.image import predicate_type, verify_image
+    from dockyard.sign.keys import load_public
+    from dockyard.store.content import ContentStore
+
+    for kind in types:
+        predicate_type(kind)  # a typo fails before any request
+    key = load_public(key_path)
+    with Client(hosts=HostsConfig.load(insecure=frozenset(insecure))) as client:
+        reference = Reference.parse(ref)
+        for item in verify_image(client, reference, key, store=ContentStore.default(), attestation_types=types):
+            click.echo(f"verified {item.what}: {reference.name}@{item.digest}")

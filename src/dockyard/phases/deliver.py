@@ -1,0 +1,80 @@
+"""Deliver phase: take a build result out of dockyard: push, export to files, write metadata.
+
+A :class:`Delivery` says where the result goes (parsed outputs, ``-t`` names, the
+``--metadata-file`` and ``--iidfile`` paths). :func:`prepare` runs when a build starts (it
+removes the metadata and iid files of an earlier build, so a failed build never leaves stale
+ones); :func:`deliver` runs after the gates passed: every push target first, all registries at
+once (``exporters.multipush``: blobs and manifests everywhere, the index digest verified in
+each, and only then any tag, so no registry's tag names an index whose parts are missing
+anywhere), then the file outputs, then the metadata and iid files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dockyard.exporters import export, file_outputs, push_targets
+from dockyard.exporters.metadata import describe, discard_stale, metadata, write_iidfile, write_metadata_file
+from dockyard.exporters.multipush import push_everywhere
+from dockyard.exporters.output import NO_OUTPUT_WARNING, Output
+from dockyard.phases.result import BuildResult
+from dockyard.registry.client import Client
+
+Report = Callable[[str], None]
+"""Receives one human-readable line per delivery (``pushed REPO@DIGEST (TAGS)``) and warnings."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delivery:
+    """Where a result goes: parsed ``--output``s (push ones included), names, and the two files."""
+
+    outputs: tuple[Output, ...] = ()
+    tags: tuple[str, ...] = ()
+    metadata_file: Path | None = None
+    iidfile: Path | None = None
+    push_retry: int = 0  # more attempts per registry before the push fails (no tag moves meanwhile)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What delivery did: the references pushed (``repo@digest``) and buildx's metadata keys."""
+
+    pushed: tuple[str, ...]
+    metadata: dict[str, Any]
+
+
+def prepare(delivery: Delivery) -> None:
+    """Call when a build starts: remove the metadata and iid files an earlier build left."""
+    discard_stale(delivery.metadata_file)
+    discard_stale(delivery.iidfile)
+
+
+def deliver(result: BuildResult, delivery: Delivery, *, client: Client, report: Report | None = None,
+            metadata_extra: Mapping[str, Any] | None = None) -> Delivered:
+    """Push and export ``result`` as ``delivery`` says; ``report`` gets a line per push and warnings.
+
+    ``metadata_extra`` adds keys to the metadata file (e.g. ``dockyard.nodes``: where each platform built).
+    """
+    say = report or (lambda _line: None)
+    pushed: list[str] = []
+    targets = push_targets(delivery.outputs)
+    for done in push_everywhere(client, targets, result.descriptor, result.content, retries=delivery.push_retry,
+                                notify=lambda message: say(f"WARNING: {message}")):
+        target = done.target
+        pushed.append(f"{target.reference.repository}@{result.descriptor.digest}")
+        say(f"pushed {target.reference.repository}@{result.descriptor.digest} "
+            f"({', '.join([target.reference.tag or '', *target.tags]).strip(', ')})")
+    files = file_outputs(delivery.outputs)
+    for spec in files:
+        export(spec, result.content, result.descriptor, names=delivery.tags)
+    if not targets and not files:
+        say(f"WARNING: {NO_OUTPUT_WARNING}")
+    described = describe(result.content, result.descriptor, names=delivery.tags)
+    if delivery.metadata_file is not None:
+        write_metadata_file(delivery.metadata_file, described, extra=metadata_extra)
+    if delivery.iidfile is not None:
+        write_iidfile(delivery.iidfile, described)
+    return Delivered(pushed=tuple(pushed), metadata={**metadata(described), **(metadata_extra or {})})

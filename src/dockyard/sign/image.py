@@ -1,0 +1,90 @@
+"""Signing and verifying a whole image: the reference's top document, every platform manifest,
+and every attestation carrier (attestation manifest or referrer artifact).
+
+Signing the carriers is what makes attestations verifiable: a carrier's manifest names its
+statement blobs by digest, so its signature covers the SBOM and the provenance; and each
+statement is checked to be about the platform manifest it is attached to
+(:mod:`dockyard.attest.found`). ``verify`` fails, naming what, when anything is unsigned,
+signed by another key, altered, or when an asked-for attestation type is missing on a platform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from dockyard.attest import found
+from dockyard.attest.intoto import SLSA_PREDICATE, SPDX_PREDICATE
+from dockyard.digest import Digest
+from dockyard.errors import UsageError
+from dockyard.reference import Reference
+from dockyard.registry.client import Client
+from dockyard.sign import cosign
+from dockyard.store.content import ContentStore
+
+# cosign's --type names (verify-attestation) and the in-toto predicate types they stand for
+PREDICATE_TYPES = {"provenance": SLSA_PREDICATE, "slsaprovenance": SLSA_PREDICATE, "slsaprovenance1": SLSA_PREDICATE,
+                   "sbom": SPDX_PREDICATE, "spdx": SPDX_PREDICATE, "spdxjson": SPDX_PREDICATE}
+
+
+def predicate_type(name: str) -> str:
+    """``provenance``/``sbom`` (and cosign's names) or a predicate type URI."""
+    if name in PREDICATE_TYPES:
+        return PREDICATE_TYPES[name]
+    if "://" in name:
+        return name
+    raise UsageError(f"unknown attestation type {name!r}",
+                     hint="use provenance, sbom, or a predicate type URI such as " + SLSA_PREDICATE)
+
+
+def _resolved(client: Client, ref: Reference, store: ContentStore) -> tuple[Reference, Digest,
+                                                                          list[found.PlatformImage]]:
+    top = client.resolve(ref)
+    pinned = ref.with_digest(top.digest)
+    return pinned, top.digest, found.find(client, pinned, store=store)
+
+
+def sign_image(client: Client, ref: Reference, key: ec.EllipticCurvePrivateKey, *, store: ContentStore) -> list[Digest]:
+    """Sign everything ``ref`` names (see the module docstring); returns the signed digests."""
+    pinned, top, images = _resolved(client, ref, store)
+    digests = [top]
+    for image in images:
+        for digest in (image.manifest.digest, *(a.carrier.digest for a in image.attestations)):
+            if digest not in digests:
+                digests.append(digest)
+    cosign.sign(client, pinned, digests, key, store=store)
+    return digests
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One verified item, for the report: what it is, and its digest."""
+
+    what: str
+    digest: Digest
+
+
+def verify_image(client: Client, ref: Reference, key: ec.EllipticCurvePublicKey, *, store: ContentStore,
+                 attestation_types: Sequence[str] = ()) -> list[Checked]:
+    """Verify ``ref``'s signatures (and, per platform, the asked-for attestations); raise on the first
+    failure with :class:`~dockyard.sign.cosign.VerificationError`."""
+    wanted = [predicate_type(t) for t in attestation_types]
+    pinned, top, images = _resolved(client, ref, store)
+    checked = [Checked("image" if len(images) == 1 and images[0].manifest.digest == top else "index", top)]
+    cosign.verify_digest(client, pinned, top, key, store=store, what=checked[0].what)
+    for image in images:
+        label = str(image.platform) if image.platform else "image"
+        if image.manifest.digest != top:
+            cosign.verify_digest(client, pinned, image.manifest.digest, key, store=store, what=label)
+            checked.append(Checked(label, image.manifest.digest))
+        for kind in wanted:
+            carriers = [a.carrier for a in image.attestations if a.statement.predicate_type == kind]
+            if not carriers:
+                raise cosign.VerificationError(f"{label} {pinned.name}@{image.manifest.digest}: no {kind} attestation",
+                                               hint="build with --attest type=provenance / --sbom=true")
+            for carrier in dict.fromkeys(carriers):
+                cosign.verify_digest(client, pinned, carrier.digest, key, store=store, what=f"{label} {kind}")
+                checked.append(Checked(f"{label} attestation {kind}", carrier.digest))
+    return checked
