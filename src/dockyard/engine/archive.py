@@ -36,6 +36,7 @@ from typing import IO, TYPE_CHECKING, BinaryIO, cast
 import zstandard
 from isal import igzip_threaded
 
+from dockyard import cancel
 from dockyard.errors import BuildError
 from dockyard.oci.rootpath import UnsafePathError, resolve
 from dockyard.oci.tarfs import is_overlay_xattr
@@ -123,6 +124,7 @@ class _Extractor:
 
     def run(self, tar: tarfile.TarFile) -> None:
         for member in tar:
+            cancel.check()
             name = _safe_name(member.name)
             if not name:
                 continue
@@ -176,6 +178,7 @@ class _Extractor:
         try:
             if reader is not None:
                 while chunk := reader.read(_CHUNK):
+                    cancel.check()
                     os.write(fd, chunk)
         finally:
             os.close(fd)
