@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dockyard import progress
+from dockyard.dockerfile.plan import Plan
 from dockyard.engine.bases import BaseImages
 from dockyard.engine.solve import LocalSolver
 from dockyard.engine.solverequest import Solver, SolveRequest
@@ -46,12 +47,13 @@ def build(options: BuildOptions, *, client: Client | None = None, listener: prog
     client = client or Client()
     try:
         bases = BaseImages(client, content)
-        request = planned_request(options, root=root, bases=bases)
+        the_plan, request = planned_request(options, root=root, bases=bases)
         reply = (node or LocalSolver(root, bases)).solve(request, client=client, listener=listener)
         top = assemble(content, list(reply.manifests.values()), oci=options.oci_mediatypes,
                        annotations=options.annotations.index)
         result = BuildResult(descriptor=top, manifests=reply.manifests, configs=reply.configs, content=content,
-                             ran=reply.ran, cached=reply.cached)
+                             ran=reply.ran, cached=reply.cached, bases=tuple(bases.resolved()),
+                             graphs={pp.platform: pp.state for pp in the_plan.platforms})
         result = attest(result, attestors)
         check(result, gates)
         return result
@@ -60,8 +62,8 @@ def build(options: BuildOptions, *, client: Client | None = None, listener: prog
             client.close()
 
 
-def planned_request(options: BuildOptions, *, root: Path, bases: BaseImages) -> SolveRequest:
-    """The plan and key phases: ``options`` as a node's solve request."""
+def planned_request(options: BuildOptions, *, root: Path, bases: BaseImages) -> tuple[Plan, SolveRequest]:
+    """The plan and key phases: ``options`` planned, and as a node's solve request."""
     the_plan = plan_build(options, resolver=bases)
     if len(the_plan.platforms) == 1 and options.annotations.index:
         raise UsageError("index annotations not supported for single platform export",
@@ -75,7 +77,7 @@ def planned_request(options: BuildOptions, *, root: Path, bases: BaseImages) -> 
                      no_cache_stages=frozenset(options.no_cache_filter), no_cache_all=options.no_cache)
     stat_file.parent.mkdir(parents=True, exist_ok=True)
     stat_cache.save(stat_file)
-    return solve_request(options, the_plan, keyed)
+    return the_plan, solve_request(options, the_plan, keyed)
 
 
 def _default_root() -> Path:
