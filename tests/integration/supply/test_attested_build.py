@@ -21,6 +21,7 @@ from dockyard.executor import qemu
 from tests.integration.build.buildrig import dockyard, unpack
 from tests.integration.supply.wheels import make_wheel
 from tests.rig.registries import PASSWORD, USER, TestRegistry
+from tests.unit.attest.spdxcheck import validation_errors
 
 pytestmark = pytest.mark.integration
 SECRET = "TOKEN-MARKER-6a1f0c"
@@ -116,6 +117,7 @@ def test_two_platform_build_with_sbom_provenance_and_signature(
     for platform, found in statements.items():
         arch = platform.split("/")[1]
         sbom = found[SPDX]["predicate"]
+        assert validation_errors(sbom, tmp_path / f"sbom-{arch}.spdx.json") == []  # the SPDX project's validator
         purls = {ref["referenceLocator"] for p in sbom["packages"] for ref in p.get("externalRefs", [])}
         versions = {p["name"]: p.get("versionInfo") for p in sbom["packages"]}
         # every dpkg package of the base, with the version dpkg-query reads from the same database
