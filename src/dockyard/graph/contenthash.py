@@ -60,7 +60,9 @@ class StatCache:
         files that changed or went away drop out, so the file stays the size of the context."""
         rows = [[*k, v] for k, v in self._digests.items() if k in self._used]
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(rows), encoding="utf-8")
+        # 0600: host paths and the digests of their contents are nobody else's business
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as out:
+            out.write(json.dumps(rows))
         os.replace(tmp, path)
 
     @classmethod
