@@ -166,6 +166,7 @@ class StageConverter:
         if stage.index in self._active:
             chain = " -> ".join(self.df.stages[i].label for i in [*self._active, stage.index])
             raise self.fail(f"circular dependency detected on stage {stage.label!r} ({chain})", line)
+        self._convert_from_chain(stage)
         self._active.append(stage.index)
         try:
             result = self._convert(stage)
@@ -198,6 +199,36 @@ class StageConverter:
 
     # -- one stage -----------------------------------------------------------------------
 
+    def _convert_from_chain(self, stage: Stage) -> None:
+        """Convert the stages ``stage`` is built FROM, deepest first, before ``stage`` itself.
+
+        Converting a stage converts its FROM stage first; done by recursion alone, a Dockerfile of
+        a thousand stages each FROM the one before would exhaust Python's recursion limit (BuildKit,
+        in Go, has no such limit). Walking the chain here keeps each recursion one level deep.
+        """
+        chain: list[Stage] = []
+        seen = {stage.index}
+        current = stage
+        while (parent := self._from_stage(current)) is not None and parent.index not in seen \
+                and parent.index not in self.results and parent.index not in self._active:
+            chain.append(parent)
+            seen.add(parent.index)
+            current = parent
+        for child, parent in reversed(list(zip([stage, *chain], chain, strict=False))):
+            self.stage_result(parent, child.base.line)
+
+    def _from_stage(self, stage: Stage) -> Stage | None:
+        """The stage that ``stage``'s FROM names, if it names one (errors are left to :meth:`_base`)."""
+        try:
+            ref = expand(stage.base.image, self.global_env, escape=self.escape).text
+        except ExpansionError:
+            return None
+        return self._parent_of(ref, stage)
+
+    def _parent_of(self, ref: str, stage: Stage) -> Stage | None:
+        parent = self.df.find(ref) if ref and ref.lower() != stage.name else None
+        return parent if parent is not None and parent.index != stage.index else None
+
     def _base(self, stage: Stage) -> StageScope:
         base = stage.base
         try:
@@ -212,8 +243,8 @@ class StageConverter:
                 platform = Platform.parse(text)
             except UsageError as exc:
                 raise self.fail(f"FROM --platform: {exc.message}", base.line) from None
-        parent = self.df.find(ref) if ref and ref.lower() != stage.name else None
-        if parent is not None and parent.index != stage.index:
+        parent = self._parent_of(ref, stage)
+        if parent is not None:
             result = self.stage_result(parent, base.line)
             config = replace(result.config, platform=result.platform)
             scope = StageScope(stage, result.platform, result.state, config)
