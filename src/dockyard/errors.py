@@ -15,6 +15,7 @@ The tree is kept small on purpose, so callers can catch a meaningful branch::
      ├── DockerfileError       the build definition is wrong (carries file:line)
      ├── RegistryError         a registry refused or failed (carries registry and code)
      ├── BuildError            a build step failed (carries the step)
+     ├── GateError             a quality gate failed; nothing was pushed            (exit 3)
      ├── NodeError             a remote node cannot be reached, refused, or died (rotation skips it)
      └── StoreError            the local content store or cache is unusable
 """
@@ -93,6 +94,12 @@ class RegistryError(DockyardError):
 
 class BuildError(DockyardError):
     """A build step failed; the message names the step and its Dockerfile line."""
+
+
+class GateError(DockyardError):
+    """A quality gate failed in enforce mode: nothing was pushed and no tag moved."""
+
+    exit_code = 3
 
 
 class NodeError(DockyardError):

@@ -15,6 +15,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ class RegistryConfig:
     token: TokenAuth | None = None
     host: str = "127.0.0.1"  # tests of remote nodes bind the host side of a veth pair instead
     accesslog: bool = False  # tests read who sent each request (the client address is logged)
+    tls: tuple[Path, Path] | None = None  # (certificate, key): serve HTTPS instead of HTTP
 
     def render(self) -> str:
         """The registry's YAML config (written by hand: it is small and fixed in shape)."""
@@ -67,6 +69,8 @@ class RegistryConfig:
             "  headers:",
             "    X-Content-Type-Options: [nosniff]",
         ]
+        if self.tls is not None:
+            lines += ["  tls:", f"    certificate: {self.tls[0]}", f"    key: {self.tls[1]}"]
         if self.htpasswd is not None:
             lines += ["auth:", "  htpasswd:", "    realm: dockyard-local", f"    path: {self.htpasswd}"]
         elif self.token is not None:
@@ -104,8 +108,14 @@ def free_port() -> int:
         return port
 
 
-def _ping(port: int, host: str = "127.0.0.1") -> int | None:
-    conn = http.client.HTTPConnection(host, port, timeout=1)
+def _ping(port: int, host: str = "127.0.0.1", *, tls: bool = False) -> int | None:
+    """The status ``/v2/`` answers with, None when nothing answers. Over TLS the certificate is
+    not checked: this only asks whether the process we started is up."""
+    conn: http.client.HTTPConnection
+    if tls:
+        conn = http.client.HTTPSConnection(host, port, timeout=1, context=ssl._create_unverified_context())
+    else:
+        conn = http.client.HTTPConnection(host, port, timeout=1)
     try:
         conn.request("GET", "/v2/")
         return conn.getresponse().status
@@ -141,7 +151,7 @@ def start(config: RegistryConfig, *, timeout: float = 15.0) -> RunningRegistry:
         if proc.poll() is not None:
             tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
             raise HostError(f"the registry on port {config.port} exited at start: {tail[0]}", hint=f"see {log_path}")
-        if _ping(config.port, config.host) in (200, 401):
+        if _ping(config.port, config.host, tls=config.tls is not None) in (200, 401):
             return RunningRegistry(pid=proc.pid, port=config.port, storage=config.storage, log=log_path,
                                    host=config.host)
         time.sleep(0.05)

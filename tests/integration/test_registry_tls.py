@@ -11,7 +11,8 @@ import pytest
 from dockyard.registry import Client, HostsConfig, Keychain, RetryPolicy, TransportOptions
 from dockyard.registry.errors import NotFoundError, UnreachableError
 from tests.integration.registryhelpers import dockyard
-from tests.integration.tlsserver import PKI, TLSServer
+from tests.integration.tlsserver import TLSServer
+from tests.rig.pki import PKI
 
 pytestmark = pytest.mark.integration
 

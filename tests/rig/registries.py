@@ -12,12 +12,15 @@ from pathlib import Path
 
 from dockyard import localregistry
 from dockyard.errors import UsageError
+from tests.rig.pki import PKI
 from tests.rig.tokenserver import TokenPolicy, TokenServer
 
 USER = "dockyard"
 PASSWORD = "s3cret-pass"
 READONLY_USER = "reader"
 READONLY_PASSWORD = "reader-pass"
+ROBOT_USER = "robot$project+ci"  # Harbor robot accounts look like this: `$` and `+` in the user name
+ROBOT_PASSWORD = "R0bot-s3cret"
 
 
 @dataclass
@@ -31,10 +34,11 @@ class TestRegistry:
     username: str | None = None
     password: str | None = None
     token_server: TokenServer | None = None
+    ca: Path | None = None  # the CA that signed its certificate, when it serves HTTPS
 
     @property
     def url(self) -> str:
-        return f"http://{self.address}"
+        return f"{'https' if self.ca else 'http'}://{self.address}"
 
     def stop(self) -> None:
         localregistry.stop_pid(self.running.pid)
@@ -42,13 +46,13 @@ class TestRegistry:
             self.token_server.stop()
 
 
-def _start(workdir: Path, *, htpasswd: Path | None = None,
-           token: localregistry.TokenAuth | None = None) -> localregistry.RunningRegistry:
+def _start(workdir: Path, *, htpasswd: Path | None = None, token: localregistry.TokenAuth | None = None,
+           tls: tuple[Path, Path] | None = None) -> localregistry.RunningRegistry:
     last: UsageError | None = None
     for _ in range(3):  # a free port can be taken between probe and bind
         config = localregistry.RegistryConfig(
             port=localregistry.free_port(), storage=workdir / "storage", rundir=workdir, htpasswd=htpasswd,
-            token=token,
+            token=token, tls=tls,
         )
         try:
             return localregistry.start(config)
@@ -78,3 +82,14 @@ def start_token(workdir: Path) -> TestRegistry:
                                     rootcertbundle=server.certfile)
     reg = _start(workdir, token=token)
     return TestRegistry(reg.address, reg, USER, PASSWORD, server)
+
+
+def start_tls(workdir: Path, *, username: str = ROBOT_USER, password: str = ROBOT_PASSWORD) -> TestRegistry:
+    """HTTPS with a certificate from a CA made here (``.ca``), and htpasswd Basic auth for ``username``."""
+    pki_dir = workdir / "pki"
+    pki_dir.mkdir(parents=True, exist_ok=True)
+    pki = PKI(pki_dir)
+    htpasswd = workdir / "htpasswd"
+    subprocess.run(["htpasswd", "-Bbc", str(htpasswd), username, password], check=True, capture_output=True)
+    reg = _start(workdir, htpasswd=htpasswd, tls=(pki_dir / "server.crt", pki_dir / "server.key"))
+    return TestRegistry(reg.address, reg, username, password, ca=pki.ca)

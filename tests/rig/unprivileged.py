@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,15 +41,20 @@ class User:
     subgid: int
 
     def run(self, argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
-            timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        """``argv`` as the user, with only HOME, PATH, LANG and ``env`` in its environment."""
+            timeout: float = 600, outer: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
+        """``argv`` as the user, with only HOME, PATH, LANG and ``env`` in its environment.
+
+        ``outer`` runs first, as root, and must exec its arguments (e.g. a wrapper that masks
+        /proc paths in a private mount namespace, as a container runtime does).
+        """
         base = {"HOME": str(self.home), "PATH": PATH, "LANG": "C.UTF-8", "USER": self.name, **(env or {})}
         assigned = [f"{k}={v}" for k, v in base.items()]
-        return subprocess.run(["runuser", "-u", self.name, "--", "env", "-i", *assigned, *argv],
+        return subprocess.run([*outer, "runuser", "-u", self.name, "--", "env", "-i", *assigned, *argv],
                               capture_output=True, text=True, timeout=timeout, cwd=cwd or self.home, check=False)
 
-    def dockyard(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        return self.run([str(self.python), "-m", "dockyard", *args], env=env)
+    def dockyard(self, *args: str, env: dict[str, str] | None = None,
+                 outer: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
+        return self.run([str(self.python), "-m", "dockyard", *args], env=env, outer=outer)
 
     def capabilities(self) -> dict[str, str]:
         """The Cap* lines of /proc/self/status of a process the user runs."""

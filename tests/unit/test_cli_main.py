@@ -8,7 +8,8 @@ import sys
 from dockyard.cli.main import VERBS
 
 BUILDX_VERBS = ["build", "imagetools", "create", "use", "ls", "inspect", "rm", "stop", "prune", "du",
-                "login", "logout", "version", "registry", "node", "sign", "verify", "generate-key-pair"]
+                "login", "logout", "version", "registry", "meta", "node", "sign", "verify",
+                "generate-key-pair"]
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:

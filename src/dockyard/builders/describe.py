@@ -101,6 +101,8 @@ def inspect_text(builder: Builder) -> str:
             out.append(f"Snapshotter:      {boot.snapshotter}")
         if boot and boot.network:
             out.append(f"RUN network:      {boot.network}")
+        if boot and boot.sandbox:
+            out.append(f"Step sandbox:     {boot.sandbox}")
         if boot:
             out.append(f"Bootstrapped:     {_when(boot.at)} in {boot.seconds:.2f}s")
         for host, reg in sorted(builder.config.registries.items()):

@@ -23,6 +23,7 @@ from dockyard.builders.node import PlatformSupport
 from dockyard.builders.records import BootRecord, NodeRecord, now
 from dockyard.errors import DockyardError, HostError
 from dockyard.executor import qemu
+from dockyard.executor.rootless import describe_sandbox
 from dockyard.hosttools import tool_version
 from dockyard.platform import Platform
 from dockyard.rootless import mode, network
@@ -106,7 +107,8 @@ class LocalNode:
         served = tuple(s for s in supports if s not in failed)
         return BootRecord(at=now(), platforms=served, runtime=runtime, version=__version__,
                           seconds=round(time.monotonic() - start, 3), mode=mode.describe(), snapshotter=kind,
-                          network=network.describe() if mode.is_rootless() else "host")
+                          network=network.describe() if mode.is_rootless() else "host",
+                          sandbox=describe_sandbox() if mode.is_rootless() else "")
 
 
 def check_runtime() -> str:

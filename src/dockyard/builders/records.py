@@ -39,6 +39,7 @@ class BootRecord:
     mode: str = ""  # "root" or "rootless (...)": who the node's builds run as
     snapshotter: str = ""  # what the store's probe chose, e.g. "overlayfs (userxattr,...)" or "copy"
     network: str = ""  # what a RUN step's default network is (rootless: slirp4netns or none)
+    sandbox: str = ""  # rootless: whether steps get their own pid namespace and /proc
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ def boot_to_json(boot: BootRecord) -> dict[str, Any]:
         "mode": boot.mode,
         "snapshotter": boot.snapshotter,
         "network": boot.network,
+        "sandbox": boot.sandbox,
         "platforms": [{"platform": str(s.platform), "emulated": s.emulated, "verified": s.verified,
                        "detail": s.detail} for s in boot.platforms],
     }
@@ -152,6 +154,7 @@ def boot_from_json(doc: Mapping[str, Any]) -> BootRecord:
         mode=str(doc.get("mode", "")),
         snapshotter=str(doc.get("snapshotter", "")),
         network=str(doc.get("network", "")),
+        sandbox=str(doc.get("sandbox", "")),
         platforms=tuple(PlatformSupport(Platform.parse(s["platform"]), emulated=bool(s["emulated"]),
                                         verified=bool(s["verified"]), detail=str(s.get("detail", "")))
                         for s in doc["platforms"]),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from dockyard.cli.releaseoptions import release_options
 from dockyard.dockerfile.request import BuildRequest, answer
 from dockyard.errors import UsageError
 from dockyard.platform import parse_platforms
@@ -75,6 +76,18 @@ def _check_specs(option: str, values: tuple[str, ...], *, keys: tuple[str, ...])
 @click.option("--cache-to", multiple=True,
               help="Cache export destinations (type=registry,ref=REF | type=local,dest=DIR | type=inline)")
 @click.option("--label", multiple=True, help="Set metadata for an image (KEY=VALUE)")
+@click.option("--tags-from-git", is_flag=True,
+              help="Tag -t names that have no tag from git and the CI environment (docs/ci.md), "
+                   "and add the OCI labels")
+@release_options
+@click.option("--gate", "gates", multiple=True,
+              help="Quality gate checked before anything is pushed, e.g. max-size=200MB (docs/ci.md)")
+@click.option("--gate-mode", type=click.Choice(["enforce", "warn"]), default=None,
+              help="enforce (default): a failed gate pushes nothing and exits 3; warn: report and go on")
+@click.option("--gate-policy", type=click.Path(path_type=Path, dir_okay=False),
+              help="Gate policy file (default: .dockyard/gates.toml or dockyard.toml in the context)")
+@click.option("--push-retry", type=click.IntRange(0, 10), default=0, show_default=True,
+              help="Retry a failed push to a registry this many times (no tag moves until all succeed)")
 @click.option("--placement", type=click.Choice(["native-only", "prefer-native", "any"]),
               help="Which nodes may build a platform (default: the builder's, prefer-native)")
 @click.option("--call", "call", default="build", show_default=True, help="build, outline, targets or check")

@@ -72,6 +72,20 @@ def _image_options(outputs: tuple[Output, ...]) -> ImageOptions:
     return ImageOptions()
 
 
+def _check_rewrite_timestamp(image: ImageOptions) -> None:
+    """``rewrite-timestamp``: dockyard always clamps the file times of the layers it builds to
+    SOURCE_DATE_EPOCH (BuildKit's ``rewrite-timestamp=true``; base layers are kept, as BuildKit
+    keeps layers that did not diverge from the base), so ``=false`` cannot be honoured with an
+    epoch set, and ``=true`` without one has nothing to rewrite (BuildKit warns the same way)."""
+    epoch = source_date_epoch()
+    if image.rewrite_timestamp is False and epoch is not None:
+        raise UsageError("rewrite-timestamp=false is not supported: with SOURCE_DATE_EPOCH set, dockyard always "
+                         "rewrites the file times of the layers it builds",
+                         hint="drop rewrite-timestamp=false, or unset SOURCE_DATE_EPOCH")
+    if image.rewrite_timestamp and epoch is None:
+        click.echo("WARNING: rewrite-timestamp is specified, but no source-date-epoch was found", err=True)
+
+
 def _strs(value: object) -> tuple[str, ...]:
     return tuple(str(v) for v in value) if isinstance(value, tuple | list) else ()
 
@@ -86,14 +100,18 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
     if not request.context.is_dir():
         raise UsageError(f"build context {str(request.context)!r} is not a directory",
                          hint="pass the directory holding your sources, e.g. dockyard build .")
-    tags = _strs(options.get("tag"))
+    from dockyard.cli.buildrelease import plan
+
+    release = plan(request.context, options, labels=_labels(_strs(options.get("label"))))
+    tags = release.tags
     outputs = parse_outputs(_strs(options.get("output")), tags=tags, push=bool(options.get("push")),
                             load=bool(options.get("load")))
     push_timeout = _push_timeout(options.get("push_timeout"))
     delivery = Delivery(outputs=outputs, tags=tags, metadata_file=_path(options.get("metadata_file")),
-                        iidfile=_path(options.get("iidfile")))
+                        iidfile=_path(options.get("iidfile")), push_retry=release.push_retry)
     prepare(delivery)
     image = _image_options(outputs)
+    _check_rewrite_timestamp(image)
     cache_from = tuple(parse_cache_from(s) for s in _strs(options.get("cache_from")))
     cache_to = tuple(parse_cache_to(s) for s in _strs(options.get("cache_to")))
     from dockyard.builders import current_builder
@@ -110,8 +128,10 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
         chosen.assign(wanted, placement=placement)
     render = progress.renderer(progress.resolve_mode(str(options.get("progress") or "") or None))
     ok = False
-    hosts = HostsConfig.load().with_hosts(chosen.config.registries)
     targets = push_targets(outputs)
+    # registry.insecure=true (BuildKit's push option): HTTPS without verification, or plain HTTP
+    insecure = frozenset(t.reference.registry for t in targets if t.insecure)
+    hosts = HostsConfig.load(insecure=insecure).with_hosts(chosen.config.registries)
     with chosen.in_use(), Client(hosts=hosts, push_timeout=push_timeout,
                                  on_wait=lambda message: click.echo(message, err=True)) as client:
         try:
@@ -120,14 +140,17 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
                 BuildOptions(
                     context=request.context, dockerfile=request.dockerfile, platforms=request.platforms,
                     build_args=request.build_args, target=request.target,
-                    labels=_labels(_strs(options.get("label"))),
+                    labels=release.labels,
                     secrets=tuple(parse_secret(s) for s in secrets), ssh=_ssh(ssh),
                     no_cache=bool(options.get("no_cache")), no_cache_filter=_strs(options.get("no_cache_filter")),
                     jobs=chosen.jobs(), oci_mediatypes=image.oci_mediatypes, compression=image.compression,
-                    compression_level=image.compression_level, source_date_epoch=source_date_epoch(),
-                    cache_from=cache_from, cache_to=cache_to,
+                    compression_level=image.compression_level, force_compression=image.force_compression,
+                    source_date_epoch=source_date_epoch(), cache_from=cache_from, cache_to=cache_to,
+                    annotations=image.annotations,
                 ),
-                placement=placement, push=[t.reference for t in targets], fetch_blobs=bool(file_outputs(outputs)),
+                # with gates, nothing may reach a registry before they pass: nodes hand every blob back
+                placement=placement, push=[t.reference for t in targets] if release.policy.empty else [],
+                fetch_blobs=bool(file_outputs(outputs)) or not release.policy.empty,
                 client=client, listener=render, say=lambda line: click.echo(line, err=True),
             )
             result = farm.result
@@ -137,8 +160,9 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
         nodes = {platform_label(p): {"node": where.node, "endpoint": where.endpoint, "emulated": where.emulated,
                                      **({"skipped": list(where.skipped)} if where.skipped else {})}
                  for p, where in farm.placed.items()}
+        release.gate(result, delivery, metadata_extra={"dockyard.nodes": nodes})
         deliver(result, delivery, client=client, report=lambda line: click.echo(line, err=True),
-                metadata_extra={"dockyard.nodes": nodes})
+                metadata_extra={"dockyard.nodes": nodes, **release.metadata()})
     removed, freed = chosen.collect_garbage()
     if removed:
         click.echo(f"automatic GC: removed {removed} cache records ({human(freed)})", err=True)

@@ -45,6 +45,7 @@ VERBS: dict[str, Verb] = {
     "logout": Verb("Log out from a registry", "logout:logout"),
     "version": Verb("Show the versions of dockyard, runc and qemu", "version:version"),
     "registry": Verb("Run the embedded local registry (serve, stop)", "registry:registry"),
+    "meta": Verb("Compute release tags and OCI labels from git and the CI environment", "meta:meta"),
     "node": Verb("Serve as a remote build node (node serve --stdio; started by ssh or kubectl)", "node:node"),
     "sign": Verb("Sign an image and its attestations (cosign's format)", "sign:sign"),
     "verify": Verb("Verify an image's signatures and attestations", "verify:verify"),

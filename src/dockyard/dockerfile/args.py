@@ -17,28 +17,37 @@ from dockyard.errors import DockerfileError
 from dockyard.platform import Platform
 
 PLATFORM_ARGS = (
-    "TARGETPLATFORM",
-    "TARGETOS",
-    "TARGETARCH",
-    "TARGETVARIANT",
     "BUILDPLATFORM",
     "BUILDOS",
+    "BUILDOSVERSION",
     "BUILDARCH",
     "BUILDVARIANT",
+    "TARGETPLATFORM",
+    "TARGETOS",
+    "TARGETOSVERSION",
+    "TARGETARCH",
+    "TARGETVARIANT",
+    "TARGETSTAGE",
 )
 
 
-def platform_args(target: Platform, build: Platform) -> dict[str, str]:
-    """The eight automatic ARGs for one target platform built on ``build``."""
+def platform_args(target: Platform, build: Platform, *, stage: str = "") -> dict[str, str]:
+    """The automatic ARGs for one target platform built on ``build``, as BuildKit's ``defaultArgs``
+    (dockerfile2llb/platform.go) makes them; ``stage`` is the target stage's name (``--target``,
+    else the last stage's), "default" when it has none. OS versions are empty: only Windows
+    platforms carry one, and dockyard builds Linux images."""
     return {
-        "TARGETPLATFORM": str(target),
-        "TARGETOS": target.os,
-        "TARGETARCH": target.architecture,
-        "TARGETVARIANT": target.variant,
         "BUILDPLATFORM": str(build),
         "BUILDOS": build.os,
+        "BUILDOSVERSION": "",
         "BUILDARCH": build.architecture,
         "BUILDVARIANT": build.variant,
+        "TARGETPLATFORM": str(target),
+        "TARGETOS": target.os,
+        "TARGETOSVERSION": "",
+        "TARGETARCH": target.architecture,
+        "TARGETVARIANT": target.variant,
+        "TARGETSTAGE": stage or "default",
     }
 
 

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from dockyard.dockerfile import instructions as ins
-from dockyard.dockerfile.args import PLATFORM_ARGS
 from dockyard.dockerfile.imageconfig import HistoryEntry, ImageConfig
 from dockyard.dockerfile.resolver import ImageResolver
 from dockyard.dockerfile.shell import ExpansionError, expand
@@ -42,53 +41,72 @@ class Step:
 
 @dataclass(frozen=True)
 class StageResult:
-    """A converted stage: its final filesystem, image config and steps (its own only)."""
+    """A converted stage: its final filesystem, image config and steps (its own only).
+
+    ``build_env`` and ``build_args`` are what a stage built ``FROM`` this one inherits (BuildKit's
+    ``dispatchState.init`` copies the LLB state, whose env holds ARG values too, and ``buildArgs``).
+    """
 
     stage: Stage
     platform: Platform
     state: State
     config: ImageConfig
     steps: tuple[Step, ...]
+    build_env: tuple[tuple[str, str], ...] = ()
+    build_args: tuple[tuple[str, str | None], ...] = ()
 
 
 @dataclass
 class StageScope:
-    """Mutable working state while one stage is converted (never escapes the converter)."""
+    """Mutable working state while one stage is converted (never escapes the converter).
+
+    ``build_env`` is BuildKit's LLB state env: the base image's ENV, then every ENV and every
+    ARG that has a value, in the order llb ``EnvList.AddOrReplace`` gives (a name set again moves
+    to the end). It expands words and is RUN's environment, so an ARG declared after an ENV of
+    the same name wins there, while the image config keeps the ENV. ``image_env`` and ``labels``
+    are the config's, kept as dicts so that 10,000 ENV lines plan in linear time.
+    """
 
     stage: Stage
     platform: Platform
     state: State
     config: ImageConfig
-    args: dict[str, str | None] = field(default_factory=dict)
+    build_env: dict[str, str] = field(default_factory=dict)
+    build_args: list[tuple[str, str | None]] = field(default_factory=list)
+    image_env: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
     history: list[HistoryEntry] = field(default_factory=list)
     config_changed_cmd: bool = False
-    args_version: int = 0
-    _env_cache: tuple[ImageConfig, int, dict[str, str]] | None = None
+
+    def __post_init__(self) -> None:
+        for item in self.config.env:
+            name, _, value = item.partition("=")
+            self.image_env[name] = value
+            self.set_env(name, value)
+        self.labels.update(self.config.labels)
 
     def add_history(self, created_by: str, *, empty_layer: bool) -> None:
         """Collected here and attached once at the end (rebuilding the config each time is slow)."""
         self.history.append(HistoryEntry(created_by=created_by, empty_layer=empty_layer))
 
     def final_config(self) -> ImageConfig:
-        return replace(self.config, history=(*self.config.history, *self.history))
+        return replace(self.config, env=tuple(f"{k}={v}" for k, v in self.image_env.items()),
+                       labels=tuple(self.labels.items()), history=(*self.config.history, *self.history))
 
-    def expansion_env(self) -> dict[str, str]:
-        """ARGs with values, overridden by ENV (BuildKit's rule); cached until either changes.
+    def expansion_env(self) -> Mapping[str, str]:
+        """The environment words expand in (BuildKit's ``getEnv(d.state)``); read it, do not modify it."""
+        return self.build_env
 
-        The returned dict is shared: callers read it and must not modify it.
-        """
-        cached = self._env_cache
-        if cached is not None and cached[0] is self.config and cached[1] == self.args_version:
-            return cached[2]
-        env = {k: v for k, v in self.args.items() if v is not None}
-        env.update(self.config.env_map())
-        self._env_cache = (self.config, self.args_version, env)
-        return env
+    def set_env(self, name: str, value: str) -> None:
+        """llb ``EnvList.AddOrReplace``: the name takes the new value and moves to the end."""
+        self.build_env.pop(name, None)
+        self.build_env[name] = value
 
-    def set_arg(self, name: str, value: str | None) -> None:
-        self.args[name] = value
-        self.args_version += 1
+    def set_image_env(self, name: str, value: str) -> None:
+        """ENV: the config's entry is replaced in place (dockerfile2llb ``addEnv``), the build env's moved."""
+        self.image_env[name] = value
+        self.set_env(name, value)
 
 
 @dataclass
@@ -139,26 +157,39 @@ class StageConverter:
 
     # -- expansion -----------------------------------------------------------------------
 
-    def expand(self, word: str, env: Mapping[str, str], line: int) -> str:
+    def expand(self, word: str, env: Mapping[str, str], line: int, *, escape: str | None = None,
+               skip_quotes: bool = False) -> str:
         try:
-            return expand(word, env, escape=self.escape).text
+            return expand(word, env, escape=escape or self.escape, skip_quotes=skip_quotes).text
         except ExpansionError as exc:
             raise self.fail(str(exc), line) from None
 
     # -- stage references ----------------------------------------------------------------
 
-    def lookup_stage(self, ref: str, line: int, *, current: Stage) -> Stage | None:
-        """The stage ``ref`` names (by name, or by index for earlier stages), else None (an image)."""
-        if ref.isdigit():
+    def lookup_stage(
+        self, ref: str, line: int, *, current: Stage, by_index: bool, mount_target: str = ""
+    ) -> Stage | None:
+        """The stage a ``COPY --from`` (``by_index``: a number names a stage too) or ``--mount from=``
+        names, else None (an image). BuildKit resolves these names in the final table
+        (``findStateByName``; ``detectRunMount`` knows no indexes) and refuses a stage that is not
+        dispatched yet (``dispatch``: "cannot copy from stage ..."; ``dispatchRunMounts``)."""
+        if by_index and ref.isdigit():
             index = int(ref)
-            if index >= current.index:
-                raise self.fail(
-                    f"invalid stage reference {ref!r}: stage index {index} is not an earlier "
-                    f"stage (this is stage {current.index})",
-                    line,
-                )
-            return self.df.stages[index]
-        return self.df.find(ref)
+            if index >= len(self.df.stages):
+                raise self.fail(f"invalid stage index {index}", line)
+            stage: Stage | None = self.df.stages[index]
+        else:
+            stage = self.df.find(ref)
+        if stage is None or stage.index < current.index:
+            return stage
+        if stage.index == current.index:
+            raise self.fail(f"circular dependency detected on stage: {current.label}", line)
+        self.stage_result(stage, line)  # a cycle is reported as one first (validateCircularDependency)
+        if mount_target:
+            raise self.fail(f"cannot mount from stage {ref!r} to {mount_target!r}, stage needs to be defined "
+                            "before current command", line)
+        raise self.fail(f"cannot copy from stage {ref!r}, it needs to be defined before current stage "
+                        f"{current.label!r}", line)
 
     def stage_result(self, stage: Stage, line: int | None) -> StageResult:
         if stage.index in self.results:
@@ -177,9 +208,10 @@ class StageConverter:
         self.usage.stages.append(stage.label)
         return result
 
-    def source_for(self, ref: str, line: int, *, scope: StageScope) -> tuple[State, Platform]:
+    def source_for(self, ref: str, line: int, *, scope: StageScope, mount_target: str = "") -> tuple[State, Platform]:
         """The filesystem a ``--from``/``from=`` names: a stage, or an image for this platform."""
-        stage = self.lookup_stage(ref, line, current=scope.stage)
+        stage = self.lookup_stage(ref, line, current=scope.stage, by_index=not mount_target,
+                                  mount_target=mount_target)
         if stage is not None:
             result = self.stage_result(stage, line)
             return result.state, result.platform
@@ -223,11 +255,7 @@ class StageConverter:
             ref = expand(stage.base.image, self.global_env, escape=self.escape).text
         except ExpansionError:
             return None
-        return self._parent_of(ref, stage)
-
-    def _parent_of(self, ref: str, stage: Stage) -> Stage | None:
-        parent = self.df.find(ref) if ref and ref.lower() != stage.name else None
-        return parent if parent is not None and parent.index != stage.index else None
+        return self.df.parent(stage, ref)
 
     def _base(self, stage: Stage) -> StageScope:
         base = stage.base
@@ -243,11 +271,13 @@ class StageConverter:
                 platform = Platform.parse(text)
             except UsageError as exc:
                 raise self.fail(f"FROM --platform: {exc.message}", base.line) from None
-        parent = self._parent_of(ref, stage)
+        parent = self.df.parent(stage, ref)
         if parent is not None:
             result = self.stage_result(parent, base.line)
-            config = replace(result.config, platform=result.platform)
-            scope = StageScope(stage, result.platform, result.state, config)
+            # ONBUILD triggers do not carry over from a base stage (BuildKit dispatchState.init)
+            config = replace(result.config, platform=result.platform, onbuild=())
+            scope = StageScope(stage, result.platform, result.state, config, build_env=dict(result.build_env),
+                               build_args=list(result.build_args))
         elif ref.lower() == "scratch":
             scope = StageScope(stage, platform, None, ImageConfig(platform=platform))
         else:
@@ -275,10 +305,12 @@ class StageConverter:
                 scope.steps[first:] = [replace(s, text=f"ONBUILD {s.text}") for s in scope.steps[first:]]
         for item in stage.instructions:
             dispatch(self, scope, item)
-        return StageResult(stage, scope.platform, scope.state, scope.final_config(), tuple(scope.steps))
+        return StageResult(stage, scope.platform, scope.state, scope.final_config(), tuple(scope.steps),
+                           tuple(scope.build_env.items()), tuple(scope.build_args))
 
     def declare_arg(self, scope: StageScope, arg: ins.Arg) -> None:
-        """ARG inside a stage: build arg, else default, else the global value or automatic one."""
+        """ARG inside a stage, as BuildKit's ``dispatchArg``: a build arg, else the default (expanded
+        now), else the global or automatic value; a value goes into the build env."""
         for item in arg.args:
             if item.name in self.build_args:
                 value: str | None = self.build_args[item.name]
@@ -286,8 +318,8 @@ class StageConverter:
                 value = self.expand(item.default, scope.expansion_env(), arg.line)
             elif item.name in self.meta_values:
                 value = self.meta_values[item.name]
-            elif item.name in PLATFORM_ARGS:
-                value = self.automatic[item.name]
             else:
-                value = None
-            scope.set_arg(item.name, value)
+                value = self.automatic.get(item.name)
+            if value is not None:
+                scope.set_env(item.name, value)
+            scope.build_args.append((item.name, value))

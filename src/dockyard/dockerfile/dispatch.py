@@ -78,13 +78,9 @@ def _run(conv: StageConverter, scope: StageScope, item: ins.Run) -> None:
             script_text = item.args[0] + "\n" + "".join(h.content + h.name + "\n" for h in item.heredocs)
             argv = (*scope.config.effective_shell(), script_text)
     mounts = (*build_mounts(conv, scope, item, env), *script_mounts)
-    run_env = list(scope.config.env)
-    env_names = {e.partition("=")[0] for e in run_env}
-    arg_pairs = [(k, v) for k, v in scope.args.items() if v is not None]
-    run_env.extend(f"{k}={v}" for k, v in arg_pairs if k not in env_names)
-    op = _exec_op(scope, argv=argv, env=tuple(run_env), mounts=mounts, item=item)
+    op = _exec_op(scope, argv=argv, env=tuple(f"{k}={v}" for k, v in env.items()), mounts=mounts, item=item)
     scope.state = op
-    prefix = f"|{len(arg_pairs)} " + " ".join(f"{k}={v}" for k, v in arg_pairs) + " " if arg_pairs else ""
+    prefix = _build_args_prefix(scope)
     flags = "".join(mount_flag_text(conv.expand(m, env, item.line)) + " " for m in item.mounts)
     if item.network != "default":
         flags += f"--network={item.network} "
@@ -93,6 +89,19 @@ def _run(conv: StageConverter, scope: StageScope, item: ins.Run) -> None:
     created = f"RUN {flags}{prefix}{' '.join(argv)} # buildkit"
     scope.add_history(created, empty_layer=False)
     scope.steps.append(Step(scope.stage.label, item.line, f"RUN {flags}{' '.join(argv)}", op))
+
+
+def _build_args_prefix(scope: StageScope) -> str:
+    """The ``|N K=V ...`` BuildKit puts before a RUN's command in history (``runCommandString``):
+    every ARG the stage declared or inherited, once, valued from the build env (so an ENV of the
+    same name shows), else as declared ("" when it has no value)."""
+    values: dict[str, str] = {}
+    for name, declared in scope.build_args:
+        if name not in values:
+            values[name] = scope.build_env.get(name, declared or "")
+    if not values:
+        return ""
+    return f"|{len(values)} " + " ".join(f"{k}={v}" for k, v in values.items()) + " "
 
 
 def _exec_op(
@@ -172,7 +181,8 @@ def _copy(conv: StageConverter, scope: StageScope, item: ins.Copy | ins.Add) -> 
                     )
                     groups.append((http, (name,), bool(item.unpack)))
     for doc in item.inline:
-        data = conv.expand(doc.content, env, item.line) if doc.expand else doc.content
+        # BuildKit ExpandRaw: a fresh lexer with "\\" as escape and SkipProcessQuotes (quotes stay)
+        data = conv.expand(doc.content, env, item.line, escape="\\", skip_quotes=True) if doc.expand else doc.content
         made = Mkfile(
             root=None,
             path="/" + doc.name,
@@ -245,6 +255,10 @@ def _workdir(conv: StageConverter, scope: StageScope, item: ins.Workdir) -> None
     if path.startswith("//"):
         path = "/" + path.lstrip("/")
     scope.config = replace(scope.config, workdir=path)
+    if path == "/":
+        # dispatchWorkdir: no mkdir for the root, and the history row adds no layer
+        _meta(scope, item.line, f"WORKDIR {path}")
+        return
     op = Mkdir(
         root=scope.state,
         path=path,
@@ -267,7 +281,7 @@ def _env(conv: StageConverter, scope: StageScope, item: ins.Env) -> None:
     env = scope.expansion_env()
     pairs = [(conv.expand(k, env, item.line), conv.expand(v, env, item.line)) for k, v in item.pairs]
     for key, value in pairs:
-        scope.config = scope.config.with_env(key, value)
+        scope.set_image_env(key, value)
     _meta(scope, item.line, "ENV " + " ".join(f"{k}={v}" for k, v in pairs))
 
 
@@ -275,13 +289,14 @@ def _label(conv: StageConverter, scope: StageScope, item: ins.Label) -> None:
     env = scope.expansion_env()
     pairs = [(conv.expand(k, env, item.line), conv.expand(v, env, item.line)) for k, v in item.pairs]
     for key, value in pairs:
-        scope.config = scope.config.with_label(key, value)
+        scope.labels[key] = value
     _meta(scope, item.line, "LABEL " + " ".join(f"{k}={v}" for k, v in pairs))
 
 
 def _arg(conv: StageConverter, scope: StageScope, item: ins.Arg) -> None:
     conv.declare_arg(scope, item)
-    shown = " ".join(a.name if scope.args.get(a.name) is None else f"{a.name}={scope.args[a.name]}" for a in item.args)
+    declared = scope.build_args[len(scope.build_args) - len(item.args):]
+    shown = " ".join(name if value is None else f"{name}={value}" for name, value in declared)
     _meta(scope, item.line, f"ARG {shown}")
 
 

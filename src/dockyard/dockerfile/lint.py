@@ -210,7 +210,7 @@ def _stage_checks(
 ) -> Iterator[Finding]:
     counts: dict[str, list[int]] = {}
     absolute_workdir = False
-    parent = df.find(stage.base.image)
+    parent = df.parent(stage, stage.base.image)
     defined = set(known_env.get(parent.name, set())) if parent is not None else {"PATH"}
     for item in stage.instructions:
         cmd = raw.get(item.line)

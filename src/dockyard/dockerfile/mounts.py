@@ -35,10 +35,11 @@ def build_mounts(conv: StageConverter, scope: StageScope, item: ins.Run, env: Ma
             raise conv.fail(f"RUN --mount={spec}: {exc}", item.line) from None
         target = m.target if not m.target or m.target.startswith("/") else posixpath.join(cwd, m.target)
         if m.type == "bind":
-            source = conv.context if not m.from_ else conv.source_for(m.from_, item.line, scope=scope)[0]
+            source = (conv.context if not m.from_
+                      else conv.source_for(m.from_, item.line, scope=scope, mount_target=target)[0])
             out.append(Mount(type="bind", target=target, source=source, selector=m.source or "/", readonly=m.readonly))
         elif m.type == "cache":
-            seed = conv.source_for(m.from_, item.line, scope=scope)[0] if m.from_ else None
+            seed = conv.source_for(m.from_, item.line, scope=scope, mount_target=target)[0] if m.from_ else None
             out.append(
                 Mount(
                     type="cache",

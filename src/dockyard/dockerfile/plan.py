@@ -109,7 +109,8 @@ def plan(
     ssh: dict[str, bool] = {}
     declared: set[str] = set()
     for platform in targets:
-        automatic = platform_args(platform, build)
+        automatic = platform_args(platform, build, stage=target or df.stages[-1].name)
+        automatic.update((k, v) for k, v in args.items() if k in automatic)  # defaultArgs' overrides
         scope, meta_values = global_scope(
             df.meta_args, build_args=args, automatic=automatic, filename=df.filename, escape=df.parsed.escape
         )

@@ -17,8 +17,8 @@ from dockyard.dockerfile.resolver import ImageResolver
 from dockyard.dockerfile.stages import load
 from dockyard.dockerfile.syntax import parse_path
 from dockyard.errors import DockerfileError, UsageError
-from dockyard.graph.contenthash import SourceNotFoundError
 from dockyard.platform import Platform
+from dockyard.selector.errors import SelectionError, explain
 
 CALLS = ("build", "outline", "targets", "check")
 FORMATS = ("text", "json")
@@ -91,9 +91,9 @@ def answer(request: BuildRequest, *, resolver: ImageResolver | None = None) -> A
                 continue
             try:
                 keys.key(step.op)
-            except SourceNotFoundError as exc:
+            except SelectionError as exc:
                 raise DockerfileError(
-                    f"{step.text}: {exc.args[0]!r} not found in build context",
+                    f"{step.text}: {explain(exc)}",
                     file=result.dockerfile.filename,
                     line=step.line,
                 ) from None

@@ -13,6 +13,14 @@ Two extra modes exist because the frontend needs them:
   handed to a shell later, e.g. the ``RUN`` line checks).
 * ``skip_unset``: leave references to unset variables as written, so a later stage of the
   pipeline (or the container's shell) can still see them.
+* ``skip_quotes``: quote characters are ordinary text (BuildKit's ``SkipProcessQuotes``, used
+  for the bodies of unquoted COPY/ADD heredocs: ``$VAR`` and ``\\`` escapes are processed,
+  ``'daemon off;'`` stays quoted).
+
+An expanded word may not exceed :data:`MAX_WORD` characters: a chain such as
+``ARG a=${a}${a}`` doubles on every line and would otherwise exhaust memory. BuildKit has no
+explicit cap (its parser refuses a Dockerfile line over 65535 bytes, parser.go, and an LLB
+definition must fit a gRPC message); 1 MiB per word keeps every real Dockerfile working.
 
 The scanner works on code points, so multi-byte text such as Korean passes through intact.
 """
@@ -29,6 +37,7 @@ _EOF = ""
 # keeps the deepest word far from the interpreter's recursion limit
 MAX_NESTING = 100
 _SPECIAL_CHARS = frozenset("$'\"<")
+MAX_WORD = 1 << 20
 
 
 class ExpansionError(ValueError):
@@ -85,8 +94,10 @@ class _Words:
 class _Scanner:
     """One pass over one word; holds the position and what was looked up."""
 
-    def __init__(self, text: str, env: Mapping[str, str], *, escape: str, raw_quotes: bool, skip_unset: bool) -> None:
+    def __init__(self, text: str, env: Mapping[str, str], *, escape: str, raw_quotes: bool, skip_unset: bool,
+                 skip_quotes: bool = False) -> None:
         self.text = text
+        self.skip_quotes = skip_quotes
         self.pos = 0
         self.env = env
         self.escape = escape
@@ -144,11 +155,11 @@ class _Scanner:
                 piece = self.maybe_heredoc()
                 result.append(piece)
                 words.add_raw_string(piece)
-            elif ch == "'":
+            elif ch == "'" and not self.skip_quotes:
                 piece = self.single_quoted()
                 result.append(piece)
                 words.add_raw_string(piece)
-            elif ch == '"':
+            elif ch == '"' and not self.skip_quotes:
                 piece = self.double_quoted()
                 result.append(piece)
                 words.add_raw_string(piece)
@@ -385,16 +396,25 @@ def expand(
     escape: str = "\\",
     raw_quotes: bool = False,
     skip_unset: bool = False,
+    skip_quotes: bool = False,
 ) -> Expansion:
-    """Expand ``word`` against ``env``; raises :class:`ExpansionError` on bad syntax."""
+    """Expand ``word`` against ``env``; raises :class:`ExpansionError` on bad syntax or size."""
     if not _SPECIAL_CHARS.intersection(word) and escape not in word:
         return Expansion(word, tuple(word.split()))
-    scanner = _Scanner(word, env, escape=escape, raw_quotes=raw_quotes, skip_unset=skip_unset)
+    scanner = _Scanner(word, env, escape=escape, raw_quotes=raw_quotes, skip_unset=skip_unset,
+                       skip_quotes=skip_quotes)
     try:
         text, words = scanner.until("", raw_escapes=False)
     except ExpansionError as exc:
-        raise ExpansionError(f"failed to process {word!r}: {exc}") from None
+        raise ExpansionError(f"failed to process {_excerpt(word)!r}: {exc}") from None
+    if len(text) > MAX_WORD:
+        raise ExpansionError(f"expanding {_excerpt(word)!r} gives {len(text)} characters, more than the "
+                             f"{MAX_WORD} a word may have (a variable that doubles itself, e.g. ARG a=${{a}}${{a}}?)")
     return Expansion(text, tuple(words), frozenset(scanner.matched), frozenset(scanner.unmatched))
+
+
+def _excerpt(word: str) -> str:
+    return word if len(word) <= 80 else word[:77] + "..."
 
 
 def expand_word(word: str, env: Mapping[str, str], *, escape: str = "\\") -> str:

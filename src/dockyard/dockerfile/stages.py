@@ -1,6 +1,12 @@
 """Stages: a Dockerfile's FROM sections, the global ARGs before them, and lookups by name or index.
 
-Stage names are case-insensitive (kept lower case, as BuildKit does). A stage's
+Stage names are kept lower case, as BuildKit's parser keeps them. How a name is looked up
+depends on where it is used, as in BuildKit's dispatchStates (dockerfile2llb/convert.go):
+``FROM name`` sees only the stages defined before it, compared exactly (``addState`` looks
+up ``statesByName[BaseName]`` while the stages are being added, so ``FROM Builder`` is an
+image name and a later ``AS busybox`` does not capture an earlier ``FROM busybox``);
+``--target``, ``COPY --from`` and ``--mount from=`` see the final table, case-insensitively
+(``findStateByName``), where a duplicate name means its last definition. A stage's
 ``description`` is the comment directly above its FROM that starts with the stage name,
 the convention ``--call=targets`` shows.
 """
@@ -45,9 +51,13 @@ class Dockerfile:
         return self.parsed.filename
 
     def find(self, ref: str) -> Stage | None:
-        """The stage named ``ref`` (case-insensitive), else None."""
+        """The last stage named ``ref`` (case-insensitive; BuildKit ``findStateByName``), else None."""
         lowered = ref.lower()
-        return next((s for s in self.stages if s.name and s.name == lowered), None)
+        return next((s for s in reversed(self.stages) if s.name and s.name == lowered), None)
+
+    def parent(self, stage: Stage, ref: str) -> Stage | None:
+        """The stage ``FROM ref`` of ``stage`` names: the latest one before it named exactly ``ref``."""
+        return next((s for s in reversed(self.stages[: stage.index]) if s.name and s.name == ref), None)
 
     def target(self, name: str | None) -> Stage:
         """The stage ``--target`` names, or the last stage."""

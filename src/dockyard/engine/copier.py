@@ -14,9 +14,9 @@ The rules that decide what an entry becomes (learned from BuildKit's ``fsutil/co
   snapshotter's business and never copied). A directory's times are set after its children
   are written, so they stick.
 
-Excluded entries (``--exclude``, .dockerignore) are skipped; an excluded directory is still
-walked when some ``!pattern`` could re-include a child, and is then created only if something
-inside it is copied. ``--parents`` uses the same lazy creation with an include pattern.
+Which entries are copied (wildcards, .dockerignore, ``--exclude``, ``--parents``, directories
+created only for what is inside them) is decided by :mod:`dockyard.selector`, once, for the
+copy and its cache key alike; this module only writes what it is given.
 
 Nothing here follows a symlink on either side: destination entries are created with
 ``O_NOFOLLOW``/``O_EXCL`` below a top directory the caller resolved inside the root.
@@ -27,13 +27,13 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from dockyard.dockerfile.dockerignore import PatternMatcher
 from dockyard.engine.chmod import ModeChange
-from dockyard.engine.sources import match_component
 from dockyard.errors import BuildError
 from dockyard.oci.tarfs import is_overlay_xattr
+from dockyard.selector import Entry
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -48,36 +48,15 @@ class CopyCounts:
     bytes: int = 0
 
 
-@dataclass(frozen=True, kw_only=True)
-class Filters:
-    """Which entries below a copied source are taken.
+@dataclass(frozen=True)
+class _OpenDir:
+    """A copied directory whose metadata is set once the walk leaves it."""
 
-    ``excludes`` match paths relative to the copied source (``--exclude``), ``ignore`` paths
-    relative to the source root (``.dockerignore``), ``include`` (``--parents``) paths
-    relative to the copied source; an entry is taken when included and not excluded.
-    """
-
-    excludes: PatternMatcher | None = None
-    ignore: PatternMatcher | None = None
-    include: PatternMatcher | None = None
-
-    @property
-    def reinclusions(self) -> bool:
-        return any(m is not None and m.has_exclusions for m in (self.excludes, self.ignore))
-
-
-@dataclass
-class _Pending:
+    prefix: str
     src: bytes
     target: bytes
     st: os.stat_result
-    created: bool = False
-
-
-@dataclass
-class _Walk:
-    filters: Filters
-    pending: list[_Pending] = field(default_factory=list)
+    apply_meta: bool
 
 
 @dataclass
@@ -98,70 +77,40 @@ class TreeCopier:
 
     # -- tops -------------------------------------------------------------------------
 
-    def copy_contents(self, src: bytes, rel_root: str, target: bytes, filters: Filters) -> None:
-        """Copy the contents of directory ``src`` into the existing directory ``target``.
+    def copy_contents(self, src: bytes, target: bytes, entries: Iterable[Entry]) -> None:
+        """Copy ``entries`` (the selector's walk below directory ``src``) into the existing
+        directory ``target``.
 
         ``target`` keeps its mode and owner (it is the destination, not a copied entry) but
-        takes the source directory's times, as BuildKit does.
+        takes the source directory's times, as BuildKit does. A directory entry is finished
+        (metadata, then times) once the walk has left it, so its times stick; a ``lazy``
+        directory that already existed keeps its own metadata (fsutil ``createParentDirs``).
         """
         st = os.lstat(src)
         if not stat.S_ISDIR(os.lstat(target).st_mode):
             raise BuildError(f"cannot copy to non-directory: {self.container_path(target)}")
-        self._children(src, target, rel_top="", rel_root=rel_root, walk=_Walk(filters))
+        open_dirs: list[_OpenDir] = []
+        for entry in entries:
+            while open_dirs and not entry.rel.startswith(open_dirs[-1].prefix):
+                self._finish(open_dirs.pop())
+            path = target + b"/" + os.fsencode(entry.rel)
+            node = entry.node
+            if node.is_dir:
+                created = self._make_dir(path)
+                open_dirs.append(_OpenDir(entry.rel + "/", node.host, path, node.st, created or not entry.lazy))
+            else:
+                self._non_dir(node.host, path, node.st)
+        while open_dirs:
+            self._finish(open_dirs.pop())
         os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
 
     def copy_entry(self, src: bytes, target: bytes, st: os.stat_result) -> None:
         """Copy one non-directory entry ``src`` (already lstat'ed as ``st``) to ``target``."""
         self._non_dir(src, target, st)
 
-    # -- walking ----------------------------------------------------------------------
-
-    def _children(self, src: bytes, target: bytes, *, rel_top: str, rel_root: str, walk: _Walk) -> None:
-        with os.scandir(src) as it:
-            entries = sorted(it, key=lambda e: e.name)
-        for entry in entries:
-            name = os.fsdecode(entry.name)
-            child_top = f"{rel_top}/{name}" if rel_top else name
-            child_root = f"{rel_root}/{name}" if rel_root and rel_root != "." else name
-            self._entry(entry.path, target + b"/" + entry.name, entry.stat(follow_symlinks=False),
-                        rel_top=child_top, rel_root=child_root, walk=walk)
-
-    def _entry(self, src: bytes, target: bytes, st: os.stat_result, *, rel_top: str, rel_root: str,
-               walk: _Walk) -> None:
-        filters, pending = walk.filters, walk.pending
-        excluded = bool(
-            (filters.excludes is not None and filters.excludes.matches(rel_top))
-            or (filters.ignore is not None and filters.ignore.matches(rel_root)))
-        included = not excluded and (filters.include is None or filters.include.matches(rel_top))
-        is_dir = stat.S_ISDIR(st.st_mode)
-        if not included:
-            if not is_dir:
-                return
-            if excluded and not filters.reinclusions:
-                return
-            if not excluded and filters.include is not None and not _could_include(filters.include, rel_top):
-                return
-        if not is_dir:
-            self._create_pending(pending)
-            self._non_dir(src, target, st)
-            return
-        if included:
-            self._create_pending(pending)
-            self._make_dir(target)
-            self._children(src, target, rel_top=rel_top, rel_root=rel_root, walk=walk)
-            self._set_meta(src, target, st)
-            return
-        pending.append(_Pending(src, target, st))
-        self._children(src, target, rel_top=rel_top, rel_root=rel_root, walk=walk)
-        done = pending.pop()
-        if done.created:
-            self._set_meta(src, target, st)
-
-    def _create_pending(self, pending: list[_Pending]) -> None:
-        for item in pending:
-            if not item.created:
-                self._make_dir(item.target)
-                item.created = True
+    def _finish(self, item: _OpenDir) -> None:
+        if item.apply_meta:
+            self._set_meta(item.src, item.target, item.st)
 
     def _make_dir(self, target: bytes) -> bool:
         try:
@@ -255,30 +204,6 @@ class TreeCopier:
         os.chmod(target, self._mode_for(st), follow_symlinks=False)
         _copy_xattrs_path(src, target)
         os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
-
-
-def _could_include(include: PatternMatcher, rel_top: str) -> bool:
-    """Whether something below directory ``rel_top`` could match the ``--parents`` pattern.
-
-    Pruning matters: ``COPY --parents --from=img a/b.txt /d/`` copies from ``/`` and would
-    otherwise walk the whole image to find one file.
-    """
-    parts = rel_top.split("/")
-    for pattern in include.patterns:
-        wanted = pattern.text.split("/")
-        ok = True
-        for i, part in enumerate(parts):
-            if i >= len(wanted):
-                ok = False
-                break
-            if "**" in wanted[i]:
-                break
-            if not match_component(wanted[i], part):
-                ok = False
-                break
-        if ok:
-            return True
-    return False
 
 
 def _skip_xattr(name: str) -> bool:

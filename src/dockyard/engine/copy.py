@@ -35,14 +35,13 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockyard.dockerfile.dockerignore import PatternMatcher
 from dockyard.engine import archive
 from dockyard.engine.chmod import ModeChange, parse_chmod
-from dockyard.engine.copier import Filters, TreeCopier
-from dockyard.engine.sources import clean_source, expand, has_wildcards, is_visible, split_pivot, unescape
+from dockyard.engine.copier import TreeCopier
 from dockyard.errors import BuildError, disk_full
 from dockyard.executor.user import resolve_user
 from dockyard.oci.rootpath import resolve
+from dockyard.selector import PatternMatcher, SelectionError, SourceNotFoundError, SourceSpec, SourceTree, select
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,6 +62,12 @@ class CopySpec:
     from_context: bool = True
     context_excludes: tuple[str, ...] = ()
 
+    def selection(self) -> SourceSpec:
+        """What decides which entries are copied (the cache key hashes the same)."""
+        return SourceSpec(paths=self.paths, excludes=self.excludes, parents=self.parents,
+                          follow_symlinks=self.follow_symlinks, allow_wildcard=self.allow_wildcard,
+                          allow_empty_wildcard=self.allow_empty_wildcard)
+
 
 @dataclass(frozen=True, kw_only=True)
 class CopyStats:
@@ -70,14 +75,6 @@ class CopyStats:
 
     files: int
     bytes: int
-
-
-@dataclass(frozen=True)
-class _Source:
-    name: str  # relative to the source root, as selected
-    host: bytes  # resolved host path (named symlinks followed)
-    st: os.stat_result
-    include: str = ""  # --parents pattern below ``host``
 
 
 def copy_into(*, source_root: Path, dest_root: Path, spec: CopySpec) -> CopyStats:
@@ -108,8 +105,14 @@ def _container_path(name: str, roots: tuple[Path, ...]) -> str:
 
 def _copy_into(source_root: Path, dest_root: Path, spec: CopySpec, keyword: str) -> CopyStats:
     mode = parse_chmod(spec.chmod) if spec.chmod else None
-    ignore = PatternMatcher(spec.context_excludes) if spec.from_context and spec.context_excludes else None
-    sources = _select_all(os.fsencode(source_root), spec, ignore, keyword)
+    ignore = PatternMatcher(spec.context_excludes) if spec.from_context else None
+    tree = SourceTree(source_root, ignore=ignore)
+    try:
+        selected = select(tree, spec.selection())
+    except SourceNotFoundError as exc:
+        raise _not_found(keyword, exc.args[0], spec.from_context) from None
+    except SelectionError as exc:
+        raise BuildError(f"{keyword} failed: {exc}") from None
 
     dest = spec.dest if spec.dest.startswith("/") else posixpath.join("/", spec.workdir or "/", spec.dest)
     dest_dir = spec.dest.endswith("/") or spec.dest in ("", ".") or spec.parents
@@ -117,7 +120,7 @@ def _copy_into(source_root: Path, dest_root: Path, spec: CopySpec, keyword: str)
     dest_host = resolve(droot, dest)
     dest_dir = dest_dir or dest_host == droot
     exists = _lexists(dest_host)
-    if len(sources) > 1 and not dest_dir and not (exists and os.path.isdir(dest_host)):
+    if len(selected) > 1 and not dest_dir and not (exists and os.path.isdir(dest_host)):
         raise BuildError(
             f"When using {keyword} with more than one source file, "
             "the destination must be a directory and end with a /",
@@ -128,70 +131,25 @@ def _copy_into(source_root: Path, dest_root: Path, spec: CopySpec, keyword: str)
     maker.make(dest_host if dest_dir else os.path.dirname(dest_host))
 
     copier = TreeCopier(dest_root=droot, owner=owner, mode=mode)
-    excludes = PatternMatcher(spec.excludes) if spec.excludes else None
-    for source in sources:
-        if spec.unpack and stat.S_ISREG(source.st.st_mode) and archive.is_archive(source.host):
+    for item in selected:
+        node = item.top.node
+        if spec.unpack and stat.S_ISREG(node.st.st_mode) and archive.is_archive(node.host):
             maker.make(dest_host)
-            archive.extract(source.host, dest_host, chown=spec.chown, counts=copier.counts)
+            archive.extract(node.host, dest_host, chown=spec.chown, counts=copier.counts)
             continue
-        if stat.S_ISDIR(source.st.st_mode):
+        if node.is_dir:
             maker.make(dest_host)
-            filters = Filters(excludes=excludes, ignore=ignore,
-                              include=PatternMatcher([source.include]) if source.include not in ("", ".") else None)
-            copier.copy_contents(source.host, source.name, dest_host, filters)
+            copier.copy_contents(node.host, dest_host, item.entries)
             continue
         target = dest_host
         if _lexists(dest_host) and os.path.isdir(dest_host):
-            target = dest_host + b"/" + os.fsencode(posixpath.basename(source.name))
-        copier.copy_entry(source.host, target, source.st)
+            target = dest_host + b"/" + os.fsencode(posixpath.basename(item.top.name))
+        copier.copy_entry(node.host, target, node.st)
     return CopyStats(files=copier.counts.files, bytes=copier.counts.bytes)
 
 
 def _lexists(path: bytes) -> bool:
     return os.path.lexists(path)
-
-
-def _select_all(root: bytes, spec: CopySpec, ignore: PatternMatcher | None, keyword: str) -> list[_Source]:
-    excludes = PatternMatcher(spec.excludes) if spec.excludes else None
-    found: list[_Source] = []
-    for written in spec.paths:
-        include = ""
-        path = written
-        if spec.parents:
-            path, include = split_pivot(written)
-            if not has_wildcards(path) and not has_wildcards(include):
-                full = posixpath.join(path, include) if path != "." else include
-                if not _select(root, full, spec, ignore):
-                    raise _not_found(keyword, written, spec.from_context)
-        selected = _select(root, path, spec, ignore)
-        if excludes is not None and has_wildcards(path):
-            selected = [s for s in selected
-                        if not (excludes.matches(s.name) or excludes.matches(posixpath.basename(s.name)))]
-        if not selected:
-            if spec.allow_empty_wildcard and spec.allow_wildcard and has_wildcards(path):
-                continue
-            raise _not_found(keyword, written, spec.from_context)
-        found.extend(_Source(s.name, s.host, s.st, include) for s in selected)
-    return found
-
-
-def _select(root: bytes, path: str, spec: CopySpec, ignore: PatternMatcher | None) -> list[_Source]:
-    rel = clean_source(path)
-    if spec.allow_wildcard and has_wildcards(rel):
-        names = expand(os.fsdecode(root), rel, visible=ignore)
-    else:
-        names = [unescape(rel) if spec.allow_wildcard else rel]
-    out: list[_Source] = []
-    for name in names:
-        try:
-            host = resolve(root, name, follow_last=spec.follow_symlinks)
-            st = os.lstat(host)
-        except (FileNotFoundError, NotADirectoryError, BuildError):
-            continue
-        if not is_visible(ignore, name, is_dir=stat.S_ISDIR(st.st_mode)):
-            continue
-        out.append(_Source(name, host, st))
-    return out
 
 
 def _not_found(keyword: str, path: str, from_context: bool) -> BuildError:

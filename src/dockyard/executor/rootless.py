@@ -6,6 +6,14 @@ the default devices instead of creating them) and keeps its state under the stor
 process's user namespace, so image uids 0..N already map to the user and its subordinate
 range and nothing in the spec needs a uid mapping of its own.
 
+Containers (Docker, Kubernetes) mask paths of their /proc and /sys by mounting over them,
+and the kernel then refuses a fresh procfs or sysfs in any namespace the container's
+user can make (fs/namespace.c, mount_too_revealing). A probe finds out once per process
+(``unshare`` trying both mounts); where it fails, steps run as BuildKit's
+``--oci-worker-no-process-sandbox`` runs them (executor/oci/spec_linux.go, withBoundProc):
+without their own pid namespace, with the container's /proc (and /sys) bound instead.
+Steps can then see, and signal, the build's other processes: docs/rootless.md says so.
+
 Networking is the other difference (:mod:`dockyard.rootless.network`): a step with the
 default network joins the build's slirp4netns namespace, with a resolv.conf naming its
 DNS forwarder. Without slirp4netns the default becomes ``none``, as the issue that asked
@@ -16,12 +24,61 @@ silently downgraded.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dockyard.errors import HostError
 from dockyard.executor.base import Network, RunRequest
 from dockyard.rootless.network import BuildNetwork
+
+
+@dataclass(frozen=True)
+class KernelMounts:
+    """Whether a fresh procfs and sysfs can be mounted here (False: the container masks them)."""
+
+    proc: bool
+    sys: bool
+
+
+def _mounts(argv: list[str]) -> bool:
+    try:
+        return subprocess.run(argv, capture_output=True, timeout=20, check=False,
+                              stdin=subprocess.DEVNULL).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@functools.cache
+def kernel_mounts() -> KernelMounts:
+    """Probe (once per process, a few ms) what runc will be allowed to mount for a step."""
+    proc = _mounts(["unshare", "--pid", "--fork", "--mount", "--mount-proc", "true"])
+    sys = _mounts(["unshare", "--mount", "--net", "mount", "-t", "sysfs", "-o", "ro", "sysfs", "/sys"])
+    return KernelMounts(proc=proc, sys=sys)
+
+
+def describe_sandbox() -> str:
+    """One line for ``inspect``: whether steps get their own pid namespace and /proc."""
+    found = kernel_mounts()
+    if found.proc and found.sys:
+        return "own pid namespace, /proc and /sys"
+    masked = " and ".join(name for name, ok in (("/proc", found.proc), ("/sys", found.sys)) if not ok)
+    return (f"no process sandbox: {masked} masked by the container, bound instead "
+            "(steps share the build's pid namespace)")
+
+
+def _bind_kernel_mounts(config: dict[str, Any], found: KernelMounts) -> dict[str, Any]:
+    if not found.proc:
+        config["linux"]["namespaces"] = [ns for ns in config["linux"]["namespaces"] if ns["type"] != "pid"]
+        config["mounts"] = [{"destination": "/proc", "type": "bind", "source": "/proc", "options": ["rbind"]}
+                            if m["destination"] == "/proc" else m for m in config["mounts"]]
+    if not found.sys:
+        config["mounts"] = [{"destination": "/sys", "type": "bind", "source": "/sys",
+                             "options": ["rbind", "ro", "nosuid", "noexec", "nodev"]}
+                            if m["destination"] == "/sys" else m for m in config["mounts"]]
+    return config
 
 
 class RootlessSandbox:
@@ -45,7 +102,8 @@ class RootlessSandbox:
         return dataclasses.replace(request, network=Network.NONE)
 
     def spec(self, config: dict[str, Any], request: RunRequest) -> dict[str, Any]:
-        """The step's config.json joined to the build's network namespace when it has network."""
+        """The step's config.json: kernel filesystems as the container allows, the build's network."""
+        config = _bind_kernel_mounts(config, kernel_mounts())
         if request.network is Network.NONE:
             return config
         netns, resolv = self.network.namespace()

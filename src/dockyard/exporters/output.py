@@ -21,6 +21,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dockyard.errors import UsageError
+from dockyard.oci.annotations import ExportAnnotations, is_annotation_key
+from dockyard.oci.annotations import parse as parse_annotations
 from dockyard.oci.layer import Compression
 from dockyard.reference import Reference
 
@@ -42,8 +44,8 @@ class ImageOptions:
     compression: Compression = Compression.GZIP
     compression_level: int | None = None
     force_compression: bool = False
-    rewrite_timestamp: bool = False
-    annotations: Mapping[str, str] = field(default_factory=dict, hash=False)
+    rewrite_timestamp: bool | None = None  # None: not given (see cli/buildrun.py for what each means)
+    annotations: ExportAnnotations = field(default_factory=ExportAnnotations)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,7 +142,9 @@ def _fields(spec: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for part in rows[0] if rows else []:
         key, has_value, value = part.partition("=")
-        key = key.strip().lower()
+        key = key.strip()
+        if not is_annotation_key(key):  # annotation keys keep their case, as in BuildKit
+            key = key.lower()
         if not has_value or not key:
             raise UsageError(f"invalid --output {spec!r}: {part!r} is not key=value", hint=_EXAMPLE)
         if key in out:
@@ -182,8 +186,9 @@ def _image_options(spec: str, attrs: Mapping[str, str]) -> ImageOptions:
         compression=compression,
         compression_level=level,
         force_compression=_bool(spec, "force-compression", attrs.get("force-compression", "false")),
-        rewrite_timestamp=_bool(spec, "rewrite-timestamp", attrs.get("rewrite-timestamp", "false")),
-        annotations={k: v for k, v in attrs.items() if k.startswith("annotation")},
+        rewrite_timestamp=_bool(spec, "rewrite-timestamp", attrs["rewrite-timestamp"])
+        if "rewrite-timestamp" in attrs else None,
+        annotations=parse_annotations(attrs, where=f"--output {spec!r}"),
     )
 
 
@@ -217,7 +222,7 @@ def parse_output(spec: str) -> Output:
                          hint="types: " + ", ".join(_KEYS))
     allowed = _KEYS[kind]
     for key in attrs:
-        if key not in allowed and not (key.startswith("annotation") and "name" in allowed):
+        if key not in allowed and not (is_annotation_key(key) and "name" in allowed):
             raise UsageError(f"invalid --output {spec!r}: type={kind} has no key {key!r}{_suggest(key, allowed)}",
                              hint="keys: " + ", ".join(allowed))
     split = _bool(spec, "platform-split", attrs["platform-split"]) if "platform-split" in attrs else None

@@ -21,21 +21,18 @@ from typing import Protocol
 
 from dockyard.graph.ops import ContextSource, Copy, Exec, Mount, Op
 from dockyard.platform import Platform
+from dockyard.selector.select import SourceSpec, check_patterns
 
-KEY_VERSION = "dockyard.cachekey.v1"
+# v2: context checksums come from the one file selector (Go wildcards, ``--parents``, lazy
+# .dockerignore directories, symlinks resolved inside the context, modes, xattrs, hard links);
+# v1 records could say CACHED for a changed file, so none of them may ever match again.
+KEY_VERSION = "dockyard.cachekey.v2"
 
 
 class ContentHasher(Protocol):
     """Checksums of build-context selections (see :class:`dockyard.graph.contenthash.ContextHasher`)."""
 
-    def checksum(
-        self,
-        sources: Sequence[str],
-        *,
-        excludes: Sequence[str] = (),
-        copy_excludes: Sequence[str] = (),
-        follow_symlinks: bool = True,
-    ) -> str: ...
+    def checksum(self, spec: SourceSpec, *, ignore: Sequence[str] = ()) -> str: ...
 
 
 class CacheKeys:
@@ -107,20 +104,23 @@ class CacheKeys:
 
     def _content(self, op: Op) -> list[str]:
         """Checksums of the context files ``op`` reads (empty when it reads none)."""
+        spec = copy_spec(op) if isinstance(op, Copy) else None
+        if spec is not None:
+            check_patterns(spec)  # a bad wildcard fails here, with its Dockerfile line, for any source
         if self.hasher is None:
             return []
         sums: list[str] = []
-        if isinstance(op, Copy) and isinstance(op.source, ContextSource):
-            sums.append(
-                self.hasher.checksum(
-                    op.paths,
-                    excludes=op.source.excludes,
-                    copy_excludes=op.excludes,
-                    follow_symlinks=op.follow_symlinks,
-                )
-            )
+        if spec is not None and isinstance(op, Copy) and isinstance(op.source, ContextSource):
+            sums.append(self.hasher.checksum(spec, ignore=op.source.excludes))
         if isinstance(op, Exec):
             for mount in op.mounts:
                 if isinstance(mount.source, ContextSource):
-                    sums.append(self.hasher.checksum([mount.selector or "."], excludes=mount.source.excludes))
+                    bind = SourceSpec(paths=(mount.selector or ".",), allow_wildcard=False)
+                    sums.append(self.hasher.checksum(bind, ignore=mount.source.excludes))
         return sums
+
+
+def copy_spec(op: Copy) -> SourceSpec:
+    """The file-selecting part of a Copy op, as the selector takes it."""
+    return SourceSpec(paths=op.paths, excludes=op.excludes, parents=op.parents,
+                      follow_symlinks=op.follow_symlinks, allow_wildcard=op.allow_wildcard)

@@ -1,13 +1,23 @@
-"""Checksums of the build-context files an op reads, and only those.
+"""Checksums of the build-context entries an op reads, and only those.
 
-A COPY's cache key must change when a file it copies changes, and must not change when an
-unrelated file changes. So the checksum covers exactly the paths its sources select (after
-wildcards, ``.dockerignore`` and ``--exclude``): relative path, type, permission bits and
-content digest (or link target). Timestamps are left out, as BuildKit does.
+A COPY's cache key must change when anything it copies changes, and must not change when an
+unrelated file changes. So the checksum is computed over the very entries the copy iterates
+(:func:`dockyard.selector.select`, the same function :mod:`dockyard.engine.copy` uses):
+for each selected source its name as selected, then for the source and every entry below it
+the path, kind, permission bits (setuid, setgid and sticky included), extended attributes,
+hard-link structure, and the file's content digest or the link's target. Owners are not
+hashed because the copy never takes them from the context: context files are written as
+root or as ``--chown`` says, and ``--chown`` is in the op itself. Timestamps are left out,
+as BuildKit leaves them out (``cache/contenthash/filehash.go`` ``NewFromStat`` hashes a tar
+header without times), although the copy keeps them.
+
+Symlinks are resolved inside the (filtered) context, never on the host, exactly as the copy
+resolves them; a regular file is opened with ``O_NOFOLLOW`` and nothing else is ever read.
 
 Hashing is the expensive part (50,000 small files take ~0.9 s to read), so file digests are
-kept in a :class:`StatCache` keyed by ``(path, size, mtime_ns, inode)``: an unchanged file is
-stat'ed, never re-read. The cache can be saved between builds (atomic write).
+kept in a :class:`StatCache` keyed by ``(path in the context, size, mtime, ctime, inode)``: an
+unchanged file is stat'ed, never re-read. The cache is saved between builds (mode 0600,
+atomic write) and holds only context-relative paths.
 """
 
 from __future__ import annotations
@@ -15,39 +25,40 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import posixpath
 import stat
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from fnmatch import fnmatchcase
+from collections.abc import Sequence
 from pathlib import Path
 
-from dockyard.dockerfile.dockerignore import PatternMatcher, clean
+from dockyard.oci.tarfs import is_overlay_xattr
+from dockyard.selector import Node, PatternMatcher, SourceSpec, SourceTree, select
+from dockyard.selector.errors import SourceNotFoundError
 
-_WILDCARDS = frozenset("*?[")
+__all__ = ["ContextHasher", "SourceNotFoundError", "StatCache", "entry_record"]
+
 _CHUNK = 1 << 20
+_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
 
-
-class SourceNotFoundError(FileNotFoundError):
-    """A COPY/ADD source selects nothing in the build context."""
+_Key = tuple[str, int, int, int, int]
 
 
 class StatCache:
-    """File digests by ``(path, size, mtime_ns, inode)``; counts reads for tests and stats."""
+    """File digests by ``(rel, size, mtime_ns, ctime_ns, inode)``; counts reads for tests and stats."""
 
     def __init__(self) -> None:
-        self._digests: dict[tuple[str, int, int, int], str] = {}
-        self._used: set[tuple[str, int, int, int]] = set()
+        self._digests: dict[_Key, str] = {}
+        self._used: set[_Key] = set()
         self.reads = 0
 
-    def digest(self, path: str, st: os.stat_result) -> str:
-        key = (path, st.st_size, st.st_mtime_ns, st.st_ino)
+    def digest(self, rel: str, host: bytes, st: os.stat_result) -> str:
+        """The sha256 of the regular file ``host`` (``rel`` in the context), read at most once."""
+        key = (rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
         self._used.add(key)
         found = self._digests.get(key)
         if found is not None:
             return found
         h = hashlib.sha256()
-        with open(path, "rb") as fh:
+        fd = os.open(host, _READ)
+        with os.fdopen(fd, "rb") as fh:
             while chunk := fh.read(_CHUNK):
                 h.update(chunk)
         self.reads += 1
@@ -56,13 +67,14 @@ class StatCache:
         return digest
 
     def save(self, path: Path) -> None:
-        """Write the entries this process used, atomically (a temp file of its own, then rename):
+        """Write the entries this process used, atomically and readable by the owner only:
         files that changed or went away drop out, so the file stays the size of the context."""
         rows = [[*k, v] for k, v in self._digests.items() if k in self._used]
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        # 0600: host paths and the digests of their contents are nobody else's business
-        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as out:
-            out.write(json.dumps(rows))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            os.fchmod(fh.fileno(), 0o600)
+            json.dump(rows, fh)
         os.replace(tmp, path)
 
     @classmethod
@@ -70,125 +82,93 @@ class StatCache:
         cache = cls()
         try:
             rows = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return cache
-        for row in rows:
-            cache._digests[(str(row[0]), int(row[1]), int(row[2]), int(row[3]))] = str(row[4])
+            for row in rows:
+                key = (str(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4]))
+                cache._digests[key] = str(row[5])
+        except (OSError, ValueError, TypeError, IndexError):
+            return cls()  # an unreadable or old-format cache is only a slower build
         return cache
 
 
-@dataclass(frozen=True)
-class _Entry:
-    rel: str
-    record: str
+def entry_record(rel: str, node: Node, content: str, *, hardlink: str = "") -> str:
+    """The hashed description of one entry: what the copy writes for it, owners aside."""
+    st = node.st
+    mode = st.st_mode
+    xattrs = _xattrs(node.host)
+    if stat.S_ISDIR(mode):
+        kind = "dir"
+    elif stat.S_ISLNK(mode):
+        kind, content = "link", os.fsdecode(os.readlink(node.host))
+    elif stat.S_ISREG(mode):
+        kind = "file"
+    else:
+        kind, content = f"special{stat.S_IFMT(mode):o}", f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}"
+    perms = 0o777 if kind == "link" else stat.S_IMODE(mode)
+    return "\0".join((rel, kind, f"{perms:o}", xattrs, content, hardlink))
+
+
+def _xattrs(host: bytes) -> str:
+    try:
+        names = sorted(n for n in os.listxattr(host, follow_symlinks=False) if not is_overlay_xattr(n))
+    except OSError:
+        return ""
+    out = []
+    for name in names:
+        try:
+            out.append(f"{name}={os.getxattr(host, name, follow_symlinks=False).hex()}")
+        except OSError:
+            continue
+    return ",".join(out)
 
 
 class ContextHasher:
-    """Checksums selections of one context directory (the ``ContentHasher`` of cache keys)."""
+    """Checksums selections of one context directory (the ``ContentHasher`` of cache keys).
+
+    One hasher sees the context as it was when first listed (directory listings are kept),
+    so all keys of one build agree with each other; the next build makes a new hasher.
+    """
 
     def __init__(self, root: Path, *, cache: StatCache | None = None) -> None:
         self.root = root
         self.cache = cache if cache is not None else StatCache()
+        self._trees: dict[tuple[str, ...], SourceTree] = {}
 
-    def checksum(
-        self,
-        sources: Sequence[str],
-        *,
-        excludes: Sequence[str] = (),
-        copy_excludes: Sequence[str] = (),
-        follow_symlinks: bool = True,
-    ) -> str:
-        """``sha256:`` digest of what ``sources`` select; raises :class:`SourceNotFoundError`."""
-        ignore = PatternMatcher(excludes)
-        exclude = PatternMatcher(copy_excludes)
-        h = hashlib.sha256()
-        for source in sources:
-            rel = clean("/" + source).lstrip("/") or "."
-            h.update(b"source\0" + rel.encode("utf-8", "surrogateescape") + b"\0")
-            selected = self._select(rel, ignore)
-            if not selected:
-                raise SourceNotFoundError(source)
-            for top in selected:
-                for entry in self._walk(top, ignore, exclude, follow_symlinks=follow_symlinks):
-                    h.update(entry.record.encode("utf-8", "surrogateescape") + b"\n")
-        return "sha256:" + h.hexdigest()
+    def tree(self, ignore: Sequence[str]) -> SourceTree:
+        """The context as steps see it with these .dockerignore patterns (kept per pattern list)."""
+        key = tuple(ignore)
+        found = self._trees.get(key)
+        if found is None:
+            found = self._trees[key] = SourceTree(self.root, ignore=PatternMatcher(ignore))
+        return found
 
-    def _select(self, rel: str, ignore: PatternMatcher) -> list[str]:
-        """Paths ``rel`` selects; sources are rooted at the context ("../x" and "/x" mean "x", as in BuildKit)."""
-        if not any(c in _WILDCARDS for c in rel):
-            full = self.root / rel
-            if not os.path.lexists(full):
-                return []
-            if rel != "." and ignore.matches(rel) and not (ignore.has_exclusions and full.is_dir()):
-                return []
-            return [rel]
-        return sorted(self._glob(rel.split("/"), ".", ignore))
+    def checksum(self, spec: SourceSpec, *, ignore: Sequence[str] = ()) -> str:
+        """``sha256:`` digest of what ``spec`` selects; raises ``SourceNotFoundError`` or
+        ``BadPatternError`` (:mod:`dockyard.selector.errors`)."""
+        return "sha256:" + hashlib.sha256("\n".join(self.records(spec, ignore=ignore)).encode(
+            "utf-8", "surrogateescape")).hexdigest()
 
-    def _glob(self, parts: list[str], base: str, ignore: PatternMatcher) -> Iterator[str]:
-        head, rest = parts[0], parts[1:]
-        directory = self.root / base
-        try:
-            names = sorted(os.listdir(directory))
-        except OSError:
-            return
-        for name in names:
-            wild = any(c in _WILDCARDS for c in head)
-            if not (fnmatchcase(name, head) if wild else name == head):
-                continue
-            rel = name if base == "." else f"{base}/{name}"
-            if ignore.matches(rel) and not ignore.has_exclusions:
-                continue
-            if rest:
-                if (self.root / rel).is_dir():
-                    yield from self._glob(rest, rel, ignore)
-            else:
-                yield rel
+    def records(self, spec: SourceSpec, *, ignore: Sequence[str] = ()) -> list[str]:
+        """The records :meth:`checksum` hashes, in order (tests compare them with copies)."""
+        out: list[str] = []
+        inodes: dict[tuple[int, int], str] = {}
+        for item in select(self.tree(ignore), spec):
+            top = item.top
+            out.append("source\0" + top.name)
+            out.append(self._record(".", top.node, inodes))
+            prefix = "" if top.name == "." else top.name + "/"
+            for entry in item.entries:
+                out.append(("lazy\0" if entry.lazy else "") + self._record(entry.rel, entry.node, inodes,
+                                                                            shown=prefix + entry.rel))
+        return out
 
-    def _walk(
-        self, top: str, ignore: PatternMatcher, exclude: PatternMatcher, *, follow_symlinks: bool
-    ) -> Iterator[_Entry]:
-        full = os.path.join(self.root, top)
-        st = os.stat(full) if follow_symlinks else os.lstat(full)
-        yield from self._entries(top, full, st, top, ignore=ignore, exclude=exclude)
-
-    def _entries(
-        self,
-        rel: str,
-        full: str,
-        st: os.stat_result,
-        top: str,
-        *,
-        ignore: PatternMatcher,
-        exclude: PatternMatcher,
-    ) -> Iterator[_Entry]:
-        inner = posixpath.relpath(rel, top) if rel != top else "."
-        if inner != "." and exclude.matches(inner):
-            return
-        skip_self = rel != "." and ignore.matches(rel)
-        perms = stat.S_IMODE(st.st_mode)
-        if stat.S_ISDIR(st.st_mode):
-            if not skip_self:
-                yield _Entry(rel, f"{inner}\0dir\0{perms:o}")
-            if skip_self and not ignore.has_exclusions:
-                return
-            with os.scandir(full) as it:
-                children = sorted(it, key=lambda e: e.name)
-            for child in children:
-                child_rel = child.name if rel == "." else f"{rel}/{child.name}"
-                yield from self._entries(
-                    child_rel,
-                    child.path,
-                    child.stat(follow_symlinks=False),
-                    top,
-                    ignore=ignore,
-                    exclude=exclude,
-                )
-            return
-        if skip_self:
-            return
-        if stat.S_ISLNK(st.st_mode):
-            yield _Entry(rel, f"{inner}\0link\0{os.readlink(full)}")
-        elif stat.S_ISREG(st.st_mode):
-            yield _Entry(rel, f"{inner}\0file\0{perms:o}\0{self.cache.digest(full, st)}")
-        else:
-            yield _Entry(rel, f"{inner}\0other\0{stat.S_IFMT(st.st_mode):o}")
+    def _record(self, rel: str, node: Node, inodes: dict[tuple[int, int], str], *, shown: str = "") -> str:
+        st = node.st
+        content = ""
+        link = ""
+        if stat.S_ISREG(st.st_mode):
+            content = self.cache.digest(node.rel, node.host, st)
+            if st.st_nlink > 1:
+                key = (st.st_dev, st.st_ino)
+                link = inodes.setdefault(key, shown or node.rel)
+                link = "" if link == (shown or node.rel) else link
+        return entry_record(rel, node, content, hardlink=link)

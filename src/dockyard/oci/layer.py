@@ -109,35 +109,51 @@ def make_layer(source: str | os.PathLike[str], dest_dir: str | os.PathLike[str],
     The file is named ``.layer-PID-*`` and is the caller's to rename (or delete); on error
     nothing is left behind, and after kill -9 the pid tells the store it is a leftover.
     """
-    compression = options.compression
-    level = compression.default_level if options.level is None else options.level
     fd, name = tempfile.mkstemp(prefix=f".layer-{os.getpid()}-", dir=dest_dir)
     path = Path(name)
     try:
         with os.fdopen(fd, "wb") as raw:
             out = HashingWriter(raw)
-            if compression is Compression.NONE:
-                sink = _DiffSink(out)
+            with _compressing(out, options) as compressed:
+                sink = _DiffSink(compressed)
                 write_tar(source, sink, source_date_epoch=options.source_date_epoch)
-            elif compression is Compression.GZIP:
-                with _igzip_open(out, "wb", compresslevel=level,
-                                 threads=_threads(options.threads)) as gz:
-                    sink = _DiffSink(gz)
-                    write_tar(source, sink, source_date_epoch=options.source_date_epoch)
-            else:
-                import zstandard
-
-                compressor = zstandard.ZstdCompressor(level=level, threads=_threads(options.threads))
-                with compressor.stream_writer(cast(BinaryIO, out), closefd=False) as zw:
-                    sink = _DiffSink(zw)
-                    write_tar(source, sink, source_date_epoch=options.source_date_epoch)
             raw.flush()
     except BaseException:
         with contextlib.suppress(OSError):
             path.unlink()
         raise
     return LayerBlob(digest=out.digest(), diff_id=sink.digest(), size=out.size,
-                     uncompressed_size=sink.size, media_type=compression.media_type, path=path)
+                     uncompressed_size=sink.size, media_type=options.compression.media_type, path=path)
+
+
+def recompress(tar: BinaryIO, out: BinaryIO, *, options: LayerOptions = LayerOptions()) -> Digest:
+    """Compress the uncompressed layer ``tar`` into ``out`` as ``options`` say; returns its diff_id.
+
+    For ``force-compression``: a base image layer in another compression is converted, its
+    content (and so its diff_id) unchanged, as BuildKit's exporter converts it."""
+    with _compressing(out, options) as compressed:
+        sink = _DiffSink(compressed)
+        while chunk := tar.read(1 << 20):
+            sink.write(chunk)
+    return sink.digest()
+
+
+@contextlib.contextmanager
+def _compressing(out: BinaryIO | HashingWriter, options: LayerOptions) -> Iterator[BinaryIO | HashingWriter]:
+    """A writer that compresses into ``out`` (``out`` itself when uncompressed)."""
+    compression = options.compression
+    level = compression.default_level if options.level is None else options.level
+    if compression is Compression.NONE:
+        yield out
+    elif compression is Compression.GZIP:
+        with _igzip_open(out, "wb", compresslevel=level, threads=_threads(options.threads)) as gz:
+            yield gz
+    else:
+        import zstandard
+
+        compressor = zstandard.ZstdCompressor(level=level, threads=_threads(options.threads))
+        with compressor.stream_writer(cast(BinaryIO, out), closefd=False) as zw:
+            yield zw
 
 
 def sniff(head: bytes) -> Compression:

@@ -15,16 +15,44 @@ from dockyard.dockerfile.imageconfig import ImageConfig as PlannedConfig
 from dockyard.dockerfile.plan import Plan
 from dockyard.engine.cachemanifest import INLINE_FIELD, inline_field
 from dockyard.engine.results import FsResult
+from dockyard.errors import BuildError
 from dockyard.oci import canonical, mediatypes
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.index import Index
+from dockyard.oci.layer import LayerOptions, open_uncompressed, recompress, sniff
 from dockyard.oci.manifest import Manifest
 from dockyard.phases.request import BuildOptions
 from dockyard.phases.solve import Solved
 from dockyard.platform import Platform
+from dockyard.store.cache import LayerRecord
 from dockyard.store.content import ContentStore
 
 _TO_DOCKER = {mediatypes.OCI_LAYER_GZIP: mediatypes.DOCKER_LAYER_GZIP}
+
+
+def force_compression(content: ContentStore, result: FsResult, options: LayerOptions) -> FsResult:
+    """``force-compression=true``: every layer in ``options.compression``, base image layers too.
+
+    Without it, BuildKit (and dockyard) keep a base layer's blob as pulled, whatever its
+    compression; with it, BuildKit's exporter converts the others (exporter/containerimage
+    ``ImageWriter.exportLayers`` with ``Force``). The content is unchanged, so the diff_id is.
+    """
+    wanted = options.compression
+    layers = []
+    for layer in result.layers:
+        with content.open(layer.digest) as blob:
+            current = sniff(blob.read(4))
+        if current is wanted:
+            layers.append(layer)
+            continue
+        with open_uncompressed(content.path(layer.digest)) as tar, content.writer() as out:
+            diff_id = recompress(tar, out, options=options)  # type: ignore[arg-type]
+        if out.committed is None or diff_id != layer.diff_id:
+            raise BuildError(f"layer {layer.digest} does not hold the content its diff_id {layer.diff_id} names",
+                             hint="the base image in the store is damaged: run `dockyard prune --all` and build again")
+        layers.append(LayerRecord(digest=out.committed.digest, diff_id=diff_id, size=out.committed.size,
+                                  media_type=wanted.media_type))
+    return FsResult(top=result.top, layers=tuple(layers))
 
 
 def config_document(planned: PlannedConfig, result: FsResult, *, created: str,
@@ -46,9 +74,13 @@ def config_document(planned: PlannedConfig, result: FsResult, *, created: str,
 
 
 def write_image(content: ContentStore, planned: PlannedConfig, result: FsResult, *, created: str,
-                labels: Mapping[str, str] = {}, oci: bool = True,
-                extra: Mapping[str, Any] = {}) -> tuple[Descriptor, Descriptor]:
-    """Store the config and manifest; return (manifest descriptor with platform, config descriptor)."""
+                labels: Mapping[str, str] = {}, oci: bool = True, extra: Mapping[str, Any] = {},
+                annotations: Mapping[str, str] = {},
+                descriptor_annotations: Mapping[str, str] = {}) -> tuple[Descriptor, Descriptor]:
+    """Store the config and manifest; return (manifest descriptor with platform, config descriptor).
+
+    ``annotations`` go into the manifest, ``descriptor_annotations`` onto its descriptor (its
+    entry in an index or an OCI layout's index.json), as BuildKit's image writer puts them."""
     config_bytes = canonical.encode(config_document(planned, result, created=created, labels=labels, extra=extra))
     config_type = mediatypes.OCI_CONFIG if oci else mediatypes.DOCKER_CONFIG
     content.ingest_bytes(config_bytes)
@@ -59,16 +91,19 @@ def write_image(content: ContentStore, planned: PlannedConfig, result: FsResult,
         for layer in result.layers
     )
     manifest = Manifest(config=config, layers=layers,
-                        media_type=mediatypes.OCI_MANIFEST if oci else mediatypes.DOCKER_MANIFEST)
+                        media_type=mediatypes.OCI_MANIFEST if oci else mediatypes.DOCKER_MANIFEST,
+                        annotations=dict(annotations))
     data = manifest.to_bytes()
     content.ingest_bytes(data)
-    return manifest.descriptor(platform=planned.platform), config
+    return manifest.descriptor(platform=planned.platform, annotations=dict(descriptor_annotations)), config
 
 
-def write_index(content: ContentStore, manifests: Sequence[Descriptor], *, oci: bool = True) -> Descriptor:
-    """Store an index over ``manifests`` (each carrying its platform)."""
+def write_index(content: ContentStore, manifests: Sequence[Descriptor], *, oci: bool = True,
+                annotations: Mapping[str, str] = {}) -> Descriptor:
+    """Store an index over ``manifests`` (each carrying its platform), with ``annotations``."""
     index = Index(manifests=tuple(manifests),
-                  media_type=mediatypes.OCI_INDEX if oci else mediatypes.DOCKER_MANIFEST_LIST)
+                  media_type=mediatypes.OCI_INDEX if oci else mediatypes.DOCKER_MANIFEST_LIST,
+                  annotations=dict(annotations))
     data = index.to_bytes()
     content.ingest_bytes(data)
     return index.descriptor()
@@ -90,13 +125,17 @@ def assemble(content: ContentStore, the_plan: Plan, solved: Solved,
     inline_cache = any(c.kind == "inline" for c in options.cache_to)
     manifests: dict[Platform, Descriptor] = {}
     configs: dict[Platform, Descriptor] = {}
-    for pp, result in zip(the_plan.platforms, solved.finals, strict=True):
-        inline = {INLINE_FIELD: inline_field(solved.records, result.layers)} if inline_cache else {}
+    recompressing = LayerOptions(compression=options.compression, level=options.compression_level)
+    for pp, built in zip(the_plan.platforms, solved.finals, strict=True):
+        inline = {INLINE_FIELD: inline_field(solved.records, built.layers)} if inline_cache else {}
+        result = force_compression(content, built, recompressing) if options.force_compression else built
         manifests[pp.platform], configs[pp.platform] = write_image(
             content, pp.config, result, created=created, labels=options.labels, oci=options.oci_mediatypes,
-            extra=inline)
+            extra=inline, annotations=options.annotations.for_platform("manifest", pp.platform),
+            descriptor_annotations=options.annotations.for_platform("manifest-descriptor", pp.platform))
     if len(manifests) == 1:
         top = next(iter(manifests.values()))
     else:
-        top = write_index(content, list(manifests.values()), oci=options.oci_mediatypes)
+        top = write_index(content, list(manifests.values()), oci=options.oci_mediatypes,
+                          annotations=options.annotations.index)
     return top, manifests, configs

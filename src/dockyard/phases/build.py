@@ -18,7 +18,7 @@ from pathlib import Path
 from dockyard import progress
 from dockyard.engine import cacheexport
 from dockyard.engine.bases import BaseImages
-from dockyard.errors import filesystem_error
+from dockyard.errors import UsageError, filesystem_error
 from dockyard.graph.contenthash import StatCache
 from dockyard.oci.layer import LayerOptions
 from dockyard.phases.assemble import assemble
@@ -46,6 +46,9 @@ def build(options: BuildOptions, *, client: Client | None = None, listener: prog
     try:
         bases = BaseImages(client, content)
         the_plan = plan_build(options, resolver=bases)
+        if len(the_plan.platforms) == 1 and options.annotations.index:
+            raise UsageError("index annotations not supported for single platform export",
+                             hint="a one-platform result is a single manifest: use annotation-manifest. instead")
         epoch = options.source_date_epoch
         layer_options = LayerOptions(compression=options.compression, level=options.compression_level,
                                      source_date_epoch=epoch)

@@ -3,9 +3,10 @@
 A :class:`Delivery` says where the result goes (parsed outputs, ``-t`` names, the
 ``--metadata-file`` and ``--iidfile`` paths). :func:`prepare` runs when a build starts (it
 removes the metadata and iid files of an earlier build, so a failed build never leaves stale
-ones); :func:`deliver` runs after the gates passed: every push target first (the registry
-client uploads blobs and manifests before any tag, so a tag never names an index whose parts
-are missing), then the file outputs, then the metadata and iid files.
+ones); :func:`deliver` runs after the gates passed: every push target first, all registries at
+once (``exporters.multipush``: blobs and manifests everywhere, the index digest verified in
+each, and only then any tag, so no registry's tag names an index whose parts are missing
+anywhere), then the file outputs, then the metadata and iid files.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from dockyard.errors import filesystem_error
 from dockyard.exporters import export, file_outputs, push_targets
 from dockyard.exporters.metadata import describe, discard_stale, metadata, write_iidfile, write_metadata_file
+from dockyard.exporters.multipush import push_everywhere
 from dockyard.exporters.output import NO_OUTPUT_WARNING, Output
 from dockyard.phases.result import BuildResult
 from dockyard.registry.client import Client
@@ -35,6 +37,7 @@ class Delivery:
     tags: tuple[str, ...] = ()
     metadata_file: Path | None = None
     iidfile: Path | None = None
+    push_retry: int = 0  # more attempts per registry before the push fails (no tag moves meanwhile)
 
 
 @dataclass(frozen=True)
@@ -71,8 +74,9 @@ def deliver(result: BuildResult, delivery: Delivery, *, client: Client, report: 
     say = report or (lambda _line: None)
     pushed: list[str] = []
     targets = push_targets(delivery.outputs)
-    for target in targets:
-        client.push(target.reference, result.descriptor, result.content, tags=target.tags)
+    for done in push_everywhere(client, targets, result.descriptor, result.content, retries=delivery.push_retry,
+                                notify=lambda message: say(f"WARNING: {message}")):
+        target = done.target
         pushed.append(f"{target.reference.repository}@{result.descriptor.digest}")
         say(f"pushed {target.reference.repository}@{result.descriptor.digest} "
             f"({', '.join([target.reference.tag or '', *target.tags]).strip(', ')})")

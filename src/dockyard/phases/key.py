@@ -14,7 +14,7 @@ from dockyard.engine.worker import Node, pin
 from dockyard.errors import DockerfileError
 from dockyard.graph import ops
 from dockyard.graph.cachekey import CacheKeys
-from dockyard.graph.contenthash import SourceNotFoundError
+from dockyard.selector.errors import SelectionError, explain
 
 
 class KeyedGraph:
@@ -58,8 +58,8 @@ class KeyedGraph:
             extra.append(str(self.bases.pull(op.ref, op.platform).descriptor.digest))
         try:
             frontend_key = self.keys.key(op)
-        except SourceNotFoundError as exc:
-            raise DockerfileError(f"{self.names.get(id(op), 'COPY')}: {exc.args[0]!r} not found in build context",
+        except SelectionError as exc:
+            raise DockerfileError(f"{self.names.get(id(op), 'COPY')}: {explain(exc)}",
                                   file=self.filename, line=self.lines.get(id(op))) from None
         key = pin(frontend_key, self.salt, *extra)
         name = self.names.get(id(op)) or (

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from dockyard.engine.cacheoptions import CacheExport, CacheImport
 from dockyard.engine.mounts import Secret
+from dockyard.oci.annotations import ExportAnnotations
 from dockyard.oci.layer import Compression
 from dockyard.platform import Platform
 
@@ -36,10 +37,12 @@ class BuildOptions:
     oci_mediatypes: bool = True
     compression: Compression = Compression.GZIP
     compression_level: int | None = None
+    force_compression: bool = False  # recompress base layers too (-o ...,force-compression=true)
     source_date_epoch: int | None = None
     root: Path | None = None  # the store root (the builder node's); default: the data root
     cache_from: tuple[CacheImport, ...] = ()  # --cache-from (engine/cacheimport.py)
     cache_to: tuple[CacheExport, ...] = ()  # --cache-to (engine/cacheexport.py)
+    annotations: ExportAnnotations = field(default_factory=ExportAnnotations)  # -o ...,annotation*.KEY=V
 
 
 def source_date_epoch() -> int | None:

@@ -258,10 +258,21 @@ class Client:
             if mediatypes.is_index(desc.media_type):
                 self._run_all([partial(self._put, session, target, c, b) for c, b in children])
             self._put(session, target, desc, data)
-            for tag in ([target.tag] if target.tag else []) + [t for t in tags if t != target.tag]:
-                manifests.put(session, target.repository, tag, desc.media_type, data)
-                self._note("tagged", desc)
+            self.tag(target, desc, data, tags=tags)
         return desc
+
+    def tag(self, target: Reference | str, desc: Descriptor, data: bytes, *, tags: Sequence[str] = ()) -> None:
+        """Point ``target``'s tag and ``tags`` at ``desc`` (``data`` its bytes), which must be pushed already."""
+        target = as_reference(target)
+        session = self.session(target.api_host)
+        for tag in ([target.tag] if target.tag else []) + [t for t in tags if t != target.tag]:
+            manifests.put(session, target.repository, tag, desc.media_type, data)
+            self._note("tagged", desc)
+
+    def verify_pushed(self, target: Reference | str, desc: Descriptor) -> Descriptor | None:
+        """What ``target``'s repository serves for ``desc``'s digest (None when it has nothing)."""
+        target = as_reference(target)
+        return manifests.head(self.session(target.api_host), target.repository, str(desc.digest), push_scope=True)
 
     def push_referrer(self, target: Reference | str, manifest: Manifest, source: BlobSource) -> bool:
         """Push an artifact ``manifest`` whose ``subject`` is in ``target``'s repository (blobs first).

@@ -24,47 +24,41 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from dockyard.dockerfile.dockerignore import PatternMatcher
 from dockyard.errors import NodeError, UsageError
 from dockyard.graph.contenthash import StatCache
+from dockyard.selector import PatternMatcher, SourceTree
 
 Entry = list[Any]
 Manifest = dict[str, Entry]
 
 
 def describe(context: Path, *, patterns: list[str], stat_cache: StatCache) -> Manifest:
-    """The manifest of ``context`` with the ``.dockerignore`` ``patterns`` applied."""
-    matcher = PatternMatcher(patterns)
+    """The manifest of ``context`` as a build sees it with the ``.dockerignore`` ``patterns``
+    (:class:`dockyard.selector.SourceTree`: the same tree local COPY and cache keys read)."""
+    try:
+        tree = SourceTree(context, ignore=PatternMatcher(patterns))
+    except OSError as exc:
+        raise UsageError(f"build context: cannot read {context}: {exc.strerror}") from None
     out: Manifest = {}
-
-    def walk(directory: Path, rel: str) -> bool:
-        kept = False
+    stack = [tree.node(".")]
+    while stack:
+        directory = stack.pop()
+        assert directory is not None
         try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+            children = tree.children(directory)
         except OSError as exc:
-            raise UsageError(f"build context: cannot read {directory}: {exc.strerror}") from None
-        for entry in entries:
-            path = f"{rel}{entry.name}"
-            st = entry.stat(follow_symlinks=False)
+            raise UsageError(f"build context: cannot read {directory.rel}: {exc.strerror}") from None
+        for node in children:
+            st = node.st
             mode = stat.S_IMODE(st.st_mode)
-            if stat.S_ISDIR(st.st_mode):
-                inside = walk(Path(entry.path), path + "/")
-                if inside or not matcher.matches(path):
-                    out[path] = ["d", mode]
-                    kept = True
-                continue
-            if matcher.matches(path):
-                continue
-            if stat.S_ISLNK(st.st_mode):
-                out[path] = ["l", mode, os.readlink(entry.path)]
+            if node.is_dir:
+                out[node.rel] = ["d", mode]
+                stack.append(node)
+            elif node.is_link:
+                out[node.rel] = ["l", mode, os.readlink(node.host).decode("utf-8", "surrogateescape")]
             elif stat.S_ISREG(st.st_mode):
-                out[path] = ["f", mode, st.st_size, st.st_mtime_ns, stat_cache.digest(entry.path, st)]
-            else:
-                continue  # sockets, fifos and devices are not sent, as BuildKit's fsutil skips them
-            kept = True
-        return kept
-
-    walk(context, "")
+                out[node.rel] = ["f", mode, st.st_size, st.st_mtime_ns, stat_cache.digest(node.rel, node.host, st)]
+            # sockets, fifos and devices are not sent
     return out
 
 

@@ -92,6 +92,9 @@ def build_on_nodes(builder: Builder, options: BuildOptions, *, placement: Placem
     if options.secrets or options.ssh or options.cache_from or options.cache_to:
         raise NotBuiltError("--secret, --ssh, --cache-from and --cache-to are not sent to remote nodes yet",
                             hint="build these platforms on a local builder meanwhile")
+    if options.annotations.items or options.force_compression:
+        raise NotBuiltError("-o ...,annotation*= and force-compression= are not applied across nodes yet",
+                            hint="build these platforms on a local builder meanwhile")
     farm = _Farm(builder, options, push=push, fetch_blobs=fetch_blobs, client=client, listener=listener, say=say)
     return farm.run(plans)
 

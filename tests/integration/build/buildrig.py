@@ -20,6 +20,17 @@ def dockyard(*args: str, check: bool = True, env: dict[str, str] | None = None,
     return out
 
 
+def build_push(dockerfile: str, ref: str, *, platforms: str, base: str, workdir: Path) -> Path:
+    """Write ``dockerfile`` into a fresh context under ``workdir``, build it FROM ``base`` (the
+    ``BASE`` build arg) for ``platforms`` and push it as ``ref``; returns the context."""
+    ctx = workdir / "ctx"
+    ctx.mkdir(parents=True)
+    (ctx / "Dockerfile").write_text(dockerfile)
+    dockyard("build", "--progress", "plain", "--platform", platforms, "--build-arg", f"BASE={base}", "-t", ref,
+             "--push", str(ctx))
+    return ctx
+
+
 def unpack(ref: str, arch: str, dest: Path, *, creds: str | None = None) -> tuple[Path, dict[str, Any]]:
     """skopeo-copy ``arch``'s image of ``ref`` and umoci-unpack it; returns (rootfs, runtime config)."""
     dest.mkdir(parents=True, exist_ok=True)

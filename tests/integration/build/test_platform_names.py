@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.executor import qemu
-from tests.integration.build.buildrig import dockyard, inspect_raw, unpack
+from tests.integration.build.buildrig import build_push, inspect_raw, unpack
 from tests.rig import baseimage
 from tests.rig.registries import TestRegistry
 
@@ -41,12 +41,8 @@ def test_arm64_v8_is_linux_arm64_without_variant_from_a_v8_base(
     baseimage.push_layout(layout, "latest", base)
     assert {m["platform"].get("variant") for m in inspect_raw(base)["manifests"]} == {None, "v8"}
 
-    ctx = tmp_path / "ctx"
-    ctx.mkdir()
-    (ctx / "Dockerfile").write_text(PROBE)
     ref = f"{registry.address}/platnames/probe:1"
-    dockyard("build", "--progress", "plain", "--platform", "linux/arm64/v8,linux/amd64", "--build-arg",
-             f"BASE={base}", "-t", ref, "--push", str(ctx))
+    build_push(PROBE, ref, platforms="linux/arm64/v8,linux/amd64", base=base, workdir=tmp_path)
 
     entries = {m["platform"]["architecture"]: m["platform"] for m in inspect_raw(ref)["manifests"]}
     assert entries["arm64"] == {"architecture": "arm64", "os": "linux"}  # no "variant": "v8"
@@ -60,12 +56,8 @@ def test_arm64_v8_is_linux_arm64_without_variant_from_a_v8_base(
 def test_every_arm64_spelling_writes_the_same_config(
     busybox_base: str, registry: TestRegistry, binfmt_arm64: qemu.Emulator, tmp_path: Path, spelling: str
 ) -> None:
-    ctx = tmp_path / "ctx"
-    ctx.mkdir()
-    (ctx / "Dockerfile").write_text(PROBE)
     ref = f"{registry.address}/platnames/spelling:{spelling.replace('/', '-')}"
-    dockyard("build", "--progress", "plain", "--platform", spelling, "--build-arg", f"BASE={busybox_base}",
-             "-t", ref, "--push", str(ctx))
+    build_push(PROBE, ref, platforms=spelling, base=busybox_base, workdir=tmp_path)
     cfg = subprocess.run(["skopeo", "inspect", "--tls-verify=false", "--override-arch", "arm64", "--config",
                           f"docker://{ref}"], check=True, capture_output=True, text=True).stdout
     doc = json.loads(cfg)

@@ -53,8 +53,11 @@ def test_meta_arg_needs_redeclaration_inside_stage() -> None:
 
 
 def test_arg_scope_ends_with_the_stage() -> None:
-    p = _plan("FROM alpine AS one\nARG X=1\nFROM one\nWORKDIR /x$X\n")
+    # an unrelated stage does not see the ARG; a child stage does (BuildKit dispatchState.init)
+    p = _plan("FROM alpine AS one\nARG X=1\nFROM alpine\nWORKDIR /x$X\n")
     assert p.platforms[0].config.workdir == "/x"
+    p = _plan("FROM alpine AS one\nARG X=1\nFROM one\nWORKDIR /x$X\n")
+    assert p.platforms[0].config.workdir == "/x1"
 
 
 def test_platform_args_per_target_platform() -> None:

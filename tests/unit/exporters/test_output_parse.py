@@ -20,6 +20,7 @@ from dockyard.exporters.output import (
     push_targets,
 )
 from dockyard.oci.layer import Compression
+from dockyard.platform import Platform
 
 
 def test_shorthands() -> None:
@@ -55,7 +56,7 @@ def test_image_options() -> None:
     img = out.image
     assert (img.oci_mediatypes, img.compression, img.compression_level) == (False, Compression.ZSTD, 19)
     assert img.force_compression and img.rewrite_timestamp
-    assert img.annotations == {"annotation.x": "y"}
+    assert [(a.kind, a.platform, a.key, a.value) for a in img.annotations.items] == [("manifest", None, "x", "y")]
 
 
 def test_registry_is_image_push() -> None:
@@ -153,3 +154,29 @@ def test_push_by_digest_pushes_no_tags() -> None:
 
 def test_unpushed_image_outputs_push_nothing() -> None:
     assert push_targets(parse_outputs(["type=image,name=r.io/a:1"])) == ()
+
+
+def test_annotation_keys_as_buildkit_parses_them() -> None:
+    # exporter/containerimage/exptypes/annotations.go ParseAnnotationKey: the type defaults to
+    # manifest, a [platform] limits a manifest annotation, keys keep their case
+    out = parse_output("type=oci,dest=o.tar,annotation.Org.Title=t,annotation-index.idx=i,"
+                       "annotation-manifest[linux/arm64].arm=a,annotation-manifest-descriptor.d=v")
+    assert isinstance(out, OciOutput)
+    ann = out.image.annotations
+    assert ann.index == {"idx": "i"}
+    assert ann.for_platform("manifest", Platform.parse("linux/arm64")) == {"Org.Title": "t", "arm": "a"}
+    assert ann.for_platform("manifest", Platform.parse("linux/amd64")) == {"Org.Title": "t"}
+    assert ann.for_platform("manifest-descriptor", Platform.parse("linux/amd64")) == {"d": "v"}
+
+
+@pytest.mark.parametrize(("spec", "fragment"), [
+    ("type=image,name=r.io/a,annotation-bogus.k=v", "unrecognized annotation type bogus"),
+    ("type=image,name=r.io/a,annotation-index-descriptor.k=v", "index-descriptor annotations are not supported"),
+    ("type=image,name=r.io/a,annotation-index[linux/amd64].k=v", "cannot name a platform"),
+    ("type=image,name=r.io/a,annotation-manifest[linux/armx].k=v", "unknown architecture"),
+    ("type=local,dest=d,annotation.k=v", "type=local has no key"),
+])
+def test_bad_annotation_keys_are_one_line_errors(spec: str, fragment: str) -> None:
+    with pytest.raises(UsageError) as info:
+        parse_output(spec)
+    assert fragment in info.value.message and "\n" not in info.value.message

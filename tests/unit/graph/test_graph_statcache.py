@@ -15,15 +15,15 @@ def test_saved_digests_are_reused_and_unused_ones_dropped(tmp_path: Path) -> Non
     store = tmp_path / "stat.json"
     first = StatCache()
     for f in (a, b):
-        first.digest(str(f), os.stat(f))
+        first.digest(f.name, bytes(f), os.stat(f))
     first.save(store)
     second = StatCache.load(store)
-    assert second.digest(str(a), os.stat(a)) == first.digest(str(a), os.stat(a))
+    assert second.digest("a", bytes(a), os.stat(a)) == first.digest("a", bytes(a), os.stat(a))
     assert second.reads == 0
     second.save(store)  # b was not used in this "build"
     third = StatCache.load(store)
-    third.digest(str(b), os.stat(b))
+    third.digest("b", bytes(b), os.stat(b))
     assert third.reads == 1
     a.write_text("changed!")  # new size and mtime: read again
-    third.digest(str(a), os.stat(a))
+    third.digest("a", bytes(a), os.stat(a))
     assert third.reads == 2

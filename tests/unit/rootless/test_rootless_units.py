@@ -3,6 +3,7 @@ network a step gets, and the message when an emulator is not registered."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from dockyard.cli.main import _verb
 from dockyard.errors import HostError
 from dockyard.executor import qemu
+from dockyard.executor import rootless as rootless_executor
 from dockyard.executor.base import Network, RunRequest
 from dockyard.executor.rootless import RootlessSandbox
 from dockyard.rootless import mode, userns
@@ -94,3 +96,21 @@ def test_rootless_unregistered_emulator_names_the_one_time_root_command(
     assert err.value.hint is not None
     assert err.value.hint.startswith("as root, once per boot: dockyard inspect --bootstrap")
     assert not list(tmp_path.iterdir())  # nothing was attempted
+
+
+def test_masked_proc_and_sys_are_bound_and_the_pid_namespace_dropped(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """As BuildKit's withBoundProc (executor/oci/spec_linux.go) does for --oci-worker-no-process-sandbox."""
+    sandbox = RootlessSandbox(tmp_path)
+    config = {"linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "network"}]},
+              "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
+                         {"destination": "/sys", "type": "sysfs", "source": "sysfs"}]}
+    monkeypatch.setattr(rootless_executor, "kernel_mounts", lambda: rootless_executor.KernelMounts(proc=True, sys=True))
+    same = sandbox.spec(json.loads(json.dumps(config)), _request(Network.NONE))
+    assert same == config
+    monkeypatch.setattr(rootless_executor, "kernel_mounts",
+                        lambda: rootless_executor.KernelMounts(proc=False, sys=False))
+    out = sandbox.spec(json.loads(json.dumps(config)), _request(Network.NONE))
+    assert [ns["type"] for ns in out["linux"]["namespaces"]] == ["mount", "network"]
+    assert out["mounts"][0] == {"destination": "/proc", "type": "bind", "source": "/proc", "options": ["rbind"]}
+    assert out["mounts"][1]["type"] == "bind" and "ro" in out["mounts"][1]["options"]

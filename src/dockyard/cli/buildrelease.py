@@ -1,0 +1,113 @@
+"""The release parts of ``dockyard build``: names and labels from git, gates, and their metadata.
+
+Kept out of ``cli/buildrun.py`` so a build without release options runs exactly as before:
+:func:`plan` reads the options once (all errors before anything is built), :meth:`Release.gate`
+runs the gate phase (``phases.gate``) on the result of all nodes, before delivery, and
+:meth:`Release.metadata` adds dockyard's keys to ``--metadata-file``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dockyard.cli.releaseoptions import ReleaseOptions
+from dockyard.errors import GateError, UsageError
+from dockyard.exporters.metadata import describe, write_metadata_file
+from dockyard.gates.outcome import GateReport
+from dockyard.gates.policy import GatePolicy, build_policy
+from dockyard.phases.deliver import Delivery
+from dockyard.phases.gate import PolicyGate, check
+from dockyard.phases.result import BuildResult
+from dockyard.release.meta import Meta
+
+
+@dataclass(frozen=True, kw_only=True)
+class Release:
+    tags: tuple[str, ...]
+    labels: dict[str, str]
+    policy: GatePolicy
+    push_retry: int = 0
+    meta: Meta | None = None
+    gate_report: list[GateReport] = field(default_factory=list)  # filled by gate()
+
+    def gate(self, result: BuildResult, delivery: Delivery, *, metadata_extra: Mapping[str, Any]) -> None:
+        """Run the policy through the gate phase; print its table; on failure write the metadata
+        file (with the gate results) and let the GateError stop the build before delivery."""
+        if self.policy.empty:
+            return
+        gate = PolicyGate(self.policy)
+        try:
+            check(result, [gate])
+        except GateError:
+            assert gate.report is not None
+            self.gate_report.append(gate.report)
+            self._say(gate.report)
+            if delivery.metadata_file is not None:
+                described = describe(result.content, result.descriptor, names=delivery.tags)
+                write_metadata_file(delivery.metadata_file, described, extra={**metadata_extra, **self.metadata()})
+            raise
+        assert gate.report is not None
+        self.gate_report.append(gate.report)
+        self._say(gate.report)
+
+    def _say(self, report: GateReport) -> None:
+        verdict = "passed" if report.passed else ("FAILED" if self.policy.mode == "enforce" else "failed (warn mode)")
+        click.echo(f"quality gates {verdict}:\n{report.table()}", err=True)
+
+    def metadata(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if self.gate_report:
+            extra["dockyard.gates"] = self.gate_report[-1].as_json()
+        if self.meta is not None:
+            extra["dockyard.release"] = {"version": self.meta.version.main or "", "tags": list(self.tags),
+                                         "labels": dict(self.meta.labels)}
+        return extra
+
+
+def _strs(value: object) -> tuple[str, ...]:
+    return tuple(str(v) for v in value) if isinstance(value, tuple | list) else ()
+
+
+def plan(context: Path, options: dict[str, object], *, labels: dict[str, str]) -> Release:
+    """Read the release options out of ``options``; ``labels`` are the ``--label`` values."""
+    release = ReleaseOptions.pop_from(options)
+    from_git = bool(options.pop("tags_from_git", False))
+    tags = _strs(options.get("tag"))
+    meta = None
+    if from_git:
+        from dockyard.release.gitcontext import from_environment
+        from dockyard.release.meta import compute, name_images
+
+        meta = compute(from_environment(repo=context), specs=release.specs or _default_specs(), flavor=release.flavor,
+                       default_labels=release.default_labels)
+        for warning in meta.warnings:
+            click.echo(f"WARNING: {warning}", err=True)
+        tags = tuple(name_images(tags, meta))
+        if options.get("tag") and not tags:
+            raise UsageError("no tag could be computed from git for the -t names",
+                             hint="check the ref with `dockyard meta --format json`, or pass --tag-spec")
+        labels = {**meta.labels, **labels}
+    elif release.specs or release.flavor or release.default_labels is False:
+        raise UsageError("--tag-spec, --flavor and --no-default-labels need --tags-from-git")
+    mode, policy_file = options.pop("gate_mode", None), options.pop("gate_policy", None)
+    policy = build_policy(_strs(options.pop("gates", ())), project=context, mode=str(mode) if mode else None,
+                          policy_file=policy_file if isinstance(policy_file, Path) else None)
+    retry = options.pop("push_retry", 0)
+    return Release(tags=tags, labels=labels, policy=policy, push_retry=int(retry) if isinstance(retry, int) else 0,
+                   meta=meta)
+
+
+def _default_specs() -> tuple[str, ...]:
+    """What ``--tags-from-git`` tags without ``--tag-spec``: a release's versions, else ref and sha.
+
+    metadata-action's own default (schedule, branch, tag, pr) would push a tag named ``v1.2.3``
+    rather than ``1.2.3``/``1.2``/``1``; a release pipeline wants the semver set. ``--tag-spec``
+    replaces it.
+    """
+    return ("type=schedule", "type=semver,pattern={{version}}", "type=semver,pattern={{major}}.{{minor}}",
+            "type=semver,pattern={{major}}", "type=ref,event=branch", "type=ref,event=pr", "type=sha")

@@ -1,0 +1,101 @@
+"""One result to several registries: everything first, then the tags, never a tag on half an index.
+
+Delivery runs in two phases. First every repository receives the whole image by digest
+(blobs, mounted or uploaded once per repository, then the platform manifests and the index),
+all repositories at once, each retried ``retries`` more times; then each registry is asked what
+it serves for the index digest, which must be ours byte for byte (same digest, same size).
+Only when every repository holds the complete image do the tags move, repository by
+repository. A failure in the first phase names the registry and its error and moves no tag
+anywhere; the tag phase can still fail part way (a registry going down between the phases),
+and then the message names the tags that were set and those that were not.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+
+from dockyard.errors import DockyardError, RegistryError
+from dockyard.exporters.output import PushTarget
+from dockyard.oci.descriptor import Descriptor
+from dockyard.registry.blobs import BlobSource
+from dockyard.registry.client import Client, read_document
+
+Notify = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """One repository that now holds the result, and the names that point at it there."""
+
+    target: PushTarget
+    digest: str
+
+    @property
+    def names(self) -> list[str]:
+        ref = self.target.reference
+        base = f"{ref.registry}/{ref.repository}"
+        tags = ([ref.tag] if ref.tag else []) + [t for t in self.target.tags if t != ref.tag]
+        return [f"{base}:{tag}" for tag in tags] or [f"{base}@{self.digest}"]
+
+
+def _where(target: PushTarget) -> str:
+    return f"{target.reference.registry}/{target.reference.repository}"
+
+
+def _upload(client: Client, target: PushTarget, desc: Descriptor, source: BlobSource, *, retries: int,
+            notify: Notify) -> None:
+    untagged = replace(target.reference, tag=None, digest=None)
+    for attempt in range(retries + 1):
+        try:
+            client.push(untagged, desc, source)
+            return
+        except RegistryError as exc:
+            if attempt == retries:
+                raise
+            notify(f"push to {_where(target)} failed ({exc.message}); retry {attempt + 1} of {retries}")
+            time.sleep(min(2.0 ** attempt, 10.0))
+
+
+def push_everywhere(client: Client, targets: Sequence[PushTarget], desc: Descriptor, source: BlobSource, *,
+                    retries: int = 0, notify: Notify = lambda _message: None) -> list[Pushed]:
+    """Push ``desc`` to every target, verify it, then tag it; see the module docstring."""
+    if not targets:
+        return []
+    with ThreadPoolExecutor(max_workers=min(len(targets), 8)) as pool:
+        futures = [(t, pool.submit(_upload, client, t, desc, source, retries=retries, notify=notify))
+                   for t in targets]
+        failed: list[tuple[PushTarget, BaseException]] = []
+        for target, future in futures:
+            error = future.exception()
+            if error is not None:
+                failed.append((target, error))
+    if failed:
+        target, error = failed[0]
+        others = ", ".join(_where(t) for t, _ in failed[1:])
+        detail = error.message if isinstance(error, DockyardError) else f"{type(error).__name__}: {error}"
+        raise RegistryError(
+            f"push to {_where(target)} failed: {detail}" + (f" (also failed: {others})" if others else "")
+            + "; no tag was moved in any registry",
+            registry=target.reference.registry, code=getattr(error, "code", None),
+            hint=getattr(error, "hint", None) or "fix the registry, then run the release again")
+    for target in targets:
+        served = client.verify_pushed(target.reference, desc)
+        if served is None or served.digest != desc.digest or served.size != desc.size:
+            raise RegistryError(
+                f"{_where(target)} does not serve {desc.digest} as pushed "
+                f"(it answered {served.digest if served else 'nothing'}); no tag was moved in any registry",
+                registry=target.reference.registry)
+    data = read_document(source, desc)
+    done: list[Pushed] = []
+    for target in targets:
+        try:
+            client.tag(target.reference, desc, data, tags=target.tags)
+        except RegistryError as exc:
+            moved = ", ".join(n for p in done for n in p.names) or "none"
+            raise RegistryError(f"tagging in {_where(target)} failed: {exc.message}; tags already moved: {moved}",
+                                registry=target.reference.registry, code=exc.code, hint=exc.hint) from None
+        done.append(Pushed(target, str(desc.digest)))
+    return done
