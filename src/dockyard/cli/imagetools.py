@@ -80,14 +80,32 @@ def inspect(ref: str, raw: bool, fmt: str) -> None:
 @click.option("--append", is_flag=True, help="Add the sources to the index the first tag names")
 @click.option("--dry-run", is_flag=True, help="Print the index instead of pushing it")
 @click.option("--platform", "platforms", multiple=True, help="Keep only these platforms (repeatable, comma lists)")
-def create(sources: tuple[str, ...], tags: tuple[str, ...], append: bool, dry_run: bool,
-           platforms: tuple[str, ...]) -> None:
-    """Merge SOURCE images and indexes into one index, pushed under every -t tag."""
+@click.option("--from", "from_ref", metavar="REF",
+              help="Copy REF unchanged (same digest) to every -t target: mirror a release to other registries")
+@click.option("--push-retry", type=click.IntRange(0, 10), default=0, show_default=True,
+              help="With --from: retry a failed registry this many times (no tag moves until all succeed)")
+def create(*, sources: tuple[str, ...], tags: tuple[str, ...], append: bool, dry_run: bool,
+           platforms: tuple[str, ...], from_ref: str | None, push_retry: int) -> None:
+    """Merge SOURCE images and indexes into one index, pushed under every -t tag (or copy --from REF)."""
     from dockyard.imagetools import create as impl
     from dockyard.reference import Reference
     from dockyard.store.content import ContentStore
 
     targets = [Reference.parse(t) for t in tags]
+    if from_ref is not None:
+        if sources or append or platforms or dry_run:
+            raise UsageError("--from copies one image unchanged: it takes no SOURCE, --append, --platform or "
+                             "--dry-run", hint="use either --from REF or SOURCE...")
+        from dockyard.imagetools.mirror import mirror
+
+        with _client() as client:
+            desc = mirror(client, Reference.parse(from_ref), targets, store=ContentStore.default(),
+                          retries=push_retry, notify=lambda message: click.echo(f"WARNING: {message}", err=True))
+        for target in targets:
+            click.echo(f"{target.name}@{desc.digest}")
+        return
+    if push_retry:
+        raise UsageError("--push-retry is for --from", hint="create SOURCE... pushes once")
     refs = [impl.parse_source(s, targets) for s in sources]
     store = ContentStore.default()
     with _client(quiet=dry_run) as client:

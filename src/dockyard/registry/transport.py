@@ -134,6 +134,10 @@ class Session:
                 if last is None or not errors.is_tls_failure(last):
                     last = exc
                 continue
+            if response.status_code == 400 and last is not None and errors.is_tls_failure(last):
+                # Go's TLS servers answer plain HTTP with 400 ("an HTTP request to an HTTPS server"):
+                # the registry speaks TLS, so the certificate is what to fix, not the scheme
+                raise errors.from_transport(last, registry=self.host, what="contact the registry")
             if response.status_code == 401:
                 self.auth.set_challenge(parse_challenge(response.headers.get("www-authenticate", "")))
             elif response.status_code >= 400 and response.status_code != 404:

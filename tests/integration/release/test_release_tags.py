@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,13 +26,6 @@ from tests.rig import registries
 from tests.rig.registries import TestRegistry
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def tls_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestRegistry]:
-    reg = registries.start_tls(tmp_path_factory.mktemp("registry-tls"))
-    yield reg
-    reg.stop()
 
 
 def _trust(reg: TestRegistry, config_home: Path) -> None:
