@@ -337,4 +337,7 @@ def plan(env: Env) -> Scenario:
 
 
 def all_scenarios(env: Env) -> list[Scenario]:
-    return [*two_platform(env), *one_platform(env), run_steps(env), *big_layer(env), small_files(env), plan(env)]
+    from rootless_scenarios import rootless  # it builds on this module's context and Env
+
+    return [*two_platform(env), *one_platform(env), run_steps(env), *big_layer(env), small_files(env), plan(env),
+            *rootless(env)]

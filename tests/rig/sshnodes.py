@@ -80,6 +80,10 @@ class SshFarm:
     def stop(self) -> None:
         for host in self.hosts:
             self.kill(host)
+        # a node killed mid-step leaves its overlay mounts behind (it shares this mount namespace)
+        mounts = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+        for mount in sorted((m for m in mounts if m.startswith(f"{self.workdir}/")), key=len, reverse=True):
+            subprocess.run(["umount", "-l", mount], capture_output=True, check=False)
         for link in self.links:
             subprocess.run(["ip", "link", "del", link], capture_output=True, check=False)
         for host in self.hosts:

@@ -47,10 +47,13 @@ class User:
         ``outer`` runs first, as root, and must exec its arguments (e.g. a wrapper that masks
         /proc paths in a private mount namespace, as a container runtime does).
         """
-        base = {"HOME": str(self.home), "PATH": PATH, "LANG": "C.UTF-8", "USER": self.name, **(env or {})}
-        assigned = [f"{k}={v}" for k, v in base.items()]
-        return subprocess.run([*outer, "runuser", "-u", self.name, "--", "env", "-i", *assigned, *argv],
+        return subprocess.run([*outer, *self.command(argv, env=env)],
                               capture_output=True, text=True, timeout=timeout, cwd=cwd or self.home, check=False)
+
+    def command(self, argv: Sequence[str], *, env: dict[str, str] | None = None) -> list[str]:
+        """The command line (for root to run) that runs ``argv`` as the user with a clean environment."""
+        base = {"HOME": str(self.home), "PATH": PATH, "LANG": "C.UTF-8", "USER": self.name, **(env or {})}
+        return ["runuser", "-u", self.name, "--", "env", "-i", *(f"{k}={v}" for k, v in base.items()), *argv]
 
     def dockyard(self, *args: str, env: dict[str, str] | None = None,
                  outer: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from dockyard import cancel
 from dockyard.errors import BuildError
 
 BLOCK = 512
@@ -35,8 +36,9 @@ CHUNK = 1 << 20
 WHITEOUT_PREFIX = b".wh."
 OPAQUE_MARKER = b".wh..wh..opq"
 OPAQUE_XATTR = "trusted.overlay.opaque"
-# overlayfs's bookkeeping namespaces: trusted.* as real root, user.* with ``userxattr`` in a user namespace
-OVERLAY_XATTR_PREFIXES = ("trusted.overlay.", "user.overlay.")
+# overlayfs's bookkeeping namespaces: trusted.* as real root, user.* with ``userxattr`` in a user
+# namespace, user.fuseoverlayfs.* from fuse-overlayfs (the rootless fallback on older kernels)
+OVERLAY_XATTR_PREFIXES = ("trusted.overlay.", "user.overlay.", "user.fuseoverlayfs.")
 _OPAQUE_XATTRS = tuple(f"{prefix}opaque" for prefix in OVERLAY_XATTR_PREFIXES)
 # xattrs never copied into a layer: overlay's own bookkeeping and the host's SELinux labels.
 _DROPPED_XATTR_PREFIXES = (*OVERLAY_XATTR_PREFIXES, "security.selinux")
@@ -69,7 +71,7 @@ def mark_opaque(path: bytes | str) -> None:
     try:
         os.setxattr(path, OPAQUE_XATTR, b"y", follow_symlinks=False)
     except PermissionError:
-        os.setxattr(path, _OPAQUE_XATTRS[1], b"y", follow_symlinks=False)
+        os.setxattr(path, "user.overlay.opaque", b"y", follow_symlinks=False)
 
 
 def clear_opaque(path: bytes | str) -> None:
@@ -217,7 +219,7 @@ def walk(root: str | os.PathLike[str], *, source_date_epoch: int | None = None) 
         seconds = int(mtime)
         return min(seconds, source_date_epoch) if source_date_epoch is not None else seconds
 
-    def visit(directory: bytes, prefix: bytes) -> Iterator[TarEntry]:
+    def visit(directory: bytes, prefix: bytes, *, opaque: bool = False, mtime: int = 0) -> Iterator[TarEntry]:
         with os.scandir(directory) as scan:
             names = [item.name for item in scan]
         keyed = []
@@ -226,7 +228,14 @@ def walk(root: str | os.PathLike[str], *, source_date_epoch: int | None = None) 
             whiteout = stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
             keyed.append((WHITEOUT_PREFIX + name if whiteout else name, name, st, whiteout))
         keyed.sort(key=lambda item: item[0])
+        # fuse-overlayfs marks a replaced directory with files (.wh..wh..opq, and a whiteout
+        # named .wh..opq) besides its xattr: they mean the one opaque marker, emitted once
+        marked = [item for item in keyed if item[0] == OPAQUE_MARKER]
+        if prefix and (opaque or marked):
+            yield TarEntry(name=prefix + OPAQUE_MARKER, kind=REG, mode=0, mtime=mtime)
         for emitted, name, st, whiteout in keyed:
+            if emitted == OPAQUE_MARKER:
+                continue
             path = directory + b"/" + name
             rel = prefix + emitted
             mtime = clamp(st.st_mtime)
@@ -238,9 +247,7 @@ def walk(root: str | os.PathLike[str], *, source_date_epoch: int | None = None) 
             if stat.S_ISDIR(st.st_mode):
                 opaque, xattrs = _xattrs(path)
                 yield replace(base, name=rel + b"/", kind=DIR, xattrs=xattrs)
-                if opaque:
-                    yield TarEntry(name=rel + b"/" + OPAQUE_MARKER, kind=REG, mode=0, mtime=mtime)
-                yield from visit(path, rel + b"/")
+                yield from visit(path, rel + b"/", opaque=opaque, mtime=mtime)
             elif stat.S_ISREG(st.st_mode):
                 _, xattrs = _xattrs(path)
                 if st.st_nlink > 1:
@@ -275,6 +282,7 @@ def write_tar(root: str | os.PathLike[str], sink: Sink, *, source_date_epoch: in
 
     def flush() -> None:
         nonlocal total
+        cancel.check()
         if buffer:
             sink.write(bytes(buffer))
             total += len(buffer)

@@ -2,19 +2,19 @@
 
 A reader thread takes every frame off stdin: requests go to the main thread's queue, answers
 to credential questions go to the waiting keychain, and ``cancel`` (or stdin closing: ssh
-died, the client was killed) interrupts the main thread exactly as Ctrl-C does for a local
-build, so the solver kills the running steps. Replies and progress events go to stdout;
+died, the client was killed) sends the node process a SIGINT, exactly a local build's Ctrl-C,
+so the solver kills the running steps. Replies and progress events go to stdout;
 nothing else may write there (logging goes to stderr).
 """
 
 from __future__ import annotations
 
-import _thread
 import contextlib
 import dataclasses
 import os
 import platform as host_platform
 import queue
+import signal
 import tempfile
 import threading
 from pathlib import Path
@@ -80,14 +80,14 @@ class _Server:
                     self.answers.put(message)
                 elif kind == "cancel":
                     if self.solving.is_set():
-                        _thread.interrupt_main()
+                        _interrupt_main()
                 else:
                     self.requests.put(message)
-        except NodeError:
-            pass
+        except NodeError as exc:  # a malformed frame: say so (one line) and end the session
+            _reply_failed(self.channel, {"type": "frame"}, "NodeError", exc)
         self.requests.put(None)
         if self.solving.is_set():
-            _thread.interrupt_main()  # the client is gone: stop the steps, nobody waits for them
+            _interrupt_main()  # the client is gone: stop the steps, nobody waits for them
 
     def ask_credentials(self, host: str) -> Credentials | None:
         self.channel.send({"type": "credentials?", "host": host})
@@ -175,6 +175,12 @@ class _Server:
         self.channel.send({"type": "fetched"})
 
 
+def _interrupt_main() -> None:
+    """Ctrl-C for the main thread: a real SIGINT, which (unlike ``_thread.interrupt_main``) also wakes a
+    main thread blocked waiting for running steps, so the solver's cancel path kills them."""
+    os.kill(os.getpid(), signal.SIGINT)
+
+
 class _Forward:
     """Progress events to the client, as rawjson-shaped objects (the client prefixes the node name)."""
 
@@ -208,11 +214,15 @@ def _host_config(doc: dict[str, Any], root: Path) -> HostConfig:
 
 def serve(stdin: BinaryIO, stdout: BinaryIO) -> int:
     """Answer requests until stdin closes; every failure is a ``failed`` reply, never a traceback."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if whoever started us ignored SIGINT
     channel = Channel(stdin, stdout, peer="client")
     server = _Server(channel)
     threading.Thread(target=server.read_loop, name="dockyard-node-reader", daemon=True).start()
     while True:
-        message = server.requests.get()
+        try:
+            message = server.requests.get()
+        except KeyboardInterrupt:  # a cancel that arrived just after a solve ended
+            continue
         if message is None:
             return 0
         try:

@@ -54,7 +54,7 @@ from types import TracebackType
 from dockyard.errors import StoreError
 from dockyard.paths import data_root
 from dockyard.rootless.mode import in_user_namespace
-from dockyard.store import copydiff
+from dockyard.store import copydiff, fuseoverlay
 from dockyard.store.lock import FileLock
 from dockyard.store.mount import mount, unmount, unmount_all
 
@@ -64,6 +64,18 @@ _OVERLAY_FEATURES = "redirect_dir=off,metacopy=off,index=off"
 _probed: dict[Path, str | None] = {}
 _probe_lock = threading.Lock()
 _OPTION_UNSAFE = (",", ":", "\\", "=")  # characters that would split or escape overlay options
+
+
+SNAPSHOTTERS = ("overlayfs", "fuse-overlayfs", "copy")
+
+
+def _wanted() -> str:
+    """DOCKYARD_SNAPSHOTTER (overlayfs, fuse-overlayfs or copy), or "" to let the probes choose."""
+    value = os.environ.get("DOCKYARD_SNAPSHOTTER", "")
+    if value and value not in SNAPSHOTTERS:
+        raise StoreError(f"DOCKYARD_SNAPSHOTTER={value!r} is not a snapshotter",
+                         hint=f"use one of {', '.join(SNAPSHOTTERS)}, or unset it to let dockyard probe")
+    return value
 
 
 def _candidate_features() -> tuple[str, ...]:
@@ -100,11 +112,21 @@ class Snapshotter:
         if self._lock.acquire(exclusive=True, blocking=False):
             remove_temporaries(self.root)
         self._lock.acquire(exclusive=False)
-        features = self._probe() if overlay is None or overlay else None
-        if overlay and features is None:
+        wanted = _wanted()
+        if overlay is not None:
+            wanted = "overlayfs" if overlay else "copy"
+        features = self._probe() if wanted in ("", "overlayfs") else None
+        if wanted == "overlayfs" and features is None:
             raise StoreError(f"overlayfs cannot be mounted under {self.root}",
                              hint="run as root on a kernel with overlayfs, or use the copy fallback")
-        self.overlay = features is not None
+        # rootless on kernels before 5.11: fuse-overlayfs, where it is installed and /dev/fuse usable
+        self.fuse = self._probe_fuse() if wanted == "fuse-overlayfs" or (
+            not wanted and features is None and in_user_namespace()) else None
+        if wanted == "fuse-overlayfs" and self.fuse is None:
+            raise StoreError(f"fuse-overlayfs cannot be mounted under {self.root}",
+                             hint="install fuse-overlayfs and make /dev/fuse usable (chmod 0666, or --device "
+                             "/dev/fuse in a container)")
+        self.overlay = features is not None or self.fuse is not None
         self.features = features or _OVERLAY_FEATURES
 
     def close(self) -> None:
@@ -112,8 +134,32 @@ class Snapshotter:
 
     @property
     def kind(self) -> str:
-        """How snapshots are made, for ``inspect``: ``overlayfs (its options)`` or ``copy``."""
+        """How snapshots are made, for ``inspect``: overlayfs (its options), fuse-overlayfs or copy."""
+        if self.fuse is not None:
+            why = "DOCKYARD_SNAPSHOTTER" if _wanted() else "the kernel's overlayfs does not mount here"
+            return f"fuse-overlayfs ({why})"
         return f"overlayfs ({self.features})" if self.overlay else "copy (no overlayfs mount possible here)"
+
+    def _probe_fuse(self) -> str | None:
+        """fuse-overlayfs's path if a tiny mount of it works in this store, else None."""
+        tool = fuseoverlay.binary()
+        if tool is None:
+            return None
+        probe = Path(self._new_dir())
+        try:
+            for name in ("lower", "fs", "work", "merged"):
+                (probe / name).mkdir()
+            (probe / "lower" / "probe").write_text("ok")
+            try:
+                fuseoverlay.mount(tool, lowers=["lower"], upper="fs", work="work", merged=probe / "merged", cwd=probe)
+            except StoreError:
+                return None
+            try:
+                return tool if (probe / "merged" / "probe").read_text() == "ok" else None
+            finally:
+                unmount(probe / "merged", lazy=True)
+        finally:
+            shutil.rmtree(probe, ignore_errors=True)
 
     def _probe(self) -> str | None:
         """The overlay options this kernel accepts here (volatile first), or None without overlayfs."""
@@ -255,6 +301,10 @@ class Active:
         work.mkdir()
         merged.mkdir()
         top_first = list(reversed(self.lowers))
+        if self._owner.fuse is not None:
+            fuseoverlay.mount(self._owner.fuse, lowers=[f"{s.id}/fs" for s in top_first], upper=f"{self._tmp.name}/fs",
+                              work=f"{self._scratch.name}/work", merged=merged, cwd=self._owner.root)
+            return merged
         features = self._owner.features
         absolute = ":".join(str(s.diff) for s in top_first)
         options = f"lowerdir={absolute},upperdir={self.upper},workdir={work},{features}"

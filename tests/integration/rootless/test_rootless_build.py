@@ -218,6 +218,41 @@ def test_rootless_in_a_container_with_masked_proc_runs_without_a_process_sandbox
     assert re.search(r"^Step sandbox:\s+own pid namespace", plain.stdout, re.M), plain.stdout
 
 
+FUSE = """\
+FROM {base}
+RUN mkdir -p /opt/old /home/app && touch /opt/old/a /etc/gone && chown 1000:1000 /home/app
+USER 1000:1000
+RUN echo hi > /home/app/by-app.txt
+USER root
+RUN rm -rf /opt/old /etc/gone && mkdir /opt/old && touch /opt/old/b
+"""
+
+
+def test_rootless_fuse_overlayfs_snapshotter(user: User, workdir: Path, busybox_base: str, registry: TestRegistry,
+                                             tmp_path: Path) -> None:
+    """The fallback for kernels before 5.11, forced here (this kernel mounts overlayfs itself):
+    the image has the same files, owners, whiteouts and opaque directory (umoci's view)."""
+    context = workdir / "ctx"
+    context.mkdir()
+    (context / "Dockerfile").write_text(FUSE.format(base=busybox_base))
+    _as_user(user, context)
+    env = {"XDG_DATA_HOME": str(workdir / "data"), "XDG_CONFIG_HOME": str(workdir / "config"),
+           "DOCKYARD_SNAPSHOTTER": "fuse-overlayfs"}
+    info = user.dockyard("inspect", "--bootstrap", env=env)
+    assert re.search(r"^Snapshotter:\s+fuse-overlayfs \(DOCKYARD_SNAPSHOTTER\)$", info.stdout, re.M), info.stdout
+    ref = f"{registry.address}/rootless-fuse-{workdir.name}:v1"
+    out = user.dockyard("build", "--platform", "linux/amd64", "--push", "-t", ref, str(context), env=env)
+    assert out.returncode == 0, out.stderr
+    rootfs, _ = unpack(ref, "amd64", tmp_path)
+    assert sorted(p.name for p in (rootfs / "opt" / "old").iterdir()) == ["b"]
+    assert not (rootfs / "etc" / "gone").exists()
+    made = rootfs / "home" / "app" / "by-app.txt"
+    assert (made.stat().st_uid, made.stat().st_gid, made.read_text()) == (1000, 1000, "hi\n")
+    assert (rootfs / "bin" / "busybox").is_file()  # the base is still there under the opaque markers
+    wrong = user.dockyard("build", str(context), env={**env, "DOCKYARD_SNAPSHOTTER": "zfs"})
+    assert wrong.returncode != 0 and "DOCKYARD_SNAPSHOTTER='zfs' is not a snapshotter" in wrong.stderr
+
+
 def test_rootless_bootstrap_reports_mode_snapshotter_and_network(user: User, workdir: Path) -> None:
     env = {"XDG_DATA_HOME": str(workdir / "data"), "XDG_CONFIG_HOME": str(workdir / "config")}
     out = user.dockyard("inspect", "--bootstrap", env=env)
