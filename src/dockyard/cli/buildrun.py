@@ -15,7 +15,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from dockyard import progress
 from dockyard.attest import options as attest_options
-from dockyard.attest.attestor import BuildAttestor, for_build
 from dockyard.attest.storage import Storage
 from dockyard.builders.describe import platform_label
 from dockyard.builders.node import Placement
@@ -25,6 +24,7 @@ from dockyard.engine.mounts import Secret, parse_secret
 from dockyard.errors import UsageError
 from dockyard.exporters import file_outputs, parse_outputs, push_targets
 from dockyard.exporters.output import ImageOptions, Output
+from dockyard.phases.attest import BuildAttestor, for_build
 from dockyard.phases.deliver import Delivery, deliver, prepare
 from dockyard.phases.request import BuildOptions, source_date_epoch
 from dockyard.platform import Platform

@@ -6,7 +6,9 @@ removes the metadata and iid files of an earlier build, so a failed build never 
 ones); :func:`deliver` runs after the gates passed: every push target first, all registries at
 once (``exporters.multipush``: blobs and manifests everywhere, the index digest verified in
 each, and only then any tag, so no registry's tag names an index whose parts are missing
-anywhere), then the file outputs, then the metadata and iid files.
+anywhere; attestation referrers go with the manifests), then, with ``sign_key``, cosign
+signatures of everything pushed (:func:`dockyard.sign.image.sign_image`), then the file
+outputs, then the metadata and iid files.
 """
 
 from __future__ import annotations
