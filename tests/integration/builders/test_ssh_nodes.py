@@ -217,12 +217,15 @@ def test_incremental_context_sends_only_the_changed_file_and_outputs_stream_back
         return next(line for line in result.stderr.splitlines() if "context to node n:" in line)
 
     assert "1001 of 1001 files sent" in build()
+    boot = farm.hosts[0].root / "builders" / "inc" / "n" / "boot.json"
+    first_boot = json.loads(boot.read_text())["at"]
     (ctx / "src" / "f0007").write_text("changed\n")
     line = build()
     assert "1 of 1001 files sent" in line
     sent = int(line.split("sent, ")[1].split(" bytes")[0])
     assert sent < 200_000  # the manifest (~100 bytes a file) and one 8-byte file, not the ~170 kB context
     assert "0 of 1001 files sent" in build()
+    assert json.loads(boot.read_text())["at"] == first_boot  # later sessions reuse the node's bootstrap
 
 
 def test_ctrl_c_on_the_client_stops_the_step_on_the_node(
