@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from dockyard import cancel
 from dockyard.errors import BuildError
 
 BLOCK = 512
@@ -281,6 +282,7 @@ def write_tar(root: str | os.PathLike[str], sink: Sink, *, source_date_epoch: in
 
     def flush() -> None:
         nonlocal total
+        cancel.check()
         if buffer:
             sink.write(bytes(buffer))
             total += len(buffer)

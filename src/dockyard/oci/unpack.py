@@ -26,6 +26,7 @@ import stat
 import tarfile
 from dataclasses import dataclass
 
+from dockyard import cancel
 from dockyard.digest import CHUNK, Digest, HashingReader
 from dockyard.errors import BuildError
 from dockyard.oci.layer import open_uncompressed
@@ -62,6 +63,7 @@ class _Applier:
     def apply(self, tar: tarfile.TarFile) -> int:
         count = 0
         for member in tar:
+            cancel.check()
             count += 1
             parts = check_member_name(member.name)
             if not parts:
@@ -136,6 +138,7 @@ class _Applier:
             reader = tar.extractfile(member)
             if reader is not None:
                 while chunk := reader.read(CHUNK):
+                    cancel.check()
                     os.write(fd, chunk)
         finally:
             os.close(fd)
