@@ -81,8 +81,10 @@ def push_everywhere(client: Client, targets: Sequence[PushTarget], desc: Descrip
         target, error = failed[0]
         others = ", ".join(_where(t) for t, _ in failed[1:])
         detail = error.message if isinstance(error, DockyardError) else f"{type(error).__name__}: {error}"
+        named = detail.startswith(f"push to {_where(target)} ")  # the error names the target already
         raise RegistryError(
-            f"push to {_where(target)} failed: {detail}" + (f" (also failed: {others})" if others else "")
+            (detail if named else f"push to {_where(target)} failed: {detail}")
+            + (f" (also failed: {others})" if others else "")
             + "; no tag was moved in any registry",
             registry=target.reference.registry, code=getattr(error, "code", None),
             hint=getattr(error, "hint", None) or "fix the registry, then run the release again")
