@@ -20,7 +20,7 @@ from dockyard.dockerfile.plan import Plan
 from dockyard.engine.bases import BaseImages
 from dockyard.engine.solve import LocalSolver
 from dockyard.engine.solverequest import Solver, SolveRequest
-from dockyard.errors import UsageError
+from dockyard.errors import UsageError, filesystem_error
 from dockyard.graph.contenthash import StatCache
 from dockyard.phases.assemble import assemble
 from dockyard.phases.attest import Attestor, attest
@@ -57,6 +57,8 @@ def build(options: BuildOptions, *, client: Client | None = None, listener: prog
         result = attest(result, attestors)
         check(result, gates)
         return result
+    except OSError as exc:  # pulling a base, writing manifests or the cache: a full or read-only store
+        raise filesystem_error(exc, doing="build", fallback=root) from exc
     finally:
         if own_client:
             client.close()

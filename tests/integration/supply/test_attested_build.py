@@ -21,6 +21,7 @@ from dockyard.executor import qemu
 from tests.integration.build.buildrig import dockyard, unpack
 from tests.integration.supply.wheels import make_wheel
 from tests.rig.registries import PASSWORD, USER, TestRegistry
+from tests.unit.attest.spdxcheck import validation_errors
 
 pytestmark = pytest.mark.integration
 SECRET = "TOKEN-MARKER-6a1f0c"
@@ -116,6 +117,7 @@ def test_two_platform_build_with_sbom_provenance_and_signature(
     for platform, found in statements.items():
         arch = platform.split("/")[1]
         sbom = found[SPDX]["predicate"]
+        assert validation_errors(sbom, tmp_path / f"sbom-{arch}.spdx.json") == []  # the SPDX project's validator
         purls = {ref["referenceLocator"] for p in sbom["packages"] for ref in p.get("externalRefs", [])}
         versions = {p["name"]: p.get("versionInfo") for p in sbom["packages"]}
         # every dpkg package of the base, with the version dpkg-query reads from the same database
@@ -155,8 +157,8 @@ def test_two_platform_build_with_sbom_provenance_and_signature(
     ref2 = f"{basic_registry.address}/{repo}:referrers"
     qemu.ensure("arm64")  # binfmt_misc is machine-global: another test may have replaced the handler meanwhile
     dockyard("build", "--platform", "linux/amd64,linux/arm64", "-t", ref2, "--push", "--attest-storage=referrers",
-             "--provenance=true", "--sbom=true", "--secret", "id=token,env=TOKEN", "--progress", "plain", str(ctx),
-             timeout=900)
+             "--provenance=true", "--sbom=true", "--secret", "id=token,env=TOKEN", "--sign", "key=cosign.key",
+             "--progress", "plain", str(ctx), timeout=900)
     index2 = json.loads(_skopeo_raw(ref2))
     assert len(index2["manifests"]) == 2
     tags = json.loads(subprocess.run(["skopeo", "list-tags", "--tls-verify=false", "--creds", creds,
@@ -170,6 +172,10 @@ def test_two_platform_build_with_sbom_provenance_and_signature(
         assert all(m["artifactType"] == "application/vnd.in-toto+json" for m in listed["manifests"])
     shown2 = json.loads(dockyard("imagetools", "inspect", "--format", "json", ref2).stdout)
     assert sorted(shown2["provenance"]) == ["linux/amd64", "linux/arm64"]
+    # the referrer artifacts were signed too: verify finds them through the tag schema
+    verified = dockyard("verify", ref2, "--key", "cosign.pub", "--attestation-type", "provenance",
+                        "--attestation-type", "sbom").stdout
+    assert verified.count("verified") == 7
     # min mode (--provenance=true): no build-arg values, no secret ids
     request = shown2["provenance"]["linux/amd64"]["SLSA"]["buildDefinition"]["externalParameters"]["request"]
     assert "secrets" not in request and not any(k.startswith("build-arg:") for k in request["args"])
