@@ -70,7 +70,8 @@ def build(options: BuildOptions, *, client: Client | None = None, listener: prog
                            nodes=list(graph.nodes.values()), root=root, content=content, client=client,
                            imported=solved.imported, listener=listener)
         result = BuildResult(descriptor=top, manifests=manifests, configs=configs, content=content,
-                             ran=solved.ran, cached=solved.cached)
+                             ran=solved.ran, cached=solved.cached, bases=tuple(bases.resolved()),
+                             graphs={pp.platform: pp.state for pp in the_plan.platforms})
         result = attest(result, attestors)
         check(result, gates)
         return result

@@ -6,7 +6,9 @@ removes the metadata and iid files of an earlier build, so a failed build never 
 ones); :func:`deliver` runs after the gates passed: every push target first, all registries at
 once (``exporters.multipush``: blobs and manifests everywhere, the index digest verified in
 each, and only then any tag, so no registry's tag names an index whose parts are missing
-anywhere), then the file outputs, then the metadata and iid files.
+anywhere; attestation referrers go with the manifests), then, with ``sign_key``, cosign
+signatures of everything pushed (:func:`dockyard.sign.image.sign_image`), then the file
+outputs, then the metadata and iid files.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from dockyard.exporters import export, file_outputs, push_targets
 from dockyard.exporters.destination import check_destination
 from dockyard.exporters.metadata import describe, discard_stale, metadata, write_iidfile, write_metadata_file
@@ -23,6 +27,7 @@ from dockyard.exporters.multipush import push_everywhere
 from dockyard.exporters.output import NO_OUTPUT_WARNING, DockerOutput, OciOutput, Output, TarOutput
 from dockyard.phases.result import BuildResult
 from dockyard.registry.client import Client
+from dockyard.sign.image import sign_image
 
 Report = Callable[[str], None]
 """Receives one human-readable line per delivery (``pushed REPO@DIGEST (TAGS)``) and warnings."""
@@ -36,6 +41,7 @@ class Delivery:
     tags: tuple[str, ...] = ()
     metadata_file: Path | None = None
     iidfile: Path | None = None
+    sign_key: ec.EllipticCurvePrivateKey | None = None  # --sign: cosign signatures after each push
     push_retry: int = 0  # more attempts per registry before the push fails (no tag moves meanwhile)
 
 
@@ -71,11 +77,14 @@ def deliver(result: BuildResult, delivery: Delivery, *, client: Client, report: 
     pushed: list[str] = []
     targets = push_targets(delivery.outputs)
     for done in push_everywhere(client, targets, result.descriptor, result.content, retries=delivery.push_retry,
-                                notify=lambda message: say(f"WARNING: {message}")):
+                                notify=lambda message: say(f"WARNING: {message}"), referrers=result.referrers):
         target = done.target
         pushed.append(f"{target.reference.repository}@{result.descriptor.digest}")
         say(f"pushed {target.reference.repository}@{result.descriptor.digest} "
             f"({', '.join([target.reference.tag or '', *target.tags]).strip(', ')})")
+        if delivery.sign_key is not None:
+            for digest in sign_image(client, target.reference, delivery.sign_key, store=result.content):
+                say(f"signed {target.reference.repository}@{digest}")
     files = file_outputs(delivery.outputs)
     for spec in files:
         export(spec, result.content, result.descriptor, names=delivery.tags)

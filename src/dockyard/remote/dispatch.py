@@ -34,6 +34,7 @@ from dockyard.graph.contenthash import StatCache
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.manifest import Manifest
 from dockyard.phases.assemble import write_index
+from dockyard.phases.attest import Attestor
 from dockyard.phases.build import build
 from dockyard.phases.request import BuildOptions
 from dockyard.phases.result import BuildResult
@@ -73,7 +74,8 @@ def client_store(builder: Builder) -> Path:
 
 def build_on_nodes(builder: Builder, options: BuildOptions, *, placement: Placement | None = None,
                    push: Sequence[Reference] = (), fetch_blobs: bool, client: Client,
-                   listener: progress.Listener | None = None, say: Say | None = None) -> FarmResult:
+                   listener: progress.Listener | None = None, say: Say | None = None,
+                   attestors: Sequence[Attestor] = ()) -> FarmResult:
     """Build every requested platform on the builder's nodes; see the module docstring."""
     say = say or (lambda line: print(line, file=sys.stderr))
     policy = placement or builder.placement
@@ -87,8 +89,12 @@ def build_on_nodes(builder: Builder, options: BuildOptions, *, placement: Placem
         placed = {p: Placed(node.name, node.endpoint, plans[p][0][1]) for p in wanted}
         if len(nodes) > 1:
             _announce(say, placed)
-        result = build(dataclasses.replace(options, root=node.store_root()), client=client, listener=listener)
+        result = build(dataclasses.replace(options, root=node.store_root()), client=client, listener=listener,
+                       attestors=attestors)
         return FarmResult(result, placed)
+    if attestors:
+        raise NotBuiltError("attestations (--attest, --sbom, --provenance) are not made for builds spread over "
+                            "several nodes yet", hint="build on one local node meanwhile")
     if options.secrets or options.ssh or options.cache_from or options.cache_to:
         raise NotBuiltError("--secret, --ssh, --cache-from and --cache-to are not sent to remote nodes yet",
                             hint="build these platforms on a local builder meanwhile")
