@@ -76,6 +76,9 @@ def _check_specs(option: str, values: tuple[str, ...], *, keys: tuple[str, ...])
 @click.option("--cache-to", multiple=True,
               help="Cache export destinations (type=registry,ref=REF | type=local,dest=DIR | type=inline)")
 @click.option("--label", multiple=True, help="Set metadata for an image (KEY=VALUE)")
+@click.option("--annotation", "annotations", multiple=True,
+              help="Add an annotation: [TYPE[,TYPE]][[PLATFORM]]:KEY=VALUE, TYPE index|manifest|"
+                   "manifest-descriptor|index-descriptor (default manifest)")
 @click.option("--attest", multiple=True,
               help="Attestation parameters (type=sbom | type=provenance,mode=min|max; docs/supply-chain.md)")
 @click.option("--provenance", is_flag=False, flag_value="true", default=None,

@@ -20,6 +20,7 @@ from dockyard.errors import GateError, UsageError
 from dockyard.exporters.metadata import describe, write_metadata_file
 from dockyard.gates.outcome import GateReport
 from dockyard.gates.policy import GatePolicy, build_policy
+from dockyard.oci.annotations import ExportAnnotations, merged, parse_cli, standard
 from dockyard.phases.deliver import Delivery
 from dockyard.phases.gate import PolicyGate, check
 from dockyard.phases.result import BuildResult
@@ -30,6 +31,7 @@ from dockyard.release.meta import Meta
 class Release:
     tags: tuple[str, ...]
     labels: dict[str, str]
+    annotations: ExportAnnotations = field(default_factory=ExportAnnotations)  # --annotation and the standard ones
     policy: GatePolicy
     push_retry: int = 0
     meta: Meta | None = None
@@ -73,9 +75,12 @@ def _strs(value: object) -> tuple[str, ...]:
     return tuple(str(v) for v in value) if isinstance(value, tuple | list) else ()
 
 
-def plan(context: Path, options: dict[str, object], *, labels: dict[str, str]) -> Release:
-    """Read the release options out of ``options``; ``labels`` are the ``--label`` values."""
+def plan(context: Path, options: dict[str, object], *, labels: dict[str, str], platforms: int) -> Release:
+    """Read the release options out of ``options``; ``labels`` are the ``--label`` values and
+    ``platforms`` the number of platforms asked for (the standard annotations go on the index
+    too when there is one)."""
     release = ReleaseOptions.pop_from(options)
+    annotations = parse_cli(_strs(options.pop("annotations", ())))
     from_git = bool(options.pop("tags_from_git", False))
     tags = _strs(options.get("tag"))
     meta = None
@@ -92,13 +97,16 @@ def plan(context: Path, options: dict[str, object], *, labels: dict[str, str]) -
             raise UsageError("no tag could be computed from git for the -t names",
                              hint="check the ref with `dockyard meta --format json`, or pass --tag-spec")
         labels = {**meta.labels, **labels}
+        if release.default_labels:
+            annotations = merged(standard(meta.labels, index=platforms > 1), annotations)  # given ones win
     elif release.specs or release.flavor or release.default_labels is False:
         raise UsageError("--tag-spec, --flavor and --no-default-labels need --tags-from-git")
     mode, policy_file = options.pop("gate_mode", None), options.pop("gate_policy", None)
     policy = build_policy(_strs(options.pop("gates", ())), project=context, mode=str(mode) if mode else None,
                           policy_file=policy_file if isinstance(policy_file, Path) else None)
     retry = options.pop("push_retry", 0)
-    return Release(tags=tags, labels=labels, policy=policy, push_retry=int(retry) if isinstance(retry, int) else 0,
+    return Release(tags=tags, labels=labels, annotations=annotations,
+                   policy=policy, push_retry=int(retry) if isinstance(retry, int) else 0,
                    meta=meta)
 
 

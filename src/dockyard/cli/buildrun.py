@@ -25,6 +25,7 @@ from dockyard.engine.mounts import Secret, parse_secret
 from dockyard.errors import DockerfileError, UsageError
 from dockyard.exporters import file_outputs, parse_outputs, push_targets
 from dockyard.exporters.output import ImageOptions, Output
+from dockyard.oci.annotations import merged
 from dockyard.phases.attest import BuildAttestor, for_build
 from dockyard.phases.deliver import Delivery, deliver, prepare
 from dockyard.phases.request import BuildOptions, source_date_epoch
@@ -147,7 +148,8 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
                               "# check=skip=RULE,...")
     from dockyard.cli.buildrelease import plan
 
-    release = plan(request.context, options, labels=_labels(_strs(options.get("label"))))
+    release = plan(request.context, options, labels=_labels(_strs(options.get("label"))),
+                   platforms=len(request.platforms))
     tags = release.tags
     outputs = parse_outputs(_strs(options.get("output")), tags=tags, push=bool(options.get("push")),
                             load=bool(options.get("load")))
@@ -195,7 +197,7 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
                     jobs=chosen.jobs(), oci_mediatypes=image.oci_mediatypes, compression=image.compression,
                     compression_level=image.compression_level, force_compression=image.force_compression,
                     source_date_epoch=source_date_epoch(), cache_from=cache_from, cache_to=cache_to,
-                    annotations=image.annotations,
+                    annotations=merged(release.annotations, image.annotations),
                 ),
                 # with gates, nothing may reach a registry before they pass: nodes hand every blob back
                 placement=placement, push=[t.reference for t in targets] if release.policy.empty else [],

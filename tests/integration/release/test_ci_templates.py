@@ -21,6 +21,7 @@ from tests.integration.release.releaserig import (
     labels,
     list_tags,
     make_repo,
+    raw_bytes,
     raw_digest,
 )
 from tests.rig import registries
@@ -54,6 +55,7 @@ def test_github_action_end_to_end(busybox_base: str, registry: TestRegistry, tls
     run = run_action(ROOT, workspace=repo, temp=temp, env=env, inputs={
         "platforms": "linux/amd64,linux/arm64", "tags": f"{tls_name}\n{plain_name}\n", "push": "true",
         "tags-from-git": "true", "build-args": f"BASE={busybox_base}", "labels": "org.example.team=release",
+        "annotations": "index:org.example.pipeline=github",
         "gates": "max-layers=10\nno-secrets\n", "secrets": "token=very-secret-value",
         "registry": tls_registry.address, "username": registries.ROBOT_USER, "password": registries.ROBOT_PASSWORD,
     })
@@ -72,6 +74,9 @@ def test_github_action_end_to_end(busybox_base: str, registry: TestRegistry, tls
     got = labels(tls_registry, f"{tls_name}:3.1.4", "arm64", certs)
     assert got["org.opencontainers.image.version"] == "3.1.4" and got["org.example.team"] == "release"
     assert got["org.opencontainers.image.revision"] == sha
+    index = json.loads(raw_bytes(registry, f"{plain_name}:3.1.4"))
+    assert index["annotations"]["org.example.pipeline"] == "github"
+    assert index["annotations"]["org.opencontainers.image.version"] == "3.1.4"
     assert not list(temp.rglob("secret-*"))  # the secret's file is gone after the build
 
 
