@@ -33,7 +33,7 @@ def _from_references(df: Dockerfile, labels: tuple[str, ...]) -> set[str]:
     return names
 
 
-def outline(plan: Plan) -> dict[str, Any]:
+def outline(plan: Plan) -> dict[str, Any]:  # noqa: C901, PLR0912 - --call=outline: one branch per instruction kind, as BuildKit's outline
     """Build args (default, description) the target uses, and its secrets and ssh ids."""
     df = plan.dockerfile
     labels = plan.platforms[0].stages if plan.platforms else ()
