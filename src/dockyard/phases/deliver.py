@@ -23,9 +23,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from dockyard.errors import filesystem_error
 from dockyard.exporters import export, file_outputs, push_targets
+from dockyard.exporters.destination import check_destination
 from dockyard.exporters.metadata import describe, discard_stale, metadata, write_iidfile, write_metadata_file
 from dockyard.exporters.multipush import push_everywhere
-from dockyard.exporters.output import NO_OUTPUT_WARNING, Output, PushTarget
+from dockyard.exporters.output import NO_OUTPUT_WARNING, DockerOutput, OciOutput, Output, PushTarget, TarOutput
 from dockyard.phases.result import BuildResult
 from dockyard.registry.client import Client
 from dockyard.sign.image import sign_image
@@ -64,7 +65,15 @@ def _writing(what: str, where: object) -> Iterator[None]:
 
 
 def prepare(delivery: Delivery) -> None:
-    """Call when a build starts: remove the metadata and iid files an earlier build left."""
+    """Call when a build starts: check where files will go, remove the metadata and iid files an
+    earlier build left."""
+    for spec in file_outputs(delivery.outputs):
+        if isinstance(spec, OciOutput | DockerOutput | TarOutput) and spec.dest is not None \
+                and not (isinstance(spec, OciOutput) and not spec.tar):
+            check_destination(spec.dest, what=f"{type(spec).__name__.removesuffix('Output').lower()} output")
+    for extra, what in ((delivery.metadata_file, "metadata file"), (delivery.iidfile, "iid file")):
+        if extra is not None:
+            check_destination(extra, what=what)
     with _writing("--metadata-file", delivery.metadata_file):
         discard_stale(delivery.metadata_file)
     with _writing("--iidfile", delivery.iidfile):
