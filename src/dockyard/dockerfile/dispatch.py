@@ -22,6 +22,7 @@ from dockyard.dockerfile.mounts import build_mounts, mount_flag_text
 from dockyard.graph.ops import Copy, Exec, GitSource, HttpSource, Merge, Mkdir, Mkfile, Mount, Op, State
 
 T = TypeVar("T", bound=ins.Instruction)
+MAX_ID = 2**32 - 2  # the largest uid/gid: --chown beyond it is an error at its line, not at chown(2)
 
 
 def _go_quote(items: tuple[str, ...]) -> str:
@@ -141,6 +142,9 @@ def _copy(conv: StageConverter, scope: StageScope, item: ins.Copy | ins.Add) -> 
     sources = tuple(conv.expand(s, env, item.line) for s in item.sources)
     dest = _resolve(conv.expand(item.dest, env, item.line), _cwd(scope))
     chown = conv.expand(item.chown, env, item.line)
+    for number in (part for part in chown.split(":") if part.isdigit()):
+        if int(number) > MAX_ID:  # uid_t is 32 bits, and (uid_t)-1 means "leave unchanged" to chown(2)
+            raise conv.fail(f"invalid --chown={chown}: {number} is out of range (0-{MAX_ID})", item.line)
     chmod = conv.expand(item.chmod, env, item.line)
     excludes = tuple(conv.expand(e, env, item.line) for e in item.excludes)
     groups: list[tuple[State, tuple[str, ...], bool]] = []

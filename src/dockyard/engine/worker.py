@@ -25,7 +25,7 @@ from dockyard.engine import mounts
 from dockyard.engine.bases import BaseImages
 from dockyard.engine.cacheimport import ImportedCache
 from dockyard.engine.results import SCRATCH, ContextResult, FsResult, Result
-from dockyard.errors import BuildError, NotBuiltError
+from dockyard.errors import BuildError, NotBuiltError, filesystem_error
 from dockyard.executor.base import Executor, Network, RunRequest
 from dockyard.graph import ops
 from dockyard.oci.layer import LayerOptions, make_layer
@@ -119,21 +119,24 @@ class OpWorker:
         def result_of(state: ops.State) -> Result:
             return SCRATCH if state is None else results[id(state)]
 
-        if isinstance(op, ops.ImageSource):
-            out = self._image(op)
-        elif isinstance(op, ops.Exec):
-            out = self._exec(op, label, result_of, log)
-        elif isinstance(op, ops.Copy):
-            out = self._copy(op, label, result_of)
-        elif isinstance(op, ops.Mkdir | ops.Mkfile | ops.Rm):
-            out = self._file(op, _fs(result_of(op.root), label))
-        elif isinstance(op, ops.Merge):
-            out = self._merge([_fs(result_of(s), label) for s in op.layers])
-        elif isinstance(op, ops.HttpSource):
-            out = self._http(op)
-        else:
-            raise NotBuiltError(f"{vertex.name}: {type(op).__name__} sources are not built yet",
-                                hint="ADD of git repositories is planned; clone in a RUN step meanwhile")
+        try:
+            if isinstance(op, ops.ImageSource):
+                out = self._image(op)
+            elif isinstance(op, ops.Exec):
+                out = self._exec(op, label, result_of, log)
+            elif isinstance(op, ops.Copy):
+                out = self._copy(op, label, result_of)
+            elif isinstance(op, ops.Mkdir | ops.Mkfile | ops.Rm):
+                out = self._file(op, _fs(result_of(op.root), label))
+            elif isinstance(op, ops.Merge):
+                out = self._merge([_fs(result_of(s), label) for s in op.layers])
+            elif isinstance(op, ops.HttpSource):
+                out = self._http(op)
+            else:
+                raise NotBuiltError(f"{vertex.name}: {type(op).__name__} sources are not built yet",
+                                    hint="ADD of git repositories is planned; clone in a RUN step meanwhile")
+        except OSError as exc:  # a full or read-only store, an unreadable context file
+            raise filesystem_error(exc, doing=label, fallback=self.config.root) from exc
         self.cache.put(vertex.key, snapshot=out.top, layers=out.layers)
         return out
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from dockyard import progress
 from dockyard.engine import cacheexport
 from dockyard.engine.bases import BaseImages
-from dockyard.errors import UsageError
+from dockyard.errors import UsageError, filesystem_error
 from dockyard.graph.contenthash import StatCache
 from dockyard.oci.layer import LayerOptions
 from dockyard.phases.assemble import assemble
@@ -75,6 +75,8 @@ def build(options: BuildOptions, *, client: Client | None = None, listener: prog
         result = attest(result, attestors)
         check(result, gates)
         return result
+    except OSError as exc:  # pulling a base, writing manifests or the cache: a full or read-only store
+        raise filesystem_error(exc, doing="build", fallback=root) from exc
     finally:
         if own_client:
             client.close()

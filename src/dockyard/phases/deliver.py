@@ -13,13 +13,15 @@ outputs, then the metadata and iid files.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from dockyard.errors import filesystem_error
 from dockyard.exporters import export, file_outputs, push_targets
 from dockyard.exporters.metadata import describe, discard_stale, metadata, write_iidfile, write_metadata_file
 from dockyard.exporters.multipush import push_everywhere
@@ -52,10 +54,21 @@ class Delivered:
     metadata: dict[str, Any]
 
 
+@contextlib.contextmanager
+def _writing(what: str, where: object) -> Iterator[None]:
+    """An OSError while writing ``what`` (to ``where``) as a one-line error naming the path."""
+    try:
+        yield
+    except OSError as exc:
+        raise filesystem_error(exc, doing=what, where=where if isinstance(where, str | Path) else None) from exc
+
+
 def prepare(delivery: Delivery) -> None:
     """Call when a build starts: remove the metadata and iid files an earlier build left."""
-    discard_stale(delivery.metadata_file)
-    discard_stale(delivery.iidfile)
+    with _writing("--metadata-file", delivery.metadata_file):
+        discard_stale(delivery.metadata_file)
+    with _writing("--iidfile", delivery.iidfile):
+        discard_stale(delivery.iidfile)
 
 
 def deliver(result: BuildResult, delivery: Delivery, *, client: Client, report: Report | None = None,
@@ -78,12 +91,15 @@ def deliver(result: BuildResult, delivery: Delivery, *, client: Client, report: 
                 say(f"signed {target.reference.repository}@{digest}")
     files = file_outputs(delivery.outputs)
     for spec in files:
-        export(spec, result.content, result.descriptor, names=delivery.tags)
+        with _writing("export", spec.dest):
+            export(spec, result.content, result.descriptor, names=delivery.tags)
     if not targets and not files:
         say(f"WARNING: {NO_OUTPUT_WARNING}")
     described = describe(result.content, result.descriptor, names=delivery.tags)
     if delivery.metadata_file is not None:
-        write_metadata_file(delivery.metadata_file, described, extra=metadata_extra)
+        with _writing("--metadata-file", delivery.metadata_file):
+            write_metadata_file(delivery.metadata_file, described, extra=metadata_extra)
     if delivery.iidfile is not None:
-        write_iidfile(delivery.iidfile, described)
+        with _writing("--iidfile", delivery.iidfile):
+            write_iidfile(delivery.iidfile, described)
     return Delivered(pushed=tuple(pushed), metadata={**metadata(described), **(metadata_extra or {})})

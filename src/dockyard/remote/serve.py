@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import platform as host_platform
 import queue
@@ -114,9 +115,21 @@ class _Server:
                            "store_root": str(self.root)})
 
     def bootstrap(self, message: Message) -> None:
+        """The local bootstrap, run once: later sessions reuse what it proved while that still holds
+        (the store exists, the emulators it found are still registered), as a local build does."""
         platforms = tuple(Platform.parse(p) for p in message.get("platforms", []))
-        node = LocalNode(NodeRecord(name=self.node, platforms=platforms), self.root)
-        boot = node.bootstrap()
+        saved = self.root / "boot.json"
+        boot = None
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError, DockyardError):
+            boot = wire.boot_from_json(json.loads(saved.read_text()))
+        still = boot is not None and boot.version == __version__ and set(platforms) <= {
+            s.platform for s in boot.platforms} and LocalNode(
+                NodeRecord(name=self.node, platforms=platforms, boot=boot), self.root).status() == "running"
+        if boot is None or not still:
+            boot = LocalNode(NodeRecord(name=self.node, platforms=platforms), self.root).bootstrap()
+            tmp = saved.with_name(f".boot.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(wire.boot_to_json(boot)))
+            os.replace(tmp, saved)
         self.channel.send({"type": "booted", **wire.boot_to_json(boot)})
 
     def context(self, message: Message) -> None:
@@ -154,7 +167,6 @@ class _Server:
             for repo in request.push:
                 client.push(Reference.parse(repo, default_tag=None), manifest, result.content)
         content = result.content
-        self.last_content = content
         self.channel.send({"type": "result", "manifest": manifest.to_json(),
                            "manifest_bytes": content.read_bytes(manifest.digest).decode(),
                            "config_bytes": content.read_bytes(result.configs[request.platform].digest).decode(),
