@@ -209,9 +209,9 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
                  for p, where in farm.placed.items()}
         first_node = next(iter(farm.placed.values())).node if farm.placed else chosen.name
         extra = {"dockyard.nodes": nodes, "buildx.build.ref": build_ref(chosen.name, first_node)}
-        release.gate(result, delivery, metadata_extra=extra)
+        report = release.gate(result, delivery, metadata_extra=extra)
         deliver(result, delivery, client=client, report=lambda line: click.echo(line, err=True),
-                metadata_extra={**extra, **release.metadata()})
+                metadata_extra={**extra, **release.metadata(report)})
     removed, freed = chosen.collect_garbage()
     if removed:
         click.echo(f"automatic GC: removed {removed} cache records ({human(freed)})", err=True)
