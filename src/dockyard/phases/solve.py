@@ -25,6 +25,7 @@ from dockyard.oci.layer import LayerOptions
 from dockyard.phases.key import KeyedGraph
 from dockyard.phases.request import BuildOptions
 from dockyard.registry.client import Client
+from dockyard.rootless.userns import require_user_namespace
 from dockyard.solver import solve
 from dockyard.store.cache import CacheDB
 from dockyard.store.content import ContentStore
@@ -46,6 +47,7 @@ def solve_graph(graph: KeyedGraph, roots: Sequence[Node | None], options: BuildO
                 content: ContentStore, bases: BaseImages, client: Client, layer_options: LayerOptions,
                 listener: progress.Listener | None = None) -> Solved:
     """Solve ``roots`` (None: a scratch platform) in the store at ``root``."""
+    require_user_namespace()
     executor = RuncExecutor(state_dir=root / "run")
     reclaim_leftovers(root, executor=executor)
     snapshots = Snapshotter(root / "snapshots")
