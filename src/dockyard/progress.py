@@ -57,6 +57,13 @@ class Failed(Event):
     message: str = ""
 
 
+@dataclass(frozen=True)
+class Canceled(Event):
+    """The build was interrupted while this step ran (BuildKit's ``CANCELED``)."""
+
+    duration: float = 0.0
+
+
 Listener = Callable[[Event], None]
 Mode = Literal["auto", "tty", "plain", "rawjson", "quiet"]
 MODES: tuple[Mode, ...] = ("auto", "tty", "plain", "rawjson", "quiet")
@@ -71,7 +78,7 @@ class Renderer(Protocol):
 
 
 class _Step:
-    __slots__ = ("cached", "done", "duration", "failed", "index", "logs", "name", "started")
+    __slots__ = ("cached", "canceled", "done", "duration", "failed", "index", "logs", "name", "started")
 
     def __init__(self, index: int, name: str, started: float) -> None:
         self.index = index
@@ -80,6 +87,7 @@ class _Step:
         self.cached = False
         self.done = False
         self.failed = False
+        self.canceled = False
         self.duration = 0.0
         self.logs: deque[str] = deque(maxlen=6)
 
@@ -117,6 +125,9 @@ class PlainRenderer:
             elif isinstance(event, Failed):
                 step = self._step(event, "")
                 self._write(f"#{step.index} ERROR: {event.message}")
+            elif isinstance(event, Canceled):
+                step = self._step(event, "")
+                self._write(f"#{step.index} CANCELED")
 
     def _write(self, text: str) -> None:
         self._out.write(text + "\n")
@@ -185,6 +196,9 @@ class TtyRenderer:
             elif isinstance(event, Failed):
                 step.failed = step.done = True
                 step.duration = time.monotonic() - step.started
+            elif isinstance(event, Canceled):
+                step.canceled = step.done = True
+                step.duration = event.duration
 
     def _render(self) -> Text:
         from rich.text import Text
@@ -201,6 +215,8 @@ class TtyRenderer:
                 tail, style = "CACHED", "blue"
             elif s.failed:
                 tail, style = f"ERROR {s.duration:.1f}s", "red"
+            elif s.canceled:
+                tail, style = f"CANCELED {s.duration:.1f}s", "yellow"
             elif s.done:
                 tail, style = f"{s.duration:.1f}s", "blue"
             else:

@@ -18,8 +18,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from dockyard import progress
-from dockyard.errors import BuildError, DockyardError
+from dockyard import cancel, progress
+from dockyard.errors import DockyardError
 
 R = TypeVar("R")
 
@@ -139,16 +139,18 @@ def _plan(roots: Sequence[Vertex], worker: Worker[R], *, results: dict[str, R], 
 def _execute(vertex: Vertex, inputs: Sequence[R], worker: Worker[R], emit: progress.Listener,
              cancelled: threading.Event) -> R:
     if cancelled.is_set():
-        raise BuildError(f"{vertex.name}: cancelled")
+        raise cancel.Cancelled(f"{vertex.name}: cancelled")
     emit(progress.Started(vertex.key, name=vertex.name))
     start = time.monotonic()
     try:
-        result = worker.run(vertex, inputs, lambda line: emit(progress.Log(vertex.key, line=line)), cancelled)
-    except DockyardError as exc:
-        emit(progress.Failed(vertex.key, message=exc.message))
-        raise
+        with cancel.bound(cancelled):  # COPY, pulls, unpacking and compression stop at their next chunk
+            result = worker.run(vertex, inputs, lambda line: emit(progress.Log(vertex.key, line=line)), cancelled)
     except Exception as exc:
-        emit(progress.Failed(vertex.key, message=f"{type(exc).__name__}: {exc}"))
+        if cancelled.is_set():  # interrupted, or a sibling failed: CANCELED, as BuildKit marks such vertices
+            emit(progress.Canceled(vertex.key, duration=time.monotonic() - start))
+            raise cancel.Cancelled(f"{vertex.name}: cancelled") from None
+        message = exc.message if isinstance(exc, DockyardError) else f"{type(exc).__name__}: {exc}"
+        emit(progress.Failed(vertex.key, message=message))
         raise
     emit(progress.Done(vertex.key, duration=time.monotonic() - start))
     return result

@@ -60,3 +60,11 @@ def test_mode_from_flag_then_environment(monkeypatch: pytest.MonkeyPatch) -> Non
     assert progress.resolve_mode("plain") == "plain"
     with pytest.raises(UsageError):
         progress.resolve_mode("fancy")
+
+
+def test_a_cancelled_step_prints_canceled_as_buildx_does() -> None:
+    out = io.StringIO()
+    render = progress.renderer("plain", out)
+    render(progress.Started("k", name="[2/2] COPY big /big"))
+    render(progress.Canceled("k", duration=0.4))
+    assert out.getvalue().splitlines() == ["#1 [2/2] COPY big /big", "#1 CANCELED"]

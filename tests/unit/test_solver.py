@@ -98,3 +98,48 @@ def test_failure_propagates_and_later_steps_do_not_run() -> None:
         solve([top], worker, jobs=2, listener=events.append)
     assert "top" not in worker.runs
     assert any(isinstance(e, progress.Failed) and e.vertex == "bad" for e in events)
+
+
+@dataclass
+class LoopingWorker:
+    """``spin`` loops on cancel.check() (as COPY, unpack and compression do); ``fail`` fails once it runs."""
+
+    started: threading.Event = field(default_factory=threading.Event)
+
+    def cached(self, vertex: Vertex) -> str | None:
+        return None
+
+    def run(self, vertex: Vertex, inputs: Sequence[str], log: Callable[[str], None],
+            cancelled: threading.Event) -> str:
+        from dockyard import cancel
+
+        if vertex.key == "spin":
+            self.started.set()
+            for _ in range(10_000):  # ends long before this unless cancelled
+                cancel.check()
+                time.sleep(0.01)
+            return "finished"
+        self.started.wait(10)
+        raise BuildError("fail failed")
+
+
+def test_a_sibling_failure_cancels_a_running_non_run_step() -> None:
+    # BuildKit marks the other running vertices CANCELED when one fails; a Python step stops at
+    # its next cancel.check() instead of running to the end
+    events: list[progress.Event] = []
+    with pytest.raises(BuildError, match="fail failed"):
+        solve([V("spin"), V("fail")], LoopingWorker(), jobs=2, listener=events.append)
+    kinds = {(type(e).__name__, e.vertex) for e in events}
+    assert ("Canceled", "spin") in kinds and ("Failed", "fail") in kinds
+    assert ("Done", "spin") not in kinds
+
+
+def test_cancel_check_outside_a_step_does_nothing() -> None:
+    from dockyard import cancel
+
+    cancel.check()
+    event = threading.Event()
+    event.set()
+    with cancel.bound(event), pytest.raises(cancel.Cancelled):
+        cancel.check()
+    cancel.check()

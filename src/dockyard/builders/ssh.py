@@ -16,6 +16,7 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from dockyard import progress
@@ -23,7 +24,9 @@ from dockyard.builders.node import PlatformSupport
 from dockyard.builders.records import BootRecord, NodeRecord
 from dockyard.errors import NotBuiltError, UsageError
 from dockyard.registry.keychain import Keychain
-from dockyard.remote.session import Session
+
+if TYPE_CHECKING:
+    from dockyard.remote.session import Session
 
 REMOTE_COMMAND = ("dockyard", "node", "serve", "--stdio")
 
@@ -95,6 +98,8 @@ class SshNode:
 
     def open(self, *, listener: progress.Listener | None = None, keychain: Keychain | None = None) -> Session:
         """A new session with the node (ssh started, ``hello`` exchanged)."""
+        from dockyard.remote.session import Session  # the protocol is loaded only when a node is used
+
         session = Session(SshEndpoint.parse(self.endpoint).argv(), node=self.name, builder=self.builder,
                           listener=listener, keychain=keychain)
         try:

@@ -76,6 +76,19 @@ def _check_specs(option: str, values: tuple[str, ...], *, keys: tuple[str, ...])
 @click.option("--cache-to", multiple=True,
               help="Cache export destinations (type=registry,ref=REF | type=local,dest=DIR | type=inline)")
 @click.option("--label", multiple=True, help="Set metadata for an image (KEY=VALUE)")
+@click.option("--annotation", "annotations", multiple=True,
+              help="Add an annotation: [TYPE[,TYPE]][[PLATFORM]]:KEY=VALUE, TYPE index|manifest|"
+                   "manifest-descriptor|index-descriptor (default manifest)")
+@click.option("--attest", multiple=True,
+              help="Attestation parameters (type=sbom | type=provenance,mode=min|max; docs/supply-chain.md)")
+@click.option("--provenance", is_flag=False, flag_value="true", default=None,
+              help="Shorthand for --attest=type=provenance (true, false, mode=max, ...)")
+@click.option("--sbom", is_flag=False, flag_value="true", default=None,
+              help="Shorthand for --attest=type=sbom (true or false)")
+@click.option("--attest-storage", type=click.Choice(["index", "referrers"]), default=None,
+              help="Attestations in the index (as buildx, default) or as OCI 1.1 referrers")
+@click.option("--sign", "sign", default=None, metavar="key=PATH",
+              help="Sign the pushed image and its attestations (cosign format; COSIGN_PASSWORD)")
 @click.option("--tags-from-git", is_flag=True,
               help="Tag -t names that have no tag from git and the CI environment (docs/ci.md), "
                    "and add the OCI labels")

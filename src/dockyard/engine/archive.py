@@ -8,10 +8,16 @@ file is copied as is.
 Extraction merges into the destination directory (a directory entry over a directory keeps
 it; anything else replaces what is there). Owners come from the archive's numeric ids
 unless ``--chown`` is given, modes, times and ``SCHILY.xattr.*`` from the headers. Safety, as
-Docker's chrooted untar: a leading ``/`` is dropped (the entry lands inside the destination),
-a name or hard-link target that climbs out with ``..`` is refused, a symlink whose target
-would lead out of the destination is refused, and parents are resolved with symlinks
-confined to the destination, so an archive cannot write through its own links to the host.
+BuildKit's untar (moby/go-archive ``Unpack`` in a root confined to the destination, called by
+buildkit ``solver/llbsolver/file/unpack.go``): a leading ``/`` is dropped (the entry lands
+inside the destination), a name or hard-link target that climbs out with ``..`` is refused,
+and parents are resolved with symlinks confined to the destination, so an archive cannot write
+through its own links to the host (a relative link climbing out of the destination is an
+error there, as ``os.Root`` makes it; an absolute one resolves inside the destination).
+Symlink targets are archive data, stored verbatim (``..`` and absolute ones included): they
+resolve inside the image's root when used, so they are no escape. A pax global header is
+skipped without applying its records to later entries, as Go's ``archive/tar`` and go-archive
+skip it (Python's tarfile would apply them).
 """
 
 from __future__ import annotations
@@ -24,20 +30,28 @@ import posixpath
 import shutil
 import stat
 import tarfile
+import zlib
 from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, BinaryIO, cast
 
 import zstandard
 from isal import igzip_threaded
+from isal.igzip_lib import IsalError
 
+from dockyard import cancel
 from dockyard.errors import BuildError
-from dockyard.oci.rootpath import resolve
+from dockyard.oci.rootpath import UnsafePathError, resolve
 from dockyard.oci.tarfs import is_overlay_xattr
 
 if TYPE_CHECKING:
     from dockyard.engine.copier import CopyCounts
 
 _CHUNK = 1 << 20
+# what a corrupt compressed stream raises: BuildKit's detection (a decompressed first tar header)
+# then says "not an archive" and ADD copies the file as it is
+_CORRUPT: tuple[type[Exception], ...] = (tarfile.TarError, EOFError, lzma.LZMAError, zstandard.ZstdError,
+                                         cast("type[Exception]", IsalError), zlib.error)
+_NOT_AN_ARCHIVE: tuple[type[Exception], ...] = (*_CORRUPT, OSError, ValueError)
 # isal ships no type hints; this is the one shape it is called with.
 _igzip_open = cast("Callable[..., IO[bytes]]", igzip_threaded.open)
 _XATTR = "SCHILY.xattr."
@@ -68,21 +82,35 @@ def _open(path: bytes) -> Iterator[IO[bytes]]:
                 stream.close()
 
 
+class _TarInfo(tarfile.TarInfo):
+    """Tar headers read as Go reads them: a pax global header (``g``) applies to nothing."""
+
+    def _proc_member(self, archive: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type == tarfile.XGLTYPE:
+            archive.fileobj.read(self._block(self.size))  # type: ignore[attr-defined]
+            return self.fromtarfile(archive)
+        return super()._proc_member(archive)  # type: ignore[misc, no-any-return]
+
+
+def _tar(stream: IO[bytes]) -> tarfile.TarFile:
+    return tarfile.open(fileobj=stream, mode="r|", tarinfo=_TarInfo)
+
+
 def is_archive(path: bytes) -> bool:
     """True when the regular file at ``path`` is a (possibly compressed) tar archive."""
     try:
-        with _open(path) as stream, tarfile.open(fileobj=stream, mode="r|") as tar:
+        with _open(path) as stream, _tar(stream) as tar:
             return tar.next() is not None
-    except (tarfile.TarError, OSError, EOFError, lzma.LZMAError, zstandard.ZstdError, ValueError):
+    except _NOT_AN_ARCHIVE:
         return False
 
 
 def extract(path: bytes, dest: bytes, *, chown: tuple[int, int] | None, counts: CopyCounts) -> None:
     """Extract the archive at ``path`` into the existing directory ``dest`` (see the module docstring)."""
     try:
-        with _open(path) as stream, tarfile.open(fileobj=stream, mode="r|") as tar:
+        with _open(path) as stream, _tar(stream) as tar:
             _Extractor(dest, chown, counts).run(tar)
-    except (tarfile.TarError, EOFError, lzma.LZMAError, zstandard.ZstdError) as exc:
+    except _CORRUPT as exc:
         raise BuildError(f"ADD failed: cannot extract {os.fsdecode(os.path.basename(path))}: {exc}") from exc
 
 
@@ -103,11 +131,16 @@ class _Extractor:
 
     def run(self, tar: tarfile.TarFile) -> None:
         for member in tar:
+            cancel.check()
             name = _safe_name(member.name)
             if not name:
                 continue
             parent_rel, base = posixpath.split(name)
-            parent = resolve(self.dest, parent_rel, create_dirs=True)
+            try:
+                parent = resolve(self.dest, parent_rel, create_dirs=True, refuse_relative_escape=True)
+            except UnsafePathError as exc:
+                raise BuildError(f"ADD failed: archive entry {member.name!r}: {exc}",
+                                 hint="the archive writes through its own symlink to outside the destination") from None
             target = parent + b"/" + os.fsencode(base)
             self._entry(tar, member, name, target)
         for path, mtime in reversed(self.dir_times):
@@ -119,11 +152,6 @@ class _Extractor:
         except FileNotFoundError:
             existing = None
         keep_dir = member.isdir() and existing is not None and stat.S_ISDIR(existing.st_mode)
-        if member.issym():
-            link = posixpath.normpath(posixpath.join(posixpath.dirname(name), member.linkname))
-            if not member.linkname.startswith("/") and (link == ".." or link.startswith("../")):
-                raise BuildError(
-                    f"ADD failed: symlink {name!r} -> {member.linkname!r} points outside of the destination")
         if existing is not None and not keep_dir:
             _remove(target)
         if member.isdir():
@@ -157,6 +185,7 @@ class _Extractor:
         try:
             if reader is not None:
                 while chunk := reader.read(_CHUNK):
+                    cancel.check()
                     os.write(fd, chunk)
         finally:
             os.close(fd)

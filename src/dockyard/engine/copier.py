@@ -30,6 +30,7 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from dockyard import cancel
 from dockyard.engine.chmod import ModeChange
 from dockyard.errors import BuildError
 from dockyard.oci.tarfs import is_overlay_xattr
@@ -37,7 +38,7 @@ from dockyard.selector import Entry
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
-_CHUNK = 1 << 30
+_CHUNK = 1 << 26  # 64 MiB per call: big files copy in-kernel, and Ctrl-C is seen between calls
 
 
 @dataclass
@@ -181,6 +182,7 @@ class TreeCopier:
     def _copy_bytes(self, fin: int, fout: int, size: int) -> None:
         remaining = size
         while remaining > 0:
+            cancel.check()
             if self._range_ok:
                 try:
                     done = os.copy_file_range(fin, fout, min(remaining, _CHUNK))

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 
+from dockyard import cancel
 from dockyard.errors import BuildError
 
 _CHUNK = 1 << 20
@@ -85,6 +86,7 @@ def fetch_url(url: str, dest_dir: Path, *, checksum: str = "", filename: str = "
             try:
                 with os.fdopen(fd, "wb") as out:
                     for chunk in response.iter_bytes(_CHUNK):
+                        cancel.check()
                         digest.update(chunk)
                         out.write(chunk)
                 if expected is not None and digest.hexdigest() != expected[1]:

@@ -1,7 +1,8 @@
 """RUN --mount: turning the graph's mounts into runtime mounts for the duration of one step.
 
 Each kind has its own lifetime rule, which is why this is a context manager: bind views of
-other stages are read-only overlays that are dropped afterwards (writes are discarded);
+other stages are read-only overlays that are dropped afterwards (writes are discarded); the
+build context is seen as COPY sees it, with .dockerignore applied;
 cache mounts are directories kept in the store between builds, locked when asked;
 secrets are written to a private tmpfs (:mod:`dockyard.store.tmpfs`), bind-mounted read-only,
 and unmounted when the step ends, so they can never reach a layer, the history or a log; ssh forwards the
@@ -19,11 +20,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dockyard.engine.copy import CopySpec, copy_into
 from dockyard.engine.results import ContextResult, FsResult, Result
 from dockyard.errors import BuildError, UsageError
 from dockyard.executor.base import Mount as RunMount
 from dockyard.graph import ops
 from dockyard.oci.rootpath import resolve
+from dockyard.selector import PatternMatcher, SelectionError, SourceTree
 from dockyard.store.lock import FileLock
 from dockyard.store.owner import stamp
 from dockyard.store.snapshots import Snapshotter
@@ -161,19 +164,39 @@ def _bind_source(mount: ops.Mount, out: StepMounts, *, sources: Callable[[ops.Op
     else:
         result = sources(mount.source)
         if isinstance(result, ContextResult):
-            root = result.directory
-            if not mount.readonly:
-                raise BuildError(f"{step}: a read-write bind of the build context is not supported",
-                                 hint="copy the files with COPY, or drop rw from the mount")
-        else:
-            assert isinstance(result, FsResult)
-            view = snapshots.prepare(result.top)
-            out._cleanup.callback(view.abort)
-            root = view.mount()
+            return _context_bind(result, mount, out, step=step, root=root)
+        assert isinstance(result, FsResult)
+        view = snapshots.prepare(result.top)
+        out._cleanup.callback(view.abort)
+        root = view.mount()
     host = Path(os.fsdecode(resolve(root, mount.selector or "/")))
     if not host.exists():
         raise BuildError(f"{step}: bind source {mount.selector or '/'} does not exist")
     return host
+
+
+def _context_bind(context: ContextResult, mount: ops.Mount, out: StepMounts, *, step: str, root: Path) -> Path:
+    """The build context as BuildKit hands it to a step: .dockerignore applied, symlinks resolved
+    inside it. Excluded files are never visible, so a filtered context (or a read-write mount,
+    whose writes are discarded) is a private copy made by the same selector and copier as COPY
+    (owners root, as BuildKit's file sync sends them); an unfiltered read-only one is bound in place."""
+    selector = mount.selector or "/"
+    tree = SourceTree(context.directory, ignore=PatternMatcher(context.excludes))
+    try:
+        node = tree.lookup(selector)
+    except SelectionError as exc:
+        raise BuildError(f"{step}: bind source {selector}: {exc}") from None
+    if node is None:
+        raise BuildError(f"{step}: bind source {selector} does not exist in the build context "
+                         "(or is excluded by .dockerignore)")
+    if not tree.filtered and mount.readonly:
+        return Path(os.fsdecode(node.host))
+    holder = Path(tempfile.mkdtemp(prefix=stamp("context-"), dir=root))
+    out._cleanup.callback(shutil.rmtree, holder, True)
+    copy_into(source_root=context.directory, dest_root=holder,
+              spec=CopySpec(paths=(node.rel,), dest="/context", allow_wildcard=False,
+                            context_excludes=context.excludes))
+    return holder / "context"
 
 
 def _secret(mount: ops.Mount, out: StepMounts, *, secrets: Mapping[str, Secret], step: str, root: Path) -> None:

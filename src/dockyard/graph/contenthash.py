@@ -70,6 +70,8 @@ class StatCache:
         """Write the entries this process used, atomically and readable by the owner only:
         files that changed or went away drop out, so the file stays the size of the context."""
         rows = [[*k, v] for k, v in self._digests.items() if k in self._used]
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -29,22 +29,28 @@ def split_relative(name: str | bytes) -> list[bytes]:
 
 
 def resolve(root: str | bytes | os.PathLike[str], name: str | bytes, *, follow_last: bool = True,
-            create_dirs: bool = False) -> bytes:
+            create_dirs: bool = False, refuse_relative_escape: bool = False) -> bytes:
     """The host path of ``name`` under ``root``, following symlinks but never leaving ``root``.
 
     ``follow_last`` follows a symlink in the final component too; ``create_dirs`` makes
     every missing directory on the way, the last component included (mode 0755).
+    ``..`` above ``root`` stays at ``root``, except with ``refuse_relative_escape``: then a
+    relative climb above ``root`` (before any absolute symlink was followed) is an
+    :class:`UnsafePathError`, as go-archive's ``os.Root`` untar refuses it.
     """
     base = os.fsencode(os.fspath(root)).rstrip(b"/") or b"/"
     todo = split_relative(name)
     todo.reverse()
     stack: list[bytes] = []
     hops = 0
+    absolute = False
     while todo:
         part = todo.pop()
         if part == b"..":
             if stack:
                 stack.pop()
+            elif refuse_relative_escape and not absolute:
+                raise UnsafePathError(f"{os.fsdecode(name)!r}: path escapes from parent")
             continue
         current = base + b"/" + b"/".join([*stack, part])
         last = not todo
@@ -64,6 +70,7 @@ def resolve(root: str | bytes | os.PathLike[str], name: str | bytes, *, follow_l
             target = os.readlink(current)
             if target.startswith(b"/"):
                 stack = []
+                absolute = True
             parts = split_relative(target)
             parts.reverse()
             todo.extend(parts)

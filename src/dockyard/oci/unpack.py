@@ -26,8 +26,9 @@ import stat
 import tarfile
 from dataclasses import dataclass
 
+from dockyard import cancel
 from dockyard.digest import CHUNK, Digest, HashingReader
-from dockyard.errors import BuildError
+from dockyard.errors import BuildError, disk_full
 from dockyard.oci.layer import open_uncompressed
 from dockyard.oci.rootpath import UnsafePathError, check_member_name, remove_path, resolve
 from dockyard.oci.tarfs import OPAQUE_MARKER, WHITEOUT_PREFIX, is_overlay_xattr, mark_opaque
@@ -62,6 +63,7 @@ class _Applier:
     def apply(self, tar: tarfile.TarFile) -> int:
         count = 0
         for member in tar:
+            cancel.check()
             count += 1
             parts = check_member_name(member.name)
             if not parts:
@@ -76,6 +78,8 @@ class _Applier:
                 else:
                     self._entry(tar, member, parent + b"/" + base)
             except OSError as exc:
+                if disk_full(exc):
+                    raise  # the caller names the filesystem that is full
                 raise BuildError(f"cannot apply layer entry {member.name!r}: {exc.strerror or exc}",
                                  hint="the layer may be corrupt, or the disk full") from exc
         for path, mtime in reversed(self.dir_times):
@@ -136,6 +140,7 @@ class _Applier:
             reader = tar.extractfile(member)
             if reader is not None:
                 while chunk := reader.read(CHUNK):
+                    cancel.check()
                     os.write(fd, chunk)
         finally:
             os.close(fd)

@@ -17,6 +17,7 @@ from urllib.parse import urljoin
 
 import httpx
 
+from dockyard import cancel
 from dockyard.digest import CHUNK, Digest
 from dockyard.oci.descriptor import Descriptor
 from dockyard.registry import errors
@@ -221,6 +222,7 @@ def fetch(session: Session, repository: str, desc: Descriptor, store: ContentSto
                     writer.abort()
                     writer = store.open_writer(expected=desc.digest, size=desc.size)
                 for data in response.iter_raw():  # as received: bytes before a cut-off are kept
+                    cancel.check()
                     writer.write(data)
                 return writer.commit()
             except httpx.TransportError as exc:

@@ -242,11 +242,12 @@ class Client:
 
     # -- writing ------------------------------------------------------------------------------------
     def push(self, target: Reference | str, desc: Descriptor, source: BlobSource, *,
-             tags: Sequence[str] = ()) -> Descriptor:
+             tags: Sequence[str] = (), referrers: Sequence[Manifest] = ()) -> Descriptor:
         """Push the image or index ``desc`` (read from ``source``) to ``target``'s repository.
 
         ``target``'s tag (if any) and ``tags`` are set last, after everything they point at is
-        in the registry. Returns ``desc``. Raises a RegistryError subclass on failure, a
+        in the registry, ``referrers`` (artifacts whose subject is one of the pushed manifests,
+        e.g. attestations) included. Returns ``desc``. Raises a RegistryError subclass on failure, a
         :class:`~dockyard.registry.watch.DeadlineExceededError` once ``push_timeout`` has passed.
         """
         target = as_reference(target)
@@ -258,6 +259,8 @@ class Client:
             if mediatypes.is_index(desc.media_type):
                 self._run_all([partial(self._put, session, target, c, b) for c, b in children])
             self._put(session, target, desc, data)
+            for artifact in referrers:
+                self.push_referrer(target, artifact, source)
             self.tag(target, desc, data, tags=tags)
         return desc
 

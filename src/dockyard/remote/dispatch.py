@@ -34,6 +34,7 @@ from dockyard.graph.contenthash import StatCache
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.manifest import Manifest
 from dockyard.phases.assemble import write_index
+from dockyard.phases.attest import Attestor
 from dockyard.phases.build import build
 from dockyard.phases.request import BuildOptions
 from dockyard.phases.result import BuildResult
@@ -73,7 +74,8 @@ def client_store(builder: Builder) -> Path:
 
 def build_on_nodes(builder: Builder, options: BuildOptions, *, placement: Placement | None = None,
                    push: Sequence[Reference] = (), fetch_blobs: bool, client: Client,
-                   listener: progress.Listener | None = None, say: Say | None = None) -> FarmResult:
+                   listener: progress.Listener | None = None, say: Say | None = None,
+                   attestors: Sequence[Attestor] = ()) -> FarmResult:
     """Build every requested platform on the builder's nodes; see the module docstring."""
     say = say or (lambda line: print(line, file=sys.stderr))
     policy = placement or builder.placement
@@ -87,15 +89,20 @@ def build_on_nodes(builder: Builder, options: BuildOptions, *, placement: Placem
         placed = {p: Placed(node.name, node.endpoint, plans[p][0][1]) for p in wanted}
         if len(nodes) > 1:
             _announce(say, placed)
-        result = build(dataclasses.replace(options, root=node.store_root()), client=client, listener=listener)
+        result = build(dataclasses.replace(options, root=node.store_root()), client=client, listener=listener,
+                       node=node, attestors=attestors)
         return FarmResult(result, placed)
+    if attestors:
+        raise NotBuiltError("attestations (--attest, --sbom, --provenance) are not made for builds spread over "
+                            "several nodes yet", hint="build on one local node meanwhile")
     if options.secrets or options.ssh or options.cache_from or options.cache_to:
         raise NotBuiltError("--secret, --ssh, --cache-from and --cache-to are not sent to remote nodes yet",
                             hint="build these platforms on a local builder meanwhile")
     if options.annotations.items or options.force_compression:
         raise NotBuiltError("-o ...,annotation*= and force-compression= are not applied across nodes yet",
                             hint="build these platforms on a local builder meanwhile")
-    farm = _Farm(builder, options, push=push, fetch_blobs=fetch_blobs, client=client, listener=listener, say=say)
+    farm = _Farm(builder, options, push=push, fetch_blobs=fetch_blobs, client=client, listener=listener, say=say,
+                 placement=policy)
     return farm.run(plans)
 
 
@@ -108,8 +115,10 @@ def _announce(say: Say, placed: dict[Platform, Placed]) -> None:
 
 class _Farm:
     def __init__(self, builder: Builder, options: BuildOptions, *, push: Sequence[Reference], fetch_blobs: bool,
-                 client: Client, listener: progress.Listener | None, say: Say) -> None:
+                 client: Client, listener: progress.Listener | None, say: Say, placement: Placement) -> None:
         self.builder = builder
+        self.placement = placement
+        self.cancelled = threading.Event()  # Ctrl-C or another platform failed: rotate no further
         self.options = options
         self.push = push
         self.fetch_blobs = fetch_blobs
@@ -145,6 +154,7 @@ class _Farm:
                     manifests[platform], configs[platform], placed[platform] = manifest, config, where
                     ran, cached = ran + counts[0], cached + counts[1]
             except BaseException:
+                self.cancelled.set()
                 with self.lock:
                     for session in list(self.sessions):
                         session.cancel()
@@ -165,7 +175,7 @@ class _Farm:
         for p, c in plans.items():
             self._say_placed(p, node.name, node.endpoint, c[0][1])
         options = dataclasses.replace(self.options, platforms=tuple(plans), root=node.store_root())
-        result = build(options, client=self.client, listener=self.listener)
+        result = build(options, client=self.client, listener=self.listener, node=node)
         for manifest in result.manifests.values():
             _copy_image(result.content, self.content, manifest)
             for target in self.push:
@@ -183,9 +193,13 @@ class _Farm:
                 local = self._local({platform: [(node, planned_emulated)]})
                 return (local.manifests[platform], local.configs[platform],
                         Placed(node.name, node.endpoint, planned_emulated, tuple(reasons)), (local.ran, local.cached))
+            if self.cancelled.is_set():
+                break
             try:
                 manifest, config, counts, emulated = self._on(node, platform)
             except NodeError as exc:
+                if self.cancelled.is_set():
+                    raise
                 reason = exc.message.removeprefix(f"node {node.name}: ")
                 reasons.append(f"{node.name}: {reason}")
                 self.say(f"{label}: node {node.name} failed ({reason}); "
@@ -208,12 +222,17 @@ class _Farm:
             if not offered:
                 raise NodeError(f"node {node.name}: its bootstrap does not offer {platform}")
             emulated = all(s.emulated for s in offered)
+            if emulated and self.placement is Placement.NATIVE_ONLY:
+                raise NodeError(f"node {node.name}: emulates {platform_label(platform)} (--placement native-only)")
             manifest = self._context_manifest()
             before = session.channel.sent_bytes
             sent = session.sync_context(name=self._context_name(), manifest=manifest, context=self.options.context)
             with self.lock:
                 self.blobs_sent += sent
                 self.bytes_sent += session.channel.sent_bytes - before
+            files = contextsync.blobs_of(manifest)
+            self.say(f"{platform_label(platform)}: context to node {node.name}: {sent} of {len(files)} files sent, "
+                     f"{session.channel.sent_bytes - before} bytes")
             reply = session.solve(self._request(platform), registries=self._registries())
             desc = Descriptor.from_json(reply["manifest"], what="node result")
             manifest_bytes = str(reply["manifest_bytes"]).encode()

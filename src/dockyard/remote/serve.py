@@ -2,19 +2,20 @@
 
 A reader thread takes every frame off stdin: requests go to the main thread's queue, answers
 to credential questions go to the waiting keychain, and ``cancel`` (or stdin closing: ssh
-died, the client was killed) interrupts the main thread exactly as Ctrl-C does for a local
-build, so the solver kills the running steps. Replies and progress events go to stdout;
+died, the client was killed) sends the node process a SIGINT, exactly a local build's Ctrl-C,
+so the solver kills the running steps. Replies and progress events go to stdout;
 nothing else may write there (logging goes to stderr).
 """
 
 from __future__ import annotations
 
-import _thread
 import contextlib
 import dataclasses
+import json
 import os
 import platform as host_platform
 import queue
+import signal
 import tempfile
 import threading
 from pathlib import Path
@@ -80,14 +81,14 @@ class _Server:
                     self.answers.put(message)
                 elif kind == "cancel":
                     if self.solving.is_set():
-                        _thread.interrupt_main()
+                        _interrupt_main()
                 else:
                     self.requests.put(message)
-        except NodeError:
-            pass
+        except NodeError as exc:  # a malformed frame: say so (one line) and end the session
+            _reply_failed(self.channel, {"type": "frame"}, "NodeError", exc)
         self.requests.put(None)
         if self.solving.is_set():
-            _thread.interrupt_main()  # the client is gone: stop the steps, nobody waits for them
+            _interrupt_main()  # the client is gone: stop the steps, nobody waits for them
 
     def ask_credentials(self, host: str) -> Credentials | None:
         self.channel.send({"type": "credentials?", "host": host})
@@ -114,9 +115,21 @@ class _Server:
                            "store_root": str(self.root)})
 
     def bootstrap(self, message: Message) -> None:
+        """The local bootstrap, run once: later sessions reuse what it proved while that still holds
+        (the store exists, the emulators it found are still registered), as a local build does."""
         platforms = tuple(Platform.parse(p) for p in message.get("platforms", []))
-        node = LocalNode(NodeRecord(name=self.node, platforms=platforms), self.root)
-        boot = node.bootstrap()
+        saved = self.root / "boot.json"
+        boot = None
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError, DockyardError):
+            boot = wire.boot_from_json(json.loads(saved.read_text()))
+        still = boot is not None and boot.version == __version__ and set(platforms) <= {
+            s.platform for s in boot.platforms} and LocalNode(
+                NodeRecord(name=self.node, platforms=platforms, boot=boot), self.root).status() == "running"
+        if boot is None or not still:
+            boot = LocalNode(NodeRecord(name=self.node, platforms=platforms), self.root).bootstrap()
+            tmp = saved.with_name(f".boot.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(wire.boot_to_json(boot)))
+            os.replace(tmp, saved)
         self.channel.send({"type": "booted", **wire.boot_to_json(boot)})
 
     def context(self, message: Message) -> None:
@@ -154,7 +167,6 @@ class _Server:
             for repo in request.push:
                 client.push(Reference.parse(repo, default_tag=None), manifest, result.content)
         content = result.content
-        self.last_content = content
         self.channel.send({"type": "result", "manifest": manifest.to_json(),
                            "manifest_bytes": content.read_bytes(manifest.digest).decode(),
                            "config_bytes": content.read_bytes(result.configs[request.platform].digest).decode(),
@@ -173,6 +185,12 @@ class _Server:
             with content.open(digest) as fh:
                 self.channel.send_blob(str(digest), content.size(digest), fh)
         self.channel.send({"type": "fetched"})
+
+
+def _interrupt_main() -> None:
+    """Ctrl-C for the main thread: a real SIGINT, which (unlike ``_thread.interrupt_main``) also wakes a
+    main thread blocked waiting for running steps, so the solver's cancel path kills them."""
+    os.kill(os.getpid(), signal.SIGINT)
 
 
 class _Forward:
@@ -208,11 +226,15 @@ def _host_config(doc: dict[str, Any], root: Path) -> HostConfig:
 
 def serve(stdin: BinaryIO, stdout: BinaryIO) -> int:
     """Answer requests until stdin closes; every failure is a ``failed`` reply, never a traceback."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if whoever started us ignored SIGINT
     channel = Channel(stdin, stdout, peer="client")
     server = _Server(channel)
     threading.Thread(target=server.read_loop, name="dockyard-node-reader", daemon=True).start()
     while True:
-        message = server.requests.get()
+        try:
+            message = server.requests.get()
+        except KeyboardInterrupt:  # a cancel that arrived just after a solve ended
+            continue
         if message is None:
             return 0
         try:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from dockyard import cancel
 from dockyard.digest import CHUNK, Digest, HashingWriter, verify
 from dockyard.errors import StoreError
 from dockyard.paths import data_root
@@ -156,6 +157,7 @@ class ContentStore:
             return Blob(expected, self.size(expected))
         with self.writer(expected=expected, size=size) as w:
             while chunk := stream.read(CHUNK):
+                cancel.check()
                 w.write(chunk)
         assert w.committed is not None
         return w.committed

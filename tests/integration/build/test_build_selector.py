@@ -10,6 +10,8 @@ pattern fails the cache-key computation (``path.Match`` returns ``ErrBadPattern`
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import pytest
@@ -98,3 +100,65 @@ def test_bad_pattern_in_a_stage_copy_and_in_dockerignore(tmp_path: Path) -> None
     (ctx / ".dockerignore").write_text("# comment\n*.tmp\nbad[\n")
     err = _fails(ctx, tmp_path / "o")
     assert ".dockerignore:3" in err and "bad[" in err, err
+
+
+def test_bind_mounts_of_the_context_see_only_what_dockerignore_lets_through(busybox_base: str,
+                                                                           tmp_path: Path) -> None:
+    """Issue 18 item 2. BuildKit sends the context through fsutil's filtered walker (filter.go
+    filterFS.Walk) and every step, a bind mount included, reads what was sent: excluded files
+    are not there. A read-write bind of the context works, its writes are discarded."""
+    files = {".env": "API_KEY=s3cr3t-env\n", "tls/server.key": "KEY-s3cr3t\n", "tls/server.pem": "PEM\n",
+             "tls/ca.crt": "CA\n", "app/main.sh": "echo app\n", "app/.env": "nested\n",
+             ".dockerignore": "**/.env\n**/*.key\n**/*.pem\n"}
+    ctx = _ctx(tmp_path, f"FROM {busybox_base}\n"
+               "RUN --mount=type=bind,target=/src cd /src && find . | sort > /listing"
+               " && (cat .env tls/server.key tls/server.pem app/.env 2>/dev/null || true) > /leaked\n"
+               "RUN --mount=type=bind,source=tls,target=/tls ls -a /tls > /tls-listing\n"
+               "RUN --mount=type=bind,target=/src,rw touch /src/written && ls /src/written > /rw-ok\n"
+               "RUN --mount=type=bind,source=link-to-key,target=/k cat /k > /via-link || true\n", files)
+    os.symlink("tls/server.key", ctx / "link-to-key")
+    out = _fails(ctx, tmp_path / "o1")
+    assert "link-to-key" in out and "excluded by .dockerignore" in out  # a link into an excluded file
+    dockerfile = (ctx / "Dockerfile").read_text().splitlines()
+    (ctx / "Dockerfile").write_text("\n".join(dockerfile[:-1]) + "\n")
+    _export(ctx, tmp_path / "o")
+    listing = (tmp_path / "o/listing").read_text().split()
+    assert "./tls/ca.crt" in listing and "./app/main.sh" in listing
+    assert not [p for p in listing if p.endswith((".env", ".key", ".pem"))], listing
+    assert (tmp_path / "o/leaked").read_text() == ""
+    assert (tmp_path / "o/tls-listing").read_text().split() == [".", "..", "ca.crt"]
+    assert (tmp_path / "o/rw-ok").read_text() == "/src/written\n"
+    assert not (ctx / "written").exists()
+
+
+def test_context_symlinks_resolve_inside_the_context_for_key_and_copy(busybox_base: str, tmp_path: Path,
+                                                                       dockyard_root: Path) -> None:
+    """Issue 18 item 4. BuildKit resolves a named source's symlinks inside the context (fsutil
+    copy/copy.go rootPath with FollowLinks; buildkit cache/contenthash/checksum.go
+    getFollowLinks): a link to /etc names the context's etc/, never the host's, and the key
+    follows the file the copy copies."""
+    ctx = _ctx(tmp_path, "FROM scratch\nCOPY cfg /cfg\nCOPY . /all/\n", {"real/config.txt": "v1\n"})
+    os.symlink("real/config.txt", ctx / "cfg")
+    os.symlink("/etc", ctx / "hostetc")
+    os.symlink("/proc/self/environ", ctx / "procenv")
+    _export(ctx, tmp_path / "o1")
+    assert (tmp_path / "o1/cfg").read_text() == "v1\n"
+    assert os.readlink(tmp_path / "o1/all/hostetc") == "/etc"  # copied as a link, never followed
+    assert _ran(ctx) == []
+    (ctx / "real/config.txt").write_text("v2\n")
+    assert _ran(ctx)[0] == "COPY cfg /cfg"  # the followed file is in the key
+    _export(ctx, tmp_path / "o2")
+    assert (tmp_path / "o2/cfg").read_text() == "v2\n"
+    # the stat cache: context-relative paths only, readable by its owner only
+    caches = list((dockyard_root / "statcache").glob("*.json"))
+    assert caches
+    for cache in caches:
+        assert cache.stat().st_mode & 0o777 == 0o600
+        assert (dockyard_root / "statcache").stat().st_mode & 0o777 == 0o700
+        for row in json.loads(cache.read_text()):
+            assert not row[0].startswith("/") and (ctx / row[0]).is_file(), row
+    # a link out of the context or into /proc names nothing: a clean "not found", no internal error
+    for source in ("hostetc/passwd", "procenv", "hostetc"):
+        (ctx / "Dockerfile").write_text(f"FROM scratch\nCOPY {source} /x\n")
+        err = _fails(ctx, tmp_path / "o3")
+        assert "Dockerfile:2" in err and f"'{source}' not found in build context" in err, err

@@ -110,6 +110,23 @@ CASES: Mapping[str, Case] = {
         "/srv/rootmade": WORKDIR_UNUSED,
     }),
     "arm64_run": Case(platform="linux/arm64"),
+    "dest_symlinks": Case(expected={
+        "/filelink": ("COPY of a file onto a symlink to a file: BuildKit resolves the whole destination inside "
+                      "the image (fsutil copy.Copy -> continuity fs.RootPath follows the last component too) and "
+                      "replaces the link's target, keeping the link; buildah 1.28 replaces the link by the file"),
+        "/real/file.txt": "as /filelink: BuildKit writes the new content here, buildah leaves it as it was",
+    }),
+    "dockerignore_exceptions": Case(expected={
+        "/app/a/b": ("'a/b' then '!a': fsutil's walk (filter.go, patternmatcher MatchesUsingParentResults) skipped "
+                     "'!a' at a/ and a/b tests only its own path, so BuildKit leaves a/b out; buildah 1.28 checks "
+                     "a/b's parents against '!a' and re-includes it"),
+        "/app/build/out": ("'build/**' then '!build/**/*.so': BuildKit's walk re-includes build/out/lib.so and sends "
+                           "build/out for it; buildah 1.28 keeps the excluded parent's verdict and leaves both out"),
+        "/app/build/out/lib.so": "as /app/build/out",
+        "/b/out": "as /app/build/out, for COPY build /b/",
+        "/b/out/lib.so": "as /app/build/out",
+    }),
+    "archive_symlinks": Case(),
     "args_env": Case(),
 }
 

@@ -134,15 +134,53 @@ def test_absolute_names_land_inside_the_destination(roots: tuple[Path, Path]) ->
 @pytest.mark.parametrize("entries", [
     [_file("../evil", b"x")],
     [_file("a/../../evil", b"x")],
-    [_special("up", tarfile.SYMTYPE, "../../..")],
     [_file("f", b"x"), _special("hard", tarfile.LNKTYPE, "../../etc/passwd")],
-], ids=["dotdot", "nested-dotdot", "symlink-out", "hardlink-out"])
+], ids=["dotdot", "nested-dotdot", "hardlink-out"])
 def test_entries_that_climb_out_are_refused(roots: tuple[Path, Path], entries: list[tarfile.TarInfo]) -> None:
     ctx, dst = roots
     (ctx / "evil.tar").write_bytes(_tar(entries))  # type: ignore[arg-type]
     with pytest.raises(BuildError, match="outside of the destination"):
         _add(ctx, dst, "evil.tar")
     assert not (dst / "evil").exists()
+
+
+def test_relative_symlinks_are_kept_verbatim_and_never_written_through(roots: tuple[Path, Path]) -> None:
+    """moby/go-archive Unpack (BuildKit's untar) stores symlink targets verbatim: "..", or a
+    chain climbing above the destination, is archive data that resolves inside the image's root
+    when used. Entries written *through* such a link still land inside the destination."""
+    ctx, dst = roots
+    (ctx / "a.tar").write_bytes(_tar([
+        _special("lib", tarfile.SYMTYPE, "usr/lib"), _special("up", tarfile.SYMTYPE, "../../.."),
+        _special("parent", tarfile.SYMTYPE, ".."), _special("abs", tarfile.SYMTYPE, "/"),
+        _file("abs/planted", b"x")]))
+    _add(ctx, dst, "a.tar")
+    assert os.readlink(dst / "out/up") == "../../.." and os.readlink(dst / "out/parent") == ".."
+    assert os.readlink(dst / "out/lib") == "usr/lib"
+    assert (dst / "out/planted").read_bytes() == b"x"  # an absolute link resolves inside the destination
+    assert not (dst / "planted").exists()
+    # writing *through* a relative link that climbs out: go-archive's os.Root refuses ("path escapes")
+    (ctx / "b.tar").write_bytes(_tar([_special("up2", tarfile.SYMTYPE, "../.."), _file("up2/evil", b"x")]))
+    with pytest.raises(BuildError, match="path escapes from parent"):
+        _add(ctx, dst, "b.tar")
+    assert not (dst / "evil").exists() and not (ctx.parent / "evil").exists()
+
+
+def test_a_pax_global_header_applies_to_nothing(roots: tuple[Path, Path]) -> None:
+    """Go's archive/tar hands a pax global header (typeflag g) over as an entry of its own and
+    go-archive Unpack skips it, so its records (here path, uid and mtime) change no other entry;
+    Python's tarfile alone would apply them to every later entry."""
+    ctx, dst = roots
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT,
+                      pax_headers={"path": "hijacked", "uid": "4242", "mtime": "5", "comment": "git sha"}) as tar:
+        for info, data in (_file("a.txt", b"a", uid=1), _file("d/b.txt", b"b", uid=2)):
+            tar.addfile(info, io.BytesIO(data))
+    (ctx / "g.tar").write_bytes(buf.getvalue())
+    _add(ctx, dst, "g.tar")
+    assert sorted(os.listdir(dst / "out")) == ["a.txt", "d"]
+    st = os.lstat(dst / "out/d/b.txt")
+    assert (st.st_uid, int(st.st_mtime)) == (2, 1_600_000_000)
+    assert not (dst / "out/pax_global_header").exists()
 
 
 def test_an_archive_cannot_write_through_its_own_absolute_symlink(roots: tuple[Path, Path], tmp_path: Path) -> None:
