@@ -135,7 +135,7 @@ def _signing_key(spec: object, outputs: tuple[Output, ...]) -> ec.EllipticCurveP
     return parse(spec, password=password(confirm=False))
 
 
-def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...], builder: str | None,
+def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...], builder: str | None,  # noqa: PLR0915 - the CLI's build composition; it moves into dockyard.build (issue 12 §3)
         **options: object) -> int:
     """Build, then push and export; progress goes to stderr, the result's digest to stdout."""
     if not request.context.is_dir():

@@ -248,7 +248,7 @@ def preceding_comments(comments: Mapping[int, str], line: int) -> list[str]:
     return block
 
 
-def _simple(cmd: RawCommand, flags: ParsedFlags) -> ins.Instruction:
+def _simple(cmd: RawCommand, flags: ParsedFlags) -> ins.Instruction:  # noqa: C901, PLR0912 - one branch per simple instruction, mirroring BuildKit's instructions.parse
     kw = cmd.keyword
     common = _common(cmd)
     if kw in ("CMD", "ENTRYPOINT"):

@@ -243,7 +243,7 @@ def _references(word: str, escape: str) -> set[str]:
         return set()
 
 
-def _stage_checks(
+def _stage_checks(  # noqa: C901, PLR0912 - BuildKit's per-stage lint rules, one branch each, in its order
     df: Dockerfile, stage: Stage, raw: dict[int, RawCommand], known_env: dict[str, set[str]]
 ) -> Iterator[Finding]:
     counts: dict[str, list[int]] = {}
