@@ -18,10 +18,11 @@ from dockyard.attest import options as attest_options
 from dockyard.attest.storage import Storage
 from dockyard.builders.describe import platform_label
 from dockyard.builders.node import Placement
+from dockyard.dockerfile.calls import build_warnings
 from dockyard.dockerfile.request import BuildRequest
 from dockyard.engine.cacheoptions import parse_cache_from, parse_cache_to
 from dockyard.engine.mounts import Secret, parse_secret
-from dockyard.errors import UsageError
+from dockyard.errors import DockerfileError, UsageError
 from dockyard.exporters import file_outputs, parse_outputs, push_targets
 from dockyard.exporters.output import ImageOptions, Output
 from dockyard.oci.annotations import merged
@@ -134,12 +135,17 @@ def _signing_key(spec: object, outputs: tuple[Output, ...]) -> ec.EllipticCurveP
     return parse(spec, password=password(confirm=False))
 
 
-def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...], builder: str | None,
+def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...], builder: str | None,  # noqa: PLR0915 - the CLI's build composition; it moves into dockyard.build (issue 12 §3)
         **options: object) -> int:
     """Build, then push and export; progress goes to stderr, the result's digest to stdout."""
     if not request.context.is_dir():
         raise UsageError(f"build context {str(request.context)!r} is not a directory",
                          hint="pass the directory holding your sources, e.g. dockyard build .")
+    warnings, lint_error = build_warnings(request.dockerfile) if request.dockerfile.is_file() else ([], None)
+    if lint_error is not None:
+        click.echo("\n".join(warnings), err=True)
+        raise DockerfileError(lint_error, file=str(request.dockerfile), hint="fix them, or skip rules with "
+                              "# check=skip=RULE,...")
     from dockyard.cli.buildrelease import plan
 
     release = plan(request.context, options, labels=_labels(_strs(options.get("label"))),
@@ -212,5 +218,7 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
     removed, freed = chosen.collect_garbage()
     if removed:
         click.echo(f"automatic GC: removed {removed} cache records ({human(freed)})", err=True)
+    if warnings:  # after the build, as buildx prints them
+        click.echo("\n" + "\n".join(warnings), err=True)
     click.echo(str(result.descriptor.digest))
     return 0

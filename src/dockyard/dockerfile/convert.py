@@ -164,6 +164,13 @@ class StageConverter:
         except ExpansionError as exc:
             raise self.fail(str(exc), line) from None
 
+    def expand_words(self, word: str, env: Mapping[str, str], line: int) -> tuple[str, ...]:
+        """``word`` expanded and split on unquoted blanks (BuildKit ``ProcessWords``)."""
+        try:
+            return expand(word, env, escape=self.escape).words
+        except ExpansionError as exc:
+            raise self.fail(str(exc), line) from None
+
     # -- stage references ----------------------------------------------------------------
 
     def lookup_stage(

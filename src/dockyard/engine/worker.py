@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from dockyard.cancel import Cancelled
 from dockyard.engine import mounts
 from dockyard.engine.bases import BaseImages
 from dockyard.engine.cacheimport import ImportedCache
@@ -112,6 +113,16 @@ class OpWorker:
     def run(self, vertex: Vertex, inputs: Sequence[Result], log: Callable[[str], None],
             cancelled: threading.Event) -> Result:
         assert isinstance(vertex, Node)
+        try:
+            return self._run(vertex, inputs, log)
+        except Cancelled:
+            raise
+        except BuildError as exc:  # every step error names its Dockerfile line (e.g. an unknown --chown user)
+            if not vertex.where or exc.message.startswith(vertex.where):
+                raise
+            raise BuildError(f"{vertex.where}: {exc.message}", hint=exc.hint) from exc
+
+    def _run(self, vertex: Node, inputs: Sequence[Result], log: Callable[[str], None]) -> Result:
         op = vertex.op
         label = f"{vertex.where}: {vertex.name}" if vertex.where else vertex.name
         results = dict(zip((id(i) for i in op.inputs), inputs, strict=True))
