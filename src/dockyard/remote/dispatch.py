@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from dockyard import progress
-from dockyard.builders.builder import Builder, builder_store_dir
+from dockyard.builders.builder import AnyNode, Builder, builder_store_dir
 from dockyard.builders.describe import platform_label
+from dockyard.builders.kube import KubeNode
 from dockyard.builders.local import LocalNode
 from dockyard.builders.node import Placement, candidates
 from dockyard.builders.ssh import SshNode
@@ -132,7 +133,7 @@ class _Farm:
         self.bytes_sent = 0
         self._manifest: contextsync.Manifest | None = None
 
-    def run(self, plans: dict[Platform, list[tuple[LocalNode | SshNode, bool]]]) -> FarmResult:
+    def run(self, plans: dict[Platform, list[tuple[AnyNode, bool]]]) -> FarmResult:
         manifests: dict[Platform, Descriptor] = {}
         configs: dict[Platform, Descriptor] = {}
         placed: dict[Platform, Placed] = {}
@@ -169,7 +170,7 @@ class _Farm:
         return FarmResult(result, {p: placed[p] for p in order}, self.blobs_sent, self.bytes_sent)
 
     # -- this machine ----------------------------------------------------------------------
-    def _local(self, plans: dict[Platform, list[tuple[LocalNode | SshNode, bool]]]) -> BuildResult:
+    def _local(self, plans: dict[Platform, list[tuple[AnyNode, bool]]]) -> BuildResult:
         node = next(iter(plans.values()))[0][0]
         assert isinstance(node, LocalNode)
         for p, c in plans.items():
@@ -183,7 +184,7 @@ class _Farm:
         return result
 
     # -- remote nodes ----------------------------------------------------------------------
-    def _remote(self, platform: Platform, plan: list[tuple[LocalNode | SshNode, bool]]
+    def _remote(self, platform: Platform, plan: list[tuple[AnyNode, bool]]
                 ) -> tuple[Descriptor, Descriptor, Placed, tuple[int, int]]:
         """Try the platform's candidates in order; a local one (after dead remote ones) builds in-process."""
         reasons: list[str] = []
@@ -210,9 +211,12 @@ class _Farm:
         raise NodeError(f"{label}: no node could build it: " + "; ".join(reasons),
                         hint=f"see 'dockyard inspect --bootstrap {self.builder.name}'")
 
-    def _on(self, node: SshNode, platform: Platform) -> tuple[Descriptor, Descriptor, tuple[int, int], bool]:
+    def _on(self, node: SshNode | KubeNode, platform: Platform) -> tuple[Descriptor, Descriptor, tuple[int, int], bool]:
         """Build ``platform`` on ``node``; the last item says whether the node's bootstrap found it emulated."""
-        session = node.open(listener=self.listener, keychain=self.client.keychain)
+        if isinstance(node, KubeNode):  # a pod picked by the context (loadbalance=sticky)
+            session = node.open(listener=self.listener, keychain=self.client.keychain, key=self._context_name())
+        else:
+            session = node.open(listener=self.listener, keychain=self.client.keychain)
         with self.lock:
             self.sessions.add(session)
         try:
