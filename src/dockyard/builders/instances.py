@@ -79,7 +79,7 @@ def list_builders(*, store: BuilderStore | None = None) -> list[Builder]:
     return [open_builder(n, store=store) for n in store.names()]
 
 
-def create_builder(opts: CreateOptions, *, store: BuilderStore | None = None) -> Builder:
+def create_builder(opts: CreateOptions, *, store: BuilderStore | None = None) -> Builder:  # noqa: C901, PLR0912 - buildx create's flag rules (append, leave, node, platform) checked in its order
     """Create a builder, add a node to one (``append``) or take a node out (``leave``)."""
     store = store or BuilderStore()
     if opts.driver in LATER_DRIVERS:

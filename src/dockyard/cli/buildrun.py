@@ -18,11 +18,13 @@ from dockyard.attest import options as attest_options
 from dockyard.attest.storage import Storage
 from dockyard.builders.describe import platform_label
 from dockyard.builders.node import Placement
+from dockyard.dockerfile.calls import build_warnings
 from dockyard.dockerfile.request import BuildRequest
 from dockyard.engine.cacheoptions import parse_cache_from, parse_cache_to
 from dockyard.engine.mounts import Secret, parse_secret
-from dockyard.errors import UsageError
+from dockyard.errors import DockerfileError, UsageError
 from dockyard.exporters import file_outputs, parse_outputs, push_targets
+from dockyard.exporters.metadata import build_ref
 from dockyard.exporters.output import ImageOptions, Output
 from dockyard.oci.annotations import merged
 from dockyard.phases.attest import BuildAttestor, for_build
@@ -134,12 +136,17 @@ def _signing_key(spec: object, outputs: tuple[Output, ...]) -> ec.EllipticCurveP
     return parse(spec, password=password(confirm=False))
 
 
-def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...], builder: str | None,
+def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...], builder: str | None,  # noqa: PLR0915 - the CLI's build composition; it moves into dockyard.build (issue 12 §3)
         **options: object) -> int:
     """Build, then push and export; progress goes to stderr, the result's digest to stdout."""
     if not request.context.is_dir():
         raise UsageError(f"build context {str(request.context)!r} is not a directory",
                          hint="pass the directory holding your sources, e.g. dockyard build .")
+    warnings, lint_error = build_warnings(request.dockerfile) if request.dockerfile.is_file() else ([], None)
+    if lint_error is not None:
+        click.echo("\n".join(warnings), err=True)
+        raise DockerfileError(lint_error, file=str(request.dockerfile), hint="fix them, or skip rules with "
+                              "# check=skip=RULE,...")
     from dockyard.cli.buildrelease import plan
 
     release = plan(request.context, options, labels=_labels(_strs(options.get("label"))),
@@ -206,11 +213,15 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
         nodes = {platform_label(p): {"node": where.node, "endpoint": where.endpoint, "emulated": where.emulated,
                                      **({"skipped": list(where.skipped)} if where.skipped else {})}
                  for p, where in farm.placed.items()}
-        release.gate(result, delivery, metadata_extra={"dockyard.nodes": nodes})
+        first_node = next(iter(farm.placed.values())).node if farm.placed else chosen.name
+        extra = {"dockyard.nodes": nodes, "buildx.build.ref": build_ref(chosen.name, first_node)}
+        report = release.gate(result, delivery, metadata_extra=extra)
         deliver(result, delivery, client=client, report=lambda line: click.echo(line, err=True),
-                metadata_extra={"dockyard.nodes": nodes, **release.metadata()})
+                metadata_extra={**extra, **release.metadata(report)})
     removed, freed = chosen.collect_garbage()
     if removed:
         click.echo(f"automatic GC: removed {removed} cache records ({human(freed)})", err=True)
+    if warnings:  # after the build, as buildx prints them
+        click.echo("\n" + "\n".join(warnings), err=True)
     click.echo(str(result.descriptor.digest))
     return 0

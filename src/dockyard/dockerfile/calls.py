@@ -7,6 +7,7 @@ the dry run shows what would run, with expanded values and cache keys.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from dockyard.dockerfile import instructions as ins
@@ -14,7 +15,8 @@ from dockyard.dockerfile.args import PLATFORM_ARGS
 from dockyard.dockerfile.lint import check
 from dockyard.dockerfile.plan import Plan
 from dockyard.dockerfile.shell import ExpansionError, expand
-from dockyard.dockerfile.stages import Dockerfile
+from dockyard.dockerfile.stages import Dockerfile, load
+from dockyard.dockerfile.syntax import parse_path
 from dockyard.graph.cachekey import CacheKeys
 
 
@@ -31,7 +33,7 @@ def _from_references(df: Dockerfile, labels: tuple[str, ...]) -> set[str]:
     return names
 
 
-def outline(plan: Plan) -> dict[str, Any]:
+def outline(plan: Plan) -> dict[str, Any]:  # noqa: C901, PLR0912 - --call=outline: one branch per instruction kind, as BuildKit's outline
     """Build args (default, description) the target uses, and its secrets and ssh ids."""
     df = plan.dockerfile
     labels = plan.platforms[0].stages if plan.platforms else ()
@@ -122,6 +124,21 @@ def render_lint(data: dict[str, Any]) -> str:
     lines = [f"Check complete, {count} warning{'s' if count != 1 else ''} found:"]
     lines.extend(f"{data['file']}:{w['line']}: {w['rule']}: {w['message']}" for w in data["warnings"])
     return "\n".join(lines) + "\n"
+
+
+def build_warnings(dockerfile: Path) -> tuple[list[str], str | None]:
+    """What buildx prints after a build for the Dockerfile's check findings (none: no lines), and
+    with ``# check=error=true`` the error that stops the build before it runs: BuildKit's "lint
+    violation found for rules: ..." (linter.go ``Linter.Error``)."""
+    df = load(parse_path(dockerfile))
+    findings, config = check(df)
+    if not findings:
+        return [], None
+    count = len(findings)
+    lines = [f" {count} warning{'s' if count != 1 else ''} found (use dockyard build --call=check to expand):"]
+    lines += [f" - {f.rule}: {f.message} (line {f.line})" for f in findings]
+    error = f"lint violation found for rules: {', '.join(sorted({f.rule for f in findings}))}" if config.error else None
+    return lines, error
 
 
 def dry_run(plan: Plan, keys: CacheKeys) -> dict[str, Any]:

@@ -7,6 +7,7 @@ rules are not reported, and ``error=true`` makes any warning fail the check.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -77,6 +78,11 @@ class CheckConfig:
         return cls(frozenset(skip), error)
 
 
+def _go_quote(text: str) -> str:
+    """Go's ``%q`` for the plain strings rule messages quote (linter/ruleset.go)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
 def _raw_by_line(df: Dockerfile) -> dict[int, RawCommand]:
     return {c.line: c for c in df.parsed.commands}
 
@@ -118,13 +124,13 @@ def _from_checks(df: Dockerfile, raw: dict[int, RawCommand]) -> Iterator[Finding
                 yield Finding(
                     cmd.line,
                     "ReservedStageName",
-                    f"'{stage.name}' is reserved and should not be used as a stage name",
+                    f"Stage name should not use the same name as reserved stage {_go_quote(stage.name)}",
                 )
             if stage.name in seen:
                 yield Finding(
                     cmd.line,
                     "DuplicateStageName",
-                    f"Duplicate stage name '{stage.name}', stage names should be unique",
+                    f"Duplicate stage name {_go_quote(stage.name)}, stage names should be unique",
                 )
             seen.setdefault(stage.name, stage.index)
         for word in (stage.base.image, stage.base.platform):
@@ -205,7 +211,7 @@ def _references(word: str, escape: str) -> set[str]:
         return set()
 
 
-def _stage_checks(
+def _stage_checks(  # noqa: C901, PLR0912 - BuildKit's per-stage lint rules, one branch each, in its order
     df: Dockerfile, stage: Stage, raw: dict[int, RawCommand], known_env: dict[str, set[str]]
 ) -> Iterator[Finding]:
     counts: dict[str, list[int]] = {}

@@ -62,10 +62,12 @@ def _upload(client: Client, target: PushTarget, desc: Descriptor, source: BlobSo
 
 def push_everywhere(client: Client, targets: Sequence[PushTarget], desc: Descriptor, source: BlobSource, *,
                     retries: int = 0, notify: Notify = lambda _message: None,
-                    referrers: Sequence[Manifest] = ()) -> list[Pushed]:
+                    referrers: Sequence[Manifest] = (),
+                    before_tags: Callable[[PushTarget], None] | None = None) -> list[Pushed]:
     """Push ``desc`` to every target, verify it, then tag it; see the module docstring.
 
-    ``referrers`` (attestations as OCI 1.1 artifacts) are pushed in the first phase, before any tag."""
+    ``referrers`` (attestations as OCI 1.1 artifacts) are pushed in the first phase, before any tag;
+    ``before_tags`` runs for each target once every target holds the image (signing, by digest)."""
     if not targets:
         return []
     with ThreadPoolExecutor(max_workers=min(len(targets), 8)) as pool:
@@ -95,6 +97,9 @@ def push_everywhere(client: Client, targets: Sequence[PushTarget], desc: Descrip
                 f"{_where(target)} does not serve {desc.digest} as pushed "
                 f"(it answered {served.digest if served else 'nothing'}); no tag was moved in any registry",
                 registry=target.reference.registry)
+    if before_tags is not None:
+        for target in targets:
+            before_tags(target)
     data = read_document(source, desc)
     done: list[Pushed] = []
     for target in targets:

@@ -91,7 +91,7 @@ def build_on_nodes(builder: Builder, options: BuildOptions, *, placement: Placem
         if len(nodes) > 1:
             _announce(say, placed)
         result = build(dataclasses.replace(options, root=node.store_root()), client=client, listener=listener,
-                       attestors=attestors)
+                       node=node, attestors=attestors)
         return FarmResult(result, placed)
     if attestors:
         raise NotBuiltError("attestations (--attest, --sbom, --provenance) are not made for builds spread over "
@@ -176,7 +176,7 @@ class _Farm:
         for p, c in plans.items():
             self._say_placed(p, node.name, node.endpoint, c[0][1])
         options = dataclasses.replace(self.options, platforms=tuple(plans), root=node.store_root())
-        result = build(options, client=self.client, listener=self.listener)
+        result = build(options, client=self.client, listener=self.listener, node=node)
         for manifest in result.manifests.values():
             _copy_image(result.content, self.content, manifest)
             for target in self.push:

@@ -82,7 +82,7 @@ def _layer_names(layout: Path) -> list[str]:
 
 
 @pytest.mark.usefixtures("binfmt_arm64")
-def test_rootless_two_platform_build_push_rebuild_du_prune(user: User, workdir: Path, busybox_base: str,
+def test_rootless_two_platform_build_push_rebuild_du_prune(user: User, workdir: Path, busybox_base: str,  # noqa: PLR0915 - one end-to-end scenario with its checks in order
                                                            registry: TestRegistry, tmp_path: Path) -> None:
     caps = user.capabilities()
     assert caps["CapEff"] == caps["CapPrm"] == caps["CapInh"] == caps["CapAmb"] == "0000000000000000"
