@@ -38,27 +38,34 @@ def _invoke(*args: str) -> tuple[int, str]:
 
 
 def test_outline_json(context: Path) -> None:
-    code, out = _invoke("--call=outline", "--format", "json", str(context))
+    # frontend/subrequests/outline: Outline/Arg/Secret JSON (omitempty), processed values, locations
+    code, out = _invoke("--call=outline,format=json", "--build-arg", "VERSION=2.0", str(context))
     assert code == 0
     data = json.loads(out)
     assert data["name"] == "final"
-    assert data["args"] == [{"name": "VERSION", "value": "1.0", "description": "which release"}]
+    assert data["args"] == [{"name": "VERSION", "description": "which release", "value": "2.0",
+                             "location": {"ranges": [{"start": {"line": 2}, "end": {"line": 2}}]}}]
     assert data["secrets"] == [{"name": "token", "required": True}]
 
 
 def test_targets_json(context: Path) -> None:
     _, out = _invoke("--call=targets", "--format=json", str(context))
     data = json.loads(out)
-    assert [(t["name"], t["description"], t["default"]) for t in data["targets"]] == [
-        ("build", "the compiler stage", False),
-        ("final", "", True),
+    # frontend/subrequests/targets Target: name, default, description, base, platform, location (omitempty)
+    assert [(t["name"], t.get("description"), t.get("default"), t["base"]) for t in data["targets"]] == [
+        ("build", "the compiler stage", None, "alpine:3.19"),
+        ("final", None, True, "scratch"),
     ]
 
 
 def test_check_exit_codes(context: Path) -> None:
     code, out = _invoke("--check", str(context))
     assert code == 1
-    assert f"{context}/Dockerfile:9: JSONArgsRecommended" in out
+    assert out.startswith("Check complete, 1 warning has been found!\n\nWARNING: JSONArgsRecommended - "
+                          "https://docs.docker.com/go/dockerfile/rule/json-args-recommended/\n")
+    assert f"{context}/Dockerfile:9\n" in out and "   9 | >>> CMD /out\n" in out
+    code, out = _invoke("--call=check,format=json", str(context))
+    assert code == 1 and json.loads(out)["warnings"][0]["ruleName"] == "JSONArgsRecommended"
     code, out = _invoke("--call=check", "-f", str(context / "other.Dockerfile"), str(context))
     assert (code, out) == (0, "Check complete, no warnings found.\n")
 
@@ -94,3 +101,14 @@ def test_usage_errors(context: Path) -> None:
         _invoke("--dry-run", str(context / "missing"))
     with pytest.raises(UsageError, match="unknown key"):
         _invoke("--secret", "id=x,path=/y", "--dry-run", str(context))
+
+
+@pytest.mark.parametrize(("name", "flagged"), [
+    ("DB_PASSWORD", True), ("API_KEY_FILE", False), ("TOKEN_VERSION", False), ("PUBLIC_KEY", False),
+    ("auth", True), ("MONKEY", False),
+])
+def test_secrets_rule_exemptions_follow_buildkit(tmp_path: Path, name: str, flagged: bool) -> None:
+    # dockerfile2llb/validations.go getSecretsRegex: deny tokens, allow public|file|version
+    (tmp_path / "Dockerfile").write_text(f'FROM alpine\nARG {name}\nCMD ["x"]\n')
+    code, out = _invoke("--call=check", str(tmp_path))
+    assert ("SecretsUsedInArgOrEnv" in out) is flagged and code == (1 if flagged else 0)
