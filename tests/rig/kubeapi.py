@@ -124,6 +124,7 @@ class FakeApiServer:
 
     # -- deployments -------------------------------------------------------------------------
     def _invalid(self, obj: Any, ns: str) -> str | None:
+        """What the API server's validation would say about a Deployment, or None."""
         if not isinstance(obj, dict) or obj.get("apiVersion") != "apps/v1" or obj.get("kind") != "Deployment":
             return "the object is not an apps/v1 Deployment"
         meta = obj.get("metadata") or {}
@@ -140,26 +141,29 @@ class FakeApiServer:
             return "spec.selector: Required value"
         if any(labels.get(k) != v for k, v in match.items()):
             return "spec.template.metadata.labels: Invalid value: `selector` does not match template `labels`"
-        pod = template.get("spec") or {}
+        if not isinstance(spec.get("replicas", 1), int) or spec.get("replicas", 1) < 0:
+            return "spec.replicas: Invalid value"
+        return self._invalid_pod(template.get("spec") or {})
+
+    @staticmethod
+    def _invalid_pod(pod: dict[str, Any]) -> str | None:
         containers = pod.get("containers") or []
         if not containers:
             return "spec.template.spec.containers: Required value"
         for i, c in enumerate(containers):
+            where = f"spec.template.spec.containers[{i}]"
             if not _DNS.match(c.get("name", "")):
-                return f"spec.template.spec.containers[{i}].name: Invalid value"
+                return f"{where}.name: Invalid value"
             if not c.get("image"):
-                return f"spec.template.spec.containers[{i}].image: Required value"
-            for kind, values in (c.get("resources") or {}).items():
-                for res, q in values.items():
-                    if not _QUANTITY.match(str(q)):
-                        return f"spec.template.spec.containers[{i}].resources.{kind}[{res}]: Invalid value: {q!r}"
-            privileged = (c.get("securityContext") or {}).get("privileged", False)
-            if not isinstance(privileged, bool):
-                return f"spec.template.spec.containers[{i}].securityContext.privileged: Invalid value"
+                return f"{where}.image: Required value"
+            bad = [f"{kind}[{res}]: Invalid value: {q!r}" for kind, values in (c.get("resources") or {}).items()
+                   for res, q in values.items() if not _QUANTITY.match(str(q))]
+            if bad:
+                return f"{where}.resources.{bad[0]}"
+            if not isinstance((c.get("securityContext") or {}).get("privileged", False), bool):
+                return f"{where}.securityContext.privileged: Invalid value"
         if not all(isinstance(v, str) for v in (pod.get("nodeSelector") or {}).values()):
             return "spec.template.spec.nodeSelector: Invalid value"
-        if not isinstance(spec.get("replicas", 1), int) or spec.get("replicas", 1) < 0:
-            return "spec.replicas: Invalid value"
         return None
 
     async def create_deployment(self, request: web.Request) -> web.Response:
@@ -284,7 +288,18 @@ class FakeApiServer:
         ws = web.WebSocketResponse(protocols=[V5, V4])
         await ws.prepare(request)
         self.cluster.execs.append({"pod": name, "command": command, **flags, "protocol": ws.ws_protocol})
-        env = {**os.environ, "DOCKYARD_ROOT": str(self.cluster.workdir / "pods" / name),
+        code = await self._run_in_pod(ws, name, command)
+        status = {"metadata": {}, "status": "Success"} if code == 0 else {
+            "metadata": {}, "status": "Failure", "message": f"command terminated with non-zero exit code: {code}",
+            "reason": "NonZeroExitCode", "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]}}
+        if not ws.closed:
+            await ws.send_bytes(b"\x03" + json.dumps(status).encode())
+            await ws.close()
+        return ws
+
+    async def _run_in_pod(self, ws: web.WebSocketResponse, pod: str, command: list[str]) -> int:
+        """The "container": ``command`` as a local process, its stdio on channels 0/1/2; its exit code."""
+        env = {**os.environ, "DOCKYARD_ROOT": str(self.cluster.workdir / "pods" / pod),
                "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
         proc = await asyncio.create_subprocess_exec(*command, stdin=asyncio.subprocess.PIPE,
                                                     stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -295,8 +310,6 @@ class FakeApiServer:
         async def pump(stream: asyncio.StreamReader, channel: int) -> None:
             while chunk := await stream.read(1 << 16):
                 await ws.send_bytes(bytes([channel]) + chunk)
-
-        pumps = [asyncio.ensure_future(pump(proc.stdout, 1)), asyncio.ensure_future(pump(proc.stderr, 2))]
 
         async def feed() -> None:
             async for msg in ws:
@@ -311,14 +324,9 @@ class FakeApiServer:
             if not stdin.is_closing():
                 stdin.close()
 
+        pumps = [asyncio.ensure_future(pump(proc.stdout, 1)), asyncio.ensure_future(pump(proc.stderr, 2))]
         feeder = asyncio.ensure_future(feed())
         code = await proc.wait()
         await asyncio.gather(*pumps)
-        status = {"metadata": {}, "status": "Success"} if code == 0 else {
-            "metadata": {}, "status": "Failure", "message": f"command terminated with non-zero exit code: {code}",
-            "reason": "NonZeroExitCode", "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]}}
-        if not ws.closed:
-            await ws.send_bytes(b"\x03" + json.dumps(status).encode())
-            await ws.close()
         feeder.cancel()
-        return ws
+        return code
