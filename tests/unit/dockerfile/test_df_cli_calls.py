@@ -112,3 +112,22 @@ def test_secrets_rule_exemptions_follow_buildkit(tmp_path: Path, name: str, flag
     (tmp_path / "Dockerfile").write_text(f'FROM alpine\nARG {name}\nCMD ["x"]\n')
     code, out = _invoke("--call=check", str(tmp_path))
     assert ("SecretsUsedInArgOrEnv" in out) is flagged and code == (1 if flagged else 0)
+
+
+@pytest.mark.parametrize(("dockerfile", "rules"), [
+    # instructions/parse.go doesFromCaseMatchAsCase: mixed-case FROM is left to ConsistentInstructionCasing
+    ('FROM alpine As a\nCMD ["x"]\n', {"FromAsCasing"}),
+    ('From alpine as a\nCMD ["x"]\n', {"ConsistentInstructionCasing"}),
+    # dispatchCmd: no JSONArgsRecommended once SHELL set the config's Shell
+    ('FROM alpine\nSHELL ["/bin/bash", "-c"]\nCMD echo hi\n', set()),
+    # dispatchWorkdir: only the first WORKDIR of a chain of stages is checked (workdirSet inherited)
+    ('FROM alpine AS a\nWORKDIR /w\nFROM a\nWORKDIR rel\nCMD ["x"]\n', set()),
+    ('FROM alpine\nWORKDIR rel\nWORKDIR more\nCMD ["x"]\n', {"WorkdirRelativePath"}),
+    # EXPOSE words are not checked for undefined variables
+    ('FROM alpine\nEXPOSE $PORT\nCMD ["x"]\n', set()),
+])
+def test_check_rules_follow_buildkit_specifics(tmp_path: Path, dockerfile: str, rules: set[str]) -> None:
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    code, out = _invoke("--call=check,format=json", str(tmp_path))
+    found = [w["ruleName"] for w in json.loads(out)["warnings"]]
+    assert set(found) == rules and len(found) == len(rules) and code == (1 if rules else 0)
