@@ -36,6 +36,7 @@ from dockyard.errors import NodeError, NotBuiltError
 from dockyard.graph.contenthash import StatCache
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.manifest import Manifest
+from dockyard.oci.source import read_document
 from dockyard.phases.assemble import write_index
 from dockyard.phases.attest import Attestor
 from dockyard.phases.build import build, planned_request
@@ -43,7 +44,7 @@ from dockyard.phases.request import BuildOptions
 from dockyard.phases.result import BuildResult
 from dockyard.platform import Platform
 from dockyard.reference import Reference
-from dockyard.registry.client import Client, read_document
+from dockyard.registry.client import Client
 from dockyard.registry.hosts import HostConfig
 from dockyard.remote import contextsync
 from dockyard.store.content import ContentStore
