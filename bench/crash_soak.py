@@ -105,7 +105,7 @@ def census(root: Path, killed: list[int], marker: bytes) -> dict[str, int]:
     }
 
 
-def main() -> int:
+def main() -> int:  # noqa: PLR0915 - one soak scenario read top to bottom as a script
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kills", type=int, default=30)
     parser.add_argument("--max-delay", type=float, default=5.0, help="kill within this many seconds of the start")

@@ -92,3 +92,19 @@ def busybox_base(registry: TestRegistry, tmp_path_factory: pytest.TempPathFactor
                     "--platform", f"linux/amd64={tars['amd64']}", "--platform", f"linux/arm64={tars['arm64']}"],
                    check=True, capture_output=True, env=env, timeout=300)
     return ref
+
+
+@pytest.fixture(scope="session")
+def debian_base(registry: TestRegistry, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """``HOST:PORT/debian:bookworm``: Debian 12 with python3-pip for linux/amd64 and linux/arm64 (a real
+    dpkg database, made by mmdebstrap in scripts/setup), imported like the busybox base."""
+    tars = baseimage.rootfs_tarballs(baseimage.DEBIAN_DIR)
+    work = tmp_path_factory.mktemp("debian-import")
+    ref = f"{registry.address}/debian:bookworm"
+    env = {**os.environ, "DOCKYARD_ROOT": str(work / "root"), "DOCKER_CONFIG": str(work / "docker"),
+           "XDG_CONFIG_HOME": str(work / "xdg"), "SOURCE_DATE_EPOCH": "1700000000"}
+    subprocess.run([sys.executable, "-m", "dockyard", "imagetools", "import", "-t", ref,
+                    "--env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                    "--platform", f"linux/amd64={tars['amd64']}", "--platform", f"linux/arm64={tars['arm64']}"],
+                   check=True, capture_output=True, env=env, timeout=600)
+    return ref

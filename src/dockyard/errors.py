@@ -22,6 +22,9 @@ The tree is kept small on purpose, so callers can catch a meaningful branch::
 
 from __future__ import annotations
 
+import errno
+import os
+
 
 class DockyardError(Exception):
     """Root of every error dockyard reports to a user.
@@ -107,3 +110,46 @@ class NodeError(DockyardError):
 
 class StoreError(DockyardError):
     """The local store (content, snapshots, cache records) cannot be used."""
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+_REFUSED = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def disk_full(exc: OSError) -> bool:
+    """Whether ``exc`` says the filesystem (or the user's quota) is full: callers that describe
+    errors in a container's terms let these through, so the boundary can name the host's directory."""
+    return exc.errno in _FULL
+
+
+def filesystem_error(exc: OSError, *, doing: str, where: str | os.PathLike[str] | None = None,
+                     fallback: str | os.PathLike[str] | None = None) -> HostError:
+    """``exc`` (from reading or writing files) as one line naming what was done and where, with a hint.
+
+    ``where`` is the path the user named (an output; shown instead of our temporary files beside
+    it), ``fallback`` the directory being written when the error names no file (a failed write(2)
+    on an open file). A full disk names the mount point of the filesystem that is full, the one
+    thing a user needs to know to free space or move the store or the output elsewhere.
+    """
+    named = exc.filename if isinstance(exc.filename, str) else None
+    chosen = where if where is not None else named if named is not None else fallback
+    path = os.fspath(chosen) if chosen is not None else None
+    reason = exc.strerror or str(exc)
+    if exc.errno in _FULL:
+        place = "" if path is None else f": the filesystem mounted at {_mount_point(path)} is full (writing {path})"
+        return HostError(f"{doing}: no space left on device{place}",
+                         hint="free space there, or put the store (DOCKYARD_ROOT) or the output on a bigger disk")
+    if exc.errno in _REFUSED:
+        return HostError(f"{doing}: {path or 'the store'}: {reason}",
+                         hint="check that this user may read and write there (not a read-only or immutable path)")
+    return HostError(f"{doing}: {path}: {reason}" if path is not None else f"{doing}: {reason}")
+
+
+def _mount_point(path: str) -> str:
+    current = os.path.abspath(path)
+    while not os.path.exists(current) or not os.path.ismount(current):
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    return current

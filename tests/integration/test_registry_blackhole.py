@@ -65,7 +65,7 @@ def test_push_to_a_black_hole_fails_within_the_deadline_naming_what_it_waited_fo
     assert "Traceback" not in out.stderr
     error = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
     assert error == [f"error: push to {black_hole}/app did not finish within 12s: "
-                     f"no answer from {black_hole} to ping (GET /v2/)"], out.stderr
+                     f"no answer from {black_hole} to ping (GET /v2/); no tag was moved in any registry"], out.stderr
     assert "--push-timeout" in out.stderr  # the hint
     assert f"for {black_hole}: ping (GET /v2/)" in out.stderr  # said while waiting
     assert "waiting " in out.stderr

@@ -15,13 +15,14 @@ from dockyard.digest import Digest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ROOTFS_DIR = REPO_ROOT / ".cache" / "busybox"
+DEBIAN_DIR = REPO_ROOT / ".cache" / "debian"  # Debian 12 + python3-pip (scripts/debian-rootfs, mmdebstrap)
 CREATED = "2023-11-14T22:13:20Z"  # SOURCE_DATE_EPOCH 1700000000, as in scripts/busybox-rootfs
 PLATFORMS = {"amd64": {"architecture": "amd64", "os": "linux"},
              "arm64": {"architecture": "arm64", "os": "linux", "variant": "v8"}}
 
 
-def rootfs_tarballs() -> dict[str, Path]:
-    tars = {arch: ROOTFS_DIR / f"rootfs-{arch}.tar" for arch in PLATFORMS}
+def rootfs_tarballs(directory: Path = ROOTFS_DIR) -> dict[str, Path]:
+    tars = {arch: directory / f"rootfs-{arch}.tar" for arch in PLATFORMS}
     missing = [str(p) for p in tars.values() if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"missing {', '.join(missing)}: run scripts/setup first")

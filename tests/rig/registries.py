@@ -21,6 +21,8 @@ READONLY_USER = "reader"
 READONLY_PASSWORD = "reader-pass"
 ROBOT_USER = "robot$project+ci"  # Harbor robot accounts look like this: `$` and `+` in the user name
 ROBOT_PASSWORD = "R0bot-s3cret"
+JOB_TOKEN_USER = "gitlab-ci-token"  # GitLab CI logs in with this user and the job token
+JOB_TOKEN = "glcbt-64-s3cret-job-token"
 
 
 @dataclass
@@ -85,11 +87,13 @@ def start_token(workdir: Path) -> TestRegistry:
 
 
 def start_tls(workdir: Path, *, username: str = ROBOT_USER, password: str = ROBOT_PASSWORD) -> TestRegistry:
-    """HTTPS with a certificate from a CA made here (``.ca``), and htpasswd Basic auth for ``username``."""
+    """HTTPS with a certificate from a CA made here (``.ca``), and htpasswd Basic auth for ``username``
+    (and for GitLab's ``gitlab-ci-token`` with :data:`JOB_TOKEN`)."""
     pki_dir = workdir / "pki"
     pki_dir.mkdir(parents=True, exist_ok=True)
     pki = PKI(pki_dir)
     htpasswd = workdir / "htpasswd"
     subprocess.run(["htpasswd", "-Bbc", str(htpasswd), username, password], check=True, capture_output=True)
+    subprocess.run(["htpasswd", "-Bb", str(htpasswd), JOB_TOKEN_USER, JOB_TOKEN], check=True, capture_output=True)
     reg = _start(workdir, htpasswd=htpasswd, tls=(pki_dir / "server.crt", pki_dir / "server.key"))
     return TestRegistry(reg.address, reg, username, password, ca=pki.ca)

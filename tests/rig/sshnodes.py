@@ -48,6 +48,11 @@ class SshHost:
     sshd: subprocess.Popen[bytes] | None = None
 
     @property
+    def docker_config(self) -> Path:
+        """The node's own DOCKER_CONFIG directory (dockyard on the node must never read it)."""
+        return self.root.parent / f"{self.name}-docker"
+
+    @property
     def endpoint(self) -> str:
         return f"ssh://root@{self.address}"
 
@@ -155,7 +160,8 @@ def _start_sshd(farm: SshFarm, host: SshHost, host_key: Path) -> None:
         f"AuthorizedKeysFile {farm.workdir}/authorized_keys\nPermitRootLogin prohibit-password\n"
         "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
         "PrintMotd no\nLogLevel ERROR\n"
-        f"SetEnv DOCKYARD_ROOT={host.root} XDG_CONFIG_HOME={xdg} PATH={path} PYTHONDONTWRITEBYTECODE=1\n")
+        f"SetEnv DOCKYARD_ROOT={host.root} XDG_CONFIG_HOME={xdg} DOCKER_CONFIG={host.docker_config} PATH={path} "
+        "PYTHONDONTWRITEBYTECODE=1\n")
     log = open(farm.workdir / f"sshd-{host.name}.log", "ab")  # noqa: SIM115 (kept open for the daemon)
     host.sshd = subprocess.Popen(
         # nsenter, not "ip netns exec": that remounts /sys, hiding /sys/fs/cgroup from runc

@@ -15,7 +15,8 @@ from dockyard.attest import intoto, provenance, spdx
 from dockyard.attest.catalog import catalog
 from dockyard.attest.imagefs import LayerOpener
 from dockyard.attest.options import AttestOptions
-from dockyard.attest.provenance import BaseImage, Invocation
+from dockyard.attest.provenance import Invocation
+from dockyard.engine.bases import ResolvedBase
 from dockyard.graph import ops
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.layer import open_uncompressed
@@ -31,7 +32,7 @@ def _layers(content: ContentStore, manifest: Descriptor) -> list[LayerOpener]:
 
 
 def statements(content: ContentStore, *, manifests: Mapping[Platform, Descriptor], options: AttestOptions,
-               invocation: Invocation, bases: Mapping[Platform, Sequence[BaseImage]],
+               invocation: Invocation, bases: Mapping[Platform, Sequence[ResolvedBase]],
                roots: Mapping[Platform, ops.State], name: Reference | None,
                created: str) -> dict[Platform, list[intoto.Statement]]:
     """Every statement ``options`` asks for, by platform, about the manifests just assembled."""

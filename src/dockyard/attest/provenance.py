@@ -25,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from dockyard.attest.packages import purl
 from dockyard.digest import Digest
+from dockyard.engine.bases import ResolvedBase
 from dockyard.graph import ops
 from dockyard.graph.walk import topological
 from dockyard.platform import Platform
@@ -38,15 +39,6 @@ DEFAULT_BUILDER_ID = "https://github.com/dockyard/dockyard"  # overridden by --a
 class Mode(enum.Enum):
     MIN = "min"
     MAX = "max"
-
-
-@dataclass(frozen=True, kw_only=True)
-class BaseImage:
-    """A FROM image as resolved for one platform: what was asked for and the digest it was."""
-
-    ref: str
-    platform: Platform
-    digest: Digest
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,7 +97,7 @@ def git_vcs(context: Path) -> Vcs:
                revision=revision + ("-dirty" if dirty else ""))
 
 
-def dependency_uri(base: BaseImage) -> str:
+def dependency_uri(base: ResolvedBase) -> str:
     """``pkg:docker/debian@bookworm?platform=linux%2Famd64``, as BuildKit's purl.RefToPURL writes it."""
     ref = Reference.parse(base.ref)
     namespace, _, name = ref.repository.rpartition("/")
@@ -145,7 +137,7 @@ def steps(root: ops.State) -> list[dict[str, Any]]:
     return out
 
 
-def predicate(inv: Invocation, *, bases: Sequence[BaseImage], mode: Mode,
+def predicate(inv: Invocation, *, bases: Sequence[ResolvedBase], mode: Mode,
               root: ops.State = None) -> dict[str, Any]:
     """The SLSA v1 predicate for one platform's image built from ``root`` on top of ``bases``."""
     full = mode is Mode.MAX

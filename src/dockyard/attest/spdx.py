@@ -19,7 +19,7 @@ from dockyard.attest.packages import Package
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
 # a license expression SPDX accepts as written (ids joined by AND/OR/WITH); anything else is kept as text
 _EXPRESSION = re.compile(r"^[A-Za-z0-9.+-]+(?: (?:AND|OR|WITH) [A-Za-z0-9.+-]+)*$")
-_SOURCE = {"deb": "DPKG DB", "apk": "APK DB", "pypi": "Python package metadata", "npm": "npm package",
+_SOURCE = {"deb": "DPKG DB", "apk": "APK DB", "rpm": "RPM DB", "pypi": "Python package metadata", "npm": "npm package",
            "golang": "Go module information"}
 IMAGE_ID = "SPDXRef-Image"
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockyard import __version__
 from dockyard.builders import hostplatforms, probe
@@ -28,6 +29,11 @@ from dockyard.hosttools import tool_version
 from dockyard.platform import Platform
 from dockyard.rootless import mode, network
 from dockyard.store.snapshots import Snapshotter
+
+if TYPE_CHECKING:
+    from dockyard import progress
+    from dockyard.engine.solverequest import SolveReply, SolveRequest
+    from dockyard.registry.client import Client
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,13 @@ class LocalNode:
 
     def store_root(self) -> Path:
         return self.root
+
+    def solve(self, request: SolveRequest, *, client: Client,
+              listener: progress.Listener | None = None) -> SolveReply:
+        """Solve ``request`` in this node's store (the :class:`~dockyard.engine.solverequest.Solver` seam)."""
+        from dockyard.engine.solve import solve  # the engine loads only when this node builds
+
+        return solve(request, root=self.root, client=client, listener=listener)
 
     def status(self) -> str:
         """``stopped`` after ``dockyard stop``; ``inactive`` until bootstrapped, or when what the

@@ -22,8 +22,6 @@ from dockyard.errors import UsageError
 from dockyard.platform import Platform
 from dockyard.rootless.mode import is_rootless
 
-R_co = TypeVar("R_co", covariant=True)
-
 
 @dataclass(frozen=True, order=True)
 class PlatformSupport:
@@ -62,17 +60,6 @@ class Node(Protocol):
     def status(self) -> str:
         """``running`` (bootstrapped and still valid), ``inactive`` or ``stopped``."""
         ...
-
-
-class SubgraphRunner(Protocol[R_co]):
-    """The optional extra a node implements to build one platform's part of a build.
-
-    ``subgraph`` is whatever the solver hands over for one platform (opaque here: the
-    local node runs it in-process, an SSH node serialises it); the result is what the
-    solver gets back (e.g. the platform's image manifest descriptor).
-    """
-
-    def run_subgraph(self, subgraph: object, *, platform: Platform, jobs: int) -> R_co: ...
 
 
 N = TypeVar("N", bound=Node)

@@ -16,10 +16,11 @@ from typing import Any
 import click
 
 from dockyard.cli.releaseoptions import ReleaseOptions
-from dockyard.errors import GateError, UsageError
+from dockyard.errors import UsageError
 from dockyard.exporters.metadata import describe, write_metadata_file
 from dockyard.gates.outcome import GateReport
 from dockyard.gates.policy import GatePolicy, build_policy
+from dockyard.oci.annotations import ExportAnnotations, merged, parse_cli, standard
 from dockyard.phases.deliver import Delivery
 from dockyard.phases.gate import PolicyGate, check
 from dockyard.phases.result import BuildResult
@@ -28,41 +29,39 @@ from dockyard.release.meta import Meta
 
 @dataclass(frozen=True, kw_only=True)
 class Release:
+    """What the release options decided: the final names and labels, annotations, gates, retries."""
+
     tags: tuple[str, ...]
     labels: dict[str, str]
+    annotations: ExportAnnotations = field(default_factory=ExportAnnotations)  # --annotation and the standard ones
     policy: GatePolicy
     push_retry: int = 0
     meta: Meta | None = None
-    gate_report: list[GateReport] = field(default_factory=list)  # filled by gate()
 
-    def gate(self, result: BuildResult, delivery: Delivery, *, metadata_extra: Mapping[str, Any]) -> None:
-        """Run the policy through the gate phase; print its table; on failure write the metadata
+    def gate(self, result: BuildResult, delivery: Delivery, *, metadata_extra: Mapping[str, Any]) -> GateReport | None:
+        """Run the policy through the gate phase and print its table; on failure write the metadata
         file (with the gate results) and let the GateError stop the build before delivery."""
         if self.policy.empty:
-            return
+            return None
         gate = PolicyGate(self.policy)
         try:
             check(result, [gate])
-        except GateError:
-            assert gate.report is not None
-            self.gate_report.append(gate.report)
-            self._say(gate.report)
-            if delivery.metadata_file is not None:
-                described = describe(result.content, result.descriptor, names=delivery.tags)
-                write_metadata_file(delivery.metadata_file, described, extra={**metadata_extra, **self.metadata()})
-            raise
-        assert gate.report is not None
-        self.gate_report.append(gate.report)
-        self._say(gate.report)
+        finally:
+            if gate.report is not None:
+                verdict = "passed" if gate.report.passed else (
+                    "FAILED" if self.policy.mode == "enforce" else "failed (warn mode)")
+                click.echo(f"quality gates {verdict}:\n{gate.report.table()}", err=True)
+                if not gate.report.passed and self.policy.mode == "enforce" and delivery.metadata_file is not None:
+                    described = describe(result.content, result.descriptor, names=delivery.tags)
+                    write_metadata_file(delivery.metadata_file, described,
+                                        extra={**metadata_extra, **self.metadata(gate.report)})
+        return gate.report
 
-    def _say(self, report: GateReport) -> None:
-        verdict = "passed" if report.passed else ("FAILED" if self.policy.mode == "enforce" else "failed (warn mode)")
-        click.echo(f"quality gates {verdict}:\n{report.table()}", err=True)
-
-    def metadata(self) -> dict[str, Any]:
+    def metadata(self, report: GateReport | None) -> dict[str, Any]:
+        """dockyard's keys for --metadata-file: ``dockyard.gates`` and ``dockyard.release``."""
         extra: dict[str, Any] = {}
-        if self.gate_report:
-            extra["dockyard.gates"] = self.gate_report[-1].as_json()
+        if report is not None:
+            extra["dockyard.gates"] = report.as_json()
         if self.meta is not None:
             extra["dockyard.release"] = {"version": self.meta.version.main or "", "tags": list(self.tags),
                                          "labels": dict(self.meta.labels)}
@@ -73,9 +72,12 @@ def _strs(value: object) -> tuple[str, ...]:
     return tuple(str(v) for v in value) if isinstance(value, tuple | list) else ()
 
 
-def plan(context: Path, options: dict[str, object], *, labels: dict[str, str]) -> Release:
-    """Read the release options out of ``options``; ``labels`` are the ``--label`` values."""
+def plan(context: Path, options: dict[str, object], *, labels: dict[str, str], platforms: int) -> Release:
+    """Read the release options out of ``options``; ``labels`` are the ``--label`` values and
+    ``platforms`` the number of platforms asked for (the standard annotations go on the index
+    too when there is one)."""
     release = ReleaseOptions.pop_from(options)
+    annotations = parse_cli(_strs(options.pop("annotations", ())))
     from_git = bool(options.pop("tags_from_git", False))
     tags = _strs(options.get("tag"))
     meta = None
@@ -92,13 +94,16 @@ def plan(context: Path, options: dict[str, object], *, labels: dict[str, str]) -
             raise UsageError("no tag could be computed from git for the -t names",
                              hint="check the ref with `dockyard meta --format json`, or pass --tag-spec")
         labels = {**meta.labels, **labels}
+        if release.default_labels:
+            annotations = merged(standard(meta.labels, index=platforms > 1), annotations)  # given ones win
     elif release.specs or release.flavor or release.default_labels is False:
         raise UsageError("--tag-spec, --flavor and --no-default-labels need --tags-from-git")
     mode, policy_file = options.pop("gate_mode", None), options.pop("gate_policy", None)
     policy = build_policy(_strs(options.pop("gates", ())), project=context, mode=str(mode) if mode else None,
                           policy_file=policy_file if isinstance(policy_file, Path) else None)
     retry = options.pop("push_retry", 0)
-    return Release(tags=tags, labels=labels, policy=policy, push_retry=int(retry) if isinstance(retry, int) else 0,
+    return Release(tags=tags, labels=labels, annotations=annotations,
+                   policy=policy, push_retry=int(retry) if isinstance(retry, int) else 0,
                    meta=meta)
 
 

@@ -7,22 +7,31 @@ Outputs are parsed before anything runs, so a typo fails in a second, not after 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from dockyard import progress
+from dockyard.attest import options as attest_options
+from dockyard.attest.storage import Storage
 from dockyard.builders.describe import platform_label
 from dockyard.builders.node import Placement
+from dockyard.dockerfile.calls import build_warnings
 from dockyard.dockerfile.request import BuildRequest
 from dockyard.engine.cacheoptions import parse_cache_from, parse_cache_to
-from dockyard.engine.mounts import parse_secret
-from dockyard.errors import UsageError
+from dockyard.engine.mounts import Secret, parse_secret
+from dockyard.errors import DockerfileError, UsageError
 from dockyard.exporters import file_outputs, parse_outputs, push_targets
+from dockyard.exporters.metadata import build_ref
 from dockyard.exporters.output import ImageOptions, Output
+from dockyard.oci.annotations import merged
+from dockyard.phases.attest import BuildAttestor, for_build
 from dockyard.phases.deliver import Delivery, deliver, prepare
 from dockyard.phases.request import BuildOptions, source_date_epoch
 from dockyard.platform import Platform
+from dockyard.reference import Reference
 from dockyard.registry.client import Client
 from dockyard.registry.hosts import HostsConfig
 from dockyard.registry.watch import DEFAULT_PUSH_TIMEOUT
@@ -94,23 +103,67 @@ def _path(value: object) -> Path | None:
     return value if isinstance(value, Path) else None
 
 
-def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...], builder: str | None,
+def _attestor(request: BuildRequest, options: dict[str, object], *, outputs: tuple[Output, ...],
+              tags: tuple[str, ...], labels: Mapping[str, str], secrets: tuple[Secret, ...], ssh: tuple[str, ...],
+              oci: bool) -> BuildAttestor | None:
+    """The attest hook for --attest/--provenance/--sbom/--attest-storage (None: nothing to attest)."""
+    provenance, sbom, storage = options.get("provenance"), options.get("sbom"), options.get("attest_storage")
+    wanted = attest_options.parse(_strs(options.get("attest")),
+                                  provenance=provenance if isinstance(provenance, str) else None,
+                                  sbom=sbom if isinstance(sbom, str) else None,
+                                  storage=storage if isinstance(storage, str) else None)
+    if not wanted.wanted:
+        return None
+    if wanted.storage is Storage.REFERRERS and file_outputs(outputs):
+        raise UsageError("--attest-storage=referrers stores attestations in a registry only",
+                         hint="push with --push, or keep the default --attest-storage=index for file outputs")
+    return for_build(wanted, context=request.context, dockerfile=request.dockerfile,
+                     build_args=request.build_args, labels=labels, target=request.target,
+                     secret_ids=tuple(s.id for s in secrets),
+                     ssh_ids=tuple(item.partition("=")[0] or "default" for item in ssh),
+                     name=Reference.parse(tags[0]) if tags else None, source_date_epoch=source_date_epoch(), oci=oci)
+
+
+def _signing_key(spec: object, outputs: tuple[Output, ...]) -> ec.EllipticCurvePrivateKey | None:
+    """``--sign key=PATH``: loaded before the build (a wrong password fails in a second, not after it)."""
+    if not isinstance(spec, str):
+        return None
+    if not push_targets(outputs):
+        raise UsageError("--sign signs what is pushed: there is no registry output", hint="add --push")
+    from dockyard.cli.keypair import password
+    from dockyard.sign.request import parse
+
+    return parse(spec, password=password(confirm=False))
+
+
+def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...], builder: str | None,  # noqa: PLR0915 - the CLI's build composition; it moves into dockyard.build (issue 12 §3)
         **options: object) -> int:
     """Build, then push and export; progress goes to stderr, the result's digest to stdout."""
     if not request.context.is_dir():
         raise UsageError(f"build context {str(request.context)!r} is not a directory",
                          hint="pass the directory holding your sources, e.g. dockyard build .")
+    warnings, lint_error = build_warnings(request.dockerfile) if request.dockerfile.is_file() else ([], None)
+    if lint_error is not None:
+        click.echo("\n".join(warnings), err=True)
+        raise DockerfileError(lint_error, file=str(request.dockerfile), hint="fix them, or skip rules with "
+                              "# check=skip=RULE,...")
     from dockyard.cli.buildrelease import plan
 
-    release = plan(request.context, options, labels=_labels(_strs(options.get("label"))))
+    release = plan(request.context, options, labels=_labels(_strs(options.get("label"))),
+                   platforms=len(request.platforms))
     tags = release.tags
     outputs = parse_outputs(_strs(options.get("output")), tags=tags, push=bool(options.get("push")),
                             load=bool(options.get("load")))
     push_timeout = _push_timeout(options.get("push_timeout"))
-    delivery = Delivery(outputs=outputs, tags=tags, metadata_file=_path(options.get("metadata_file")),
-                        iidfile=_path(options.get("iidfile")), push_retry=release.push_retry)
-    prepare(delivery)
+    labels = release.labels
+    parsed_secrets = tuple(parse_secret(s) for s in secrets)
     image = _image_options(outputs)
+    attestor = _attestor(request, options, outputs=outputs, tags=tags, labels=labels, secrets=parsed_secrets,
+                         ssh=ssh, oci=image.oci_mediatypes)
+    delivery = Delivery(outputs=outputs, tags=tags, metadata_file=_path(options.get("metadata_file")),
+                        iidfile=_path(options.get("iidfile")), push_retry=release.push_retry,
+                        sign_key=_signing_key(options.get("sign"), outputs))
+    prepare(delivery)
     _check_rewrite_timestamp(image)
     cache_from = tuple(parse_cache_from(s) for s in _strs(options.get("cache_from")))
     cache_to = tuple(parse_cache_to(s) for s in _strs(options.get("cache_to")))
@@ -140,18 +193,18 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
                 BuildOptions(
                     context=request.context, dockerfile=request.dockerfile, platforms=request.platforms,
                     build_args=request.build_args, target=request.target,
-                    labels=release.labels,
-                    secrets=tuple(parse_secret(s) for s in secrets), ssh=_ssh(ssh),
+                    labels=labels, secrets=parsed_secrets, ssh=_ssh(ssh),
                     no_cache=bool(options.get("no_cache")), no_cache_filter=_strs(options.get("no_cache_filter")),
                     jobs=chosen.jobs(), oci_mediatypes=image.oci_mediatypes, compression=image.compression,
                     compression_level=image.compression_level, force_compression=image.force_compression,
                     source_date_epoch=source_date_epoch(), cache_from=cache_from, cache_to=cache_to,
-                    annotations=image.annotations,
+                    annotations=merged(release.annotations, image.annotations),
                 ),
                 # with gates, nothing may reach a registry before they pass: nodes hand every blob back
                 placement=placement, push=[t.reference for t in targets] if release.policy.empty else [],
                 fetch_blobs=bool(file_outputs(outputs)) or not release.policy.empty,
                 client=client, listener=render, say=lambda line: click.echo(line, err=True),
+                attestors=(attestor,) if attestor else (),
             )
             result = farm.result
             ok = True
@@ -160,11 +213,15 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
         nodes = {platform_label(p): {"node": where.node, "endpoint": where.endpoint, "emulated": where.emulated,
                                      **({"skipped": list(where.skipped)} if where.skipped else {})}
                  for p, where in farm.placed.items()}
-        release.gate(result, delivery, metadata_extra={"dockyard.nodes": nodes})
+        first_node = next(iter(farm.placed.values())).node if farm.placed else chosen.name
+        extra = {"dockyard.nodes": nodes, "buildx.build.ref": build_ref(chosen.name, first_node)}
+        report = release.gate(result, delivery, metadata_extra=extra)
         deliver(result, delivery, client=client, report=lambda line: click.echo(line, err=True),
-                metadata_extra={"dockyard.nodes": nodes, **release.metadata()})
+                metadata_extra={**extra, **release.metadata(report)})
     removed, freed = chosen.collect_garbage()
     if removed:
         click.echo(f"automatic GC: removed {removed} cache records ({human(freed)})", err=True)
+    if warnings:  # after the build, as buildx prints them
+        click.echo("\n" + "\n".join(warnings), err=True)
     click.echo(str(result.descriptor.digest))
     return 0

@@ -164,6 +164,13 @@ class StageConverter:
         except ExpansionError as exc:
             raise self.fail(str(exc), line) from None
 
+    def expand_words(self, word: str, env: Mapping[str, str], line: int) -> tuple[str, ...]:
+        """``word`` expanded and split on unquoted blanks (BuildKit ``ProcessWords``)."""
+        try:
+            return expand(word, env, escape=self.escape).words
+        except ExpansionError as exc:
+            raise self.fail(str(exc), line) from None
+
     # -- stage references ----------------------------------------------------------------
 
     def lookup_stage(
@@ -197,6 +204,7 @@ class StageConverter:
         if stage.index in self._active:
             chain = " -> ".join(self.df.stages[i].label for i in [*self._active, stage.index])
             raise self.fail(f"circular dependency detected on stage {stage.label!r} ({chain})", line)
+        self._convert_from_chain(stage)
         self._active.append(stage.index)
         try:
             result = self._convert(stage)
@@ -229,6 +237,32 @@ class StageConverter:
             raise self.fail(f"invalid image reference {ref!r} from {written!r}{undefined}", line)
 
     # -- one stage -----------------------------------------------------------------------
+
+    def _convert_from_chain(self, stage: Stage) -> None:
+        """Convert the stages ``stage`` is built FROM, deepest first, before ``stage`` itself.
+
+        Converting a stage converts its FROM stage first; done by recursion alone, a Dockerfile of
+        a thousand stages each FROM the one before would exhaust Python's recursion limit (BuildKit,
+        in Go, has no such limit). Walking the chain here keeps each recursion one level deep.
+        """
+        chain: list[Stage] = []
+        seen = {stage.index}
+        current = stage
+        while (parent := self._from_stage(current)) is not None and parent.index not in seen \
+                and parent.index not in self.results and parent.index not in self._active:
+            chain.append(parent)
+            seen.add(parent.index)
+            current = parent
+        for child, parent in reversed(list(zip([stage, *chain], chain, strict=False))):
+            self.stage_result(parent, child.base.line)
+
+    def _from_stage(self, stage: Stage) -> Stage | None:
+        """The stage that ``stage``'s FROM names, if it names one (errors are left to :meth:`_base`)."""
+        try:
+            ref = expand(stage.base.image, self.global_env, escape=self.escape).text
+        except ExpansionError:
+            return None
+        return self.df.parent(stage, ref)
 
     def _base(self, stage: Stage) -> StageScope:
         base = stage.base

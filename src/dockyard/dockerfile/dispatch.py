@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TypeVar
 
+from dockyard.dockerfile import configvalues
 from dockyard.dockerfile import instructions as ins
 from dockyard.dockerfile.convert import StageConverter, StageScope, Step
 from dockyard.dockerfile.imageconfig import Healthcheck
@@ -22,6 +23,7 @@ from dockyard.dockerfile.mounts import build_mounts, mount_flag_text
 from dockyard.graph.ops import Copy, Exec, GitSource, HttpSource, Merge, Mkdir, Mkfile, Mount, Op, State
 
 T = TypeVar("T", bound=ins.Instruction)
+MAX_ID = 2**32 - 2  # the largest uid/gid: --chown beyond it is an error at its line, not at chown(2)
 
 
 def _go_quote(items: tuple[str, ...]) -> str:
@@ -141,6 +143,9 @@ def _copy(conv: StageConverter, scope: StageScope, item: ins.Copy | ins.Add) -> 
     sources = tuple(conv.expand(s, env, item.line) for s in item.sources)
     dest = _resolve(conv.expand(item.dest, env, item.line), _cwd(scope))
     chown = conv.expand(item.chown, env, item.line)
+    for number in (part for part in chown.split(":") if part.isdigit()):
+        if int(number) > MAX_ID:  # uid_t is 32 bits, and (uid_t)-1 means "leave unchanged" to chown(2)
+            raise conv.fail(f"invalid --chown={chown}: {number} is out of range (0-{MAX_ID})", item.line)
     chmod = conv.expand(item.chmod, env, item.line)
     excludes = tuple(conv.expand(e, env, item.line) for e in item.excludes)
     groups: list[tuple[State, tuple[str, ...], bool]] = []
@@ -156,7 +161,7 @@ def _copy(conv: StageConverter, scope: StageScope, item: ins.Copy | ins.Add) -> 
             unpack = isinstance(item, ins.Add) and item.unpack is not False
             groups.append((conv.context, local, unpack))
         if isinstance(item, ins.Add):
-            checksum = conv.expand(item.checksum, env, item.line)
+            checksum = _checksum(conv, item, sources, env)
             for src in sources:
                 if _is_git(src):
                     remote, _, fragment = src.partition("#")
@@ -228,6 +233,25 @@ def _copy(conv: StageConverter, scope: StageScope, item: ins.Copy | ins.Add) -> 
             state if isinstance(state, Op) else None,
         )
     )
+
+
+def _checksum(conv: StageConverter, item: ins.Add, sources: tuple[str, ...], env: Mapping[str, str]) -> str:
+    """``--checksum``, checked as BuildKit's dispatchCopy (convert_copy.go) and digest.Parse check it."""
+    if not item.checksum:
+        return ""
+    checksum = conv.expand(item.checksum, env, item.line)
+    if len(sources) != 1:
+        raise conv.fail("ADD --checksum: checksum can't be specified for multiple sources", item.line)
+    if not (_is_url(sources[0]) or _is_git(sources[0])):
+        raise conv.fail("ADD --checksum: checksum requires HTTP(S) or Git sources", item.line,
+                        hint="for a file of the context, the context itself is what the build trusts")
+    if _is_url(sources[0]):
+        try:
+            configvalues.checksum_digest(checksum)
+        except configvalues.InvalidValue as exc:
+            raise conv.fail(f"ADD --checksum={checksum}: {exc}", item.line, hint="e.g. --checksum=sha256:<64 hex>") \
+                from None
+    return checksum
 
 
 def _copy_flags(item: ins.Copy | ins.Add, *, from_text: str, chown: str, chmod: str, excludes: tuple[str, ...]) -> str:
@@ -313,14 +337,17 @@ def _entrypoint(conv: StageConverter, scope: StageScope, item: ins.Entrypoint) -
 def _expose(conv: StageConverter, scope: StageScope, item: ins.Expose) -> None:
     env = scope.expansion_env()
     ports = set(scope.config.exposed_ports)
-    added = []
+    added: list[str] = []
     for raw in item.ports:
-        for word in conv.expand(raw, env, item.line).split():
-            port, _, proto = word.partition("/")
-            added.append(f"{port}/{(proto or 'tcp').lower()}")
+        for word in conv.expand_words(raw, env, item.line):
+            try:
+                added += configvalues.expose_ports(word)
+            except configvalues.InvalidValue as exc:
+                raise conv.fail(f"EXPOSE: {exc}", item.line, hint="use PORT[/tcp|udp|sctp] with PORT 0-65535") \
+                    from None
     ports.update(added)
     scope.config = replace(scope.config, exposed_ports=tuple(sorted(ports)))
-    _meta(scope, item.line, "EXPOSE " + " ".join(sorted(added)))
+    _meta(scope, item.line, "EXPOSE [" + " ".join(added) + "]")  # Go's %v of the list, as dispatchExpose
 
 
 def _volume(conv: StageConverter, scope: StageScope, item: ins.Volume) -> None:
@@ -339,8 +366,10 @@ def _user(conv: StageConverter, scope: StageScope, item: ins.User) -> None:
 
 def _stopsignal(conv: StageConverter, scope: StageScope, item: ins.StopSignal) -> None:
     signal = conv.expand(item.signal, scope.expansion_env(), item.line)
-    if not (signal.isdigit() or signal.upper().startswith("SIG") or signal.isalpha()):
-        raise conv.fail(f"STOPSIGNAL: invalid signal {signal!r}", item.line)
+    try:
+        configvalues.stop_signal(signal)
+    except configvalues.InvalidValue as exc:
+        raise conv.fail(f"STOPSIGNAL: {exc}", item.line, hint="e.g. STOPSIGNAL SIGTERM or STOPSIGNAL 15") from None
     scope.config = replace(scope.config, stop_signal=signal)
     _meta(scope, item.line, f"STOPSIGNAL {signal}")
 

@@ -33,6 +33,7 @@ from dockyard.dockerfile.imageconfig import ImageConfig
 from dockyard.dockerfile.resolver import ImageResolver
 from dockyard.dockerfile.stages import Dockerfile, Stage, load
 from dockyard.dockerfile.syntax import parse_path, parse_text
+from dockyard.errors import DockerfileError
 from dockyard.graph.cachekey import CacheKeys
 from dockyard.graph.contenthash import ContextHasher, SourceNotFoundError, StatCache
 from dockyard.graph.ops import ContextSource, State
@@ -48,6 +49,7 @@ class PlatformPlan:
     config: ImageConfig
     steps: tuple[Step, ...]
     stages: tuple[str, ...]
+    arg_values: Mapping[str, str | None] = field(default_factory=dict)  # processed ARG values (for outline)
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,11 @@ def plan(
             context=context,
             resolver=resolver,
         )
-        final = conv.stage_result(stage, None)
+        try:
+            final = conv.stage_result(stage, None)
+        except RecursionError:  # COPY --from chains: FROM chains are walked without recursion
+            raise DockerfileError("stages depend on each other too deeply to plan (a chain of hundreds)",
+                                  file=df.filename, hint="merge stages, or copy from fewer stages in a row") from None
         steps = tuple(step for result in conv.order for step in result.steps)
         results.append(
             PlatformPlan(
@@ -133,6 +139,7 @@ def plan(
                 config=final.config,
                 steps=steps,
                 stages=tuple(conv.usage.stages),
+                arg_values={**meta_values, **{k: v for r in conv.order for k, v in r.build_args}},
             )
         )
         for name, required in conv.usage.secrets.items():

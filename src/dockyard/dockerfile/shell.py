@@ -33,6 +33,9 @@ from dataclasses import dataclass, field
 
 _SPECIAL_PARAMS = frozenset("@*#?-$!0")
 _EOF = ""
+# BuildKit (Go) has no limit short of memory; each level costs a few Python frames, and this
+# keeps the deepest word far from the interpreter's recursion limit
+MAX_NESTING = 100
 _SPECIAL_CHARS = frozenset("$'\"<")
 MAX_WORD = 1 << 20
 
@@ -101,6 +104,7 @@ class _Scanner:
         self.raw_quotes = raw_quotes
         self.skip_unset = skip_unset
         self.raw_escapes = False
+        self.depth = 0
         self.matched: set[str] = set()
         self.unmatched: set[str] = set()
 
@@ -127,9 +131,13 @@ class _Scanner:
         """Expand up to (and consuming) ``stop``; ``stop == ""`` means the end of the word."""
         saved = self.raw_escapes
         self.raw_escapes = raw_escapes
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise ExpansionError(f"substitutions nested more than {MAX_NESTING} deep: split them over several ARGs")
         try:
             return self._until(stop)
         finally:
+            self.depth -= 1
             self.raw_escapes = saved
 
     def _until(self, stop: str) -> tuple[str, list[str]]:
@@ -241,7 +249,7 @@ class _Scanner:
             chars.append(self.next())
         return "".join(chars)
 
-    def dollar(self) -> str:
+    def dollar(self) -> str:  # noqa: C901, PLR0912 - the ${...} operators as BuildKit's shell lexer's processDollar: one branch each
         self.next()
         if self.peek() != "{":
             name = self.name()

@@ -166,9 +166,16 @@ def parse_text(text: str, *, filename: str = "Dockerfile") -> ParsedDockerfile:
 def parse_path(path: Path) -> ParsedDockerfile:
     """Read and parse a Dockerfile; the error names the file as given."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise DockerfileError(f"cannot read Dockerfile: {exc.strerror}", file=str(path)) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise DockerfileError(f"not UTF-8: byte 0x{data[exc.start]:02x} at column {column}", file=str(path),
+                              line=line, hint="save the Dockerfile as UTF-8 (e.g. iconv -f latin1 -t utf-8)") from None
     return parse_text(text, filename=str(path))
 
 

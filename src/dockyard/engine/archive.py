@@ -30,11 +30,13 @@ import posixpath
 import shutil
 import stat
 import tarfile
+import zlib
 from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, BinaryIO, cast
 
 import zstandard
 from isal import igzip_threaded
+from isal.igzip_lib import IsalError
 
 from dockyard import cancel
 from dockyard.errors import BuildError
@@ -45,6 +47,11 @@ if TYPE_CHECKING:
     from dockyard.engine.copier import CopyCounts
 
 _CHUNK = 1 << 20
+# what a corrupt compressed stream raises: BuildKit's detection (a decompressed first tar header)
+# then says "not an archive" and ADD copies the file as it is
+_CORRUPT: tuple[type[Exception], ...] = (tarfile.TarError, EOFError, lzma.LZMAError, zstandard.ZstdError,
+                                         cast("type[Exception]", IsalError), zlib.error)
+_NOT_AN_ARCHIVE: tuple[type[Exception], ...] = (*_CORRUPT, OSError, ValueError)
 # isal ships no type hints; this is the one shape it is called with.
 _igzip_open = cast("Callable[..., IO[bytes]]", igzip_threaded.open)
 _XATTR = "SCHILY.xattr."
@@ -94,7 +101,7 @@ def is_archive(path: bytes) -> bool:
     try:
         with _open(path) as stream, _tar(stream) as tar:
             return tar.next() is not None
-    except (tarfile.TarError, OSError, EOFError, lzma.LZMAError, zstandard.ZstdError, ValueError):
+    except _NOT_AN_ARCHIVE:
         return False
 
 
@@ -103,7 +110,7 @@ def extract(path: bytes, dest: bytes, *, chown: tuple[int, int] | None, counts: 
     try:
         with _open(path) as stream, _tar(stream) as tar:
             _Extractor(dest, chown, counts).run(tar)
-    except (tarfile.TarError, EOFError, lzma.LZMAError, zstandard.ZstdError) as exc:
+    except _CORRUPT as exc:
         raise BuildError(f"ADD failed: cannot extract {os.fsdecode(os.path.basename(path))}: {exc}") from exc
 
 

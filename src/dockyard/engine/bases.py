@@ -11,11 +11,22 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from dockyard.digest import Digest
 from dockyard.platform import Platform
 from dockyard.registry.client import Client, PulledImage
 from dockyard.store.content import ContentStore
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResolvedBase:
+    """A FROM image as resolved for one platform (provenance's ``resolvedDependencies``)."""
+
+    ref: str
+    platform: Platform
+    digest: Digest
 
 
 class BaseImages:
@@ -37,6 +48,14 @@ class BaseImages:
             if key not in self._pulled:
                 self._pulled[key] = self._client.pull(ref, platform=platform, store=self._content)
             return self._pulled[key]
+
+    def resolved(self) -> list[ResolvedBase]:
+        """Every base image pulled so far: the reference, the platform, and the digest the reference
+        resolved to (the index's when it names one: what ``FROM ref@sha256:...`` would pin)."""
+        with self._guard:
+            pulled = sorted(self._pulled.items(), key=lambda item: (item[0][0], str(item[0][1])))
+        return [ResolvedBase(ref=ref, platform=platform, digest=(image.index or image.descriptor).digest)
+                for (ref, platform), image in pulled]
 
     def image_config(self, ref: str, platform: Platform) -> Mapping[str, Any] | None:
         pulled = self.pull(ref, platform)

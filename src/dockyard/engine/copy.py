@@ -37,7 +37,7 @@ from pathlib import Path
 from dockyard.engine import archive
 from dockyard.engine.chmod import ModeChange, parse_chmod
 from dockyard.engine.copier import TreeCopier
-from dockyard.errors import BuildError
+from dockyard.errors import BuildError, disk_full
 from dockyard.executor.user import resolve_user
 from dockyard.oci.rootpath import resolve
 from dockyard.selector import PatternMatcher, SelectionError, SourceNotFoundError, SourceSpec, SourceTree, select
@@ -86,6 +86,8 @@ def copy_into(*, source_root: Path, dest_root: Path, spec: CopySpec) -> CopyStat
     try:
         return _copy_into(source_root, dest_root, spec, keyword)
     except OSError as exc:
+        if disk_full(exc):
+            raise  # the worker names the store's filesystem that is full
         names = [os.fsdecode(n) for n in (exc.filename, exc.filename2) if n is not None]
         shown = [_container_path(name, (dest_root, source_root)) for name in names]
         where = f": {' -> '.join(shown)}" if shown else ""

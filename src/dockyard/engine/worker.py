@@ -21,11 +21,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from dockyard.cancel import Cancelled
 from dockyard.engine import mounts
 from dockyard.engine.bases import BaseImages
 from dockyard.engine.cacheimport import ImportedCache
 from dockyard.engine.results import SCRATCH, ContextResult, FsResult, Result
-from dockyard.errors import BuildError, NotBuiltError
+from dockyard.errors import BuildError, NotBuiltError, filesystem_error
 from dockyard.executor.base import Executor, Network, RunRequest
 from dockyard.graph import ops
 from dockyard.oci.layer import LayerOptions, make_layer
@@ -112,6 +113,16 @@ class OpWorker:
     def run(self, vertex: Vertex, inputs: Sequence[Result], log: Callable[[str], None],
             cancelled: threading.Event) -> Result:
         assert isinstance(vertex, Node)
+        try:
+            return self._run(vertex, inputs, log)
+        except Cancelled:
+            raise
+        except BuildError as exc:  # every step error names its Dockerfile line (e.g. an unknown --chown user)
+            if not vertex.where or exc.message.startswith(vertex.where):
+                raise
+            raise BuildError(f"{vertex.where}: {exc.message}", hint=exc.hint) from exc
+
+    def _run(self, vertex: Node, inputs: Sequence[Result], log: Callable[[str], None]) -> Result:
         op = vertex.op
         label = f"{vertex.where}: {vertex.name}" if vertex.where else vertex.name
         results = dict(zip((id(i) for i in op.inputs), inputs, strict=True))
@@ -119,21 +130,24 @@ class OpWorker:
         def result_of(state: ops.State) -> Result:
             return SCRATCH if state is None else results[id(state)]
 
-        if isinstance(op, ops.ImageSource):
-            out = self._image(op)
-        elif isinstance(op, ops.Exec):
-            out = self._exec(op, label, result_of, log)
-        elif isinstance(op, ops.Copy):
-            out = self._copy(op, label, result_of)
-        elif isinstance(op, ops.Mkdir | ops.Mkfile | ops.Rm):
-            out = self._file(op, _fs(result_of(op.root), label))
-        elif isinstance(op, ops.Merge):
-            out = self._merge([_fs(result_of(s), label) for s in op.layers])
-        elif isinstance(op, ops.HttpSource):
-            out = self._http(op)
-        else:
-            raise NotBuiltError(f"{vertex.name}: {type(op).__name__} sources are not built yet",
-                                hint="ADD of git repositories is planned; clone in a RUN step meanwhile")
+        try:
+            if isinstance(op, ops.ImageSource):
+                out = self._image(op)
+            elif isinstance(op, ops.Exec):
+                out = self._exec(op, label, result_of, log)
+            elif isinstance(op, ops.Copy):
+                out = self._copy(op, label, result_of)
+            elif isinstance(op, ops.Mkdir | ops.Mkfile | ops.Rm):
+                out = self._file(op, _fs(result_of(op.root), label))
+            elif isinstance(op, ops.Merge):
+                out = self._merge([_fs(result_of(s), label) for s in op.layers])
+            elif isinstance(op, ops.HttpSource):
+                out = self._http(op)
+            else:
+                raise NotBuiltError(f"{vertex.name}: {type(op).__name__} sources are not built yet",
+                                    hint="ADD of git repositories is planned; clone in a RUN step meanwhile")
+        except OSError as exc:  # a full or read-only store, an unreadable context file
+            raise filesystem_error(exc, doing=label, fallback=self.config.root) from exc
         self.cache.put(vertex.key, snapshot=out.top, layers=out.layers)
         return out
 

@@ -30,9 +30,7 @@ def open_destination(dest: Path | None, *, what: str) -> Iterator[BinaryIO]:
         yield out
         out.flush()
         return
-    if dest.is_dir():
-        raise UsageError(f"cannot write the {what} to {dest}: it is a directory", hint="give dest=FILE")
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    check_destination(dest, what=what)
     fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     tmp = Path(name)
     try:
@@ -45,6 +43,18 @@ def open_destination(dest: Path | None, *, what: str) -> Iterator[BinaryIO]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def check_destination(dest: Path, *, what: str) -> None:
+    """A file destination must name a file in an existing directory: parents are not created
+    (buildx creates the file with os.Create; only a ``type=local`` directory is made, as
+    BuildKit's filesync does), so a mistyped path fails before the build instead of leaving
+    directories anywhere."""
+    if dest.is_dir():
+        raise UsageError(f"cannot write the {what} to {dest}: it is a directory", hint="give dest=FILE")
+    if not dest.parent.is_dir():
+        raise UsageError(f"cannot write the {what} to {dest}: directory {dest.parent} does not exist",
+                         hint="create the directory first, or fix the path")
 
 
 def write_atomic(path: Path, data: bytes) -> None:

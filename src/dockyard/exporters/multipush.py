@@ -20,8 +20,9 @@ from dataclasses import dataclass, replace
 from dockyard.errors import DockyardError, RegistryError
 from dockyard.exporters.output import PushTarget
 from dockyard.oci.descriptor import Descriptor
-from dockyard.registry.blobs import BlobSource
-from dockyard.registry.client import Client, read_document
+from dockyard.oci.manifest import Manifest
+from dockyard.oci.source import ContentSource, read_document
+from dockyard.registry.client import Client
 
 Notify = Callable[[str], None]
 
@@ -45,12 +46,12 @@ def _where(target: PushTarget) -> str:
     return f"{target.reference.registry}/{target.reference.repository}"
 
 
-def _upload(client: Client, target: PushTarget, desc: Descriptor, source: BlobSource, *, retries: int,
-            notify: Notify) -> None:
+def _upload(client: Client, target: PushTarget, desc: Descriptor, source: ContentSource, *, retries: int,
+            notify: Notify, referrers: Sequence[Manifest]) -> None:
     untagged = replace(target.reference, tag=None, digest=None)
     for attempt in range(retries + 1):
         try:
-            client.push(untagged, desc, source)
+            client.push(untagged, desc, source, referrers=referrers)
             return
         except RegistryError as exc:
             if attempt == retries:
@@ -59,13 +60,19 @@ def _upload(client: Client, target: PushTarget, desc: Descriptor, source: BlobSo
             time.sleep(min(2.0 ** attempt, 10.0))
 
 
-def push_everywhere(client: Client, targets: Sequence[PushTarget], desc: Descriptor, source: BlobSource, *,
-                    retries: int = 0, notify: Notify = lambda _message: None) -> list[Pushed]:
-    """Push ``desc`` to every target, verify it, then tag it; see the module docstring."""
+def push_everywhere(client: Client, targets: Sequence[PushTarget], desc: Descriptor, source: ContentSource, *,
+                    retries: int = 0, notify: Notify = lambda _message: None,
+                    referrers: Sequence[Manifest] = (),
+                    before_tags: Callable[[PushTarget], None] | None = None) -> list[Pushed]:
+    """Push ``desc`` to every target, verify it, then tag it; see the module docstring.
+
+    ``referrers`` (attestations as OCI 1.1 artifacts) are pushed in the first phase, before any tag;
+    ``before_tags`` runs for each target once every target holds the image (signing, by digest)."""
     if not targets:
         return []
     with ThreadPoolExecutor(max_workers=min(len(targets), 8)) as pool:
-        futures = [(t, pool.submit(_upload, client, t, desc, source, retries=retries, notify=notify))
+        futures = [(t, pool.submit(_upload, client, t, desc, source, retries=retries, notify=notify,
+                                   referrers=referrers))
                    for t in targets]
         failed: list[tuple[PushTarget, BaseException]] = []
         for target, future in futures:
@@ -76,8 +83,10 @@ def push_everywhere(client: Client, targets: Sequence[PushTarget], desc: Descrip
         target, error = failed[0]
         others = ", ".join(_where(t) for t, _ in failed[1:])
         detail = error.message if isinstance(error, DockyardError) else f"{type(error).__name__}: {error}"
+        named = detail.startswith(f"push to {_where(target)} ")  # the error names the target already
         raise RegistryError(
-            f"push to {_where(target)} failed: {detail}" + (f" (also failed: {others})" if others else "")
+            (detail if named else f"push to {_where(target)} failed: {detail}")
+            + (f" (also failed: {others})" if others else "")
             + "; no tag was moved in any registry",
             registry=target.reference.registry, code=getattr(error, "code", None),
             hint=getattr(error, "hint", None) or "fix the registry, then run the release again")
@@ -88,6 +97,9 @@ def push_everywhere(client: Client, targets: Sequence[PushTarget], desc: Descrip
                 f"{_where(target)} does not serve {desc.digest} as pushed "
                 f"(it answered {served.digest if served else 'nothing'}); no tag was moved in any registry",
                 registry=target.reference.registry)
+    if before_tags is not None:
+        for target in targets:
+            before_tags(target)
     data = read_document(source, desc)
     done: list[Pushed] = []
     for target in targets:

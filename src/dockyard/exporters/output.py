@@ -163,6 +163,16 @@ def _names(spec: str, value: str | None) -> tuple[str, ...]:
     return names
 
 
+def _check_tag(tag: str) -> None:
+    """buildx checks each ``-t`` with reference.ParseNormalizedNamed: "invalid tag %q: ..."."""
+    if not tag.strip():
+        raise UsageError(f"invalid tag {tag!r}: invalid reference format", hint="e.g. -t 127.0.0.1:5000/app:v1")
+    try:
+        Reference.parse(tag)
+    except UsageError as exc:
+        raise UsageError(f"invalid tag {tag!r}: {exc.message}", hint=exc.hint) from None
+
+
 def _image_options(spec: str, attrs: Mapping[str, str]) -> ImageOptions:
     compression = Compression.GZIP
     if "compression" in attrs:
@@ -265,7 +275,7 @@ def parse_outputs(values: Sequence[str], *, tags: Sequence[str] = (), push: bool
     if load:
         raise UsageError("--load needs a daemon to load into, and dockyard runs without one", hint=LOAD_HINT)
     for tag in tags:
-        _names(f"-t {tag}", tag)
+        _check_tag(tag)
     outputs = [_with_tags(parse_output(v), tuple(tags)) for v in values]
     if push:
         if any(isinstance(o, ImageOutput) for o in outputs):

@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import stat
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -72,7 +73,7 @@ class StatCache:
         rows = [[*k, v] for k, v in self._digests.items() if k in self._used]
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(path.parent, 0o700)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # threads share a pid
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             os.fchmod(fh.fileno(), 0o600)

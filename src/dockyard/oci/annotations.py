@@ -13,7 +13,7 @@ writer ("index annotations not supported for single platform export").
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from dockyard.errors import UsageError
@@ -84,3 +84,36 @@ def parse(attrs: Mapping[str, str], *, where: str) -> ExportAnnotations:
                 raise UsageError(f"invalid {where}: {raw!r}: {exc.message}", hint=exc.hint) from None
         items.append(Annotation(kind, platform, key, value))
     return ExportAnnotations(tuple(items))
+
+
+_CLI = re.compile(r"^(?:(?P<types>[a-z-]+(?:,[a-z-]+)*)?(?:\[(?P<platform>[A-Za-z0-9_/-]+)\])?:)?"
+                  r"(?P<key>[^=]+)=(?P<value>.*)$", re.S)
+
+
+def parse_cli(values: Sequence[str]) -> ExportAnnotations:
+    """buildx's ``--annotation [TYPE[,TYPE...]][[PLATFORM]]:KEY=VALUE`` values, as the exporter keys
+    buildx turns them into (``index,manifest:k=v`` is ``annotation-index.k`` and ``annotation-manifest.k``;
+    no TYPE is ``annotation.k``, a manifest annotation)."""
+    items: list[Annotation] = []
+    for text in values:
+        found = _CLI.match(text)
+        if found is None or not found.group("key").strip():
+            raise UsageError(f"invalid --annotation {text!r}",
+                             hint="use [TYPE[,TYPE]][[PLATFORM]]:KEY=VALUE, e.g. index,manifest:org.example.team=ci")
+        platform = f"[{found.group('platform')}]" if found.group("platform") else ""
+        types = found.group("types").split(",") if found.group("types") else [""]
+        attrs = {f"annotation{'-' + t if t else ''}{platform}.{found.group('key').strip()}": found.group("value")
+                 for t in types}
+        items += parse(attrs, where=f"--annotation {text!r}").items
+    return ExportAnnotations(tuple(items))
+
+
+def merged(*groups: ExportAnnotations) -> ExportAnnotations:
+    """One export's annotations from several sources; for a key on one level, a later group wins."""
+    return ExportAnnotations(tuple(a for group in groups for a in group.items))
+
+
+def standard(values: Mapping[str, str], *, index: bool) -> ExportAnnotations:
+    """The same KEY -> VALUE pairs on every manifest, and on the index when there is one."""
+    kinds = ("manifest", "index") if index else ("manifest",)
+    return ExportAnnotations(tuple(Annotation(kind, None, k, v) for kind in kinds for k, v in values.items()))

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from dockyard import cancel
 from dockyard.digest import CHUNK, Digest, HashingReader
-from dockyard.errors import BuildError
+from dockyard.errors import BuildError, disk_full
 from dockyard.oci.layer import open_uncompressed
 from dockyard.oci.rootpath import UnsafePathError, check_member_name, remove_path, resolve
 from dockyard.oci.tarfs import OPAQUE_MARKER, WHITEOUT_PREFIX, is_overlay_xattr, mark_opaque
@@ -78,6 +78,8 @@ class _Applier:
                 else:
                     self._entry(tar, member, parent + b"/" + base)
             except OSError as exc:
+                if disk_full(exc):
+                    raise  # the caller names the filesystem that is full
                 raise BuildError(f"cannot apply layer entry {member.name!r}: {exc.strerror or exc}",
                                  hint="the layer may be corrupt, or the disk full") from exc
         for path, mtime in reversed(self.dir_times):

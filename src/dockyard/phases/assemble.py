@@ -1,101 +1,18 @@
-"""Assemble phase: from each platform's built filesystem and planned config to config, manifest and index.
+"""Assemble phase: the platforms' images (written by their nodes) become one result: a manifest or an index.
 
-Everything is written to the content store and described by descriptors, which is what the
-exporters and the registry client take. ``oci=False`` writes Docker schema2 media types
-(buildx's ``oci-mediatypes=false``) for registries and tools that still need them.
+Everything is in the content store and described by descriptors, which is what the
+exporters and the registry client take. ``oci=False`` writes a Docker manifest list
+(buildx's ``oci-mediatypes=false``) for registries and tools that still need one.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-from dockyard.dockerfile.imageconfig import ImageConfig as PlannedConfig
-from dockyard.dockerfile.plan import Plan
-from dockyard.engine.cachemanifest import INLINE_FIELD, inline_field
-from dockyard.engine.results import FsResult
-from dockyard.errors import BuildError
-from dockyard.oci import canonical, mediatypes
+from dockyard.oci import mediatypes
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.index import Index
-from dockyard.oci.layer import LayerOptions, open_uncompressed, recompress, sniff
-from dockyard.oci.manifest import Manifest
-from dockyard.phases.request import BuildOptions
-from dockyard.phases.solve import Solved
-from dockyard.platform import Platform
-from dockyard.store.cache import LayerRecord
 from dockyard.store.content import ContentStore
-
-_TO_DOCKER = {mediatypes.OCI_LAYER_GZIP: mediatypes.DOCKER_LAYER_GZIP}
-
-
-def force_compression(content: ContentStore, result: FsResult, options: LayerOptions) -> FsResult:
-    """``force-compression=true``: every layer in ``options.compression``, base image layers too.
-
-    Without it, BuildKit (and dockyard) keep a base layer's blob as pulled, whatever its
-    compression; with it, BuildKit's exporter converts the others (exporter/containerimage
-    ``ImageWriter.exportLayers`` with ``Force``). The content is unchanged, so the diff_id is.
-    """
-    wanted = options.compression
-    layers = []
-    for layer in result.layers:
-        with content.open(layer.digest) as blob:
-            current = sniff(blob.read(4))
-        if current is wanted:
-            layers.append(layer)
-            continue
-        with open_uncompressed(content.path(layer.digest)) as tar, content.writer() as out:
-            diff_id = recompress(tar, out, options=options)  # type: ignore[arg-type]
-        if out.committed is None or diff_id != layer.diff_id:
-            raise BuildError(f"layer {layer.digest} does not hold the content its diff_id {layer.diff_id} names",
-                             hint="the base image in the store is damaged: run `dockyard prune --all` and build again")
-        layers.append(LayerRecord(digest=out.committed.digest, diff_id=diff_id, size=out.committed.size,
-                                  media_type=wanted.media_type))
-    return FsResult(top=result.top, layers=tuple(layers))
-
-
-def config_document(planned: PlannedConfig, result: FsResult, *, created: str,
-                    labels: Mapping[str, str] = {}, extra: Mapping[str, Any] = {}) -> dict[str, Any]:
-    """The image config JSON: the planned config, the layers' diff_ids, and the creation time
-    (``extra``: more top-level fields, e.g. the inline cache records)."""
-    for key, value in labels.items():
-        planned = planned.with_label(key, value)
-    doc = planned.to_oci()
-    ordered: dict[str, Any] = {"created": created}
-    ordered.update(doc)
-    ordered["rootfs"] = {"type": "layers", "diff_ids": [str(layer.diff_id) for layer in result.layers]}
-    history = ordered.pop("history", [])
-    for row in history:
-        row.setdefault("created", created)
-    ordered["history"] = history
-    ordered.update(extra)
-    return ordered
-
-
-def write_image(content: ContentStore, planned: PlannedConfig, result: FsResult, *, created: str,
-                labels: Mapping[str, str] = {}, oci: bool = True, extra: Mapping[str, Any] = {},
-                annotations: Mapping[str, str] = {},
-                descriptor_annotations: Mapping[str, str] = {}) -> tuple[Descriptor, Descriptor]:
-    """Store the config and manifest; return (manifest descriptor with platform, config descriptor).
-
-    ``annotations`` go into the manifest, ``descriptor_annotations`` onto its descriptor (its
-    entry in an index or an OCI layout's index.json), as BuildKit's image writer puts them."""
-    config_bytes = canonical.encode(config_document(planned, result, created=created, labels=labels, extra=extra))
-    config_type = mediatypes.OCI_CONFIG if oci else mediatypes.DOCKER_CONFIG
-    content.ingest_bytes(config_bytes)
-    config = Descriptor.of_bytes(config_type, config_bytes)
-    layers = tuple(
-        Descriptor(layer.media_type if oci else _TO_DOCKER.get(layer.media_type, layer.media_type),
-                   layer.digest, layer.size)
-        for layer in result.layers
-    )
-    manifest = Manifest(config=config, layers=layers,
-                        media_type=mediatypes.OCI_MANIFEST if oci else mediatypes.DOCKER_MANIFEST,
-                        annotations=dict(annotations))
-    data = manifest.to_bytes()
-    content.ingest_bytes(data)
-    return manifest.descriptor(platform=planned.platform, annotations=dict(descriptor_annotations)), config
 
 
 def write_index(content: ContentStore, manifests: Sequence[Descriptor], *, oci: bool = True,
@@ -109,33 +26,9 @@ def write_index(content: ContentStore, manifests: Sequence[Descriptor], *, oci: 
     return index.descriptor()
 
 
-def created_at(epoch: int | None) -> str:
-    """The ``created`` time of the image: SOURCE_DATE_EPOCH when given (whole seconds), else now."""
-    when = dt.datetime.fromtimestamp(epoch, dt.UTC) if epoch is not None else dt.datetime.now(dt.UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ") if epoch is not None else when.isoformat().replace("+00:00", "Z")
-
-
-def assemble(content: ContentStore, the_plan: Plan, solved: Solved,
-             options: BuildOptions) -> tuple[Descriptor, dict[Platform, Descriptor], dict[Platform, Descriptor]]:
-    """Write every platform's image; return (top descriptor, manifests, configs) by platform.
-
-    The top is the single manifest, or an index over all manifests when there are several.
-    """
-    created = created_at(options.source_date_epoch)
-    inline_cache = any(c.kind == "inline" for c in options.cache_to)
-    manifests: dict[Platform, Descriptor] = {}
-    configs: dict[Platform, Descriptor] = {}
-    recompressing = LayerOptions(compression=options.compression, level=options.compression_level)
-    for pp, built in zip(the_plan.platforms, solved.finals, strict=True):
-        inline = {INLINE_FIELD: inline_field(solved.records, built.layers)} if inline_cache else {}
-        result = force_compression(content, built, recompressing) if options.force_compression else built
-        manifests[pp.platform], configs[pp.platform] = write_image(
-            content, pp.config, result, created=created, labels=options.labels, oci=options.oci_mediatypes,
-            extra=inline, annotations=options.annotations.for_platform("manifest", pp.platform),
-            descriptor_annotations=options.annotations.for_platform("manifest-descriptor", pp.platform))
+def assemble(content: ContentStore, manifests: Sequence[Descriptor], *, oci: bool = True,
+             annotations: Mapping[str, str] = {}) -> Descriptor:
+    """The single manifest, or an index (with ``annotations``) over all of them when there are several."""
     if len(manifests) == 1:
-        top = next(iter(manifests.values()))
-    else:
-        top = write_index(content, list(manifests.values()), oci=options.oci_mediatypes,
-                          annotations=options.annotations.index)
-    return top, manifests, configs
+        return manifests[0]
+    return write_index(content, manifests, oci=oci, annotations=annotations)

@@ -4,15 +4,37 @@ An :class:`Attestor` receives the assembled :class:`~dockyard.phases.result.Buil
 (every blob in its content store) and returns a new one: typically an index that also
 carries attestation manifests (BuildKit's ``vnd.docker.reference.type: attestation-manifest``
 entries), written to the same store. Attestors run in the order given, each seeing the
-previous one's result. None are built in yet; the build runs the ones its caller passes.
+previous one's result; the build runs the ones its caller passes.
+
+:class:`BuildAttestor` is the built-in one (``--attest``, ``--sbom``, ``--provenance``; made by
+:func:`for_build`): SBOM and provenance statements from :mod:`dockyard.attest`, stored in the
+index as buildx does or as OCI 1.1 referrers that delivery pushes before any tag. It is made
+with what the request says (options, Dockerfile, args, secret ids, the image's name) and reads
+what the build found from the result (each platform's manifest and graph, the bases as
+resolved). Timestamps and the invocation id make every build's provenance unique; with
+SOURCE_DATE_EPOCH set they are left out and the SBOM's creation time is the epoch, so
+attestations are as reproducible as the image.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from dockyard.attest import maker
+from dockyard.attest.options import AttestOptions
+from dockyard.attest.provenance import Invocation, Vcs, git_vcs
+from dockyard.attest.storage import attach
+from dockyard.engine.bases import ResolvedBase
+from dockyard.graph import ops
+from dockyard.graph.walk import topological
 from dockyard.phases.result import BuildResult
+from dockyard.platform import Platform
+from dockyard.reference import Reference
 
 
 @runtime_checkable
@@ -27,3 +49,68 @@ def attest(result: BuildResult, attestors: Sequence[Attestor]) -> BuildResult:
     for attestor in attestors:
         result = attestor.attest(result)
     return result
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _bases_of(root: ops.State, resolved: tuple[ResolvedBase, ...]) -> list[ResolvedBase]:
+    """The resolved bases this platform's graph reads (a ``FROM --platform=$BUILDPLATFORM`` stage included)."""
+    wanted = {(op.ref, op.platform) for op in topological([root]) if isinstance(op, ops.ImageSource)}
+    return [b for b in resolved if (b.ref, b.platform) in wanted]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildAttestor:
+    """Implements the build's ``Attestor`` hook for ``options`` (see the module docstring)."""
+
+    options: AttestOptions
+    invocation: Invocation
+    name: Reference | None = None
+    source_date_epoch: int | None = None
+    oci: bool = True
+    started: str = field(default_factory=_now)
+
+    def attest(self, result: BuildResult) -> BuildResult:
+        if not self.options.wanted:
+            return result
+        epoch = self.source_date_epoch
+        if epoch is None:
+            inv = replace(self.invocation, started=self.started, finished=_now(),
+                          invocation_id=self.invocation.invocation_id or secrets.token_hex(13))
+            created = inv.finished
+        else:
+            inv = replace(self.invocation, started="", finished="", invocation_id="")
+            created = dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        bases: dict[Platform, list[ResolvedBase]] = {
+            p: _bases_of(result.graphs.get(p), result.bases) for p in result.manifests}
+        statements = maker.statements(result.content, manifests=result.manifests, options=self.options,
+                                      invocation=inv, bases=bases, roots=result.graphs, name=self.name,
+                                      created=created)
+        attached = attach(result.content, manifests=result.manifests, statements=statements,
+                          storage=self.options.storage, oci=self.oci)
+        return replace(result, descriptor=attached.top, referrers=(*result.referrers, *attached.referrers))
+
+
+def for_build(options: AttestOptions, *, context: Path, dockerfile: Path, build_args: Mapping[str, str],
+              labels: Mapping[str, str], target: str | None, secret_ids: tuple[str, ...], ssh_ids: tuple[str, ...],
+              name: Reference | None, source_date_epoch: int | None, oci: bool = True) -> BuildAttestor:
+    """The attestor for a ``dockyard build`` request (the Dockerfile is read now, as the build reads it)."""
+    try:
+        path = str(dockerfile.resolve().relative_to(context.resolve()))
+    except ValueError:
+        path = dockerfile.name
+    try:
+        text = dockerfile.read_bytes()
+    except OSError:
+        text = b""  # the plan reports the unreadable Dockerfile with its own message
+    args = {f"build-arg:{k}": v for k, v in build_args.items()}
+    args.update({f"label:{k}": v for k, v in labels.items()})
+    if target:
+        args["target"] = target
+    invocation = Invocation(dockerfile_path=path, dockerfile=text, args=args, secret_ids=secret_ids,
+                            ssh_ids=ssh_ids, vcs=git_vcs(context) if options.provenance else Vcs(),
+                            reproducible=source_date_epoch is not None)
+    return BuildAttestor(options=options, invocation=invocation, name=name, source_date_epoch=source_date_epoch,
+                         oci=oci)

@@ -6,22 +6,30 @@ removes the metadata and iid files of an earlier build, so a failed build never 
 ones); :func:`deliver` runs after the gates passed: every push target first, all registries at
 once (``exporters.multipush``: blobs and manifests everywhere, the index digest verified in
 each, and only then any tag, so no registry's tag names an index whose parts are missing
-anywhere), then the file outputs, then the metadata and iid files.
+anywhere; attestation referrers go with the manifests; with ``sign_key``, cosign signatures
+of everything pushed are made by digest before any tag, :func:`dockyard.sign.image.sign_image`),
+then the file outputs, then the metadata and iid files.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from dockyard.errors import filesystem_error
 from dockyard.exporters import export, file_outputs, push_targets
+from dockyard.exporters.destination import check_destination
 from dockyard.exporters.metadata import describe, discard_stale, metadata, write_iidfile, write_metadata_file
 from dockyard.exporters.multipush import push_everywhere
-from dockyard.exporters.output import NO_OUTPUT_WARNING, Output
+from dockyard.exporters.output import NO_OUTPUT_WARNING, DockerOutput, OciOutput, Output, PushTarget, TarOutput
 from dockyard.phases.result import BuildResult
 from dockyard.registry.client import Client
+from dockyard.sign.image import sign_image
 
 Report = Callable[[str], None]
 """Receives one human-readable line per delivery (``pushed REPO@DIGEST (TAGS)``) and warnings."""
@@ -35,6 +43,7 @@ class Delivery:
     tags: tuple[str, ...] = ()
     metadata_file: Path | None = None
     iidfile: Path | None = None
+    sign_key: ec.EllipticCurvePrivateKey | None = None  # --sign: cosign signatures after each push
     push_retry: int = 0  # more attempts per registry before the push fails (no tag moves meanwhile)
 
 
@@ -46,10 +55,29 @@ class Delivered:
     metadata: dict[str, Any]
 
 
+@contextlib.contextmanager
+def _writing(what: str, where: object) -> Iterator[None]:
+    """An OSError while writing ``what`` (to ``where``) as a one-line error naming the path."""
+    try:
+        yield
+    except OSError as exc:
+        raise filesystem_error(exc, doing=what, where=where if isinstance(where, str | Path) else None) from exc
+
+
 def prepare(delivery: Delivery) -> None:
-    """Call when a build starts: remove the metadata and iid files an earlier build left."""
-    discard_stale(delivery.metadata_file)
-    discard_stale(delivery.iidfile)
+    """Call when a build starts: check where files will go, remove the metadata and iid files an
+    earlier build left."""
+    for spec in file_outputs(delivery.outputs):
+        if isinstance(spec, OciOutput | DockerOutput | TarOutput) and spec.dest is not None \
+                and not (isinstance(spec, OciOutput) and not spec.tar):
+            check_destination(spec.dest, what=f"{type(spec).__name__.removesuffix('Output').lower()} output")
+    for extra, what in ((delivery.metadata_file, "metadata file"), (delivery.iidfile, "iid file")):
+        if extra is not None:
+            check_destination(extra, what=what)
+    with _writing("--metadata-file", delivery.metadata_file):
+        discard_stale(delivery.metadata_file)
+    with _writing("--iidfile", delivery.iidfile):
+        discard_stale(delivery.iidfile)
 
 
 def deliver(result: BuildResult, delivery: Delivery, *, client: Client, report: Report | None = None,
@@ -61,20 +89,31 @@ def deliver(result: BuildResult, delivery: Delivery, *, client: Client, report: 
     say = report or (lambda _line: None)
     pushed: list[str] = []
     targets = push_targets(delivery.outputs)
+    def sign(target: PushTarget) -> None:
+        """``--sign``: cosign signatures by digest, before the tags move (a tag never names an unsigned image)."""
+        assert delivery.sign_key is not None
+        pinned = target.reference.with_digest(result.descriptor.digest)
+        for digest in sign_image(client, pinned, delivery.sign_key, store=result.content):
+            say(f"signed {target.reference.repository}@{digest}")
+
     for done in push_everywhere(client, targets, result.descriptor, result.content, retries=delivery.push_retry,
-                                notify=lambda message: say(f"WARNING: {message}")):
+                                notify=lambda message: say(f"WARNING: {message}"), referrers=result.referrers,
+                                before_tags=sign if delivery.sign_key is not None else None):
         target = done.target
         pushed.append(f"{target.reference.repository}@{result.descriptor.digest}")
         say(f"pushed {target.reference.repository}@{result.descriptor.digest} "
             f"({', '.join([target.reference.tag or '', *target.tags]).strip(', ')})")
     files = file_outputs(delivery.outputs)
     for spec in files:
-        export(spec, result.content, result.descriptor, names=delivery.tags)
+        with _writing("export", spec.dest):
+            export(spec, result.content, result.descriptor, names=delivery.tags)
     if not targets and not files:
         say(f"WARNING: {NO_OUTPUT_WARNING}")
     described = describe(result.content, result.descriptor, names=delivery.tags)
     if delivery.metadata_file is not None:
-        write_metadata_file(delivery.metadata_file, described, extra=metadata_extra)
+        with _writing("--metadata-file", delivery.metadata_file):
+            write_metadata_file(delivery.metadata_file, described, extra=metadata_extra)
     if delivery.iidfile is not None:
-        write_iidfile(delivery.iidfile, described)
+        with _writing("--iidfile", delivery.iidfile):
+            write_iidfile(delivery.iidfile, described)
     return Delivered(pushed=tuple(pushed), metadata={**metadata(described), **(metadata_extra or {})})

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
+from dockyard.engine.bases import ResolvedBase
+from dockyard.graph import ops
 from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.manifest import Manifest
 from dockyard.platform import Platform
 from dockyard.store.content import ContentStore
 
@@ -14,6 +18,8 @@ class BuildResult:
     """The built image: ``descriptor`` is a manifest (one platform) or an index (several).
 
     Every blob it names is in ``content``; ``ran`` and ``cached`` count the solved vertices.
+    ``bases`` and ``graphs`` (what was built from what) are for the attest hook; ``referrers``
+    are artifacts an attestor made (OCI 1.1 referrers storage) that delivery pushes before any tag.
     """
 
     descriptor: Descriptor
@@ -22,3 +28,6 @@ class BuildResult:
     content: ContentStore
     ran: int
     cached: int
+    bases: tuple[ResolvedBase, ...] = ()
+    graphs: Mapping[Platform, ops.State] = field(default_factory=dict)
+    referrers: tuple[Manifest, ...] = ()

@@ -14,7 +14,9 @@ thread lock, serves the solver's worker threads.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -85,6 +87,8 @@ class CacheDB:
     def __init__(self, path: str | Path | None = None, *, clock: Callable[[], float] = time.time) -> None:
         self.path = Path(path) if path is not None else data_root() / "cache.db"
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):  # 0600 (SQLite gives its -wal and -shm files the same mode)
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         self._clock = clock
         self._lock = threading.Lock()
         try:

@@ -14,6 +14,7 @@ import pytest
 
 from dockyard import localregistry
 from tests.rig import sshnodes
+from tests.rig.registries import PASSWORD, USER
 from tests.rig.sshnodes import SshFarm
 
 
@@ -48,6 +49,8 @@ class FarmRegistry:
     base: str
     log: Path
     config: Path  # a builder config marking the registry plain HTTP
+    user: str | None = None  # set when the registry wants Basic auth
+    password: str | None = None
 
     def requests(self) -> list[tuple[str, str, str]]:
         """(client address, method, path) of each request in the access log."""
@@ -60,20 +63,29 @@ class FarmRegistry:
 
 
 @pytest.fixture
-def farm_registry_for(tmp_path: Path, busybox_base: str) -> Iterator[Callable[[SshFarm], FarmRegistry]]:
+def farm_registry_for(tmp_path: Path, busybox_base: str) -> Iterator[Callable[..., FarmRegistry]]:
+    """``start(farm, basic_auth=False)``: the registry; with Basic auth it has one user (USER/PASSWORD)."""
     running: list[localregistry.RunningRegistry] = []
 
-    def start(farm: SshFarm) -> FarmRegistry:
+    def start(farm: SshFarm, *, basic_auth: bool = False) -> FarmRegistry:
         work = tmp_path / f"farm-registry{len(running)}"
+        work.mkdir(parents=True)
+        htpasswd = None
+        if basic_auth:
+            htpasswd = work / "htpasswd"
+            subprocess.run(["htpasswd", "-Bbc", str(htpasswd), USER, PASSWORD], check=True, capture_output=True)
         config = localregistry.RegistryConfig(port=localregistry.free_port(), storage=work / "storage", rundir=work,
-                                              host=farm.registry_address, accesslog=True)
+                                              host=farm.registry_address, accesslog=True, htpasswd=htpasswd)
         reg = localregistry.start(config)
         running.append(reg)
         base = f"{reg.address}/busybox:latest"
-        subprocess.run(["skopeo", "copy", "--all", "-q", "--src-tls-verify=false", "--dest-tls-verify=false",
+        creds = ["--dest-creds", f"{USER}:{PASSWORD}"] if basic_auth else []
+        subprocess.run(["skopeo", "copy", "--all", "-q", "--src-tls-verify=false", "--dest-tls-verify=false", *creds,
                         f"docker://{busybox_base}", f"docker://{base}"], check=True, capture_output=True)
         builder_config = work / "buildkitd.toml"
         builder_config.write_text(f'[registry."{reg.address}"]\nhttp = true\n')
+        if basic_auth:
+            return FarmRegistry(reg.address, base, reg.log, builder_config, USER, PASSWORD)
         return FarmRegistry(reg.address, base, reg.log, builder_config)
 
     yield start

@@ -6,6 +6,7 @@ names the node that built the platform; skopeo and umoci (not our reader) check 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -217,12 +218,15 @@ def test_incremental_context_sends_only_the_changed_file_and_outputs_stream_back
         return next(line for line in result.stderr.splitlines() if "context to node n:" in line)
 
     assert "1001 of 1001 files sent" in build()
+    boot = farm.hosts[0].root / "builders" / "inc" / "n" / "boot.json"
+    first_boot = json.loads(boot.read_text())["at"]
     (ctx / "src" / "f0007").write_text("changed\n")
     line = build()
     assert "1 of 1001 files sent" in line
     sent = int(line.split("sent, ")[1].split(" bytes")[0])
     assert sent < 200_000  # the manifest (~100 bytes a file) and one 8-byte file, not the ~170 kB context
     assert "0 of 1001 files sent" in build()
+    assert json.loads(boot.read_text())["at"] == first_boot  # later sessions reuse the node's bootstrap
 
 
 def test_ctrl_c_on_the_client_stops_the_step_on_the_node(
@@ -247,3 +251,35 @@ def test_ctrl_c_on_the_client_stops_the_step_on_the_node(
     assert proc.returncode == 130, stderr
     _wait_for(lambda: not _sleeping(node), "the node's step to stop", timeout=30)
     assert any(Path(f"/proc/{pid}/cmdline").exists() for pid in node.pids())  # the node itself (sshd) lives on
+
+
+def test_the_node_pushes_with_the_clients_credentials_never_its_own_docker_config(
+        ssh_farm: Callable[[int], SshFarm], farm_registry_for: Callable[..., FarmRegistry],
+        tmp_path: Path) -> None:
+    farm = ssh_farm(1)
+    reg = farm_registry_for(farm, basic_auth=True)
+    node = farm.hosts[0]
+    assert reg.user and reg.password
+
+    def docker_config(directory: Path, password: str) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        auth = base64.b64encode(f"{reg.user}:{password}".encode()).decode()
+        (directory / "config.json").write_text(json.dumps({"auths": {reg.address: {"auth": auth}}}))
+
+    client_config = Path(os.environ["DOCKER_CONFIG"])
+    docker_config(client_config, reg.password)
+    docker_config(node.docker_config, "the-nodes-own-wrong-password")  # used, it would fail with 401
+    env = _builder(farm, reg, "auth", ("n", node, "linux/amd64"))
+    ref = f"{reg.address}/private:1"
+    out = dockyard("--builder", "auth", "build", "--progress", "plain", "--push", "-t", ref,
+                   str(_context(tmp_path, reg.base)), env=env)
+    assert reg.password not in out.stderr
+    raw = subprocess.run(["skopeo", "inspect", "--tls-verify=false", "--raw", "--creds",
+                          f"{reg.user}:{reg.password}", f"docker://{ref}"], check=True, capture_output=True).stdout
+    assert hashlib.sha256(raw).hexdigest() == out.stdout.strip().removeprefix("sha256:")
+    # the node fetched the base and pushed the layers itself, authenticated
+    requests = reg.requests()
+    assert any(who == node.address and method == "PUT" and path.startswith("/v2/private/blobs/uploads/")
+               for who, method, path in requests)
+    node_files = [p for p in node.root.rglob("*") if p.is_file()]
+    assert not any(reg.password.encode() in p.read_bytes() for p in node_files)  # nothing kept on the node

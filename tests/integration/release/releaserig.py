@@ -81,10 +81,14 @@ def list_tags(reg: TestRegistry, repo: str, certs: Path | None = None) -> set[st
     return set(tags)
 
 
+def raw_bytes(reg: TestRegistry, ref: str, certs: Path | None = None) -> bytes:
+    """The manifest or index exactly as the registry serves it (skopeo inspect --raw)."""
+    return subprocess.run(["skopeo", "inspect", "--raw", *skopeo_args(reg, certs), f"docker://{ref}"],
+                          check=True, capture_output=True).stdout
+
+
 def raw_digest(reg: TestRegistry, ref: str, certs: Path | None = None) -> str:
-    raw = subprocess.run(["skopeo", "inspect", "--raw", *skopeo_args(reg, certs), f"docker://{ref}"],
-                         check=True, capture_output=True).stdout
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
+    return "sha256:" + hashlib.sha256(raw_bytes(reg, ref, certs)).hexdigest()
 
 
 def labels(reg: TestRegistry, ref: str, arch: str, certs: Path | None = None) -> dict[str, str]:

@@ -88,7 +88,7 @@ def test_ca_from_ssl_cert_file_and_mirror_keeps_the_digest(tls_registry: TestReg
     login = _login(tls_registry, env=env)
     assert login.returncode == 0, login.stderr
     targets = [f"{tls_registry.address}/project/mirror:1.0", f"{tls_registry.address}/project/mirror:latest",
-               f"{registry.address}/mirror/busybox:1.0"]
+               f"{registry.address}/release-mirror/busybox:1.0"]
     args = ["imagetools", "create", "--from", busybox_base]
     for target in targets:
         args += ["-t", target]

@@ -6,6 +6,7 @@ a pre-release tag then adds only its full version (and its sha tag), and latest 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from tests.integration.release.releaserig import (
     labels,
     list_tags,
     make_repo,
+    raw_bytes,
     raw_digest,
 )
 from tests.rig import registries
@@ -54,6 +56,8 @@ def test_semver_release_to_two_registries_then_prerelease(
     meta_file = tmp_path / "meta.json"
     build = dockyard("build", "--progress", "plain", "--platform", "linux/amd64,linux/arm64", "--build-arg",
                      f"BASE={busybox_base}", "--tags-from-git", "-t", tls_name, "-t", plain_name, "--push",
+                     "--annotation", "manifest[linux/arm64]:org.example.arch=arm64",
+                     "--annotation", "index:org.opencontainers.image.title=release-app",
                      "--metadata-file", str(meta_file), str(repo))
     certs = ca_dir(tls_registry, tmp_path / "skopeo-certs")
     expected = {"1.2.3", "1.2", "1", "latest", f"sha-{sha[:7]}"}
@@ -71,6 +75,15 @@ def test_semver_release_to_two_registries_then_prerelease(
         assert got["org.opencontainers.image.source"] == "https://github.com/octo/app"
         assert "org.opencontainers.image.created" in got
         assert labels(registry, f"{plain_name}:latest", arch) == got
+    index = json.loads(raw_bytes(registry, f"{plain_name}:1.2.3"))
+    assert index["annotations"]["org.opencontainers.image.version"] == "1.2.3"
+    assert index["annotations"]["org.opencontainers.image.title"] == "release-app"  # --annotation wins
+    for entry in index["manifests"]:
+        arch = entry["platform"]["architecture"]
+        manifest = json.loads(raw_bytes(registry, f"{plain_name}@{entry['digest']}"))
+        assert manifest["annotations"]["org.opencontainers.image.revision"] == sha
+        assert ("org.example.arch" in manifest["annotations"]) == (arch == "arm64")
+    assert re.fullmatch(r"default/default/[a-z0-9]{25}", json.loads(meta_file.read_text())["buildx.build.ref"])
     release = json.loads(meta_file.read_text())["dockyard.release"]
     assert release["version"] == "1.2.3" and f"{tls_name}:1.2.3" in release["tags"]
 

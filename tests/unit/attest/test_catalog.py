@@ -6,12 +6,15 @@ import json
 import shutil
 import struct
 import subprocess
+from pathlib import Path
 
 import pytest
 
+from dockyard.attest import spdx
 from dockyard.attest.catalog import catalog, golang
 from dockyard.attest.packages import purl
 from tests.unit.attest.layers import layer
+from tests.unit.attest.spdxcheck import validation_errors
 
 DEBIAN_OS_RELEASE = """PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
 NAME="Debian GNU/Linux"
@@ -194,7 +197,7 @@ def test_go_buildinfo_across_read_chunks() -> None:
 
 
 @pytest.mark.skipif(shutil.which("runc") is None, reason="runc is installed by scripts/setup")
-def test_go_version_of_a_real_binary_matches_its_own_report(tmp_path: object) -> None:
+def test_go_version_of_a_real_binary_matches_its_own_report() -> None:
     """Debian's runc is a Go binary; `runc --version` prints the Go version it was built with."""
     runc = shutil.which("runc")
     assert runc is not None
@@ -214,3 +217,20 @@ def test_purl_encoding() -> None:
         == "pkg:deb/debian/a@1%3A2%2B3~4?arch=all&distro=debian-12"
     assert purl("docker", "app", "1.0", namespace="127.0.0.1:5000/team", qualifiers={"platform": "linux/arm64"}) \
         == "pkg:docker/127.0.0.1%3A5000/team/app@1.0?platform=linux%2Farm64"
+
+
+def test_spdx_document_is_valid_for_spdx_tools(tmp_path: Path) -> None:
+    """SPDX 2.3 as the SPDX project's validator reads it: ids, purls, license expressions, relationships."""
+    site = "usr/local/lib/python3.11/site-packages"
+    found = catalog([layer(("usr/lib/os-release", DEBIAN_OS_RELEASE), ("var/lib/dpkg/status", DPKG_STATUS),
+                           ("lib/apk/db/installed", APK_INSTALLED),
+                           (f"{site}/PyYAML-6.0.1.dist-info/METADATA", PIP_METADATA),
+                           (f"{site}/odd-1.0.dist-info/METADATA", "Name: odd\nVersion: 1.0\nLicense: BSD License\n"))])
+    document = spdx.document(found, name="pkg:docker/app@1.0?platform=linux%2Famd64", created="2023-11-14T22:13:20Z")
+    assert validation_errors(document, tmp_path / "sbom.spdx.json") == []
+    by_name = {p["name"]: p for p in document["packages"]}
+    assert by_name["PyYAML"]["licenseDeclared"] == "MIT"
+    assert by_name["odd"]["licenseDeclared"] == "NOASSERTION"  # not an SPDX expression: kept as text
+    assert by_name["odd"]["attributionTexts"] == ["declared licenses: BSD License"]
+    assert document["relationships"][0] == {"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES",
+                                            "relatedSpdxElement": "SPDXRef-Image"}

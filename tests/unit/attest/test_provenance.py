@@ -9,7 +9,6 @@ from pathlib import Path
 
 from dockyard.attest.provenance import (
     BUILD_TYPE,
-    BaseImage,
     Invocation,
     Mode,
     Vcs,
@@ -18,11 +17,12 @@ from dockyard.attest.provenance import (
     strip_credentials,
 )
 from dockyard.digest import Digest
+from dockyard.engine.bases import ResolvedBase
 from dockyard.graph import ops
 from dockyard.platform import Platform
 
 ARM64 = Platform("linux", "arm64")
-BASE = BaseImage(ref="127.0.0.1:5000/debian:bookworm", platform=ARM64, digest=Digest.of_bytes(b"base"))
+BASE = ResolvedBase(ref="127.0.0.1:5000/debian:bookworm", platform=ARM64, digest=Digest.of_bytes(b"base"))
 DOCKERFILE = b"FROM 127.0.0.1:5000/debian:bookworm\nRUN --mount=type=secret,id=tok cat /run/secrets/tok\n"
 MARKER = "SECRET-MARKER-4b1d"
 

@@ -24,6 +24,7 @@ from dockyard.registry.retry import RetryPolicy
 from dockyard.registry.transport import TransportOptions
 from dockyard.store.content import ContentStore
 from tests.unit.registry.fakeregistry import FakeRegistry
+from tests.unit.registry.ocischema import validate
 
 AMD64, ARM64 = Platform("linux", "amd64"), Platform("linux", "arm64")
 REF = Reference.parse("reg.test/team/app:1.0")
@@ -58,6 +59,7 @@ def test_index_storage_is_buildx_layout(tmp_path: Path) -> None:
     manifests = {p: _image(store, p) for p in (AMD64, ARM64)}
     result = attach(store, manifests=manifests, statements=_statements(manifests), storage=Storage.INDEX)
     assert result.referrers == ()
+    validate("image-index-schema.json", store.read_bytes(result.top.digest))
     index = Index.from_bytes(store.read_bytes(result.top.digest))
     assert [str(e.platform) for e in index.manifests] == ["linux/amd64", "linux/arm64", "unknown/unknown",
                                                           "unknown/unknown"]
@@ -65,6 +67,7 @@ def test_index_storage_is_buildx_layout(tmp_path: Path) -> None:
     for entry, subject in zip(index.manifests[2:], manifests.values(), strict=True):
         assert entry.annotations == {"vnd.docker.reference.digest": str(subject.digest),
                                      "vnd.docker.reference.type": "attestation-manifest"}
+        validate("image-manifest-schema.json", store.read_bytes(entry.digest))
         manifest = Manifest.from_bytes(store.read_bytes(entry.digest))
         assert [layer.media_type for layer in manifest.layers] == [MEDIA_TYPE, MEDIA_TYPE]
         assert [layer.annotations["in-toto.io/predicate-type"] for layer in manifest.layers] == \
@@ -83,6 +86,7 @@ def test_referrers_storage_keeps_the_index_to_platforms(tmp_path: Path) -> None:
     assert [e.digest for e in index.manifests] == [d.digest for d in manifests.values()]
     assert len(result.referrers) == 4
     for artifact in result.referrers:
+        validate("image-manifest-schema.json", artifact.to_bytes())  # OCI 1.1: artifactType and subject
         assert artifact.artifact_type == MEDIA_TYPE
         assert artifact.config.media_type == mediatypes.OCI_EMPTY and artifact.config.size == 2
         assert artifact.subject is not None and artifact.subject.digest in {d.digest for d in manifests.values()}

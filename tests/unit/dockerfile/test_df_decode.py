@@ -124,7 +124,6 @@ def test_arg_descriptions_come_from_the_comment_block_above() -> None:
         ("RUN --security=sandboxed x", "did you mean sandbox?"),
         ("COPY --link --link a b", "duplicate flag"),
         ("COPY --from a b", "missing a value"),
-        ("ADD --checksum=md5:1 a b", "--checksum"),
         ("EXPOSE", "EXPOSE"),
         ("STOPSIGNAL", "exactly one argument"),
         ("HEALTHCHECK --retries=x CMD y", "not an integer"),

@@ -146,3 +146,35 @@ def test_a_self_doubling_arg_chain_is_refused_with_a_clear_error() -> None:
         _plan(text)
     assert "more than the 1048576 a word may have" in info.value.message
     assert info.value.line is not None and info.value.line > 2
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    # dockerfile2llb/convert_expose.go parsePort / parsePortNumber / splitProtoPort
+    ("EXPOSE 99999999", "invalid containerPort: 99999999"),
+    ("EXPOSE abc/tcp", "invalid containerPort: abc"),
+    ("EXPOSE 80/xyz", 'invalid port: "80/xyz": invalid proto: xyz'),
+    ("EXPOSE 90-80", "invalid containerPort: 90-80"),
+    # dispatchStopSignal -> moby/sys/signal ParseSignal
+    ("STOPSIGNAL SIGBANANA", "invalid signal: SIGBANANA"),
+    ("STOPSIGNAL 0", "invalid signal: 0"),
+    # convert_copy.go dispatchCopy, then digest.Parse for HTTP sources
+    ("ADD --checksum=sha256:abc Dockerfile /x", "checksum requires HTTP(S) or Git sources"),
+    ("ADD --checksum=sha256:abc https://e.x/a https://e.x/b /x/", "checksum can't be specified for multiple sources"),
+    ("ADD --checksum=sha256:abc https://e.x/f /f", "invalid checksum digest length"),
+    ("ADD --checksum=md5:abc https://e.x/f /f", "unsupported digest algorithm"),
+    ("ADD --checksum=nonsense https://e.x/f /f", "invalid checksum digest format"),
+])
+def test_config_values_are_validated_as_buildkit_does(line: str, message: str) -> None:
+    with pytest.raises(DockerfileError) as info:
+        _plan(f"FROM alpine\n{line}\n")
+    assert message in info.value.message and info.value.line == 2
+
+
+def test_valid_expose_and_stopsignal_forms() -> None:
+    p = _plan("FROM alpine\nARG P=8080\nEXPOSE 80 53/UDP 127.0.0.1:90:9000/tcp $P 7000-7002/sctp\n"
+              "STOPSIGNAL sigrtmin+3\nSTOPSIGNAL 9\nSTOPSIGNAL SIGTERM\n")
+    config = p.platforms[0].config
+    assert set(config.exposed_ports) == {"80/tcp", "53/udp", "9000/tcp", "8080/tcp", "7000/sctp", "7001/sctp",
+                                         "7002/sctp"}
+    assert config.stop_signal == "SIGTERM"
+    assert "EXPOSE [80/tcp 53/udp 9000/tcp 8080/tcp 7000/sctp 7001/sctp 7002/sctp]" in _history(p)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from dockyard.errors import UsageError
 from dockyard.exporters.metadata import describe, discard_stale, metadata, write_iidfile, write_metadata_file
 from dockyard.oci.manifest import Manifest
 from dockyard.store.content import ContentStore
@@ -38,6 +41,10 @@ def test_index_metadata_has_index_digest_and_no_config(tmp_path: Path) -> None:
     assert "containerimage.config.digest" not in doc
     assert "image.name" not in doc
     path = tmp_path / "meta" / "m.json"
+    with pytest.raises(UsageError, match="does not exist"):  # parents are not created, as buildx does not
+        write_metadata_file(path, result, extra={"buildx.build.ref": "dockyard/local/x"})
+    assert not path.parent.exists()
+    path.parent.mkdir()
     write_metadata_file(path, result, extra={"buildx.build.ref": "dockyard/local/x"})
     written = json.loads(path.read_text())
     assert written["buildx.build.ref"] == "dockyard/local/x"

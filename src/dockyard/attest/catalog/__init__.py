@@ -2,8 +2,7 @@
 
 Each cataloger module has ``choose(path, tarinfo)`` (the files it needs, and how much of each)
 and ``packages(files, os_release)``. :func:`catalog` streams the layers once for all of them.
-RPM is not catalogued: its database (Berkeley DB, NDB or SQLite holding binary rpm headers)
-needs a header parser of its own; see docs/supply-chain.md.
+RPM is read from the sqlite rpmdb only (see :mod:`.rpm`).
 """
 
 from __future__ import annotations
@@ -13,12 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from types import ModuleType
 
-from dockyard.attest.catalog import apk, dpkg, golang, npm, osrelease, python
+from dockyard.attest.catalog import apk, dpkg, golang, npm, osrelease, python, rpm
 from dockyard.attest.catalog.osrelease import OsRelease
 from dockyard.attest.imagefs import LayerOpener, Reader, read_all, read_files
 from dockyard.attest.packages import Package
 
-CATALOGERS: tuple[ModuleType, ...] = (dpkg, apk, python, npm, golang)
+CATALOGERS: tuple[ModuleType, ...] = (dpkg, apk, rpm, python, npm, golang)
 _OS_RELEASE = -1
 
 

@@ -1,0 +1,141 @@
+"""A node's solve: a :class:`~dockyard.engine.solverequest.SolveRequest` run in one store.
+
+The definition is deserialized into ops, each op becomes a solver vertex whose key pins the
+op's key (its canonical bytes' hash) to the request's salt, its inputs' vertex keys and, for
+a base image, the digest the tag resolved to; then every root runs in one scheduler run (a
+stage shared by platforms runs once), each platform's config and manifest are written, and
+``--cache-to`` is exported while the cache database is open. :func:`solve_graph` takes the
+ops directly (the in-process path that a round-trip test compares with the serialized one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockyard import progress
+from dockyard.engine import cacheexport, cacheimport
+from dockyard.engine.bases import BaseImages
+from dockyard.engine.cachemanifest import INLINE_FIELD, inline_field
+from dockyard.engine.image import force_compression, write_image
+from dockyard.engine.leftovers import reclaim_leftovers
+from dockyard.engine.results import FsResult
+from dockyard.engine.solverequest import SolveReply, SolveRequest
+from dockyard.engine.worker import Node, OpWorker, WorkerConfig, pin
+from dockyard.errors import BuildError
+from dockyard.executor.runc import RuncExecutor
+from dockyard.graph import ops
+from dockyard.graph.definition import Graph, OpMeta, deserialize
+from dockyard.graph.walk import topological
+from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.layer import LayerOptions
+from dockyard.platform import Platform
+from dockyard.registry.client import Client
+from dockyard.rootless.userns import require_user_namespace
+from dockyard.solver import solve as run_solver
+from dockyard.store.cache import CacheDB
+from dockyard.store.content import ContentStore
+from dockyard.store.snapshots import Snapshotter
+
+
+@dataclass(frozen=True)
+class LocalSolver:
+    """The solve capability of a store on this machine (the local node's, or a remote node's own)."""
+
+    root: Path
+    bases: BaseImages | None = None  # shared with the planner when in the same process
+
+    def solve(self, request: SolveRequest, *, client: Client,
+              listener: progress.Listener | None = None) -> SolveReply:
+        return solve(request, root=self.root, client=client, listener=listener, bases=self.bases)
+
+
+def solve(request: SolveRequest, *, root: Path, client: Client, listener: progress.Listener | None = None,
+          bases: BaseImages | None = None) -> SolveReply:
+    """Deserialize ``request.definition`` and solve it in the store at ``root``."""
+    return solve_graph(deserialize(request.definition), request, root=root, client=client, listener=listener,
+                       bases=bases)
+
+
+def vertices(graph: Graph, request: SolveRequest) -> dict[str, Node]:
+    """A solver vertex per op of ``graph``, by op key (see the module docstring for the key)."""
+    meta = request.definition.meta
+    out: dict[int, Node] = {}
+    by_key: dict[str, Node] = {}
+    for op in topological(graph.roots):
+        key = graph.key(op)
+        inputs = tuple(out[id(i)] for i in op.inputs)
+        extra = [n.key for n in inputs]
+        if isinstance(op, ops.ImageSource):
+            if key not in request.pins:
+                raise BuildError(f"base image {op.ref} ({op.platform}) has no pinned digest in the solve request")
+            extra.append(request.pins[key])
+        info = meta.get(key, OpMeta())
+        name = info.name or ("[internal] load build context" if isinstance(op, ops.ContextSource)
+                             else op.description or type(op).__name__)
+        node = Node(op=op, key=pin(key, request.salt, *extra), inputs=inputs, name=name, where=info.where)
+        out[id(op)] = node
+        by_key.setdefault(key, node)
+    return by_key
+
+
+def solve_graph(graph: Graph, request: SolveRequest, *, root: Path, client: Client,
+                listener: progress.Listener | None = None, bases: BaseImages | None = None) -> SolveReply:
+    """Solve the roots of ``graph`` (ops and their keys) as ``request`` says, in the store at ``root``."""
+    require_user_namespace()
+    if len(graph.roots) != len(request.targets):
+        raise BuildError(f"solve request has {len(request.targets)} targets for {len(graph.roots)} graph roots")
+    root = root.absolute()
+    content = ContentStore(root / "content")
+    bases = bases or BaseImages(client, content)
+    nodes = vertices(graph, request)
+    roots = [nodes[graph.key(r)] if r is not None else None for r in graph.roots]
+    no_cache = frozenset(nodes[k].key for k in request.no_cache if k in nodes)
+    executor = RuncExecutor(state_dir=root / "run")
+    reclaim_leftovers(root, executor=executor)
+    snapshots = Snapshotter(root / "snapshots")
+    cache = CacheDB(root / "cache.db")
+    try:
+        imported = cacheimport.load(request.cache_from, client=client, content=content, root=root,
+                                    listener=listener) if request.cache_from else None
+        worker = OpWorker(
+            snapshots=snapshots, cache=cache, content=content, executor=executor, bases=bases,
+            config=WorkerConfig(context_dir=request.context, secrets={s.id: s for s in request.secrets},
+                                ssh=request.ssh, layer_options=request.layer_options, no_cache=no_cache, root=root),
+            imported=imported)
+        outcome = run_solver([r for r in roots if r is not None], worker, jobs=request.jobs, listener=listener)
+        records = cacheexport.collect(nodes.values(), outcome.results, cache=cache, content=content,
+                                      imported=imported) if request.cache_to else ()
+    finally:
+        executor.close()
+        cache.close()
+        snapshots.close()
+    finals: list[FsResult] = []
+    for node in roots:
+        result = outcome.results[node.key] if node is not None else FsResult(top=None)
+        assert isinstance(result, FsResult)
+        finals.append(result)
+    inline_cache = any(c.kind == "inline" for c in request.cache_to)
+    manifests: dict[Platform, Descriptor] = {}
+    configs: dict[Platform, Descriptor] = {}
+    recompressing = LayerOptions(compression=request.layer_options.compression, level=request.layer_options.level)
+    for target, built in zip(request.targets, finals, strict=True):
+        inline = {INLINE_FIELD: inline_field(records, built.layers)} if inline_cache else {}
+        result = force_compression(content, built, recompressing) if request.force_compression else built
+        manifests[target.platform], configs[target.platform] = write_image(
+            content, target.config, result, platform=target.platform, created=request.created,
+            oci=request.oci_mediatypes, extra=inline, annotations=target.annotations,
+            descriptor_annotations=target.descriptor_annotations)
+    cacheexport.export(request.cache_to, records=records, finals=[r.layers for r in finals],
+                       nodes=list(nodes.values()), root=root, content=content, client=client,
+                       imported=imported, listener=listener)
+    return SolveReply(manifests=manifests, configs=configs, ran=len(outcome.ran), cached=len(outcome.cached))
+
+
+def direct_graph(roots: tuple[ops.State, ...], keys: Mapping[int, str]) -> Graph:
+    """A :class:`Graph` over in-memory ops (no serialization): ``keys`` maps ``id(op)`` to its key."""
+    by_key: dict[str, ops.Op] = {}
+    for op in topological(roots):
+        by_key.setdefault(keys[id(op)], op)
+    return Graph(by_key=by_key, roots=roots, keys=dict(keys))
