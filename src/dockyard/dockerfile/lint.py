@@ -214,9 +214,9 @@ def _empty_continuations(df: Dockerfile) -> Iterator[Finding]:
     for cmd in df.parsed.commands:
         if cmd.heredocs or cmd.end_line <= cmd.line:
             continue
-        for number in range(cmd.line + 1, cmd.end_line + 1):
-            if number <= len(lines) and not lines[number - 1].strip():
-                yield Finding(number, "NoEmptyContinuation", "Empty continuation line")
+        # parser.go Parse: one warning per instruction, at its last line
+        if any(number <= len(lines) and not lines[number - 1].strip() for number in range(cmd.line + 1, cmd.end_line)):
+            yield Finding(cmd.end_line, "NoEmptyContinuation", "Empty continuation line")
 
 
 def _from_defaults(df: Dockerfile) -> Iterator[Finding]:

@@ -131,3 +131,22 @@ def test_check_rules_follow_buildkit_specifics(tmp_path: Path, dockerfile: str, 
     code, out = _invoke("--call=check,format=json", str(tmp_path))
     found = [w["ruleName"] for w in json.loads(out)["warnings"]]
     assert set(found) == rules and len(found) == len(rules) and code == (1 if rules else 0)
+
+
+@pytest.mark.parametrize(("comments", "description"), [
+    ("# build compiles it\n", "compiles it"),
+    ("# Build compiles it\n", None),  # getComment compares the (lowercased) stage name case-sensitively
+    ("# build compiles it\n#\n", None),  # an empty comment line drops the comments before it (parser.go)
+])
+def test_stage_descriptions_as_buildkit_reads_them(tmp_path: Path, comments: str, description: str | None) -> None:
+    (tmp_path / "Dockerfile").write_text(f"{comments}FROM alpine AS build\n")
+    _, out = _invoke("--call=targets,format=json", str(tmp_path))
+    assert json.loads(out)["targets"][0].get("description") == description
+
+
+def test_no_empty_continuation_once_per_instruction_at_its_last_line(tmp_path: Path) -> None:
+    # parser/parser.go Parse: hasEmptyContinuationLine, Location = the instruction's last line
+    (tmp_path / "Dockerfile").write_text('FROM alpine\nRUN echo a \\\n\n  b \\\n\n  c\nCMD ["x"]\n')
+    _, out = _invoke("--call=check,format=json", str(tmp_path))
+    found = [(w["ruleName"], w["location"]["ranges"][0]["start"]["line"]) for w in json.loads(out)["warnings"]]
+    assert found == [("NoEmptyContinuation", 6)]
