@@ -42,7 +42,7 @@ def render(doc: dict[str, object], out: str) -> None:
     print((RESULTS / f"{out}.md").read_text())
 
 
-def main() -> int:
+def main() -> int:  # noqa: PLR0915 - the benchmark driver: argument handling and the run loop read as one script
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer runs, smaller inputs (< 3 minutes)")
     parser.add_argument("--only", action="append", help="run only these scenario keys")

@@ -145,4 +145,10 @@ def _install(name: str, home: Path) -> Path:
     if not pth.exists() or pth.read_text() != pth_line:
         pth.write_text(pth_line)
         os.chown(pth, pwd.getpwnam(name).pw_uid, pwd.getpwnam(name).pw_gid)
+    check = subprocess.run(["runuser", "-u", name, "--", str(python), "-c", "import dockyard.cli.main"],
+                           capture_output=True, text=True, check=False)
+    if check.returncode != 0:
+        last = (check.stderr.strip().splitlines() or ["?"])[-1]
+        raise RuntimeError(f"user {name} cannot import dockyard from {site} ({last}): the checkout and its .venv "
+                           "must be readable by other users")
     return python

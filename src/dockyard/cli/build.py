@@ -52,6 +52,17 @@ class _BuildCommand(click.Command):
 _BARE_TRUE = ("--sbom", "--provenance")
 
 
+def _parse_call(value: str, fmt: str) -> tuple[str, str]:
+    """``--call=NAME[,format=text|json]`` as buildx parses it (a CSV whose first field is the name)."""
+    name, *fields = [f.strip() for f in value.split(",")]
+    for field in fields:
+        key, _, val = field.partition("=")
+        if key.strip().lower() != "format":
+            raise UsageError(f"invalid --call {value!r}: unknown field {field!r}", hint="e.g. --call=check,format=json")
+        fmt = val.strip().lower()
+    return name.lower(), fmt
+
+
 @click.command("build", cls=_BuildCommand)
 @click.argument("context", type=click.Path(path_type=Path))
 @click.option("-f", "--file", "dockerfile", type=click.Path(path_type=Path), help="Name of the Dockerfile")
@@ -117,7 +128,8 @@ _BARE_TRUE = ("--sbom", "--provenance")
               help="Retry a failed push to a registry this many times (no tag moves until all succeed)")
 @click.option("--placement", type=click.Choice(["native-only", "prefer-native", "any"]),
               help="Which nodes may build a platform (default: the builder's, prefer-native)")
-@click.option("--call", "call", default="build", show_default=True, help="build, outline, targets or check")
+@click.option("--call", "call", default="build", show_default=True,
+              help="build, outline, targets or check; buildx's NAME,format=json form is accepted")
 @click.option("--check", is_flag=True, help="Shorthand for --call=check")
 @click.option("--dry-run", is_flag=True, help="Print the planned steps and cache keys; execute nothing")
 @click.option(
@@ -148,13 +160,14 @@ def build(
 ) -> int:
     """Start a build from a Dockerfile and a context."""
     _check_specs("--secret", secret, keys=("id", "src", "source", "env", "type"))
+    call, fmt = _parse_call("check" if check else call, fmt)
     request = BuildRequest(
         context=context,
         dockerfile=dockerfile if dockerfile is not None else context / "Dockerfile",
         platforms=tuple(p for text in platforms for p in parse_platforms(text)),
         build_args=_build_args(build_args),
         target=target,
-        call="check" if check else call,
+        call=call,
         fmt=fmt,
         dry_run=dry_run,
     )

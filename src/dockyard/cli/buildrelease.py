@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from dockyard.cli.releaseoptions import ReleaseOptions
-from dockyard.errors import GateError, UsageError
+from dockyard.errors import UsageError
 from dockyard.exporters.metadata import describe, write_metadata_file
 from dockyard.gates.outcome import GateReport
 from dockyard.gates.policy import GatePolicy, build_policy
@@ -29,42 +29,39 @@ from dockyard.release.meta import Meta
 
 @dataclass(frozen=True, kw_only=True)
 class Release:
+    """What the release options decided: the final names and labels, annotations, gates, retries."""
+
     tags: tuple[str, ...]
     labels: dict[str, str]
     annotations: ExportAnnotations = field(default_factory=ExportAnnotations)  # --annotation and the standard ones
     policy: GatePolicy
     push_retry: int = 0
     meta: Meta | None = None
-    gate_report: list[GateReport] = field(default_factory=list)  # filled by gate()
 
-    def gate(self, result: BuildResult, delivery: Delivery, *, metadata_extra: Mapping[str, Any]) -> None:
-        """Run the policy through the gate phase; print its table; on failure write the metadata
+    def gate(self, result: BuildResult, delivery: Delivery, *, metadata_extra: Mapping[str, Any]) -> GateReport | None:
+        """Run the policy through the gate phase and print its table; on failure write the metadata
         file (with the gate results) and let the GateError stop the build before delivery."""
         if self.policy.empty:
-            return
+            return None
         gate = PolicyGate(self.policy)
         try:
             check(result, [gate])
-        except GateError:
-            assert gate.report is not None
-            self.gate_report.append(gate.report)
-            self._say(gate.report)
-            if delivery.metadata_file is not None:
-                described = describe(result.content, result.descriptor, names=delivery.tags)
-                write_metadata_file(delivery.metadata_file, described, extra={**metadata_extra, **self.metadata()})
-            raise
-        assert gate.report is not None
-        self.gate_report.append(gate.report)
-        self._say(gate.report)
+        finally:
+            if gate.report is not None:
+                verdict = "passed" if gate.report.passed else (
+                    "FAILED" if self.policy.mode == "enforce" else "failed (warn mode)")
+                click.echo(f"quality gates {verdict}:\n{gate.report.table()}", err=True)
+                if not gate.report.passed and self.policy.mode == "enforce" and delivery.metadata_file is not None:
+                    described = describe(result.content, result.descriptor, names=delivery.tags)
+                    write_metadata_file(delivery.metadata_file, described,
+                                        extra={**metadata_extra, **self.metadata(gate.report)})
+        return gate.report
 
-    def _say(self, report: GateReport) -> None:
-        verdict = "passed" if report.passed else ("FAILED" if self.policy.mode == "enforce" else "failed (warn mode)")
-        click.echo(f"quality gates {verdict}:\n{report.table()}", err=True)
-
-    def metadata(self) -> dict[str, Any]:
+    def metadata(self, report: GateReport | None) -> dict[str, Any]:
+        """dockyard's keys for --metadata-file: ``dockyard.gates`` and ``dockyard.release``."""
         extra: dict[str, Any] = {}
-        if self.gate_report:
-            extra["dockyard.gates"] = self.gate_report[-1].as_json()
+        if report is not None:
+            extra["dockyard.gates"] = report.as_json()
         if self.meta is not None:
             extra["dockyard.release"] = {"version": self.meta.version.main or "", "tags": list(self.tags),
                                          "labels": dict(self.meta.labels)}

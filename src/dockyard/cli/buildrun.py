@@ -24,6 +24,7 @@ from dockyard.engine.cacheoptions import parse_cache_from, parse_cache_to
 from dockyard.engine.mounts import Secret, parse_secret
 from dockyard.errors import DockerfileError, UsageError
 from dockyard.exporters import file_outputs, parse_outputs, push_targets
+from dockyard.exporters.metadata import build_ref
 from dockyard.exporters.output import ImageOptions, Output
 from dockyard.oci.annotations import merged
 from dockyard.phases.attest import BuildAttestor, for_build
@@ -135,7 +136,7 @@ def _signing_key(spec: object, outputs: tuple[Output, ...]) -> ec.EllipticCurveP
     return parse(spec, password=password(confirm=False))
 
 
-def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...], builder: str | None,
+def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...], builder: str | None,  # noqa: PLR0915 - the CLI's build composition; it moves into dockyard.build (issue 12 §3)
         **options: object) -> int:
     """Build, then push and export; progress goes to stderr, the result's digest to stdout."""
     if not request.context.is_dir():
@@ -212,9 +213,11 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
         nodes = {platform_label(p): {"node": where.node, "endpoint": where.endpoint, "emulated": where.emulated,
                                      **({"skipped": list(where.skipped)} if where.skipped else {})}
                  for p, where in farm.placed.items()}
-        release.gate(result, delivery, metadata_extra={"dockyard.nodes": nodes})
+        first_node = next(iter(farm.placed.values())).node if farm.placed else chosen.name
+        extra = {"dockyard.nodes": nodes, "buildx.build.ref": build_ref(chosen.name, first_node)}
+        report = release.gate(result, delivery, metadata_extra=extra)
         deliver(result, delivery, client=client, report=lambda line: click.echo(line, err=True),
-                metadata_extra={"dockyard.nodes": nodes, **release.metadata()})
+                metadata_extra={**extra, **release.metadata(report)})
     removed, freed = chosen.collect_garbage()
     if removed:
         click.echo(f"automatic GC: removed {removed} cache records ({human(freed)})", err=True)

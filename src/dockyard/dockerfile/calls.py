@@ -7,12 +7,13 @@ the dry run shows what would run, with expanded values and cache keys.
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
 from dockyard.dockerfile import instructions as ins
 from dockyard.dockerfile.args import PLATFORM_ARGS
-from dockyard.dockerfile.lint import check
+from dockyard.dockerfile.lint import RULE_DESCRIPTIONS, check
 from dockyard.dockerfile.plan import Plan
 from dockyard.dockerfile.shell import ExpansionError, expand
 from dockyard.dockerfile.stages import Dockerfile, load
@@ -34,96 +35,167 @@ def _from_references(df: Dockerfile, labels: tuple[str, ...]) -> set[str]:
 
 
 def outline(plan: Plan) -> dict[str, Any]:
-    """Build args (default, description) the target uses, and its secrets and ssh ids."""
+    """BuildKit's outline subrequest (frontend/subrequests/outline; dockerfile2llb outline.go): the build
+    args the target uses, with their processed values (build args and expanded defaults), the args their
+    defaults refer to (``markAllUsed``), ordered by location; the target's secrets and ssh ids."""
     df = plan.dockerfile
     labels = plan.platforms[0].stages if plan.platforms else ()
+    values = plan.platforms[0].arg_values if plan.platforms else {}
     used = _from_references(df, labels)
-    args: dict[str, dict[str, Any]] = {}
-    meta = {a.name: a for arg in df.meta_args for a in arg.args}
-    for stage in df.stages:
-        if stage.label in labels:
-            for item in stage.instructions:
-                if isinstance(item, ins.Arg):
-                    used.update(a.name for a in item.args)
+    declared: dict[str, tuple[ins.ArgDef, int]] = {}
     for arg in df.meta_args:
         for a in arg.args:
-            if a.name in used and a.name not in PLATFORM_ARGS:
-                args[a.name] = {"name": a.name, "value": a.default, "description": a.description}
+            declared.setdefault(a.name, (a, arg.line))
     for stage in df.stages:
         if stage.label not in labels:
             continue
         for item in stage.instructions:
-            if not isinstance(item, ins.Arg):
-                continue
-            for a in item.args:
-                if a.name in PLATFORM_ARGS or a.name in args:
-                    continue
-                default = a.default if a.default is not None else (meta[a.name].default if a.name in meta else None)
-                args[a.name] = {"name": a.name, "value": default, "description": a.description}
-    return {
-        "name": plan.target.label,
+            if isinstance(item, ins.Arg):
+                used.update(a.name for a in item.args)
+                for a in item.args:
+                    declared.setdefault(a.name, (a, item.line))
+    pending = list(used)
+    while pending:  # an arg whose default refers to another marks it used too
+        name = pending.pop()
+        found = declared.get(name)
+        if found is None or found[0].default is None:
+            continue
+        for ref in _references(found[0].default, df.parsed.escape) - used:
+            used.add(ref)
+            pending.append(ref)
+    args = [_omit_empty({"name": name, "description": a.description, "value": values.get(name) or "",
+                         "location": _location(line)})
+            for name, (a, line) in declared.items() if name in used and name not in PLATFORM_ARGS]
+    args.sort(key=lambda a: a["location"]["ranges"][0]["start"]["line"])
+    return _omit_empty({
+        "name": plan.target.name,
         "description": plan.target.description,
-        "args": list(args.values()),
-        "secrets": [{"name": k, "required": v} for k, v in sorted(plan.secrets.items())],
-        "ssh": [{"name": k, "required": v} for k, v in sorted(plan.ssh.items())],
-    }
+        "args": args,
+        "secrets": [_omit_empty({"name": k, "required": v}) for k, v in sorted(plan.secrets.items())],
+        "ssh": [_omit_empty({"name": k, "required": v}) for k, v in sorted(plan.ssh.items())],
+        "sources": _sources(df),
+    })
+
+
+def _references(word: str, escape: str) -> set[str]:
+    try:
+        return set(expand(word, {}, escape=escape).unmatched)
+    except ExpansionError:
+        return set()
+
+
+def _table(rows: list[list[str]], padding: int) -> list[str]:
+    """Go's text/tabwriter with minwidth 0 and ``padding``: every column but the last is padded."""
+    widths = [max(len(r[i]) for r in rows) + padding for i in range(len(rows[0]) - 1)]
+    return ["".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + r[-1] for r in rows]
 
 
 def render_outline(data: dict[str, Any]) -> str:
-    lines = [f"TARGET:      {data['name']}"]
-    if data["description"]:
-        lines.append(f"DESCRIPTION: {data['description']}")
-    lines.append("")
-    if data["args"]:
-        width = max(len("BUILD ARG"), *(len(a["name"]) for a in data["args"])) + 3
-        vwidth = max(len("VALUE"), *(len(a["value"] or "<none>") for a in data["args"])) + 3
-        lines.append(f"{'BUILD ARG':<{width}}{'VALUE':<{vwidth}}DESCRIPTION")
-        for a in data["args"]:
-            lines.append(f"{a['name']:<{width}}{a['value'] or '<none>':<{vwidth}}{a['description']}".rstrip())
-        lines.append("")
+    """``PrintOutline``: the target block (padding 1) when named or described, then the tables (padding 3),
+    each followed by a blank line; an empty value or an optional secret prints as nothing."""
+    out: list[str] = []
+    if data.get("name") or data.get("description"):
+        rows = [["TARGET:", data.get("name") or "(default)"]]
+        if data.get("description"):
+            rows.append(["DESCRIPTION:", data["description"]])
+        out += [*_table(rows, 1), ""]
+    if data.get("args"):
+        rows = [["BUILD ARG", "VALUE", "DESCRIPTION"]]
+        rows += [[a["name"], a.get("value", ""), a.get("description", "")] for a in data["args"]]
+        out += [*_table(rows, 3), ""]
     for title, key in (("SECRET", "secrets"), ("SSH", "ssh")):
-        if data[key]:
-            width = max(len(title), *(len(s["name"]) for s in data[key])) + 3
-            lines.append(f"{title:<{width}}REQUIRED")
-            lines.extend(f"{s['name']:<{width}}{str(s['required']).lower()}" for s in data[key])
-            lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
+        if data.get(key):
+            rows = [[title, "REQUIRED"]] + [[x["name"], "true" if x.get("required") else ""] for x in data[key]]
+            out += [*_table(rows, 3), ""]
+    return "".join(line + "\n" for line in out)
+
+
+def _location(line: int, end: int | None = None) -> dict[str, Any]:
+    """A pb.Location as Go's encoding/json writes it (zero fields omitted): 1-based lines."""
+    return {"ranges": [{"start": {"line": line}, "end": {"line": end or line}}]}
+
+
+def _omit_empty(doc: dict[str, Any]) -> dict[str, Any]:
+    """Go's ``omitempty``: false, "", None and empty lists are left out."""
+    return {k: v for k, v in doc.items() if v not in ("", None, False, [], {})}
+
+
+def _sources(df: Dockerfile) -> list[str]:
+    """``sources`` ([][]byte): the Dockerfile, base64 as encoding/json writes bytes."""
+    return [base64.b64encode("\n".join(df.parsed.lines).encode()).decode()]
 
 
 def targets(df: Dockerfile) -> dict[str, Any]:
-    """The named stages (build targets) with their descriptions; the last one is the default."""
-    default = df.stages[-1].label
-    rows = [{"name": s.name, "description": s.description, "default": s.label == default} for s in df.stages if s.name]
-    if not df.stages[-1].name:
-        rows.append({"name": default, "description": "", "default": True})
-    return {"targets": rows, "default": default}
+    """BuildKit's targets subrequest (frontend/subrequests/targets, dockerfile2llb ``ListTargets``):
+    every stage, named or not, with its description, base and platform as written; the last is the default."""
+    rows = []
+    for stage in df.stages:
+        rows.append(_omit_empty({
+            "name": stage.name, "default": stage.index == len(df.stages) - 1, "description": stage.description,
+            "base": stage.base.image, "platform": stage.base.platform, "location": _location(stage.base.line),
+        }))
+    return {"targets": rows, "sources": _sources(df)}
 
 
 def render_targets(data: dict[str, Any]) -> str:
-    names = [t["name"] + (" (default)" if t["default"] else "") for t in data["targets"]]
-    width = max(len("TARGET"), *(len(n) for n in names)) + 3
-    lines = [f"{'TARGET':<{width}}DESCRIPTION"]
-    lines.extend(f"{n:<{width}}{t['description']}".rstrip() for n, t in zip(names, data["targets"], strict=True))
-    return "\n".join(lines) + "\n"
+    """``PrintTargets``: a tabwriter table (padding 1); an unnamed default is "(default)", other unnamed rows blank."""
+    names = []
+    for t in data["targets"]:
+        name = t.get("name", "")
+        if t.get("default"):
+            name = f"{name} (default)" if name else "(default)"
+        names.append(name)
+    rows = [["TARGET", "DESCRIPTION"], *([n, t.get("description", "")] for n, t in zip(names, data["targets"],
+                                                                                       strict=True))]
+    return "".join(line + "\n" for line in _table(rows, 1))
 
 
 def lint(df: Dockerfile) -> dict[str, Any]:
-    """Findings of the checks; ``error`` is True when the check directive asks to fail on them."""
+    """BuildKit's lint subrequest (frontend/subrequests/lint ``LintResults``): warnings with rule, description,
+    url, detail and location, and the source they point into; ``error`` (not in the JSON) is True when the
+    check directive asks to fail on them."""
     findings, config = check(df)
-    return {
-        "warnings": [{"rule": f.rule, "message": f.message, "line": f.line, "url": f.url} for f in findings],
-        "error": config.error and bool(findings),
-        "file": df.filename,
-    }
+    warnings = [{"ruleName": f.rule, "description": RULE_DESCRIPTIONS.get(f.rule, ""), "url": f.url,
+                 "detail": f.message, "location": _location(f.line)} for f in findings]
+    sources = [{"filename": df.filename, "data": _sources(df)[0], "language": "Dockerfile"}]
+    return {"warnings": warnings, "sources": sources, "error": config.error and bool(findings)}
 
 
 def render_lint(data: dict[str, Any]) -> str:
-    if not data["warnings"]:
+    """What buildx prints for ``--call=check``: a count, then per warning the rule, its URL, the detail and
+    the source excerpt as solver/errdefs ``Source.Print`` draws it."""
+    warnings = data["warnings"]
+    if not warnings:
         return "Check complete, no warnings found.\n"
-    count = len(data["warnings"])
-    lines = [f"Check complete, {count} warning{'s' if count != 1 else ''} found:"]
-    lines.extend(f"{data['file']}:{w['line']}: {w['rule']}: {w['message']}" for w in data["warnings"])
-    return "\n".join(lines) + "\n"
+    count = len(warnings)
+    out = [f"Check complete, {'1 warning has' if count == 1 else f'{count} warnings have'} been found!"]
+    lines = base64.b64decode(data["sources"][0]["data"]).decode().split("\n")
+    filename = data["sources"][0]["filename"]
+    for w in warnings:
+        out += ["", f"WARNING: {w['ruleName']} - {w['url']}", w["detail"]]
+        line = w["location"]["ranges"][0]["start"]["line"]
+        out += _excerpt(filename, lines, line, w["location"]["ranges"][0]["end"]["line"])
+    return "\n".join(out) + "\n"
+
+
+def _excerpt(filename: str, lines: list[str], start: int, end: int) -> list[str]:
+    """errdefs ``Source.Print``: two lines of context (four for a one-line range), ``>>>`` on the range."""
+    if start < 1 or start > len(lines):
+        return []
+    first, last = start, min(end, len(lines))
+    pad = 4 if last == first else 2
+    p = 0
+    while p < pad:
+        if first > 1:
+            first -= 1
+            p += 1
+        if last != len(lines):
+            last += 1
+            p += 1
+        p += 1
+    out = [f"{filename}:{start}", "-" * 20]
+    out += [f" {i:3d} | {'>>>' if start <= i <= end else '   '} {lines[i - 1]}" for i in range(first, last + 1)]
+    return [*out, "-" * 20]
 
 
 def build_warnings(dockerfile: Path) -> tuple[list[str], str | None]:

@@ -145,7 +145,7 @@ class ImageConfig:
             ),
         )
 
-    def to_oci(self) -> dict[str, Any]:
+    def to_oci(self) -> dict[str, Any]:  # noqa: C901, PLR0912 - one branch per optional config field (Docker's omitempty)
         """The OCI image config JSON (without ``rootfs`` and ``created``: the exporter adds them)."""
         config: dict[str, Any] = {"Env": list(self.env)}
         if self.cmd is not None:

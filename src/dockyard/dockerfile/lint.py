@@ -13,11 +13,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from dockyard.dockerfile import instructions as ins
-from dockyard.dockerfile.args import PLATFORM_ARGS
+from dockyard.dockerfile.args import PLATFORM_ARGS, platform_args
 from dockyard.dockerfile.flags import suggest
 from dockyard.dockerfile.shell import ExpansionError, expand
 from dockyard.dockerfile.stages import Dockerfile, Stage
 from dockyard.dockerfile.syntax import RawCommand
+from dockyard.platform import Platform
 
 RULES = (
     "ConsistentInstructionCasing",
@@ -40,8 +41,40 @@ RULES = (
     "UndefinedVar",
     "WorkdirRelativePath",
 )
+# linter/ruleset.go: each rule's Description (the lint subrequest's "description")
+RULE_DESCRIPTIONS = {
+    "StageNameCasing": "Stage names should be lowercase",
+    "FromAsCasing": "The 'as' keyword should match the case of the 'from' keyword",
+    "NoEmptyContinuation": "Empty continuation lines will become errors in a future release",
+    "ConsistentInstructionCasing": "All commands within the Dockerfile should use the same casing (either upper or "
+                                   "lower)",
+    "DuplicateStageName": "Stage names should be unique",
+    "ReservedStageName": "Reserved words should not be used as stage names",
+    "JSONArgsRecommended": "JSON arguments recommended for ENTRYPOINT/CMD to prevent unintended behavior related to "
+                           "OS signals",
+    "MaintainerDeprecated": "The MAINTAINER instruction is deprecated, use a label instead to define an image author",
+    "UndefinedArgInFrom": "FROM command must use declared ARGs",
+    "WorkdirRelativePath": "Relative workdir without an absolute workdir declared within the build can have "
+                           "unexpected results if the base image changes",
+    "UndefinedVar": "Variables should be defined before their use",
+    "MultipleInstructionsDisallowed": "Multiple instructions of the same type should not be used in the same stage",
+    "LegacyKeyValueFormat": "Legacy key/value format with whitespace separator should not be used",
+    "InvalidBaseImagePlatform": "Base image platform does not match expected target platform",
+    "RedundantTargetPlatform": "Setting platform to predefined $TARGETPLATFORM in FROM is redundant as this is the "
+                               "default behavior",
+    "SecretsUsedInArgOrEnv": "Sensitive data should not be used in the ARG or ENV commands",
+    "InvalidDefaultArgInFrom": "Default value for global ARG results in an empty or invalid base image name",
+    "FromPlatformFlagConstDisallowed": "FROM --platform flag should not use a constant value",
+    "CopyIgnoredFile": "Attempting to Copy file that is excluded by .dockerignore",
+    "InvalidDefinitionDescription": "Comment for build stage or argument should follow the format: `# <arg/stage "
+                                    "name> <description>`. If this is not intended to be a description comment, add "
+                                    "an empty line or comment between the instruction and the comment.",
+    "ExposeProtoCasing": "Protocol in EXPOSE instruction should be lowercase",
+    "ExposeInvalidFormat": "IP address and host-port mapping should not be used in EXPOSE instruction. This will "
+                           "become an error in a future release",
+}
 _SECRET_RE = re.compile(r"(?:^|_)(?:apikey|auth|credentials?|key|passw(?:or)?d|pword|secret|token)(?:_|$)", re.I)
-_SECRET_ALLOW = re.compile(r"(?:^|_)public(?:_|$)", re.I)
+_SECRET_ALLOW = re.compile(r"(?:^|_)(?:public|file|version)(?:_|$)", re.I)  # validations.go getSecretsRegex
 
 
 @dataclass(frozen=True, order=True)
@@ -83,6 +116,15 @@ def _go_quote(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+@dataclass(frozen=True)
+class StageFacts:
+    """What a stage built FROM this one inherits for the checks: defined names, WORKDIR and SHELL set."""
+
+    defined: frozenset[str]
+    workdir_set: bool
+    shell_set: bool
+
+
 def _raw_by_line(df: Dockerfile) -> dict[int, RawCommand]:
     return {c.line: c for c in df.parsed.commands}
 
@@ -107,6 +149,16 @@ def _casing(df: Dockerfile) -> Iterator[Finding]:
             )
 
 
+def _as_casing_differs(from_word: str, as_word: str) -> bool:
+    """instructions/parse.go ``doesFromCaseMatchAsCase``: a mixed-case FROM is ConsistentInstructionCasing's
+    business; a lowercase FROM wants a lowercase AS, an uppercase one an uppercase AS."""
+    if from_word == from_word.lower():
+        return as_word != as_word.lower()
+    if from_word == from_word.upper():
+        return as_word != as_word.upper()
+    return False
+
+
 def _from_checks(df: Dockerfile, raw: dict[int, RawCommand]) -> Iterator[Finding]:
     seen: dict[str, int] = {}
     meta_names = {a.name for arg in df.meta_args for a in arg.args}
@@ -114,7 +166,7 @@ def _from_checks(df: Dockerfile, raw: dict[int, RawCommand]) -> Iterator[Finding
         cmd = raw[stage.base.line]
         if len(cmd.args) == 3:
             as_word, name = cmd.args[1], cmd.args[2]
-            if (cmd.written.isupper() and as_word.islower()) or (cmd.written.islower() and as_word.isupper()):
+            if _as_casing_differs(cmd.written, as_word):
                 yield Finding(
                     cmd.line, "FromAsCasing", f"'{as_word}' and '{cmd.written}' keywords' casing do not match"
                 )
@@ -162,9 +214,9 @@ def _empty_continuations(df: Dockerfile) -> Iterator[Finding]:
     for cmd in df.parsed.commands:
         if cmd.heredocs or cmd.end_line <= cmd.line:
             continue
-        for number in range(cmd.line + 1, cmd.end_line + 1):
-            if number <= len(lines) and not lines[number - 1].strip():
-                yield Finding(number, "NoEmptyContinuation", "Empty continuation line")
+        # parser.go Parse: one warning per instruction, at its last line
+        if any(number <= len(lines) and not lines[number - 1].strip() for number in range(cmd.line + 1, cmd.end_line)):
+            yield Finding(cmd.end_line, "NoEmptyContinuation", "Empty continuation line")
 
 
 def _from_defaults(df: Dockerfile) -> Iterator[Finding]:
@@ -177,7 +229,8 @@ def _from_defaults(df: Dockerfile) -> Iterator[Finding]:
                     defaults[a.name] = expand(a.default, defaults, escape=df.parsed.escape).text
                 except ExpansionError:
                     continue
-    auto = {name: "" for name in PLATFORM_ARGS}
+    host = Platform.host()
+    auto = platform_args(host, host, stage=df.stages[-1].name)  # validateBaseImagesWithDefaultArgs: real values
     for stage in df.stages:
         image = stage.base.image
         if "$" not in image:
@@ -211,17 +264,23 @@ def _references(word: str, escape: str) -> set[str]:
         return set()
 
 
-def _stage_checks(
-    df: Dockerfile, stage: Stage, raw: dict[int, RawCommand], known_env: dict[str, set[str]]
+def _stage_checks(  # noqa: C901, PLR0912 - BuildKit's per-stage lint rules, one branch each, in its order
+    df: Dockerfile, stage: Stage, raw: dict[int, RawCommand], known_env: dict[int, StageFacts]
 ) -> Iterator[Finding]:
     counts: dict[str, list[int]] = {}
-    absolute_workdir = False
     parent = df.parent(stage, stage.base.image)
-    defined = set(known_env.get(parent.name, set())) if parent is not None else {"PATH"}
+    inherited = known_env.get(parent.index) if parent is not None else None
+    defined = set(inherited.defined) if inherited is not None else {"PATH"}
+    # dispatchWorkdir checks only the first WORKDIR of a chain of stages (workdirSet is inherited);
+    # dispatchCmd/Entrypoint skip JSONArgsRecommended once a SHELL is set (the image config's Shell)
+    workdir_set = inherited is not None and inherited.workdir_set
+    shell_set = inherited is not None and inherited.shell_set
     for item in stage.instructions:
         cmd = raw.get(item.line)
         keyword = cmd.keyword if cmd else type(item).__name__.upper()
-        if isinstance(item, ins.Cmd | ins.Entrypoint) and not item.json:
+        if isinstance(item, ins.Shell):
+            shell_set = True
+        if isinstance(item, ins.Cmd | ins.Entrypoint) and not item.json and not shell_set:
             yield Finding(
                 item.line,
                 "JSONArgsRecommended",
@@ -242,14 +301,13 @@ def _stage_checks(
                 f'"{keyword} key=value" should be used instead of legacy "{keyword} key value" format',
             )
         if isinstance(item, ins.Workdir):
-            if item.path.startswith(("/", "$")):
-                absolute_workdir = True
-            elif not absolute_workdir:
+            if not workdir_set and not item.path.startswith(("/", "$")):
                 yield Finding(
                     item.line,
                     "WorkdirRelativePath",
-                    f"Relative workdir '{item.path}' can have unexpected results if the base image changes",
+                    f"Relative workdir {_go_quote(item.path)} can have unexpected results if the base image changes",
                 )
+            workdir_set = True
         if isinstance(item, ins.Expose):
             for port in item.ports:
                 if ":" in port:
@@ -299,7 +357,7 @@ def _stage_checks(
                 f"Multiple {keyword} instructions should not be used in the same stage because only "
                 "the last one will be used",
             )
-    known_env[stage.name or f"{stage.index}"] = defined
+    known_env[stage.index] = StageFacts(frozenset(defined), workdir_set, shell_set)
 
 
 def _expanded_words(item: ins.Instruction) -> list[str]:
@@ -312,8 +370,6 @@ def _expanded_words(item: ins.Instruction) -> list[str]:
         return [item.path]
     if isinstance(item, ins.User):
         return [item.user]
-    if isinstance(item, ins.Expose):
-        return list(item.ports)
     if isinstance(item, ins.Volume):
         return list(item.paths)
     if isinstance(item, ins.StopSignal):
@@ -328,7 +384,7 @@ def check(df: Dockerfile) -> tuple[list[Finding], CheckConfig]:
     config = CheckConfig.parse(df.parsed.directives.get("check", ""))
     raw = _raw_by_line(df)
     found: list[Finding] = [*_casing(df), *_from_checks(df, raw), *_empty_continuations(df), *_from_defaults(df)]
-    known_env: dict[str, set[str]] = {}
+    known_env: dict[int, StageFacts] = {}
     for stage in df.stages:
         found.extend(_stage_checks(df, stage, raw, known_env))
     skip_all = "all" in config.skip

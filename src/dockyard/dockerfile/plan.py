@@ -49,6 +49,7 @@ class PlatformPlan:
     config: ImageConfig
     steps: tuple[Step, ...]
     stages: tuple[str, ...]
+    arg_values: Mapping[str, str | None] = field(default_factory=dict)  # processed ARG values (for outline)
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,7 @@ def plan(
                 config=final.config,
                 steps=steps,
                 stages=tuple(conv.usage.stages),
+                arg_values={**meta_values, **{k: v for r in conv.order for k, v in r.build_args}},
             )
         )
         for name, required in conv.usage.secrets.items():

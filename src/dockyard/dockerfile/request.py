@@ -66,7 +66,8 @@ def answer(request: BuildRequest, *, resolver: ImageResolver | None = None) -> A
             return Answer(_emit(data, request.fmt, calls.render_targets(data)))
         data = calls.lint(df)
         failed = bool(data["warnings"])
-        return Answer(_emit(data, request.fmt, calls.render_lint(data)), 1 if failed else 0)
+        shown = {k: v for k, v in data.items() if k != "error"}
+        return Answer(_emit(shown, request.fmt, calls.render_lint(data)), 1 if failed else 0)
     if request.call == "build" and not request.dry_run:
         raise UsageError(
             "the frontend does not execute builds: executing a build is the engine's job",

@@ -92,26 +92,53 @@ def _uint(key: str, value: str, base: int) -> int:
     return number
 
 
+_CANONICAL = {"src": "source", "dst": "target", "destination": "target", "ro": "readonly", "rw": "readwrite",
+              "from": "from_"}
+_FLAGS = ("readonly", "readwrite", "required")  # keys that may stand alone, meaning "=true"
+
+
+class _MountFields:
+    """The fields of one spec as they are read, left to right (``type`` may come after others)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, object] = {}
+        self.type = "bind"
+        self.readonly_given = False
+
+    def set(self, key: str, value: str, *, written: str = "") -> None:
+        """Record ``key=value`` (``key`` canonical: aliases resolved; ``written`` as the spec spells it)."""
+        if key == "type":
+            self.type = value.lower()
+            if self.type not in MOUNT_TYPES:
+                raise MountError(f"unsupported mount type {value!r}{suggest(value, MOUNT_TYPES)}")
+        elif key in ("readonly", "readwrite"):
+            self.values["readonly"] = _bool(written or key, value) == (key == "readonly")
+            self.readonly_given = True
+        elif key in ("required", "size"):
+            allowed = ("secret", "ssh") if key == "required" else ("tmpfs",)
+            if self.type not in allowed:
+                raise MountError(f"unexpected key '{key}' for mount type '{self.type}'")
+            self.values[key] = _bool(key, value) if key == "required" else _size(value)
+        elif key == "sharing":
+            if value.lower() not in SHARING_MODES:
+                raise MountError(f"unsupported sharing value {value!r}{suggest(value, SHARING_MODES)}")
+            self.values["sharing"] = value.lower()
+        elif key in ("mode", "uid", "gid"):
+            self.values[key] = _uint(key, value, 8 if key == "mode" else 10)
+        else:  # from_, source, target, id, env: plain strings
+            self.values[key] = value
+
+
 def parse_mount(spec: str, *, expand: Callable[[str], str] | None) -> MountSpec:
     """Parse one spec; with ``expand=None`` only the variable-free parts are checked."""
-    fields = next(csv.reader([spec]), [])
-    values: dict[str, object] = {}
-    mtype = "bind"
-    ro_auto = True
-    for field in fields:
+    fields = _MountFields()
+    for field in next(csv.reader([spec]), []):
         key, has_value, value = field.partition("=")
         key = key.lower()
         if not has_value:
-            if key in ("readonly", "ro"):
-                values["readonly"], ro_auto = True, False
-            elif key in ("readwrite", "rw"):
-                values["readonly"], ro_auto = False, False
-            elif key == "required":
-                if mtype not in ("secret", "ssh"):
-                    raise MountError(f"unexpected key '{key}' for mount type '{mtype}'")
-                values["required"] = True
-            else:
+            if _CANONICAL.get(key, key) not in _FLAGS:
                 raise MountError(f"invalid field '{field}' must be a key=value pair")
+            fields.set(_CANONICAL.get(key, key), "true")
             continue
         if key not in _KEYS:
             raise MountError(f"unexpected key '{key}' in '{field}'{suggest(key, _KEYS)}")
@@ -119,60 +146,37 @@ def parse_mount(spec: str, *, expand: Callable[[str], str] | None) -> MountSpec:
             value = expand(value)
         elif "$" in value:
             continue  # checked again after expansion
-        if key == "type":
-            mtype = value.lower()
-            if mtype not in MOUNT_TYPES:
-                raise MountError(f"unsupported mount type {value!r}{suggest(value, MOUNT_TYPES)}")
-        elif key == "from":
-            values["from_"] = value
-        elif key in ("source", "src"):
-            values["source"] = value
-        elif key in ("target", "dst", "destination"):
-            values["target"] = value
-        elif key in ("readonly", "ro"):
-            values["readonly"], ro_auto = _bool(key, value), False
-        elif key in ("readwrite", "rw"):
-            values["readonly"], ro_auto = not _bool(key, value), False
-        elif key == "required":
-            if mtype not in ("secret", "ssh"):
-                raise MountError(f"unexpected key '{key}' for mount type '{mtype}'")
-            values["required"] = _bool(key, value)
-        elif key == "size":
-            if mtype != "tmpfs":
-                raise MountError(f"unexpected key '{key}' for mount type '{mtype}'")
-            values["size"] = _size(value)
-        elif key == "id":
-            values["id"] = value
-        elif key == "sharing":
-            if value.lower() not in SHARING_MODES:
-                raise MountError(f"unsupported sharing value {value!r}{suggest(value, SHARING_MODES)}")
-            values["sharing"] = value.lower()
-        elif key == "mode":
-            values["mode"] = _uint(key, value, 8)
-        elif key in ("uid", "gid"):
-            values[key] = _uint(key, value, 10)
-        else:
-            values["env"] = value
+        fields.set(_CANONICAL.get(key, key), value, written=key)
+    values, mtype = fields.values, fields.type
+    if not fields.readonly_given:
+        values["readonly"] = mtype not in ("cache", "tmpfs")
+    _check(values, mtype, expanded=expand is not None)
+    return MountSpec(type=mtype, **values)  # type: ignore[arg-type]
+
+
+def _check(values: dict[str, object], mtype: str, *, expanded: bool) -> None:
+    """The rules between fields, as BuildKit's ``parseMount`` checks them after reading all."""
     if mtype not in ("secret", "ssh", "cache"):
         for key in ("mode", "uid", "gid"):
             if key in values:
                 raise MountError(f"{key} not allowed for {mtype!r} type mounts")
-    if ro_auto:
-        values["readonly"] = mtype not in ("cache", "tmpfs")
     if mtype == "secret":
-        if values.get("from_"):
-            raise MountError("secret mount should not have a from")
-        if values.get("sharing"):
-            raise MountError("secret mount should not define sharing")
-        if not (values.get("source") or values.get("target") or values.get("id") or values.get("env")):
-            raise MountError("invalid secret mount. one of source, target required")
-        if values.get("source") and values.get("id"):
-            raise MountError("both source and id can't be set")
+        _check_secret(values)
     if values.get("sharing") and mtype != "cache":
         raise MountError(f"invalid cache sharing set for {mtype} mount")
-    if mtype in ("bind", "cache", "tmpfs") and expand is not None and not values.get("target"):
+    if mtype in ("bind", "cache", "tmpfs") and expanded and not values.get("target"):
         raise MountError("mount target is required")
-    return MountSpec(type=mtype, **values)  # type: ignore[arg-type]
+
+
+def _check_secret(values: dict[str, object]) -> None:
+    if values.get("from_"):
+        raise MountError("secret mount should not have a from")
+    if values.get("sharing"):
+        raise MountError("secret mount should not define sharing")
+    if not (values.get("source") or values.get("target") or values.get("id") or values.get("env")):
+        raise MountError("invalid secret mount. one of source, target required")
+    if values.get("source") and values.get("id"):
+        raise MountError("both source and id can't be set")
 
 
 def secret_id_and_target(mount: MountSpec) -> tuple[str, str]:

@@ -249,7 +249,7 @@ class _Scanner:
             chars.append(self.next())
         return "".join(chars)
 
-    def dollar(self) -> str:
+    def dollar(self) -> str:  # noqa: C901, PLR0912 - the ${...} operators as BuildKit's shell lexer's processDollar: one branch each
         self.next()
         if self.peek() != "{":
             name = self.name()

@@ -57,7 +57,7 @@ class ModeChange:
         return result
 
 
-def _apply_action(action: _Action, current: int, *, original: int, is_dir: bool) -> int:
+def _apply_action(action: _Action, current: int, *, original: int, is_dir: bool) -> int:  # noqa: C901, PLR0912 - chmod's symbolic who/op/perm rules, as coreutils/BuildKit apply them
     if action.copy_from:
         value = (current >> _SHIFT[action.copy_from]) & 0o7
         bits = 0

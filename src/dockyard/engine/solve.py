@@ -32,6 +32,7 @@ from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.layer import LayerOptions
 from dockyard.platform import Platform
 from dockyard.registry.client import Client
+from dockyard.rootless.userns import require_user_namespace
 from dockyard.solver import solve as run_solver
 from dockyard.store.cache import CacheDB
 from dockyard.store.content import ContentStore
@@ -82,6 +83,7 @@ def vertices(graph: Graph, request: SolveRequest) -> dict[str, Node]:
 def solve_graph(graph: Graph, request: SolveRequest, *, root: Path, client: Client,
                 listener: progress.Listener | None = None, bases: BaseImages | None = None) -> SolveReply:
     """Solve the roots of ``graph`` (ops and their keys) as ``request`` says, in the store at ``root``."""
+    require_user_namespace()
     if len(graph.roots) != len(request.targets):
         raise BuildError(f"solve request has {len(request.targets)} targets for {len(graph.roots)} graph roots")
     root = root.absolute()

@@ -15,6 +15,7 @@ starts (:func:`discard_stale`) so a failed build never leaves the previous build
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from dockyard.exporters.destination import write_atomic
 from dockyard.oci import mediatypes
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.manifest import Manifest
-from dockyard.registry.client import read_document
+from dockyard.oci.source import read_document
 from dockyard.store.content import ContentStore
 
 
@@ -64,6 +65,13 @@ def metadata(result: ImageResult) -> dict[str, Any]:
     if result.names:
         out["image.name"] = ",".join(result.names)
     return out
+
+
+def build_ref(builder: str, node: str) -> str:
+    """buildx's ``buildx.build.ref``: BUILDER/NODE/ID, ID a fresh 25-character lowercase identifier
+    (buildx's identity.NewID shape); dockyard keeps no build history to look it up in."""
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return f"{builder}/{node}/" + "".join(secrets.choice(alphabet) for _ in range(25))
 
 
 def write_metadata_file(path: Path, result: ImageResult, *, extra: Mapping[str, Any] | None = None) -> None:

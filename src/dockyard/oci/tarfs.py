@@ -206,7 +206,7 @@ def _xattrs(path: bytes) -> tuple[bool, tuple[tuple[str, bytes], ...]]:
     return opaque, tuple(kept)
 
 
-def walk(root: str | os.PathLike[str], *, source_date_epoch: int | None = None) -> Iterator[TarEntry]:
+def walk(root: str | os.PathLike[str], *, source_date_epoch: int | None = None) -> Iterator[TarEntry]:  # noqa: C901 - the tar walk: one branch per file type, kept in one pass for speed
     """The entries of a layer made of the tree under ``root`` (``root`` itself is not an entry).
 
     Hard links inside the tree become link entries to the first name in walk order;
@@ -219,7 +219,7 @@ def walk(root: str | os.PathLike[str], *, source_date_epoch: int | None = None) 
         seconds = int(mtime)
         return min(seconds, source_date_epoch) if source_date_epoch is not None else seconds
 
-    def visit(directory: bytes, prefix: bytes, *, opaque: bool = False, mtime: int = 0) -> Iterator[TarEntry]:
+    def visit(directory: bytes, prefix: bytes, *, opaque: bool = False, mtime: int = 0) -> Iterator[TarEntry]:  # noqa: C901 - per-entry file type dispatch of the walk (hot loop)
         with os.scandir(directory) as scan:
             names = [item.name for item in scan]
         keyed = []

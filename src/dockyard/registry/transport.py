@@ -188,7 +188,7 @@ class Session:
             return path_or_url
         return self.base_url + path_or_url
 
-    def request(
+    def request(  # noqa: C901, PLR0912 - the retry loop: each transport failure and status class handled where it happens
         self,
         method: str,
         path_or_url: str,

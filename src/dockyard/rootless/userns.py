@@ -44,6 +44,18 @@ def needs_reexec() -> bool:
     return os.geteuid() != 0 and not in_user_namespace()
 
 
+def require_user_namespace() -> None:
+    """Refuse to solve in a store as an ordinary user outside a user namespace, saying how to enter one.
+
+    The ``dockyard`` command re-executes itself first; a Python program calling the library
+    as an ordinary user has to do the same, or every mount and chown would fail step by step.
+    """
+    if needs_reexec():
+        raise HostError("as an ordinary user, builds run as root of a user namespace, and this process is not in one",
+                        hint="use the dockyard command (it enters one by itself), or start your program with "
+                        "dockyard.rootless.userns.reexec([sys.executable, *sys.argv])")
+
+
 def id_maps(uid: int, gid: int) -> tuple[list[str], list[str]]:
     """newuidmap's and newgidmap's arguments (after the pid): the user to 0, its ranges from 1 on.
 

@@ -92,7 +92,7 @@ class Pattern:
         return None if any(c in _PATTERN_CHARS for c in text) else text
 
 
-def _translate(pattern: str) -> tuple[_Kind, re.Pattern[str] | None]:
+def _translate(pattern: str) -> tuple[_Kind, re.Pattern[str] | None]:  # noqa: C901, PLR0912 - Go filepath.Match pattern syntax translated token by token
     out = ["^"]
     kind = _Kind.EXACT
     i = 0

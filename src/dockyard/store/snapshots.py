@@ -135,10 +135,10 @@ class Snapshotter:
     @property
     def kind(self) -> str:
         """How snapshots are made, for ``inspect``: overlayfs (its options), fuse-overlayfs or copy."""
+        forced = "DOCKYARD_SNAPSHOTTER" if _wanted() else ""
         if self.fuse is not None:
-            why = "DOCKYARD_SNAPSHOTTER" if _wanted() else "the kernel's overlayfs does not mount here"
-            return f"fuse-overlayfs ({why})"
-        return f"overlayfs ({self.features})" if self.overlay else "copy (no overlayfs mount possible here)"
+            return f"fuse-overlayfs ({forced or 'the kernel overlayfs does not mount here'})"
+        return f"overlayfs ({self.features})" if self.overlay else f"copy ({forced or 'no overlay mount works here'})"
 
     def _probe_fuse(self) -> str | None:
         """fuse-overlayfs's path if a tiny mount of it works in this store, else None."""

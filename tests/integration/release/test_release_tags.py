@@ -6,6 +6,7 @@ a pre-release tag then adds only its full version (and its sha tag), and latest 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -82,6 +83,7 @@ def test_semver_release_to_two_registries_then_prerelease(
         manifest = json.loads(raw_bytes(registry, f"{plain_name}@{entry['digest']}"))
         assert manifest["annotations"]["org.opencontainers.image.revision"] == sha
         assert ("org.example.arch" in manifest["annotations"]) == (arch == "arm64")
+    assert re.fullmatch(r"default/default/[a-z0-9]{25}", json.loads(meta_file.read_text())["buildx.build.ref"])
     release = json.loads(meta_file.read_text())["dockyard.release"]
     assert release["version"] == "1.2.3" and f"{tls_name}:1.2.3" in release["tags"]
 

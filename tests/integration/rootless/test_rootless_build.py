@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 import tarfile
 import uuid
 from collections.abc import Iterator
@@ -82,7 +83,7 @@ def _layer_names(layout: Path) -> list[str]:
 
 
 @pytest.mark.usefixtures("binfmt_arm64")
-def test_rootless_two_platform_build_push_rebuild_du_prune(user: User, workdir: Path, busybox_base: str,
+def test_rootless_two_platform_build_push_rebuild_du_prune(user: User, workdir: Path, busybox_base: str,  # noqa: PLR0915 - one end-to-end scenario with its checks in order
                                                            registry: TestRegistry, tmp_path: Path) -> None:
     caps = user.capabilities()
     assert caps["CapEff"] == caps["CapPrm"] == caps["CapInh"] == caps["CapAmb"] == "0000000000000000"
@@ -251,6 +252,42 @@ def test_rootless_fuse_overlayfs_snapshotter(user: User, workdir: Path, busybox_
     assert (rootfs / "bin" / "busybox").is_file()  # the base is still there under the opaque markers
     wrong = user.dockyard("build", str(context), env={**env, "DOCKYARD_SNAPSHOTTER": "zfs"})
     assert wrong.returncode != 0 and "DOCKYARD_SNAPSHOTTER='zfs' is not a snapshotter" in wrong.stderr
+
+
+def test_rootless_sigterm_to_the_outer_process_cancels_cleanly_and_rm_removes_the_store(
+        user: User, workdir: Path, busybox_base: str) -> None:
+    """CI cancellation signals the process it started (the one outside the namespace): the signal is
+    forwarded, the step's container, mounts and slirp4netns go, and the exit code is 128 + 15.
+    Then ``dockyard rm`` deletes a builder's store, subordinate-owned files included."""
+    context = workdir / "ctx"
+    context.mkdir()
+    (context / "Dockerfile").write_text(f"FROM {busybox_base}\nRUN mkdir /d && touch /d/f && chown 1000 /d/f\n"
+                                        "RUN echo started && sleep 60\n")
+    _as_user(user, context)
+    env = {"XDG_DATA_HOME": str(workdir / "data"), "XDG_CONFIG_HOME": str(workdir / "config")}
+    assert user.dockyard("create", "--name", "rl", env=env).returncode == 0
+    argv = user.command([str(user.python), "-m", "dockyard", "--builder", "rl", "build", "--progress", "plain",
+                         "--platform", "linux/amd64", str(context)], env=env)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    log = []
+    for line in proc.stdout:
+        log.append(line)
+        if line.rstrip().endswith(" started"):
+            break
+    outer = subprocess.run(["pgrep", "-o", "-u", user.name, "-f", "dockyard --builder rl build"],
+                           capture_output=True, text=True, check=True).stdout.split()[0]
+    subprocess.run(["kill", "-TERM", outer], check=True)
+    log += proc.stdout.readlines()
+    assert proc.wait(timeout=60) == 143, "".join(log)
+    assert "terminated (SIGTERM)" in "".join(log)
+    store = workdir / "data" / "dockyard" / "builders" / "rl"
+    assert str(store) not in Path("/proc/mounts").read_text()
+    assert not subprocess.run(["pgrep", "-u", user.name], capture_output=True, check=False).stdout  # nothing left
+    assert {p.stat().st_uid for p in store.rglob("f") if p.parent.name == "d"} == {user.subuid + 999}
+    removed = user.dockyard("rm", "rl", env=env)
+    assert removed.returncode == 0, removed.stderr
+    assert not store.exists()
 
 
 def test_rootless_bootstrap_reports_mode_snapshotter_and_network(user: User, workdir: Path) -> None:

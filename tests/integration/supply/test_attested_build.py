@@ -83,7 +83,7 @@ def _statements(registry: TestRegistry, repo: str, index: dict[str, Any]) -> dic
 
 
 @pytest.mark.usefixtures("binfmt_arm64")
-def test_two_platform_build_with_sbom_provenance_and_signature(
+def test_two_platform_build_with_sbom_provenance_and_signature(  # noqa: PLR0915 - the done-when scenario of issue 15, checked step by step
         registry: TestRegistry, basic_registry: TestRegistry, debian_base: str, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)

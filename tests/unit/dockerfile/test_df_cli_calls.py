@@ -38,27 +38,34 @@ def _invoke(*args: str) -> tuple[int, str]:
 
 
 def test_outline_json(context: Path) -> None:
-    code, out = _invoke("--call=outline", "--format", "json", str(context))
+    # frontend/subrequests/outline: Outline/Arg/Secret JSON (omitempty), processed values, locations
+    code, out = _invoke("--call=outline,format=json", "--build-arg", "VERSION=2.0", str(context))
     assert code == 0
     data = json.loads(out)
     assert data["name"] == "final"
-    assert data["args"] == [{"name": "VERSION", "value": "1.0", "description": "which release"}]
+    assert data["args"] == [{"name": "VERSION", "description": "which release", "value": "2.0",
+                             "location": {"ranges": [{"start": {"line": 2}, "end": {"line": 2}}]}}]
     assert data["secrets"] == [{"name": "token", "required": True}]
 
 
 def test_targets_json(context: Path) -> None:
     _, out = _invoke("--call=targets", "--format=json", str(context))
     data = json.loads(out)
-    assert [(t["name"], t["description"], t["default"]) for t in data["targets"]] == [
-        ("build", "the compiler stage", False),
-        ("final", "", True),
+    # frontend/subrequests/targets Target: name, default, description, base, platform, location (omitempty)
+    assert [(t["name"], t.get("description"), t.get("default"), t["base"]) for t in data["targets"]] == [
+        ("build", "the compiler stage", None, "alpine:3.19"),
+        ("final", None, True, "scratch"),
     ]
 
 
 def test_check_exit_codes(context: Path) -> None:
     code, out = _invoke("--check", str(context))
     assert code == 1
-    assert f"{context}/Dockerfile:9: JSONArgsRecommended" in out
+    assert out.startswith("Check complete, 1 warning has been found!\n\nWARNING: JSONArgsRecommended - "
+                          "https://docs.docker.com/go/dockerfile/rule/json-args-recommended/\n")
+    assert f"{context}/Dockerfile:9\n" in out and "   9 | >>> CMD /out\n" in out
+    code, out = _invoke("--call=check,format=json", str(context))
+    assert code == 1 and json.loads(out)["warnings"][0]["ruleName"] == "JSONArgsRecommended"
     code, out = _invoke("--call=check", "-f", str(context / "other.Dockerfile"), str(context))
     assert (code, out) == (0, "Check complete, no warnings found.\n")
 
@@ -94,3 +101,52 @@ def test_usage_errors(context: Path) -> None:
         _invoke("--dry-run", str(context / "missing"))
     with pytest.raises(UsageError, match="unknown key"):
         _invoke("--secret", "id=x,path=/y", "--dry-run", str(context))
+
+
+@pytest.mark.parametrize(("name", "flagged"), [
+    ("DB_PASSWORD", True), ("API_KEY_FILE", False), ("TOKEN_VERSION", False), ("PUBLIC_KEY", False),
+    ("auth", True), ("MONKEY", False),
+])
+def test_secrets_rule_exemptions_follow_buildkit(tmp_path: Path, name: str, flagged: bool) -> None:
+    # dockerfile2llb/validations.go getSecretsRegex: deny tokens, allow public|file|version
+    (tmp_path / "Dockerfile").write_text(f'FROM alpine\nARG {name}\nCMD ["x"]\n')
+    code, out = _invoke("--call=check", str(tmp_path))
+    assert ("SecretsUsedInArgOrEnv" in out) is flagged and code == (1 if flagged else 0)
+
+
+@pytest.mark.parametrize(("dockerfile", "rules"), [
+    # instructions/parse.go doesFromCaseMatchAsCase: mixed-case FROM is left to ConsistentInstructionCasing
+    ('FROM alpine As a\nCMD ["x"]\n', {"FromAsCasing"}),
+    ('From alpine as a\nCMD ["x"]\n', {"ConsistentInstructionCasing"}),
+    # dispatchCmd: no JSONArgsRecommended once SHELL set the config's Shell
+    ('FROM alpine\nSHELL ["/bin/bash", "-c"]\nCMD echo hi\n', set()),
+    # dispatchWorkdir: only the first WORKDIR of a chain of stages is checked (workdirSet inherited)
+    ('FROM alpine AS a\nWORKDIR /w\nFROM a\nWORKDIR rel\nCMD ["x"]\n', set()),
+    ('FROM alpine\nWORKDIR rel\nWORKDIR more\nCMD ["x"]\n', {"WorkdirRelativePath"}),
+    # EXPOSE words are not checked for undefined variables
+    ('FROM alpine\nEXPOSE $PORT\nCMD ["x"]\n', set()),
+])
+def test_check_rules_follow_buildkit_specifics(tmp_path: Path, dockerfile: str, rules: set[str]) -> None:
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    code, out = _invoke("--call=check,format=json", str(tmp_path))
+    found = [w["ruleName"] for w in json.loads(out)["warnings"]]
+    assert set(found) == rules and len(found) == len(rules) and code == (1 if rules else 0)
+
+
+@pytest.mark.parametrize(("comments", "description"), [
+    ("# build compiles it\n", "compiles it"),
+    ("# Build compiles it\n", None),  # getComment compares the (lowercased) stage name case-sensitively
+    ("# build compiles it\n#\n", None),  # an empty comment line drops the comments before it (parser.go)
+])
+def test_stage_descriptions_as_buildkit_reads_them(tmp_path: Path, comments: str, description: str | None) -> None:
+    (tmp_path / "Dockerfile").write_text(f"{comments}FROM alpine AS build\n")
+    _, out = _invoke("--call=targets,format=json", str(tmp_path))
+    assert json.loads(out)["targets"][0].get("description") == description
+
+
+def test_no_empty_continuation_once_per_instruction_at_its_last_line(tmp_path: Path) -> None:
+    # parser/parser.go Parse: hasEmptyContinuationLine, Location = the instruction's last line
+    (tmp_path / "Dockerfile").write_text('FROM alpine\nRUN echo a \\\n\n  b \\\n\n  c\nCMD ["x"]\n')
+    _, out = _invoke("--call=check,format=json", str(tmp_path))
+    found = [(w["ruleName"], w["location"]["ranges"][0]["start"]["line"]) for w in json.loads(out)["warnings"]]
+    assert found == [("NoEmptyContinuation", 6)]

@@ -114,3 +114,12 @@ def test_masked_proc_and_sys_are_bound_and_the_pid_namespace_dropped(
     assert [ns["type"] for ns in out["linux"]["namespaces"]] == ["mount", "network"]
     assert out["mounts"][0] == {"destination": "/proc", "type": "bind", "source": "/proc", "options": ["rbind"]}
     assert out["mounts"][1]["type"] == "bind" and "ro" in out["mounts"][1]["options"]
+
+
+def test_the_library_refuses_an_ordinary_user_outside_a_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(userns, "needs_reexec", lambda: True)
+    with pytest.raises(HostError) as err:
+        userns.require_user_namespace()
+    assert err.value.hint is not None and "dockyard.rootless.userns.reexec" in err.value.hint
+    monkeypatch.setattr(userns, "needs_reexec", lambda: False)
+    userns.require_user_namespace()
