@@ -13,7 +13,7 @@ from typing import Any
 
 from dockyard.dockerfile import instructions as ins
 from dockyard.dockerfile.args import PLATFORM_ARGS
-from dockyard.dockerfile.lint import RULE_DESCRIPTIONS, check
+from dockyard.dockerfile.lint import RULE_DESCRIPTIONS, BaseConfig, check
 from dockyard.dockerfile.plan import Plan
 from dockyard.dockerfile.shell import ExpansionError, expand
 from dockyard.dockerfile.stages import Dockerfile, load
@@ -150,11 +150,11 @@ def render_targets(data: dict[str, Any]) -> str:
     return "".join(line + "\n" for line in _table(rows, 1))
 
 
-def lint(df: Dockerfile) -> dict[str, Any]:
+def lint(df: Dockerfile, *, base_config: BaseConfig | None = None) -> dict[str, Any]:
     """BuildKit's lint subrequest (frontend/subrequests/lint ``LintResults``): warnings with rule, description,
     url, detail and location, and the source they point into; ``error`` (not in the JSON) is True when the
     check directive asks to fail on them."""
-    findings, config = check(df)
+    findings, config = check(df, base_config=base_config)
     warnings = [{"ruleName": f.rule, "description": RULE_DESCRIPTIONS.get(f.rule, ""), "url": f.url,
                  "detail": f.message, "location": _location(f.line)} for f in findings]
     sources = [{"filename": df.filename, "data": _sources(df)[0], "language": "Dockerfile"}]

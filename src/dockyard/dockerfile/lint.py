@@ -7,10 +7,12 @@ rules are not reported, and ``error=true`` makes any warning fail the check.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from dockyard.dockerfile import instructions as ins
 from dockyard.dockerfile.args import PLATFORM_ARGS, platform_args
@@ -18,6 +20,7 @@ from dockyard.dockerfile.flags import suggest
 from dockyard.dockerfile.shell import ExpansionError, expand
 from dockyard.dockerfile.stages import Dockerfile, Stage
 from dockyard.dockerfile.syntax import RawCommand
+from dockyard.errors import UsageError
 from dockyard.platform import Platform
 
 RULES = (
@@ -265,12 +268,12 @@ def _references(word: str, escape: str) -> set[str]:
 
 
 def _stage_checks(  # noqa: C901, PLR0912 - BuildKit's per-stage lint rules, one branch each, in its order
-    df: Dockerfile, stage: Stage, raw: dict[int, RawCommand], known_env: dict[int, StageFacts]
+    df: Dockerfile, stage: Stage, raw: dict[int, RawCommand], known_env: dict[int, StageFacts], base_env: set[str]
 ) -> Iterator[Finding]:
     counts: dict[str, list[int]] = {}
     parent = df.parent(stage, stage.base.image)
     inherited = known_env.get(parent.index) if parent is not None else None
-    defined = set(inherited.defined) if inherited is not None else {"PATH"}
+    defined = set(inherited.defined) if inherited is not None else {"PATH", *base_env}
     # dispatchWorkdir checks only the first WORKDIR of a chain of stages (workdirSet is inherited);
     # dispatchCmd/Entrypoint skip JSONArgsRecommended once a SHELL is set (the image config's Shell)
     workdir_set = inherited is not None and inherited.workdir_set
@@ -379,13 +382,54 @@ def _expanded_words(item: ins.Instruction) -> list[str]:
     return []
 
 
-def check(df: Dockerfile) -> tuple[list[Finding], CheckConfig]:
-    """All findings (sorted by line) minus skipped rules, and the check configuration."""
+BaseConfig = Callable[[str, Platform], Mapping[str, Any] | None]
+"""A base image's OCI config for a platform (``ImageResolver.image_config``), None when unknown."""
+
+
+def check(df: Dockerfile, *, base_config: BaseConfig | None = None) -> tuple[list[Finding], CheckConfig]:
+    """All findings (sorted by line) minus skipped rules, and the check configuration.
+
+    With ``base_config``, base images are read as BuildKit's lint reads them while converting:
+    their ENV defines names (UndefinedVar), their platform is compared (InvalidBaseImagePlatform).
+    """
     config = CheckConfig.parse(df.parsed.directives.get("check", ""))
     raw = _raw_by_line(df)
     found: list[Finding] = [*_casing(df), *_from_checks(df, raw), *_empty_continuations(df), *_from_defaults(df)]
     known_env: dict[int, StageFacts] = {}
+    base_env: dict[int, set[str]] = {}
+    if base_config is not None:
+        found.extend(_base_images(df, base_config, base_env))
     for stage in df.stages:
-        found.extend(_stage_checks(df, stage, raw, known_env))
+        found.extend(_stage_checks(df, stage, raw, known_env, base_env.get(stage.index, set())))
     skip_all = "all" in config.skip
     return sorted(w for w in found if not skip_all and w.rule not in config.skip), config
+
+
+def _base_images(df: Dockerfile, base_config: BaseConfig, base_env: dict[int, set[str]]) -> Iterator[Finding]:
+    """Resolve each image a FROM names (with the ARG defaults and the real platform values)."""
+    host = Platform.host()
+    scope = platform_args(host, host, stage=df.stages[-1].name)
+    for arg in df.meta_args:
+        for a in arg.args:
+            if a.default is not None:
+                with contextlib.suppress(ExpansionError):
+                    scope[a.name] = expand(a.default, scope, escape=df.parsed.escape).text
+    for stage in df.stages:
+        try:
+            ref = expand(stage.base.image, scope, escape=df.parsed.escape).text
+            wanted = Platform.parse(expand(stage.base.platform, scope, escape=df.parsed.escape).text) \
+                if stage.base.platform else host
+        except (ExpansionError, UsageError):
+            continue
+        if not ref or ref == "scratch" or df.parent(stage, ref) is not None:
+            continue
+        doc = base_config(ref, wanted)
+        if doc is None:
+            continue
+        env = (doc.get("config") or {}).get("Env") or []
+        base_env[stage.index] = {str(e).partition("=")[0] for e in env}
+        actual = Platform(str(doc.get("os", "")), str(doc.get("architecture", "")), str(doc.get("variant") or ""))
+        if not wanted.matches(actual):  # convert.go resolveBaseImage: platforms.Only(expected).Match(actual)
+            yield Finding(stage.base.line, "InvalidBaseImagePlatform",
+                          f"Base image {ref} was pulled with platform {_go_quote(str(actual.normal()))}, expected "
+                          f"{_go_quote(str(wanted))} for current build")

@@ -10,13 +10,15 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dockyard.dockerfile import calls
+from dockyard.dockerfile.lint import BaseConfig
 from dockyard.dockerfile.plan import plan
 from dockyard.dockerfile.resolver import ImageResolver
 from dockyard.dockerfile.stages import load
 from dockyard.dockerfile.syntax import parse_path
-from dockyard.errors import DockerfileError, UsageError
+from dockyard.errors import DockerfileError, DockyardError, UsageError
 from dockyard.platform import Platform
 from dockyard.selector.errors import SelectionError, explain
 
@@ -51,6 +53,19 @@ def _emit(data: dict[str, object], fmt: str, text: str) -> str:
     return json.dumps(data, indent=2, sort_keys=False) + "\n" if fmt == "json" else text
 
 
+def _readable(resolver: ImageResolver) -> BaseConfig:
+    """Base configs for the check, None where a registry cannot be read (the check then knows only
+    PATH for that base; BuildKit would fail the check instead)."""
+
+    def config(ref: str, platform: Platform) -> Mapping[str, Any] | None:
+        try:
+            return resolver.image_config(ref, platform)
+        except DockyardError:
+            return None
+
+    return config
+
+
 def answer(request: BuildRequest, *, resolver: ImageResolver | None = None) -> Answer:
     """Answer a call or a dry run; a real build is refused (the engine runs it)."""
     if request.call not in CALLS:
@@ -64,7 +79,7 @@ def answer(request: BuildRequest, *, resolver: ImageResolver | None = None) -> A
         if request.call == "targets":
             data = calls.targets(df)
             return Answer(_emit(data, request.fmt, calls.render_targets(data)))
-        data = calls.lint(df)
+        data = calls.lint(df, base_config=_readable(resolver) if resolver is not None else None)
         failed = bool(data["warnings"])
         shown = {k: v for k, v in data.items() if k != "error"}
         return Answer(_emit(shown, request.fmt, calls.render_lint(data)), 1 if failed else 0)
