@@ -142,7 +142,8 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
     if not request.context.is_dir():
         raise UsageError(f"build context {str(request.context)!r} is not a directory",
                          hint="pass the directory holding your sources, e.g. dockyard build .")
-    warnings, lint_error = build_warnings(request.dockerfile) if request.dockerfile.is_file() else ([], None)
+    warnings, lint_error = (build_warnings(request.dockerfile, request.context) if request.dockerfile.is_file()
+                            else ([], None))
     if lint_error is not None:
         click.echo("\n".join(warnings), err=True)
         raise DockerfileError(lint_error, file=str(request.dockerfile), hint="fix them, or skip rules with "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import posixpath
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from dockyard.dockerfile.stages import Dockerfile, Stage
 from dockyard.dockerfile.syntax import RawCommand
 from dockyard.errors import UsageError
 from dockyard.platform import Platform
+from dockyard.selector.patterns import PatternMatcher
 
 RULES = (
     "ConsistentInstructionCasing",
@@ -386,11 +388,13 @@ BaseConfig = Callable[[str, Platform], Mapping[str, Any] | None]
 """A base image's OCI config for a platform (``ImageResolver.image_config``), None when unknown."""
 
 
-def check(df: Dockerfile, *, base_config: BaseConfig | None = None) -> tuple[list[Finding], CheckConfig]:
+def check(df: Dockerfile, *, base_config: BaseConfig | None = None,
+          ignore: PatternMatcher | None = None) -> tuple[list[Finding], CheckConfig]:
     """All findings (sorted by line) minus skipped rules, and the check configuration.
 
     With ``base_config``, base images are read as BuildKit's lint reads them while converting:
     their ENV defines names (UndefinedVar), their platform is compared (InvalidBaseImagePlatform).
+    With ``ignore`` (the context's .dockerignore), COPY/ADD sources it excludes are CopyIgnoredFile.
     """
     config = CheckConfig.parse(df.parsed.directives.get("check", ""))
     raw = _raw_by_line(df)
@@ -401,8 +405,27 @@ def check(df: Dockerfile, *, base_config: BaseConfig | None = None) -> tuple[lis
         found.extend(_base_images(df, base_config, base_env))
     for stage in df.stages:
         found.extend(_stage_checks(df, stage, raw, known_env, base_env.get(stage.index, set())))
+        if ignore is not None and not ignore.has_exclusions:
+            found.extend(_ignored_sources(stage, ignore))
     skip_all = "all" in config.skip
     return sorted(w for w in found if not skip_all and w.rule not in config.skip), config
+
+
+def _ignored_sources(stage: Stage, ignore: PatternMatcher) -> Iterator[Finding]:
+    """validations.go ``validateCopySourcePath``: a context source the .dockerignore excludes (not
+    checked when the file has exclusions, nor for the context root unless ``*``/``**`` ignore it)."""
+    root_ignored = any(not p.exclusion and p.text in ("*", "**", "**/*") for p in ignore.patterns)
+    for item in stage.instructions:
+        if not isinstance(item, ins.Copy | ins.Add) or (isinstance(item, ins.Copy) and item.from_):
+            continue
+        for src in item.sources:
+            if "$" in src or src.startswith(("http://", "https://", "git@", "git://")):
+                continue
+            path = posixpath.normpath(src).lstrip("/") or "."
+            if (path == "." and root_ignored) or (path != "." and ignore.matches(path)):
+                kind = "Copy" if isinstance(item, ins.Copy) else "Add"
+                yield Finding(item.line, "CopyIgnoredFile",
+                              f"Attempting to {kind} file {_go_quote(path)} that is excluded by .dockerignore")
 
 
 def _base_images(df: Dockerfile, base_config: BaseConfig, base_env: dict[int, set[str]]) -> Iterator[Finding]:

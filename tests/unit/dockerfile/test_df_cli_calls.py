@@ -154,3 +154,28 @@ def test_no_empty_continuation_once_per_instruction_at_its_last_line(tmp_path: P
     _, out = _invoke("--call=check,format=json", str(tmp_path))
     found = [(w["ruleName"], w["location"]["ranges"][0]["start"]["line"]) for w in json.loads(out)["warnings"]]
     assert found == [("NoEmptyContinuation", 6)]
+
+
+@pytest.mark.parametrize(("ignore", "flagged"), [
+    ("secret.txt\n", ["secret.txt"]),  # validations.go validateCopySourcePath
+    ("secret.txt\n!keep\n", []),  # not checked when the .dockerignore has exclusions
+    ("*\n", [".", "secret.txt"]),  # the context root only when * / ** / **/* ignore everything
+])
+def test_copy_ignored_file(tmp_path: Path, ignore: str, flagged: list[str]) -> None:
+    (tmp_path / ".dockerignore").write_text(ignore)
+    (tmp_path / "Dockerfile").write_text('FROM scratch\nCOPY ./secret.txt /s\nCOPY . /all\nCMD ["x"]\n')
+    _, out = _invoke("--call=check,format=json", str(tmp_path))
+    details = [w["detail"] for w in json.loads(out)["warnings"] if w["ruleName"] == "CopyIgnoredFile"]
+    assert details == [f'Attempting to Copy file "{f}" that is excluded by .dockerignore' for f in
+                       sorted(flagged, key=lambda f: f == ".")]
+
+
+def test_check_reports_a_conversion_error_and_fails(tmp_path: Path) -> None:
+    # lint.go LintResults.Error ("buildError"): the check converts the whole file, as BuildKit's does
+    (tmp_path / "Dockerfile").write_text('FROM scratch AS a\nCOPY --from=b /x /x\nFROM scratch AS b\nCMD ["x"]\n')
+    code, out = _invoke("--call=check,format=json", str(tmp_path))
+    error = json.loads(out)["buildError"]
+    assert code == 1 and error["message"].startswith("cannot copy from stage 'b'")
+    assert error["location"]["ranges"][0]["start"]["line"] == 2
+    code, text = _invoke("--call=check", str(tmp_path))
+    assert code == 1 and "ERROR: cannot copy from stage 'b'" in text and "   2 | >>> COPY --from=b /x /x" in text
