@@ -260,11 +260,11 @@ def _names_platform(stage_name: str, platform: str) -> bool:
     return bool(stage_name) and any(part and part in stage_name for part in platform.lower().split("/"))
 
 
-def _references(word: str, escape: str) -> set[str]:
+def _references(word: str, escape: str, *, skip_quotes: bool = False) -> set[str]:
     if not word or "$" not in word:
         return set()
     try:
-        return set(expand(word, {}, escape=escape).unmatched)
+        return set(expand(word, {}, escape=escape, skip_quotes=skip_quotes).unmatched)
     except ExpansionError:
         return set()
 
@@ -328,8 +328,10 @@ def _stage_checks(  # noqa: C901, PLR0912 - BuildKit's per-stage lint rules, one
                         "ExposeProtoCasing",
                         f"Defined protocol '{port}' in EXPOSE instruction should be lowercase",
                     )
-        words = _expanded_words(item)
-        for name in sorted({n for w in words for n in _references(w, df.parsed.escape)}):
+        names = {n for w in _expanded_words(item) for n in _references(w, df.parsed.escape)}
+        if isinstance(item, ins.Copy | ins.Add):  # unquoted heredoc bodies expand (ExpandRaw, SkipProcessQuotes)
+            names |= {n for d in item.inline if d.expand for n in _references(d.content, "\\", skip_quotes=True)}
+        for name in sorted(names):
             if name not in defined:
                 yield Finding(
                     item.line,

@@ -179,3 +179,11 @@ def test_check_reports_a_conversion_error_and_fails(tmp_path: Path) -> None:
     assert error["location"]["ranges"][0]["start"]["line"] == 2
     code, text = _invoke("--call=check", str(tmp_path))
     assert code == 1 and "ERROR: cannot copy from stage 'b'" in text and "   2 | >>> COPY --from=b /x /x" in text
+
+
+def test_undefined_var_in_unquoted_copy_heredocs_only(tmp_path: Path) -> None:
+    # dispatch(): ExpandRaw reports unmatched variables of unquoted COPY heredoc bodies; quoted ones stay raw
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY <<EOF /a\necho '$NOPE1'\nEOF\n"
+                                         "COPY <<'EOF' /b\necho $NOPE2\nEOF\nCMD [\"x\"]\n")
+    _, out = _invoke("--call=check,format=json", str(tmp_path))
+    assert [w["detail"] for w in json.loads(out)["warnings"]] == ["Usage of undefined variable '$NOPE1'"]
