@@ -8,6 +8,7 @@ the dry run shows what would run, with expanded values and cache keys.
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,13 @@ from dockyard.dockerfile import instructions as ins
 from dockyard.dockerfile.args import PLATFORM_ARGS
 from dockyard.dockerfile.lint import RULE_DESCRIPTIONS, BaseConfig, check
 from dockyard.dockerfile.plan import Plan
+from dockyard.dockerfile.resolver import ImageResolver
 from dockyard.dockerfile.shell import ExpansionError, expand
 from dockyard.dockerfile.stages import Dockerfile, load
 from dockyard.dockerfile.syntax import parse_path
+from dockyard.errors import DockyardError
 from dockyard.graph.cachekey import CacheKeys
+from dockyard.platform import Platform
 from dockyard.selector.patterns import PatternMatcher
 
 
@@ -207,12 +211,27 @@ def _excerpt(filename: str, lines: list[str], start: int, end: int) -> list[str]
     return [*out, "-" * 20]
 
 
-def build_warnings(dockerfile: Path, context: Path) -> tuple[list[str], str | None]:
+def readable(resolver: ImageResolver) -> BaseConfig:
+    """Base configs for the check rules, None where a registry cannot be read (the rules then know
+    only PATH for that base; BuildKit would fail instead)."""
+
+    def config(ref: str, platform: Platform) -> Mapping[str, Any] | None:
+        try:
+            return resolver.image_config(ref, platform)
+        except DockyardError:
+            return None
+
+    return config
+
+
+def build_warnings(dockerfile: Path, context: Path, *,
+                   resolver: ImageResolver | None = None) -> tuple[list[str], str | None]:
     """What buildx prints after a build for the Dockerfile's check findings (none: no lines), and
     with ``# check=error=true`` the error that stops the build before it runs: BuildKit's "lint
     violation found for rules: ..." (linter.go ``Linter.Error``)."""
     df = load(parse_path(dockerfile))
-    findings, config = check(df, ignore=PatternMatcher(dockerignore.load_for(context, dockerfile)))
+    findings, config = check(df, base_config=readable(resolver) if resolver is not None else None,
+                             ignore=PatternMatcher(dockerignore.load_for(context, dockerfile)))
     if not findings:
         return [], None
     count = len(findings)

@@ -10,15 +10,13 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from dockyard.dockerfile import calls, dockerignore
-from dockyard.dockerfile.lint import BaseConfig
 from dockyard.dockerfile.plan import plan
 from dockyard.dockerfile.resolver import ImageResolver
 from dockyard.dockerfile.stages import Dockerfile, load
 from dockyard.dockerfile.syntax import parse_path
-from dockyard.errors import DockerfileError, DockyardError, UsageError
+from dockyard.errors import DockerfileError, UsageError
 from dockyard.platform import Platform
 from dockyard.selector.errors import SelectionError, explain
 from dockyard.selector.patterns import PatternMatcher
@@ -54,23 +52,10 @@ def _emit(data: dict[str, object], fmt: str, text: str) -> str:
     return json.dumps(data, indent=2, sort_keys=False) + "\n" if fmt == "json" else text
 
 
-def _readable(resolver: ImageResolver) -> BaseConfig:
-    """Base configs for the check, None where a registry cannot be read (the check then knows only
-    PATH for that base; BuildKit would fail the check instead)."""
-
-    def config(ref: str, platform: Platform) -> Mapping[str, Any] | None:
-        try:
-            return resolver.image_config(ref, platform)
-        except DockyardError:
-            return None
-
-    return config
-
-
 def _check(request: BuildRequest, df: Dockerfile, resolver: ImageResolver | None) -> Answer:
     """``--call=check``: the rules, then the conversion of every stage (BuildKit's DockerfileLint sets
     AllStages when no target is given), whose error becomes the check's ``buildError``."""
-    data = calls.lint(df, base_config=_readable(resolver) if resolver is not None else None,
+    data = calls.lint(df, base_config=calls.readable(resolver) if resolver is not None else None,
                       ignore=PatternMatcher(dockerignore.load_for(request.context, request.dockerfile)))
     try:
         plan(request.dockerfile, request.context, platforms=request.platforms, build_args=request.build_args,
