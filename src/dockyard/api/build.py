@@ -74,9 +74,11 @@ class BuildOutcome:
 
 
 def run_build(call: BuildCall, *, listener: progress.Listener | None = None, report: Report | None = None,
-              built: Callable[[bool], None] | None = None) -> BuildOutcome:
+              built: Callable[[bool], None] | None = None,
+              with_client: Callable[[Client], None] | None = None) -> BuildOutcome:
     """Run ``call`` (see the module docstring); ``report`` gets one line per notable step (pushes, GC);
-    ``built(ok)`` is called when the build itself ends, before the gate and delivery (a renderer closes)."""
+    ``built(ok)`` is called when the build itself ends, before the gate and delivery (a renderer closes);
+    ``with_client`` runs first with the build's registry client (the CLI's Dockerfile check reads bases)."""
     say = report or (lambda _line: None)
     prepare(call.delivery)
     from dockyard.builders import current_builder
@@ -98,6 +100,8 @@ def run_build(call: BuildCall, *, listener: progress.Listener | None = None, rep
     with chosen.in_use(), Client(hosts=hosts, push_timeout=call.push_timeout, on_wait=say) as client:
         import dataclasses
 
+        if with_client is not None:
+            with_client(client)
         ok = False
         try:
             farm = build_on_nodes(

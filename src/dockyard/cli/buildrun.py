@@ -29,7 +29,10 @@ from dockyard.phases.attest import BuildAttestor, for_build
 from dockyard.phases.deliver import Delivery
 from dockyard.phases.request import BuildOptions, source_date_epoch
 from dockyard.reference import Reference
+from dockyard.registry.client import Client
+from dockyard.registry.configs import ConfigResolver
 from dockyard.registry.watch import DEFAULT_PUSH_TIMEOUT
+from dockyard.store.content import ContentStore
 from dockyard.store.gc import parse_duration
 
 
@@ -68,6 +71,20 @@ def _check_rewrite_timestamp(image: ImageOptions) -> None:
                          hint="drop rewrite-timestamp=false, or unset SOURCE_DATE_EPOCH")
     if image.rewrite_timestamp and epoch is None:
         click.echo("WARNING: rewrite-timestamp is specified, but no source-date-epoch was found", err=True)
+
+
+def _lint(request: BuildRequest, client: Client) -> list[str]:
+    """The check's warnings, printed after the build as buildx prints them; base images are read as
+    BuildKit's lint reads them during the conversion. ``# check=error=true`` stops the build here."""
+    if not request.dockerfile.is_file():
+        return []
+    warnings, lint_error = build_warnings(request.dockerfile, request.context,
+                                          resolver=ConfigResolver(client, ContentStore.default()))
+    if lint_error is not None:
+        click.echo("\n".join(warnings), err=True)
+        raise DockerfileError(lint_error, file=str(request.dockerfile), hint="fix them, or skip rules with "
+                              "# check=skip=RULE,...")
+    return warnings
 
 
 def _strs(value: object) -> tuple[str, ...]:
@@ -117,11 +134,7 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
     if not request.context.is_dir():
         raise UsageError(f"build context {str(request.context)!r} is not a directory",
                          hint="pass the directory holding your sources, e.g. dockyard build .")
-    warnings, lint_error = build_warnings(request.dockerfile) if request.dockerfile.is_file() else ([], None)
-    if lint_error is not None:
-        click.echo("\n".join(warnings), err=True)
-        raise DockerfileError(lint_error, file=str(request.dockerfile), hint="fix them, or skip rules with "
-                              "# check=skip=RULE,...")
+    warnings: list[str] = []
     from dockyard.cli.buildrelease import plan
 
     release = plan(request.context, options, labels=_labels(_strs(options.get("label"))),
@@ -159,7 +172,8 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
     )
     render = progress.renderer(progress.resolve_mode(str(options.get("progress") or "") or None))
     outcome = run_build(call, listener=render, report=lambda line: click.echo(line, err=True),
-                        built=lambda ok: render.close(ok=ok))
+                        built=lambda ok: render.close(ok=ok),
+                        with_client=lambda client: warnings.extend(_lint(request, client)))
     if warnings:  # after the build, as buildx prints them
         click.echo("\n" + "\n".join(warnings), err=True)
     click.echo(outcome.digest)
