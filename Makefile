@@ -9,6 +9,7 @@ setup:
 lint: setup
 	$(VENV)/ruff check src tests bench
 	$(VENV)/mypy
+	$(VENV)/lint-imports
 
 test: lint
 	$(VENV)/pytest -p no:cacheprovider $(PYTEST_ARGS)

@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dockyard.oci.source import walk
 from dockyard.platform import Platform
 from dockyard.registry import Client, HostsConfig, Keychain, RetryPolicy, TransportOptions, UploadOptions
-from dockyard.registry.client import walk
 from dockyard.registry.errors import ServerError, UnreachableError
 from dockyard.store.content import ContentStore
 from tests.integration.faultproxy import FaultProxy, Rule

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard.builders.config import BuilderConfig
+from dockyard.builders.kube import SCHEME as KUBE_SCHEME
+from dockyard.builders.kube import KubeNode
 from dockyard.builders.local import LocalNode
 from dockyard.builders.node import Placement, assign_platforms
 from dockyard.builders.records import DEFAULT_NAME, BootRecord, BuilderRecord, NodeRecord, now
@@ -28,6 +30,7 @@ from dockyard.platform import Platform
 from dockyard.registry.hosts import HostConfig
 
 IN_USE = ".in-use.lock"
+AnyNode = LocalNode | SshNode | KubeNode
 
 
 def node_store_root(builder: str, node: str) -> Path:
@@ -58,16 +61,15 @@ class Builder:
     def driver(self) -> str:
         return self.record.driver
 
-    def nodes(self) -> list[LocalNode | SshNode]:
+    def nodes(self) -> list[AnyNode]:
         """The nodes, in the order they were added (assignment prefers earlier ones)."""
-        return [LocalNode(n, node_store_root(self.name, n.name)) if n.endpoint == "local" else SshNode(n, self.name)
-                for n in self.record.nodes]
+        return [_node(n, self.name) for n in self.record.nodes]
 
     def local_nodes(self) -> list[LocalNode]:
         """The nodes on this machine (their stores are here: locks, du and prune act on them)."""
         return [n for n in self.nodes() if isinstance(n, LocalNode)]
 
-    def node(self, name: str | None = None) -> LocalNode | SshNode:
+    def node(self, name: str | None = None) -> AnyNode:
         """The node called ``name``; the first node when None."""
         nodes = self.nodes()
         if name is None:
@@ -117,7 +119,7 @@ class Builder:
         return Placement.parse(self.record.placement)
 
     def assign(self, requested: Sequence[Platform], *,
-               placement: Placement | None = None) -> dict[Platform, LocalNode | SshNode]:
+               placement: Placement | None = None) -> dict[Platform, AnyNode]:
         """The first node that builds each requested platform under the placement policy."""
         return assign_platforms(self.nodes(), requested, builder=self.name, placement=placement or self.placement)
 
@@ -191,6 +193,14 @@ class Builder:
             yield
         finally:
             os.close(fd)
+
+
+def _node(record: NodeRecord, builder: str) -> AnyNode:
+    if record.endpoint.startswith(KUBE_SCHEME):
+        return KubeNode(record, builder)
+    if record.endpoint != "local":
+        return SshNode(record, builder)
+    return LocalNode(record, node_store_root(builder, record.name))
 
 
 def _booted(node: NodeRecord, boot: BootRecord) -> Callable[[BuilderRecord], BuilderRecord]:

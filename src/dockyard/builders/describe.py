@@ -11,10 +11,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from dockyard.builders.builder import Builder
+from dockyard.builders.builder import AnyNode, Builder
 from dockyard.builders.config import GCPolicy
 from dockyard.builders.local import LocalNode
-from dockyard.builders.ssh import SshNode
 from dockyard.platform import Platform
 from dockyard.rootless import mode
 
@@ -24,7 +23,7 @@ def platform_label(platform: Platform) -> str:
     return str(platform.normal())
 
 
-def platforms_text(node: LocalNode | SshNode) -> str:
+def platforms_text(node: AnyNode) -> str:
     """The comma-separated platforms of a node, ``*`` on configured ones."""
     configured = set(node.record.platforms)
     return ", ".join(platform_label(s.platform) + ("*" if s.platform in configured else "")
@@ -154,6 +153,6 @@ def _when(at: datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S +0000 UTC")
 
 
-def _version(node: LocalNode | SshNode) -> str | None:
+def _version(node: AnyNode) -> str | None:
     boot = node.record.boot
     return f"dockyard {boot.version} ({boot.runtime})" if boot else None

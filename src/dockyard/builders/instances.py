@@ -17,6 +17,7 @@ from pathlib import Path
 
 from dockyard.builders.builder import Builder, builder_store_dir, node_record, node_store_root
 from dockyard.builders.config import BuilderConfig, load_config
+from dockyard.builders.kube import KubeNode, KubeOptions, endpoint_for, parse_driver_opts
 from dockyard.builders.node import Placement
 from dockyard.builders.records import DEFAULT_NAME, BuilderRecord, now
 from dockyard.builders.ssh import SshEndpoint
@@ -25,7 +26,8 @@ from dockyard.errors import NotBuiltError, UsageError
 from dockyard.platform import Platform
 
 ENV_VARS = ("DOCKYARD_BUILDER", "BUILDX_BUILDER")
-LATER_DRIVERS = {"docker-container", "kubernetes", "remote", "ssh"}
+LATER_DRIVERS = {"docker-container", "remote", "ssh"}
+DRIVERS = ("local", "kubernetes")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +45,7 @@ class CreateOptions:
     bootstrap: bool = False
     endpoint: str | None = None
     placement: Placement | None = None  # None: keep the builder's (prefer-native for a new one)
+    driver_opts: tuple[str, ...] = ()  # --driver-opt values (kubernetes)
 
 
 def builder_name(override: str | None = None, *, store: BuilderStore | None = None) -> str:
@@ -81,10 +84,15 @@ def create_builder(opts: CreateOptions, *, store: BuilderStore | None = None) ->
     store = store or BuilderStore()
     if opts.driver in LATER_DRIVERS:
         raise NotBuiltError(f"driver {opts.driver!r} is not built yet",
-                            hint="use --driver local; remote nodes are designed in docs/remote-nodes.md")
-    if opts.driver != "local":
-        raise UsageError(f"unknown driver {opts.driver!r}", hint="available drivers: local")
+                            hint="use --driver local (with ssh:// endpoints for remote nodes) or kubernetes")
+    if opts.driver not in DRIVERS:
+        raise UsageError(f"unknown driver {opts.driver!r}", hint="available drivers: " + ", ".join(DRIVERS))
+    driver_opts = parse_driver_opts(opts.driver_opts) if opts.driver == "kubernetes" else {}
+    if opts.driver_opts and opts.driver != "kubernetes":
+        raise UsageError("--driver-opt is only for --driver kubernetes")
     endpoint = opts.endpoint or "local"
+    if opts.driver == "kubernetes" and opts.endpoint:
+        raise UsageError("a kubernetes node takes no endpoint", hint="use --driver-opt namespace=...,context=...")
     if endpoint != "local":
         SshEndpoint.parse(endpoint)  # a UsageError names what is wrong with it
     if opts.leave:
@@ -110,7 +118,10 @@ def create_builder(opts: CreateOptions, *, store: BuilderStore | None = None) ->
         if node_name is None:
             taken = {n.name for n in record.nodes}
             node_name = next(f"{name}{i}" for i in range(len(taken) + 1) if f"{name}{i}" not in taken)
-        record = record.with_node(node_record(node_name, platforms, endpoint=endpoint))
+        if opts.driver == "kubernetes":
+            endpoint = endpoint_for(KubeOptions.parse(driver_opts), name, node_name)
+        record = record.with_node(dataclasses.replace(node_record(node_name, platforms, endpoint=endpoint),
+                                                      driver_opts=tuple(sorted(driver_opts.items()))))
         if opts.config:
             record = dataclasses.replace(record, config_file=store.install_config(name, opts.config))
         store.put(record)
@@ -130,6 +141,9 @@ def _leave(opts: CreateOptions, store: BuilderStore) -> Builder:
         if len(record.nodes) == 1:
             raise UsageError(f"node {opts.node!r} is the last node of {record.name!r}",
                              hint=f"remove the builder with 'dockyard rm {record.name}'")
+        leaving = open_builder(record.name, store=store).node(opts.node)
+        if isinstance(leaving, KubeNode):
+            leaving.remove()
         record = dataclasses.replace(record, nodes=tuple(n for n in record.nodes if n.name != opts.node))
         store.put(record)
     shutil.rmtree(node_store_root(record.name, opts.node), ignore_errors=True)
@@ -157,7 +171,11 @@ def remove_builders(names: Sequence[str], *, keep_state: bool = False, store: Bu
         if builder.busy():
             raise UsageError(f"builder {builder.name!r} is in use by a running build",
                              hint="wait for the build to finish, then remove it")
-    for name in names:
+    for builder in builders:
+        for node in builder.nodes():
+            if isinstance(node, KubeNode):
+                node.remove()  # the Deployment (and its pods' stores) go first: a failure keeps the record
+        name = builder.name
         with store.locked():
             store.remove(name)
             if store.current() == DEFAULT_NAME:  # current() already ignores a pointer to a removed builder

@@ -51,6 +51,7 @@ class NodeRecord:
     platforms: tuple[Platform, ...] = ()
     stopped: bool = False
     boot: BootRecord | None = None
+    driver_opts: tuple[tuple[str, str], ...] = ()  # --driver-opt of a kubernetes node, sorted
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ def _node_json(node: NodeRecord) -> dict[str, Any]:
         "endpoint": node.endpoint,
         "platforms": [str(p) for p in node.platforms],
         "stopped": node.stopped,
+        "driver_opts": dict(node.driver_opts),
         "boot": None if boot is None else boot_to_json(boot),
     }
 
@@ -170,4 +172,5 @@ def _node_from(doc: Mapping[str, Any]) -> NodeRecord:
         platforms=tuple(Platform.parse(p) for p in doc.get("platforms", [])),
         stopped=bool(doc.get("stopped", False)),
         boot=boot,
+        driver_opts=tuple(sorted((str(k), str(v)) for k, v in (doc.get("driver_opts") or {}).items())),
     )

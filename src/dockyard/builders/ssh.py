@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from dockyard import progress
-from dockyard.builders.node import PlatformSupport
-from dockyard.builders.records import BootRecord, NodeRecord
-from dockyard.errors import NotBuiltError, UsageError
+from dockyard.builders.records import BootRecord
+from dockyard.builders.remotenode import RemoteNode
+from dockyard.errors import UsageError
 from dockyard.registry.keychain import Keychain
 
 if TYPE_CHECKING:
@@ -63,51 +61,12 @@ class SshEndpoint:
 
 
 @dataclass(frozen=True)
-class SshNode:
+class SshNode(RemoteNode):
     """A node reached over SSH; its store lives on the far machine."""
-
-    record: NodeRecord
-    builder: str
-
-    @property
-    def name(self) -> str:
-        return self.record.name
-
-    @property
-    def endpoint(self) -> str:
-        return self.record.endpoint
-
-    @property
-    def remote(self) -> bool:
-        return True
-
-    def platforms(self) -> Sequence[PlatformSupport]:
-        """What the last bootstrap found; before one, the configured platforms, assumed native."""
-        if self.record.boot is not None:
-            return self.record.boot.platforms
-        return [PlatformSupport(p, detail="not bootstrapped") for p in self.record.platforms]
-
-    def store_root(self) -> Path:
-        raise NotBuiltError(f"node {self.name} is remote ({self.endpoint}): its store is on that machine",
-                            hint=f"run 'ssh {self.endpoint.removeprefix('ssh://')} dockyard du' there")
-
-    def status(self) -> str:
-        if self.record.stopped:
-            return "stopped"
-        return "running" if self.record.boot is not None else "inactive"
 
     def open(self, *, listener: progress.Listener | None = None, keychain: Keychain | None = None) -> Session:
         """A new session with the node (ssh started, ``hello`` exchanged)."""
-        from dockyard.remote.session import Session  # the protocol is loaded only when a node is used
-
-        session = Session(SshEndpoint.parse(self.endpoint).argv(), node=self.name, builder=self.builder,
-                          listener=listener, keychain=keychain)
-        try:
-            session.hello()
-        except BaseException:
-            session.close()
-            raise
-        return session
+        return self.session(SshEndpoint.parse(self.endpoint).argv(), listener=listener, keychain=keychain)
 
     def bootstrap(self) -> BootRecord:
         """Connect, check versions, and run the local bootstrap on the node for its platforms."""

@@ -161,6 +161,17 @@ def build(
         from dockyard.cli.buildrun import run
 
         return run(request, secrets=secret, ssh=ssh, builder=ctx.obj.builder if ctx.obj else None, **options)
-    result = answer(request)
+    if request.call == "check":  # BuildKit's lint reads the base images' configs (their ENV, their platform)
+        from dockyard.registry.client import Client
+        from dockyard.registry.configs import ConfigResolver
+        from dockyard.registry.retry import RetryPolicy
+        from dockyard.registry.transport import TransportOptions
+        from dockyard.store.content import ContentStore
+
+        options_ = TransportOptions(retry=RetryPolicy(attempts=2, base=0.1), connect_timeout=5, read_timeout=15)
+        with Client(transport=options_) as client:
+            result = answer(request, resolver=ConfigResolver(client, ContentStore.default()))
+    else:
+        result = answer(request)
     click.echo(result.output, nl=False)
     return result.exit_code

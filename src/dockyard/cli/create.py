@@ -18,7 +18,7 @@ from dockyard.platform import parse_platforms
 @click.argument("endpoint", required=False, metavar="[ENDPOINT]")
 @click.option("--name", help="Builder instance name (generated when omitted)")
 @click.option("--driver", default="local", show_default=True,
-              help="Driver to use (local; an ssh:// endpoint makes a remote node)")
+              help="Driver to use (local, kubernetes; an ssh:// endpoint makes a remote node)")
 @click.option("--node", help="Create/modify the node with this name")
 @click.option("--platform", "platforms", multiple=True, metavar="P[,P...]",
               help="Fixed platforms for the node (repeatable or comma-separated)")
@@ -30,13 +30,16 @@ from dockyard.platform import parse_platforms
 @click.option("--bootstrap", is_flag=True, help="Bootstrap the builder after creating it")
 @click.option("--placement", type=click.Choice(["native-only", "prefer-native", "any"]),
               help="Which nodes may build a platform (default prefer-native; builds may override)")
+@click.option("--driver-opt", "driver_opts", multiple=True, metavar="KEY=VALUE[,...]",
+              help="Options of the kubernetes driver (namespace, replicas, image, nodeselector, ...)")
 def create(*, endpoint: str | None, name: str | None, driver: str, node: str | None, platforms: tuple[str, ...],
             config: Path | None, use: bool, append: bool, leave: bool, bootstrap: bool,
-            placement: str | None) -> None:
+            placement: str | None, driver_opts: tuple[str, ...]) -> None:
     """Create a new builder instance."""
     plats = tuple(parse_platforms(",".join(platforms))) if platforms else ()
     builder = create_builder(CreateOptions(name=name, driver=driver, node=node, platforms=plats, config=config,
                                            use=use, append=append, leave=leave, bootstrap=bootstrap,
                                            endpoint=endpoint,
-                                           placement=Placement.parse(placement) if placement else None))
+                                           placement=Placement.parse(placement) if placement else None,
+                                           driver_opts=driver_opts))
     click.echo(builder.name)

@@ -32,7 +32,7 @@ from dockyard.graph import ops
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.layer import LayerOptions, make_layer
 from dockyard.oci.layout import OciLayout
-from dockyard.registry.blobs import BlobSource
+from dockyard.oci.source import ContentSource
 from dockyard.registry.client import Client
 from dockyard.store.cache import CacheDB, LayerRecord
 from dockyard.store.content import ContentStore
@@ -113,7 +113,7 @@ def export(targets: Sequence[CacheExport], *, records: Sequence[ChainRecord], fi
            listener: progress.Listener | None = None) -> dict[CacheExport, Descriptor]:
     """Write each registry or local target; returns the cache manifest written per target."""
     emit = listener or (lambda _event: None)
-    source: BlobSource = imported.source(content) if imported is not None else content
+    source: ContentSource = imported.source(content) if imported is not None else content
     written: dict[CacheExport, Descriptor] = {}
     mounts: tuple[MountRecord, ...] | None = None
     for target in targets:
@@ -149,7 +149,7 @@ def export(targets: Sequence[CacheExport], *, records: Sequence[ChainRecord], fi
     return written
 
 
-def _write_layout(dest: Path, desc: Descriptor, config: CacheConfig, content: BlobSource, *, tag: str) -> None:
+def _write_layout(dest: Path, desc: Descriptor, config: CacheConfig, content: ContentSource, *, tag: str) -> None:
     layout = OciLayout.create(dest)
     manifest, _data = config.manifest()
     for digest, size in [(desc.digest, desc.size), (manifest.config.digest, manifest.config.size),

@@ -26,7 +26,7 @@ from dockyard.exporters.destination import write_atomic
 from dockyard.oci import mediatypes
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.manifest import Manifest
-from dockyard.registry.client import read_document
+from dockyard.oci.source import read_document
 from dockyard.store.content import ContentStore
 
 

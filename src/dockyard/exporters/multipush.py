@@ -7,7 +7,7 @@ it serves for the index digest, which must be ours byte for byte (same digest, s
 Only when every repository holds the complete image do the tags move, repository by
 repository. A failure in the first phase names the registry and its error and moves no tag
 anywhere; the tag phase can still fail part way (a registry going down between the phases),
-and then the message names the tags that were set and those that were not.
+and then the message names the registry that failed and the tags already moved elsewhere.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from dockyard.errors import DockyardError, RegistryError
 from dockyard.exporters.output import PushTarget
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.manifest import Manifest
-from dockyard.registry.blobs import BlobSource
-from dockyard.registry.client import Client, read_document
+from dockyard.oci.source import ContentSource, read_document
+from dockyard.registry.client import Client
 
 Notify = Callable[[str], None]
 
@@ -46,7 +46,7 @@ def _where(target: PushTarget) -> str:
     return f"{target.reference.registry}/{target.reference.repository}"
 
 
-def _upload(client: Client, target: PushTarget, desc: Descriptor, source: BlobSource, *, retries: int,
+def _upload(client: Client, target: PushTarget, desc: Descriptor, source: ContentSource, *, retries: int,
             notify: Notify, referrers: Sequence[Manifest]) -> None:
     untagged = replace(target.reference, tag=None, digest=None)
     for attempt in range(retries + 1):
@@ -60,7 +60,7 @@ def _upload(client: Client, target: PushTarget, desc: Descriptor, source: BlobSo
             time.sleep(min(2.0 ** attempt, 10.0))
 
 
-def push_everywhere(client: Client, targets: Sequence[PushTarget], desc: Descriptor, source: BlobSource, *,
+def push_everywhere(client: Client, targets: Sequence[PushTarget], desc: Descriptor, source: ContentSource, *,
                     retries: int = 0, notify: Notify = lambda _message: None,
                     referrers: Sequence[Manifest] = (),
                     before_tags: Callable[[PushTarget], None] | None = None) -> list[Pushed]:

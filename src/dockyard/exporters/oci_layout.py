@@ -26,8 +26,8 @@ from dockyard.oci import canonical
 from dockyard.oci.descriptor import REF_NAME, Descriptor
 from dockyard.oci.index import Index
 from dockyard.oci.layout import LAYOUT_VERSION, OciLayout
+from dockyard.oci.source import walk
 from dockyard.reference import Reference
-from dockyard.registry.client import walk
 from dockyard.store.content import ContentStore
 
 IMAGE_NAME = "io.containerd.image.name"

@@ -17,8 +17,8 @@ from dockyard.oci.config import ImageConfig
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.index import Index
 from dockyard.oci.manifest import Manifest
+from dockyard.oci.source import read_document
 from dockyard.platform import Platform
-from dockyard.registry.client import read_document
 from dockyard.store.content import ContentStore
 
 

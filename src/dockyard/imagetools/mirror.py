@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from dockyard.exporters.multipush import Notify, push_everywhere
 from dockyard.exporters.output import PushTarget
 from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.source import walk
 from dockyard.reference import Reference
-from dockyard.registry.client import Client, FetchingSource, walk
+from dockyard.registry.client import Client, FetchingSource
 from dockyard.store.content import ContentStore
 
 

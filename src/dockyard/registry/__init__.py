@@ -13,12 +13,12 @@ Modules: ``transport`` (one host: scheme, TLS, ping, retries), ``auth`` (challen
 ``blobs`` and ``manifests`` (the Distribution API), ``errors`` (what failures become).
 """
 
-from dockyard.registry.blobs import BlobSource, UploadOptions
+from dockyard.registry.blobs import UploadOptions
 from dockyard.registry.client import Client, PulledImage
 from dockyard.registry.hosts import HostsConfig
 from dockyard.registry.keychain import Credentials, Keychain
 from dockyard.registry.retry import RetryPolicy
 from dockyard.registry.transport import TransportOptions
 
-__all__ = ["BlobSource", "Client", "Credentials", "HostsConfig", "Keychain", "PulledImage", "RetryPolicy",
+__all__ = ["Client", "Credentials", "HostsConfig", "Keychain", "PulledImage", "RetryPolicy",
            "TransportOptions", "UploadOptions"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import BinaryIO, Protocol
 from urllib.parse import urljoin
 
 import httpx
@@ -20,16 +19,11 @@ import httpx
 from dockyard import cancel
 from dockyard.digest import CHUNK, Digest
 from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.source import ContentSource
 from dockyard.registry import errors
 from dockyard.registry.auth import scope_for
 from dockyard.registry.transport import Retryable, Session
 from dockyard.store.content import Blob, ContentStore
-
-
-class BlobSource(Protocol):
-    """Where pushed blobs are read from: a ContentStore, or an OCI layout's ``.store``."""
-
-    def open(self, digest: Digest) -> BinaryIO: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,7 +68,7 @@ def _range_end(response: httpx.Response) -> int | None:
     return 0 if int(end) == 0 else int(end) + 1
 
 
-def push(session: Session, repository: str, desc: Descriptor, source: BlobSource, *,
+def push(session: Session, repository: str, desc: Descriptor, source: ContentSource, *,
          mount_from: tuple[str, ...] = (), options: UploadOptions = UploadOptions()) -> str:
     """Make ``desc``'s blob present in ``repository``; returns ``exists``, ``mounted`` or ``uploaded``."""
     scopes = _push_scopes(repository, *mount_from)
@@ -95,7 +89,7 @@ def push(session: Session, repository: str, desc: Descriptor, source: BlobSource
 class _Upload:
     """One blob upload with its resume state."""
 
-    def __init__(self, session: Session, repository: str, desc: Descriptor, *, source: BlobSource,
+    def __init__(self, session: Session, repository: str, desc: Descriptor, *, source: ContentSource,
                  scopes: list[str], options: UploadOptions) -> None:
         self.session = session
         self.repository = repository

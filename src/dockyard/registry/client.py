@@ -26,10 +26,11 @@ from dockyard.oci.config import ImageConfig
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.index import Index
 from dockyard.oci.manifest import Manifest
+from dockyard.oci.source import ContentSource, walk
 from dockyard.platform import Platform
 from dockyard.reference import Reference
 from dockyard.registry import blobs, manifests, referrers
-from dockyard.registry.blobs import BlobSource, UploadOptions
+from dockyard.registry.blobs import UploadOptions
 from dockyard.registry.hosts import HostsConfig
 from dockyard.registry.keychain import Keychain
 from dockyard.registry.manifests import Fetched
@@ -53,34 +54,6 @@ class PulledImage:
 
 def as_reference(ref: Reference | str) -> Reference:
     return ref if isinstance(ref, Reference) else Reference.parse(ref)
-
-
-def read_document(source: BlobSource, desc: Descriptor) -> bytes:
-    """A manifest/index/config from ``source``, verified against its descriptor."""
-    with source.open(desc.digest) as f:
-        data = f.read(desc.size + 1)
-    verify(desc.digest, Digest.of_bytes(data), what=f"{desc.media_type} {desc.digest}")
-    return data
-
-
-def walk(source: BlobSource, desc: Descriptor) -> tuple[bytes, list[tuple[Descriptor, bytes]],
-                                                        dict[Digest, Descriptor]]:
-    """The document ``desc`` names, its platform manifests (with bytes), and every blob they use."""
-    data = read_document(source, desc)
-    children: list[tuple[Descriptor, bytes]] = []
-    if mediatypes.is_index(desc.media_type):
-        for child in Index.from_bytes(data, media_type=desc.media_type).manifests:
-            children.append((child, read_document(source, child)))
-    else:
-        children.append((desc, data))
-    parts: dict[Digest, Descriptor] = {}
-    for child, child_data in children:
-        if mediatypes.is_index(child.media_type):
-            raise RegistryError(f"nested index {child.digest} is not supported", hint="flatten the index first")
-        manifest = Manifest.from_bytes(child_data, media_type=child.media_type)
-        for part in (manifest.config, *manifest.layers):
-            parts.setdefault(part.digest, part)
-    return data, children, parts
 
 
 class Client:
@@ -241,7 +214,7 @@ class Client:
         return top.descriptor
 
     # -- writing ------------------------------------------------------------------------------------
-    def push(self, target: Reference | str, desc: Descriptor, source: BlobSource, *,
+    def push(self, target: Reference | str, desc: Descriptor, source: ContentSource, *,
              tags: Sequence[str] = (), referrers: Sequence[Manifest] = ()) -> Descriptor:
         """Push the image or index ``desc`` (read from ``source``) to ``target``'s repository.
 
@@ -277,7 +250,7 @@ class Client:
         target = as_reference(target)
         return manifests.head(self.session(target.api_host), target.repository, str(desc.digest), push_scope=True)
 
-    def push_referrer(self, target: Reference | str, manifest: Manifest, source: BlobSource) -> bool:
+    def push_referrer(self, target: Reference | str, manifest: Manifest, source: ContentSource) -> bool:
         """Push an artifact ``manifest`` whose ``subject`` is in ``target``'s repository (blobs first).
 
         True when the registry indexed it through its referrers API, False when the referrers
@@ -294,7 +267,7 @@ class Client:
         ref = as_reference(ref)
         return referrers.list_referrers(self.session(ref.api_host), ref.repository, digest, artifact_type)
 
-    def _push_blob(self, session: Session, target: Reference, desc: Descriptor, source: BlobSource) -> None:
+    def _push_blob(self, session: Session, target: Reference, desc: Descriptor, source: ContentSource) -> None:
         status = blobs.push(session, target.repository, desc, source,
                             mount_from=self._mount_candidates(target, desc.digest), options=self.upload)
         self.remember(target, [desc.digest])
@@ -336,7 +309,7 @@ class Client:
 
 
 class FetchingSource:
-    """A BlobSource over ``store`` that fetches a missing blob from the repository it came from.
+    """A ContentSource over ``store`` that fetches a missing blob from the repository it came from.
 
     Copies use it so that blobs the target already has, or can mount, are never downloaded.
     """

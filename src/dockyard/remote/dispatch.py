@@ -23,26 +23,30 @@ from pathlib import Path
 from typing import Any
 
 from dockyard import progress
-from dockyard.builders.builder import Builder, builder_store_dir
+from dockyard.builders.builder import AnyNode, Builder, builder_store_dir
 from dockyard.builders.describe import platform_label
+from dockyard.builders.kube import KubeNode
 from dockyard.builders.local import LocalNode
 from dockyard.builders.node import Placement, candidates
 from dockyard.builders.ssh import SshNode
 from dockyard.dockerfile import dockerignore
+from dockyard.engine.bases import BaseImages
+from dockyard.engine.solverequest import SolveRequest
 from dockyard.errors import NodeError, NotBuiltError
 from dockyard.graph.contenthash import StatCache
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.manifest import Manifest
+from dockyard.oci.source import read_document
 from dockyard.phases.assemble import write_index
 from dockyard.phases.attest import Attestor
-from dockyard.phases.build import build
+from dockyard.phases.build import build, planned_request
 from dockyard.phases.request import BuildOptions
 from dockyard.phases.result import BuildResult
 from dockyard.platform import Platform
 from dockyard.reference import Reference
-from dockyard.registry.client import Client, read_document
+from dockyard.registry.client import Client
 from dockyard.registry.hosts import HostConfig
-from dockyard.remote import contextsync, wire
+from dockyard.remote import contextsync
 from dockyard.store.content import ContentStore
 
 Say = Callable[[str], None]
@@ -131,14 +135,16 @@ class _Farm:
         self.blobs_sent = 0
         self.bytes_sent = 0
         self._manifest: contextsync.Manifest | None = None
+        self.requests: dict[Platform, SolveRequest] = {}
 
-    def run(self, plans: dict[Platform, list[tuple[LocalNode | SshNode, bool]]]) -> FarmResult:
+    def run(self, plans: dict[Platform, list[tuple[AnyNode, bool]]]) -> FarmResult:
         manifests: dict[Platform, Descriptor] = {}
         configs: dict[Platform, Descriptor] = {}
         placed: dict[Platform, Placed] = {}
         ran = cached = 0
         local_group = {p: c for p, c in plans.items() if isinstance(c[0][0], LocalNode)}
         remote = {p: c for p, c in plans.items() if p not in local_group}
+        self._plan(list(remote))
         with ThreadPoolExecutor(max_workers=len(remote) + 1, thread_name_prefix="dockyard-node") as pool:
             futures: dict[Future[Any], Platform] = {pool.submit(self._remote, p, c): p for p, c in remote.items()}
             try:
@@ -169,7 +175,7 @@ class _Farm:
         return FarmResult(result, {p: placed[p] for p in order}, self.blobs_sent, self.bytes_sent)
 
     # -- this machine ----------------------------------------------------------------------
-    def _local(self, plans: dict[Platform, list[tuple[LocalNode | SshNode, bool]]]) -> BuildResult:
+    def _local(self, plans: dict[Platform, list[tuple[AnyNode, bool]]]) -> BuildResult:
         node = next(iter(plans.values()))[0][0]
         assert isinstance(node, LocalNode)
         for p, c in plans.items():
@@ -183,7 +189,7 @@ class _Farm:
         return result
 
     # -- remote nodes ----------------------------------------------------------------------
-    def _remote(self, platform: Platform, plan: list[tuple[LocalNode | SshNode, bool]]
+    def _remote(self, platform: Platform, plan: list[tuple[AnyNode, bool]]
                 ) -> tuple[Descriptor, Descriptor, Placed, tuple[int, int]]:
         """Try the platform's candidates in order; a local one (after dead remote ones) builds in-process."""
         reasons: list[str] = []
@@ -210,9 +216,12 @@ class _Farm:
         raise NodeError(f"{label}: no node could build it: " + "; ".join(reasons),
                         hint=f"see 'dockyard inspect --bootstrap {self.builder.name}'")
 
-    def _on(self, node: SshNode, platform: Platform) -> tuple[Descriptor, Descriptor, tuple[int, int], bool]:
+    def _on(self, node: SshNode | KubeNode, platform: Platform) -> tuple[Descriptor, Descriptor, tuple[int, int], bool]:
         """Build ``platform`` on ``node``; the last item says whether the node's bootstrap found it emulated."""
-        session = node.open(listener=self.listener, keychain=self.client.keychain)
+        if isinstance(node, KubeNode):  # a pod picked by the context (loadbalance=sticky)
+            session = node.open(listener=self.listener, keychain=self.client.keychain, key=self._context_name())
+        else:
+            session = node.open(listener=self.listener, keychain=self.client.keychain)
         with self.lock:
             self.sessions.add(session)
         try:
@@ -233,13 +242,16 @@ class _Farm:
             files = contextsync.blobs_of(manifest)
             self.say(f"{platform_label(platform)}: context to node {node.name}: {sent} of {len(files)} files sent, "
                      f"{session.channel.sent_bytes - before} bytes")
-            reply = session.solve(self._request(platform), registries=self._registries())
-            desc = Descriptor.from_json(reply["manifest"], what="node result")
-            manifest_bytes = str(reply["manifest_bytes"]).encode()
-            config_bytes = str(reply["config_bytes"]).encode()
+            push = tuple(Reference.parse(t.name, default_tag=None).name for t in self.push)
+            reply = session.solve(self.requests[platform], registries=self._registries(), push=push)
+            images = reply.get("images") or []
+            if len(images) != 1 or Platform.parse(str(images[0].get("platform"))) != platform:
+                raise NodeError(f"node {node.name}: answered with other images than {platform_label(platform)}")
+            desc = Descriptor.from_json(images[0]["manifest"], what="node result")
+            manifest_bytes = str(images[0]["manifest_bytes"]).encode()
             self.content.ingest_bytes(manifest_bytes, expected=desc.digest)
             image = Manifest.from_bytes(manifest_bytes, media_type=desc.media_type)
-            self.content.ingest_bytes(config_bytes, expected=image.config.digest)
+            self.content.ingest_bytes(str(images[0]["config_bytes"]).encode(), expected=image.config.digest)
             if self.fetch_blobs:
                 session.fetch(image.layers, self.content)
             return desc, image.config, (int(reply.get("ran", 0)), int(reply.get("cached", 0))), emulated
@@ -269,14 +281,13 @@ class _Farm:
         where = f"{socket.gethostname()}:{self.options.context.resolve()}"
         return hashlib.sha256(where.encode()).hexdigest()[:24]
 
-    def _request(self, platform: Platform) -> wire.SolveRequest:
-        dockerfile = self.options.dockerfile or self.options.context / "Dockerfile"
-        ignore_file = dockerfile.with_name(dockerfile.name + ".dockerignore")
-        return wire.SolveRequest(
-            platform=platform, dockerfile=dockerfile.read_text(encoding="utf-8"), dockerfile_name=str(dockerfile),
-            ignore=ignore_file.read_text(encoding="utf-8") if ignore_file.is_file() else None,
-            options=dataclasses.replace(self.options, platforms=(platform,)),
-            push=tuple(Reference.parse(t.name, default_tag=None).name for t in self.push))
+    def _plan(self, platforms: Sequence[Platform]) -> None:
+        """The plan and key phases for each remote platform, here, one after another (they share the
+        client store's stat cache); each node then receives its platform's serialized subgraph."""
+        bases = BaseImages(self.client, self.content)
+        for platform in platforms:
+            options = dataclasses.replace(self.options, platforms=(platform,), root=self.content.root.parent)
+            self.requests[platform] = planned_request(options, root=self.content.root.parent, bases=bases)[1]
 
     def _registries(self) -> dict[str, Any]:
         return {host: _host_json(cfg) for host, cfg in self.builder.config.registries.items()}

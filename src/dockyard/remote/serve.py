@@ -16,7 +16,6 @@ import os
 import platform as host_platform
 import queue
 import signal
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -32,6 +31,7 @@ from dockyard.registry.hosts import HostConfig, HostsConfig
 from dockyard.registry.keychain import Credentials, Keychain
 from dockyard.remote import contextsync, wire
 from dockyard.remote.frames import PROTOCOL, Channel, Message
+from dockyard.store.content import ContentStore
 
 
 class _AskingKeychain(Keychain):
@@ -139,43 +139,32 @@ class _Server:
         self.channel.send({"type": "want", "digests": want})
 
     def solve(self, message: Message) -> None:
-        from dockyard.phases.build import build
+        from dockyard.engine.solve import LocalSolver
         from dockyard.registry.client import Client
 
-        request = wire.solve_from_json(message)
         cache = contextsync.ContextCache(self.root / "contexts")
         hosts = HostsConfig(hosts={h: _host_config(c, self.root) for h, c in message.get("registries", {}).items()})
-        with tempfile.TemporaryDirectory(prefix="dockerfile-", dir=self.root) as tmp, \
-                cache.tree(self.context_name, self.manifest) as tree, \
+        with cache.tree(self.context_name, self.manifest) as tree, \
                 Client(hosts=hosts, keychain=_AskingKeychain(self)) as client:
-            dockerfile = Path(tmp) / wire.basename(request.dockerfile_name)
-            dockerfile.write_text(request.dockerfile)
-            if request.ignore is not None:
-                dockerfile.with_name(dockerfile.name + ".dockerignore").write_text(request.ignore)
-            # messages name the client's Dockerfile, not the node's copy of it
-            rename = (str(dockerfile), request.dockerfile_name)
-            options = dataclasses.replace(request.options, context=tree, dockerfile=dockerfile, root=self.root)
+            request, push = wire.solve_from_json(message, context=tree)
             self.solving.set()
             try:
-                result = build(options, client=client, listener=_Forward(self.channel, rename))
-            except DockyardError as exc:
-                exc.message = exc.message.replace(*rename)
-                raise
+                reply = LocalSolver(self.root).solve(request, client=client, listener=_Forward(self.channel))
             finally:
                 self.solving.clear()
-            manifest = result.manifests[request.platform]
-            for repo in request.push:
-                client.push(Reference.parse(repo, default_tag=None), manifest, result.content)
-        content = result.content
-        self.channel.send({"type": "result", "manifest": manifest.to_json(),
-                           "manifest_bytes": content.read_bytes(manifest.digest).decode(),
-                           "config_bytes": content.read_bytes(result.configs[request.platform].digest).decode(),
-                           "ran": result.ran, "cached": result.cached})
+            content = ContentStore(self.root / "content")
+            for manifest in reply.manifests.values():
+                for repo in push:
+                    client.push(Reference.parse(repo, default_tag=None), manifest, content)
+        images = [{"platform": str(platform), "manifest": manifest.to_json(),
+                   "manifest_bytes": content.read_bytes(manifest.digest).decode(),
+                   "config_bytes": content.read_bytes(reply.configs[platform].digest).decode()}
+                  for platform, manifest in reply.manifests.items()]
+        self.channel.send({"type": "result", "images": images, "ran": reply.ran, "cached": reply.cached})
 
     def fetch(self, message: Message) -> None:
         """Stream the blobs the client asks for (non-push outputs: the platform image comes back)."""
         from dockyard.digest import Digest
-        from dockyard.store.content import ContentStore
 
         content = ContentStore(self.root / "content")
         for raw in message.get("digests", []):
@@ -196,13 +185,11 @@ def _interrupt_main() -> None:
 class _Forward:
     """Progress events to the client, as rawjson-shaped objects (the client prefixes the node name)."""
 
-    def __init__(self, channel: Channel, rename: tuple[str, str]) -> None:
+    def __init__(self, channel: Channel) -> None:
         self.channel = channel
-        self.rename = rename
 
     def __call__(self, event: progress.Event) -> None:
-        fields = {k: v.replace(*self.rename) if isinstance(v, str) else v for k, v in dataclasses.asdict(event).items()}
-        self.channel.send({"type": "event", "kind": type(event).__name__, **fields})
+        self.channel.send({"type": "event", "kind": type(event).__name__, **dataclasses.asdict(event)})
 
 
 def _name(value: Any) -> str:

@@ -19,6 +19,7 @@ from typing import Any, BinaryIO, cast
 
 from dockyard import __version__, errors, progress
 from dockyard.builders.records import BootRecord
+from dockyard.engine.solverequest import SolveRequest
 from dockyard.errors import DockyardError, NodeError
 from dockyard.oci.descriptor import Descriptor
 from dockyard.platform import Platform
@@ -95,8 +96,9 @@ class Session:
                 self.channel.send_blob(f"sha256:{digest}", sizes[digest], fh)
         return len(wanted)
 
-    def solve(self, request: wire.SolveRequest, *, registries: dict[str, Any]) -> Message:
-        return self._request(wire.solve_to_json(request, registries=registries), "result")
+    def solve(self, request: SolveRequest, *, registries: dict[str, Any], push: tuple[str, ...]) -> Message:
+        """Send the platform's portable solve request; the ``result`` names each image built (and pushed)."""
+        return self._request(wire.solve_to_json(request, registries=registries, push=push), "result")
 
     def fetch(self, descriptors: Sequence[Descriptor], content: ContentStore) -> None:
         """Copy the blobs ``content`` lacks from the node's store (non-push outputs)."""

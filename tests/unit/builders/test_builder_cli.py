@@ -76,7 +76,13 @@ def test_invalid_input_is_rejected_before_anything_is_stored() -> None:
     assert_one_line_error(run("create", "--name", "default", check=False), "default builder")
     assert_one_line_error(run("create", "--name", "x", "--platform", "linux/sparc9", check=False),
                           "unknown architecture")
-    assert_one_line_error(run("create", "--name", "x", "--driver", "kubernetes", check=False), "not built yet")
+    assert_one_line_error(run("create", "--name", "x", "--driver", "docker-container", check=False), "not built yet")
+    assert_one_line_error(run("create", "--name", "x", "--driver", "kubernetes", "--driver-opt", "nodes=3",
+                              check=False), "unknown kubernetes driver option 'nodes'")
+    assert_one_line_error(run("create", "--name", "x", "--driver", "kubernetes", "--driver-opt", "limits.cpu=lots",
+                              check=False), "invalid quantity limits.cpu='lots'")
+    assert_one_line_error(run("create", "--name", "x", "--driver-opt", "replicas=2", check=False),
+                          "--driver-opt is only for --driver kubernetes")
     assert_one_line_error(run("create", "--name", "x", "ssh://host", check=False), "needs a user and a host")
     assert_one_line_error(run("create", "--name", "x", "ssh://me@host/srv", check=False), "only user, host and port")
     assert_one_line_error(run("create", "--name", "x", "tcp://me@host", check=False), "invalid endpoint")

@@ -214,3 +214,19 @@ def test_symlinks_are_hashed_as_links_inside_directories(tmp_path: Path) -> None
     assert _sum(hasher, "app") != first
     # a symlink named as the source itself is followed to its target's content
     assert _sum(hasher, "top", follow_symlinks=True) != _sum(hasher, "top", follow_symlinks=False)
+
+
+def test_owners_count_only_where_the_step_sees_them(tmp_path: Path) -> None:
+    """COPY writes context files as root (or --chown, in the op): host owners never matter.
+    A read-only bind of an unfiltered context is mounted in place, so the step sees them."""
+    root = _context(tmp_path)
+    base = ImageSource(ref="alpine:3.19", platform=AMD64)
+    context = ContextSource()
+    bind = Mount(type="bind", target="/src", source=context, selector="app", readonly=True)
+    run = Exec(root=base, argv=("ls",), env=(), cwd="/", user="", platform=AMD64, mounts=(bind,))
+    _, copy = _graph(context)
+    before = (CacheKeys(ContextHasher(root)).key(copy), CacheKeys(ContextHasher(root)).key(run))
+    os.chown(root / "app" / "main.py", 4242, 4242)
+    after = (CacheKeys(ContextHasher(root)).key(copy), CacheKeys(ContextHasher(root)).key(run))
+    assert after[0] == before[0]
+    assert after[1] != before[1]
