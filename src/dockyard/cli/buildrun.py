@@ -18,6 +18,7 @@ from dockyard.attest import options as attest_options
 from dockyard.attest.storage import Storage
 from dockyard.builders.describe import platform_label
 from dockyard.builders.node import Placement
+from dockyard.cli.registryhosts import hosts as registry_hosts
 from dockyard.dockerfile.calls import build_warnings
 from dockyard.dockerfile.request import BuildRequest
 from dockyard.engine.cacheoptions import parse_cache_from, parse_cache_to
@@ -33,7 +34,6 @@ from dockyard.phases.request import BuildOptions, source_date_epoch
 from dockyard.platform import Platform
 from dockyard.reference import Reference
 from dockyard.registry.client import Client
-from dockyard.registry.hosts import HostsConfig
 from dockyard.registry.watch import DEFAULT_PUSH_TIMEOUT
 from dockyard.remote.dispatch import build_on_nodes
 from dockyard.store.gc import human, parse_duration
@@ -184,7 +184,7 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
     targets = push_targets(outputs)
     # registry.insecure=true (BuildKit's push option): HTTPS without verification, or plain HTTP
     insecure = frozenset(t.reference.registry for t in targets if t.insecure)
-    hosts = HostsConfig.load(insecure=insecure).with_hosts(chosen.config.registries)
+    hosts = registry_hosts(insecure=insecure).with_hosts(chosen.config.registries)
     with chosen.in_use(), Client(hosts=hosts, push_timeout=push_timeout,
                                  on_wait=lambda message: click.echo(message, err=True)) as client:
         try:

@@ -19,8 +19,8 @@ from dockyard.errors import UsageError
 def login(*, server: str, username: str | None, password: str | None, password_stdin: bool,
           insecure: bool) -> None:
     """Log in to a registry (Docker Hub when SERVER is omitted)."""
+    from dockyard.cli.registryhosts import hosts as registry_hosts
     from dockyard.registry import login as impl
-    from dockyard.registry.hosts import HostsConfig
     from dockyard.registry.keychain import Credentials
 
     if password and password_stdin:
@@ -36,7 +36,7 @@ def login(*, server: str, username: str | None, password: str | None, password_s
     if not password:
         raise UsageError("empty password")
     creds = Credentials(str(username), str(password))
-    hosts = HostsConfig.load(insecure=frozenset({impl.api_host(server)}) if insecure else frozenset())
+    hosts = registry_hosts(insecure=frozenset({impl.api_host(server)}) if insecure else frozenset())
     impl.verify(server, creds, hosts=hosts)
     where = impl.store(server, creds)
     click.echo(f"Login Succeeded (credentials stored in {where})")
