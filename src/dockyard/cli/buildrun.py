@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from dockyard import progress
 from dockyard.attest import options as attest_options
@@ -37,6 +37,9 @@ from dockyard.registry.hosts import HostsConfig
 from dockyard.registry.watch import DEFAULT_PUSH_TIMEOUT
 from dockyard.remote.dispatch import build_on_nodes
 from dockyard.store.gc import human, parse_duration
+
+if TYPE_CHECKING:  # cryptography loads only for --sign
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 
 def _labels(values: tuple[str, ...]) -> dict[str, str]:
