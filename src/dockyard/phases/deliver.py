@@ -49,7 +49,7 @@ class Delivery:
 
 @dataclass(frozen=True)
 class Delivered:
-    """What delivery did: the references pushed (``repo@digest``) and buildx's metadata keys."""
+    """What delivery did: the references pushed (``registry/repo@digest``) and buildx's metadata keys."""
 
     pushed: tuple[str, ...]
     metadata: dict[str, Any]
@@ -102,7 +102,7 @@ def deliver(result: BuildResult, delivery: Delivery, *, client: Client, report: 
                                 notify=lambda message: say(f"WARNING: {message}"), referrers=result.referrers,
                                 before_tags=sign if delivery.sign_key is not None else None):
         target = done.target
-        pushed.append(f"{target.reference.repository}@{result.descriptor.digest}")
+        pushed.append(f"{target.reference.name}@{result.descriptor.digest}")
         say(f"pushed {target.reference.repository}@{result.descriptor.digest} "
             f"({', '.join([target.reference.tag or '', *target.tags]).strip(', ')})")
     files = file_outputs(delivery.outputs)

@@ -169,10 +169,12 @@ class Client:
         self._note("pulled", desc)
 
     def pull(self, ref: Reference | str, *, platform: Platform | None = None,
-             store: ContentStore | None = None) -> PulledImage:
+             store: ContentStore | None = None, layers: bool = True) -> PulledImage:
         """Pull one platform's image (manifest, config, layers) into ``store`` (default: the shared one).
 
         A tag naming an index resolves to the entry for ``platform`` (default: this host's).
+        ``layers=False`` stops at the manifest and config (planning needs no more); fetch the
+        layers later with :meth:`fetch_layers`.
         """
         from dockyard.registry.manifests import Fetched
 
@@ -189,11 +191,16 @@ class Client:
             store.ingest_bytes(chosen.data, expected=entry.digest)
             chosen = Fetched(entry, chosen.data)
         manifest = Manifest.from_bytes(chosen.data, media_type=chosen.descriptor.media_type)
-        self._run_all([partial(self.fetch_blob, ref, d, store) for d in (manifest.config, *manifest.layers)])
+        parts = (manifest.config, *manifest.layers) if layers else (manifest.config,)
+        self._run_all([partial(self.fetch_blob, ref, d, store) for d in parts])
         self.remember(ref, [manifest.config.digest, *(d.digest for d in manifest.layers)])
         config = ImageConfig.from_bytes(store.read_bytes(manifest.config.digest))
         desc = chosen.descriptor if chosen.descriptor.platform else chosen.descriptor.with_platform(config.platform)
         return PulledImage(ref, desc, index_desc, manifest, config)
+
+    def fetch_layers(self, image: PulledImage, store: ContentStore) -> None:
+        """The layer blobs of ``image`` (pulled with ``layers=False``) into ``store``, those missing only."""
+        self._run_all([partial(self.fetch_blob, image.reference, d, store) for d in image.manifest.layers])
 
     def pull_all(self, ref: Reference | str, *, store: ContentStore | None = None,
                  blobs_too: bool = True) -> Descriptor:
