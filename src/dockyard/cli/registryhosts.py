@@ -6,13 +6,12 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from dockyard.errors import UsageError
-from dockyard.registry.hosts import HostConfig, HostsConfig
+from dockyard.registry.hosts import HostsConfig
 
 
 def registry_cas(values: tuple[str, ...]) -> dict[str, tuple[Path, ...]]:
@@ -29,12 +28,14 @@ def registry_cas(values: tuple[str, ...]) -> dict[str, tuple[Path, ...]]:
     return out
 
 
-def hosts(*, insecure: frozenset[str] = frozenset()) -> HostsConfig:
-    """registries.toml (and certs.d) with this command's ``--registry-ca`` values added."""
-    loaded = HostsConfig.load(insecure=insecure)
+def registry_ca() -> dict[str, tuple[Path, ...]]:
+    """This command's ``--registry-ca`` values (a global option), by host."""
     context = click.get_current_context(silent=True)
     root = context.find_root() if context is not None else None
     values = getattr(root.obj, "registry_ca", ()) if root is not None else ()
-    extra = {host: replace(loaded.hosts.get(host, HostConfig()), ca=(*loaded.hosts.get(host, HostConfig()).ca, *cas))
-             for host, cas in registry_cas(tuple(values)).items()}
-    return loaded.with_hosts(extra) if extra else loaded
+    return registry_cas(tuple(values))
+
+
+def hosts(*, insecure: frozenset[str] = frozenset()) -> HostsConfig:
+    """registries.toml (and certs.d) with this command's ``--registry-ca`` values added."""
+    return HostsConfig.load(insecure=insecure).with_ca(registry_ca())
