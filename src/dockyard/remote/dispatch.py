@@ -294,13 +294,18 @@ class _Farm:
             self.requests[platform] = planned_request(options, root=self.content.root.parent, bases=bases)[1]
 
     def _registries(self) -> dict[str, Any]:
-        return {host: _host_json(cfg) for host, cfg in self.builder.config.registries.items()}
+        """The client's effective registry settings (registries.toml, the builder's config, hosts marked
+        insecure for this push), so a node reaches each registry as the client would."""
+        hosts = self.client.hosts
+        names = set(hosts.hosts) | set(hosts.insecure)
+        return {host: _host_json(hosts.hosts.get(host) or HostConfig(), insecure=host in hosts.insecure)
+                for host in sorted(names)}
 
 
-def _host_json(cfg: HostConfig) -> dict[str, Any]:
+def _host_json(cfg: HostConfig, *, insecure: bool) -> dict[str, Any]:
     if cfg.keypairs:
         raise NotBuiltError("client certificates (keypair) are not sent to remote nodes yet")
-    return {"mirrors": list(cfg.mirrors), "http": cfg.http, "insecure": cfg.insecure,
+    return {"mirrors": list(cfg.mirrors), "http": cfg.http, "insecure": cfg.insecure or insecure,
             "ca": [Path(p).read_text() for p in cfg.ca]}
 
 
