@@ -67,8 +67,6 @@ class Placed:
 class FarmResult:
     result: BuildResult
     placed: dict[Platform, Placed]
-    context_blobs_sent: int = 0
-    context_bytes_sent: int = 0
 
 
 def client_store(builder: Builder) -> Path:
@@ -130,8 +128,6 @@ class _Farm:
         self.content = ContentStore(client_store(builder) / "content")
         self.lock = threading.Lock()
         self.sessions: set[Any] = set()
-        self.blobs_sent = 0
-        self.bytes_sent = 0
         self._manifest: contextsync.Manifest | None = None
         self.requests: dict[Platform, SolveRequest] = {}
 
@@ -168,7 +164,7 @@ class _Farm:
                        annotations=self.options.annotations.index)
         result = BuildResult(descriptor=top, manifests={p: manifests[p] for p in order},
                              configs={p: configs[p] for p in order}, content=self.content, ran=ran, cached=cached)
-        return FarmResult(result, {p: placed[p] for p in order}, self.blobs_sent, self.bytes_sent)
+        return FarmResult(result, {p: placed[p] for p in order})
 
     # -- this machine ----------------------------------------------------------------------
     def _local(self, plans: dict[Platform, list[tuple[AnyNode, bool]]]) -> BuildResult:
@@ -240,9 +236,6 @@ class _Farm:
             manifest = self._context_manifest()
             before = session.channel.sent_bytes
             sent = session.sync_context(name=self._context_name(), manifest=manifest, context=self.options.context)
-            with self.lock:
-                self.blobs_sent += sent
-                self.bytes_sent += session.channel.sent_bytes - before
             files = contextsync.blobs_of(manifest)
             self.say(f"{platform_label(platform)}: context to node {node.name}: {sent} of {len(files)} files sent, "
                      f"{session.channel.sent_bytes - before} bytes")
