@@ -33,9 +33,11 @@ from dockyard.phases.request import BuildOptions, source_date_epoch
 from dockyard.platform import Platform
 from dockyard.reference import Reference
 from dockyard.registry.client import Client
+from dockyard.registry.configs import ConfigResolver
 from dockyard.registry.hosts import HostsConfig
 from dockyard.registry.watch import DEFAULT_PUSH_TIMEOUT
 from dockyard.remote.dispatch import build_on_nodes
+from dockyard.store.content import ContentStore
 from dockyard.store.gc import human, parse_duration
 
 
@@ -95,6 +97,20 @@ def _check_rewrite_timestamp(image: ImageOptions) -> None:
         click.echo("WARNING: rewrite-timestamp is specified, but no source-date-epoch was found", err=True)
 
 
+def _lint(request: BuildRequest, client: Client) -> list[str]:
+    """The check's warnings, printed after the build as buildx prints them; base images are read as
+    BuildKit's lint reads them during the conversion. ``# check=error=true`` stops the build here."""
+    if not request.dockerfile.is_file():
+        return []
+    warnings, lint_error = build_warnings(request.dockerfile, request.context,
+                                          resolver=ConfigResolver(client, ContentStore.default()))
+    if lint_error is not None:
+        click.echo("\n".join(warnings), err=True)
+        raise DockerfileError(lint_error, file=str(request.dockerfile), hint="fix them, or skip rules with "
+                              "# check=skip=RULE,...")
+    return warnings
+
+
 def _strs(value: object) -> tuple[str, ...]:
     return tuple(str(v) for v in value) if isinstance(value, tuple | list) else ()
 
@@ -142,11 +158,6 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
     if not request.context.is_dir():
         raise UsageError(f"build context {str(request.context)!r} is not a directory",
                          hint="pass the directory holding your sources, e.g. dockyard build .")
-    warnings, lint_error = build_warnings(request.dockerfile) if request.dockerfile.is_file() else ([], None)
-    if lint_error is not None:
-        click.echo("\n".join(warnings), err=True)
-        raise DockerfileError(lint_error, file=str(request.dockerfile), hint="fix them, or skip rules with "
-                              "# check=skip=RULE,...")
     from dockyard.cli.buildrelease import plan
 
     release = plan(request.context, options, labels=_labels(_strs(options.get("label"))),
@@ -187,6 +198,7 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
     hosts = HostsConfig.load(insecure=insecure).with_hosts(chosen.config.registries)
     with chosen.in_use(), Client(hosts=hosts, push_timeout=push_timeout,
                                  on_wait=lambda message: click.echo(message, err=True)) as client:
+        warnings = _lint(request, client)
         try:
             farm = build_on_nodes(
                 chosen,

@@ -33,7 +33,8 @@ def _client(*, quiet: bool = True) -> Client:
     from dockyard.registry.hosts import HostsConfig
 
     insecure = click.get_current_context().meta.get(INSECURE_KEY, frozenset())
-    return Client(hosts=HostsConfig.load(insecure=insecure), progress=None if quiet else _progress())
+    return Client(hosts=HostsConfig.load(insecure=insecure), progress=None if quiet else _progress(),
+                  on_wait=lambda message: click.echo(message, err=True))  # a silent registry is named
 
 
 def _platforms(values: tuple[str, ...]) -> list[Platform]:

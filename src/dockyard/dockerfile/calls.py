@@ -8,17 +8,23 @@ the dry run shows what would run, with expanded values and cache keys.
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from dockyard.dockerfile import dockerignore
 from dockyard.dockerfile import instructions as ins
 from dockyard.dockerfile.args import PLATFORM_ARGS
-from dockyard.dockerfile.lint import RULE_DESCRIPTIONS, check
+from dockyard.dockerfile.lint import RULE_DESCRIPTIONS, BaseConfig, check
 from dockyard.dockerfile.plan import Plan
+from dockyard.dockerfile.resolver import ImageResolver
 from dockyard.dockerfile.shell import ExpansionError, expand
 from dockyard.dockerfile.stages import Dockerfile, load
 from dockyard.dockerfile.syntax import parse_path
+from dockyard.errors import DockyardError
 from dockyard.graph.cachekey import CacheKeys
+from dockyard.platform import Platform
+from dockyard.selector.patterns import PatternMatcher
 
 
 def _from_references(df: Dockerfile, labels: tuple[str, ...]) -> set[str]:
@@ -150,11 +156,12 @@ def render_targets(data: dict[str, Any]) -> str:
     return "".join(line + "\n" for line in _table(rows, 1))
 
 
-def lint(df: Dockerfile) -> dict[str, Any]:
+def lint(df: Dockerfile, *, base_config: BaseConfig | None = None,
+         ignore: PatternMatcher | None = None) -> dict[str, Any]:
     """BuildKit's lint subrequest (frontend/subrequests/lint ``LintResults``): warnings with rule, description,
     url, detail and location, and the source they point into; ``error`` (not in the JSON) is True when the
     check directive asks to fail on them."""
-    findings, config = check(df)
+    findings, config = check(df, base_config=base_config, ignore=ignore)
     warnings = [{"ruleName": f.rule, "description": RULE_DESCRIPTIONS.get(f.rule, ""), "url": f.url,
                  "detail": f.message, "location": _location(f.line)} for f in findings]
     sources = [{"filename": df.filename, "data": _sources(df)[0], "language": "Dockerfile"}]
@@ -165,8 +172,14 @@ def render_lint(data: dict[str, Any]) -> str:
     """What buildx prints for ``--call=check``: a count, then per warning the rule, its URL, the detail and
     the source excerpt as solver/errdefs ``Source.Print`` draws it."""
     warnings = data["warnings"]
+    error = data.get("buildError")
+    failure = [] if error is None else ["", f"ERROR: {error['message']}"]
+    if error is not None and error["location"]:  # lint.go PrintErrorTo: the message, then the source
+        lines = base64.b64decode(data["sources"][0]["data"]).decode().split("\n")
+        line = error["location"]["ranges"][0]["start"]["line"]
+        failure += _excerpt(data["sources"][0]["filename"], lines, line, line)
     if not warnings:
-        return "Check complete, no warnings found.\n"
+        return "\n".join(["Check complete, no warnings found.", *failure]) + "\n"
     count = len(warnings)
     out = [f"Check complete, {'1 warning has' if count == 1 else f'{count} warnings have'} been found!"]
     lines = base64.b64decode(data["sources"][0]["data"]).decode().split("\n")
@@ -175,7 +188,7 @@ def render_lint(data: dict[str, Any]) -> str:
         out += ["", f"WARNING: {w['ruleName']} - {w['url']}", w["detail"]]
         line = w["location"]["ranges"][0]["start"]["line"]
         out += _excerpt(filename, lines, line, w["location"]["ranges"][0]["end"]["line"])
-    return "\n".join(out) + "\n"
+    return "\n".join([*out, *failure]) + "\n"
 
 
 def _excerpt(filename: str, lines: list[str], start: int, end: int) -> list[str]:
@@ -198,12 +211,27 @@ def _excerpt(filename: str, lines: list[str], start: int, end: int) -> list[str]
     return [*out, "-" * 20]
 
 
-def build_warnings(dockerfile: Path) -> tuple[list[str], str | None]:
+def readable(resolver: ImageResolver) -> BaseConfig:
+    """Base configs for the check rules, None where a registry cannot be read (the rules then know
+    only PATH for that base; BuildKit would fail instead)."""
+
+    def config(ref: str, platform: Platform) -> Mapping[str, Any] | None:
+        try:
+            return resolver.image_config(ref, platform)
+        except DockyardError:
+            return None
+
+    return config
+
+
+def build_warnings(dockerfile: Path, context: Path, *,
+                   resolver: ImageResolver | None = None) -> tuple[list[str], str | None]:
     """What buildx prints after a build for the Dockerfile's check findings (none: no lines), and
     with ``# check=error=true`` the error that stops the build before it runs: BuildKit's "lint
     violation found for rules: ..." (linter.go ``Linter.Error``)."""
     df = load(parse_path(dockerfile))
-    findings, config = check(df)
+    findings, config = check(df, base_config=readable(resolver) if resolver is not None else None,
+                             ignore=PatternMatcher(dockerignore.load_for(context, dockerfile)))
     if not findings:
         return [], None
     count = len(findings)

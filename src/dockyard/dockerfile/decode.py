@@ -239,10 +239,13 @@ def _arg(cmd: RawCommand, flags: ParsedFlags, comments: Mapping[int, str]) -> in
 
 
 def preceding_comments(comments: Mapping[int, str], line: int) -> list[str]:
-    """The block of comment lines directly above ``line`` (top to bottom)."""
+    """The block of comment lines directly above ``line`` (top to bottom); an empty ``#`` line starts
+    the block afresh, as BuildKit's parser drops the comments gathered so far on one (parser.go Parse)."""
     block: list[str] = []
     n = line - 1
     while n in comments:
+        if not comments[n]:
+            break
         block.insert(0, comments[n])
         n -= 1
     return block

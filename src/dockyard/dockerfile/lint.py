@@ -7,10 +7,13 @@ rules are not reported, and ``error=true`` makes any warning fail the check.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from dockyard.dockerfile import instructions as ins
 from dockyard.dockerfile.args import PLATFORM_ARGS, platform_args
@@ -18,7 +21,9 @@ from dockyard.dockerfile.flags import suggest
 from dockyard.dockerfile.shell import ExpansionError, expand
 from dockyard.dockerfile.stages import Dockerfile, Stage
 from dockyard.dockerfile.syntax import RawCommand
+from dockyard.errors import UsageError
 from dockyard.platform import Platform
+from dockyard.selector.patterns import PatternMatcher
 
 RULES = (
     "ConsistentInstructionCasing",
@@ -214,9 +219,9 @@ def _empty_continuations(df: Dockerfile) -> Iterator[Finding]:
     for cmd in df.parsed.commands:
         if cmd.heredocs or cmd.end_line <= cmd.line:
             continue
-        for number in range(cmd.line + 1, cmd.end_line + 1):
-            if number <= len(lines) and not lines[number - 1].strip():
-                yield Finding(number, "NoEmptyContinuation", "Empty continuation line")
+        # parser.go Parse: one warning per instruction, at its last line
+        if any(number <= len(lines) and not lines[number - 1].strip() for number in range(cmd.line + 1, cmd.end_line)):
+            yield Finding(cmd.end_line, "NoEmptyContinuation", "Empty continuation line")
 
 
 def _from_defaults(df: Dockerfile) -> Iterator[Finding]:
@@ -255,22 +260,22 @@ def _names_platform(stage_name: str, platform: str) -> bool:
     return bool(stage_name) and any(part and part in stage_name for part in platform.lower().split("/"))
 
 
-def _references(word: str, escape: str) -> set[str]:
+def _references(word: str, escape: str, *, skip_quotes: bool = False) -> set[str]:
     if not word or "$" not in word:
         return set()
     try:
-        return set(expand(word, {}, escape=escape).unmatched)
+        return set(expand(word, {}, escape=escape, skip_quotes=skip_quotes).unmatched)
     except ExpansionError:
         return set()
 
 
 def _stage_checks(  # noqa: C901, PLR0912 - BuildKit's per-stage lint rules, one branch each, in its order
-    df: Dockerfile, stage: Stage, raw: dict[int, RawCommand], known_env: dict[int, StageFacts]
+    df: Dockerfile, stage: Stage, raw: dict[int, RawCommand], known_env: dict[int, StageFacts], base_env: set[str]
 ) -> Iterator[Finding]:
     counts: dict[str, list[int]] = {}
     parent = df.parent(stage, stage.base.image)
     inherited = known_env.get(parent.index) if parent is not None else None
-    defined = set(inherited.defined) if inherited is not None else {"PATH"}
+    defined = set(inherited.defined) if inherited is not None else {"PATH", *base_env}
     # dispatchWorkdir checks only the first WORKDIR of a chain of stages (workdirSet is inherited);
     # dispatchCmd/Entrypoint skip JSONArgsRecommended once a SHELL is set (the image config's Shell)
     workdir_set = inherited is not None and inherited.workdir_set
@@ -323,8 +328,10 @@ def _stage_checks(  # noqa: C901, PLR0912 - BuildKit's per-stage lint rules, one
                         "ExposeProtoCasing",
                         f"Defined protocol '{port}' in EXPOSE instruction should be lowercase",
                     )
-        words = _expanded_words(item)
-        for name in sorted({n for w in words for n in _references(w, df.parsed.escape)}):
+        names = {n for w in _expanded_words(item) for n in _references(w, df.parsed.escape)}
+        if isinstance(item, ins.Copy | ins.Add):  # unquoted heredoc bodies expand (ExpandRaw, SkipProcessQuotes)
+            names |= {n for d in item.inline if d.expand for n in _references(d.content, "\\", skip_quotes=True)}
+        for name in sorted(names):
             if name not in defined:
                 yield Finding(
                     item.line,
@@ -379,13 +386,75 @@ def _expanded_words(item: ins.Instruction) -> list[str]:
     return []
 
 
-def check(df: Dockerfile) -> tuple[list[Finding], CheckConfig]:
-    """All findings (sorted by line) minus skipped rules, and the check configuration."""
+BaseConfig = Callable[[str, Platform], Mapping[str, Any] | None]
+"""A base image's OCI config for a platform (``ImageResolver.image_config``), None when unknown."""
+
+
+def check(df: Dockerfile, *, base_config: BaseConfig | None = None,
+          ignore: PatternMatcher | None = None) -> tuple[list[Finding], CheckConfig]:
+    """All findings (sorted by line) minus skipped rules, and the check configuration.
+
+    With ``base_config``, base images are read as BuildKit's lint reads them while converting:
+    their ENV defines names (UndefinedVar), their platform is compared (InvalidBaseImagePlatform).
+    With ``ignore`` (the context's .dockerignore), COPY/ADD sources it excludes are CopyIgnoredFile.
+    """
     config = CheckConfig.parse(df.parsed.directives.get("check", ""))
     raw = _raw_by_line(df)
     found: list[Finding] = [*_casing(df), *_from_checks(df, raw), *_empty_continuations(df), *_from_defaults(df)]
     known_env: dict[int, StageFacts] = {}
+    base_env: dict[int, set[str]] = {}
+    if base_config is not None:
+        found.extend(_base_images(df, base_config, base_env))
     for stage in df.stages:
-        found.extend(_stage_checks(df, stage, raw, known_env))
+        found.extend(_stage_checks(df, stage, raw, known_env, base_env.get(stage.index, set())))
+        if ignore is not None and not ignore.has_exclusions:
+            found.extend(_ignored_sources(stage, ignore))
     skip_all = "all" in config.skip
     return sorted(w for w in found if not skip_all and w.rule not in config.skip), config
+
+
+def _ignored_sources(stage: Stage, ignore: PatternMatcher) -> Iterator[Finding]:
+    """validations.go ``validateCopySourcePath``: a context source the .dockerignore excludes (not
+    checked when the file has exclusions, nor for the context root unless ``*``/``**`` ignore it)."""
+    root_ignored = any(not p.exclusion and p.text in ("*", "**", "**/*") for p in ignore.patterns)
+    for item in stage.instructions:
+        if not isinstance(item, ins.Copy | ins.Add) or (isinstance(item, ins.Copy) and item.from_):
+            continue
+        for src in item.sources:
+            if "$" in src or src.startswith(("http://", "https://", "git@", "git://")):
+                continue
+            path = posixpath.normpath(src).lstrip("/") or "."
+            if (path == "." and root_ignored) or (path != "." and ignore.matches(path)):
+                kind = "Copy" if isinstance(item, ins.Copy) else "Add"
+                yield Finding(item.line, "CopyIgnoredFile",
+                              f"Attempting to {kind} file {_go_quote(path)} that is excluded by .dockerignore")
+
+
+def _base_images(df: Dockerfile, base_config: BaseConfig, base_env: dict[int, set[str]]) -> Iterator[Finding]:
+    """Resolve each image a FROM names (with the ARG defaults and the real platform values)."""
+    host = Platform.host()
+    scope = platform_args(host, host, stage=df.stages[-1].name)
+    for arg in df.meta_args:
+        for a in arg.args:
+            if a.default is not None:
+                with contextlib.suppress(ExpansionError):
+                    scope[a.name] = expand(a.default, scope, escape=df.parsed.escape).text
+    for stage in df.stages:
+        try:
+            ref = expand(stage.base.image, scope, escape=df.parsed.escape).text
+            wanted = Platform.parse(expand(stage.base.platform, scope, escape=df.parsed.escape).text) \
+                if stage.base.platform else host
+        except (ExpansionError, UsageError):
+            continue
+        if not ref or ref == "scratch" or df.parent(stage, ref) is not None:
+            continue
+        doc = base_config(ref, wanted)
+        if doc is None:
+            continue
+        env = (doc.get("config") or {}).get("Env") or []
+        base_env[stage.index] = {str(e).partition("=")[0] for e in env}
+        actual = Platform(str(doc.get("os", "")), str(doc.get("architecture", "")), str(doc.get("variant") or ""))
+        if not wanted.matches(actual):  # convert.go resolveBaseImage: platforms.Only(expected).Match(actual)
+            yield Finding(stage.base.line, "InvalidBaseImagePlatform",
+                          f"Base image {ref} was pulled with platform {_go_quote(str(actual.normal()))}, expected "
+                          f"{_go_quote(str(wanted))} for current build")

@@ -88,12 +88,14 @@ def plan(
     build_platform: Platform | None = None,
     filename: str | None = None,
     ignore_patterns: Sequence[str] | None = None,
+    all_stages: bool = False,
 ) -> Plan:
     """Plan a build.
 
     ``source`` is a Dockerfile path (``Path``) or its text (``str``; ``filename`` names it in
     errors). ``platforms`` defaults to the build platform (the host). ``ignore_patterns``
     overrides reading ``.dockerignore`` / ``<Dockerfile>.dockerignore`` from disk.
+    ``all_stages`` converts every stage, not only those the target needs (for ``--call=check``).
     Raises :class:`~dockyard.errors.DockerfileError` (one line, ``FILE:LINE``) on bad input.
     """
     df = _load(source, filename)
@@ -128,6 +130,8 @@ def plan(
         )
         try:
             final = conv.stage_result(stage, None)
+            for other in df.stages if all_stages else ():  # --call=check converts every stage, as BuildKit's lint
+                conv.stage_result(other, None)
         except RecursionError:  # COPY --from chains: FROM chains are walked without recursion
             raise DockerfileError("stages depend on each other too deeply to plan (a chain of hundreds)",
                                   file=df.filename, hint="merge stages, or copy from fewer stages in a row") from None

@@ -11,14 +11,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dockyard.dockerfile import calls
+from dockyard.dockerfile import calls, dockerignore
 from dockyard.dockerfile.plan import plan
 from dockyard.dockerfile.resolver import ImageResolver
-from dockyard.dockerfile.stages import load
+from dockyard.dockerfile.stages import Dockerfile, load
 from dockyard.dockerfile.syntax import parse_path
 from dockyard.errors import DockerfileError, UsageError
 from dockyard.platform import Platform
 from dockyard.selector.errors import SelectionError, explain
+from dockyard.selector.patterns import PatternMatcher
 
 CALLS = ("build", "outline", "targets", "check")
 FORMATS = ("text", "json")
@@ -51,6 +52,24 @@ def _emit(data: dict[str, object], fmt: str, text: str) -> str:
     return json.dumps(data, indent=2, sort_keys=False) + "\n" if fmt == "json" else text
 
 
+def _check(request: BuildRequest, df: Dockerfile, resolver: ImageResolver | None) -> Answer:
+    """``--call=check``: the rules, then the conversion of every stage (BuildKit's DockerfileLint sets
+    AllStages when no target is given), whose error becomes the check's ``buildError``."""
+    data = calls.lint(df, base_config=calls.readable(resolver) if resolver is not None else None,
+                      ignore=PatternMatcher(dockerignore.load_for(request.context, request.dockerfile)))
+    try:
+        plan(request.dockerfile, request.context, platforms=request.platforms, build_args=request.build_args,
+             target=request.target, build_platform=request.build_platform, all_stages=request.target is None)
+    except DockerfileError as exc:
+        where = f"{exc.file}:{exc.line}: " if exc.file and exc.line else (f"{exc.file}: " if exc.file else "")
+        data["buildError"] = {"message": exc.message.removeprefix(where),
+                              "location": {"ranges": [{"start": {"line": exc.line}, "end": {"line": exc.line}}]}
+                              if exc.line else {}}
+    failed = bool(data["warnings"]) or "buildError" in data
+    shown = {k: v for k, v in data.items() if k != "error"}
+    return Answer(_emit(shown, request.fmt, calls.render_lint(data)), 1 if failed else 0)
+
+
 def answer(request: BuildRequest, *, resolver: ImageResolver | None = None) -> Answer:
     """Answer a call or a dry run; a real build is refused (the engine runs it)."""
     if request.call not in CALLS:
@@ -64,10 +83,7 @@ def answer(request: BuildRequest, *, resolver: ImageResolver | None = None) -> A
         if request.call == "targets":
             data = calls.targets(df)
             return Answer(_emit(data, request.fmt, calls.render_targets(data)))
-        data = calls.lint(df)
-        failed = bool(data["warnings"])
-        shown = {k: v for k, v in data.items() if k != "error"}
-        return Answer(_emit(shown, request.fmt, calls.render_lint(data)), 1 if failed else 0)
+        return _check(request, df, resolver)
     if request.call == "build" and not request.dry_run:
         raise UsageError(
             "the frontend does not execute builds: executing a build is the engine's job",

@@ -7,7 +7,8 @@ up ``statesByName[BaseName]`` while the stages are being added, so ``FROM Builde
 image name and a later ``AS busybox`` does not capture an earlier ``FROM busybox``);
 ``--target``, ``COPY --from`` and ``--mount from=`` see the final table, case-insensitively
 (``findStateByName``), where a duplicate name means its last definition. A stage's
-``description`` is the comment directly above its FROM that starts with the stage name,
+``description`` is the comment directly above its FROM that starts with the stage name
+(case-sensitively, as instructions/parse.go ``getComment`` compares it),
 the convention ``--call=targets`` shows.
 """
 
@@ -89,7 +90,7 @@ def load(parsed: ParsedDockerfile) -> Dockerfile:
             current, body = item, []
             block = preceding_comments(parsed.comments, item.line)
             description = next(
-                (c[len(item.name) + 1 :].strip() for c in block if item.name and c.lower().startswith(item.name + " ")),
+                (c[len(item.name) + 1 :] for c in block if item.name and c.startswith(item.name + " ")),
                 "",
             )
         elif current is None:

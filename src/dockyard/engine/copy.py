@@ -4,22 +4,22 @@ The op worker mounts the destination (an overlay whose upper directory becomes t
 and the source (the build context, or a stage's or image's root, read-only) and calls
 :func:`copy_into`. What happens follows BuildKit's Dockerfile frontend and file-op backend:
 
-- each source is a path relative to the source root (``/x``, ``x`` and ``../x`` all mean
-  ``x``); wildcards (Go's ``filepath.Match``) select several; a named source that is a
-  symlink is followed (inside the root); a source that is missing, or a wildcard matching
-  nothing, is an error naming it (BuildKit lets an empty wildcard pass; the context
-  checksum of :mod:`dockyard.graph.contenthash` refuses it, so this does too unless
-  ``allow_empty_wildcard``);
+- which entries are read (sources, wildcards, symlinks followed inside the root,
+  .dockerignore, ``--exclude``, ``--parents``) is :func:`dockyard.selector.select`'s answer,
+  the same one the cache key hashes; a source that is missing is an error naming it, a
+  wildcard matching nothing copies nothing and creates nothing (dockerfile2llb sets
+  ``AllowEmptyWildcard``; buildkit ``file/backend.go`` ``docopy`` then returns early, and the
+  checksum of no paths is the digest of nothing);
 - a directory source copies its *contents*; a file goes to ``dest/<name>`` when ``dest`` ends
   in ``/`` or is an existing directory, else it becomes ``dest``; a relative ``dest`` is
   relative to ``workdir``; ``dest`` is resolved inside the destination root, following its
-  symlinks there, and missing parents are created (mode 0755, or the octal ``--chmod`` as
+  symlinks there (the last component too, as continuity's ``fs.RootPath``: a file copied onto
+  a link to a file replaces the link's target), and missing parents are created (mode 0755, or the octal ``--chmod`` as
   BuildKit does since 2025 — buildah keeps 0755; owner the ``--chown`` or root);
 - more than one source needs a directory destination: ``dest`` ending in ``/`` or an
   existing directory. Peers disagree here: BuildKit lets the last file silently win,
   buildah 1.28 makes ``dest`` a directory, Docker's classic builder refuses; this refuses
   (the message is the classic builder's), so a Dockerfile never means two things;
-- ``--parents`` keeps each source's path below the ``/./`` pivot (or the root);
 - ADD (``unpack``) extracts a local tar archive, recognised by content, into ``dest``
   (see :mod:`dockyard.engine.archive`); anything else is copied as by COPY.
 
@@ -58,7 +58,7 @@ class CopySpec:
     unpack: bool = False
     follow_symlinks: bool = True
     allow_wildcard: bool = True
-    allow_empty_wildcard: bool = False
+    allow_empty_wildcard: bool = True
     from_context: bool = True
     context_excludes: tuple[str, ...] = ()
 
@@ -114,6 +114,8 @@ def _copy_into(source_root: Path, dest_root: Path, spec: CopySpec, keyword: str)
     except SelectionError as exc:
         raise BuildError(f"{keyword} failed: {exc}") from None
 
+    if not selected:
+        return CopyStats(files=0, bytes=0)  # only empty wildcards: BuildKit's docopy does nothing
     dest = spec.dest if spec.dest.startswith("/") else posixpath.join("/", spec.workdir or "/", spec.dest)
     dest_dir = spec.dest.endswith("/") or spec.dest in ("", ".") or spec.parents
     droot = os.fsencode(dest_root).rstrip(b"/") or b"/"

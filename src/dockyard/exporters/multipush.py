@@ -7,7 +7,7 @@ it serves for the index digest, which must be ours byte for byte (same digest, s
 Only when every repository holds the complete image do the tags move, repository by
 repository. A failure in the first phase names the registry and its error and moves no tag
 anywhere; the tag phase can still fail part way (a registry going down between the phases),
-and then the message names the tags that were set and those that were not.
+and then the message names the registry that failed and the tags already moved elsewhere.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ KEY_VERSION = "dockyard.cachekey.v2"
 class ContentHasher(Protocol):
     """Checksums of build-context selections (see :class:`dockyard.graph.contenthash.ContextHasher`)."""
 
-    def checksum(self, spec: SourceSpec, *, ignore: Sequence[str] = ()) -> str: ...
+    def checksum(self, spec: SourceSpec, *, ignore: Sequence[str] = (), owners: bool = False) -> str: ...
 
 
 class CacheKeys:
@@ -116,7 +116,9 @@ class CacheKeys:
             for mount in op.mounts:
                 if isinstance(mount.source, ContextSource):
                     bind = SourceSpec(paths=(mount.selector or ".",), allow_wildcard=False)
-                    sums.append(self.hasher.checksum(bind, ignore=mount.source.excludes))
+                    # an unfiltered read-only context is bound in place: the step sees its owners
+                    in_place = mount.readonly and not mount.source.excludes
+                    sums.append(self.hasher.checksum(bind, ignore=mount.source.excludes, owners=in_place))
         return sums
 
 

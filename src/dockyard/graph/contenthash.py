@@ -144,24 +144,31 @@ class ContextHasher:
             found = self._trees[key] = SourceTree(self.root, ignore=PatternMatcher(ignore))
         return found
 
-    def checksum(self, spec: SourceSpec, *, ignore: Sequence[str] = ()) -> str:
+    def checksum(self, spec: SourceSpec, *, ignore: Sequence[str] = (), owners: bool = False) -> str:
         """``sha256:`` digest of what ``spec`` selects; raises ``SourceNotFoundError`` or
-        ``BadPatternError`` (:mod:`dockyard.selector.errors`)."""
-        return "sha256:" + hashlib.sha256("\n".join(self.records(spec, ignore=ignore)).encode(
+        ``BadPatternError`` (:mod:`dockyard.selector.errors`). ``owners`` adds each entry's
+        uid and gid, for readers that see the context's own owners (a bind mount in place)."""
+        return "sha256:" + hashlib.sha256("\n".join(self.records(spec, ignore=ignore, owners=owners)).encode(
             "utf-8", "surrogateescape")).hexdigest()
 
-    def records(self, spec: SourceSpec, *, ignore: Sequence[str] = ()) -> list[str]:
+    def records(self, spec: SourceSpec, *, ignore: Sequence[str] = (), owners: bool = False) -> list[str]:
         """The records :meth:`checksum` hashes, in order (tests compare them with copies)."""
-        out: list[str] = []
+        found = self._records(spec, ignore)
+        if not owners:
+            return [record for record, _ in found]
+        return [record if node is None else f"{record}\0{node.st.st_uid}:{node.st.st_gid}" for record, node in found]
+
+    def _records(self, spec: SourceSpec, ignore: Sequence[str]) -> list[tuple[str, Node | None]]:
+        out: list[tuple[str, Node | None]] = []
         inodes: dict[tuple[int, int], str] = {}
         for item in select(self.tree(ignore), spec):
             top = item.top
-            out.append("source\0" + top.name)
-            out.append(self._record(".", top.node, inodes))
+            out.append(("source\0" + top.name, None))
+            out.append((self._record(".", top.node, inodes), top.node))
             prefix = "" if top.name == "." else top.name + "/"
             for entry in item.entries:
-                out.append(("lazy\0" if entry.lazy else "") + self._record(entry.rel, entry.node, inodes,
-                                                                            shown=prefix + entry.rel))
+                record = self._record(entry.rel, entry.node, inodes, shown=prefix + entry.rel)
+                out.append((("lazy\0" if entry.lazy else "") + record, entry.node))
         return out
 
     def _record(self, rel: str, node: Node, inodes: dict[tuple[int, int], str], *, shown: str = "") -> str:

@@ -41,17 +41,15 @@ class SourceSpec:
     parents: bool = False
     follow_symlinks: bool = True
     allow_wildcard: bool = True
-    allow_empty_wildcard: bool = False
+    allow_empty_wildcard: bool = True  # dockerfile2llb dispatchCopy sets AllowEmptyWildcard
 
 
 @dataclass(frozen=True)
 class Top:
     """One selected source: ``name`` as selected (for ``dest/<basename>``), ``node`` followed."""
 
-    written: str
     name: str
     node: Node
-    include: PatternMatcher | None = None
 
 
 @dataclass(frozen=True)
@@ -119,7 +117,7 @@ def select(tree: SourceTree, spec: SourceSpec) -> list[Selected]:
         include = PatternMatcher([pattern]) if pattern not in ("", ".") else None
         wild = spec.allow_wildcard and has_wildcards(path)
         found = _expand(tree, clean_source(path), spec) if wild else _literal(tree, path, spec)
-        selected = [Selected(Top(written, name, node, include), tuple(entries(tree, node, include, excludes)))
+        selected = [Selected(Top(name, node), tuple(entries(tree, node, include, excludes)))
                     for name, node in found]
         if not selected and not (wild and spec.allow_empty_wildcard):
             raise SourceNotFoundError(written)

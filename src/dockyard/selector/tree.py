@@ -49,10 +49,6 @@ class Node:
         return stat.S_ISLNK(self.st.st_mode)
 
 
-def _join(rel: str, name: str) -> str:
-    return name if rel == "." else f"{rel}/{name}"
-
-
 class SourceTree:
     """The files under ``root`` that survive ``ignore`` (None: all of them); see the module doc."""
 
@@ -91,31 +87,33 @@ class SourceTree:
             return cached
         out: list[Node] = []
         try:
-            with os.scandir(parent.host) as it:
-                entries = sorted(it, key=lambda e: os.fsencode(e.name))
+            with os.scandir(parent.host) as it:  # bytes in, bytes names out: sorted as Go sorts
+                entries = sorted(it, key=lambda e: e.name)
         except (FileNotFoundError, NotADirectoryError):
             entries = []
+        prefix = "" if parent.rel == "." else parent.rel + "/"
+        nodes = self._nodes
         for entry in entries:
-            rel = _join(parent.rel, os.fsdecode(entry.name))
+            rel = prefix + os.fsdecode(entry.name)
             try:
                 st = entry.stat(follow_symlinks=False)
             except FileNotFoundError:
                 continue
-            node = self._visible(Node(rel, os.fsencode(entry.path), st), parent)
-            self._nodes[rel] = node
+            node = self._visible(rel, entry.path, st, parent)
+            nodes[rel] = node
             if node is not None:
                 out.append(node)
         self._children[parent.rel] = out
         return out
 
-    def _visible(self, node: Node, parent: Node) -> Node | None:
+    def _visible(self, rel: str, host: bytes, st: os.stat_result, parent: Node) -> Node | None:
         if self.ignore is None:
-            return node
-        excluded, info = self.ignore.matches_below(node.rel, parent.info)
-        node = Node(node.rel, node.host, node.st, info)
+            return Node(rel, host, st)
+        excluded, info = self.ignore.matches_below(rel, parent.info)
+        node = Node(rel, host, st, info)
         if not excluded:
             return node
-        if not node.is_dir or not self.ignore.may_match_below(node.rel, exclusions=True):
+        if not node.is_dir or not self.ignore.may_match_below(rel, exclusions=True):
             return None
         # sent lazily: only when something inside is sent
         return node if self.children(node) else None

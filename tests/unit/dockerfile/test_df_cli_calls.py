@@ -1,4 +1,8 @@
-"""``dockyard build --call=... / --check / --dry-run`` through click, output formats and exit codes."""
+"""``dockyard build --call=... / --check / --dry-run`` through click, output formats and exit codes.
+
+Base images are named on 127.0.0.1:9, where nothing listens: --call=check reads base configs, and
+tests send traffic only to loopback.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ DOCKERFILE = """\
 # VERSION which release
 ARG VERSION=1.0
 # build the compiler stage
-FROM alpine:3.19 AS build
+FROM 127.0.0.1:9/alpine:3.19 AS build
 ARG VERSION
 RUN --mount=type=secret,id=token,required=true make VERSION=$VERSION
 FROM scratch AS final
@@ -26,7 +30,7 @@ CMD /out
 @pytest.fixture
 def context(tmp_path: Path) -> Path:
     (tmp_path / "Dockerfile").write_text(DOCKERFILE)
-    (tmp_path / "other.Dockerfile").write_text('FROM alpine\nCMD ["x"]\n')
+    (tmp_path / "other.Dockerfile").write_text('FROM 127.0.0.1:9/alpine\nCMD ["x"]\n')
     return tmp_path
 
 
@@ -53,7 +57,7 @@ def test_targets_json(context: Path) -> None:
     data = json.loads(out)
     # frontend/subrequests/targets Target: name, default, description, base, platform, location (omitempty)
     assert [(t["name"], t.get("description"), t.get("default"), t["base"]) for t in data["targets"]] == [
-        ("build", "the compiler stage", None, "alpine:3.19"),
+        ("build", "the compiler stage", None, "127.0.0.1:9/alpine:3.19"),
         ("final", None, True, "scratch"),
     ]
 
@@ -109,25 +113,77 @@ def test_usage_errors(context: Path) -> None:
 ])
 def test_secrets_rule_exemptions_follow_buildkit(tmp_path: Path, name: str, flagged: bool) -> None:
     # dockerfile2llb/validations.go getSecretsRegex: deny tokens, allow public|file|version
-    (tmp_path / "Dockerfile").write_text(f'FROM alpine\nARG {name}\nCMD ["x"]\n')
+    (tmp_path / "Dockerfile").write_text(f'FROM 127.0.0.1:9/alpine\nARG {name}\nCMD ["x"]\n')
     code, out = _invoke("--call=check", str(tmp_path))
     assert ("SecretsUsedInArgOrEnv" in out) is flagged and code == (1 if flagged else 0)
 
 
 @pytest.mark.parametrize(("dockerfile", "rules"), [
     # instructions/parse.go doesFromCaseMatchAsCase: mixed-case FROM is left to ConsistentInstructionCasing
-    ('FROM alpine As a\nCMD ["x"]\n', {"FromAsCasing"}),
-    ('From alpine as a\nCMD ["x"]\n', {"ConsistentInstructionCasing"}),
+    ('FROM 127.0.0.1:9/alpine As a\nCMD ["x"]\n', {"FromAsCasing"}),
+    ('From 127.0.0.1:9/alpine as a\nCMD ["x"]\n', {"ConsistentInstructionCasing"}),
     # dispatchCmd: no JSONArgsRecommended once SHELL set the config's Shell
-    ('FROM alpine\nSHELL ["/bin/bash", "-c"]\nCMD echo hi\n', set()),
+    ('FROM 127.0.0.1:9/alpine\nSHELL ["/bin/bash", "-c"]\nCMD echo hi\n', set()),
     # dispatchWorkdir: only the first WORKDIR of a chain of stages is checked (workdirSet inherited)
-    ('FROM alpine AS a\nWORKDIR /w\nFROM a\nWORKDIR rel\nCMD ["x"]\n', set()),
-    ('FROM alpine\nWORKDIR rel\nWORKDIR more\nCMD ["x"]\n', {"WorkdirRelativePath"}),
+    ('FROM 127.0.0.1:9/alpine AS a\nWORKDIR /w\nFROM a\nWORKDIR rel\nCMD ["x"]\n', set()),
+    ('FROM 127.0.0.1:9/alpine\nWORKDIR rel\nWORKDIR more\nCMD ["x"]\n', {"WorkdirRelativePath"}),
     # EXPOSE words are not checked for undefined variables
-    ('FROM alpine\nEXPOSE $PORT\nCMD ["x"]\n', set()),
+    ('FROM 127.0.0.1:9/alpine\nEXPOSE $PORT\nCMD ["x"]\n', set()),
 ])
 def test_check_rules_follow_buildkit_specifics(tmp_path: Path, dockerfile: str, rules: set[str]) -> None:
     (tmp_path / "Dockerfile").write_text(dockerfile)
     code, out = _invoke("--call=check,format=json", str(tmp_path))
     found = [w["ruleName"] for w in json.loads(out)["warnings"]]
     assert set(found) == rules and len(found) == len(rules) and code == (1 if rules else 0)
+
+
+@pytest.mark.parametrize(("comments", "description"), [
+    ("# build compiles it\n", "compiles it"),
+    ("# Build compiles it\n", None),  # getComment compares the (lowercased) stage name case-sensitively
+    ("# build compiles it\n#\n", None),  # an empty comment line drops the comments before it (parser.go)
+])
+def test_stage_descriptions_as_buildkit_reads_them(tmp_path: Path, comments: str, description: str | None) -> None:
+    (tmp_path / "Dockerfile").write_text(f"{comments}FROM 127.0.0.1:9/alpine AS build\n")
+    _, out = _invoke("--call=targets,format=json", str(tmp_path))
+    assert json.loads(out)["targets"][0].get("description") == description
+
+
+def test_no_empty_continuation_once_per_instruction_at_its_last_line(tmp_path: Path) -> None:
+    # parser/parser.go Parse: hasEmptyContinuationLine, Location = the instruction's last line
+    (tmp_path / "Dockerfile").write_text('FROM 127.0.0.1:9/alpine\nRUN echo a \\\n\n  b \\\n\n  c\nCMD ["x"]\n')
+    _, out = _invoke("--call=check,format=json", str(tmp_path))
+    found = [(w["ruleName"], w["location"]["ranges"][0]["start"]["line"]) for w in json.loads(out)["warnings"]]
+    assert found == [("NoEmptyContinuation", 6)]
+
+
+@pytest.mark.parametrize(("ignore", "flagged"), [
+    ("secret.txt\n", ["secret.txt"]),  # validations.go validateCopySourcePath
+    ("secret.txt\n!keep\n", []),  # not checked when the .dockerignore has exclusions
+    ("*\n", [".", "secret.txt"]),  # the context root only when * / ** / **/* ignore everything
+])
+def test_copy_ignored_file(tmp_path: Path, ignore: str, flagged: list[str]) -> None:
+    (tmp_path / ".dockerignore").write_text(ignore)
+    (tmp_path / "Dockerfile").write_text('FROM scratch\nCOPY ./secret.txt /s\nCOPY . /all\nCMD ["x"]\n')
+    _, out = _invoke("--call=check,format=json", str(tmp_path))
+    details = [w["detail"] for w in json.loads(out)["warnings"] if w["ruleName"] == "CopyIgnoredFile"]
+    assert details == [f'Attempting to Copy file "{f}" that is excluded by .dockerignore' for f in
+                       sorted(flagged, key=lambda f: f == ".")]
+
+
+def test_check_reports_a_conversion_error_and_fails(tmp_path: Path) -> None:
+    # lint.go LintResults.Error ("buildError"): the check converts the whole file, as BuildKit's does
+    (tmp_path / "Dockerfile").write_text('FROM scratch AS a\nCOPY --from=b /x /x\nFROM scratch AS b\nCMD ["x"]\n')
+    code, out = _invoke("--call=check,format=json", str(tmp_path))
+    error = json.loads(out)["buildError"]
+    assert code == 1 and error["message"].startswith("cannot copy from stage 'b'")
+    assert error["location"]["ranges"][0]["start"]["line"] == 2
+    code, text = _invoke("--call=check", str(tmp_path))
+    assert code == 1 and "ERROR: cannot copy from stage 'b'" in text and "   2 | >>> COPY --from=b /x /x" in text
+
+
+def test_undefined_var_in_unquoted_copy_heredocs_only(tmp_path: Path) -> None:
+    # dispatch(): ExpandRaw reports unmatched variables of unquoted COPY heredoc bodies; quoted ones stay raw
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY <<EOF /a\necho '$NOPE1'\nEOF\n"
+                                         "COPY <<'EOF' /b\necho $NOPE2\nEOF\nCMD [\"x\"]\n")
+    _, out = _invoke("--call=check,format=json", str(tmp_path))
+    assert [w["detail"] for w in json.loads(out)["warnings"]] == ["Usage of undefined variable '$NOPE1'"]

@@ -1,0 +1,40 @@
+"""Base image configs without their layers: what ``--call=check`` needs to know about a FROM.
+
+BuildKit's lint runs the whole conversion, which resolves every base image's config (its ENV
+defines names for UndefinedVar; its platform is compared for InvalidBaseImagePlatform). A
+check must not download layers for that, so this resolver fetches only the manifest (the
+index entry for the platform) and the config blob.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from dockyard.oci import mediatypes
+from dockyard.oci.index import Index
+from dockyard.oci.manifest import Manifest
+from dockyard.platform import Platform
+from dockyard.registry.client import Client, as_reference
+from dockyard.store.content import ContentStore
+
+
+class ConfigResolver:
+    """An ImageResolver (dockerfile/resolver.py) reading configs from registries into ``store``."""
+
+    def __init__(self, client: Client, store: ContentStore) -> None:
+        self._client = client
+        self._store = store
+
+    def image_config(self, ref: str, platform: Platform) -> Mapping[str, Any] | None:
+        reference = as_reference(ref)
+        top = self._client.fetch_manifest(reference)
+        chosen = top
+        if mediatypes.is_index(top.descriptor.media_type):
+            entry = Index.from_bytes(top.data).select(platform)
+            chosen = self._client.fetch_manifest(reference, str(entry.digest))
+        manifest = Manifest.from_bytes(chosen.data, media_type=chosen.descriptor.media_type)
+        self._client.fetch_blob(reference, manifest.config, self._store)
+        doc = json.loads(self._store.read_bytes(manifest.config.digest))
+        return doc if isinstance(doc, dict) else None
