@@ -6,9 +6,10 @@ and the source (the build context, or a stage's or image's root, read-only) and 
 
 - which entries are read (sources, wildcards, symlinks followed inside the root,
   .dockerignore, ``--exclude``, ``--parents``) is :func:`dockyard.selector.select`'s answer,
-  the same one the cache key hashes; a source that is missing, or a wildcard matching
-  nothing, is an error naming it (BuildKit's file op lets an empty wildcard pass, but its
-  context checksum refuses it first, so this refuses it too unless ``allow_empty_wildcard``);
+  the same one the cache key hashes; a source that is missing is an error naming it, a
+  wildcard matching nothing copies nothing and creates nothing (dockerfile2llb sets
+  ``AllowEmptyWildcard``; buildkit ``file/backend.go`` ``docopy`` then returns early, and the
+  checksum of no paths is the digest of nothing);
 - a directory source copies its *contents*; a file goes to ``dest/<name>`` when ``dest`` ends
   in ``/`` or is an existing directory, else it becomes ``dest``; a relative ``dest`` is
   relative to ``workdir``; ``dest`` is resolved inside the destination root, following its
@@ -57,7 +58,7 @@ class CopySpec:
     unpack: bool = False
     follow_symlinks: bool = True
     allow_wildcard: bool = True
-    allow_empty_wildcard: bool = False
+    allow_empty_wildcard: bool = True
     from_context: bool = True
     context_excludes: tuple[str, ...] = ()
 
@@ -113,6 +114,8 @@ def _copy_into(source_root: Path, dest_root: Path, spec: CopySpec, keyword: str)
     except SelectionError as exc:
         raise BuildError(f"{keyword} failed: {exc}") from None
 
+    if not selected:
+        return CopyStats(files=0, bytes=0)  # only empty wildcards: BuildKit's docopy does nothing
     dest = spec.dest if spec.dest.startswith("/") else posixpath.join("/", spec.workdir or "/", spec.dest)
     dest_dir = spec.dest.endswith("/") or spec.dest in ("", ".") or spec.parents
     droot = os.fsencode(dest_root).rstrip(b"/") or b"/"

@@ -41,7 +41,7 @@ class SourceSpec:
     parents: bool = False
     follow_symlinks: bool = True
     allow_wildcard: bool = True
-    allow_empty_wildcard: bool = False
+    allow_empty_wildcard: bool = True  # dockerfile2llb dispatchCopy sets AllowEmptyWildcard
 
 
 @dataclass(frozen=True)

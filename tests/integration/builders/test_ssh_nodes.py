@@ -61,13 +61,18 @@ def test_two_platforms_on_two_ssh_nodes_push_one_index(
     ref = f"{reg.address}/app:1"
     meta = tmp_path / "meta.json"
     out = dockyard("--builder", "farm", "build", "--progress", "plain", "--platform", "linux/amd64,linux/arm64",
-                   "--push", "-t", ref, "--metadata-file", str(meta), str(ctx), env=env)
+                   "-o", "type=registry,annotation-index.org.example.farm=two-nodes,"
+                   "annotation-manifest.org.example.m=1",
+                   "-t", ref, "--metadata-file", str(meta), str(ctx), env=env)
     assert "linux/amd64: node amd (ssh://" in out.stderr
     assert "linux/arm64: node arm (ssh://" in out.stderr
     assert "[amd]" in out.stderr and "[arm]" in out.stderr  # the nodes' progress, merged and named
 
     index = inspect_raw(ref)
     assert [m["platform"]["architecture"] for m in index["manifests"]] == ["amd64", "arm64"]
+    assert index["annotations"] == {"org.example.farm": "two-nodes"}  # the client's index
+    for child in index["manifests"]:  # each node's manifest carries the manifest annotation
+        assert inspect_raw(f"{reg.address}/app@{child['digest']}")["annotations"] == {"org.example.m": "1"}
     for arch, host, machine in (("amd64", amd, "x86_64"), ("arm64", arm, "aarch64")):
         rootfs, _config = unpack(ref, arch, tmp_path / "unpacked")
         assert f"inet {host.address}/30" in (rootfs / "built-on").read_text()

@@ -76,12 +76,15 @@ def _make(root: Path, nodes: list[Node]) -> None:
             continue
 
 
-def _real_parents(root: Path, rel: str) -> bool:
-    """Make the parents of ``rel`` as real directories; False when one is a file or a link."""
+def _real_parents(root: Path, rel: str, *, create: bool = True) -> bool:
+    """Whether the parents of ``rel`` are real directories (made when missing and ``create``);
+    False when one is a file or a link, or missing."""
     current = root
     for part in rel.split("/")[:-1]:
         current = current / part
         if not os.path.lexists(current):
+            if not create:
+                return False
             current.mkdir()
         elif current.is_symlink() or not current.is_dir():
             return False
@@ -99,7 +102,7 @@ def _forms(draw: st.DrawFn) -> tuple[SourceSpec, tuple[str, ...]]:
         paths = tuple(draw(st.lists(st.sampled_from(pool), min_size=1, max_size=3)))
     excludes = tuple(draw(st.lists(st.sampled_from(["*.txt", "b", "!b/a.txt", "**/ab", "a/*"]), max_size=2)))
     ignore = tuple(draw(st.lists(st.sampled_from(IGNORES), max_size=3)))
-    spec = SourceSpec(paths=paths, excludes=excludes, parents=parents, allow_empty_wildcard=False)
+    spec = SourceSpec(paths=paths, excludes=excludes, parents=parents, allow_empty_wildcard=draw(st.booleans()))
     return spec, ignore
 
 
@@ -158,8 +161,8 @@ def _copy(context: Path, dest: Path, spec: SourceSpec, ignore: tuple[str, ...]) 
     dest.mkdir()
     copy_into(source_root=context, dest_root=dest, spec=CopySpec(
         paths=spec.paths, dest="/out/", excludes=spec.excludes, parents=spec.parents,
-        context_excludes=ignore))
-    return _describe(dest / "out")
+        allow_empty_wildcard=spec.allow_empty_wildcard, context_excludes=ignore))
+    return _describe(dest / "out") if (dest / "out").exists() else {}
 
 
 @st.composite
@@ -172,7 +175,7 @@ def _apply(context: Path, change: tuple[str, str]) -> str | None:
     """Change one thing in the context; returns the path touched (None if nothing changed)."""
     what, rel = change
     path = context / rel
-    if not _real_parents(context, rel):
+    if not _real_parents(context, rel, create=False):
         return None
     if what == "add":
         if os.path.lexists(path):
