@@ -288,3 +288,23 @@ def test_the_node_pushes_with_the_clients_credentials_never_its_own_docker_confi
                for who, method, path in requests)
     node_files = [p for p in node.root.rglob("*") if p.is_file()]
     assert not any(reg.password.encode() in p.read_bytes() for p in node_files)  # nothing kept on the node
+
+
+def test_a_failing_step_fails_the_build_without_rotating(
+        ssh_farm: Callable[[int], SshFarm], farm_registry_for: Callable[[SshFarm], FarmRegistry],
+        tmp_path: Path) -> None:
+    farm = ssh_farm(2)
+    reg = farm_registry_for(farm)
+    env = _builder(farm, reg, "bad", ("one", farm.hosts[0], "linux/amd64"), ("two", farm.hosts[1], "linux/amd64"))
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(f"FROM {reg.base}\nRUN echo about to fail; exit 3\n")
+    out = dockyard("--builder", "bad", "build", "--progress", "plain", "--push", "-t", f"{reg.address}/bad:1",
+                   str(ctx), env=env, check=False)
+    assert out.returncode == 1
+    error = next(line for line in out.stderr.splitlines() if line.startswith("error: "))
+    # the step's failure, as a local build reports it (any node would fail the same way): no rotation
+    assert error.startswith(f"error: node one: {ctx / 'Dockerfile'}:2: ")
+    assert error.endswith("process did not complete successfully: exit code 3")
+    assert "trying the next node" not in out.stderr and "node two" not in out.stderr
+    assert "about to fail" in out.stderr  # the node's step output reached the client's display
