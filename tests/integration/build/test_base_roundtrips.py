@@ -20,6 +20,7 @@ import pytest
 
 from dockyard import localregistry
 from tests.integration.build.buildrig import dockyard
+from tests.integration.build.test_startup_imports import imported as _imported
 from tests.rig import baseimage
 
 pytestmark = pytest.mark.integration
@@ -62,7 +63,13 @@ def test_a_warm_two_platform_build_resolves_its_base_with_one_head(logged_regist
     assert "GET /v2/busybox/manifests/latest" not in cold
 
     start = log.stat().st_size
-    warm = dockyard(*args)
+    warm = subprocess.run([sys.executable, "-X", "importtime", "-m", "dockyard", *args], capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert warm.returncode == 0, warm.stderr
     assert warm.stderr.count("CACHED") >= 2
     manifests = [r for r in _requests(log, start) if "/manifests/" in r or "/blobs/" in r]
     assert manifests == ["HEAD /v2/busybox/manifests/latest"]  # no GET: the index and manifests are in the store
+    # the HTTP client came, its own command-line client (rich, pygments) did not: dockyard.registry's __init__
+    loaded = _imported(warm.stderr)
+    assert "httpx" in loaded
+    assert not {m for m in loaded if m.split(".")[0] in ("rich", "pygments")}
