@@ -135,18 +135,18 @@ class Client:
         return [*(self.session(m) for m in mirrors), self.session(ref.api_host)]
 
     def fetch_manifest(self, ref: Reference | str, identifier: str | None = None, *,
-                       store: ContentStore | None = None) -> Fetched:
+                       store: ContentStore | None = None, fresh: bool = False) -> Fetched:
         """The document ``ref`` names (or ``identifier`` in its repository), verified when by digest.
 
-        A tag is resolved to a digest first (:meth:`resolve`: once per Client), and a document
-        ``store`` already holds is read from it: a warm build's bases cost one HEAD each.
+        A tag is resolved to a digest first (:meth:`resolve`: once per Client unless ``fresh``), and
+        a document ``store`` already holds is read from it: a warm build's bases cost one HEAD each.
         """
         from dockyard.registry import manifests
 
         ref = as_reference(ref)
         ident = identifier or ref.identifier
         if ":" not in ident:  # a tag (a digest is ALGORITHM:HEX)
-            resolved = self.resolve(ref)
+            resolved = self.resolve(ref, fresh=fresh)
             ident = str(resolved.digest)
             if store is not None and store.has(resolved.digest):
                 return manifests.parsed(store.read_bytes(resolved.digest), content_type=resolved.media_type)
@@ -168,13 +168,16 @@ class Client:
                 continue
         return manifests.get(sessions[-1], ref.repository, ident)
 
-    def resolve(self, ref: Reference | str) -> Descriptor:
+    def resolve(self, ref: Reference | str, *, fresh: bool = False) -> Descriptor:
         """The descriptor (media type, digest, size) of what a tag or digest names.
 
         A tag is resolved once per Client (a build sees one digest per base tag, whatever it
         lints, plans and solves) with a HEAD, as containerd's resolver does (``Resolve`` in
         remotes/docker/resolver.go: HEAD, then GET only when no Docker-Content-Digest comes
         back); a registry counts no pull for a HEAD. Tags this Client sets resolve to what it set.
+        ``fresh`` asks the registry again: for tags whose current value is the point (a
+        signature tag read by ``verify`` must be what the registry serves now, not what this
+        Client saw or wrote earlier).
         """
         ref = as_reference(ref)
         if ref.digest is not None:
@@ -183,7 +186,7 @@ class Client:
         with self._lock:
             lock = self._tag_locks.setdefault(key, threading.Lock())
         with lock:
-            if key not in self._tags:
+            if fresh or key not in self._tags:
                 self._tags[key] = self._head_manifest(ref) or self._get_manifest(ref, ref.identifier).descriptor
             return self._tags[key]
 
