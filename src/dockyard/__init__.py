@@ -1,12 +1,71 @@
 """dockyard: build multi-platform container images without a daemon, and push them as one index.
 
-The public Python API is re-exported here; the CLI (``dockyard.cli``) is a thin layer over it.
-This module stays cheap to import because every CLI start imports it.
+The public Python API (docs/api.md)::
+
+    import dockyard
+
+    result = dockyard.build(".", platforms=["linux/amd64", "linux/arm64"],
+                            tags=["registry.example/app:1.2.3"], push=True,
+                            build_args={"VERSION": "1.2.3"}, progress=print)
+    result.digest, result.platforms, result.metadata
+    dockyard.imagetools.inspect("registry.example/app:1.2.3")
+    dockyard.imagetools.create(["registry.example/app:1.2.3"], tags=["registry.example/app:latest"])
+    dockyard.login("registry.example", username="ci", password=token)
+
+Everything in ``__all__`` is the API; every other module is internal. Errors are
+:class:`DockyardError` subclasses with a ``.hint``. The CLI (``dockyard.cli``) is a thin layer
+over the same calls. This module stays cheap to import because every CLI start imports it:
+``build``, ``login`` and ``imagetools`` load on first use.
 """
 
-from dockyard.errors import DockyardError
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dockyard.errors import (
+    ArgumentError,
+    BuildError,
+    DockerfileError,
+    DockyardError,
+    GateError,
+    RegistryError,
+    UsageError,
+)
 from dockyard.platform import Platform
+
+if TYPE_CHECKING:
+    from dockyard import imagetools, progress
+    from dockyard.api.build import BuildOutcome, build
+    from dockyard.api.login import login
 
 __version__ = "0.1.0"
 
-__all__ = ["DockyardError", "Platform", "__version__"]
+__all__ = [
+    "ArgumentError",
+    "BuildError",
+    "BuildOutcome",
+    "DockerfileError",
+    "DockyardError",
+    "GateError",
+    "Platform",
+    "RegistryError",
+    "UsageError",
+    "__version__",
+    "build",
+    "imagetools",
+    "login",
+    "progress",
+]
+
+_LAZY = {"build": "dockyard.api.build", "BuildOutcome": "dockyard.api.build", "login": "dockyard.api.login"}
+
+
+def __getattr__(name: str) -> Any:
+    """Load ``build``, ``login`` and the ``imagetools``/``progress`` modules on first use."""
+    import importlib
+
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in ("imagetools", "progress"):
+        return importlib.import_module(f"dockyard.{name}")
+    raise AttributeError(f"module 'dockyard' has no attribute {name!r}")

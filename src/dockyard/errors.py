@@ -9,6 +9,7 @@ The tree is kept small on purpose, so callers can catch a meaningful branch::
 
     DockyardError
      ├── UsageError            bad command-line input or option values           (exit 2)
+     │    ├── ArgumentError    a library call's argument has the wrong type or shape
      │    └── NotBuiltError    a verb or option that exists in the CLI but not yet (exit 2)
      ├── ConfigError           unreadable or invalid configuration files
      ├── HostError             the machine lacks something: a tool, a privilege, a kernel feature
@@ -48,6 +49,10 @@ class UsageError(DockyardError):
     """The command line asks for something invalid; nothing was attempted."""
 
     exit_code = 2
+
+
+class ArgumentError(UsageError):
+    """A library call got an argument of the wrong type or shape (the API's UsageError); nothing ran."""
 
 
 class NotBuiltError(UsageError):

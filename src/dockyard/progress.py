@@ -58,6 +58,13 @@ class Failed(Event):
 
 
 @dataclass(frozen=True)
+class Notice(Event):
+    """A line about the build as a whole (a push, a warning, GC); ``vertex`` is empty."""
+
+    message: str = ""
+
+
+@dataclass(frozen=True)
 class Canceled(Event):
     """The build was interrupted while this step ran (BuildKit's ``CANCELED``)."""
 

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dockyard.attest.packages import purl
+from dockyard.attest.packages import image_purl
 from dockyard.digest import Digest
+from dockyard.errors import UsageError
 from dockyard.platform import Platform
 from dockyard.reference import Reference
 
@@ -26,15 +27,7 @@ SLSA_PREDICATE = "https://slsa.dev/provenance/v1"
 
 def subject_name(ref: Reference | None, platform: Platform) -> str:
     """BuildKit's subject name for an image of ``ref`` (``_`` when the image has no name)."""
-    if ref is None:
-        return "_"
-    namespace, _, name = ref.repository.rpartition("/")
-    if ref.registry != "docker.io":
-        namespace = f"{ref.registry}/{namespace}" if namespace else ref.registry
-    elif namespace == "library":
-        namespace = ""
-    return purl("docker", name, ref.tag or "latest", namespace=namespace or None,
-                qualifiers={"platform": str(platform)})
+    return "_" if ref is None else image_purl(ref, platform)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,8 +50,6 @@ class Statement:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Statement:
-        from dockyard.errors import UsageError
-
         try:
             doc = json.loads(data)
             subject = doc["subject"][0]

@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from dockyard.platform import Platform
+from dockyard.reference import Reference
+
 
 def _encode(text: str) -> str:
     return quote(text, safe="")
@@ -32,6 +35,18 @@ def purl(kind: str, name: str, version: str | None = None, *, namespace: str | N
     if subpath:
         out += "#" + "/".join(_encode(part) for part in subpath.split("/") if part not in ("", ".", ".."))
     return out
+
+
+def image_purl(ref: Reference, platform: Platform) -> str:
+    """An image as BuildKit's purl.RefToPURL names it: ``pkg:docker/127.0.0.1%3A5000/debian@bookworm?platform=
+    linux%2Farm64``; Docker Hub's ``library/`` and host are left out, a digest stands in for a missing tag."""
+    namespace, _, name = ref.repository.rpartition("/")
+    if ref.registry != "docker.io":
+        namespace = f"{ref.registry}/{namespace}" if namespace else ref.registry
+    elif namespace == "library":
+        namespace = ""
+    version = ref.tag or (str(ref.digest) if ref.digest else "latest")
+    return purl("docker", name, version, namespace=namespace or None, qualifiers={"platform": str(platform)})
 
 
 @dataclass(frozen=True, kw_only=True, order=True)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from dockyard.attest.packages import purl
+from dockyard.attest.packages import image_purl
 from dockyard.digest import Digest
 from dockyard.engine.bases import ResolvedBase
 from dockyard.graph import ops
@@ -99,14 +99,7 @@ def git_vcs(context: Path) -> Vcs:
 
 def dependency_uri(base: ResolvedBase) -> str:
     """``pkg:docker/debian@bookworm?platform=linux%2Famd64``, as BuildKit's purl.RefToPURL writes it."""
-    ref = Reference.parse(base.ref)
-    namespace, _, name = ref.repository.rpartition("/")
-    if ref.registry != "docker.io":
-        namespace = f"{ref.registry}/{namespace}" if namespace else ref.registry
-    elif namespace == "library":
-        namespace = ""
-    version = ref.tag or (str(ref.digest) if ref.digest else "latest")
-    return purl("docker", name, version, namespace=namespace or None, qualifiers={"platform": str(base.platform)})
+    return image_purl(Reference.parse(base.ref), base.platform)
 
 
 def _step_value(value: Any, ids: Mapping[int, str]) -> Any:

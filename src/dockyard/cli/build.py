@@ -38,6 +38,20 @@ def _check_specs(option: str, values: tuple[str, ...], *, keys: tuple[str, ...])
                 )
 
 
+class _BuildCommand(click.Command):
+    """``--sbom`` and ``--provenance`` take a value only as ``--sbom=VALUE``; bare, they mean true.
+
+    That is pflag's NoOptDefVal, as buildx declares them: ``dockyard build --sbom .`` builds ``.``
+    with an SBOM (click alone would take ``.`` as the option's value).
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, [f"{a}=true" if a in _BARE_TRUE else a for a in args])
+
+
+_BARE_TRUE = ("--sbom", "--provenance")
+
+
 def _parse_call(value: str, fmt: str) -> tuple[str, str]:
     """``--call=NAME[,format=text|json]`` as buildx parses it (a CSV whose first field is the name)."""
     name, *fields = [f.strip() for f in value.split(",")]
@@ -49,7 +63,7 @@ def _parse_call(value: str, fmt: str) -> tuple[str, str]:
     return name.lower(), fmt
 
 
-@click.command("build")
+@click.command("build", cls=_BuildCommand)
 @click.argument("context", type=click.Path(path_type=Path))
 @click.option("-f", "--file", "dockerfile", type=click.Path(path_type=Path), help="Name of the Dockerfile")
 @click.option("-t", "--tag", multiple=True, help="Image name and optionally a tag (name:tag)")
@@ -92,9 +106,9 @@ def _parse_call(value: str, fmt: str) -> tuple[str, str]:
                    "manifest-descriptor|index-descriptor (default manifest)")
 @click.option("--attest", multiple=True,
               help="Attestation parameters (type=sbom | type=provenance,mode=min|max; docs/supply-chain.md)")
-@click.option("--provenance", is_flag=False, flag_value="true", default=None,
+@click.option("--provenance", default=None,
               help="Shorthand for --attest=type=provenance (true, false, mode=max, ...)")
-@click.option("--sbom", is_flag=False, flag_value="true", default=None,
+@click.option("--sbom", default=None,
               help="Shorthand for --attest=type=sbom (true or false)")
 @click.option("--attest-storage", type=click.Choice(["index", "referrers"]), default=None,
               help="Attestations in the index (as buildx, default) or as OCI 1.1 referrers")
@@ -164,8 +178,8 @@ def build(
     if request.call == "check":  # BuildKit's lint reads the base images' configs (their ENV, their platform)
         from dockyard.registry.client import Client
         from dockyard.registry.configs import ConfigResolver
+        from dockyard.registry.options import TransportOptions
         from dockyard.registry.retry import RetryPolicy
-        from dockyard.registry.transport import TransportOptions
         from dockyard.store.content import ContentStore
 
         options_ = TransportOptions(retry=RetryPolicy(attempts=2, base=0.1), connect_timeout=5, read_timeout=15)

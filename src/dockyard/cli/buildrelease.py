@@ -57,6 +57,11 @@ class Release:
                                         extra={**metadata_extra, **self.metadata(gate.report)})
         return gate.report
 
+    def delivery_gate(self, result: BuildResult, delivery: Delivery, *,
+                      metadata_extra: Mapping[str, Any]) -> dict[str, Any]:
+        """The build's delivery gate (``api.build.DeliveryGate``): :meth:`gate`, then its metadata keys."""
+        return self.metadata(self.gate(result, delivery, metadata_extra=metadata_extra))
+
     def metadata(self, report: GateReport | None) -> dict[str, Any]:
         """dockyard's keys for --metadata-file: ``dockyard.gates`` and ``dockyard.release``."""
         extra: dict[str, Any] = {}

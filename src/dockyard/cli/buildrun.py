@@ -6,39 +6,38 @@ Outputs are parsed before anything runs, so a typo fails in a second, not after 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from dockyard import progress
+from dockyard.api.build import BuildCall, image_options, run_build, ssh_sockets
 from dockyard.attest import options as attest_options
 from dockyard.attest.storage import Storage
-from dockyard.builders.describe import platform_label
 from dockyard.builders.node import Placement
+from dockyard.cli.registryhosts import registry_ca
 from dockyard.dockerfile.calls import build_warnings
 from dockyard.dockerfile.request import BuildRequest
 from dockyard.engine.cacheoptions import parse_cache_from, parse_cache_to
 from dockyard.engine.mounts import Secret, parse_secret
 from dockyard.errors import DockerfileError, UsageError
 from dockyard.exporters import file_outputs, parse_outputs, push_targets
-from dockyard.exporters.metadata import build_ref
 from dockyard.exporters.output import ImageOptions, Output
 from dockyard.oci.annotations import merged
 from dockyard.phases.attest import BuildAttestor, for_build
-from dockyard.phases.deliver import Delivery, deliver, prepare
+from dockyard.phases.deliver import Delivery
 from dockyard.phases.request import BuildOptions, source_date_epoch
-from dockyard.platform import Platform
 from dockyard.reference import Reference
 from dockyard.registry.client import Client
 from dockyard.registry.configs import ConfigResolver
-from dockyard.registry.hosts import HostsConfig
 from dockyard.registry.watch import DEFAULT_PUSH_TIMEOUT
-from dockyard.remote.dispatch import build_on_nodes
 from dockyard.store.content import ContentStore
-from dockyard.store.gc import human, parse_duration
+from dockyard.store.gc import parse_duration
+
+if TYPE_CHECKING:  # cryptography loads only for --sign
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 
 def _labels(values: tuple[str, ...]) -> dict[str, str]:
@@ -51,17 +50,6 @@ def _labels(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def _ssh(values: tuple[str, ...]) -> dict[str, str]:
-    out = {}
-    for item in values:
-        ident, _, path = item.partition("=")
-        sock = path or os.environ.get("SSH_AUTH_SOCK", "")
-        if not sock:
-            raise UsageError(f"--ssh {item}: no agent socket",
-                             hint="start ssh-agent, or pass --ssh default=/path/to/sock")
-        out[ident or "default"] = sock
-    return out
-
 
 def _push_timeout(value: object) -> float | None:
     """``--push-timeout``: a duration (90s, 10m, 1h) or seconds; 0 turns the limit off."""
@@ -73,14 +61,6 @@ def _push_timeout(value: object) -> float | None:
         raise UsageError(f"invalid --push-timeout {value!r}", hint="e.g. 90s, 10m or 1h; 0 for no limit") from None
     return seconds or None
 
-
-def _image_options(outputs: tuple[Output, ...]) -> ImageOptions:
-    """The image options of the outputs that carry some (buildx lets them agree; the first wins)."""
-    for out in outputs:
-        image = getattr(out, "image", None)
-        if isinstance(image, ImageOptions):
-            return image
-    return ImageOptions()
 
 
 def _check_rewrite_timestamp(image: ImageOptions) -> None:
@@ -152,12 +132,13 @@ def _signing_key(spec: object, outputs: tuple[Output, ...]) -> ec.EllipticCurveP
     return parse(spec, password=password(confirm=False))
 
 
-def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...], builder: str | None,  # noqa: PLR0915 - the CLI's build composition; it moves into dockyard.build (issue 12 §3)
+def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...], builder: str | None,
         **options: object) -> int:
     """Build, then push and export; progress goes to stderr, the result's digest to stdout."""
     if not request.context.is_dir():
         raise UsageError(f"build context {str(request.context)!r} is not a directory",
                          hint="pass the directory holding your sources, e.g. dockyard build .")
+    warnings: list[str] = []
     from dockyard.cli.buildrelease import plan
 
     release = plan(request.context, options, labels=_labels(_strs(options.get("label"))),
@@ -165,75 +146,39 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
     tags = release.tags
     outputs = parse_outputs(_strs(options.get("output")), tags=tags, push=bool(options.get("push")),
                             load=bool(options.get("load")))
-    push_timeout = _push_timeout(options.get("push_timeout"))
     labels = release.labels
     parsed_secrets = tuple(parse_secret(s) for s in secrets)
-    image = _image_options(outputs)
+    image = image_options(outputs)
     attestor = _attestor(request, options, outputs=outputs, tags=tags, labels=labels, secrets=parsed_secrets,
                          ssh=ssh, oci=image.oci_mediatypes)
     delivery = Delivery(outputs=outputs, tags=tags, metadata_file=_path(options.get("metadata_file")),
                         iidfile=_path(options.get("iidfile")), push_retry=release.push_retry,
                         sign_key=_signing_key(options.get("sign"), outputs))
-    prepare(delivery)
     _check_rewrite_timestamp(image)
-    cache_from = tuple(parse_cache_from(s) for s in _strs(options.get("cache_from")))
-    cache_to = tuple(parse_cache_to(s) for s in _strs(options.get("cache_to")))
-    from dockyard.builders import current_builder
-
-    chosen = current_builder(builder).ensure_booted()
     placement_text = options.get("placement")
-    placement = Placement.parse(placement_text) if isinstance(placement_text, str) else None
-    wanted = list(request.platforms) or [Platform.host()]
-    try:
-        chosen.assign(wanted, placement=placement)
-    except UsageError:
-        # the record may be stale (a probe that failed under load, binfmt lost in a reboot): check again
-        chosen = chosen.bootstrap(local_only=True)
-        chosen.assign(wanted, placement=placement)
+    call = BuildCall(
+        options=BuildOptions(
+            context=request.context, dockerfile=request.dockerfile, platforms=request.platforms,
+            build_args=request.build_args, target=request.target, labels=labels, secrets=parsed_secrets,
+            ssh=ssh_sockets(ssh), no_cache=bool(options.get("no_cache")),
+            no_cache_filter=_strs(options.get("no_cache_filter")), oci_mediatypes=image.oci_mediatypes,
+            compression=image.compression, compression_level=image.compression_level,
+            force_compression=image.force_compression, source_date_epoch=source_date_epoch(),
+            cache_from=tuple(parse_cache_from(s) for s in _strs(options.get("cache_from"))),
+            cache_to=tuple(parse_cache_to(s) for s in _strs(options.get("cache_to"))),
+            annotations=merged(release.annotations, image.annotations),
+        ),
+        delivery=delivery, builder=builder,
+        placement=Placement.parse(placement_text) if isinstance(placement_text, str) else None,
+        push_timeout=_push_timeout(options.get("push_timeout")), attestors=(attestor,) if attestor else (),
+        # with gates, nothing may reach a registry before they pass: nodes hand every blob back
+        gate=release.delivery_gate, early_push=release.policy.empty, registry_ca=registry_ca(),
+    )
     render = progress.renderer(progress.resolve_mode(str(options.get("progress") or "") or None))
-    ok = False
-    targets = push_targets(outputs)
-    # registry.insecure=true (BuildKit's push option): HTTPS without verification, or plain HTTP
-    insecure = frozenset(t.reference.registry for t in targets if t.insecure)
-    hosts = HostsConfig.load(insecure=insecure).with_hosts(chosen.config.registries)
-    with chosen.in_use(), Client(hosts=hosts, push_timeout=push_timeout,
-                                 on_wait=lambda message: click.echo(message, err=True)) as client:
-        warnings = _lint(request, client)
-        try:
-            farm = build_on_nodes(
-                chosen,
-                BuildOptions(
-                    context=request.context, dockerfile=request.dockerfile, platforms=request.platforms,
-                    build_args=request.build_args, target=request.target,
-                    labels=labels, secrets=parsed_secrets, ssh=_ssh(ssh),
-                    no_cache=bool(options.get("no_cache")), no_cache_filter=_strs(options.get("no_cache_filter")),
-                    jobs=chosen.jobs(), oci_mediatypes=image.oci_mediatypes, compression=image.compression,
-                    compression_level=image.compression_level, force_compression=image.force_compression,
-                    source_date_epoch=source_date_epoch(), cache_from=cache_from, cache_to=cache_to,
-                    annotations=merged(release.annotations, image.annotations),
-                ),
-                # with gates, nothing may reach a registry before they pass: nodes hand every blob back
-                placement=placement, push=[t.reference for t in targets] if release.policy.empty else [],
-                fetch_blobs=bool(file_outputs(outputs)) or not release.policy.empty,
-                client=client, listener=render, say=lambda line: click.echo(line, err=True),
-                attestors=(attestor,) if attestor else (),
-            )
-            result = farm.result
-            ok = True
-        finally:
-            render.close(ok=ok)
-        nodes = {platform_label(p): {"node": where.node, "endpoint": where.endpoint, "emulated": where.emulated,
-                                     **({"skipped": list(where.skipped)} if where.skipped else {})}
-                 for p, where in farm.placed.items()}
-        first_node = next(iter(farm.placed.values())).node if farm.placed else chosen.name
-        extra = {"dockyard.nodes": nodes, "buildx.build.ref": build_ref(chosen.name, first_node)}
-        report = release.gate(result, delivery, metadata_extra=extra)
-        deliver(result, delivery, client=client, report=lambda line: click.echo(line, err=True),
-                metadata_extra={**extra, **release.metadata(report)})
-    removed, freed = chosen.collect_garbage()
-    if removed:
-        click.echo(f"automatic GC: removed {removed} cache records ({human(freed)})", err=True)
+    outcome = run_build(call, listener=render, report=lambda line: click.echo(line, err=True),
+                        built=lambda ok: render.close(ok=ok),
+                        with_client=lambda client: warnings.extend(_lint(request, client)))
     if warnings:  # after the build, as buildx prints them
         click.echo("\n" + "\n".join(warnings), err=True)
-    click.echo(str(result.descriptor.digest))
+    click.echo(outcome.digest)
     return 0

@@ -29,11 +29,11 @@ INSECURE_KEY = "dockyard.insecure_registries"
 
 
 def _client(*, quiet: bool = True) -> Client:
+    from dockyard.cli.registryhosts import hosts as registry_hosts
     from dockyard.registry.client import Client
-    from dockyard.registry.hosts import HostsConfig
 
     insecure = click.get_current_context().meta.get(INSECURE_KEY, frozenset())
-    return Client(hosts=HostsConfig.load(insecure=insecure), progress=None if quiet else _progress(),
+    return Client(hosts=registry_hosts(insecure=insecure), progress=None if quiet else _progress(),
                   on_wait=lambda message: click.echo(message, err=True))  # a silent registry is named
 
 
@@ -62,7 +62,7 @@ def imagetools(ctx: click.Context, insecure: tuple[str, ...]) -> None:
               help="Output format (json includes each platform's image config)")
 def inspect(ref: str, raw: bool, fmt: str) -> None:
     """Show what REF names: media type, digest, and one block per platform."""
-    from dockyard.imagetools import inspect as impl
+    from dockyard.imagetools import inspection as impl
     from dockyard.reference import Reference
     from dockyard.store.content import ContentStore
 
@@ -88,7 +88,7 @@ def inspect(ref: str, raw: bool, fmt: str) -> None:
 def create(*, sources: tuple[str, ...], tags: tuple[str, ...], append: bool, dry_run: bool,
            platforms: tuple[str, ...], from_ref: str | None, push_retry: int) -> None:
     """Merge SOURCE images and indexes into one index, pushed under every -t tag (or copy --from REF)."""
-    from dockyard.imagetools import create as impl
+    from dockyard.imagetools import combine as impl
     from dockyard.reference import Reference
     from dockyard.store.content import ContentStore
 

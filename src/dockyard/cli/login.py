@@ -19,9 +19,8 @@ from dockyard.errors import UsageError
 def login(*, server: str, username: str | None, password: str | None, password_stdin: bool,
           insecure: bool) -> None:
     """Log in to a registry (Docker Hub when SERVER is omitted)."""
-    from dockyard.registry import login as impl
-    from dockyard.registry.hosts import HostsConfig
-    from dockyard.registry.keychain import Credentials
+    from dockyard.api.login import login as login_api
+    from dockyard.cli.registryhosts import registry_ca
 
     if password and password_stdin:
         raise UsageError("--password and --password-stdin are exclusive")
@@ -35,8 +34,6 @@ def login(*, server: str, username: str | None, password: str | None, password_s
         password = click.prompt("Password", hide_input=True)
     if not password:
         raise UsageError("empty password")
-    creds = Credentials(str(username), str(password))
-    hosts = HostsConfig.load(insecure=frozenset({impl.api_host(server)}) if insecure else frozenset())
-    impl.verify(server, creds, hosts=hosts)
-    where = impl.store(server, creds)
+    where = login_api(server, username=str(username), password=str(password), insecure=insecure,
+                      registry_ca=registry_ca())
     click.echo(f"Login Succeeded (credentials stored in {where})")

@@ -1,9 +1,10 @@
 """Base images (FROM): resolved once per build, for planning and for building alike.
 
-The frontend needs each base image's config to plan (ENV, WORKDIR, ONBUILD ...); the engine
-needs its layers to build, and its manifest digest to pin cache keys, so that a tag that
-moved is never served from a stale cache. One pull per (reference, platform) and build
-answers all three; layers already in the content store are not fetched again.
+The frontend needs each base image's config to plan (ENV, WORKDIR, ONBUILD ...) and the key
+phase its manifest digest to pin cache keys (a tag that moved is never served from a stale
+cache): :meth:`BaseImages.resolve` reads the manifest and config only. The engine needs the
+layers only when the base's step actually runs (a warm build whose steps are all cached never
+fetches them): :meth:`BaseImages.pull`. Layers already in the content store are not fetched again.
 """
 
 from __future__ import annotations
@@ -35,19 +36,32 @@ class BaseImages:
     def __init__(self, client: Client, content: ContentStore) -> None:
         self._client = client
         self._content = content
-        self._pulled: dict[tuple[str, Platform], PulledImage] = {}
+        self._pulled: dict[tuple[str, Platform], PulledImage] = {}  # manifest and config (resolve)
+        self._with_layers: set[tuple[str, Platform]] = set()
         self._locks: dict[tuple[str, Platform], threading.Lock] = {}
         self._guard = threading.Lock()
 
-    def pull(self, ref: str, platform: Platform) -> PulledImage:
-        """The image ``ref`` names for ``platform``, its blobs in the content store."""
+    def resolve(self, ref: str, platform: Platform) -> PulledImage:
+        """The image ``ref`` names for ``platform``: manifest and config in the content store, no layers."""
         key = (ref, platform)
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             if key not in self._pulled:
-                self._pulled[key] = self._client.pull(ref, platform=platform, store=self._content)
+                self._pulled[key] = self._client.pull(ref, platform=platform, store=self._content, layers=False)
             return self._pulled[key]
+
+    def pull(self, ref: str, platform: Platform) -> PulledImage:
+        """The image :meth:`resolve` found, its layers now in the content store too."""
+        image = self.resolve(ref, platform)
+        key = (ref, platform)
+        with self._guard:
+            lock = self._locks[key]
+        with lock:
+            if key not in self._with_layers:
+                self._client.fetch_layers(image, self._content)
+                self._with_layers.add(key)
+        return image
 
     def resolved(self) -> list[ResolvedBase]:
         """Every base image pulled so far: the reference, the platform, and the digest the reference
@@ -58,6 +72,6 @@ class BaseImages:
                 for (ref, platform), image in pulled]
 
     def image_config(self, ref: str, platform: Platform) -> Mapping[str, Any] | None:
-        pulled = self.pull(ref, platform)
+        pulled = self.resolve(ref, platform)
         data: dict[str, Any] = json.loads(self._content.read_bytes(pulled.manifest.config.digest))
         return data

@@ -65,7 +65,7 @@ def key_plan(the_plan: Plan, keys: CacheKeys, bases: BaseImages, *, no_cache_sta
             raise DockerfileError(f"{info.name if info else 'COPY'}: {explain(exc)}",
                                   file=the_plan.dockerfile.filename, line=line) from None
         if isinstance(op, ops.ImageSource):
-            pins[key] = str(bases.pull(op.ref, op.platform).descriptor.digest)
+            pins[key] = str(bases.resolve(op.ref, op.platform).descriptor.digest)
         elif not isinstance(op, ops.ContextSource):
             stage = meta[id(op)].stage if id(op) in meta else ""
             if no_cache_all or stage in no_cache_stages:

@@ -10,6 +10,8 @@ and puts it back. Readers try the API first and fall back to the tag the same wa
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from dockyard.digest import Digest
 from dockyard.oci import mediatypes
 from dockyard.oci.descriptor import Descriptor
@@ -59,10 +61,8 @@ def list_referrers(session: Session, repository: str, digest: Digest,
 
 def referrer_descriptor(manifest: Manifest) -> Descriptor:
     """A referrer as an index lists it: the manifest's descriptor with its artifactType and annotations."""
-    artifact_type = manifest.artifact_type or manifest.config.media_type
-    desc = manifest.descriptor(annotations=manifest.annotations)
-    return Descriptor(desc.media_type, desc.digest, desc.size, annotations=dict(manifest.annotations),
-                      artifact_type=artifact_type)
+    return replace(manifest.descriptor(annotations=manifest.annotations),
+                   artifact_type=manifest.artifact_type or manifest.config.media_type)
 
 
 def put_referrer(session: Session, repository: str, manifest: Manifest) -> bool:

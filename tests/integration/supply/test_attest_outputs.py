@@ -52,7 +52,8 @@ def test_single_platform_attested_oci_output_is_reproducible(busybox_base: str, 
 def test_refused_combinations_are_one_line_errors(busybox_base: str, tmp_path: Path) -> None:
     ctx = _context(tmp_path, busybox_base)
     cases = [
-        (["--attest-storage=referrers", "--sbom=true", "-o", f"type=oci,dest={tmp_path / 'x.tar'}"],
+        # a bare --sbom right before the context means true (pflag's NoOptDefVal, as buildx)
+        (["--attest-storage=referrers", "-o", f"type=oci,dest={tmp_path / 'x.tar'}", "--sbom"],
          "error: --attest-storage=referrers stores attestations in a registry only"),
         (["--attest", "type=sbom,generator=docker/buildkit-syft-scanner"],
          "error: --attest 'type=sbom,generator=docker/buildkit-syft-scanner': generator is not supported"),

@@ -1,0 +1,226 @@
+"""``dockyard.build``: one call from a context to an image pushed, exported or kept, as ``dockyard build``.
+
+:class:`BuildCall` is the typed request (what ``dockyard build`` parses its flags into, and
+what :func:`build` makes of plain arguments); :func:`run_build` runs it: choose the builder
+and boot its nodes, place each platform on a node, build (the phases, :mod:`dockyard.phases`),
+run the delivery gate, deliver (push, files, metadata), and apply the builder's GC policy.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from dockyard import arguments, progress
+from dockyard.builders.describe import platform_label
+from dockyard.builders.node import Placement
+from dockyard.engine.cacheoptions import parse_cache_from, parse_cache_to
+from dockyard.engine.mounts import parse_secret
+from dockyard.errors import ArgumentError, UsageError
+from dockyard.exporters import file_outputs, parse_outputs, push_targets
+from dockyard.exporters.metadata import build_ref
+from dockyard.exporters.output import ImageOptions, Output
+from dockyard.oci.descriptor import Descriptor
+from dockyard.phases.attest import Attestor
+from dockyard.phases.deliver import Delivery, deliver, prepare
+from dockyard.phases.request import BuildOptions, source_date_epoch
+from dockyard.phases.result import BuildResult
+from dockyard.platform import Platform, parse_platforms
+from dockyard.registry.client import Client
+from dockyard.registry.hosts import HostsConfig
+from dockyard.registry.watch import DEFAULT_PUSH_TIMEOUT
+
+Report = Callable[[str], None]
+
+
+class DeliveryGate(Protocol):
+    """Runs before delivery with the final result; raises to stop it; returns metadata keys to add."""
+
+    def __call__(self, result: BuildResult, delivery: Delivery, *,
+                 metadata_extra: Mapping[str, Any]) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildCall:
+    """A whole ``dockyard build``: the build, where it goes, and on which builder.
+
+    ``options.jobs`` and ``options.root`` are the builder's (left unset here); ``push_everywhere``
+    False keeps nodes from pushing before the gate passed (they hand every blob back instead).
+    """
+
+    options: BuildOptions
+    delivery: Delivery
+    builder: str | None = None
+    placement: Placement | None = None
+    push_timeout: float | None = DEFAULT_PUSH_TIMEOUT
+    attestors: tuple[Attestor, ...] = ()
+    gate: DeliveryGate | None = None
+    early_push: bool = True  # nodes may push by digest while building (no gate to wait for)
+    registry_ca: Mapping[str, tuple[Path, ...]] = field(default_factory=dict)  # more CA files per registry host
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    """What :func:`dockyard.build` made: ``digest`` of the image (an index for several platforms),
+    its ``platforms``, buildx's ``metadata`` keys (as ``--metadata-file`` writes them), and what was pushed."""
+
+    digest: str
+    descriptor: Descriptor
+    platforms: tuple[str, ...]
+    metadata: dict[str, Any]
+    pushed: tuple[str, ...]
+    result: BuildResult = field(repr=False)
+
+
+def run_build(call: BuildCall, *, listener: progress.Listener | None = None, report: Report | None = None,
+              built: Callable[[bool], None] | None = None,
+              with_client: Callable[[Client], None] | None = None) -> BuildOutcome:
+    """Run ``call`` (see the module docstring); ``report`` gets one line per notable step (pushes, GC);
+    ``built(ok)`` is called when the build itself ends, before the gate and delivery (a renderer closes);
+    ``with_client`` runs first with the build's registry client (the CLI's Dockerfile check reads bases)."""
+    say = report or (lambda _line: None)
+    prepare(call.delivery)
+    from dockyard.builders import current_builder
+
+    chosen = current_builder(call.builder).ensure_booted()
+    wanted = list(call.options.platforms) or [Platform.host()]
+    try:
+        chosen.assign(wanted, placement=call.placement)
+    except UsageError:
+        # the record may be stale (a probe that failed under load, binfmt lost in a reboot): check again
+        chosen = chosen.bootstrap(local_only=True)
+        chosen.assign(wanted, placement=call.placement)
+    targets = push_targets(call.delivery.outputs)
+    # registry.insecure=true (BuildKit's push option): HTTPS without verification, or plain HTTP
+    insecure = frozenset(t.reference.registry for t in targets if t.insecure)
+    hosts = HostsConfig.load(insecure=insecure).with_hosts(chosen.config.registries).with_ca(call.registry_ca)
+    from dockyard.remote.dispatch import build_on_nodes
+
+    with chosen.in_use(), Client(hosts=hosts, push_timeout=call.push_timeout, on_wait=say) as client:
+        import dataclasses
+
+        if with_client is not None:
+            with_client(client)
+        ok = False
+        try:
+            farm = build_on_nodes(
+                chosen, dataclasses.replace(call.options, jobs=chosen.jobs()),
+                placement=call.placement, push=[t.reference for t in targets] if call.early_push else [],
+                fetch_blobs=bool(file_outputs(call.delivery.outputs)) or not call.early_push,
+                client=client, listener=listener, say=say, attestors=call.attestors)
+            ok = True
+        finally:
+            if built is not None:
+                built(ok)
+        result = farm.result
+        nodes = {platform_label(p): {"node": where.node, "endpoint": where.endpoint, "emulated": where.emulated,
+                                     **({"skipped": list(where.skipped)} if where.skipped else {})}
+                 for p, where in farm.placed.items()}
+        first_node = next(iter(farm.placed.values())).node if farm.placed else chosen.name
+        extra: dict[str, Any] = {"dockyard.nodes": nodes, "buildx.build.ref": build_ref(chosen.name, first_node)}
+        if call.gate is not None:
+            extra.update(call.gate(result, call.delivery, metadata_extra=extra))
+        delivered = deliver(result, call.delivery, client=client, report=say, metadata_extra=extra)
+    removed, freed = chosen.collect_garbage()
+    if removed:
+        from dockyard.store.gc import human
+
+        say(f"automatic GC: removed {removed} cache records ({human(freed)})")
+    return BuildOutcome(digest=str(result.descriptor.digest), descriptor=result.descriptor,
+                        platforms=tuple(str(p) for p in result.manifests), metadata=delivered.metadata,
+                        pushed=delivered.pushed, result=result)
+
+
+def image_options(outputs: Sequence[Output]) -> ImageOptions:
+    """The image options of the outputs that carry some (buildx lets them agree; the first wins)."""
+    for out in outputs:
+        image = getattr(out, "image", None)
+        if isinstance(image, ImageOptions):
+            return image
+    return ImageOptions()
+
+
+def ssh_sockets(values: Sequence[str]) -> dict[str, str]:
+    """``--ssh default|ID[=SOCKET]``: each id's agent socket (``$SSH_AUTH_SOCK`` when not given)."""
+    out = {}
+    for item in values:
+        ident, _, path = item.partition("=")
+        sock = path or os.environ.get("SSH_AUTH_SOCK", "")
+        if not sock:
+            raise UsageError(f"--ssh {item}: no agent socket",
+                             hint="start ssh-agent, or pass --ssh default=/path/to/sock")
+        out[ident or "default"] = sock
+    return out
+
+
+def build(context: str | os.PathLike[str] = ".", *, file: str | os.PathLike[str] | None = None,
+          platforms: str | Sequence[str] = (), tags: str | Sequence[str] = (), push: bool = False,
+          outputs: str | Sequence[str] = (), build_args: Mapping[str, str] | None = None, target: str | None = None,
+          labels: Mapping[str, str] | None = None, secrets: str | Sequence[str] = (), ssh: str | Sequence[str] = (),
+          no_cache: bool = False, no_cache_filter: str | Sequence[str] = (), cache_from: str | Sequence[str] = (),
+          cache_to: str | Sequence[str] = (), metadata_file: str | os.PathLike[str] | None = None,
+          iidfile: str | os.PathLike[str] | None = None, builder: str | None = None,
+          progress: progress.Listener | None = None) -> BuildOutcome:
+    """Build an image from a Dockerfile and a context, as ``dockyard build`` (buildx's flags, same names).
+
+    Arguments are plain values, converted once: ``context`` and ``file`` (the Dockerfile,
+    default ``context/Dockerfile``) are paths; ``platforms`` (``"linux/amd64"`` or a list),
+    ``tags``, ``outputs`` (``-o`` syntax: ``"type=oci,dest=out.tar"``), ``secrets``
+    (``"id=tok,src=token.txt"``), ``ssh`` (``"default"``), ``no_cache_filter``, ``cache_from`` and
+    ``cache_to`` (``"type=registry,ref=..."``) are strings or lists of strings; ``build_args``
+    and ``labels`` are dicts; ``push`` and ``no_cache`` booleans; ``metadata_file`` and
+    ``iidfile`` paths; ``builder`` a builder name (default: the one in use). ``progress`` is
+    called with each typed :mod:`dockyard.progress` event (steps started, cached, logs, done,
+    failed, and :class:`~dockyard.progress.Notice` lines such as pushes).
+
+    Returns a :class:`BuildOutcome` (``digest``, ``platforms``, ``metadata``, ``pushed``).
+    Raises :class:`~dockyard.errors.DockyardError` subclasses (``.hint`` says what to do):
+    :class:`~dockyard.errors.ArgumentError` for a wrong argument type, ``DockerfileError``,
+    ``BuildError``, ``RegistryError``...; a tag never names an image whose parts are not all pushed.
+    """
+    context_dir = arguments.path("context", context)
+    assert context_dir is not None
+    if not context_dir.is_dir():
+        raise ArgumentError(f"build context {str(context_dir)!r} is not a directory",
+                            hint="pass the directory holding your sources, e.g. dockyard.build('.')")
+    dockerfile = arguments.path("file", file, optional=True) or context_dir / "Dockerfile"
+    wanted: list[Platform] = []
+    for text in arguments.strings("platforms", platforms):
+        wanted += [p for p in parse_platforms(text) if p not in wanted]
+    names = arguments.strings("tags", tags)
+    parsed_outputs = parse_outputs(arguments.strings("outputs", outputs), tags=names,
+                                   push=arguments.flag("push", push), load=False)
+    image = image_options(parsed_outputs)
+    options = BuildOptions(
+        context=context_dir, dockerfile=dockerfile, platforms=tuple(wanted),
+        build_args=arguments.mapping("build_args", build_args), target=arguments.text("target", target),
+        labels=arguments.mapping("labels", labels),
+        secrets=tuple(parse_secret(s) for s in arguments.strings("secrets", secrets)),
+        ssh=ssh_sockets(arguments.strings("ssh", ssh)), no_cache=arguments.flag("no_cache", no_cache),
+        no_cache_filter=arguments.strings("no_cache_filter", no_cache_filter),
+        oci_mediatypes=image.oci_mediatypes, compression=image.compression,
+        compression_level=image.compression_level, force_compression=image.force_compression,
+        source_date_epoch=source_date_epoch(),
+        cache_from=tuple(parse_cache_from(s) for s in arguments.strings("cache_from", cache_from)),
+        cache_to=tuple(parse_cache_to(s) for s in arguments.strings("cache_to", cache_to)),
+        annotations=image.annotations,
+    )
+    delivery = Delivery(outputs=parsed_outputs, tags=names,
+                        metadata_file=arguments.path("metadata_file", metadata_file, optional=True),
+                        iidfile=arguments.path("iidfile", iidfile, optional=True))
+    if progress is not None and not callable(progress):
+        raise ArgumentError(f"progress must be a callable taking one event, not {type(progress).__name__}")
+    listener = progress
+    call = BuildCall(options=options, delivery=delivery, builder=arguments.text("builder", builder))
+    return run_build(call, listener=listener,
+                     report=(lambda line: listener(progress_notice(line))) if listener is not None else None)
+
+
+def progress_notice(line: str) -> progress.Notice:
+    """A report line (a push, a warning) as a typed progress event."""
+    from dockyard import progress as events
+
+    return events.Notice(vertex="", message=line)

@@ -1,0 +1,57 @@
+"""Plain API arguments to typed values, checked once at the boundary (``ArgumentError`` with a hint)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from dockyard.errors import ArgumentError
+
+
+def path(name: str, value: object, *, optional: bool = False) -> Path | None:
+    """A ``str`` or ``os.PathLike`` as a Path (None only when ``optional``)."""
+    if value is None and optional:
+        return None
+    if isinstance(value, str | os.PathLike):
+        return Path(value)
+    raise ArgumentError(f"{name} must be a path (str or os.PathLike), not {type(value).__name__}",
+                        hint=f'e.g. {name}="." or {name}=pathlib.Path("app")')
+
+
+def strings(name: str, value: object) -> tuple[str, ...]:
+    """One string or an iterable of strings (``platforms="linux/amd64"`` and ``["linux/amd64"]`` alike)."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, Iterable) and not isinstance(value, bytes | Mapping):
+        items = tuple(value)
+        if all(isinstance(v, str) for v in items):
+            return items
+    raise ArgumentError(f"{name} must be a string or a list of strings, not {type(value).__name__}",
+                        hint=f'e.g. {name}=["a", "b"]')
+
+
+def mapping(name: str, value: object) -> dict[str, str]:
+    """A ``dict`` of strings (``build_args={"VERSION": "1.2.3"}``)."""
+    if value is None:
+        return {}
+    if isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        return dict(value)
+    raise ArgumentError(f"{name} must be a dict of strings to strings, not {type(value).__name__}",
+                        hint=f'e.g. {name}={{"KEY": "value"}}')
+
+
+def flag(name: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ArgumentError(f"{name} must be True or False, not {type(value).__name__}")
+
+
+def text(name: str, value: object, *, optional: bool = True) -> str | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, str):
+        return value
+    raise ArgumentError(f"{name} must be a string, not {type(value).__name__}")

@@ -1,0 +1,87 @@
+"""``dockyard.build`` alone, no CLI: a two-platform build pushed to a real registry (checked with
+skopeo), and an OCI layout export (checked with umoci), with typed progress events."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import dockyard
+from dockyard import progress
+from dockyard.executor import qemu
+from tests.integration.build.buildrig import inspect_raw, unpack
+from tests.rig.registries import TestRegistry
+
+pytestmark = pytest.mark.integration
+
+
+def _context(tmp_path: Path, base: str) -> Path:
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "app.txt").write_text("app\n")
+    (ctx / "Dockerfile").write_text(
+        f"FROM {base}\nARG TARGETARCH\nARG VERSION\nCOPY app.txt /app.txt\n"
+        'RUN echo "$TARGETARCH $VERSION" > /built && uname -m >> /built\nCMD ["cat", "/built"]\n')
+    return ctx
+
+
+def test_two_platforms_built_and_pushed_through_the_api(busybox_base: str, registry: TestRegistry,
+                                                        binfmt_arm64: qemu.Emulator, tmp_path: Path) -> None:
+    ctx = _context(tmp_path, busybox_base)
+    ref = f"{registry.address}/api/app:1.2.3"
+    events: list[progress.Event] = []
+    result = dockyard.build(ctx, platforms=["linux/amd64", "linux/arm64"], tags=[ref], push=True,
+                            build_args={"VERSION": "1.2.3"}, labels={"org.example.team": "yard"},
+                            metadata_file=tmp_path / "meta.json", progress=events.append)
+
+    raw = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"], check=True,
+                         capture_output=True).stdout
+    assert result.digest == "sha256:" + hashlib.sha256(raw).hexdigest()
+    index = json.loads(raw)
+    assert index["mediaType"] == "application/vnd.oci.image.index.v1+json"
+    assert sorted(m["platform"]["architecture"] for m in index["manifests"]) == ["amd64", "arm64"]
+    assert result.platforms == ("linux/amd64", "linux/arm64")
+    assert result.pushed == (f"{registry.address}/api/app@{result.digest}",)
+    assert result.metadata["containerimage.digest"] == result.digest
+    assert json.loads((tmp_path / "meta.json").read_text())["containerimage.digest"] == result.digest
+    for arch, machine in (("amd64", "x86_64"), ("arm64", "aarch64")):
+        rootfs, _ = unpack(ref, arch, tmp_path / "u")
+        assert (rootfs / "built").read_text().split() == [arch, "1.2.3", machine]
+    assert inspect_raw(ref, config=True)["config"]["Labels"]["org.example.team"] == "yard"
+    # typed events: every step started and finished, and the push was announced
+    assert any(isinstance(e, progress.Started) and "RUN" in e.name for e in events)
+    assert any(isinstance(e, progress.Done) for e in events)
+    assert any(isinstance(e, progress.Notice) and e.message.startswith("pushed ") for e in events)
+
+
+def test_oci_layout_export_through_the_api_unpacks_with_umoci(busybox_base: str, registry: TestRegistry,
+                                                             tmp_path: Path) -> None:
+    ctx = _context(tmp_path, busybox_base)
+    layout = tmp_path / "layout"
+    result = dockyard.build(str(ctx), platforms="linux/amd64", outputs=f"type=oci,dest={layout},tar=false",
+                            tags="example.invalid/app:1", build_args={"VERSION": "9"})
+    index = json.loads((layout / "index.json").read_text())
+    assert index["manifests"][0]["digest"] == result.digest
+    assert result.pushed == ()
+    bundle = tmp_path / "bundle"
+    subprocess.run(["umoci", "unpack", "--image", f"{layout}:1", str(bundle)], check=True, capture_output=True)
+    assert (bundle / "rootfs" / "built").read_text().split() == ["amd64", "9", "x86_64"]
+    assert (bundle / "rootfs" / "app.txt").read_text() == "app\n"
+
+
+def test_a_failing_step_is_a_build_error_and_nothing_is_pushed(busybox_base: str, registry: TestRegistry,
+                                                               tmp_path: Path) -> None:
+    ctx = tmp_path / "bad"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(f"FROM {busybox_base}\nRUN exit 3\n")
+    ref = f"{registry.address}/api/bad:1"
+    with pytest.raises(dockyard.BuildError) as info:
+        dockyard.build(ctx, tags=ref, push=True)
+    assert "Dockerfile:2" in str(info.value)
+    missing = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"],
+                             capture_output=True)
+    assert missing.returncode != 0

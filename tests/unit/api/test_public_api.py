@@ -1,0 +1,73 @@
+"""The public face of the package: a curated, sorted ``__all__`` that is complete, and typed errors
+(never AttributeError) for arguments of the wrong type."""
+
+from __future__ import annotations
+
+import inspect
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import dockyard
+from dockyard import imagetools
+
+
+def test_all_is_sorted_complete_and_every_name_resolves() -> None:
+    assert dockyard.__all__ == sorted(dockyard.__all__)
+    for name in dockyard.__all__:
+        assert getattr(dockyard, name) is not None
+    # every public name bound in the package (submodules aside) is in __all__
+    public = {n for n, v in vars(dockyard).items()
+              if not n.startswith("_") and not isinstance(v, types.ModuleType) and n not in ("TYPE_CHECKING", "Any")
+              and getattr(v, "__module__", "dockyard").startswith("dockyard")}
+    assert public <= set(dockyard.__all__)
+    assert imagetools.__all__ == sorted(imagetools.__all__)
+
+
+def test_the_api_is_documented() -> None:
+    for func in (dockyard.build, dockyard.login, dockyard.imagetools.inspect, dockyard.imagetools.create):
+        assert func.__doc__ and len(func.__doc__) > 200
+    params = inspect.signature(dockyard.build).parameters
+    # buildx's flag names (python spelling): what `dockyard build --help` offers the API offers
+    for flag in ("platforms", "tags", "push", "outputs", "build_args", "target", "labels", "secrets", "ssh",
+                 "no_cache", "no_cache_filter", "cache_from", "cache_to", "metadata_file", "iidfile", "builder",
+                 "file", "progress"):
+        assert flag in params
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for n, p in params.items() if n != "context")
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda: dockyard.build(42), "context must be a path"),  # type: ignore[arg-type]
+    (lambda: dockyard.build(".", platforms=3), "platforms must be a string or a list"),  # type: ignore[arg-type]
+    (lambda: dockyard.build(".", build_args=["A=1"]), "build_args must be a dict"),  # type: ignore[arg-type]
+    (lambda: dockyard.build(".", push="yes"), "push must be True or False"),  # type: ignore[arg-type]
+    (lambda: dockyard.build(".", tags=[b"x"]), "tags must be a string or a list"),  # type: ignore[list-item]
+    (lambda: dockyard.build(".", progress=5), "progress must be a callable"),  # type: ignore[arg-type]
+    (lambda: dockyard.login(5, username="u", password="p"), "server must be a string"),  # type: ignore[arg-type]
+    (lambda: dockyard.login("r.example", username="u", password=""), "empty password"),
+    (lambda: dockyard.imagetools.create(["a/b:1"], tags=[]), "at least one tag"),
+    (lambda: dockyard.imagetools.inspect(None), "ref must be a string"),  # type: ignore[arg-type]
+])
+def test_a_bad_argument_is_an_argument_error_with_a_hint(call: Any, match: str, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(dockyard.ArgumentError, match=match) as info:
+        call()
+    assert isinstance(info.value, dockyard.DockyardError) and isinstance(info.value, dockyard.UsageError)
+
+
+def test_a_missing_context_names_it(tmp_path: Path) -> None:
+    with pytest.raises(dockyard.ArgumentError, match="is not a directory") as info:
+        dockyard.build(tmp_path / "nope")
+    assert info.value.hint
+
+
+def test_importing_dockyard_stays_cheap() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, dockyard; print(sorted(m for m in sys.modules if m.startswith(('dockyard.', 'httpx'))))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "httpx" not in out and "dockyard.api" not in out and "dockyard.phases" not in out
