@@ -25,7 +25,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from dockyard.attest import maker
 from dockyard.attest.options import AttestOptions
 from dockyard.attest.provenance import Invocation, Vcs, git_vcs
 from dockyard.attest.storage import attach
@@ -78,6 +77,8 @@ class BuildAttestor:
     def attest(self, result: BuildResult) -> BuildResult:
         if not self.options.wanted:
             return result
+        from dockyard.attest import maker  # the catalogers and SPDX load only when something is attested
+
         epoch = self.source_date_epoch
         if epoch is None:
             inv = replace(self.invocation, started=self.started, finished=_now(),

@@ -16,7 +16,14 @@ Modules: ``transport`` (one host: scheme, TLS, ping, retries), ``auth`` (challen
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import TYPE_CHECKING
+
+# httpx's __init__ imports its own command-line client (httpx._main, with rich, pygments and
+# click: most of httpx's import time) only to offer ``httpx.main``, which dockyard never calls.
+# A None entry makes that one import fail at once and httpx keeps its stub ``main`` (its own
+# ``except ImportError`` branch). Every module here that imports httpx is below this package.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 if TYPE_CHECKING:
     from dockyard.registry.client import Client, PulledImage

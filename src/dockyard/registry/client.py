@@ -87,6 +87,8 @@ class Client:
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
         self._known: dict[Digest, set[tuple[str, str]]] = {}
+        self._tags: dict[tuple[str, str, str], Descriptor] = {}  # (registry, repository, tag): resolved once
+        self._tag_locks: dict[tuple[str, str, str], threading.Lock] = {}
 
     def __enter__(self) -> Client:
         return self
@@ -132,26 +134,74 @@ class Client:
         mirrors = self.hosts.get(ref.registry).mirrors
         return [*(self.session(m) for m in mirrors), self.session(ref.api_host)]
 
-    def fetch_manifest(self, ref: Reference | str, identifier: str | None = None) -> Fetched:
-        """The document ``ref`` names (or ``identifier`` in its repository), verified when by digest."""
+    def fetch_manifest(self, ref: Reference | str, identifier: str | None = None, *,
+                       store: ContentStore | None = None, fresh: bool = False) -> Fetched:
+        """The document ``ref`` names (or ``identifier`` in its repository), verified when by digest.
+
+        A tag is resolved to a digest first (:meth:`resolve`: once per Client unless ``fresh``), and
+        a document ``store`` already holds is read from it: a warm build's bases cost one HEAD each.
+        """
         from dockyard.registry import manifests
 
         ref = as_reference(ref)
         ident = identifier or ref.identifier
+        if ":" not in ident:  # a tag (a digest is ALGORITHM:HEX)
+            resolved = self.resolve(ref, fresh=fresh)
+            ident = str(resolved.digest)
+            if store is not None and store.has(resolved.digest):
+                return manifests.parsed(store.read_bytes(resolved.digest), content_type=resolved.media_type)
+        elif store is not None and store.has(digest := Digest.parse(ident)):
+            return manifests.parsed(store.read_bytes(digest))
+        fetched = self._get_manifest(ref, ident)
+        if ref.digest is not None and identifier is None:
+            verify(ref.digest, fetched.descriptor.digest, what=str(ref))
+        return fetched
+
+    def _get_manifest(self, ref: Reference, ident: str) -> Fetched:
+        from dockyard.registry import manifests
+
         sessions = self._read_sessions(ref)
         for session in sessions[:-1]:
             try:
                 return manifests.get(session, ref.repository, ident)
             except RegistryError:
                 continue
-        fetched = manifests.get(sessions[-1], ref.repository, ident)
-        if ref.digest is not None and identifier is None:
-            verify(ref.digest, fetched.descriptor.digest, what=str(ref))
-        return fetched
+        return manifests.get(sessions[-1], ref.repository, ident)
 
-    def resolve(self, ref: Reference | str) -> Descriptor:
-        """The descriptor (media type, digest, size) of what a tag or digest names."""
-        return self.fetch_manifest(ref).descriptor
+    def resolve(self, ref: Reference | str, *, fresh: bool = False) -> Descriptor:
+        """The descriptor (media type, digest, size) of what a tag or digest names.
+
+        A tag is resolved once per Client (a build sees one digest per base tag, whatever it
+        lints, plans and solves) with a HEAD, as containerd's resolver does (``Resolve`` in
+        remotes/docker/resolver.go: HEAD, then GET only when no Docker-Content-Digest comes
+        back); a registry counts no pull for a HEAD. Tags this Client sets resolve to what it set.
+        ``fresh`` asks the registry again: for tags whose current value is the point (a
+        signature tag read by ``verify`` must be what the registry serves now, not what this
+        Client saw or wrote earlier).
+        """
+        ref = as_reference(ref)
+        if ref.digest is not None:
+            return self.fetch_manifest(ref).descriptor
+        key = (ref.registry, ref.repository, ref.identifier)
+        with self._lock:
+            lock = self._tag_locks.setdefault(key, threading.Lock())
+        with lock:
+            if fresh or key not in self._tags:
+                self._tags[key] = self._head_manifest(ref) or self._get_manifest(ref, ref.identifier).descriptor
+            return self._tags[key]
+
+    def _head_manifest(self, ref: Reference) -> Descriptor | None:
+        """The descriptor a HEAD of ``ref``'s tag answers (mirrors first); None: no usable answer."""
+        from dockyard.registry import manifests
+
+        for session in self._read_sessions(ref):
+            try:
+                found = manifests.head(session, ref.repository, ref.identifier)
+            except RegistryError:
+                continue
+            if found is not None and found.media_type:
+                return found
+        return None
 
     def fetch_blob(self, ref: Reference, desc: Descriptor, store: ContentStore) -> None:
         from dockyard.registry import blobs
@@ -180,14 +230,14 @@ class Client:
 
         ref = as_reference(ref)
         store = store or ContentStore.default()
-        top = self.fetch_manifest(ref)
+        top = self.fetch_manifest(ref, store=store)
         store.ingest_bytes(top.data, expected=top.descriptor.digest)
         index_desc = None
         chosen = top
         if mediatypes.is_index(top.descriptor.media_type):
             index_desc = top.descriptor
             entry = Index.from_bytes(top.data).select(platform or Platform.host())
-            chosen = self.fetch_manifest(ref, str(entry.digest))
+            chosen = self.fetch_manifest(ref, str(entry.digest), store=store)
             store.ingest_bytes(chosen.data, expected=entry.digest)
             chosen = Fetched(entry, chosen.data)
         manifest = Manifest.from_bytes(chosen.data, media_type=chosen.descriptor.media_type)
@@ -263,6 +313,8 @@ class Client:
         session = self.session(target.api_host)
         for tag in ([target.tag] if target.tag else []) + [t for t in tags if t != target.tag]:
             manifests.put(session, target.repository, tag, desc.media_type, data)
+            with self._lock:
+                self._tags[(target.registry, target.repository, tag)] = desc
             self._note("tagged", desc)
 
     def verify_pushed(self, target: Reference | str, desc: Descriptor) -> Descriptor | None:

@@ -17,10 +17,11 @@ from tests.integration.build.buildrig import dockyard
 # loaded only when what needs them runs: a registry contacted, a tty, --sign, a gate policy, a remote node
 ABSENT = ("httpx", "httpcore", "h11", "rich", "pygments", "cryptography", "email",
           "dockyard.registry.transport", "dockyard.registry.blobs", "dockyard.registry.manifests",
-          "dockyard.sign", "dockyard.gates.checks", "dockyard.gates.reports", "dockyard.remote.session")
+          "dockyard.sign", "dockyard.gates.checks", "dockyard.gates.reports", "dockyard.remote.session",
+          "dockyard.attest.maker", "dockyard.attest.catalog", "dockyard.attest.spdx")
 
 
-def _imported(stderr: str) -> set[str]:
+def imported(stderr: str) -> set[str]:
     """Module names from ``-X importtime`` lines (``import time: self | cumulative | name``)."""
     return {line.rsplit("|", 1)[1].strip() for line in stderr.splitlines()
             if line.startswith("import time:") and line.count("|") == 2 and "imported package" not in line}
@@ -36,7 +37,7 @@ def test_a_fully_cached_local_build_imports_no_http_client_ui_or_signing(tmp_pat
                            str(context)], capture_output=True, text=True, timeout=300, check=False)
     assert warm.returncode == 0, warm.stderr
     assert "CACHED" in warm.stderr  # the step really came from the cache
-    loaded = _imported(warm.stderr)
+    loaded = imported(warm.stderr)
     assert {"dockyard.phases.build", "dockyard.solver", "click"} <= loaded  # the parse sees the build's imports
     unexpected = sorted(m for m in loaded if any(m == a or m.startswith(a + ".") for a in ABSENT))
     assert not unexpected
