@@ -18,8 +18,8 @@ from dockyard.digest import Digest
 from dockyard.oci.descriptor import Descriptor
 from dockyard.registry.client import Client
 from dockyard.registry.errors import ServerError
+from dockyard.registry.options import TransportOptions
 from dockyard.registry.retry import RetryPolicy
-from dockyard.registry.transport import TransportOptions
 from dockyard.store.content import ContentStore
 from tests.integration.build.buildrig import dockyard
 

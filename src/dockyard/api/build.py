@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from dockyard import arguments, progress
@@ -58,6 +59,7 @@ class BuildCall:
     attestors: tuple[Attestor, ...] = ()
     gate: DeliveryGate | None = None
     early_push: bool = True  # nodes may push by digest while building (no gate to wait for)
+    registry_ca: Mapping[str, tuple[Path, ...]] = field(default_factory=dict)  # more CA files per registry host
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ def run_build(call: BuildCall, *, listener: progress.Listener | None = None, rep
     targets = push_targets(call.delivery.outputs)
     # registry.insecure=true (BuildKit's push option): HTTPS without verification, or plain HTTP
     insecure = frozenset(t.reference.registry for t in targets if t.insecure)
-    hosts = HostsConfig.load(insecure=insecure).with_hosts(chosen.config.registries)
+    hosts = HostsConfig.load(insecure=insecure).with_hosts(chosen.config.registries).with_ca(call.registry_ca)
     from dockyard.remote.dispatch import build_on_nodes
 
     with chosen.in_use(), Client(hosts=hosts, push_timeout=call.push_timeout, on_wait=say) as client:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
 from dockyard import arguments
 from dockyard.errors import ArgumentError
 
 
-def login(server: str = "docker.io", *, username: str, password: str, insecure: bool = False) -> str:
+def login(server: str = "docker.io", *, username: str, password: str, insecure: bool = False,
+          registry_ca: Mapping[str, Sequence[Path]] | None = None) -> str:
     """Verify ``username``/``password`` at ``server`` (``/v2/`` with the registry's auth) and store them.
 
     Credentials go where Docker's ``config.json`` says (a credential helper, else the file); the
     return value names where (the config.json path, or ``helper NAME``). ``insecure`` allows plain
-    HTTP and unverified TLS for ``server``. A refused login raises
+    HTTP and unverified TLS for ``server``; ``registry_ca`` adds CA files to trust per host. A refused login raises
     :class:`~dockyard.errors.RegistryError` and stores nothing.
     """
     from dockyard.registry import login as impl
@@ -26,6 +30,6 @@ def login(server: str = "docker.io", *, username: str, password: str, insecure: 
         raise ArgumentError("empty password", hint="pass the registry password or token")
     creds = Credentials(user, secret)
     hosts = HostsConfig.load(insecure=frozenset({impl.api_host(host)}) if arguments.flag("insecure", insecure)
-                             else frozenset())
+                             else frozenset()).with_ca(registry_ca or {})
     impl.verify(host, creds, hosts=hosts)
     return impl.store(host, creds)

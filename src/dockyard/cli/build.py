@@ -178,8 +178,8 @@ def build(
     if request.call == "check":  # BuildKit's lint reads the base images' configs (their ENV, their platform)
         from dockyard.registry.client import Client
         from dockyard.registry.configs import ConfigResolver
+        from dockyard.registry.options import TransportOptions
         from dockyard.registry.retry import RetryPolicy
-        from dockyard.registry.transport import TransportOptions
         from dockyard.store.content import ContentStore
 
         options_ = TransportOptions(retry=RetryPolicy(attempts=2, base=0.1), connect_timeout=5, read_timeout=15)

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from dockyard import progress
 from dockyard.api.build import BuildCall, image_options, run_build, ssh_sockets
 from dockyard.attest import options as attest_options
 from dockyard.attest.storage import Storage
 from dockyard.builders.node import Placement
+from dockyard.cli.registryhosts import registry_ca
 from dockyard.dockerfile.calls import build_warnings
 from dockyard.dockerfile.request import BuildRequest
 from dockyard.engine.cacheoptions import parse_cache_from, parse_cache_to
@@ -34,6 +35,9 @@ from dockyard.registry.configs import ConfigResolver
 from dockyard.registry.watch import DEFAULT_PUSH_TIMEOUT
 from dockyard.store.content import ContentStore
 from dockyard.store.gc import parse_duration
+
+if TYPE_CHECKING:  # cryptography loads only for --sign
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 
 def _labels(values: tuple[str, ...]) -> dict[str, str]:
@@ -168,7 +172,7 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
         placement=Placement.parse(placement_text) if isinstance(placement_text, str) else None,
         push_timeout=_push_timeout(options.get("push_timeout")), attestors=(attestor,) if attestor else (),
         # with gates, nothing may reach a registry before they pass: nodes hand every blob back
-        gate=release.delivery_gate, early_push=release.policy.empty,
+        gate=release.delivery_gate, early_push=release.policy.empty, registry_ca=registry_ca(),
     )
     render = progress.renderer(progress.resolve_mode(str(options.get("progress") or "") or None))
     outcome = run_build(call, listener=render, report=lambda line: click.echo(line, err=True),

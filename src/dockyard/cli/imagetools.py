@@ -29,11 +29,11 @@ INSECURE_KEY = "dockyard.insecure_registries"
 
 
 def _client(*, quiet: bool = True) -> Client:
+    from dockyard.cli.registryhosts import hosts as registry_hosts
     from dockyard.registry.client import Client
-    from dockyard.registry.hosts import HostsConfig
 
     insecure = click.get_current_context().meta.get(INSECURE_KEY, frozenset())
-    return Client(hosts=HostsConfig.load(insecure=insecure), progress=None if quiet else _progress(),
+    return Client(hosts=registry_hosts(insecure=insecure), progress=None if quiet else _progress(),
                   on_wait=lambda message: click.echo(message, err=True))  # a silent registry is named
 
 

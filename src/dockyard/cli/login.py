@@ -20,6 +20,7 @@ def login(*, server: str, username: str | None, password: str | None, password_s
           insecure: bool) -> None:
     """Log in to a registry (Docker Hub when SERVER is omitted)."""
     from dockyard.api.login import login as login_api
+    from dockyard.cli.registryhosts import registry_ca
 
     if password and password_stdin:
         raise UsageError("--password and --password-stdin are exclusive")
@@ -33,5 +34,6 @@ def login(*, server: str, username: str | None, password: str | None, password_s
         password = click.prompt("Password", hide_input=True)
     if not password:
         raise UsageError("empty password")
-    where = login_api(server, username=str(username), password=str(password), insecure=insecure)
+    where = login_api(server, username=str(username), password=str(password), insecure=insecure,
+                      registry_ca=registry_ca())
     click.echo(f"Login Succeeded (credentials stored in {where})")

@@ -60,6 +60,7 @@ class GlobalOptions:
 
     builder: str | None
     debug: bool
+    registry_ca: tuple[str, ...] = ()  # --registry-ca HOST=FILE, read by cli/registryhosts.py
 
 
 class LazyGroup(click.Group):
@@ -88,11 +89,13 @@ class LazyGroup(click.Group):
 @click.option("--builder", metavar="NAME", envvar=["DOCKYARD_BUILDER", "BUILDX_BUILDER"],
               help="Override the configured builder instance (env: DOCKYARD_BUILDER, BUILDX_BUILDER)")
 @click.option("-D", "--debug", is_flag=True, envvar="DOCKYARD_DEBUG", help="Show tracebacks for errors")
+@click.option("--registry-ca", "registry_ca", multiple=True, metavar="HOST=FILE",
+              help="Trust FILE's CA certificates for registry HOST[:PORT] (repeatable)")
 @click.version_option(__version__, "--version", prog_name="dockyard", message="%(prog)s %(version)s")
 @click.pass_context
-def cli(ctx: click.Context, builder: str | None, debug: bool) -> None:
+def cli(ctx: click.Context, builder: str | None, debug: bool, registry_ca: tuple[str, ...]) -> None:
     """dockyard: build multi-platform container images without a daemon."""
-    ctx.obj = GlobalOptions(builder=builder, debug=debug)
+    ctx.obj = GlobalOptions(builder=builder, debug=debug, registry_ca=registry_ca)
 
 
 def _debug_requested(argv: list[str]) -> bool:

@@ -16,15 +16,15 @@ import click
 def sign(*, ref: str, key_path: Path, insecure: tuple[str, ...]) -> None:
     """Sign REF: its index, every platform manifest and every attestation (cosign's .sig tags)."""
     from dockyard.cli.keypair import password
+    from dockyard.cli.registryhosts import hosts as registry_hosts
     from dockyard.reference import Reference
     from dockyard.registry.client import Client
-    from dockyard.registry.hosts import HostsConfig
     from dockyard.sign.image import sign_image
     from dockyard.sign.keys import load_private
     from dockyard.store.content import ContentStore
 
     key = load_private(key_path, password(confirm=False))
-    with Client(hosts=HostsConfig.load(insecure=frozenset(insecure))) as client:
+    with Client(hosts=registry_hosts(insecure=frozenset(insecure))) as client:
         reference = Reference.parse(ref)
         for digest in sign_image(client, reference, key, store=ContentStore.default()):
             click.echo(f"signed {reference.name}@{digest}")

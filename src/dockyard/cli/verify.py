@@ -16,9 +16,9 @@ import click
               help="Allow plain HTTP and unverified TLS for this registry (repeatable)")
 def verify(*, ref: str, key_path: Path, types: tuple[str, ...], insecure: tuple[str, ...]) -> None:
     """Verify REF's signatures (index, each platform) and, per platform, its attestations."""
+    from dockyard.cli.registryhosts import hosts as registry_hosts
     from dockyard.reference import Reference
     from dockyard.registry.client import Client
-    from dockyard.registry.hosts import HostsConfig
     from dockyard.sign.image import predicate_type, verify_image
     from dockyard.sign.keys import load_public
     from dockyard.store.content import ContentStore
@@ -26,7 +26,7 @@ def verify(*, ref: str, key_path: Path, types: tuple[str, ...], insecure: tuple[
     for kind in types:
         predicate_type(kind)  # a typo fails before any request
     key = load_public(key_path)
-    with Client(hosts=HostsConfig.load(insecure=frozenset(insecure))) as client:
+    with Client(hosts=registry_hosts(insecure=frozenset(insecure))) as client:
         reference = Reference.parse(ref)
         for item in verify_image(client, reference, key, store=ContentStore.default(), attestation_types=types):
             click.echo(f"verified {item.what}: {reference.name}@{item.digest}")

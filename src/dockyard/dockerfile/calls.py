@@ -61,14 +61,15 @@ def outline(plan: Plan) -> dict[str, Any]:
                 for a in item.args:
                     declared.setdefault(a.name, (a, item.line))
     pending = list(used)
-    while pending:  # an arg whose default refers to another marks it used too
+    while pending:  # an arg whose default uses another one defined before it marks it used too (deps)
         name = pending.pop()
         found = declared.get(name)
         if found is None or found[0].default is None:
             continue
         for ref in _references(found[0].default, df.parsed.escape) - used:
-            used.add(ref)
-            pending.append(ref)
+            if ref in declared and declared[ref][1] < found[1]:  # buildMetaArgs: deps are the Matched names
+                used.add(ref)
+                pending.append(ref)
     args = [_omit_empty({"name": name, "description": a.description, "value": values.get(name) or "",
                          "location": _location(line)})
             for name, (a, line) in declared.items() if name in used and name not in PLATFORM_ARGS]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from functools import cached_property
 from typing import Any
 
 from dockyard.platform import Platform
@@ -64,31 +63,10 @@ class ImageConfig:
 
     # -- queries -------------------------------------------------------------------------
 
-    @cached_property
-    def _env_map(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for item in self.env:
-            name, _, value = item.partition("=")
-            out[name] = value
-        return out
-
-    def env_map(self) -> dict[str, str]:
-        """``Env`` as a mapping (a fresh copy; computed once per config)."""
-        return dict(self._env_map)
-
     def effective_shell(self) -> tuple[str, ...]:
         return self.shell if self.shell else DEFAULT_SHELL
 
     # -- changes -------------------------------------------------------------------------
-
-    def with_env(self, name: str, value: str) -> ImageConfig:
-        entries = [e for e in self.env if e.partition("=")[0] != name]
-        position = next((i for i, e in enumerate(self.env) if e.partition("=")[0] == name), None)
-        if position is None:
-            entries.append(f"{name}={value}")
-        else:
-            entries.insert(position, f"{name}={value}")
-        return replace(self, env=tuple(entries))
 
     def with_label(self, key: str, value: str) -> ImageConfig:
         labels = dict(self.labels)

@@ -11,19 +11,19 @@ segment, else ``download``. Messages name the URL without any ``user:password@``
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import hashlib
 import os
 import posixpath
 import tempfile
 import urllib.parse
-from email.message import Message
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from dockyard import cancel
 from dockyard.errors import BuildError
+
+if TYPE_CHECKING:  # httpx and email load on a download, not with every build (test_startup_imports.py)
+    import httpx
 
 _CHUNK = 1 << 20
 _ALGORITHMS = {"sha256": 64, "sha384": 96, "sha512": 128}
@@ -48,6 +48,9 @@ def file_name(url: str, response: httpx.Response | None = None, filename: str = 
     if filename:
         return _safe_name(filename)
     if response is not None and (disposition := response.headers.get("content-disposition")):
+        import email.utils
+        from email.message import Message
+
         message = Message()
         message["content-disposition"] = disposition
         param = message.get_param("filename", header="content-disposition")
@@ -71,6 +74,10 @@ def fetch_url(url: str, dest_dir: Path, *, checksum: str = "", filename: str = "
 
     ``client`` lets tests and callers supply transports, proxies and CA settings.
     """
+    import email.utils
+
+    import httpx
+
     shown = redact(url)
     expected = _parse_checksum(checksum) if checksum else None
     digest = hashlib.new(expected[0] if expected else "sha256")

@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -196,6 +197,8 @@ def _context_bind(context: ContextResult, mount: ops.Mount, out: StepMounts, *, 
     copy_into(source_root=context.directory, dest_root=holder,
               spec=CopySpec(paths=(node.rel,), dest="/context", allow_wildcard=False,
                             context_excludes=context.excludes))
+    if node.is_dir:  # the copy made /context as a destination (0755); the mount shows the source's mode
+        os.chmod(holder / "context", stat.S_IMODE(node.st.st_mode))
     return holder / "context"
 
 

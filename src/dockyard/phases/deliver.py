@@ -17,9 +17,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from cryptography.hazmat.primitives.asymmetric import ec
+from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import filesystem_error
 from dockyard.exporters import export, file_outputs, push_targets
@@ -29,7 +27,9 @@ from dockyard.exporters.multipush import push_everywhere
 from dockyard.exporters.output import NO_OUTPUT_WARNING, DockerOutput, OciOutput, Output, PushTarget, TarOutput
 from dockyard.phases.result import BuildResult
 from dockyard.registry.client import Client
-from dockyard.sign.image import sign_image
+
+if TYPE_CHECKING:  # cryptography loads only for --sign
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 Report = Callable[[str], None]
 """Receives one human-readable line per delivery (``pushed REPO@DIGEST (TAGS)``) and warnings."""
@@ -91,6 +91,8 @@ def deliver(result: BuildResult, delivery: Delivery, *, client: Client, report: 
     targets = push_targets(delivery.outputs)
     def sign(target: PushTarget) -> None:
         """``--sign``: cosign signatures by digest, before the tags move (a tag never names an unsigned image)."""
+        from dockyard.sign.image import sign_image
+
         assert delivery.sign_key is not None
         pinned = target.reference.with_digest(result.descriptor.digest)
         for digest in sign_image(client, pinned, delivery.sign_key, store=result.content):

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from dockyard.errors import GateError
-from dockyard.gates.checks import evaluate
 from dockyard.gates.outcome import GateReport
 from dockyard.gates.policy import GatePolicy
 from dockyard.phases.result import BuildResult
@@ -44,6 +43,8 @@ class PolicyGate:
         self.report: GateReport | None = None
 
     def check(self, result: BuildResult) -> None:
+        from dockyard.gates.checks import evaluate  # report readers (xml, json) only when a policy is set
+
         self.report = evaluate(self.policy, result.content, result.descriptor)
         if self.report.passed or self.policy.mode != "enforce":
             return

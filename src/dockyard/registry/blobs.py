@@ -10,7 +10,6 @@ upload gives ``Range: 0-N``) and resume from there; an upload the registry forgo
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import partial
 from urllib.parse import urljoin
 
@@ -22,15 +21,11 @@ from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.source import ContentSource
 from dockyard.registry import errors
 from dockyard.registry.auth import scope_for
+from dockyard.registry.options import UploadOptions
 from dockyard.registry.transport import Retryable, Session
 from dockyard.store.content import Blob, ContentStore
 
-
-@dataclass(frozen=True, kw_only=True)
-class UploadOptions:
-    """``chunk_size``: bytes per PATCH (None: the whole blob in one PATCH)."""
-
-    chunk_size: int | None = 64 << 20
+_DEFAULT_UPLOAD = UploadOptions()
 
 
 def _push_scopes(repository: str, *extra_pull: str) -> list[str]:
@@ -69,7 +64,7 @@ def _range_end(response: httpx.Response) -> int | None:
 
 
 def push(session: Session, repository: str, desc: Descriptor, source: ContentSource, *,
-         mount_from: tuple[str, ...] = (), options: UploadOptions = UploadOptions()) -> str:
+         mount_from: tuple[str, ...] = (), options: UploadOptions = _DEFAULT_UPLOAD) -> str:
     """Make ``desc``'s blob present in ``repository``; returns ``exists``, ``mounted`` or ``uploaded``."""
     scopes = _push_scopes(repository, *mount_from)
     if exists(session, repository, desc.digest, push=True):

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from dockyard.digest import Digest, verify
 from dockyard.errors import RegistryError, StoreError
@@ -29,14 +29,17 @@ from dockyard.oci.manifest import Manifest
 from dockyard.oci.source import ContentSource, walk
 from dockyard.platform import Platform
 from dockyard.reference import Reference
-from dockyard.registry import blobs, manifests, referrers
-from dockyard.registry.blobs import UploadOptions
 from dockyard.registry.hosts import HostsConfig
 from dockyard.registry.keychain import Keychain
-from dockyard.registry.manifests import Fetched
-from dockyard.registry.transport import Session, TransportOptions
+from dockyard.registry.options import TransportOptions, UploadOptions
 from dockyard.registry.watch import DEFAULT_PUSH_TIMEOUT, Watch, reporting
 from dockyard.store.content import ContentStore
+
+if TYPE_CHECKING:
+    # The HTTP side (httpx) loads when the first session opens, not when a Client is made:
+    # a build that contacts no registry never imports it (tests/integration/build/test_startup_imports.py).
+    from dockyard.registry.manifests import Fetched
+    from dockyard.registry.transport import Session
 
 Progress = Callable[[str, Descriptor], None]  # (status, descriptor): "exists", "mounted", "uploaded", "pulled", ...
 
@@ -84,6 +87,8 @@ class Client:
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
         self._known: dict[Digest, set[tuple[str, str]]] = {}
+        self._tags: dict[tuple[str, str, str], Descriptor] = {}  # (registry, repository, tag): resolved once
+        self._tag_locks: dict[tuple[str, str, str], threading.Lock] = {}
 
     def __enter__(self) -> Client:
         return self
@@ -99,6 +104,8 @@ class Client:
 
     def session(self, host: str) -> Session:
         """The session for a registry API host (``host[:port]``), created on first use."""
+        from dockyard.registry.transport import Session
+
         with self._lock:
             if host not in self._sessions:
                 self._sessions[host] = Session(host, hosts=self.hosts, keychain=self.keychain,
@@ -127,26 +134,78 @@ class Client:
         mirrors = self.hosts.get(ref.registry).mirrors
         return [*(self.session(m) for m in mirrors), self.session(ref.api_host)]
 
-    def fetch_manifest(self, ref: Reference | str, identifier: str | None = None) -> Fetched:
-        """The document ``ref`` names (or ``identifier`` in its repository), verified when by digest."""
+    def fetch_manifest(self, ref: Reference | str, identifier: str | None = None, *,
+                       store: ContentStore | None = None, fresh: bool = False) -> Fetched:
+        """The document ``ref`` names (or ``identifier`` in its repository), verified when by digest.
+
+        A tag is resolved to a digest first (:meth:`resolve`: once per Client unless ``fresh``), and
+        a document ``store`` already holds is read from it: a warm build's bases cost one HEAD each.
+        """
+        from dockyard.registry import manifests
+
         ref = as_reference(ref)
         ident = identifier or ref.identifier
+        if ":" not in ident:  # a tag (a digest is ALGORITHM:HEX)
+            resolved = self.resolve(ref, fresh=fresh)
+            ident = str(resolved.digest)
+            if store is not None and store.has(resolved.digest):
+                return manifests.parsed(store.read_bytes(resolved.digest), content_type=resolved.media_type)
+        elif store is not None and store.has(digest := Digest.parse(ident)):
+            return manifests.parsed(store.read_bytes(digest))
+        fetched = self._get_manifest(ref, ident)
+        if ref.digest is not None and identifier is None:
+            verify(ref.digest, fetched.descriptor.digest, what=str(ref))
+        return fetched
+
+    def _get_manifest(self, ref: Reference, ident: str) -> Fetched:
+        from dockyard.registry import manifests
+
         sessions = self._read_sessions(ref)
         for session in sessions[:-1]:
             try:
                 return manifests.get(session, ref.repository, ident)
             except RegistryError:
                 continue
-        fetched = manifests.get(sessions[-1], ref.repository, ident)
-        if ref.digest is not None and identifier is None:
-            verify(ref.digest, fetched.descriptor.digest, what=str(ref))
-        return fetched
+        return manifests.get(sessions[-1], ref.repository, ident)
 
-    def resolve(self, ref: Reference | str) -> Descriptor:
-        """The descriptor (media type, digest, size) of what a tag or digest names."""
-        return self.fetch_manifest(ref).descriptor
+    def resolve(self, ref: Reference | str, *, fresh: bool = False) -> Descriptor:
+        """The descriptor (media type, digest, size) of what a tag or digest names.
+
+        A tag is resolved once per Client (a build sees one digest per base tag, whatever it
+        lints, plans and solves) with a HEAD, as containerd's resolver does (``Resolve`` in
+        remotes/docker/resolver.go: HEAD, then GET only when no Docker-Content-Digest comes
+        back); a registry counts no pull for a HEAD. Tags this Client sets resolve to what it set.
+        ``fresh`` asks the registry again: for tags whose current value is the point (a
+        signature tag read by ``verify`` must be what the registry serves now, not what this
+        Client saw or wrote earlier).
+        """
+        ref = as_reference(ref)
+        if ref.digest is not None:
+            return self.fetch_manifest(ref).descriptor
+        key = (ref.registry, ref.repository, ref.identifier)
+        with self._lock:
+            lock = self._tag_locks.setdefault(key, threading.Lock())
+        with lock:
+            if fresh or key not in self._tags:
+                self._tags[key] = self._head_manifest(ref) or self._get_manifest(ref, ref.identifier).descriptor
+            return self._tags[key]
+
+    def _head_manifest(self, ref: Reference) -> Descriptor | None:
+        """The descriptor a HEAD of ``ref``'s tag answers (mirrors first); None: no usable answer."""
+        from dockyard.registry import manifests
+
+        for session in self._read_sessions(ref):
+            try:
+                found = manifests.head(session, ref.repository, ref.identifier)
+            except RegistryError:
+                continue
+            if found is not None and found.media_type:
+                return found
+        return None
 
     def fetch_blob(self, ref: Reference, desc: Descriptor, store: ContentStore) -> None:
+        from dockyard.registry import blobs
+
         if store.has(desc.digest):
             return
         sessions = self._read_sessions(ref)
@@ -167,16 +226,18 @@ class Client:
         ``layers=False`` stops at the manifest and config (planning needs no more); fetch the
         layers later with :meth:`fetch_layers`.
         """
+        from dockyard.registry.manifests import Fetched
+
         ref = as_reference(ref)
         store = store or ContentStore.default()
-        top = self.fetch_manifest(ref)
+        top = self.fetch_manifest(ref, store=store)
         store.ingest_bytes(top.data, expected=top.descriptor.digest)
         index_desc = None
         chosen = top
         if mediatypes.is_index(top.descriptor.media_type):
             index_desc = top.descriptor
             entry = Index.from_bytes(top.data).select(platform or Platform.host())
-            chosen = self.fetch_manifest(ref, str(entry.digest))
+            chosen = self.fetch_manifest(ref, str(entry.digest), store=store)
             store.ingest_bytes(chosen.data, expected=entry.digest)
             chosen = Fetched(entry, chosen.data)
         manifest = Manifest.from_bytes(chosen.data, media_type=chosen.descriptor.media_type)
@@ -246,14 +307,20 @@ class Client:
 
     def tag(self, target: Reference | str, desc: Descriptor, data: bytes, *, tags: Sequence[str] = ()) -> None:
         """Point ``target``'s tag and ``tags`` at ``desc`` (``data`` its bytes), which must be pushed already."""
+        from dockyard.registry import manifests
+
         target = as_reference(target)
         session = self.session(target.api_host)
         for tag in ([target.tag] if target.tag else []) + [t for t in tags if t != target.tag]:
             manifests.put(session, target.repository, tag, desc.media_type, data)
+            with self._lock:
+                self._tags[(target.registry, target.repository, tag)] = desc
             self._note("tagged", desc)
 
     def verify_pushed(self, target: Reference | str, desc: Descriptor) -> Descriptor | None:
         """What ``target``'s repository serves for ``desc``'s digest (None when it has nothing)."""
+        from dockyard.registry import manifests
+
         target = as_reference(target)
         return manifests.head(self.session(target.api_host), target.repository, str(desc.digest), push_scope=True)
 
@@ -263,6 +330,8 @@ class Client:
         True when the registry indexed it through its referrers API, False when the referrers
         tag schema's index (``sha256-HEX``) was updated instead (:mod:`dockyard.registry.referrers`).
         """
+        from dockyard.registry import referrers
+
         target = as_reference(target)
         session = self.session(target.api_host)
         self._run_all([partial(self._push_blob, session, target, d, source)
@@ -271,16 +340,22 @@ class Client:
 
     def referrers(self, ref: Reference | str, digest: Digest, *, artifact_type: str | None = None) -> list[Descriptor]:
         """The artifacts whose subject is ``digest`` in ``ref``'s repository (API, else the fallback tag)."""
+        from dockyard.registry import referrers
+
         ref = as_reference(ref)
         return referrers.list_referrers(self.session(ref.api_host), ref.repository, digest, artifact_type)
 
     def _push_blob(self, session: Session, target: Reference, desc: Descriptor, source: ContentSource) -> None:
+        from dockyard.registry import blobs
+
         status = blobs.push(session, target.repository, desc, source,
                             mount_from=self._mount_candidates(target, desc.digest), options=self.upload)
         self.remember(target, [desc.digest])
         self._note(status, desc)
 
     def _put(self, session: Session, target: Reference, desc: Descriptor, data: bytes) -> None:
+        from dockyard.registry import manifests
+
         manifests.put(session, target.repository, str(desc.digest), desc.media_type, data)
         self._note("manifest", desc)
 

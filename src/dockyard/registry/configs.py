@@ -29,11 +29,13 @@ class ConfigResolver:
 
     def image_config(self, ref: str, platform: Platform) -> Mapping[str, Any] | None:
         reference = as_reference(ref)
-        top = self._client.fetch_manifest(reference)
+        top = self._client.fetch_manifest(reference, store=self._store)
+        self._store.ingest_bytes(top.data, expected=top.descriptor.digest)  # the build reads it from here
         chosen = top
         if mediatypes.is_index(top.descriptor.media_type):
             entry = Index.from_bytes(top.data).select(platform)
-            chosen = self._client.fetch_manifest(reference, str(entry.digest))
+            chosen = self._client.fetch_manifest(reference, str(entry.digest), store=self._store)
+            self._store.ingest_bytes(chosen.data, expected=entry.digest)
         manifest = Manifest.from_bytes(chosen.data, media_type=chosen.descriptor.media_type)
         self._client.fetch_blob(reference, manifest.config, self._store)
         doc = json.loads(self._store.read_bytes(manifest.config.digest))

@@ -9,10 +9,12 @@ Nothing here ever includes request headers, so credentials and tokens cannot lea
 from __future__ import annotations
 
 import json
-
-import httpx
+from typing import TYPE_CHECKING
 
 from dockyard.errors import RegistryError
+
+if TYPE_CHECKING:  # httpx is imported only where a registry is contacted (tests/unit/layering)
+    import httpx
 
 
 class AuthenticationError(RegistryError):
@@ -106,6 +108,8 @@ def is_tls_failure(exc: Exception) -> bool:
 
 def from_transport(exc: httpx.TransportError, *, registry: str, what: str) -> UnreachableError:
     """A network failure, naming the host:port and the kind of failure (never the URL's query)."""
+    import httpx  # loaded already: ``exc`` is one of its errors
+
     if isinstance(exc, httpx.TimeoutException):
         kind, hint = "timed out", "the registry is slow or unreachable; check the address and network"
     elif is_tls_failure(exc):

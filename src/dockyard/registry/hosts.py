@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,16 @@ class HostsConfig:
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"{path}: {exc}", hint="fix the TOML syntax") from None
         return cls(parse_hosts(doc.get("registry", {}), where=str(path)), certs_d, insecure)
+
+    def with_ca(self, extra: Mapping[str, Sequence[Path]]) -> HostsConfig:
+        """These settings with more CA files trusted per host (``dockyard --registry-ca HOST=FILE``)."""
+        if not extra:
+            return self
+        hosts = dict(self.hosts)
+        for host, files in extra.items():
+            found = hosts.get(host, HostConfig())
+            hosts[host] = HostConfig(found.mirrors, found.http, found.insecure, (*found.ca, *files), found.keypairs)
+        return HostsConfig(hosts, self.certs_d, self.insecure)
 
     def with_hosts(self, overrides: Mapping[str, HostConfig]) -> HostsConfig:
         """These settings with ``overrides`` (e.g. a builder's config) taking precedence per host."""

@@ -18,7 +18,8 @@ from dockyard.reference import normalize_registry
 from dockyard.registry import keychain as kc
 from dockyard.registry.hosts import HostsConfig
 from dockyard.registry.keychain import Credentials, Keychain
-from dockyard.registry.transport import Session, TransportOptions
+from dockyard.registry.options import TransportOptions
+from dockyard.registry.transport import Session
 
 DOCKER_HUB_API = "index.docker.io"
 

@@ -31,6 +31,11 @@ def _media_type(content_type: str, data: bytes) -> str:
     return content_type.split(";", maxsplit=1)[0].strip() or mediatypes.OCI_MANIFEST
 
 
+def parsed(data: bytes, *, content_type: str = "") -> Fetched:
+    """A document read back from the content store (where it was verified), described as :func:`get` would."""
+    return Fetched(Descriptor(_media_type(content_type, data), Digest.of_bytes(data), len(data)), data)
+
+
 def get(session: Session, repository: str, identifier: str, *, push_scope: bool = False) -> Fetched:
     """GET ``/v2/REPO/manifests/IDENTIFIER``; a digest identifier is verified against the bytes."""
     actions = "pull,push" if push_scope else "pull"

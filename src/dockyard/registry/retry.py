@@ -7,13 +7,14 @@ mid-upload): they are retried with exponential backoff and jitter, and a 429's o
 
 from __future__ import annotations
 
-import email.utils
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -45,6 +46,8 @@ def retry_after(response: httpx.Response) -> float | None:
         return None
     if value.isdigit():
         return float(value)
+    import email.utils  # only for an HTTP-date Retry-After: not on every start
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -16,7 +16,6 @@ import functools
 import ssl
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 import httpx
 
@@ -25,7 +24,8 @@ from dockyard.registry import errors
 from dockyard.registry.auth import Authorizer, parse_challenge
 from dockyard.registry.hosts import HostsConfig
 from dockyard.registry.keychain import Keychain
-from dockyard.registry.retry import RetryPolicy, retryable_status
+from dockyard.registry.options import TransportOptions
+from dockyard.registry.retry import retryable_status
 from dockyard.registry.watch import Watch
 
 Body = bytes | Callable[[], Iterable[bytes]] | None
@@ -38,18 +38,6 @@ class Retryable(Exception):
         super().__init__(str(error))
         self.error = error
         self.response = response
-
-
-@dataclass(frozen=True, kw_only=True)
-class TransportOptions:
-    """How sessions connect: retries, timeouts, pool size, and an httpx transport for tests."""
-
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
-    max_connections: int = 16
-    transport: httpx.BaseTransport | None = None
-    user_agent: str = "dockyard/0.1"
 
 
 class Session:

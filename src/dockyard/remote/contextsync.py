@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -65,10 +64,6 @@ def describe(context: Path, *, patterns: list[str], stat_cache: StatCache) -> Ma
 def blobs_of(manifest: Manifest) -> dict[str, int]:
     """``{sha256 hex: size}`` of the manifest's files."""
     return {e[4]: int(e[2]) for e in manifest.values() if e[0] == "f"}
-
-
-def manifest_digest(manifest: Manifest) -> str:
-    return hashlib.sha256(json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 class ContextCache:

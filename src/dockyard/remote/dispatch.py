@@ -34,10 +34,11 @@ from dockyard.engine.bases import BaseImages
 from dockyard.engine.solverequest import SolveRequest
 from dockyard.errors import NodeError, NotBuiltError
 from dockyard.graph.contenthash import StatCache
+from dockyard.oci.annotations import ExportAnnotations
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.manifest import Manifest
 from dockyard.oci.source import read_document
-from dockyard.phases.assemble import write_index
+from dockyard.phases.assemble import assemble
 from dockyard.phases.attest import Attestor
 from dockyard.phases.build import build, planned_request
 from dockyard.phases.request import BuildOptions
@@ -66,8 +67,6 @@ class Placed:
 class FarmResult:
     result: BuildResult
     placed: dict[Platform, Placed]
-    context_blobs_sent: int = 0
-    context_bytes_sent: int = 0
 
 
 def client_store(builder: Builder) -> Path:
@@ -102,9 +101,6 @@ def build_on_nodes(builder: Builder, options: BuildOptions, *, placement: Placem
     if options.secrets or options.ssh or options.cache_from or options.cache_to:
         raise NotBuiltError("--secret, --ssh, --cache-from and --cache-to are not sent to remote nodes yet",
                             hint="build these platforms on a local builder meanwhile")
-    if options.annotations.items or options.force_compression:
-        raise NotBuiltError("-o ...,annotation*= and force-compression= are not applied across nodes yet",
-                            hint="build these platforms on a local builder meanwhile")
     farm = _Farm(builder, options, push=push, fetch_blobs=fetch_blobs, client=client, listener=listener, say=say,
                  placement=policy)
     return farm.run(plans)
@@ -132,8 +128,6 @@ class _Farm:
         self.content = ContentStore(client_store(builder) / "content")
         self.lock = threading.Lock()
         self.sessions: set[Any] = set()
-        self.blobs_sent = 0
-        self.bytes_sent = 0
         self._manifest: contextsync.Manifest | None = None
         self.requests: dict[Platform, SolveRequest] = {}
 
@@ -166,13 +160,11 @@ class _Farm:
                         session.cancel()
                 raise
         order = list(plans)
-        if len(order) == 1:
-            top = manifests[order[0]]
-        else:
-            top = write_index(self.content, [manifests[p] for p in order], oci=self.options.oci_mediatypes)
+        top = assemble(self.content, [manifests[p] for p in order], oci=self.options.oci_mediatypes,
+                       annotations=self.options.annotations.index)
         result = BuildResult(descriptor=top, manifests={p: manifests[p] for p in order},
                              configs={p: configs[p] for p in order}, content=self.content, ran=ran, cached=cached)
-        return FarmResult(result, {p: placed[p] for p in order}, self.blobs_sent, self.bytes_sent)
+        return FarmResult(result, {p: placed[p] for p in order})
 
     # -- this machine ----------------------------------------------------------------------
     def _local(self, plans: dict[Platform, list[tuple[AnyNode, bool]]]) -> BuildResult:
@@ -180,13 +172,21 @@ class _Farm:
         assert isinstance(node, LocalNode)
         for p, c in plans.items():
             self._say_placed(p, node.name, node.endpoint, c[0][1])
-        options = dataclasses.replace(self.options, platforms=tuple(plans), root=node.store_root())
-        result = build(options, client=self.client, listener=self.listener, node=node)
+        result = build(self._share(tuple(plans), root=node.store_root()), client=self.client, listener=self.listener,
+                       node=node)
         for manifest in result.manifests.values():
             _copy_image(result.content, self.content, manifest)
             for target in self.push:
                 self.client.push(Reference.parse(target.name, default_tag=None), manifest, result.content)
         return result
+
+    def _share(self, platforms: tuple[Platform, ...], *, root: Path) -> BuildOptions:
+        """The build's options for one node's share of the platforms: index annotations stay with the
+        client, which writes the index over every node's manifests."""
+        annotations = self.options.annotations
+        if len(self.options.platforms) > 1:
+            annotations = ExportAnnotations(tuple(a for a in annotations.items if a.kind != "index"))
+        return dataclasses.replace(self.options, platforms=platforms, root=root, annotations=annotations)
 
     # -- remote nodes ----------------------------------------------------------------------
     def _remote(self, platform: Platform, plan: list[tuple[AnyNode, bool]]
@@ -236,9 +236,6 @@ class _Farm:
             manifest = self._context_manifest()
             before = session.channel.sent_bytes
             sent = session.sync_context(name=self._context_name(), manifest=manifest, context=self.options.context)
-            with self.lock:
-                self.blobs_sent += sent
-                self.bytes_sent += session.channel.sent_bytes - before
             files = contextsync.blobs_of(manifest)
             self.say(f"{platform_label(platform)}: context to node {node.name}: {sent} of {len(files)} files sent, "
                      f"{session.channel.sent_bytes - before} bytes")
@@ -286,17 +283,22 @@ class _Farm:
         client store's stat cache); each node then receives its platform's serialized subgraph."""
         bases = BaseImages(self.client, self.content)
         for platform in platforms:
-            options = dataclasses.replace(self.options, platforms=(platform,), root=self.content.root.parent)
+            options = self._share((platform,), root=self.content.root.parent)
             self.requests[platform] = planned_request(options, root=self.content.root.parent, bases=bases)[1]
 
     def _registries(self) -> dict[str, Any]:
-        return {host: _host_json(cfg) for host, cfg in self.builder.config.registries.items()}
+        """The client's effective registry settings (registries.toml, the builder's config, hosts marked
+        insecure for this push), so a node reaches each registry as the client would."""
+        hosts = self.client.hosts
+        names = set(hosts.hosts) | set(hosts.insecure)
+        return {host: _host_json(hosts.hosts.get(host) or HostConfig(), insecure=host in hosts.insecure)
+                for host in sorted(names)}
 
 
-def _host_json(cfg: HostConfig) -> dict[str, Any]:
+def _host_json(cfg: HostConfig, *, insecure: bool) -> dict[str, Any]:
     if cfg.keypairs:
         raise NotBuiltError("client certificates (keypair) are not sent to remote nodes yet")
-    return {"mirrors": list(cfg.mirrors), "http": cfg.http, "insecure": cfg.insecure,
+    return {"mirrors": list(cfg.mirrors), "http": cfg.http, "insecure": cfg.insecure or insecure,
             "ca": [Path(p).read_text() for p in cfg.ca]}
 
 

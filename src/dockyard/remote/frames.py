@@ -29,8 +29,8 @@ Message = dict[str, Any]
 
 class Channel:
     """One end of a session: frames written under a lock (progress events come from several threads),
-    read by one reader. ``sent_bytes``/``received_bytes`` count everything on the wire (tests and
-    the bench read them)."""
+    read by one reader. ``sent_bytes``/``received_bytes`` count everything on the wire (the build
+    reports the bytes a context sync sent)."""
 
     def __init__(self, reader: BinaryIO, writer: BinaryIO, *, peer: str) -> None:
         self._reader = reader
@@ -39,7 +39,6 @@ class Channel:
         self.peer = peer
         self.sent_bytes = 0
         self.received_bytes = 0
-        self.sent_blobs = 0
 
     # -- writing ---------------------------------------------------------------------------
     def send(self, message: Message) -> None:
@@ -59,7 +58,6 @@ class Channel:
                     raise NodeError(f"{self.peer}: blob {digest} ended {left} bytes early while sending")
                 self._write(chunk)
                 left -= len(chunk)
-            self.sent_blobs += 1
 
     def _write(self, data: bytes) -> None:
         try:

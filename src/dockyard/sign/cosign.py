@@ -47,7 +47,7 @@ def signature_tag(digest: Digest) -> str:
 
 def _existing(client: Client, ref: Reference, digest: Digest, store: ContentStore) -> Manifest | None:
     try:
-        fetched = client.fetch_manifest(ref.with_tag(signature_tag(digest)))
+        fetched = client.fetch_manifest(ref.with_tag(signature_tag(digest)), fresh=True)
     except NotFoundError:
         return None
     store.ingest_bytes(fetched.data)

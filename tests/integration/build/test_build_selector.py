@@ -115,8 +115,10 @@ def test_bind_mounts_of_the_context_see_only_what_dockerignore_lets_through(busy
                " && (cat .env tls/server.key tls/server.pem app/.env 2>/dev/null || true) > /leaked\n"
                "RUN --mount=type=bind,source=tls,target=/tls ls -a /tls > /tls-listing\n"
                "RUN --mount=type=bind,target=/src,rw touch /src/written && ls /src/written > /rw-ok\n"
+               "RUN --mount=type=bind,target=/src stat -c %a /src > /src-mode\n"
                "RUN --mount=type=bind,source=link-to-key,target=/k cat /k > /via-link || true\n", files)
     os.symlink("tls/server.key", ctx / "link-to-key")
+    os.chmod(ctx, 0o750)
     out = _fails(ctx, tmp_path / "o1")
     assert "link-to-key" in out and "excluded by .dockerignore" in out  # a link into an excluded file
     dockerfile = (ctx / "Dockerfile").read_text().splitlines()
@@ -129,6 +131,7 @@ def test_bind_mounts_of_the_context_see_only_what_dockerignore_lets_through(busy
     assert (tmp_path / "o/tls-listing").read_text().split() == [".", "..", "ca.crt"]
     assert (tmp_path / "o/rw-ok").read_text() == "/src/written\n"
     assert not (ctx / "written").exists()
+    assert (tmp_path / "o/src-mode").read_text() == "750\n"  # the mount shows the context's own mode
 
 
 def test_context_symlinks_resolve_inside_the_context_for_key_and_copy(busybox_base: str, tmp_path: Path,

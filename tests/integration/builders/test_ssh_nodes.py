@@ -61,13 +61,18 @@ def test_two_platforms_on_two_ssh_nodes_push_one_index(
     ref = f"{reg.address}/app:1"
     meta = tmp_path / "meta.json"
     out = dockyard("--builder", "farm", "build", "--progress", "plain", "--platform", "linux/amd64,linux/arm64",
-                   "--push", "-t", ref, "--metadata-file", str(meta), str(ctx), env=env)
+                   "-o", "type=registry,annotation-index.org.example.farm=two-nodes,"
+                   "annotation-manifest.org.example.m=1",
+                   "-t", ref, "--metadata-file", str(meta), str(ctx), env=env)
     assert "linux/amd64: node amd (ssh://" in out.stderr
     assert "linux/arm64: node arm (ssh://" in out.stderr
     assert "[amd]" in out.stderr and "[arm]" in out.stderr  # the nodes' progress, merged and named
 
     index = inspect_raw(ref)
     assert [m["platform"]["architecture"] for m in index["manifests"]] == ["amd64", "arm64"]
+    assert index["annotations"] == {"org.example.farm": "two-nodes"}  # the client's index
+    for child in index["manifests"]:  # each node's manifest carries the manifest annotation
+        assert inspect_raw(f"{reg.address}/app@{child['digest']}")["annotations"] == {"org.example.m": "1"}
     for arch, host, machine in (("amd64", amd, "x86_64"), ("arm64", arm, "aarch64")):
         rootfs, _config = unpack(ref, arch, tmp_path / "unpacked")
         assert f"inet {host.address}/30" in (rootfs / "built-on").read_text()
@@ -283,3 +288,23 @@ def test_the_node_pushes_with_the_clients_credentials_never_its_own_docker_confi
                for who, method, path in requests)
     node_files = [p for p in node.root.rglob("*") if p.is_file()]
     assert not any(reg.password.encode() in p.read_bytes() for p in node_files)  # nothing kept on the node
+
+
+def test_a_failing_step_fails_the_build_without_rotating(
+        ssh_farm: Callable[[int], SshFarm], farm_registry_for: Callable[[SshFarm], FarmRegistry],
+        tmp_path: Path) -> None:
+    farm = ssh_farm(2)
+    reg = farm_registry_for(farm)
+    env = _builder(farm, reg, "bad", ("one", farm.hosts[0], "linux/amd64"), ("two", farm.hosts[1], "linux/amd64"))
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(f"FROM {reg.base}\nRUN echo about to fail; exit 3\n")
+    out = dockyard("--builder", "bad", "build", "--progress", "plain", "--push", "-t", f"{reg.address}/bad:1",
+                   str(ctx), env=env, check=False)
+    assert out.returncode == 1
+    error = next(line for line in out.stderr.splitlines() if line.startswith("error: "))
+    # the step's failure, as a local build reports it (any node would fail the same way): no rotation
+    assert error.startswith(f"error: node one: {ctx / 'Dockerfile'}:2: ")
+    assert error.endswith("process did not complete successfully: exit code 3")
+    assert "trying the next node" not in out.stderr and "node two" not in out.stderr
+    assert "about to fail" in out.stderr  # the node's step output reached the client's display

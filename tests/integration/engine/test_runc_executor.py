@@ -201,7 +201,7 @@ def test_containers_of_killed_processes_are_reaped(executor: RuncExecutor, amd64
         subprocess.run([executor.runtime, "create", "--bundle", str(bundle), ident], check=True,
                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
         assert ident in _container_ids(executor)
-        assert executor.reap_stale() == [ident]
+        assert ident in executor.reap_stale()  # with others' stale containers, when tests run side by side
         assert ident not in _container_ids(executor)
 
 

@@ -1,6 +1,6 @@
 """A company's private registry: HTTPS with a CA made by the test, a Harbor-style robot user
-(``robot$project+ci``) and project namespaces. The CA reaches dockyard three ways (Docker's
-certs.d, a builder's buildkitd.toml ``ca``, SSL_CERT_FILE); without it, TLS fails with a hint, and
+(``robot$project+ci``) and project namespaces. The CA reaches dockyard through Docker's certs.d,
+a builder's buildkitd.toml ``ca``, ``--registry-ca`` and SSL_CERT_FILE; without it, TLS fails with a hint, and
 verification is skipped only for a registry named insecure. ``imagetools create --from`` mirrors
 a release there with its digest unchanged. Results are read with skopeo."""
 
@@ -103,3 +103,20 @@ def test_ca_from_ssl_cert_file_and_mirror_keeps_the_digest(tls_registry: TestReg
     bad = dockyard("imagetools", "create", "--from", busybox_base, "--platform", "linux/amd64", "-t", targets[2],
                    check=False)
     assert bad.returncode == 2 and "--from copies one image unchanged" in bad.stderr
+
+
+def test_ca_from_the_registry_ca_option(tls_registry: TestRegistry, busybox_base: str, tmp_path: Path) -> None:
+    trust = ["--registry-ca", f"{tls_registry.address}={tls_registry.ca}"]
+    login = subprocess.run([sys.executable, "-m", "dockyard", *trust, "login", "-u", registries.ROBOT_USER,
+                            "--password-stdin", tls_registry.address], input=registries.ROBOT_PASSWORD,
+                           capture_output=True, text=True, check=False)
+    assert login.returncode == 0, login.stderr
+    ref = f"{tls_registry.address}/project/option-ca:1"
+    out = _build(make_repo(tmp_path / "app"), busybox_base, ref, *trust)
+    assert out.returncode == 0, out.stderr
+    shown = dockyard(*trust, "imagetools", "inspect", ref)
+    assert out.stdout.strip() in shown.stdout
+    assert raw_digest(tls_registry, ref, ca_dir(tls_registry, tmp_path / "c")) == out.stdout.strip()
+    missing = dockyard("--registry-ca", f"{tls_registry.address}={tmp_path / 'nope.pem'}", "imagetools", "inspect",
+                       ref, check=False)
+    assert missing.returncode == 2 and "is not a file" in missing.stderr

@@ -19,9 +19,9 @@ from dockyard.reference import Reference
 from dockyard.registry.client import Client
 from dockyard.registry.hosts import HostsConfig
 from dockyard.registry.keychain import Keychain
+from dockyard.registry.options import TransportOptions
 from dockyard.registry.referrers import fallback_tag
 from dockyard.registry.retry import RetryPolicy
-from dockyard.registry.transport import TransportOptions
 from dockyard.store.content import ContentStore
 from tests.unit.registry.fakeregistry import FakeRegistry
 from tests.unit.registry.ocischema import validate

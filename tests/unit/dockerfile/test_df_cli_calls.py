@@ -187,3 +187,15 @@ def test_undefined_var_in_unquoted_copy_heredocs_only(tmp_path: Path) -> None:
                                          "COPY <<'EOF' /b\necho $NOPE2\nEOF\nCMD [\"x\"]\n")
     _, out = _invoke("--call=check,format=json", str(tmp_path))
     assert [w["detail"] for w in json.loads(out)["warnings"]] == ["Usage of undefined variable '$NOPE1'"]
+
+
+def test_outline_lists_args_a_used_default_refers_to(tmp_path: Path) -> None:
+    # outline.go markAllUsed over buildMetaArgs' deps (the names matched when the default was expanded)
+    (tmp_path / "Dockerfile").write_text("ARG MINOR=2\nARG VERSION=1.${MINOR}\nARG LATER=${NOTYET}\nARG NOTYET=x\n"
+                                         "ARG UNUSED=0\nFROM scratch\nARG VERSION\nARG LATER\n")
+    _, out = _invoke("--call=outline,format=json", str(tmp_path))
+    assert [(a["name"], a.get("value")) for a in json.loads(out)["args"]] == [
+        ("MINOR", "2"), ("VERSION", "1.2"), ("LATER", None)]
+    _, text = _invoke("--call=outline", str(tmp_path))
+    assert text.splitlines()[:4] == ["BUILD ARG   VALUE   DESCRIPTION", "MINOR       2       ",
+                                     "VERSION     1.2     ", "LATER               "]

@@ -77,7 +77,9 @@ def test_tampered_signature_annotation_fails(tmp_path: Path) -> None:
     raw[-1] ^= 1
     bad = Manifest(config=manifest.config, layers=(layer.with_annotations(
         {cosign.SIGNATURE_ANNOTATION: base64.b64encode(bytes(raw)).decode()}),))
-    fake.manifests[tag] = (media_type, bad.to_bytes())
+    altered = bad.to_bytes()
+    fake.manifests[tag] = fake.manifests[("team/app", str(Digest.of_bytes(altered)))] = (media_type, altered)
+    # the same Client signed it: verify must read what the registry serves now, not what it wrote
     with client, pytest.raises(cosign.VerificationError, match="does not verify"):
         cosign.verify_digest(client, REF, digest, key.public_key(), store=ContentStore(tmp_path / "r"), what="image")
 
