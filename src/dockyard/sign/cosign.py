@@ -7,11 +7,12 @@ More signatures of the same digest are more layers of that image. Signing writes
 blob, then the signature manifest, then moves the tag, so a reader never sees a layer whose
 blob is missing.
 
-Why this layout is the default rather than a sigstore bundle stored as an OCI referrer:
-cosign verifies it with nothing but the public key, Harbor and other registries that check
-cosign signatures read it, and it works on registries without the referrers API (Distribution
-2.8, here); a bundle without a transparency log entry carries nothing more for a key-based
-signature. Keyless signing (a Fulcio certificate and a Rekor entry) would add the
+Why this layout is the default rather than a sigstore bundle stored as an OCI referrer
+(:mod:`dockyard.sign.bundle`, ``--format bundle``): cosign verifies it with nothing but the
+public key (cosign 3 falls back to it when an image has no bundle), Harbor and other registries
+that check cosign signatures read it, and it works on registries without the referrers API
+(Distribution 2.8, here); a bundle without a transparency log entry carries nothing more for a
+key-based signature. Keyless signing (a Fulcio certificate and a Rekor entry) would add the
 certificate and bundle annotations cosign defines to the same layer; nothing here assumes a key.
 """
 
