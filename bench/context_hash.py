@@ -26,20 +26,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from copy_small_files import make_context  # the same context shape (bench/ is on sys.path)
+
 from dockyard.graph.contenthash import ContextHasher, StatCache
 from dockyard.selector import SourceSpec
 
 SPEC = SourceSpec(paths=(".",))
 IGNORE = ("d0*", "!d00/f000000.txt")
-
-
-def _make_context(root: Path, files: int, size: int) -> None:
-    data = b"x" * size
-    for i in range(files):
-        directory = root / f"d{i % 100:02d}"
-        if i < 100:
-            directory.mkdir(parents=True)
-        (directory / f"f{i:06d}.txt").write_bytes(data)
 
 
 def _best(run: Callable[[], object], rounds: int) -> str:
@@ -62,7 +55,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dockyard-hashbench-", dir=args.dir) as tmp:
         ctx = Path(tmp) / "ctx"
-        _make_context(ctx, args.files, args.size)
+        make_context(ctx, args.files, args.size)
         saved = Path(tmp) / "stat" / "cache.json"
         cold = _best(lambda: ContextHasher(ctx).checksum(SPEC, ignore=IGNORE), args.rounds)
         first = ContextHasher(ctx)

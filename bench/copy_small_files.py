@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from dockyard.engine.copy import CopySpec, copy_into
 
 
-def _make_context(root: Path, files: int, size: int) -> None:
+def make_context(root: Path, files: int, size: int) -> None:
+    """N files of SIZE bytes in 100 directories (also used by context_hash.py)."""
     data = b"x" * size
     for i in range(files):
         directory = root / f"d{i % 100:02d}"
@@ -80,7 +81,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="dockyard-copybench-", dir=args.dir) as tmp:
         work = Path(tmp)
         ctx = work / "ctx"
-        _make_context(ctx, args.files, args.size)
+        make_context(ctx, args.files, args.size)
 
         def cp(dest: Path) -> None:
             subprocess.run(["cp", "-a", f"{ctx}/.", f"{dest}/"], check=True)

@@ -78,9 +78,11 @@ def referrer_artifact(content: ContentStore, subject: Descriptor, statement: Sta
 
 
 def attach(content: ContentStore, *, manifests: Mapping[Platform, Descriptor],
-           statements: Mapping[Platform, Sequence[Statement]], storage: Storage, oci: bool = True) -> Attached:
+           statements: Mapping[Platform, Sequence[Statement]], storage: Storage, oci: bool = True,
+           annotations: Mapping[str, str] | None = None) -> Attached:
     """The image with its attestations: a new index (either way; buildx also turns one platform
-    into an index when it attests) and, for referrers storage, the artifacts to push after it."""
+    into an index when it attests) and, for referrers storage, the artifacts to push after it.
+    ``annotations`` are the assembled index's own (``--annotation index:...``), kept on the new one."""
     entries = list(manifests.values())
     artifacts: list[Manifest] = []
     for platform, subject in manifests.items():
@@ -95,7 +97,8 @@ def attach(content: ContentStore, *, manifests: Mapping[Platform, Descriptor],
         top = next(iter(manifests.values()))
     else:
         index = Index(manifests=tuple(entries),
-                      media_type=mediatypes.OCI_INDEX if oci else mediatypes.DOCKER_MANIFEST_LIST)
+                      media_type=mediatypes.OCI_INDEX if oci else mediatypes.DOCKER_MANIFEST_LIST,
+                      annotations=dict(annotations or {}))
         content.ingest_bytes(index.to_bytes())
         top = index.descriptor()
     return Attached(top=top, referrers=tuple(artifacts))

@@ -9,14 +9,13 @@ and what the build then sees of the context, is :mod:`dockyard.selector`'s busin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 from dockyard.errors import DockerfileError
 from dockyard.selector.errors import BadPatternError
 from dockyard.selector.patterns import Pattern, PatternMatcher, clean
 
-__all__ = ["PatternMatcher", "excluded", "load_for", "read_patterns"]
+__all__ = ["PatternMatcher", "load_for", "read_patterns"]
 
 
 def read_patterns(text: str) -> list[str]:
@@ -63,9 +62,3 @@ def load_for(context_dir: Path, dockerfile: Path | None) -> list[str]:
                                           hint="escape [ ] * ? with a backslash to match them literally") from None
             return [pattern for _, pattern in numbered]
     return []
-
-
-def excluded(paths: Sequence[str], patterns: Sequence[str]) -> list[str]:
-    """The subset of ``paths`` the patterns exclude (for tests and diagnostics)."""
-    matcher = PatternMatcher(patterns)
-    return [p for p in paths if matcher.matches(p)]

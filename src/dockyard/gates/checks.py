@@ -23,21 +23,13 @@ from dockyard.gates.reports import ReportError, coverage_percent, vulnerability_
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.layer import open_uncompressed
 from dockyard.store.content import ContentStore
+from dockyard.store.gc import human
 
 SECRET_NAMES = frozenset({"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", ".env", ".netrc", ".git-credentials",
                           ".pypirc", "credentials.json", "service-account.json"})
 SECRET_PATHS = (".aws/credentials", ".docker/config.json", ".kube/config", ".config/gcloud/credentials.db")
 KEY_SUFFIXES = (".pem", ".key", ".p8")
 _SNIFF = 64 * 1024
-
-
-def _human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.1f} {unit}" if unit != "B" else f"{size} B"
-        value /= 1000
-    return f"{size} B"
 
 
 def evaluate(policy: GatePolicy, store: ContentStore, desc: Descriptor) -> GateReport:
@@ -75,8 +67,8 @@ def _image_checks(policy: GatePolicy, store: ContentStore, image: PlatformImage)
     layers = image.manifest.layers
     if policy.max_size is not None:
         size = sum(layer.size for layer in layers)
-        out.append(GateOutcome(f"size <= {_human(policy.max_size)}", platform, size <= policy.max_size,
-                               f"{_human(size)} compressed in {len(layers)} layers"))
+        out.append(GateOutcome(f"size <= {human(policy.max_size)}", platform, size <= policy.max_size,
+                               f"{human(size)} compressed in {len(layers)} layers"))
     if policy.max_layers is not None:
         out.append(GateOutcome(f"layers <= {policy.max_layers}", platform, len(layers) <= policy.max_layers,
                                f"{len(layers)} layers"))

@@ -31,6 +31,9 @@ from dockyard.attest.storage import attach
 from dockyard.engine.bases import ResolvedBase
 from dockyard.graph import ops
 from dockyard.graph.walk import topological
+from dockyard.oci import mediatypes
+from dockyard.oci.index import Index
+from dockyard.oci.source import read_document
 from dockyard.phases.result import BuildResult
 from dockyard.platform import Platform
 from dockyard.reference import Reference
@@ -89,8 +92,12 @@ class BuildAttestor:
         statements = maker.statements(result.content, manifests=result.manifests, options=self.options,
                                       invocation=inv, bases=bases, roots=result.graphs, name=self.name,
                                       created=created)
+        kept = {}  # the assembled index's annotations (--annotation index:...) stay on the new index
+        if mediatypes.is_index(result.descriptor.media_type):
+            kept = dict(Index.from_bytes(read_document(result.content, result.descriptor),
+                                         media_type=result.descriptor.media_type).annotations)
         attached = attach(result.content, manifests=result.manifests, statements=statements,
-                          storage=self.options.storage, oci=self.oci)
+                          storage=self.options.storage, oci=self.oci, annotations=kept)
         return replace(result, descriptor=attached.top, referrers=(*result.referrers, *attached.referrers))
 
 

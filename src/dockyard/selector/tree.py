@@ -64,9 +64,6 @@ class SourceTree:
         """Whether some pattern may hide files (the tree can differ from the directory)."""
         return self.ignore is not None
 
-    def host(self, rel: str) -> bytes:
-        return self.root if rel == "." else self.root + b"/" + os.fsencode(rel)
-
     # -- lookups ---------------------------------------------------------------------
 
     def node(self, rel: str) -> Node | None:

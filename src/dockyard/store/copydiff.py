@@ -87,7 +87,7 @@ def _copy_dir_metadata(src: bytes, dest: bytes) -> None:
     os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
-def diff(baseline: Baseline, merged: str | os.PathLike[str], upper: str | os.PathLike[str]) -> None:  # noqa: C901 - one branch per file type change (dir, file, link, device, whiteout)
+def diff(baseline: Baseline, merged: str | os.PathLike[str], upper: str | os.PathLike[str]) -> None:  # noqa: C901 - one sorted pass over the baseline and now: new, replaced, changed and deleted entries
     """Move what changed in ``merged`` since ``baseline`` into the empty ``upper``."""
     top = os.fsencode(os.fspath(merged))
     out = os.fsencode(os.fspath(upper))

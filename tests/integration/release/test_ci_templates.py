@@ -56,7 +56,7 @@ def test_github_action_end_to_end(busybox_base: str, registry: TestRegistry, tls
         "platforms": "linux/amd64,linux/arm64", "tags": f"{tls_name}\n{plain_name}\n", "push": "true",
         "tags-from-git": "true", "build-args": f"BASE={busybox_base}", "labels": "org.example.team=release",
         "annotations": "index:org.example.pipeline=github",
-        "gates": "max-layers=10\nno-secrets\n", "secrets": "token=very-secret-value",
+        "gates": "max-layers=10\nno-secrets\n", "secrets": "token=very-secret-value", "provenance": "mode=min",
         "registry": tls_registry.address, "username": registries.ROBOT_USER, "password": registries.ROBOT_PASSWORD,
     })
     assert run.ok, run.log
@@ -76,6 +76,8 @@ def test_github_action_end_to_end(busybox_base: str, registry: TestRegistry, tls
     assert got["org.opencontainers.image.revision"] == sha
     index = json.loads(raw_bytes(registry, f"{plain_name}:3.1.4"))
     assert index["annotations"]["org.example.pipeline"] == "github"
+    kinds = [m.get("annotations", {}).get("vnd.docker.reference.type") for m in index["manifests"]]
+    assert kinds.count("attestation-manifest") == 2  # provenance, one per platform (buildx's index layout)
     assert index["annotations"]["org.opencontainers.image.version"] == "3.1.4"
     assert not list(temp.rglob("secret-*"))  # the secret's file is gone after the build
 

@@ -39,7 +39,7 @@ def test_failing_gate_pushes_nothing_and_warn_mode_pushes(busybox_base: str, reg
     failed = _build(repo, busybox_base, f"{name}:latest", "--gate", "max-size=1kB", "--gate", "max-layers=50",
                     meta=meta)
     assert failed.returncode == 3, failed.stderr
-    assert "error: quality gate failed: size <= 1.0 kB [linux/amd64]; nothing was pushed" in failed.stderr
+    assert "error: quality gate failed: size <= 1kB [linux/amd64]; nothing was pushed" in failed.stderr
     table = failed.stderr[failed.stderr.index("GATE"):]
     assert "FAIL" in table and "layers <= 50" in table
     assert "Traceback" not in failed.stderr and not failed.stdout

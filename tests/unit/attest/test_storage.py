@@ -78,6 +78,18 @@ def test_index_storage_is_buildx_layout(tmp_path: Path) -> None:
         assert statement["subject"][0]["digest"] == {"sha256": subject.digest.hex}
 
 
+def test_the_assembled_index_annotations_stay(tmp_path: Path) -> None:
+    """``--annotation index:...`` is on the assembled index; attaching attestations keeps it (BuildKit
+    writes the index annotations on the index it exports, attestations included)."""
+    store = ContentStore(tmp_path)
+    manifests = {p: _image(store, p) for p in (AMD64, ARM64)}
+    for storage in (Storage.INDEX, Storage.REFERRERS):
+        result = attach(store, manifests=manifests, statements=_statements(manifests), storage=storage,
+                        annotations={"org.opencontainers.image.version": "1.2.3"})
+        index = Index.from_bytes(store.read_bytes(result.top.digest))
+        assert index.annotations == {"org.opencontainers.image.version": "1.2.3"}
+
+
 def test_referrers_storage_keeps_the_index_to_platforms(tmp_path: Path) -> None:
     store = ContentStore(tmp_path)
     manifests = {p: _image(store, p) for p in (AMD64, ARM64)}

@@ -14,7 +14,8 @@ ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
 TEMPLATE = yaml.safe_load((ROOT / "ci" / "gitlab" / "dockyard.gitlab-ci.yml").read_text())
 EXPR = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
 BUILD_PUSH_INPUTS = {"context", "file", "platforms", "tags", "labels", "annotations", "build-args", "secrets",
-                     "secret-files", "target", "push", "pull", "no-cache", "outputs", "cache-from", "cache-to"}
+                     "secret-files", "target", "provenance", "sbom", "push", "pull", "no-cache", "outputs",
+                     "cache-from", "cache-to"}
 
 
 def _strings(node: Any) -> list[str]:
