@@ -34,6 +34,7 @@ class Release:
     tags: tuple[str, ...]
     labels: dict[str, str]
     annotations: ExportAnnotations = field(default_factory=ExportAnnotations)  # --annotation and the standard ones
+    base_annotations: bool = False  # the standard base.name/base.digest too (known after keying: BuildOptions)
     policy: GatePolicy
     push_retry: int = 0
     meta: Meta | None = None
@@ -108,6 +109,7 @@ def plan(context: Path, options: dict[str, object], *, labels: dict[str, str], p
                           policy_file=policy_file if isinstance(policy_file, Path) else None)
     retry = options.pop("push_retry", 0)
     return Release(tags=tags, labels=labels, annotations=annotations,
+                   base_annotations=from_git and release.default_labels,
                    policy=policy, push_retry=int(retry) if isinstance(retry, int) else 0,
                    meta=meta)
 

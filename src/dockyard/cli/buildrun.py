@@ -167,6 +167,7 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
             cache_from=tuple(parse_cache_from(s) for s in _strs(options.get("cache_from"))),
             cache_to=tuple(parse_cache_to(s) for s in _strs(options.get("cache_to"))),
             annotations=merged(release.annotations, image.annotations),
+            base_annotations=release.base_annotations,
         ),
         delivery=delivery, builder=builder,
         placement=Placement.parse(placement_text) if isinstance(placement_text, str) else None,

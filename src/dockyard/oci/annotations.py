@@ -117,3 +117,14 @@ def standard(values: Mapping[str, str], *, index: bool) -> ExportAnnotations:
     """The same KEY -> VALUE pairs on every manifest, and on the index when there is one."""
     kinds = ("manifest", "index") if index else ("manifest",)
     return ExportAnnotations(tuple(Annotation(kind, None, k, v) for kind in kinds for k, v in values.items()))
+
+
+BASE_NAME = "org.opencontainers.image.base.name"
+BASE_DIGEST = "org.opencontainers.image.base.digest"
+
+
+def base_image(name: str, digest: str) -> dict[str, str]:
+    """The image-spec's base-image annotations (annotations.md): ``name`` fully qualified
+    (``docker.io/library/busybox:1.36``, no assumed registry) and the ``digest`` of the manifest
+    it resolved to."""
+    return {BASE_NAME: name, BASE_DIGEST: digest}

@@ -5,12 +5,14 @@ reads; a missing context file is reported here with its Dockerfile line. The def
 (:mod:`dockyard.graph.definition`) carries the ops in those canonical bytes plus buildx-like
 step names; ``pins`` record the digest each base tag resolves to now, so that a node pins its
 vertex keys to it (a moved tag never reuses a stale result); ``no_cache`` lists the op keys
-``--no-cache``/``--no-cache-filter`` force to run.
+``--no-cache``/``--no-cache-filter`` force to run; ``bases`` names, per platform, the image the
+result is built on and the manifest digest it was pinned to (the OCI base-image annotations).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from dockyard.dockerfile.plan import Plan
 from dockyard.engine.bases import BaseImages
@@ -18,7 +20,10 @@ from dockyard.errors import DockerfileError
 from dockyard.graph import ops
 from dockyard.graph.cachekey import CacheKeys
 from dockyard.graph.definition import Definition, OpMeta, serialize
-from dockyard.graph.walk import topological
+from dockyard.graph.walk import base_image, topological
+from dockyard.oci.annotations import base_image as base_annotations
+from dockyard.platform import Platform
+from dockyard.reference import Reference
 from dockyard.selector.errors import SelectionError, explain
 
 
@@ -29,6 +34,8 @@ class Keyed:
     definition: Definition
     pins: dict[str, str]
     no_cache: frozenset[str]
+    # per platform, org.opencontainers.image.base.name/.digest; a platform built on scratch has none
+    bases: Mapping[Platform, Mapping[str, str]] = field(default_factory=dict)
 
 
 def step_meta(the_plan: Plan) -> dict[int, OpMeta]:
@@ -70,4 +77,23 @@ def key_plan(the_plan: Plan, keys: CacheKeys, bases: BaseImages, *, no_cache_sta
             stage = meta[id(op)].stage if id(op) in meta else ""
             if no_cache_all or stage in no_cache_stages:
                 no_cache.add(key)
-    return Keyed(definition=serialize(roots, keys, meta=meta), pins=pins, no_cache=frozenset(no_cache))
+    return Keyed(definition=serialize(roots, keys, meta=meta), pins=pins, no_cache=frozenset(no_cache),
+                 bases=final_bases(the_plan, keys, pins))
+
+
+def final_bases(the_plan: Plan, keys: CacheKeys, pins: Mapping[str, str]) -> dict[Platform, dict[str, str]]:
+    """Each platform's base-image annotations: the target stage's chain of FROMs followed to its
+    image (:func:`dockyard.graph.walk.base_image`), fully qualified, and the digest of the
+    platform manifest that reference was pinned to here.
+
+    The digest is the platform's manifest, not the index a tag may name: annotations.md defines
+    base.digest as the digest of the manifest base.name references, and each annotated manifest
+    is one platform's image. BuildKit writes neither key (no base image concept in its graph,
+    moby/buildkit#2756, #6202); buildah writes both (containers/buildah#3423).
+    """
+    out: dict[Platform, dict[str, str]] = {}
+    for pp in the_plan.platforms:
+        source = base_image(pp.state)
+        if source is not None:
+            out[pp.platform] = base_annotations(str(Reference.parse(source.ref)), pins[keys.key(source)])
+    return out

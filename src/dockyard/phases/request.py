@@ -43,6 +43,8 @@ class BuildOptions:
     cache_from: tuple[CacheImport, ...] = ()  # --cache-from (engine/cacheimport.py)
     cache_to: tuple[CacheExport, ...] = ()  # --cache-to (engine/cacheexport.py)
     annotations: ExportAnnotations = field(default_factory=ExportAnnotations)  # -o ...,annotation*.KEY=V
+    # org.opencontainers.image.base.name/.digest on each platform's manifest (phases/key.py final_bases)
+    base_annotations: bool = False
 
 
 def source_date_epoch() -> int | None:

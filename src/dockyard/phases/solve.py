@@ -18,14 +18,17 @@ from dockyard.phases.request import BuildOptions
 
 
 def solve_request(options: BuildOptions, the_plan: Plan, keyed: Keyed) -> SolveRequest:
-    """The request for all platforms of ``the_plan`` (image labels applied to each planned config)."""
+    """The request for all platforms of ``the_plan`` (image labels applied to each planned config;
+    with ``options.base_annotations`` each manifest names its base image, given annotations winning)."""
     targets = []
     for pp in the_plan.platforms:
         planned = pp.config
         for key, value in options.labels.items():
             planned = planned.with_label(key, value)
+        bases = keyed.bases.get(pp.platform, {}) if options.base_annotations else {}
         targets.append(PlatformTarget(
-            pp.platform, planned.to_oci(), annotations=options.annotations.for_platform("manifest", pp.platform),
+            pp.platform, planned.to_oci(),
+            annotations={**bases, **options.annotations.for_platform("manifest", pp.platform)},
             descriptor_annotations=options.annotations.for_platform("manifest-descriptor", pp.platform)))
     return SolveRequest(
         definition=keyed.definition, targets=tuple(targets), pins=keyed.pins, no_cache=keyed.no_cache,
