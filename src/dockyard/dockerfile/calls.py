@@ -163,8 +163,8 @@ def lint(df: Dockerfile, *, base_config: BaseConfig | None = None,
     url, detail and location, and the source they point into; ``error`` (not in the JSON) is True when the
     check directive asks to fail on them."""
     findings, config = check(df, base_config=base_config, ignore=ignore)
-    warnings = [{"ruleName": f.rule, "description": RULE_DESCRIPTIONS.get(f.rule, ""), "url": f.url,
-                 "detail": f.message, "location": _location(f.line)} for f in findings]
+    warnings = [_omit_empty({"ruleName": f.rule, "description": RULE_DESCRIPTIONS.get(f.rule, ""), "url": f.url,
+                             "detail": f.message, "location": _location(f.line)}) for f in findings]
     sources = [{"filename": df.filename, "data": _sources(df)[0], "language": "Dockerfile"}]
     return {"warnings": warnings, "sources": sources, "error": config.error and bool(findings)}
 
@@ -186,7 +186,7 @@ def render_lint(data: dict[str, Any]) -> str:
     lines = base64.b64decode(data["sources"][0]["data"]).decode().split("\n")
     filename = data["sources"][0]["filename"]
     for w in warnings:
-        out += ["", f"WARNING: {w['ruleName']} - {w['url']}", w["detail"]]
+        out += ["", f"WARNING: {w['ruleName']}" + (f" - {w['url']}" if w.get("url") else ""), w["detail"]]
         line = w["location"]["ranges"][0]["start"]["line"]
         out += _excerpt(filename, lines, line, w["location"]["ranges"][0]["end"]["line"])
     return "\n".join([*out, *failure]) + "\n"

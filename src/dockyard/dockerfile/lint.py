@@ -1,8 +1,12 @@
-"""Dockerfile checks (``--call=check``): BuildKit's rule names, our own wording, line numbers.
+"""Dockerfile checks (``--call=check``): BuildKit's 22 lint rules, their messages and line numbers.
 
-Checks look at the decoded file only (no images are fetched), so they are fast and can run
-before a build. The ``# check=skip=Rule1,Rule2;error=true`` directive is honoured: skipped
-rules are not reported, and ``error=true`` makes any warning fail the check.
+Each rule follows the BuildKit function that emits it (moby/buildkit frontend/dockerfile:
+dockerfile2llb/validations.go, convert.go, convert_expose.go, instructions/parse.go; messages from
+linter/ruleset.go). Base image configs are read only when a ``base_config`` is given. The
+``# check=skip=Rule1,Rule2;error=true`` directive is honoured for the file, and a ``# check=skip=``
+comment above an instruction skips rules for that instruction as BuildKit's
+``WithMergedConfigFromComments`` does. InvalidDefinitionDescription is experimental in BuildKit
+(off unless asked for) and is not implemented.
 """
 
 from __future__ import annotations
@@ -12,12 +16,12 @@ import json
 import posixpath
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dockyard.dockerfile import instructions as ins
 from dockyard.dockerfile.args import PLATFORM_ARGS, platform_args
-from dockyard.dockerfile.flags import suggest
+from dockyard.dockerfile.flags import closest
 from dockyard.dockerfile.shell import ExpansionError, expand
 from dockyard.dockerfile.stages import Dockerfile, Stage
 from dockyard.dockerfile.syntax import RawCommand
@@ -89,9 +93,13 @@ class Finding:
     line: int
     rule: str
     message: str
+    scope: int = field(default=0, compare=False)
+    """The line of the instruction whose ``# check=`` comments govern this finding (0: ``line``'s)."""
 
     @property
     def url(self) -> str:
+        if self.rule == "InvalidBaseImagePlatform":
+            return ""  # linter/ruleset.go: the one rule without a documentation page
         kebab = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", self.rule).lower()
         return f"https://docs.docker.com/go/dockerfile/rule/{kebab}/"
 
@@ -135,11 +143,14 @@ def _raw_by_line(df: Dockerfile) -> dict[int, RawCommand]:
 
 
 def _casing(df: Dockerfile) -> Iterator[Finding]:
-    written = [c.written for c in df.parsed.commands]
-    upper = sum(1 for w in written if w.isupper())
-    lower = sum(1 for w in written if w.islower())
+    """validations.go ``validateCommandCasing``: the stages' FROM and commands only (the global ARGs
+    before the first FROM are neither counted nor checked); a tie is an uppercase majority."""
+    first = df.stages[0].base.line
+    commands = [c for c in df.parsed.commands if c.line >= first]
+    upper = sum(1 for c in commands if c.written == c.written.upper())
+    lower = sum(1 for c in commands if c.written == c.written.lower())
     majority_upper = upper >= lower
-    for cmd in df.parsed.commands:
+    for cmd in commands:
         if majority_upper and not cmd.written.isupper():
             yield Finding(
                 cmd.line,
@@ -167,6 +178,7 @@ def _as_casing_differs(from_word: str, as_word: str) -> bool:
 def _from_checks(df: Dockerfile, raw: dict[int, RawCommand]) -> Iterator[Finding]:
     seen: dict[str, int] = {}
     meta_names = {a.name for arg in df.meta_args for a in arg.args}
+    scope = _default_scope(df)
     for stage in df.stages:
         cmd = raw[stage.base.line]
         if len(cmd.args) == 3:
@@ -190,27 +202,43 @@ def _from_checks(df: Dockerfile, raw: dict[int, RawCommand]) -> Iterator[Finding
                     f"Duplicate stage name {_go_quote(stage.name)}, stage names should be unique",
                 )
             seen.setdefault(stage.name, stage.index)
-        for word in (stage.base.image, stage.base.platform):
-            for name in sorted(_references(word, df.parsed.escape)):
-                if name not in meta_names and name not in PLATFORM_ARGS:
-                    yield Finding(
-                        cmd.line,
-                        "UndefinedArgInFrom",
-                        f"FROM argument '{name}' is not declared{suggest(name, meta_names)}",
-                    )
-        constant = stage.base.platform
-        if constant and "$" not in constant and not _names_platform(stage.name, constant):
-            yield Finding(
-                cmd.line,
-                "FromPlatformFlagConstDisallowed",
-                f'FROM --platform flag should not use constant value "{constant}"',
-            )
-        if stage.base.platform.strip() in ("$TARGETPLATFORM", "${TARGETPLATFORM}"):
-            yield Finding(
-                cmd.line,
-                "RedundantTargetPlatform",
-                "Setting platform to predefined $TARGETPLATFORM in FROM is redundant as this is the default behavior",
-            )
+        yield from _undefined_from_args(stage, meta_names, df.parsed.escape)
+        if stage.base.platform:
+            yield from _platform_flag(stage, scope, df.parsed.escape)
+
+
+def _undefined_from_args(stage: Stage, meta_names: set[str], escape: str) -> Iterator[Finding]:
+    """validations.go ``reportUnusedFromArgs``, for the image and then the platform word: a name
+    neither a global ARG nor an automatic one; the hint searches both (util/suggest ``Search``)."""
+    known = [*sorted(meta_names), *PLATFORM_ARGS]
+    for word in (stage.base.image, stage.base.platform):
+        for name in sorted(_references(word, escape)):
+            if name not in meta_names and name not in PLATFORM_ARGS:
+                hint = closest(name, known)
+                yield Finding(stage.base.line, "UndefinedArgInFrom",
+                              f"FROM argument '{name}' is not declared" + (f" (did you mean {hint}?)" if hint else ""))
+
+
+def _platform_flag(stage: Stage, scope: Mapping[str, str], escape: str) -> Iterator[Finding]:
+    """validations.go ``reportRedundantTargetPlatform`` and ``reportConstPlatformDisallowed`` on the
+    ``--platform`` word expanded with the global ARGs (convert.go ``buildDispatchStates``)."""
+    word = stage.base.platform
+    try:
+        result = expand(word, scope, escape=escape)
+    except ExpansionError:
+        return
+    if result.matched == {"TARGETPLATFORM"} and not result.unmatched and result.text == scope["TARGETPLATFORM"]:
+        yield Finding(stage.base.line, "RedundantTargetPlatform",
+                      f"Setting platform to predefined {word} in FROM is redundant as this is the default behavior")
+    if result.matched or result.unmatched:
+        return  # a variable was substituted: not a constant
+    try:
+        platform = Platform.parse(result.text)
+    except UsageError:
+        return  # the conversion fails on it later
+    if platform.os not in stage.name and platform.architecture not in stage.name:
+        yield Finding(stage.base.line, "FromPlatformFlagConstDisallowed",
+                      f"FROM --platform flag should not use constant value {_go_quote(result.text)}")
 
 
 def _empty_continuations(df: Dockerfile) -> Iterator[Finding]:
@@ -255,11 +283,6 @@ def _from_defaults(df: Dockerfile) -> Iterator[Finding]:
             )
 
 
-def _names_platform(stage_name: str, platform: str) -> bool:
-    """A stage named after its platform (``build-arm64``) may pin it on purpose."""
-    return bool(stage_name) and any(part and part in stage_name for part in platform.lower().split("/"))
-
-
 def _references(word: str, escape: str, *, skip_quotes: bool = False) -> set[str]:
     if not word or "$" not in word:
         return set()
@@ -269,10 +292,10 @@ def _references(word: str, escape: str, *, skip_quotes: bool = False) -> set[str
         return set()
 
 
-def _stage_checks(  # noqa: C901, PLR0912 - BuildKit's per-stage lint rules, one branch each, in its order
+def _stage_checks(
     df: Dockerfile, stage: Stage, raw: dict[int, RawCommand], known_env: dict[int, StageFacts], base_env: set[str]
 ) -> Iterator[Finding]:
-    counts: dict[str, list[int]] = {}
+    """convert.go ``dispatch`` and the dispatch functions, in BuildKit's order, for one stage."""
     parent = df.parent(stage, stage.base.image)
     inherited = known_env.get(parent.index) if parent is not None else None
     defined = set(inherited.defined) if inherited is not None else {"PATH", *base_env}
@@ -280,31 +303,13 @@ def _stage_checks(  # noqa: C901, PLR0912 - BuildKit's per-stage lint rules, one
     # dispatchCmd/Entrypoint skip JSONArgsRecommended once a SHELL is set (the image config's Shell)
     workdir_set = inherited is not None and inherited.workdir_set
     shell_set = inherited is not None and inherited.shell_set
+    used_once: dict[type, int] = {}  # dispatchState's cmd/entrypoint/healthcheck trackers (not inherited)
     for item in stage.instructions:
         cmd = raw.get(item.line)
-        keyword = cmd.keyword if cmd else type(item).__name__.upper()
-        if isinstance(item, ins.Shell):
-            shell_set = True
-        if isinstance(item, ins.Cmd | ins.Entrypoint) and not item.json and not shell_set:
-            yield Finding(
-                item.line,
-                "JSONArgsRecommended",
-                f"JSON arguments recommended for {keyword} to prevent unintended behavior related to OS signals",
-            )
-        if isinstance(item, ins.Cmd | ins.Entrypoint | ins.Healthcheck):
-            counts.setdefault(keyword, []).append(item.line)
-        if isinstance(item, ins.Maintainer):
-            yield Finding(
-                item.line,
-                "MaintainerDeprecated",
-                "Maintainer instruction is deprecated in favor of using label",
-            )
-        if isinstance(item, ins.Env | ins.Label) and item.legacy:
-            yield Finding(
-                item.line,
-                "LegacyKeyValueFormat",
-                f'"{keyword} key=value" should be used instead of legacy "{keyword} key value" format',
-            )
+        written = cmd.written if cmd else type(item).__name__.upper()  # Command.Name(): the spelling of the file
+        shell_set = shell_set or isinstance(item, ins.Shell)
+        yield from _used_once(item, written, used_once)
+        yield from _config_checks(item, written, shell_set=shell_set)
         if isinstance(item, ins.Workdir):
             if not workdir_set and not item.path.startswith(("/", "$")):
                 yield Finding(
@@ -315,56 +320,89 @@ def _stage_checks(  # noqa: C901, PLR0912 - BuildKit's per-stage lint rules, one
             workdir_set = True
         if isinstance(item, ins.Expose):
             for port in item.ports:
-                if ":" in port:
-                    yield Finding(
-                        item.line,
-                        "ExposeInvalidFormat",
-                        f"EXPOSE instruction should not define an IP address or host-port mapping, found '{port}'",
-                    )
-                proto = port.partition("/")[2]
-                if proto and proto != proto.lower():
-                    yield Finding(
-                        item.line,
-                        "ExposeProtoCasing",
-                        f"Defined protocol '{port}' in EXPOSE instruction should be lowercase",
-                    )
-        names = {n for w in _expanded_words(item) for n in _references(w, df.parsed.escape)}
-        if isinstance(item, ins.Copy | ins.Add):  # unquoted heredoc bodies expand (ExpandRaw, SkipProcessQuotes)
-            names |= {n for d in item.inline if d.expand for n in _references(d.content, "\\", skip_quotes=True)}
-        for name in sorted(names):
-            if name not in defined:
-                yield Finding(
-                    item.line,
-                    "UndefinedVar",
-                    f"Usage of undefined variable '${name}'{suggest(name, defined)}",
-                )
-        if isinstance(item, ins.Arg):
-            for a in item.args:
-                defined.add(a.name)
-                if _SECRET_RE.search(a.name) and not _SECRET_ALLOW.search(a.name):
-                    yield Finding(
-                        item.line,
-                        "SecretsUsedInArgOrEnv",
-                        f'Do not use ARG or ENV instructions for sensitive data (ARG "{a.name}")',
-                    )
-        if isinstance(item, ins.Env):
-            for key, _ in item.pairs:
-                defined.add(key)
-                if _SECRET_RE.search(key) and not _SECRET_ALLOW.search(key):
-                    yield Finding(
-                        item.line,
-                        "SecretsUsedInArgOrEnv",
-                        f'Do not use ARG or ENV instructions for sensitive data (ENV "{key}")',
-                    )
-    for keyword, lines in counts.items():
-        for line in lines[:-1]:
-            yield Finding(
-                line,
-                "MultipleInstructionsDisallowed",
-                f"Multiple {keyword} instructions should not be used in the same stage because only "
-                "the last one will be used",
-            )
+                yield from _expose_port(item.line, port)
+        yield from _undefined_vars(df, item, defined)
+        yield from _definitions(item, defined)
     known_env[stage.index] = StageFacts(frozenset(defined), workdir_set, shell_set)
+
+
+def _used_once(item: ins.Instruction, written: str, used: dict[type, int]) -> Iterator[Finding]:
+    """validations.go ``validateUsedOnce``: a second CMD/ENTRYPOINT/HEALTHCHECK reports the previous
+    one's line, named as the later one is written."""
+    if not isinstance(item, ins.Cmd | ins.Entrypoint | ins.Healthcheck):
+        return
+    kind = type(item)
+    if kind in used:
+        yield Finding(used[kind], "MultipleInstructionsDisallowed",
+                      f"Multiple {written} instructions should not be used in the same stage because only "
+                      "the last one will be used", scope=item.line)
+    used[kind] = item.line
+
+
+def _config_checks(item: ins.Instruction, written: str, *, shell_set: bool) -> Iterator[Finding]:
+    """dispatchCmd/Entrypoint (JSONArgsRecommended), parse.go MAINTAINER, dispatchEnv/Label (one
+    LegacyKeyValueFormat per pair written without ``=``); messages name the instruction as written."""
+    if isinstance(item, ins.Cmd | ins.Entrypoint) and not item.json and not shell_set:
+        yield Finding(
+            item.line,
+            "JSONArgsRecommended",
+            f"JSON arguments recommended for {written} to prevent unintended behavior related to OS signals",
+        )
+    if isinstance(item, ins.Maintainer):
+        yield Finding(item.line, "MaintainerDeprecated", "Maintainer instruction is deprecated in favor of using label")
+    if isinstance(item, ins.Env | ins.Label) and item.legacy:
+        yield Finding(
+            item.line,
+            "LegacyKeyValueFormat",
+            f'"{written} key=value" should be used instead of legacy "{written} key value" format',
+        )
+
+
+def _expose_port(line: int, port: str) -> Iterator[Finding]:
+    """convert_expose.go ``parsePort``: ``[ip:][hostPort:]port[/proto]`` split as ``splitParts`` does;
+    a protocol that is not lowercase, then an IP or host port, is a warning; a word the dispatch
+    rejects (no port, unknown protocol) warns nothing. Words with variables are not checked: the
+    check does not know their values."""
+    if "$" in port:
+        return
+    parts = port.split(":")
+    container = parts[-1]
+    address = ":".join(parts[:-2])
+    host = parts[-2] if len(parts) > 1 else ""
+    number, _, proto = container.partition("/")
+    if not number or proto.lower() not in ("", "tcp", "udp", "sctp"):
+        return
+    if proto != proto.lower():
+        yield Finding(line, "ExposeProtoCasing", f"Defined protocol '{port}' in EXPOSE instruction should be lowercase")
+    if address or host:
+        yield Finding(line, "ExposeInvalidFormat",
+                      f"EXPOSE instruction should not define an IP address or host-port mapping, found '{port}'")
+
+
+def _undefined_vars(df: Dockerfile, item: ins.Instruction, defined: set[str]) -> Iterator[Finding]:
+    """validations.go ``reportUnmatchedVariables``: the hint searches the names defined so far."""
+    names = {n for w in _expanded_words(item) for n in _references(w, df.parsed.escape)}
+    if isinstance(item, ins.Copy | ins.Add):  # unquoted heredoc bodies expand (ExpandRaw, SkipProcessQuotes)
+        names |= {n for d in item.inline if d.expand for n in _references(d.content, "\\", skip_quotes=True)}
+    for name in sorted(names - defined):
+        hint = closest(name, sorted(defined))
+        yield Finding(item.line, "UndefinedVar",
+                      f"Usage of undefined variable '${name}'" + (f" (did you mean ${hint}?)" if hint else ""))
+
+
+def _definitions(item: ins.Instruction, defined: set[str]) -> Iterator[Finding]:
+    """ARG and ENV define names; validations.go ``validateNoSecretKey`` on each."""
+    if isinstance(item, ins.Arg):
+        keys = [("ARG", a.name) for a in item.args]
+    elif isinstance(item, ins.Env):
+        keys = [("ENV", key) for key, _ in item.pairs]
+    else:
+        return
+    for kind, key in keys:
+        defined.add(key)
+        if _SECRET_RE.search(key) and not _SECRET_ALLOW.search(key):
+            yield Finding(item.line, "SecretsUsedInArgOrEnv",
+                          f'Do not use ARG or ENV instructions for sensitive data ({kind} "{key}")')
 
 
 def _expanded_words(item: ins.Instruction) -> list[str]:
@@ -410,7 +448,60 @@ def check(df: Dockerfile, *, base_config: BaseConfig | None = None,
         if ignore is not None and not ignore.has_exclusions:
             found.extend(_ignored_sources(stage, ignore))
     skip_all = "all" in config.skip
-    return sorted(w for w in found if not skip_all and w.rule not in config.skip), config
+    kept = (w for w in found if not skip_all and w.rule not in config.skip)
+    return sorted(w for w in kept if not _skipped_here(df, w)), config
+
+
+# Rules BuildKit runs with the file's linter only (validateStageNames, validateCommandCasing, the parser's
+# warnings, validateBaseImagesWithDefaultArgs, validateBaseImagePlatform): a comment above cannot skip them
+_FILE_LEVEL = frozenset({"NoEmptyContinuation", "ConsistentInstructionCasing", "DuplicateStageName",
+                         "ReservedStageName", "InvalidDefaultArgInFrom", "InvalidBaseImagePlatform"})
+_GO_BOOLS = frozenset({"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"})
+_DIRECTIVE_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
+
+
+def _skipped_here(df: Dockerfile, finding: Finding) -> bool:
+    """linter.go ``WithMergedConfigFromComments``: a ``# check=skip=...`` comment among those above the
+    instruction (the first ``check`` one counts; text after a space is a remark) skips rules there."""
+    if finding.rule in _FILE_LEVEL:
+        return False
+    for comment in _comments_above(df, finding.scope or finding.line):
+        m = _DIRECTIVE_RE.match(comment)
+        if m is None or m.group(1).lower() != "check":
+            continue
+        skip = _local_skip(m.group(2).split(" ", 1)[0])
+        return skip is not None and ("all" in skip or finding.rule in skip)
+    return False
+
+
+def _local_skip(options: str) -> frozenset[str] | None:
+    """linter.go ``ParseLintOptions``: the rules skipped, None when the options do not parse."""
+    skip: frozenset[str] = frozenset()
+    for part in options.strip().split(";", 2) if options.strip() else []:
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if not sep or key not in ("skip", "experimental", "error"):
+            return None
+        if key == "error" and value.strip() not in _GO_BOOLS:
+            return None
+        if key == "skip":
+            skip = frozenset(r.strip() for r in value.strip().split(","))
+    return skip
+
+
+def _comments_above(df: Dockerfile, line: int) -> list[str]:
+    """parser.go ``Parse``: the comments gathered since the previous instruction (blank lines keep
+    them, an empty ``#`` drops them), i.e. an instruction's ``PrevComment``."""
+    block: list[str] = []
+    n = line - 1
+    lines = df.parsed.lines
+    while n >= 1 and (n in df.parsed.comments or not lines[n - 1].strip()):
+        if n in df.parsed.comments:
+            if not df.parsed.comments[n]:
+                break
+            block.insert(0, df.parsed.comments[n])
+        n -= 1
+    return block
 
 
 def _ignored_sources(stage: Stage, ignore: PatternMatcher) -> Iterator[Finding]:
@@ -430,8 +521,8 @@ def _ignored_sources(stage: Stage, ignore: PatternMatcher) -> Iterator[Finding]:
                               f"Attempting to {kind} file {_go_quote(path)} that is excluded by .dockerignore")
 
 
-def _base_images(df: Dockerfile, base_config: BaseConfig, base_env: dict[int, set[str]]) -> Iterator[Finding]:
-    """Resolve each image a FROM names (with the ARG defaults and the real platform values)."""
+def _default_scope(df: Dockerfile) -> dict[str, str]:
+    """The global ARGs as a check sees them: the real automatic values, then the ARG defaults."""
     host = Platform.host()
     scope = platform_args(host, host, stage=df.stages[-1].name)
     for arg in df.meta_args:
@@ -439,6 +530,13 @@ def _base_images(df: Dockerfile, base_config: BaseConfig, base_env: dict[int, se
             if a.default is not None:
                 with contextlib.suppress(ExpansionError):
                     scope[a.name] = expand(a.default, scope, escape=df.parsed.escape).text
+    return scope
+
+
+def _base_images(df: Dockerfile, base_config: BaseConfig, base_env: dict[int, set[str]]) -> Iterator[Finding]:
+    """Resolve each image a FROM names (with the ARG defaults and the real platform values)."""
+    host = Platform.host()
+    scope = _default_scope(df)
     for stage in df.stages:
         try:
             ref = expand(stage.base.image, scope, escape=df.parsed.escape).text
