@@ -124,17 +124,8 @@ def failed(ref: Reference, digest: Digest, reasons: list[str], *, what: str) -> 
                              hint="the image or its signature was altered, or it was signed with another key")
 
 
-def missing(ref: Reference, digest: Digest, *, what: str, also: str = "") -> VerificationError:
+def missing(ref: Reference, digest: Digest, *, what: str) -> VerificationError:
+    """The error for a digest with no signature in either format (no ``.sig`` tag, no bundle referrer)."""
     return VerificationError(f"{what} {ref.name}@{digest}: no signature ({ref.name}:{signature_tag(digest)} "
-                             f"does not exist{also})", hint="sign it: dockyard sign REF --key cosign.key")
-
-
-def verify_digest(client: Client, ref: Reference, digest: Digest, key: ec.EllipticCurvePublicKey, *,
-                  store: ContentStore, what: str) -> Verified:
-    """Check that some classic signature of ``digest`` verifies with ``key`` and its payload names ``digest``."""
-    found = check(client, ref, digest, key, store=store)
-    if found is None:
-        raise missing(ref, digest, what=what)
-    if isinstance(found, list):
-        raise failed(ref, digest, found, what=what)
-    return found
+                             "does not exist, nor a sigstore bundle referrer)",
+                             hint="sign it: dockyard sign REF --key cosign.key")

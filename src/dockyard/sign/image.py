@@ -76,7 +76,7 @@ def verify_signature(client: Client, ref: Reference, digest: Digest, key: ec.Ell
         return
     reasons = [*(classic or ()), *(bundled or ())]
     if not reasons:
-        raise cosign.missing(ref, digest, what=what, also=", nor a sigstore bundle referrer")
+        raise cosign.missing(ref, digest, what=what)
     raise cosign.failed(ref, digest, reasons, what=what)
 
 

@@ -98,3 +98,18 @@ def test_altered_or_moved_bundle_fails(tmp_path: Path) -> None:
             verify_signature(client, REF, image.digest, key.public_key(), store=store, what="image")
         with pytest.raises(cosign.VerificationError, match=r"no signature \(.*nor a sigstore bundle referrer\)"):
             verify_signature(client, REF, other, key.public_key(), store=store, what="image")
+
+
+def test_valid_bundle_moved_onto_another_subject_fails(tmp_path: Path) -> None:
+    """A referrer whose subject is another manifest but whose bundle signs the first: its statement decides."""
+    fake, store, image, key = _setup(tmp_path, api=True)
+    other = _image(store, Platform("linux", "arm64"))
+    with _client(fake) as client:
+        client.push(REF.with_tag("other"), other, store)
+        genuine = bundle.artifact(store, image, key)
+        moved = Manifest(config=genuine.config, layers=genuine.layers, artifact_type=genuine.artifact_type,
+                         subject=Descriptor(other.media_type, other.digest, other.size))
+        store.ingest_bytes(moved.to_bytes())
+        client.push_referrer(REF, moved, store)
+        with pytest.raises(cosign.VerificationError, match=f"signed bundle is about {image.digest}"):
+            verify_signature(client, REF, other.digest, key.public_key(), store=store, what="image")

@@ -14,6 +14,7 @@ from dockyard.platform import Platform
 from dockyard.reference import Reference
 from dockyard.registry.client import Client
 from dockyard.sign import cosign, keys
+from dockyard.sign.image import verify_signature
 from dockyard.store.content import ContentStore
 from tests.unit.attest.test_storage import _client, _image
 from tests.unit.registry.fakeregistry import FakeRegistry
@@ -40,15 +41,14 @@ def test_sign_then_verify(tmp_path: Path) -> None:
         signature_image = Manifest.from_bytes(fake.manifests[("team/app", tag)][1])
         assert [layer.media_type for layer in signature_image.layers] == \
             ["application/vnd.dev.cosign.simplesigning.v1+json"]
-        verified = cosign.verify_digest(client, REF, digest, key.public_key(), store=ContentStore(tmp_path / "r"),
-                                        what="image")
-        assert verified.identity == "reg.test/team/app"
+        verified = cosign.check(client, REF, digest, key.public_key(), store=ContentStore(tmp_path / "r"))
+        assert isinstance(verified, cosign.Verified) and verified.identity == "reg.test/team/app"
         # signing again adds a signature; both stay (as cosign keeps several signatures of one digest)
         other = ec.generate_private_key(ec.SECP256R1())
         cosign.sign(client, REF, [digest], other, store=store)
         assert len(Manifest.from_bytes(fake.manifests[("team/app", tag)][1]).layers) == 2
-        cosign.verify_digest(client, REF, digest, key.public_key(), store=store, what="image")
-        cosign.verify_digest(client, REF, digest, other.public_key(), store=store, what="image")
+        verify_signature(client, REF, digest, key.public_key(), store=store, what="image")
+        verify_signature(client, REF, digest, other.public_key(), store=store, what="image")
 
 
 def test_verify_fails_without_signature_with_another_key_or_a_moved_signature(tmp_path: Path) -> None:
@@ -56,15 +56,15 @@ def test_verify_fails_without_signature_with_another_key_or_a_moved_signature(tm
     with client:
         stranger = ec.generate_private_key(ec.SECP256R1()).public_key()
         with pytest.raises(cosign.VerificationError, match="does not verify with this key"):
-            cosign.verify_digest(client, REF, digest, stranger, store=store, what="image")
+            verify_signature(client, REF, digest, stranger, store=store, what="image")
         unsigned = Digest.of_bytes(b"another manifest")
         with pytest.raises(cosign.VerificationError, match="no signature"):
-            cosign.verify_digest(client, REF, unsigned, _key.public_key(), store=store, what="image")
+            verify_signature(client, REF, unsigned, _key.public_key(), store=store, what="image")
         # a valid signature copied to another digest's tag: the payload names the first digest
         fake.manifests[("team/app", f"sha256-{unsigned.hex}.sig")] = fake.manifests[
             ("team/app", f"sha256-{digest.hex}.sig")]
         with pytest.raises(cosign.VerificationError, match="signed payload is about"):
-            cosign.verify_digest(client, REF, unsigned, _key.public_key(), store=store, what="image")
+            verify_signature(client, REF, unsigned, _key.public_key(), store=store, what="image")
 
 
 def test_tampered_signature_annotation_fails(tmp_path: Path) -> None:
@@ -81,7 +81,7 @@ def test_tampered_signature_annotation_fails(tmp_path: Path) -> None:
     fake.manifests[tag] = fake.manifests[("team/app", str(Digest.of_bytes(altered)))] = (media_type, altered)
     # the same Client signed it: verify must read what the registry serves now, not what it wrote
     with client, pytest.raises(cosign.VerificationError, match="does not verify"):
-        cosign.verify_digest(client, REF, digest, key.public_key(), store=ContentStore(tmp_path / "r"), what="image")
+        verify_signature(client, REF, digest, key.public_key(), store=ContentStore(tmp_path / "r"), what="image")
 
 
 def test_key_file_round_trip_signs_verifiably(tmp_path: Path) -> None:
