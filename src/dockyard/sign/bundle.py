@@ -34,6 +34,7 @@ from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.manifest import Manifest
 from dockyard.reference import Reference
 from dockyard.registry.client import Client
+from dockyard.registry.errors import NotFoundError
 from dockyard.sign import keys
 from dockyard.store.content import ContentStore
 
@@ -129,7 +130,11 @@ def check(client: Client, ref: Reference, digest: Digest, key: ec.EllipticCurveP
     why each bundle found failed (an empty list: there is none)."""
     reasons = []
     for entry in client.referrers(ref, digest, artifact_type=MEDIA_TYPE):
-        fetched = client.fetch_manifest(ref.with_digest(entry.digest), fresh=True)
+        try:
+            fetched = client.fetch_manifest(ref.with_digest(entry.digest), fresh=True)
+        except NotFoundError:
+            reasons.append(f"bundle referrer {entry.digest} is listed but missing")
+            continue
         manifest = Manifest.from_bytes(fetched.data, media_type=fetched.descriptor.media_type)
         layers = [layer for layer in manifest.layers if layer.media_type == MEDIA_TYPE]
         if manifest.subject is None or manifest.subject.digest != digest or len(layers) != 1:

@@ -113,3 +113,18 @@ def test_valid_bundle_moved_onto_another_subject_fails(tmp_path: Path) -> None:
         client.push_referrer(REF, moved, store)
         with pytest.raises(cosign.VerificationError, match=f"signed bundle is about {image.digest}"):
             verify_signature(client, REF, other.digest, key.public_key(), store=store, what="image")
+
+
+def test_a_listed_but_missing_referrer_does_not_hide_a_valid_one(tmp_path: Path) -> None:
+    fake, store, image, key = _setup(tmp_path, api=False)
+    with _client(fake) as client:
+        bundle.sign(client, REF, [image], key, store=store)
+        tag = ("team/app", f"sha256-{image.digest.hex}")
+        listed = Index.from_bytes(fake.manifests[tag][1])
+        gone = Descriptor("application/vnd.oci.image.manifest.v1+json", Digest.of_bytes(b"gone"), 4,
+                          artifact_type=bundle.MEDIA_TYPE)
+        fake.manifests[tag] = (fake.manifests[tag][0], Index(manifests=(gone, *listed.manifests)).to_bytes())
+        verify_signature(client, REF, image.digest, key.public_key(), store=store, what="image")
+        fake.manifests[tag] = (fake.manifests[tag][0], Index(manifests=(gone,)).to_bytes())
+        with pytest.raises(cosign.VerificationError, match="is listed but missing"):
+            verify_signature(client, REF, image.digest, key.public_key(), store=store, what="image")
