@@ -16,7 +16,7 @@ import json
 import posixpath
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dockyard.dockerfile import instructions as ins
@@ -37,6 +37,7 @@ RULES = (
     "FromPlatformFlagConstDisallowed",
     "FromAsCasing",
     "InvalidDefaultArgInFrom",
+    "InvalidDefinitionDescription",
     "JSONArgsRecommended",
     "LegacyKeyValueFormat",
     "MaintainerDeprecated",
@@ -82,6 +83,7 @@ RULE_DESCRIPTIONS = {
     "ExposeInvalidFormat": "IP address and host-port mapping should not be used in EXPOSE instruction. This will "
                            "become an error in a future release",
 }
+_GO_BOOLS = frozenset({"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"})
 _SECRET_RE = re.compile(r"(?:^|_)(?:apikey|auth|credentials?|key|passw(?:or)?d|pword|secret|token)(?:_|$)", re.I)
 _SECRET_ALLOW = re.compile(r"(?:^|_)(?:public|file|version)(?:_|$)", re.I)  # validations.go getSecretsRegex
 
@@ -106,22 +108,46 @@ class Finding:
 
 @dataclass(frozen=True)
 class CheckConfig:
-    """The ``check`` directive: rules to skip and whether warnings are errors."""
+    """The ``check`` directive: rules to skip, whether warnings are errors, experimental rules to run."""
 
     skip: frozenset[str] = frozenset()
     error: bool = False
+    experimental: frozenset[str] = frozenset()
 
     @classmethod
     def parse(cls, text: str) -> CheckConfig:
         skip: set[str] = set()
+        experimental: set[str] = set()
         error = False
         for part in text.split(";"):
             key, _, value = part.strip().partition("=")
-            if key == "skip":
-                skip.update(v.strip() for v in value.split(",") if v.strip())
+            if key in ("skip", "experimental"):
+                (skip if key == "skip" else experimental).update(v.strip() for v in value.split(",") if v.strip())
             elif key == "error":
                 error = value.strip().lower() == "true"
-        return cls(frozenset(skip), error)
+        return cls(frozenset(skip), error, frozenset(experimental))
+
+    @classmethod
+    def parse_strict(cls, text: str) -> CheckConfig | None:
+        """linter.go ``ParseLintOptions``: None when the options do not parse (bad key, not a Go bool)."""
+        config = cls()
+        for part in text.strip().split(";", 2) if text.strip() else []:
+            key, sep, value = part.partition("=")
+            key, value = key.strip(), value.strip()
+            if not sep or key not in ("skip", "experimental", "error") or (key == "error" and value not in _GO_BOOLS):
+                return None
+            names = frozenset(r.strip() for r in value.split(","))
+            if key == "skip":
+                config = replace(config, skip=names)
+            elif key == "experimental":
+                config = replace(config, experimental=names)
+        return config
+
+    def skips(self, rule: str) -> bool:
+        return "all" in self.skip or rule in self.skip
+
+    def enables(self, rule: str) -> bool:
+        return "all" in self.experimental or rule in self.experimental
 
 
 def _go_quote(text: str) -> str:
@@ -447,55 +473,59 @@ def check(df: Dockerfile, *, base_config: BaseConfig | None = None,
         found.extend(_stage_checks(df, stage, raw, known_env, base_env.get(stage.index, set())))
         if ignore is not None and not ignore.has_exclusions:
             found.extend(_ignored_sources(stage, ignore))
-    skip_all = "all" in config.skip
-    kept = (w for w in found if not skip_all and w.rule not in config.skip)
-    return sorted(w for w in kept if not _skipped_here(df, w)), config
+    found.extend(_definition_descriptions(df))
+    return sorted(w for w in found if _reported(df, config, w)), config
 
 
 # Rules BuildKit runs with the file's linter only (validateStageNames, validateCommandCasing, the parser's
 # warnings, validateBaseImagesWithDefaultArgs, validateBaseImagePlatform): a comment above cannot skip them
 _FILE_LEVEL = frozenset({"NoEmptyContinuation", "ConsistentInstructionCasing", "DuplicateStageName",
                          "ReservedStageName", "InvalidDefaultArgInFrom", "InvalidBaseImagePlatform"})
-_GO_BOOLS = frozenset({"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"})
 _DIRECTIVE_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 
 
-def _skipped_here(df: Dockerfile, finding: Finding) -> bool:
-    """linter.go ``WithMergedConfigFromComments``: a ``# check=skip=...`` comment among those above the
-    instruction (the first ``check`` one counts; text after a space is a remark) skips rules there."""
-    if finding.rule in _FILE_LEVEL:
-        return False
-    for comment in _comments_above(df, finding.scope or finding.line):
+def _reported(df: Dockerfile, config: CheckConfig, finding: Finding) -> bool:
+    """linter.go ``Run``: an experimental rule runs only when enabled, and skip lists do not apply to
+    it; any other rule runs unless skipped. ``WithMergedConfigFromComments``: the first ``check``
+    comment above the instruction (text after a space is a remark) adds to the file's settings."""
+    local = None if finding.rule in _FILE_LEVEL else _local_config(df, finding.scope or finding.line)
+    if finding.rule == "InvalidDefinitionDescription":  # the one Experimental rule of linter/ruleset.go
+        return config.enables(finding.rule) or (local is not None and local.enables(finding.rule))
+    return not config.skips(finding.rule) and not (local is not None and local.skips(finding.rule))
+
+
+def _local_config(df: Dockerfile, line: int) -> CheckConfig | None:
+    for comment in _comments_above(df, line):
         m = _DIRECTIVE_RE.match(comment)
-        if m is None or m.group(1).lower() != "check":
-            continue
-        skip = _local_skip(m.group(2).split(" ", 1)[0])
-        return skip is not None and ("all" in skip or finding.rule in skip)
-    return False
+        if m is not None and m.group(1).lower() == "check":
+            return CheckConfig.parse_strict(m.group(2).split(" ", 1)[0])
+    return None
 
 
-def _local_skip(options: str) -> frozenset[str] | None:
-    """linter.go ``ParseLintOptions``: the rules skipped, None when the options do not parse."""
-    skip: frozenset[str] = frozenset()
-    for part in options.strip().split(";", 2) if options.strip() else []:
-        key, sep, value = part.partition("=")
-        key = key.strip()
-        if not sep or key not in ("skip", "experimental", "error"):
-            return None
-        if key == "error" and value.strip() not in _GO_BOOLS:
-            return None
-        if key == "skip":
-            skip = frozenset(r.strip() for r in value.strip().split(","))
-    return skip
+def _definition_descriptions(df: Dockerfile) -> Iterator[Finding]:
+    """instructions/parse.go ``validateDefinitionDescription``: the last comment above a named FROM or
+    an ARG must start with the (or an) ARG name or the stage name, compared case-sensitively."""
+    defs: list[tuple[int, str, list[str]]] = [(a.line, "ARG", [x.name for x in a.args]) for a in df.meta_args]
+    for stage in df.stages:
+        if stage.name:
+            defs.append((stage.base.line, "FROM", [stage.name]))
+        defs += [(a.line, "ARG", [x.name for x in a.args]) for a in stage.instructions if isinstance(a, ins.Arg)]
+    for line, kind, keys in defs:
+        comments = _comments_above(df, line)
+        if comments and keys and comments[-1].split(" ")[0] not in keys:
+            example = keys[0] if len(keys) == 1 else "<arg_key>"
+            yield Finding(line, "InvalidDefinitionDescription",
+                          f"Comment for {kind} should follow the format: `# {example} <description>`")
 
 
 def _comments_above(df: Dockerfile, line: int) -> list[str]:
     """parser.go ``Parse``: the comments gathered since the previous instruction (blank lines keep
-    them, an empty ``#`` drops them), i.e. an instruction's ``PrevComment``."""
+    them, an empty ``#`` drops them, the directives at the top are not comments): ``PrevComment``."""
     block: list[str] = []
     n = line - 1
     lines = df.parsed.lines
-    while n >= 1 and (n in df.parsed.comments or not lines[n - 1].strip()):
+    first = len(df.parsed.directives) + 1
+    while n >= first and (n in df.parsed.comments or not lines[n - 1].strip()):
         if n in df.parsed.comments:
             if not df.parsed.comments[n]:
                 break

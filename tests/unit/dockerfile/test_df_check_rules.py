@@ -25,11 +25,10 @@ def _rules(text: str) -> list[tuple[int, str]]:
 
 
 def test_every_buildkit_rule_is_present() -> None:
-    # linter/ruleset.go: 22 rules; InvalidDefinitionDescription is Experimental (off unless asked for),
-    # CopyIgnoredFile and InvalidBaseImagePlatform need the context / base configs (check's options)
+    # linter/ruleset.go: 22 rules; CopyIgnoredFile and InvalidBaseImagePlatform need the context / the
+    # base configs (check's options)
     assert len(RULE_DESCRIPTIONS) == 22
-    assert set(RULE_DESCRIPTIONS) - set(RULES) == {"CopyIgnoredFile", "InvalidBaseImagePlatform",
-                                                    "InvalidDefinitionDescription"}
+    assert set(RULE_DESCRIPTIONS) - set(RULES) == {"CopyIgnoredFile", "InvalidBaseImagePlatform"}
     assert Finding(1, "InvalidBaseImagePlatform", "").url == ""  # the one rule without a URL
     assert Finding(1, "ExposeProtoCasing", "").url == "https://docs.docker.com/go/dockerfile/rule/expose-proto-casing/"
 
@@ -238,3 +237,35 @@ def test_invalid_base_image_platform_has_no_url() -> None:
     assert [w["ruleName"] for w in data["warnings"]] == ["InvalidBaseImagePlatform"]
     assert "url" not in data["warnings"][0]
     assert "\nWARNING: InvalidBaseImagePlatform\nBase image base:1 was pulled with platform" in render_lint(data)
+
+
+class TestInvalidDefinitionDescription:
+    # instructions/parse.go validateDefinitionDescription; Experimental in linter/ruleset.go, so linter.go
+    # Run reports it only when enabled (experimental=), and skip lists do not touch it
+
+    TEXT = ("# check=experimental=InvalidDefinitionDescription\n"
+            "# release the release to pin\nARG release=1\n"  # fine
+            "# Tools image with the compilers\nFROM scratch AS tools\n"  # case-sensitive: 'tools' wanted
+            "# a note\n\nARG one two\n"  # a blank line keeps the comment (PrevComment)
+            "#\nARG three\n"  # an empty "#" drops it
+            "# two of them\nARG one=1 two=2\n"
+            "# whatever\nFROM scratch\n")  # an unnamed stage has nothing to describe
+
+    def test_enabled_by_the_directive(self) -> None:
+        assert _found(self.TEXT) == [
+            (5, "InvalidDefinitionDescription", "Comment for FROM should follow the format: `# tools <description>`"),
+            (8, "InvalidDefinitionDescription", "Comment for ARG should follow the format: `# <arg_key> "
+                                                "<description>`"),
+        ]
+
+    def test_off_unless_enabled_and_skip_all_does_not_stop_it(self) -> None:
+        body = self.TEXT.split("\n", 1)[1]
+        assert _found(body) == []
+        assert _rules("# check=skip=all;experimental=all\n" + body) == [
+            (5, "InvalidDefinitionDescription"), (8, "InvalidDefinitionDescription")]
+
+    def test_enabled_by_a_comment_above_the_instruction(self) -> None:
+        # WithMergedConfigFromComments merges experimental rules too; that comment is then the last one
+        text = "FROM scratch\n# check=experimental=InvalidDefinitionDescription\nARG tag=1\n"
+        assert _found(text) == [
+            (3, "InvalidDefinitionDescription", "Comment for ARG should follow the format: `# tag <description>`")]
