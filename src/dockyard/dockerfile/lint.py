@@ -83,7 +83,8 @@ RULE_DESCRIPTIONS = {
     "ExposeInvalidFormat": "IP address and host-port mapping should not be used in EXPOSE instruction. This will "
                            "become an error in a future release",
 }
-_GO_BOOLS = frozenset({"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"})
+_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})  # strconv.ParseBool
+_GO_BOOLS = _GO_TRUE | {"0", "f", "F", "FALSE", "false", "False"}
 _SECRET_RE = re.compile(r"(?:^|_)(?:apikey|auth|credentials?|key|passw(?:or)?d|pword|secret|token)(?:_|$)", re.I)
 _SECRET_ALLOW = re.compile(r"(?:^|_)(?:public|file|version)(?:_|$)", re.I)  # validations.go getSecretsRegex
 
@@ -141,6 +142,8 @@ class CheckConfig:
                 config = replace(config, skip=names)
             elif key == "experimental":
                 config = replace(config, experimental=names)
+            else:
+                config = replace(config, error=value in _GO_TRUE)
         return config
 
     def skips(self, rule: str) -> bool:
@@ -454,15 +457,31 @@ BaseConfig = Callable[[str, Platform], Mapping[str, Any] | None]
 """A base image's OCI config for a platform (``ImageResolver.image_config``), None when unknown."""
 
 
-def check(df: Dockerfile, *, base_config: BaseConfig | None = None,
-          ignore: PatternMatcher | None = None) -> tuple[list[Finding], CheckConfig]:
+CHECK_ARG = "BUILDKIT_DOCKERFILE_CHECK"
+"""The build argument whose value replaces the file's ``check`` directive (dockerui/config.go)."""
+
+
+def check_config(df: Dockerfile, build_args: Mapping[str, str]) -> CheckConfig:
+    """The file's ``check`` directive, or the ``BUILDKIT_DOCKERFILE_CHECK`` build argument instead of it
+    (dockerui ``Config.Init``: parsed strictly, a bad value fails the request)."""
+    if CHECK_ARG not in build_args:
+        return CheckConfig.parse(df.parsed.directives.get("check", ""))
+    config = CheckConfig.parse_strict(build_args[CHECK_ARG])
+    if config is None:
+        raise UsageError(f"failed to parse build-arg:{CHECK_ARG}: invalid check options {build_args[CHECK_ARG]!r}",
+                         hint="e.g. skip=RULE1,RULE2;error=true or skip=all")
+    return config
+
+
+def check(df: Dockerfile, *, base_config: BaseConfig | None = None, ignore: PatternMatcher | None = None,
+          build_args: Mapping[str, str] | None = None) -> tuple[list[Finding], CheckConfig]:
     """All findings (sorted by line) minus skipped rules, and the check configuration.
 
     With ``base_config``, base images are read as BuildKit's lint reads them while converting:
     their ENV defines names (UndefinedVar), their platform is compared (InvalidBaseImagePlatform).
     With ``ignore`` (the context's .dockerignore), COPY/ADD sources it excludes are CopyIgnoredFile.
     """
-    config = CheckConfig.parse(df.parsed.directives.get("check", ""))
+    config = check_config(df, build_args or {})
     raw = _raw_by_line(df)
     found: list[Finding] = [*_casing(df), *_from_checks(df, raw), *_empty_continuations(df), *_from_defaults(df)]
     known_env: dict[int, StageFacts] = {}

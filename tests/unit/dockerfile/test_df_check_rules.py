@@ -6,8 +6,15 @@ Each case names the BuildKit function that emits the rule; messages are linter/r
 
 from __future__ import annotations
 
-import pytest
+import json
+import subprocess
+import sys
+from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
+from dockyard.cli.main import cli
 from dockyard.dockerfile.calls import lint, render_lint
 from dockyard.dockerfile.flags import closest
 from dockyard.dockerfile.lint import RULE_DESCRIPTIONS, RULES, Finding, check
@@ -269,3 +276,33 @@ class TestInvalidDefinitionDescription:
         text = "FROM scratch\n# check=experimental=InvalidDefinitionDescription\nARG tag=1\n"
         assert _found(text) == [
             (3, "InvalidDefinitionDescription", "Comment for ARG should follow the format: `# tag <description>`")]
+
+
+class TestCheckBuildArg:
+    # frontend/dockerui/config.go: build-arg:BUILDKIT_DOCKERFILE_CHECK, parsed by ParseLintOptions,
+    # becomes the LinterConfig and replaces the file's check directive (convert.go newRuleLinter)
+
+    TEXT = "# check=skip=JSONArgsRecommended\nFROM scratch\nMAINTAINER me\nCMD run\n"
+
+    def test_replaces_the_directive(self) -> None:
+        df = load(parse_text(self.TEXT))
+        assert [f.rule for f in check(df)[0]] == ["MaintainerDeprecated"]
+        findings, config = check(df, build_args={"BUILDKIT_DOCKERFILE_CHECK": "skip=MaintainerDeprecated;error=true"})
+        assert [f.rule for f in findings] == ["JSONArgsRecommended"] and config.error
+        assert check(df, build_args={"BUILDKIT_DOCKERFILE_CHECK": "skip=all"})[0] == []
+
+    def test_a_bad_value_fails_the_call(self, tmp_path: Path) -> None:
+        (tmp_path / "Dockerfile").write_text(self.TEXT)
+        proc = subprocess.run([sys.executable, "-m", "dockyard", "build", "--call=check", "--build-arg",
+                               "BUILDKIT_DOCKERFILE_CHECK=skip", str(tmp_path)],
+                              capture_output=True, text=True, check=False, timeout=120)
+        assert proc.returncode == 2
+        assert proc.stderr.splitlines()[0] == ("error: failed to parse build-arg:BUILDKIT_DOCKERFILE_CHECK: "
+                                               "invalid check options 'skip'")
+        assert "Traceback" not in proc.stderr
+
+    def test_a_good_value_reaches_the_cli_call(self, tmp_path: Path) -> None:
+        (tmp_path / "Dockerfile").write_text(self.TEXT)
+        result = CliRunner().invoke(cli, ["build", "--call=check,format=json", "--build-arg",
+                                          "BUILDKIT_DOCKERFILE_CHECK=skip=MaintainerDeprecated", str(tmp_path)])
+        assert [w["ruleName"] for w in json.loads(result.output)["warnings"]] == ["JSONArgsRecommended"]
