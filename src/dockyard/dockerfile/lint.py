@@ -160,11 +160,13 @@ def _go_quote(text: str) -> str:
 
 @dataclass(frozen=True)
 class StageFacts:
-    """What a stage built FROM this one inherits for the checks: defined names, WORKDIR and SHELL set."""
+    """What a stage built FROM this one inherits for the checks: defined names, WORKDIR and SHELL set,
+    and the values of its environment as far as the file tells them (ENV, ARG defaults)."""
 
     defined: frozenset[str]
     workdir_set: bool
     shell_set: bool
+    values: Mapping[str, str]
 
 
 def _raw_by_line(df: Dockerfile) -> dict[int, RawCommand]:
@@ -322,12 +324,14 @@ def _references(word: str, escape: str, *, skip_quotes: bool = False) -> set[str
 
 
 def _stage_checks(
-    df: Dockerfile, stage: Stage, raw: dict[int, RawCommand], known_env: dict[int, StageFacts], base_env: set[str]
+    df: Dockerfile, stage: Stage, raw: dict[int, RawCommand], known_env: dict[int, StageFacts], *,
+    base_env: Mapping[str, str], scope: Mapping[str, str],
 ) -> Iterator[Finding]:
     """convert.go ``dispatch`` and the dispatch functions, in BuildKit's order, for one stage."""
     parent = df.parent(stage, stage.base.image)
     inherited = known_env.get(parent.index) if parent is not None else None
     defined = set(inherited.defined) if inherited is not None else {"PATH", *base_env}
+    values = dict(inherited.values) if inherited is not None else dict(base_env)
     # dispatchWorkdir checks only the first WORKDIR of a chain of stages (workdirSet is inherited);
     # dispatchCmd/Entrypoint skip JSONArgsRecommended once a SHELL is set (the image config's Shell)
     workdir_set = inherited is not None and inherited.workdir_set
@@ -348,11 +352,40 @@ def _stage_checks(
                 )
             workdir_set = True
         if isinstance(item, ins.Expose):
-            for port in item.ports:
-                yield from _expose_port(item.line, port)
+            yield from _expose(item, values, df.parsed.escape)
         yield from _undefined_vars(df, item, defined)
         yield from _definitions(item, defined)
-    known_env[stage.index] = StageFacts(frozenset(defined), workdir_set, shell_set)
+        _assign(item, values, scope, df.parsed.escape)
+    known_env[stage.index] = StageFacts(frozenset(defined), workdir_set, shell_set, values)
+
+
+def _assign(item: ins.Instruction, values: dict[str, str], scope: Mapping[str, str], escape: str) -> None:
+    """The environment values an ENV or ARG sets (dispatchEnv, dispatchArg: a default expanded with the
+    state's environment, else the global ARG's value); a word that cannot be expanded sets nothing."""
+    if isinstance(item, ins.Env):
+        pairs: list[tuple[str, str | None]] = list(item.pairs)
+    elif isinstance(item, ins.Arg):
+        pairs = [(a.name, a.default) for a in item.args]
+    else:
+        return
+    for key, word in pairs:
+        if word is None:
+            if key in scope:
+                values[key] = scope[key]
+            continue
+        with contextlib.suppress(ExpansionError):
+            values[key] = expand(word, values, escape=escape).text
+
+
+def _expose(item: ins.Expose, values: Mapping[str, str], escape: str) -> Iterator[Finding]:
+    """dispatchExpose: each word is expanded (ProcessWords, so it may split) before it is parsed."""
+    for word in item.ports:
+        try:
+            ports = expand(word, values, escape=escape).words
+        except ExpansionError:
+            continue
+        for port in ports:
+            yield from _expose_port(item.line, port)
 
 
 def _used_once(item: ins.Instruction, written: str, used: dict[type, int]) -> Iterator[Finding]:
@@ -390,10 +423,7 @@ def _config_checks(item: ins.Instruction, written: str, *, shell_set: bool) -> I
 def _expose_port(line: int, port: str) -> Iterator[Finding]:
     """convert_expose.go ``parsePort``: ``[ip:][hostPort:]port[/proto]`` split as ``splitParts`` does;
     a protocol that is not lowercase, then an IP or host port, is a warning; a word the dispatch
-    rejects (no port, unknown protocol) warns nothing. Words with variables are not checked: the
-    check does not know their values."""
-    if "$" in port:
-        return
+    rejects (no port, unknown protocol) warns nothing."""
     parts = port.split(":")
     container = parts[-1]
     address = ":".join(parts[:-2])
@@ -485,11 +515,12 @@ def check(df: Dockerfile, *, base_config: BaseConfig | None = None, ignore: Patt
     raw = _raw_by_line(df)
     found: list[Finding] = [*_casing(df), *_from_checks(df, raw), *_empty_continuations(df), *_from_defaults(df)]
     known_env: dict[int, StageFacts] = {}
-    base_env: dict[int, set[str]] = {}
+    base_env: dict[int, dict[str, str]] = {}
+    scope = _default_scope(df)
     if base_config is not None:
         found.extend(_base_images(df, base_config, base_env))
     for stage in df.stages:
-        found.extend(_stage_checks(df, stage, raw, known_env, base_env.get(stage.index, set())))
+        found.extend(_stage_checks(df, stage, raw, known_env, base_env=base_env.get(stage.index, {}), scope=scope))
         if ignore is not None and not ignore.has_exclusions:
             found.extend(_ignored_sources(stage, ignore))
     found.extend(_definition_descriptions(df))
@@ -582,7 +613,7 @@ def _default_scope(df: Dockerfile) -> dict[str, str]:
     return scope
 
 
-def _base_images(df: Dockerfile, base_config: BaseConfig, base_env: dict[int, set[str]]) -> Iterator[Finding]:
+def _base_images(df: Dockerfile, base_config: BaseConfig, base_env: dict[int, dict[str, str]]) -> Iterator[Finding]:
     """Resolve each image a FROM names (with the ARG defaults and the real platform values)."""
     host = Platform.host()
     scope = _default_scope(df)
@@ -599,7 +630,7 @@ def _base_images(df: Dockerfile, base_config: BaseConfig, base_env: dict[int, se
         if doc is None:
             continue
         env = (doc.get("config") or {}).get("Env") or []
-        base_env[stage.index] = {str(e).partition("=")[0] for e in env}
+        base_env[stage.index] = dict(str(e).partition("=")[::2] for e in env)
         actual = Platform(str(doc.get("os", "")), str(doc.get("architecture", "")), str(doc.get("variant") or ""))
         if not wanted.matches(actual):  # convert.go resolveBaseImage: platforms.Only(expected).Match(actual)
             yield Finding(stage.base.line, "InvalidBaseImagePlatform",

@@ -214,6 +214,17 @@ class TestExpose:
     def test_each_word(self, word: str, rules: list[str]) -> None:
         assert sorted(r for _, r in _rules(f"FROM scratch\nEXPOSE 22 {word}\n")) == rules
 
+    def test_words_are_expanded_with_the_stage_environment_first(self) -> None:
+        # dispatchExpose: ProcessWords with the state's env (ENV, ARG values, the global ARG for a bare
+        # ARG, inherited from a parent stage), so the message quotes the expanded word
+        text = ("ARG PROTO=UDP\nFROM scratch AS a\nARG PROTO\nENV HOSTPORT=8080\nFROM a\nARG P=80\n"
+                "EXPOSE $HOSTPORT:$P ${P}/${PROTO}\n")
+        assert _found(text) == [
+            (7, "ExposeInvalidFormat", "EXPOSE instruction should not define an IP address or host-port mapping, "
+                                       "found '8080:80'"),
+            (7, "ExposeProtoCasing", "Defined protocol '80/UDP' in EXPOSE instruction should be lowercase"),
+        ]
+
     def test_messages_quote_the_word(self) -> None:
         assert _found("FROM scratch\nEXPOSE 1.2.3.4:53:53/UDP\n") == [
             (2, "ExposeInvalidFormat", "EXPOSE instruction should not define an IP address or host-port mapping, "
