@@ -112,8 +112,9 @@ def _parse_call(value: str, fmt: str) -> tuple[str, str]:
               help="Shorthand for --attest=type=sbom (true or false)")
 @click.option("--attest-storage", type=click.Choice(["index", "referrers"]), default=None,
               help="Attestations in the index (as buildx, default) or as OCI 1.1 referrers")
-@click.option("--sign", "sign", default=None, metavar="key=PATH",
-              help="Sign the pushed image and its attestations (cosign format; COSIGN_PASSWORD)")
+@click.option("--sign", "sign", default=None, metavar="key=PATH[,format=classic|bundle]",
+              help="Sign the pushed image and its attestations (cosign's .sig tag, or format=bundle: a sigstore "
+                   "bundle referrer; COSIGN_PASSWORD)")
 @click.option("--tags-from-git", is_flag=True,
               help="Tag -t names that have no tag from git and the CI environment (docs/ci.md), "
                    "and add the OCI labels")

@@ -37,7 +37,7 @@ from dockyard.store.content import ContentStore
 from dockyard.store.gc import parse_duration
 
 if TYPE_CHECKING:  # cryptography loads only for --sign
-    from cryptography.hazmat.primitives.asymmetric import ec
+    from dockyard.sign.request import Signing
 
 
 def _labels(values: tuple[str, ...]) -> dict[str, str]:
@@ -83,7 +83,8 @@ def _lint(request: BuildRequest, client: Client) -> list[str]:
     if not request.dockerfile.is_file():
         return []
     warnings, lint_error = build_warnings(request.dockerfile, request.context,
-                                          resolver=ConfigResolver(client, ContentStore.default()))
+                                          resolver=ConfigResolver(client, ContentStore.default()),
+                                          build_args=request.build_args)
     if lint_error is not None:
         click.echo("\n".join(warnings), err=True)
         raise DockerfileError(lint_error, file=str(request.dockerfile), hint="fix them, or skip rules with "
@@ -120,8 +121,8 @@ def _attestor(request: BuildRequest, options: dict[str, object], *, outputs: tup
                      name=Reference.parse(tags[0]) if tags else None, source_date_epoch=source_date_epoch(), oci=oci)
 
 
-def _signing_key(spec: object, outputs: tuple[Output, ...]) -> ec.EllipticCurvePrivateKey | None:
-    """``--sign key=PATH``: loaded before the build (a wrong password fails in a second, not after it)."""
+def _signing(spec: object, outputs: tuple[Output, ...]) -> Signing | None:
+    """``--sign key=PATH[,format=F]``: loaded before the build (a wrong password fails in a second, not after it)."""
     if not isinstance(spec, str):
         return None
     if not push_targets(outputs):
@@ -151,9 +152,11 @@ def run(request: BuildRequest, *, secrets: tuple[str, ...], ssh: tuple[str, ...]
     image = image_options(outputs)
     attestor = _attestor(request, options, outputs=outputs, tags=tags, labels=labels, secrets=parsed_secrets,
                          ssh=ssh, oci=image.oci_mediatypes)
+    signing = _signing(options.get("sign"), outputs)
     delivery = Delivery(outputs=outputs, tags=tags, metadata_file=_path(options.get("metadata_file")),
                         iidfile=_path(options.get("iidfile")), push_retry=release.push_retry,
-                        sign_key=_signing_key(options.get("sign"), outputs))
+                        sign_key=signing.key if signing else None,
+                        sign_format=signing.form if signing else "classic")
     _check_rewrite_timestamp(image)
     placement_text = options.get("placement")
     call = BuildCall(

@@ -45,6 +45,31 @@ def suggest(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean {originals[found[0]]}?)"
 
 
+def _levenshtein(a: str, b: str) -> int:
+    """Edit distance with unit costs (agext/levenshtein ``Distance`` with nil params)."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def closest(word: str, options: Iterable[str]) -> str:
+    """BuildKit's util/suggest ``Search`` (case-sensitive): the first option closer than 3 edits,
+    a closer one replacing it; empty when none is, or when ``word`` itself is an option (the lint
+    rules' "did you mean" hints)."""
+    match, best = "", 3
+    for option in options:
+        if option == word:
+            return ""
+        distance = _levenshtein(word, option)
+        if distance < best:
+            match, best = option, distance
+    return match
+
+
 @dataclass(frozen=True)
 class ParsedFlags:
     """Flag values by name; absent flags are missing from the mappings."""

@@ -44,6 +44,7 @@ class Delivery:
     metadata_file: Path | None = None
     iidfile: Path | None = None
     sign_key: ec.EllipticCurvePrivateKey | None = None  # --sign: cosign signatures after each push
+    sign_format: str = "classic"  # --sign format=: classic (.sig tag) or bundle (sigstore bundle referrer)
     push_retry: int = 0  # more attempts per registry before the push fails (no tag moves meanwhile)
 
 
@@ -95,7 +96,8 @@ def deliver(result: BuildResult, delivery: Delivery, *, client: Client, report: 
 
         assert delivery.sign_key is not None
         pinned = target.reference.with_digest(result.descriptor.digest)
-        for digest in sign_image(client, pinned, delivery.sign_key, store=result.content):
+        for digest in sign_image(client, pinned, delivery.sign_key, store=result.content,
+                                 form=delivery.sign_format):
             say(f"signed {target.reference.repository}@{digest}")
 
     for done in push_everywhere(client, targets, result.descriptor, result.content, retries=delivery.push_retry,

@@ -7,11 +7,12 @@ More signatures of the same digest are more layers of that image. Signing writes
 blob, then the signature manifest, then moves the tag, so a reader never sees a layer whose
 blob is missing.
 
-Why this layout is the default rather than a sigstore bundle stored as an OCI referrer:
-cosign verifies it with nothing but the public key, Harbor and other registries that check
-cosign signatures read it, and it works on registries without the referrers API (Distribution
-2.8, here); a bundle without a transparency log entry carries nothing more for a key-based
-signature. Keyless signing (a Fulcio certificate and a Rekor entry) would add the
+Why this layout is the default rather than a sigstore bundle stored as an OCI referrer
+(:mod:`dockyard.sign.bundle`, ``--format bundle``): cosign verifies it with nothing but the
+public key (cosign 3 falls back to it when an image has no bundle), Harbor and other registries
+that check cosign signatures read it, and it works on registries without the referrers API
+(Distribution 2.8, here); a bundle without a transparency log entry carries nothing more for a
+key-based signature. Keyless signing (a Fulcio certificate and a Rekor entry) would add the
 certificate and bundle annotations cosign defines to the same layer; nothing here assumes a key.
 """
 
@@ -86,13 +87,13 @@ class Verified:
     identity: str
 
 
-def verify_digest(client: Client, ref: Reference, digest: Digest, key: ec.EllipticCurvePublicKey, *,
-                  store: ContentStore, what: str) -> Verified:
-    """Check that some signature of ``digest`` verifies with ``key`` and its payload names ``digest``."""
+def check(client: Client, ref: Reference, digest: Digest, key: ec.EllipticCurvePublicKey, *,
+          store: ContentStore) -> Verified | list[str] | None:
+    """A signature of ``digest`` that verifies with ``key`` and whose payload names ``digest``; else why
+    each signature layer failed; None when ``REPO:sha256-HEX.sig`` does not exist."""
     manifest = _existing(client, ref, digest, store)
     if manifest is None or not manifest.layers:
-        raise VerificationError(f"{what} {ref.name}@{digest}: no signature ({ref.name}:{signature_tag(digest)} "
-                                "does not exist)", hint="sign it: dockyard sign REF --key cosign.key")
+        return None
     reasons = []
     for layer in manifest.layers:
         encoded = layer.annotations.get(SIGNATURE_ANNOTATION)
@@ -113,6 +114,27 @@ def verify_digest(client: Client, ref: Reference, digest: Digest, key: ec.Ellipt
             reasons.append(f"signed payload is about {signed}")
             continue
         return Verified(digest, identity)
-    raise VerificationError(f"{what} {ref.name}@{digest}: no valid signature ("
-                            + ("; ".join(sorted(set(reasons))) or "no signature layers") + ")",
-                            hint="the image or its signature was altered, or it was signed with another key")
+    return reasons or ["no signature layers"]
+
+
+def failed(ref: Reference, digest: Digest, reasons: list[str], *, what: str) -> VerificationError:
+    """The error for signatures that exist and all failed (``reasons``)."""
+    why = "; ".join(sorted(set(reasons)))
+    return VerificationError(f"{what} {ref.name}@{digest}: no valid signature ({why})",
+                             hint="the image or its signature was altered, or it was signed with another key")
+
+
+def missing(ref: Reference, digest: Digest, *, what: str, also: str = "") -> VerificationError:
+    return VerificationError(f"{what} {ref.name}@{digest}: no signature ({ref.name}:{signature_tag(digest)} "
+                             f"does not exist{also})", hint="sign it: dockyard sign REF --key cosign.key")
+
+
+def verify_digest(client: Client, ref: Reference, digest: Digest, key: ec.EllipticCurvePublicKey, *,
+                  store: ContentStore, what: str) -> Verified:
+    """Check that some classic signature of ``digest`` verifies with ``key`` and its payload names ``digest``."""
+    found = check(client, ref, digest, key, store=store)
+    if found is None:
+        raise missing(ref, digest, what=what)
+    if isinstance(found, list):
+        raise failed(ref, digest, found, what=what)
+    return found

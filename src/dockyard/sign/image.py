@@ -19,9 +19,11 @@ from dockyard.attest import found
 from dockyard.attest.intoto import SLSA_PREDICATE, SPDX_PREDICATE
 from dockyard.digest import Digest
 from dockyard.errors import UsageError
+from dockyard.oci.descriptor import Descriptor
 from dockyard.reference import Reference
 from dockyard.registry.client import Client
-from dockyard.sign import cosign
+from dockyard.sign import bundle, cosign
+from dockyard.sign.request import CLASSIC
 from dockyard.store.content import ContentStore
 
 # cosign's --type names (verify-attestation) and the in-toto predicate types they stand for
@@ -39,23 +41,43 @@ def predicate_type(name: str) -> str:
                      hint="use provenance, sbom, or a predicate type URI such as " + SLSA_PREDICATE)
 
 
-def _resolved(client: Client, ref: Reference, store: ContentStore) -> tuple[Reference, Digest,
+def _resolved(client: Client, ref: Reference, store: ContentStore) -> tuple[Reference, Descriptor,
                                                                           list[found.PlatformImage]]:
     top = client.resolve(ref)
     pinned = ref.with_digest(top.digest)
-    return pinned, top.digest, found.find(client, pinned, store=store)
+    return pinned, top, found.find(client, pinned, store=store)
 
 
-def sign_image(client: Client, ref: Reference, key: ec.EllipticCurvePrivateKey, *, store: ContentStore) -> list[Digest]:
-    """Sign everything ``ref`` names (see the module docstring); returns the signed digests."""
+def sign_image(client: Client, ref: Reference, key: ec.EllipticCurvePrivateKey, *, store: ContentStore,
+               form: str = CLASSIC) -> list[Digest]:
+    """Sign everything ``ref`` names (see the module docstring) in ``form`` (``classic``: cosign's
+    ``.sig`` tag, ``bundle``: a sigstore bundle referrer); returns the signed digests."""
     pinned, top, images = _resolved(client, ref, store)
-    digests = [top]
+    subjects = {top.digest: top}
     for image in images:
-        for digest in (image.manifest.digest, *(a.carrier.digest for a in image.attestations)):
-            if digest not in digests:
-                digests.append(digest)
-    cosign.sign(client, pinned, digests, key, store=store)
-    return digests
+        for desc in (image.manifest, *(a.carrier for a in image.attestations)):
+            subjects.setdefault(desc.digest, desc)
+    if form == CLASSIC:
+        cosign.sign(client, pinned, list(subjects), key, store=store)
+    else:
+        bundle.sign(client, pinned, subjects.values(), key, store=store)
+    return list(subjects)
+
+
+def verify_signature(client: Client, ref: Reference, digest: Digest, key: ec.EllipticCurvePublicKey, *,
+                     store: ContentStore, what: str) -> None:
+    """Some signature of ``digest`` in either format (a ``.sig`` tag or a bundle referrer) verifies with
+    ``key`` and names ``digest``; raise naming every failure otherwise."""
+    classic = cosign.check(client, ref, digest, key, store=store)
+    if isinstance(classic, cosign.Verified):
+        return
+    bundled = bundle.check(client, ref, digest, key, store=store)
+    if bundled is True:
+        return
+    reasons = [*(classic or ()), *(bundled or ())]
+    if not reasons:
+        raise cosign.missing(ref, digest, what=what, also=", nor a sigstore bundle referrer")
+    raise cosign.failed(ref, digest, reasons, what=what)
 
 
 @dataclass(frozen=True)
@@ -72,12 +94,13 @@ def verify_image(client: Client, ref: Reference, key: ec.EllipticCurvePublicKey,
     failure with :class:`~dockyard.sign.cosign.VerificationError`."""
     wanted = [predicate_type(t) for t in attestation_types]
     pinned, top, images = _resolved(client, ref, store)
-    checked = [Checked("image" if len(images) == 1 and images[0].manifest.digest == top else "index", top)]
-    cosign.verify_digest(client, pinned, top, key, store=store, what=checked[0].what)
+    checked = [Checked("image" if len(images) == 1 and images[0].manifest.digest == top.digest else "index",
+                       top.digest)]
+    verify_signature(client, pinned, top.digest, key, store=store, what=checked[0].what)
     for image in images:
         label = str(image.platform) if image.platform else "image"
-        if image.manifest.digest != top:
-            cosign.verify_digest(client, pinned, image.manifest.digest, key, store=store, what=label)
+        if image.manifest.digest != top.digest:
+            verify_signature(client, pinned, image.manifest.digest, key, store=store, what=label)
             checked.append(Checked(label, image.manifest.digest))
         for kind in wanted:
             carriers = [a.carrier for a in image.attestations if a.statement.predicate_type == kind]
@@ -85,6 +108,6 @@ def verify_image(client: Client, ref: Reference, key: ec.EllipticCurvePublicKey,
                 raise cosign.VerificationError(f"{label} {pinned.name}@{image.manifest.digest}: no {kind} attestation",
                                                hint="build with --attest type=provenance / --sbom=true")
             for carrier in dict.fromkeys(carriers):
-                cosign.verify_digest(client, pinned, carrier.digest, key, store=store, what=f"{label} {kind}")
+                verify_signature(client, pinned, carrier.digest, key, store=store, what=f"{label} {kind}")
                 checked.append(Checked(f"{label} attestation {kind}", carrier.digest))
     return checked

@@ -1,7 +1,12 @@
-"""``build --sign key=PATH``: sign what the build pushed, as ``dockyard sign`` would, right after the push."""
+"""``build --sign key=PATH[,format=classic|bundle]`` and ``sign --format``: which key, which signature format.
+
+``classic`` (the default) is cosign's ``REPO:sha256-HEX.sig`` tag (:mod:`dockyard.sign.cosign`);
+``bundle`` is a sigstore bundle stored as an OCI 1.1 referrer (:mod:`dockyard.sign.bundle`).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -9,12 +14,24 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from dockyard.errors import UsageError
 from dockyard.sign.keys import load_private
 
+CLASSIC, BUNDLE = "classic", "bundle"
+FORMATS = (CLASSIC, BUNDLE)
 
-def parse(spec: str, *, password: bytes | None) -> ec.EllipticCurvePrivateKey:
-    """The signing key of ``key=PATH`` (loaded, and so checked, before anything is built)."""
+
+@dataclass(frozen=True)
+class Signing:
+    """What ``--sign`` asked for: the loaded key and the signature format."""
+
+    key: ec.EllipticCurvePrivateKey
+    form: str = CLASSIC
+
+
+def parse(spec: str, *, password: bytes | None) -> Signing:
+    """The signing key of ``key=PATH[,format=F]`` (loaded, and so checked, before anything is built)."""
     fields = dict(part.partition("=")[::2] for part in spec.split(","))
-    unknown = sorted(set(fields) - {"key"})
-    if unknown or not fields.get("key"):
+    unknown = sorted(set(fields) - {"key", "format"})
+    form = fields.get("format", CLASSIC)
+    if unknown or not fields.get("key") or form not in FORMATS:
         raise UsageError(f"invalid --sign {spec!r}",
-                         hint="use --sign key=cosign.key (COSIGN_PASSWORD for its password)")
-    return load_private(Path(fields["key"]), password)
+                         hint="use --sign key=cosign.key[,format=classic|bundle] (COSIGN_PASSWORD for its password)")
+    return Signing(load_private(Path(fields["key"]), password), form)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import tarfile
 from pathlib import Path
 
 import pytest
 
 from tests.integration.build.buildrig import dockyard
+from tests.rig.registries import TestRegistry
 
 pytestmark = pytest.mark.integration
 
@@ -65,3 +67,26 @@ def test_refused_combinations_are_one_line_errors(busybox_base: str, tmp_path: P
         assert done.returncode == 2, done.stderr
         assert done.stderr.splitlines()[0] == first_line
         assert "Traceback" not in done.stderr
+
+
+def test_build_sign_format_bundle_signs_image_and_referrer_attestations(
+        registry: TestRegistry, busybox_base: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``build --sign key=...,format=bundle``: sigstore bundle referrers for the image and its SBOM
+    referrer, pushed before the tag (the tag schema on Distribution 2.8), no ``.sig`` tag; verify reads them."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COSIGN_PASSWORD", "")
+    ctx = _context(tmp_path, busybox_base)
+    dockyard("generate-key-pair")
+    ref = f"{registry.address}/supply/bundlebuild:1"
+    done = dockyard("build", "--platform", "linux/amd64", "--sbom=true", "--attest-storage=referrers", "-t", ref,
+                    "--push", "--sign", "key=cosign.key,format=bundle", "--progress", "plain", str(ctx))
+    assert done.stderr.count("signed supply/bundlebuild@") == 2  # the image and its SBOM referrer
+    tags = json.loads(subprocess.run(["skopeo", "list-tags", "--tls-verify=false",
+                                      f"docker://{registry.address}/supply/bundlebuild"], check=True,
+                                     capture_output=True).stdout)["Tags"]
+    assert not any(t.endswith(".sig") for t in tags)
+    verified = dockyard("verify", ref, "--key", "cosign.pub", "--attestation-type", "sbom").stdout
+    assert verified.count("verified") == 2 and "verified image attestation" in verified
+    bad = dockyard("build", "--platform", "linux/amd64", "-t", ref, "--push", "--sign",
+                   "key=cosign.key,format=notation", "--progress", "plain", str(ctx), check=False)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: invalid --sign 'key=cosign.key,format=notation'")

@@ -4,6 +4,7 @@ with the signature checked independently by openssl and the registry read with s
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import subprocess
 from pathlib import Path
@@ -96,3 +97,68 @@ def test_wrong_password_is_one_line(registry: TestRegistry, tmp_path: Path, monk
     assert done.returncode == 2
     assert done.stderr.splitlines()[0] == "error: cosign.key: wrong password for the encrypted private key"
     assert "not-it" not in done.stderr and PASSWORD not in done.stderr
+
+
+def _pae(payload_type: str, body: bytes) -> bytes:
+    """DSSE's pre-authentication encoding, written out here from the DSSE spec (protocol.md), not imported."""
+    return b"DSSEv1 " + str(len(payload_type)).encode() + b" " + payload_type.encode() + b" " + \
+        str(len(body)).encode() + b" " + body
+
+
+def test_bundle_format_through_the_referrers_tag_schema(registry: TestRegistry, busybox_rootfs: dict[str, Path],
+                                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sign --format bundle`` on Distribution 2.8 (no referrers API): cosign's bundle layout
+    (specs/BUNDLE_SPEC.md) under the ``sha256-HEX`` tag, read with skopeo and curl, its DSSE signature
+    checked by openssl; ``verify`` finds it, and fails for another key and for an altered index."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COSIGN_PASSWORD", PASSWORD)
+    repo = "supply/bundled"
+    ref = f"{registry.address}/{repo}:1"
+    dockyard("imagetools", "import", "-t", ref, "--platform", f"linux/amd64={busybox_rootfs['amd64']}",
+             "--platform", f"linux/arm64={busybox_rootfs['arm64']}")
+    dockyard("generate-key-pair")
+    index = skopeo_raw(ref)
+    top = Digest.of_bytes(index)
+    platforms = [m["digest"] for m in json.loads(index)["manifests"]]
+    signed = dockyard("sign", ref, "--key", "cosign.key", "--format", "bundle").stdout.split()
+    assert signed[1::2] == [f"{registry.address}/{repo}@{d}" for d in (str(top), *platforms)]
+    tags = json.loads(skopeo("list-tags", "--tls-verify=false", f"docker://{registry.address}/{repo}"))["Tags"]
+    assert not any(t.endswith(".sig") for t in tags)
+    assert {f"sha256-{top.hex}", *(f"sha256-{d[7:]}" for d in platforms)} <= set(tags)
+
+    listed = json.loads(skopeo_raw(f"{registry.address}/{repo}:sha256-{top.hex}"))
+    (entry,) = listed["manifests"]
+    assert entry["artifactType"] == "application/vnd.dev.sigstore.bundle.v0.3+json"
+    artifact = json.loads(skopeo_raw(f"{registry.address}/{repo}@{entry['digest']}"))
+    assert artifact["subject"]["digest"] == str(top) and artifact["config"]["mediaType"] == \
+        "application/vnd.oci.empty.v1+json"
+    doc = json.loads(_curl(f"http://{registry.address}/v2/{repo}/blobs/{artifact['layers'][0]['digest']}"))
+    assert doc["mediaType"] == "application/vnd.dev.sigstore.bundle.v0.3+json"
+    envelope = doc["dsseEnvelope"]
+    body = base64.b64decode(envelope["payload"])
+    assert json.loads(body)["subject"] == [{"digest": {"sha256": top.hex}}]
+    # independent check: the DSSE signature over PAE(payloadType, statement) with openssl
+    (tmp_path / "pae.bin").write_bytes(_pae(envelope["payloadType"], body))
+    (tmp_path / "bundle.sig").write_bytes(base64.b64decode(envelope["signatures"][0]["sig"]))
+    done = subprocess.run(["openssl", "dgst", "-sha256", "-verify", "cosign.pub", "-signature", "bundle.sig",
+                           "pae.bin"], capture_output=True, text=True)
+    assert done.returncode == 0 and "Verified OK" in done.stdout
+    # the hint is base64 of SHA-256 over the public key's DER, computed here with openssl
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-in", "cosign.pub", "-outform", "DER"], check=True,
+                         capture_output=True).stdout
+    assert doc["verificationMaterial"]["publicKey"]["hint"] == base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+    shown = dockyard("verify", ref, "--key", "cosign.pub").stdout
+    assert f"verified index: {registry.address}/{repo}@{top}" in shown and "verified linux/arm64" in shown
+
+    dockyard("generate-key-pair", "--output-key-prefix", "other")
+    wrong = dockyard("verify", ref, "--key", "other.pub", check=False)
+    assert wrong.returncode == 1 and "signature does not verify with this key" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
+
+    doc = json.loads(index)
+    doc["annotations"] = {"org.opencontainers.image.description": "altered"}
+    altered = json.dumps(doc, separators=(",", ":")).encode()
+    _put_manifest(registry, repo, "1", altered, doc["mediaType"])
+    failed = dockyard("verify", ref, "--key", "cosign.pub", check=False)
+    assert failed.returncode == 1 and "nor a sigstore bundle referrer" in failed.stderr
