@@ -27,6 +27,7 @@ from dockyard.dockerfile.stages import Dockerfile, Stage
 from dockyard.dockerfile.syntax import RawCommand
 from dockyard.errors import UsageError
 from dockyard.platform import Platform
+from dockyard.reference import Reference
 from dockyard.selector.patterns import PatternMatcher
 
 RULES = (
@@ -284,34 +285,17 @@ def _empty_continuations(df: Dockerfile) -> Iterator[Finding]:
 
 
 def _from_defaults(df: Dockerfile) -> Iterator[Finding]:
-    """A FROM that expands to an empty or invalid name with only the ARG defaults."""
-    defaults: dict[str, str] = {}
-    for arg in df.meta_args:
-        for a in arg.args:
-            if a.default is not None:
-                try:
-                    defaults[a.name] = expand(a.default, defaults, escape=df.parsed.escape).text
-                except ExpansionError:
-                    continue
-    host = Platform.host()
-    auto = platform_args(host, host, stage=df.stages[-1].name)  # validateBaseImagesWithDefaultArgs: real values
+    """validations.go ``validateBaseImagesWithDefaultArgs``: every FROM expanded with the ARG defaults
+    and the real automatic values must parse as a reference (``ParseNormalizedNamed``)."""
+    scope = _default_scope(df)
     for stage in df.stages:
-        image = stage.base.image
-        if "$" not in image:
-            continue
         try:
-            result = expand(image, {**auto, **defaults}, escape=df.parsed.escape)
+            Reference.parse(expand(stage.base.image, scope, escape=df.parsed.escape).text)
         except ExpansionError:
-            continue
-        declared = {a.name for arg in df.meta_args for a in arg.args}
-        if result.unmatched - declared:
-            continue  # reported as UndefinedArgInFrom
-        if not result.text or result.text.endswith((":", "@", "/")) or result.text.startswith((":", "@", "/")):
-            yield Finding(
-                stage.base.line,
-                "InvalidDefaultArgInFrom",
-                f"Default value for ARG {image} results in empty or invalid base image name",
-            )
+            return  # the linter abandons the rule; the conversion reports the error
+        except UsageError:
+            yield Finding(stage.base.line, "InvalidDefaultArgInFrom",
+                          f"Default value for ARG {stage.base.image} results in empty or invalid base image name")
 
 
 def _references(word: str, escape: str, *, skip_quotes: bool = False) -> set[str]:

@@ -171,7 +171,7 @@ class TestUndefinedArgInFrom:
         host = Platform.host()
         assert host.os == "linux"
         text = "ARG VERSION=1\nFROM alpine:$VERSON\nFROM --platform=linux/$TARGETARC alpine:$NOTHINGCLOSE AS x\n"
-        assert _found(text) == [
+        assert [f for f in _found(text) if f[1] == "UndefinedArgInFrom"] == [
             (2, "UndefinedArgInFrom", "FROM argument 'VERSON' is not declared (did you mean VERSION?)"),
             (3, "UndefinedArgInFrom", "FROM argument 'NOTHINGCLOSE' is not declared"),
             (3, "UndefinedArgInFrom", "FROM argument 'TARGETARC' is not declared (did you mean TARGETARCH?)"),
@@ -182,8 +182,22 @@ class TestUndefinedArgInFrom:
                       ) == []
 
     def test_hint_is_case_sensitive(self) -> None:
-        assert _found("ARG version=1\nFROM alpine:$VERSION\n") == [
+        assert [f for f in _found("ARG version=1\nFROM alpine:$VERSION\n") if f[1] == "UndefinedArgInFrom"] == [
             (2, "UndefinedArgInFrom", "FROM argument 'VERSION' is not declared")]
+
+
+@pytest.mark.parametrize(("text", "flagged"), [
+    ("FROM alpine:$TAG\n", True),  # "alpine:" (and UndefinedArgInFrom as well: both are reported)
+    ("ARG TAG=\nFROM alpine${TAG:+:$TAG}\n", False),
+    ("ARG IMAGE\nFROM $IMAGE\n", True),  # empty
+    ("ARG REPO=Alpine\nFROM $REPO\n", True),  # not a valid repository name
+    ("FROM Alpine\n", True),  # no variable at all: still parsed
+    ("ARG B=build\nFROM scratch AS build\nFROM $B\n", False),
+    ("ARG P=linux\nARG REPO=tools-${TARGETOS}\nFROM $REPO\n", False),  # defaults see the automatic ARGs
+])
+def test_invalid_default_arg_in_from(text: str, flagged: bool) -> None:
+    # validations.go validateBaseImagesWithDefaultArgs: reference.ParseNormalizedNamed of every FROM
+    assert ("InvalidDefaultArgInFrom" in {r for _, r in _rules(text)}) is flagged
 
 
 class TestMaintainerDeprecated:
