@@ -3,10 +3,10 @@
 Each rule follows the BuildKit function that emits it (moby/buildkit frontend/dockerfile:
 dockerfile2llb/validations.go, convert.go, convert_expose.go, instructions/parse.go; messages from
 linter/ruleset.go). Base image configs are read only when a ``base_config`` is given. The
-``# check=skip=Rule1,Rule2;error=true`` directive is honoured for the file, and a ``# check=skip=``
-comment above an instruction skips rules for that instruction as BuildKit's
-``WithMergedConfigFromComments`` does. InvalidDefinitionDescription is experimental in BuildKit
-(off unless asked for) and is not implemented.
+``# check=skip=Rule1,Rule2;error=true;experimental=...`` directive (or the BUILDKIT_DOCKERFILE_CHECK
+build argument in its place) is honoured for the file, and a ``# check=`` comment above an
+instruction adds to it for that instruction, as BuildKit's ``WithMergedConfigFromComments`` does.
+InvalidDefinitionDescription is experimental in BuildKit: it runs only when enabled.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dockyard.dockerfile.flags import closest
 from dockyard.dockerfile.shell import ExpansionError, expand
 from dockyard.dockerfile.stages import Dockerfile, Stage
 from dockyard.dockerfile.syntax import RawCommand
-from dockyard.errors import UsageError
+from dockyard.errors import DockerfileError, UsageError
 from dockyard.platform import Platform
 from dockyard.reference import Reference
 from dockyard.selector.patterns import PatternMatcher
@@ -117,20 +117,7 @@ class CheckConfig:
     experimental: frozenset[str] = frozenset()
 
     @classmethod
-    def parse(cls, text: str) -> CheckConfig:
-        skip: set[str] = set()
-        experimental: set[str] = set()
-        error = False
-        for part in text.split(";"):
-            key, _, value = part.strip().partition("=")
-            if key in ("skip", "experimental"):
-                (skip if key == "skip" else experimental).update(v.strip() for v in value.split(",") if v.strip())
-            elif key == "error":
-                error = value.strip().lower() == "true"
-        return cls(frozenset(skip), error, frozenset(experimental))
-
-    @classmethod
-    def parse_strict(cls, text: str) -> CheckConfig | None:
+    def parse(cls, text: str) -> CheckConfig | None:
         """linter.go ``ParseLintOptions``: None when the options do not parse (bad key, not a Go bool)."""
         config = cls()
         for part in text.strip().split(";", 2) if text.strip() else []:
@@ -477,10 +464,16 @@ CHECK_ARG = "BUILDKIT_DOCKERFILE_CHECK"
 
 def check_config(df: Dockerfile, build_args: Mapping[str, str]) -> CheckConfig:
     """The file's ``check`` directive, or the ``BUILDKIT_DOCKERFILE_CHECK`` build argument instead of it
-    (dockerui ``Config.Init``: parsed strictly, a bad value fails the request)."""
+    (dockerui ``Config.Init``); either is parsed as ``ParseLintOptions`` parses it, and a bad value fails."""
     if CHECK_ARG not in build_args:
-        return CheckConfig.parse(df.parsed.directives.get("check", ""))
-    config = CheckConfig.parse_strict(build_args[CHECK_ARG])
+        text = df.parsed.directives.get("check", "")
+        directive = CheckConfig.parse(text)
+        if directive is None:  # convert.go newRuleLinter: "failed to parse check options"
+            line = list(df.parsed.directives).index("check") + 1
+            raise DockerfileError(f"failed to parse check options: {text!r}", file=df.filename, line=line,
+                                  hint="e.g. # check=skip=RULE1,RULE2;error=true")
+        return directive
+    config = CheckConfig.parse(build_args[CHECK_ARG])
     if config is None:
         raise UsageError(f"failed to parse build-arg:{CHECK_ARG}: invalid check options {build_args[CHECK_ARG]!r}",
                          hint="e.g. skip=RULE1,RULE2;error=true or skip=all")
@@ -532,7 +525,7 @@ def _local_config(df: Dockerfile, line: int) -> CheckConfig | None:
     for comment in _comments_above(df, line):
         m = _DIRECTIVE_RE.match(comment)
         if m is not None and m.group(1).lower() == "check":
-            return CheckConfig.parse_strict(m.group(2).split(" ", 1)[0])
+            return CheckConfig.parse(m.group(2).split(" ", 1)[0])
     return None
 
 

@@ -20,6 +20,7 @@ from dockyard.dockerfile.flags import closest
 from dockyard.dockerfile.lint import RULE_DESCRIPTIONS, RULES, Finding, check
 from dockyard.dockerfile.stages import load
 from dockyard.dockerfile.syntax import parse_text
+from dockyard.errors import DockerfileError
 from dockyard.platform import Platform
 
 
@@ -331,3 +332,12 @@ class TestCheckBuildArg:
         result = CliRunner().invoke(cli, ["build", "--call=check,format=json", "--build-arg",
                                           "BUILDKIT_DOCKERFILE_CHECK=skip=MaintainerDeprecated", str(tmp_path)])
         assert [w["ruleName"] for w in json.loads(result.output)["warnings"]] == ["JSONArgsRecommended"]
+
+
+@pytest.mark.parametrize("directive", ["skip", "error=maybe", "skip=A;severity=high"])
+def test_a_check_directive_that_does_not_parse_is_an_error(directive: str) -> None:
+    # convert.go newRuleLinter: ParseLintOptions fails, so does the conversion ("failed to parse check options")
+    df = load(parse_text(f"# check={directive}\nFROM scratch\n"))
+    with pytest.raises(DockerfileError) as caught:
+        check(df)
+    assert caught.value.line == 1 and "Dockerfile:1: failed to parse check options: " in caught.value.message
