@@ -83,7 +83,8 @@ def _lint(request: BuildRequest, client: Client) -> list[str]:
     if not request.dockerfile.is_file():
         return []
     warnings, lint_error = build_warnings(request.dockerfile, request.context,
-                                          resolver=ConfigResolver(client, ContentStore.default()))
+                                          resolver=ConfigResolver(client, ContentStore.default()),
+                                          build_args=request.build_args)
     if lint_error is not None:
         click.echo("\n".join(warnings), err=True)
         raise DockerfileError(lint_error, file=str(request.dockerfile), hint="fix them, or skip rules with "

@@ -157,12 +157,12 @@ def render_targets(data: dict[str, Any]) -> str:
     return "".join(line + "\n" for line in _table(rows, 1))
 
 
-def lint(df: Dockerfile, *, base_config: BaseConfig | None = None,
-         ignore: PatternMatcher | None = None) -> dict[str, Any]:
+def lint(df: Dockerfile, *, base_config: BaseConfig | None = None, ignore: PatternMatcher | None = None,
+         build_args: Mapping[str, str] | None = None) -> dict[str, Any]:
     """BuildKit's lint subrequest (frontend/subrequests/lint ``LintResults``): warnings with rule, description,
     url, detail and location, and the source they point into; ``error`` (not in the JSON) is True when the
     check directive asks to fail on them."""
-    findings, config = check(df, base_config=base_config, ignore=ignore)
+    findings, config = check(df, base_config=base_config, ignore=ignore, build_args=build_args)
     warnings = [_omit_empty({"ruleName": f.rule, "description": RULE_DESCRIPTIONS.get(f.rule, ""), "url": f.url,
                              "detail": f.message, "location": _location(f.line)}) for f in findings]
     sources = [{"filename": df.filename, "data": _sources(df)[0], "language": "Dockerfile"}]
@@ -225,14 +225,14 @@ def readable(resolver: ImageResolver) -> BaseConfig:
     return config
 
 
-def build_warnings(dockerfile: Path, context: Path, *,
-                   resolver: ImageResolver | None = None) -> tuple[list[str], str | None]:
+def build_warnings(dockerfile: Path, context: Path, *, resolver: ImageResolver | None = None,
+                   build_args: Mapping[str, str] | None = None) -> tuple[list[str], str | None]:
     """What buildx prints after a build for the Dockerfile's check findings (none: no lines), and
     with ``# check=error=true`` the error that stops the build before it runs: BuildKit's "lint
     violation found for rules: ..." (linter.go ``Linter.Error``)."""
     df = load(parse_path(dockerfile))
     findings, config = check(df, base_config=readable(resolver) if resolver is not None else None,
-                             ignore=PatternMatcher(dockerignore.load_for(context, dockerfile)))
+                             ignore=PatternMatcher(dockerignore.load_for(context, dockerfile)), build_args=build_args)
     if not findings:
         return [], None
     count = len(findings)

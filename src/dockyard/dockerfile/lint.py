@@ -3,10 +3,10 @@
 Each rule follows the BuildKit function that emits it (moby/buildkit frontend/dockerfile:
 dockerfile2llb/validations.go, convert.go, convert_expose.go, instructions/parse.go; messages from
 linter/ruleset.go). Base image configs are read only when a ``base_config`` is given. The
-``# check=skip=Rule1,Rule2;error=true`` directive is honoured for the file, and a ``# check=skip=``
-comment above an instruction skips rules for that instruction as BuildKit's
-``WithMergedConfigFromComments`` does. InvalidDefinitionDescription is experimental in BuildKit
-(off unless asked for) and is not implemented.
+``# check=skip=Rule1,Rule2;error=true;experimental=...`` directive (or the BUILDKIT_DOCKERFILE_CHECK
+build argument in its place) is honoured for the file, and a ``# check=`` comment above an
+instruction adds to it for that instruction, as BuildKit's ``WithMergedConfigFromComments`` does.
+InvalidDefinitionDescription is experimental in BuildKit: it runs only when enabled.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import json
 import posixpath
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dockyard.dockerfile import instructions as ins
@@ -25,8 +25,9 @@ from dockyard.dockerfile.flags import closest
 from dockyard.dockerfile.shell import ExpansionError, expand
 from dockyard.dockerfile.stages import Dockerfile, Stage
 from dockyard.dockerfile.syntax import RawCommand
-from dockyard.errors import UsageError
+from dockyard.errors import DockerfileError, UsageError
 from dockyard.platform import Platform
+from dockyard.reference import Reference
 from dockyard.selector.patterns import PatternMatcher
 
 RULES = (
@@ -37,6 +38,7 @@ RULES = (
     "FromPlatformFlagConstDisallowed",
     "FromAsCasing",
     "InvalidDefaultArgInFrom",
+    "InvalidDefinitionDescription",
     "JSONArgsRecommended",
     "LegacyKeyValueFormat",
     "MaintainerDeprecated",
@@ -82,6 +84,8 @@ RULE_DESCRIPTIONS = {
     "ExposeInvalidFormat": "IP address and host-port mapping should not be used in EXPOSE instruction. This will "
                            "become an error in a future release",
 }
+_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})  # strconv.ParseBool
+_GO_BOOLS = _GO_TRUE | {"0", "f", "F", "FALSE", "false", "False"}
 _SECRET_RE = re.compile(r"(?:^|_)(?:apikey|auth|credentials?|key|passw(?:or)?d|pword|secret|token)(?:_|$)", re.I)
 _SECRET_ALLOW = re.compile(r"(?:^|_)(?:public|file|version)(?:_|$)", re.I)  # validations.go getSecretsRegex
 
@@ -106,22 +110,35 @@ class Finding:
 
 @dataclass(frozen=True)
 class CheckConfig:
-    """The ``check`` directive: rules to skip and whether warnings are errors."""
+    """The ``check`` directive: rules to skip, whether warnings are errors, experimental rules to run."""
 
     skip: frozenset[str] = frozenset()
     error: bool = False
+    experimental: frozenset[str] = frozenset()
 
     @classmethod
-    def parse(cls, text: str) -> CheckConfig:
-        skip: set[str] = set()
-        error = False
-        for part in text.split(";"):
-            key, _, value = part.strip().partition("=")
+    def parse(cls, text: str) -> CheckConfig | None:
+        """linter.go ``ParseLintOptions``: None when the options do not parse (bad key, not a Go bool)."""
+        config = cls()
+        for part in text.strip().split(";", 2) if text.strip() else []:
+            key, sep, value = part.partition("=")
+            key, value = key.strip(), value.strip()
+            if not sep or key not in ("skip", "experimental", "error") or (key == "error" and value not in _GO_BOOLS):
+                return None
+            names = frozenset(r.strip() for r in value.split(","))
             if key == "skip":
-                skip.update(v.strip() for v in value.split(",") if v.strip())
-            elif key == "error":
-                error = value.strip().lower() == "true"
-        return cls(frozenset(skip), error)
+                config = replace(config, skip=names)
+            elif key == "experimental":
+                config = replace(config, experimental=names)
+            else:
+                config = replace(config, error=value in _GO_TRUE)
+        return config
+
+    def skips(self, rule: str) -> bool:
+        return "all" in self.skip or rule in self.skip
+
+    def enables(self, rule: str) -> bool:
+        return "all" in self.experimental or rule in self.experimental
 
 
 def _go_quote(text: str) -> str:
@@ -131,11 +148,13 @@ def _go_quote(text: str) -> str:
 
 @dataclass(frozen=True)
 class StageFacts:
-    """What a stage built FROM this one inherits for the checks: defined names, WORKDIR and SHELL set."""
+    """What a stage built FROM this one inherits for the checks: defined names, WORKDIR and SHELL set,
+    and the values of its environment as far as the file tells them (ENV, ARG defaults)."""
 
     defined: frozenset[str]
     workdir_set: bool
     shell_set: bool
+    values: Mapping[str, str]
 
 
 def _raw_by_line(df: Dockerfile) -> dict[int, RawCommand]:
@@ -253,34 +272,17 @@ def _empty_continuations(df: Dockerfile) -> Iterator[Finding]:
 
 
 def _from_defaults(df: Dockerfile) -> Iterator[Finding]:
-    """A FROM that expands to an empty or invalid name with only the ARG defaults."""
-    defaults: dict[str, str] = {}
-    for arg in df.meta_args:
-        for a in arg.args:
-            if a.default is not None:
-                try:
-                    defaults[a.name] = expand(a.default, defaults, escape=df.parsed.escape).text
-                except ExpansionError:
-                    continue
-    host = Platform.host()
-    auto = platform_args(host, host, stage=df.stages[-1].name)  # validateBaseImagesWithDefaultArgs: real values
+    """validations.go ``validateBaseImagesWithDefaultArgs``: every FROM expanded with the ARG defaults
+    and the real automatic values must parse as a reference (``ParseNormalizedNamed``)."""
+    scope = _default_scope(df)
     for stage in df.stages:
-        image = stage.base.image
-        if "$" not in image:
-            continue
         try:
-            result = expand(image, {**auto, **defaults}, escape=df.parsed.escape)
+            Reference.parse(expand(stage.base.image, scope, escape=df.parsed.escape).text)
         except ExpansionError:
-            continue
-        declared = {a.name for arg in df.meta_args for a in arg.args}
-        if result.unmatched - declared:
-            continue  # reported as UndefinedArgInFrom
-        if not result.text or result.text.endswith((":", "@", "/")) or result.text.startswith((":", "@", "/")):
-            yield Finding(
-                stage.base.line,
-                "InvalidDefaultArgInFrom",
-                f"Default value for ARG {image} results in empty or invalid base image name",
-            )
+            return  # the linter abandons the rule; the conversion reports the error
+        except UsageError:
+            yield Finding(stage.base.line, "InvalidDefaultArgInFrom",
+                          f"Default value for ARG {stage.base.image} results in empty or invalid base image name")
 
 
 def _references(word: str, escape: str, *, skip_quotes: bool = False) -> set[str]:
@@ -293,12 +295,14 @@ def _references(word: str, escape: str, *, skip_quotes: bool = False) -> set[str
 
 
 def _stage_checks(
-    df: Dockerfile, stage: Stage, raw: dict[int, RawCommand], known_env: dict[int, StageFacts], base_env: set[str]
+    df: Dockerfile, stage: Stage, raw: dict[int, RawCommand], known_env: dict[int, StageFacts], *,
+    base_env: Mapping[str, str], scope: Mapping[str, str],
 ) -> Iterator[Finding]:
     """convert.go ``dispatch`` and the dispatch functions, in BuildKit's order, for one stage."""
     parent = df.parent(stage, stage.base.image)
     inherited = known_env.get(parent.index) if parent is not None else None
     defined = set(inherited.defined) if inherited is not None else {"PATH", *base_env}
+    values = dict(inherited.values) if inherited is not None else dict(base_env)
     # dispatchWorkdir checks only the first WORKDIR of a chain of stages (workdirSet is inherited);
     # dispatchCmd/Entrypoint skip JSONArgsRecommended once a SHELL is set (the image config's Shell)
     workdir_set = inherited is not None and inherited.workdir_set
@@ -319,11 +323,40 @@ def _stage_checks(
                 )
             workdir_set = True
         if isinstance(item, ins.Expose):
-            for port in item.ports:
-                yield from _expose_port(item.line, port)
+            yield from _expose(item, values, df.parsed.escape)
         yield from _undefined_vars(df, item, defined)
         yield from _definitions(item, defined)
-    known_env[stage.index] = StageFacts(frozenset(defined), workdir_set, shell_set)
+        _assign(item, values, scope, df.parsed.escape)
+    known_env[stage.index] = StageFacts(frozenset(defined), workdir_set, shell_set, values)
+
+
+def _assign(item: ins.Instruction, values: dict[str, str], scope: Mapping[str, str], escape: str) -> None:
+    """The environment values an ENV or ARG sets (dispatchEnv, dispatchArg: a default expanded with the
+    state's environment, else the global ARG's value); a word that cannot be expanded sets nothing."""
+    if isinstance(item, ins.Env):
+        pairs: list[tuple[str, str | None]] = list(item.pairs)
+    elif isinstance(item, ins.Arg):
+        pairs = [(a.name, a.default) for a in item.args]
+    else:
+        return
+    for key, word in pairs:
+        if word is None:
+            if key in scope:
+                values[key] = scope[key]
+            continue
+        with contextlib.suppress(ExpansionError):
+            values[key] = expand(word, values, escape=escape).text
+
+
+def _expose(item: ins.Expose, values: Mapping[str, str], escape: str) -> Iterator[Finding]:
+    """dispatchExpose: each word is expanded (ProcessWords, so it may split) before it is parsed."""
+    for word in item.ports:
+        try:
+            ports = expand(word, values, escape=escape).words
+        except ExpansionError:
+            continue
+        for port in ports:
+            yield from _expose_port(item.line, port)
 
 
 def _used_once(item: ins.Instruction, written: str, used: dict[type, int]) -> Iterator[Finding]:
@@ -361,10 +394,7 @@ def _config_checks(item: ins.Instruction, written: str, *, shell_set: bool) -> I
 def _expose_port(line: int, port: str) -> Iterator[Finding]:
     """convert_expose.go ``parsePort``: ``[ip:][hostPort:]port[/proto]`` split as ``splitParts`` does;
     a protocol that is not lowercase, then an IP or host port, is a warning; a word the dispatch
-    rejects (no port, unknown protocol) warns nothing. Words with variables are not checked: the
-    check does not know their values."""
-    if "$" in port:
-        return
+    rejects (no port, unknown protocol) warns nothing."""
     parts = port.split(":")
     container = parts[-1]
     address = ":".join(parts[:-2])
@@ -428,74 +458,101 @@ BaseConfig = Callable[[str, Platform], Mapping[str, Any] | None]
 """A base image's OCI config for a platform (``ImageResolver.image_config``), None when unknown."""
 
 
-def check(df: Dockerfile, *, base_config: BaseConfig | None = None,
-          ignore: PatternMatcher | None = None) -> tuple[list[Finding], CheckConfig]:
+CHECK_ARG = "BUILDKIT_DOCKERFILE_CHECK"
+"""The build argument whose value replaces the file's ``check`` directive (dockerui/config.go)."""
+
+
+def check_config(df: Dockerfile, build_args: Mapping[str, str]) -> CheckConfig:
+    """The file's ``check`` directive, or the ``BUILDKIT_DOCKERFILE_CHECK`` build argument instead of it
+    (dockerui ``Config.Init``); either is parsed as ``ParseLintOptions`` parses it, and a bad value fails."""
+    if CHECK_ARG not in build_args:
+        text = df.parsed.directives.get("check", "")
+        directive = CheckConfig.parse(text)
+        if directive is None:  # convert.go newRuleLinter: "failed to parse check options"
+            line = list(df.parsed.directives).index("check") + 1
+            raise DockerfileError(f"failed to parse check options: {text!r}", file=df.filename, line=line,
+                                  hint="e.g. # check=skip=RULE1,RULE2;error=true")
+        return directive
+    config = CheckConfig.parse(build_args[CHECK_ARG])
+    if config is None:
+        raise UsageError(f"failed to parse build-arg:{CHECK_ARG}: invalid check options {build_args[CHECK_ARG]!r}",
+                         hint="e.g. skip=RULE1,RULE2;error=true or skip=all")
+    return config
+
+
+def check(df: Dockerfile, *, base_config: BaseConfig | None = None, ignore: PatternMatcher | None = None,
+          build_args: Mapping[str, str] | None = None) -> tuple[list[Finding], CheckConfig]:
     """All findings (sorted by line) minus skipped rules, and the check configuration.
 
     With ``base_config``, base images are read as BuildKit's lint reads them while converting:
     their ENV defines names (UndefinedVar), their platform is compared (InvalidBaseImagePlatform).
     With ``ignore`` (the context's .dockerignore), COPY/ADD sources it excludes are CopyIgnoredFile.
     """
-    config = CheckConfig.parse(df.parsed.directives.get("check", ""))
+    config = check_config(df, build_args or {})
     raw = _raw_by_line(df)
     found: list[Finding] = [*_casing(df), *_from_checks(df, raw), *_empty_continuations(df), *_from_defaults(df)]
     known_env: dict[int, StageFacts] = {}
-    base_env: dict[int, set[str]] = {}
+    base_env: dict[int, dict[str, str]] = {}
+    scope = _default_scope(df)
     if base_config is not None:
         found.extend(_base_images(df, base_config, base_env))
     for stage in df.stages:
-        found.extend(_stage_checks(df, stage, raw, known_env, base_env.get(stage.index, set())))
+        found.extend(_stage_checks(df, stage, raw, known_env, base_env=base_env.get(stage.index, {}), scope=scope))
         if ignore is not None and not ignore.has_exclusions:
             found.extend(_ignored_sources(stage, ignore))
-    skip_all = "all" in config.skip
-    kept = (w for w in found if not skip_all and w.rule not in config.skip)
-    return sorted(w for w in kept if not _skipped_here(df, w)), config
+    found.extend(_definition_descriptions(df))
+    return sorted(w for w in found if _reported(df, config, w)), config
 
 
 # Rules BuildKit runs with the file's linter only (validateStageNames, validateCommandCasing, the parser's
 # warnings, validateBaseImagesWithDefaultArgs, validateBaseImagePlatform): a comment above cannot skip them
 _FILE_LEVEL = frozenset({"NoEmptyContinuation", "ConsistentInstructionCasing", "DuplicateStageName",
                          "ReservedStageName", "InvalidDefaultArgInFrom", "InvalidBaseImagePlatform"})
-_GO_BOOLS = frozenset({"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"})
 _DIRECTIVE_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 
 
-def _skipped_here(df: Dockerfile, finding: Finding) -> bool:
-    """linter.go ``WithMergedConfigFromComments``: a ``# check=skip=...`` comment among those above the
-    instruction (the first ``check`` one counts; text after a space is a remark) skips rules there."""
-    if finding.rule in _FILE_LEVEL:
-        return False
-    for comment in _comments_above(df, finding.scope or finding.line):
+def _reported(df: Dockerfile, config: CheckConfig, finding: Finding) -> bool:
+    """linter.go ``Run``: an experimental rule runs only when enabled, and skip lists do not apply to
+    it; any other rule runs unless skipped. ``WithMergedConfigFromComments``: the first ``check``
+    comment above the instruction (text after a space is a remark) adds to the file's settings."""
+    local = None if finding.rule in _FILE_LEVEL else _local_config(df, finding.scope or finding.line)
+    if finding.rule == "InvalidDefinitionDescription":  # the one Experimental rule of linter/ruleset.go
+        return config.enables(finding.rule) or (local is not None and local.enables(finding.rule))
+    return not config.skips(finding.rule) and not (local is not None and local.skips(finding.rule))
+
+
+def _local_config(df: Dockerfile, line: int) -> CheckConfig | None:
+    for comment in _comments_above(df, line):
         m = _DIRECTIVE_RE.match(comment)
-        if m is None or m.group(1).lower() != "check":
-            continue
-        skip = _local_skip(m.group(2).split(" ", 1)[0])
-        return skip is not None and ("all" in skip or finding.rule in skip)
-    return False
+        if m is not None and m.group(1).lower() == "check":
+            return CheckConfig.parse(m.group(2).split(" ", 1)[0])
+    return None
 
 
-def _local_skip(options: str) -> frozenset[str] | None:
-    """linter.go ``ParseLintOptions``: the rules skipped, None when the options do not parse."""
-    skip: frozenset[str] = frozenset()
-    for part in options.strip().split(";", 2) if options.strip() else []:
-        key, sep, value = part.partition("=")
-        key = key.strip()
-        if not sep or key not in ("skip", "experimental", "error"):
-            return None
-        if key == "error" and value.strip() not in _GO_BOOLS:
-            return None
-        if key == "skip":
-            skip = frozenset(r.strip() for r in value.strip().split(","))
-    return skip
+def _definition_descriptions(df: Dockerfile) -> Iterator[Finding]:
+    """instructions/parse.go ``validateDefinitionDescription``: the last comment above a named FROM or
+    an ARG must start with the (or an) ARG name or the stage name, compared case-sensitively."""
+    defs: list[tuple[int, str, list[str]]] = [(a.line, "ARG", [x.name for x in a.args]) for a in df.meta_args]
+    for stage in df.stages:
+        if stage.name:
+            defs.append((stage.base.line, "FROM", [stage.name]))
+        defs += [(a.line, "ARG", [x.name for x in a.args]) for a in stage.instructions if isinstance(a, ins.Arg)]
+    for line, kind, keys in defs:
+        comments = _comments_above(df, line)
+        if comments and keys and comments[-1].split(" ")[0] not in keys:
+            example = keys[0] if len(keys) == 1 else "<arg_key>"
+            yield Finding(line, "InvalidDefinitionDescription",
+                          f"Comment for {kind} should follow the format: `# {example} <description>`")
 
 
 def _comments_above(df: Dockerfile, line: int) -> list[str]:
     """parser.go ``Parse``: the comments gathered since the previous instruction (blank lines keep
-    them, an empty ``#`` drops them), i.e. an instruction's ``PrevComment``."""
+    them, an empty ``#`` drops them, the directives at the top are not comments): ``PrevComment``."""
     block: list[str] = []
     n = line - 1
     lines = df.parsed.lines
-    while n >= 1 and (n in df.parsed.comments or not lines[n - 1].strip()):
+    first = len(df.parsed.directives) + 1
+    while n >= first and (n in df.parsed.comments or not lines[n - 1].strip()):
         if n in df.parsed.comments:
             if not df.parsed.comments[n]:
                 break
@@ -533,7 +590,7 @@ def _default_scope(df: Dockerfile) -> dict[str, str]:
     return scope
 
 
-def _base_images(df: Dockerfile, base_config: BaseConfig, base_env: dict[int, set[str]]) -> Iterator[Finding]:
+def _base_images(df: Dockerfile, base_config: BaseConfig, base_env: dict[int, dict[str, str]]) -> Iterator[Finding]:
     """Resolve each image a FROM names (with the ARG defaults and the real platform values)."""
     host = Platform.host()
     scope = _default_scope(df)
@@ -550,7 +607,7 @@ def _base_images(df: Dockerfile, base_config: BaseConfig, base_env: dict[int, se
         if doc is None:
             continue
         env = (doc.get("config") or {}).get("Env") or []
-        base_env[stage.index] = {str(e).partition("=")[0] for e in env}
+        base_env[stage.index] = dict(str(e).partition("=")[::2] for e in env)
         actual = Platform(str(doc.get("os", "")), str(doc.get("architecture", "")), str(doc.get("variant") or ""))
         if not wanted.matches(actual):  # convert.go resolveBaseImage: platforms.Only(expected).Match(actual)
             yield Finding(stage.base.line, "InvalidBaseImagePlatform",

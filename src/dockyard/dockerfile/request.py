@@ -56,7 +56,8 @@ def _check(request: BuildRequest, df: Dockerfile, resolver: ImageResolver | None
     """``--call=check``: the rules, then the conversion of every stage (BuildKit's DockerfileLint sets
     AllStages when no target is given), whose error becomes the check's ``buildError``."""
     data = calls.lint(df, base_config=calls.readable(resolver) if resolver is not None else None,
-                      ignore=PatternMatcher(dockerignore.load_for(request.context, request.dockerfile)))
+                      ignore=PatternMatcher(dockerignore.load_for(request.context, request.dockerfile)),
+                      build_args=request.build_args)
     try:
         plan(request.dockerfile, request.context, platforms=request.platforms, build_args=request.build_args,
              target=request.target, build_platform=request.build_platform, all_stages=request.target is None)

@@ -123,7 +123,7 @@ BASE_NAME = "org.opencontainers.image.base.name"
 BASE_DIGEST = "org.opencontainers.image.base.digest"
 
 
-def base_image(name: str, digest: str) -> dict[str, str]:
+def base_annotations(name: str, digest: str) -> dict[str, str]:
     """The image-spec's base-image annotations (annotations.md): ``name`` fully qualified
     (``docker.io/library/busybox:1.36``, no assumed registry) and the ``digest`` of the manifest
     it resolved to."""

@@ -21,7 +21,7 @@ from dockyard.graph import ops
 from dockyard.graph.cachekey import CacheKeys
 from dockyard.graph.definition import Definition, OpMeta, serialize
 from dockyard.graph.walk import base_image, topological
-from dockyard.oci.annotations import base_image as base_annotations
+from dockyard.oci.annotations import base_annotations
 from dockyard.platform import Platform
 from dockyard.reference import Reference
 from dockyard.selector.errors import SelectionError, explain

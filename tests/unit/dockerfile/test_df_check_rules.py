@@ -6,13 +6,21 @@ Each case names the BuildKit function that emits the rule; messages are linter/r
 
 from __future__ import annotations
 
-import pytest
+import json
+import subprocess
+import sys
+from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
+from dockyard.cli.main import cli
 from dockyard.dockerfile.calls import lint, render_lint
 from dockyard.dockerfile.flags import closest
 from dockyard.dockerfile.lint import RULE_DESCRIPTIONS, RULES, Finding, check
 from dockyard.dockerfile.stages import load
 from dockyard.dockerfile.syntax import parse_text
+from dockyard.errors import DockerfileError
 from dockyard.platform import Platform
 
 
@@ -25,11 +33,10 @@ def _rules(text: str) -> list[tuple[int, str]]:
 
 
 def test_every_buildkit_rule_is_present() -> None:
-    # linter/ruleset.go: 22 rules; InvalidDefinitionDescription is Experimental (off unless asked for),
-    # CopyIgnoredFile and InvalidBaseImagePlatform need the context / base configs (check's options)
+    # linter/ruleset.go: 22 rules; CopyIgnoredFile and InvalidBaseImagePlatform need the context / the
+    # base configs (check's options)
     assert len(RULE_DESCRIPTIONS) == 22
-    assert set(RULE_DESCRIPTIONS) - set(RULES) == {"CopyIgnoredFile", "InvalidBaseImagePlatform",
-                                                    "InvalidDefinitionDescription"}
+    assert set(RULE_DESCRIPTIONS) - set(RULES) == {"CopyIgnoredFile", "InvalidBaseImagePlatform"}
     assert Finding(1, "InvalidBaseImagePlatform", "").url == ""  # the one rule without a URL
     assert Finding(1, "ExposeProtoCasing", "").url == "https://docs.docker.com/go/dockerfile/rule/expose-proto-casing/"
 
@@ -165,7 +172,7 @@ class TestUndefinedArgInFrom:
         host = Platform.host()
         assert host.os == "linux"
         text = "ARG VERSION=1\nFROM alpine:$VERSON\nFROM --platform=linux/$TARGETARC alpine:$NOTHINGCLOSE AS x\n"
-        assert _found(text) == [
+        assert [f for f in _found(text) if f[1] == "UndefinedArgInFrom"] == [
             (2, "UndefinedArgInFrom", "FROM argument 'VERSON' is not declared (did you mean VERSION?)"),
             (3, "UndefinedArgInFrom", "FROM argument 'NOTHINGCLOSE' is not declared"),
             (3, "UndefinedArgInFrom", "FROM argument 'TARGETARC' is not declared (did you mean TARGETARCH?)"),
@@ -176,8 +183,22 @@ class TestUndefinedArgInFrom:
                       ) == []
 
     def test_hint_is_case_sensitive(self) -> None:
-        assert _found("ARG version=1\nFROM alpine:$VERSION\n") == [
+        assert [f for f in _found("ARG version=1\nFROM alpine:$VERSION\n") if f[1] == "UndefinedArgInFrom"] == [
             (2, "UndefinedArgInFrom", "FROM argument 'VERSION' is not declared")]
+
+
+@pytest.mark.parametrize(("text", "flagged"), [
+    ("FROM alpine:$TAG\n", True),  # "alpine:" (and UndefinedArgInFrom as well: both are reported)
+    ("ARG TAG=\nFROM alpine${TAG:+:$TAG}\n", False),
+    ("ARG IMAGE\nFROM $IMAGE\n", True),  # empty
+    ("ARG REPO=Alpine\nFROM $REPO\n", True),  # not a valid repository name
+    ("FROM Alpine\n", True),  # no variable at all: still parsed
+    ("ARG B=build\nFROM scratch AS build\nFROM $B\n", False),
+    ("ARG P=linux\nARG REPO=tools-${TARGETOS}\nFROM $REPO\n", False),  # defaults see the automatic ARGs
+])
+def test_invalid_default_arg_in_from(text: str, flagged: bool) -> None:
+    # validations.go validateBaseImagesWithDefaultArgs: reference.ParseNormalizedNamed of every FROM
+    assert ("InvalidDefaultArgInFrom" in {r for _, r in _rules(text)}) is flagged
 
 
 class TestMaintainerDeprecated:
@@ -207,6 +228,17 @@ class TestExpose:
     ])
     def test_each_word(self, word: str, rules: list[str]) -> None:
         assert sorted(r for _, r in _rules(f"FROM scratch\nEXPOSE 22 {word}\n")) == rules
+
+    def test_words_are_expanded_with_the_stage_environment_first(self) -> None:
+        # dispatchExpose: ProcessWords with the state's env (ENV, ARG values, the global ARG for a bare
+        # ARG, inherited from a parent stage), so the message quotes the expanded word
+        text = ("ARG PROTO=UDP\nFROM scratch AS a\nARG PROTO\nENV HOSTPORT=8080\nFROM a\nARG P=80\n"
+                "EXPOSE $HOSTPORT:$P ${P}/${PROTO}\n")
+        assert _found(text) == [
+            (7, "ExposeInvalidFormat", "EXPOSE instruction should not define an IP address or host-port mapping, "
+                                       "found '8080:80'"),
+            (7, "ExposeProtoCasing", "Defined protocol '80/UDP' in EXPOSE instruction should be lowercase"),
+        ]
 
     def test_messages_quote_the_word(self) -> None:
         assert _found("FROM scratch\nEXPOSE 1.2.3.4:53:53/UDP\n") == [
@@ -238,3 +270,74 @@ def test_invalid_base_image_platform_has_no_url() -> None:
     assert [w["ruleName"] for w in data["warnings"]] == ["InvalidBaseImagePlatform"]
     assert "url" not in data["warnings"][0]
     assert "\nWARNING: InvalidBaseImagePlatform\nBase image base:1 was pulled with platform" in render_lint(data)
+
+
+class TestInvalidDefinitionDescription:
+    # instructions/parse.go validateDefinitionDescription; Experimental in linter/ruleset.go, so linter.go
+    # Run reports it only when enabled (experimental=), and skip lists do not touch it
+
+    TEXT = ("# check=experimental=InvalidDefinitionDescription\n"
+            "# release the release to pin\nARG release=1\n"  # fine
+            "# Tools image with the compilers\nFROM scratch AS tools\n"  # case-sensitive: 'tools' wanted
+            "# a note\n\nARG one two\n"  # a blank line keeps the comment (PrevComment)
+            "#\nARG three\n"  # an empty "#" drops it
+            "# two of them\nARG one=1 two=2\n"
+            "# whatever\nFROM scratch\n")  # an unnamed stage has nothing to describe
+
+    def test_enabled_by_the_directive(self) -> None:
+        assert _found(self.TEXT) == [
+            (5, "InvalidDefinitionDescription", "Comment for FROM should follow the format: `# tools <description>`"),
+            (8, "InvalidDefinitionDescription", "Comment for ARG should follow the format: `# <arg_key> "
+                                                "<description>`"),
+        ]
+
+    def test_off_unless_enabled_and_skip_all_does_not_stop_it(self) -> None:
+        body = self.TEXT.split("\n", 1)[1]
+        assert _found(body) == []
+        assert _rules("# check=skip=all;experimental=all\n" + body) == [
+            (5, "InvalidDefinitionDescription"), (8, "InvalidDefinitionDescription")]
+
+    def test_enabled_by_a_comment_above_the_instruction(self) -> None:
+        # WithMergedConfigFromComments merges experimental rules too; that comment is then the last one
+        text = "FROM scratch\n# check=experimental=InvalidDefinitionDescription\nARG tag=1\n"
+        assert _found(text) == [
+            (3, "InvalidDefinitionDescription", "Comment for ARG should follow the format: `# tag <description>`")]
+
+
+class TestCheckBuildArg:
+    # frontend/dockerui/config.go: build-arg:BUILDKIT_DOCKERFILE_CHECK, parsed by ParseLintOptions,
+    # becomes the LinterConfig and replaces the file's check directive (convert.go newRuleLinter)
+
+    TEXT = "# check=skip=JSONArgsRecommended\nFROM scratch\nMAINTAINER me\nCMD run\n"
+
+    def test_replaces_the_directive(self) -> None:
+        df = load(parse_text(self.TEXT))
+        assert [f.rule for f in check(df)[0]] == ["MaintainerDeprecated"]
+        findings, config = check(df, build_args={"BUILDKIT_DOCKERFILE_CHECK": "skip=MaintainerDeprecated;error=true"})
+        assert [f.rule for f in findings] == ["JSONArgsRecommended"] and config.error
+        assert check(df, build_args={"BUILDKIT_DOCKERFILE_CHECK": "skip=all"})[0] == []
+
+    def test_a_bad_value_fails_the_call(self, tmp_path: Path) -> None:
+        (tmp_path / "Dockerfile").write_text(self.TEXT)
+        proc = subprocess.run([sys.executable, "-m", "dockyard", "build", "--call=check", "--build-arg",
+                               "BUILDKIT_DOCKERFILE_CHECK=skip", str(tmp_path)],
+                              capture_output=True, text=True, check=False, timeout=120)
+        assert proc.returncode == 2
+        assert proc.stderr.splitlines()[0] == ("error: failed to parse build-arg:BUILDKIT_DOCKERFILE_CHECK: "
+                                               "invalid check options 'skip'")
+        assert "Traceback" not in proc.stderr
+
+    def test_a_good_value_reaches_the_cli_call(self, tmp_path: Path) -> None:
+        (tmp_path / "Dockerfile").write_text(self.TEXT)
+        result = CliRunner().invoke(cli, ["build", "--call=check,format=json", "--build-arg",
+                                          "BUILDKIT_DOCKERFILE_CHECK=skip=MaintainerDeprecated", str(tmp_path)])
+        assert [w["ruleName"] for w in json.loads(result.output)["warnings"]] == ["JSONArgsRecommended"]
+
+
+@pytest.mark.parametrize("directive", ["skip", "error=maybe", "skip=A;severity=high"])
+def test_a_check_directive_that_does_not_parse_is_an_error(directive: str) -> None:
+    # convert.go newRuleLinter: ParseLintOptions fails, so does the conversion ("failed to parse check options")
+    df = load(parse_text(f"# check={directive}\nFROM scratch\n"))
+    with pytest.raises(DockerfileError) as caught:
+        check(df)
+    assert caught.value.line == 1 and "Dockerfile:1: failed to parse check options: " in caught.value.message
