@@ -28,14 +28,14 @@ from dockyard.oci import mediatypes
 from dockyard.oci.config import ImageConfig
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.index import Index
-from dockyard.oci.layout import OciLayout
 from dockyard.oci.manifest import Manifest
 from dockyard.platform import Platform
+from dockyard.store.layout import OciLayout
 
 PUSH_ONE = """
 import sys
 from pathlib import Path
-from dockyard.oci.layout import OciLayout
+from dockyard.store.layout import OciLayout
 from dockyard.registry import Client
 layout = OciLayout.open(Path(sys.argv[1]))
 desc = layout.resolve(sys.argv[3] if len(sys.argv) > 3 else None)

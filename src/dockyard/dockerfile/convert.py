@@ -3,23 +3,28 @@
 A :class:`StageConverter` handles one (Dockerfile, target platform) pair. It converts a
 stage only when something needs it (the target, a ``FROM stage``, a ``COPY --from`` or a
 ``RUN --mount from=``), so unused stages are never planned, and it detects dependency cycles
-while doing so. Instruction handlers live in :mod:`dockyard.dockerfile.dispatch`.
+while doing so. Instruction handlers live in :mod:`dockyard.dockerfile.dispatch`; they see the
+converter only as the :class:`~dockyard.dockerfile.scope.Converter` protocol, so they never
+import this module.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from dockyard.dockerfile import instructions as ins
-from dockyard.dockerfile.imageconfig import HistoryEntry, ImageConfig
+from dockyard.dockerfile.decode import decode
+from dockyard.dockerfile.dispatch import dispatch
+from dockyard.dockerfile.imageconfig import ImageConfig
 from dockyard.dockerfile.resolver import ImageResolver
+from dockyard.dockerfile.scope import StageScope, Step, Usage
 from dockyard.dockerfile.shell import ExpansionError, expand
 from dockyard.dockerfile.stages import Dockerfile, Stage
 from dockyard.dockerfile.syntax import parse_trigger
 from dockyard.errors import DockerfileError, UsageError
-from dockyard.graph.ops import ContextSource, ImageSource, Op, State
+from dockyard.graph.ops import ContextSource, ImageSource, State
 from dockyard.platform import Platform
 
 _REF_RE = re.compile(
@@ -27,16 +32,6 @@ _REF_RE = re.compile(
     r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
     r"(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
 )
-
-
-@dataclass(frozen=True)
-class Step:
-    """One planned instruction: where it is, what it does (expanded), and its op if any."""
-
-    stage: str
-    line: int
-    text: str
-    op: Op | None = None
 
 
 @dataclass(frozen=True)
@@ -54,68 +49,6 @@ class StageResult:
     steps: tuple[Step, ...]
     build_env: tuple[tuple[str, str], ...] = ()
     build_args: tuple[tuple[str, str | None], ...] = ()
-
-
-@dataclass
-class StageScope:
-    """Mutable working state while one stage is converted (never escapes the converter).
-
-    ``build_env`` is BuildKit's LLB state env: the base image's ENV, then every ENV and every
-    ARG that has a value, in the order llb ``EnvList.AddOrReplace`` gives (a name set again moves
-    to the end). It expands words and is RUN's environment, so an ARG declared after an ENV of
-    the same name wins there, while the image config keeps the ENV. ``image_env`` and ``labels``
-    are the config's, kept as dicts so that 10,000 ENV lines plan in linear time.
-    """
-
-    stage: Stage
-    platform: Platform
-    state: State
-    config: ImageConfig
-    build_env: dict[str, str] = field(default_factory=dict)
-    build_args: list[tuple[str, str | None]] = field(default_factory=list)
-    image_env: dict[str, str] = field(default_factory=dict)
-    labels: dict[str, str] = field(default_factory=dict)
-    steps: list[Step] = field(default_factory=list)
-    history: list[HistoryEntry] = field(default_factory=list)
-    config_changed_cmd: bool = False
-
-    def __post_init__(self) -> None:
-        for item in self.config.env:
-            name, _, value = item.partition("=")
-            self.image_env[name] = value
-            self.set_env(name, value)
-        self.labels.update(self.config.labels)
-
-    def add_history(self, created_by: str, *, empty_layer: bool) -> None:
-        """Collected here and attached once at the end (rebuilding the config each time is slow)."""
-        self.history.append(HistoryEntry(created_by=created_by, empty_layer=empty_layer))
-
-    def final_config(self) -> ImageConfig:
-        return replace(self.config, env=tuple(f"{k}={v}" for k, v in self.image_env.items()),
-                       labels=tuple(self.labels.items()), history=(*self.config.history, *self.history))
-
-    def expansion_env(self) -> Mapping[str, str]:
-        """The environment words expand in (BuildKit's ``getEnv(d.state)``); read it, do not modify it."""
-        return self.build_env
-
-    def set_env(self, name: str, value: str) -> None:
-        """llb ``EnvList.AddOrReplace``: the name takes the new value and moves to the end."""
-        self.build_env.pop(name, None)
-        self.build_env[name] = value
-
-    def set_image_env(self, name: str, value: str) -> None:
-        """ENV: the config's entry is replaced in place (dockerfile2llb ``addEnv``), the build env's moved."""
-        self.image_env[name] = value
-        self.set_env(name, value)
-
-
-@dataclass
-class Usage:
-    """What the planned stages use: secrets and ssh ids (for ``--call=outline``), stages in order."""
-
-    secrets: dict[str, bool] = field(default_factory=dict)
-    ssh: dict[str, bool] = field(default_factory=dict)
-    stages: list[str] = field(default_factory=list)
 
 
 class StageConverter:
@@ -298,9 +231,6 @@ class StageConverter:
         return scope
 
     def _convert(self, stage: Stage) -> StageResult:
-        from dockyard.dockerfile.decode import decode
-        from dockyard.dockerfile.dispatch import dispatch
-
         scope = self._base(stage)
         triggers = scope.config.onbuild
         if triggers:

@@ -17,9 +17,9 @@ from typing import TypeVar
 
 from dockyard.dockerfile import configvalues
 from dockyard.dockerfile import instructions as ins
-from dockyard.dockerfile.convert import StageConverter, StageScope, Step
 from dockyard.dockerfile.imageconfig import Healthcheck
 from dockyard.dockerfile.mounts import build_mounts, mount_flag_text
+from dockyard.dockerfile.scope import Converter, StageScope, Step
 from dockyard.graph.ops import Copy, Exec, GitSource, HttpSource, Merge, Mkdir, Mkfile, Mount, Op, State
 
 T = TypeVar("T", bound=ins.Instruction)
@@ -50,7 +50,7 @@ def _command(scope: StageScope, args: tuple[str, ...], json_form: bool) -> tuple
     return args if json_form else (*scope.config.effective_shell(), " ".join(args))
 
 
-def _run(conv: StageConverter, scope: StageScope, item: ins.Run) -> None:
+def _run(conv: Converter, scope: StageScope, item: ins.Run) -> None:
     env = scope.expansion_env()
     argv = _command(scope, item.args, item.json)
     script_mounts: tuple[Mount, ...] = ()
@@ -137,7 +137,7 @@ def _is_git(src: str) -> bool:
     return src.startswith(("git@", "git://")) or base.endswith(".git")
 
 
-def _copy(conv: StageConverter, scope: StageScope, item: ins.Copy | ins.Add) -> None:
+def _copy(conv: Converter, scope: StageScope, item: ins.Copy | ins.Add) -> None:
     env = scope.expansion_env()
     keyword = "COPY" if isinstance(item, ins.Copy) else "ADD"
     sources = tuple(conv.expand(s, env, item.line) for s in item.sources)
@@ -235,7 +235,7 @@ def _copy(conv: StageConverter, scope: StageScope, item: ins.Copy | ins.Add) -> 
     )
 
 
-def _checksum(conv: StageConverter, item: ins.Add, sources: tuple[str, ...], env: Mapping[str, str]) -> str:
+def _checksum(conv: Converter, item: ins.Add, sources: tuple[str, ...], env: Mapping[str, str]) -> str:
     """``--checksum``, checked as BuildKit's dispatchCopy (convert_copy.go) and digest.Parse check it."""
     if not item.checksum:
         return ""
@@ -269,7 +269,7 @@ def _copy_flags(item: ins.Copy | ins.Add, *, from_text: str, chown: str, chmod: 
     return "".join(p + " " for p in parts)
 
 
-def _workdir(conv: StageConverter, scope: StageScope, item: ins.Workdir) -> None:
+def _workdir(conv: Converter, scope: StageScope, item: ins.Workdir) -> None:
     path = conv.expand(item.path, scope.expansion_env(), item.line)
     path = posixpath.normpath(_resolve(path, _cwd(scope)))
     if path.startswith("//"):
@@ -297,7 +297,7 @@ def _meta(scope: StageScope, line: int, text: str) -> None:
     scope.steps.append(Step(scope.stage.label, line, text))
 
 
-def _env(conv: StageConverter, scope: StageScope, item: ins.Env) -> None:
+def _env(conv: Converter, scope: StageScope, item: ins.Env) -> None:
     env = scope.expansion_env()
     pairs = [(conv.expand(k, env, item.line), conv.expand(v, env, item.line)) for k, v in item.pairs]
     for key, value in pairs:
@@ -305,7 +305,7 @@ def _env(conv: StageConverter, scope: StageScope, item: ins.Env) -> None:
     _meta(scope, item.line, "ENV " + " ".join(f"{k}={v}" for k, v in pairs))
 
 
-def _label(conv: StageConverter, scope: StageScope, item: ins.Label) -> None:
+def _label(conv: Converter, scope: StageScope, item: ins.Label) -> None:
     env = scope.expansion_env()
     pairs = [(conv.expand(k, env, item.line), conv.expand(v, env, item.line)) for k, v in item.pairs]
     for key, value in pairs:
@@ -313,28 +313,28 @@ def _label(conv: StageConverter, scope: StageScope, item: ins.Label) -> None:
     _meta(scope, item.line, "LABEL " + " ".join(f"{k}={v}" for k, v in pairs))
 
 
-def _arg(conv: StageConverter, scope: StageScope, item: ins.Arg) -> None:
+def _arg(conv: Converter, scope: StageScope, item: ins.Arg) -> None:
     conv.declare_arg(scope, item)
     declared = scope.build_args[len(scope.build_args) - len(item.args):]
     shown = " ".join(name if value is None else f"{name}={value}" for name, value in declared)
     _meta(scope, item.line, f"ARG {shown}")
 
 
-def _cmd(conv: StageConverter, scope: StageScope, item: ins.Cmd) -> None:
+def _cmd(conv: Converter, scope: StageScope, item: ins.Cmd) -> None:
     cmd = _command(scope, item.args, item.json)
     scope.config = replace(scope.config, cmd=cmd)
     scope.config_changed_cmd = True
     _meta(scope, item.line, f"CMD {_go_quote(cmd)}")
 
 
-def _entrypoint(conv: StageConverter, scope: StageScope, item: ins.Entrypoint) -> None:
+def _entrypoint(conv: Converter, scope: StageScope, item: ins.Entrypoint) -> None:
     entry = _command(scope, item.args, item.json)
     cmd = scope.config.cmd if scope.config_changed_cmd else None
     scope.config = replace(scope.config, entrypoint=entry, cmd=cmd)
     _meta(scope, item.line, f"ENTRYPOINT {_go_quote(entry)}")
 
 
-def _expose(conv: StageConverter, scope: StageScope, item: ins.Expose) -> None:
+def _expose(conv: Converter, scope: StageScope, item: ins.Expose) -> None:
     env = scope.expansion_env()
     ports = set(scope.config.exposed_ports)
     added: list[str] = []
@@ -350,7 +350,7 @@ def _expose(conv: StageConverter, scope: StageScope, item: ins.Expose) -> None:
     _meta(scope, item.line, "EXPOSE [" + " ".join(added) + "]")  # Go's %v of the list, as dispatchExpose
 
 
-def _volume(conv: StageConverter, scope: StageScope, item: ins.Volume) -> None:
+def _volume(conv: Converter, scope: StageScope, item: ins.Volume) -> None:
     env = scope.expansion_env()
     paths = [conv.expand(p, env, item.line) for p in item.paths]
     volumes = sorted(set(scope.config.volumes) | set(paths))
@@ -358,13 +358,13 @@ def _volume(conv: StageConverter, scope: StageScope, item: ins.Volume) -> None:
     _meta(scope, item.line, f"VOLUME [{' '.join(paths)}]")
 
 
-def _user(conv: StageConverter, scope: StageScope, item: ins.User) -> None:
+def _user(conv: Converter, scope: StageScope, item: ins.User) -> None:
     user = conv.expand(item.user, scope.expansion_env(), item.line)
     scope.config = replace(scope.config, user=user)
     _meta(scope, item.line, f"USER {user}")
 
 
-def _stopsignal(conv: StageConverter, scope: StageScope, item: ins.StopSignal) -> None:
+def _stopsignal(conv: Converter, scope: StageScope, item: ins.StopSignal) -> None:
     signal = conv.expand(item.signal, scope.expansion_env(), item.line)
     try:
         configvalues.stop_signal(signal)
@@ -374,7 +374,7 @@ def _stopsignal(conv: StageConverter, scope: StageScope, item: ins.StopSignal) -
     _meta(scope, item.line, f"STOPSIGNAL {signal}")
 
 
-def _healthcheck(conv: StageConverter, scope: StageScope, item: ins.Healthcheck) -> None:
+def _healthcheck(conv: Converter, scope: StageScope, item: ins.Healthcheck) -> None:
     check = Healthcheck(
         test=item.test,
         interval=item.interval,
@@ -387,26 +387,26 @@ def _healthcheck(conv: StageConverter, scope: StageScope, item: ins.Healthcheck)
     _meta(scope, item.line, f"HEALTHCHECK {' '.join(item.test)}")
 
 
-def _shell(conv: StageConverter, scope: StageScope, item: ins.Shell) -> None:
+def _shell(conv: Converter, scope: StageScope, item: ins.Shell) -> None:
     scope.config = replace(scope.config, shell=item.argv)
     _meta(scope, item.line, f"SHELL {_go_quote(item.argv)}")
 
 
-def _onbuild(conv: StageConverter, scope: StageScope, item: ins.Onbuild) -> None:
+def _onbuild(conv: Converter, scope: StageScope, item: ins.Onbuild) -> None:
     scope.config = replace(scope.config, onbuild=(*scope.config.onbuild, item.trigger))
     _meta(scope, item.line, f"ONBUILD {item.trigger}")
 
 
-def _maintainer(conv: StageConverter, scope: StageScope, item: ins.Maintainer) -> None:
+def _maintainer(conv: Converter, scope: StageScope, item: ins.Maintainer) -> None:
     name = conv.expand(item.name, scope.expansion_env(), item.line)
     scope.config = replace(scope.config, author=name)
     _meta(scope, item.line, f"MAINTAINER {name}")
 
 
-_HANDLERS: dict[type[ins.Instruction], Callable[[StageConverter, StageScope, ins.Instruction], None]] = {}
+_HANDLERS: dict[type[ins.Instruction], Callable[[Converter, StageScope, ins.Instruction], None]] = {}
 
 
-def _register(kind: type[T], handler: Callable[[StageConverter, StageScope, T], None]) -> None:
+def _register(kind: type[T], handler: Callable[[Converter, StageScope, T], None]) -> None:
     _HANDLERS[kind] = handler  # type: ignore[assignment]
 
 
@@ -432,6 +432,6 @@ for _kind, _handler in (
     _register(_kind, _handler)  # type: ignore[arg-type]
 
 
-def dispatch(conv: StageConverter, scope: StageScope, item: ins.Instruction) -> None:
+def dispatch(conv: Converter, scope: StageScope, item: ins.Instruction) -> None:
     """Apply one instruction to the stage being converted."""
     _HANDLERS[type(item)](conv, scope, item)

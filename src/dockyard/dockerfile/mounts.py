@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from dockyard.dockerfile import instructions as ins
 from dockyard.dockerfile.runmount import MountError, parse_mount, secret_id_and_target, ssh_id_and_target
+from dockyard.dockerfile.scope import Converter, StageScope
 from dockyard.graph.ops import Mount
-
-if TYPE_CHECKING:
-    from dockyard.dockerfile.convert import StageConverter, StageScope
 
 
 def mount_flag_text(spec: str) -> str:
     return f"--mount={spec}"
 
 
-def build_mounts(conv: StageConverter, scope: StageScope, item: ins.Run, env: Mapping[str, str]) -> tuple[Mount, ...]:
+def build_mounts(conv: Converter, scope: StageScope, item: ins.Run, env: Mapping[str, str]) -> tuple[Mount, ...]:
     """One :class:`Mount` per ``--mount`` of ``item``, expanded with ``env``."""
     out: list[Mount] = []
     cwd = scope.config.workdir or "/"

@@ -28,9 +28,10 @@ from pathlib import Path
 from dockyard.dockerfile import dockerignore
 from dockyard.dockerfile import instructions as ins
 from dockyard.dockerfile.args import PLATFORM_ARGS, global_scope, platform_args
-from dockyard.dockerfile.convert import StageConverter, Step
+from dockyard.dockerfile.convert import StageConverter
 from dockyard.dockerfile.imageconfig import ImageConfig
 from dockyard.dockerfile.resolver import ImageResolver
+from dockyard.dockerfile.scope import Step
 from dockyard.dockerfile.stages import Dockerfile, Stage, load
 from dockyard.dockerfile.syntax import parse_path, parse_text
 from dockyard.errors import DockerfileError

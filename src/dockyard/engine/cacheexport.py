@@ -31,11 +31,11 @@ from dockyard.errors import DockyardError, StoreError
 from dockyard.graph import ops
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.layer import LayerOptions, make_layer
-from dockyard.oci.layout import OciLayout
 from dockyard.oci.source import ContentSource
 from dockyard.registry.client import Client
 from dockyard.store.cache import CacheDB, LayerRecord
 from dockyard.store.content import ContentStore
+from dockyard.store.layout import OciLayout
 
 
 def collect(nodes: Iterable[Node], results: Mapping[str, Result], *, cache: CacheDB, content: ContentStore,

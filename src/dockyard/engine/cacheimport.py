@@ -34,13 +34,13 @@ from dockyard.oci import mediatypes
 from dockyard.oci.config import ImageConfig
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.index import Index
-from dockyard.oci.layout import OciLayout
 from dockyard.oci.manifest import Manifest
 from dockyard.oci.unpack import Whiteouts, apply_layer
 from dockyard.reference import Reference
 from dockyard.registry.client import Client
 from dockyard.store.cache import LayerRecord
 from dockyard.store.content import ContentStore
+from dockyard.store.layout import OciLayout
 from dockyard.store.owner import stamp
 
 

@@ -25,10 +25,10 @@ from dockyard.exporters.destination import open_destination, write_atomic
 from dockyard.oci import canonical
 from dockyard.oci.descriptor import REF_NAME, Descriptor
 from dockyard.oci.index import Index
-from dockyard.oci.layout import LAYOUT_VERSION, OciLayout
 from dockyard.oci.source import walk
 from dockyard.reference import Reference
 from dockyard.store.content import ContentStore
+from dockyard.store.layout import LAYOUT_VERSION, OciLayout
 
 IMAGE_NAME = "io.containerd.image.name"
 

@@ -2,7 +2,7 @@
 
 This is the one place bytes land on disk by digest: pulled manifests, configs and layers,
 and the layers and documents the build engine makes. The directory shape is the OCI image
-layout's, so an OCI layout directory is a content store too (:mod:`dockyard.oci.layout`).
+layout's, so an OCI layout directory is a content store too (:mod:`dockyard.store.layout`).
 
 Why it is safe for concurrent processes: a blob is written to a temporary file in the same
 directory, hashed while written, fsynced, and renamed onto its digest only when the digest

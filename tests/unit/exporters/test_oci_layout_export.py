@@ -12,8 +12,8 @@ from dockyard.exporters import export
 from dockyard.exporters.oci_layout import IMAGE_NAME, blobs_of
 from dockyard.exporters.output import OciOutput
 from dockyard.oci.descriptor import REF_NAME, Descriptor
-from dockyard.oci.layout import OciLayout
 from dockyard.store.content import ContentStore
+from dockyard.store.layout import OciLayout
 from tests.unit.exporters import imagefactory
 
 

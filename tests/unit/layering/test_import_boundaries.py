@@ -19,7 +19,7 @@ def _loaded(module: str) -> set[str]:
     return set(json.loads(out))
 
 
-@pytest.mark.parametrize("module", ["dockyard.exporters.oci_layout", "dockyard.oci.source", "dockyard.oci.layout",
+@pytest.mark.parametrize("module", ["dockyard.exporters.oci_layout", "dockyard.oci.source", "dockyard.store.layout",
                                     "dockyard.oci.config", "dockyard.oci.manifest"])
 def test_the_image_model_and_layout_writer_load_no_http_client(module: str) -> None:
     loaded = _loaded(module)
@@ -37,3 +37,10 @@ def test_planning_loads_no_executor_engine_or_registry(module: str) -> None:
 def test_the_library_loads_no_cli() -> None:
     loaded = _loaded("dockyard.phases.build")  # click itself may come along: httpx imports it for its own CLI
     assert not {m for m in loaded if m.startswith("dockyard.cli")}
+
+
+@pytest.mark.parametrize("module", ["dockyard.oci.source", "dockyard.oci.config", "dockyard.oci.manifest",
+                                    "dockyard.oci.index", "dockyard.oci.unpack", "dockyard.oci.tarfs"])
+def test_the_image_model_loads_no_store(module: str) -> None:
+    """An OCI layout holds a content store, so it lives in store/ (store.layout), not in oci/."""
+    assert not {m for m in _loaded(module) if m.startswith("dockyard.store")}

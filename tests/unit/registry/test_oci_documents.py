@@ -14,10 +14,10 @@ from dockyard.oci.canonical import InvalidDocumentError
 from dockyard.oci.config import ContainerConfig, History, ImageConfig
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.index import Index
-from dockyard.oci.layout import OciLayout
 from dockyard.oci.manifest import Manifest
 from dockyard.platform import Platform
 from dockyard.store.content import ContentStore
+from dockyard.store.layout import OciLayout
 from tests.unit.registry.ocischema import validate
 
 LAYER = Descriptor(mediatypes.OCI_LAYER_GZIP, Digest.of_bytes(b"layer"), 5)

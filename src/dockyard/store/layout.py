@@ -5,6 +5,9 @@ client (skopeo and umoci read and write it too). Its blob directory has the cont
 shape, so :attr:`OciLayout.store` is a :class:`~dockyard.store.content.ContentStore` and
 everything that pushes from a store pushes from a layout. Tags are ``index.json`` entries
 annotated with ``org.opencontainers.image.ref.name``.
+
+It lives in ``store/`` and not in ``oci/`` because it holds a content store: the image model
+(``oci/``) describes documents and never depends on where they are kept.
 """
 
 from __future__ import annotations
