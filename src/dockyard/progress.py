@@ -191,7 +191,8 @@ class TtyRenderer:
         with self._lock:
             step = self._steps.get(event.vertex)
             if step is None:
-                step = _Step(len(self._steps) + 1, getattr(event, "name", ""), time.monotonic())
+                name = event.name if isinstance(event, Started | Cached) else ""
+                step = _Step(len(self._steps) + 1, name, time.monotonic())
                 self._steps[event.vertex] = step
             if isinstance(event, Cached):
                 step.cached = step.done = True

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from dockyard import cancel, progress
 from dockyard.errors import DockyardError
@@ -49,8 +49,14 @@ class Worker(Protocol[R]):
         """Execute ``vertex`` given its inputs' results; ``log`` takes output lines."""
         ...
 
-    # Optional: ``cancel()``, called once when the solve fails or is interrupted, to stop
-    # running steps early (the scheduler then waits for them to return).
+
+@runtime_checkable
+class Cancellable(Protocol):
+    """A :class:`Worker` that can stop its running steps early (an optional capability)."""
+
+    def cancel(self) -> None:
+        """Called once when the solve fails or is interrupted; the scheduler then waits for the steps to return."""
+        ...
 
 
 @dataclass
@@ -109,9 +115,8 @@ def solve(
             cancelled.set()
             for fut in running:
                 fut.cancel()
-            stop = getattr(worker, "cancel", None)
-            if callable(stop):
-                stop()  # e.g. kill running containers, so the pool's shutdown does not wait for them
+            if isinstance(worker, Cancellable):
+                worker.cancel()  # e.g. kill running containers, so the pool's shutdown does not wait for them
             raise
     return Outcome(results=results, ran=ran, cached=cached_keys)
 

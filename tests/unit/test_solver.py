@@ -12,7 +12,7 @@ import pytest
 
 from dockyard import progress
 from dockyard.errors import BuildError
-from dockyard.solver import Vertex, solve
+from dockyard.solver import Cancellable, Vertex, solve
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,26 @@ def test_failure_propagates_and_later_steps_do_not_run() -> None:
         solve([top], worker, jobs=2, listener=events.append)
     assert "top" not in worker.runs
     assert any(isinstance(e, progress.Failed) and e.vertex == "bad" for e in events)
+
+
+@dataclass
+class CancellableWorker(FakeWorker):
+    """A worker with the optional ``cancel()`` capability (``solver.Cancellable``), as OpWorker has."""
+
+    cancels: int = 0
+
+    def cancel(self) -> None:
+        self.cancels += 1
+
+
+def test_a_failed_solve_cancels_a_worker_that_can_cancel_once() -> None:
+    worker = CancellableWorker(fail="bad")
+    assert isinstance(worker, Cancellable) and not isinstance(FakeWorker(), Cancellable)
+    with pytest.raises(BuildError, match="bad failed"):
+        solve([V("top", (V("bad"),))], worker, jobs=2)
+    assert worker.cancels == 1
+    solve([V("fine")], worker, jobs=2)  # a solve that succeeds cancels nothing
+    assert worker.cancels == 1
 
 
 @dataclass

@@ -22,7 +22,7 @@ from dockyard.engine.mounts import parse_secret
 from dockyard.errors import ArgumentError, UsageError
 from dockyard.exporters import file_outputs, parse_outputs, push_targets
 from dockyard.exporters.metadata import build_ref
-from dockyard.exporters.output import ImageOptions, Output
+from dockyard.exporters.output import DockerOutput, ImageOptions, ImageOutput, OciOutput, Output
 from dockyard.oci.descriptor import Descriptor
 from dockyard.phases.attest import Attestor
 from dockyard.phases.deliver import Delivery, deliver, prepare
@@ -137,9 +137,8 @@ def run_build(call: BuildCall, *, listener: progress.Listener | None = None, rep
 def image_options(outputs: Sequence[Output]) -> ImageOptions:
     """The image options of the outputs that carry some (buildx lets them agree; the first wins)."""
     for out in outputs:
-        image = getattr(out, "image", None)
-        if isinstance(image, ImageOptions):
-            return image
+        if isinstance(out, OciOutput | DockerOutput | ImageOutput):
+            return out.image
     return ImageOptions()
 
 

@@ -12,15 +12,14 @@ import click
 from dockyard.errors import UsageError
 
 if TYPE_CHECKING:
+    from dockyard.oci.descriptor import Descriptor
     from dockyard.platform import Platform
     from dockyard.registry.client import Client, Progress
 
 
 def _progress() -> Progress:
-    def report(status: str, desc: object) -> None:
-        digest = getattr(desc, "digest", "")
-        short = getattr(digest, "short", "")
-        click.echo(f"{status:>9} {short}", err=True)
+    def report(status: str, desc: Descriptor) -> None:
+        click.echo(f"{status:>9} {desc.digest.short}", err=True)
 
     return report
 

@@ -10,6 +10,8 @@ The pipeline inside this package runs in one direction:
 * ``plan`` is the entry point: per target platform, ``convert`` and ``dispatch`` expand words
   (``shell``) with the right ARG/ENV scope (``args``) and emit immutable graph ops
   (:mod:`dockyard.graph`, mounts via ``mounts``) plus the image config (``imageconfig``);
+  handlers work on a ``scope`` and see the converter only as its ``Converter`` protocol, so
+  imports run one way (``convert`` -> ``dispatch`` -> ``mounts`` -> ``scope``);
   base images are described by an injected ``resolver``;
 * ``lint`` and ``calls`` answer ``--call=check|outline|targets`` and ``--dry-run``;
   ``request`` is what the CLI hands in; ``dockerignore`` decides which context files exist.

@@ -27,7 +27,7 @@ from dockyard.engine.bases import BaseImages
 from dockyard.engine.cacheimport import ImportedCache
 from dockyard.engine.results import SCRATCH, ContextResult, FsResult, Result
 from dockyard.errors import BuildError, NotBuiltError, filesystem_error
-from dockyard.executor.base import Executor, Network, RunRequest
+from dockyard.executor.base import Executor, KillsRunning, Network, RunRequest
 from dockyard.graph import ops
 from dockyard.oci.layer import LayerOptions, make_layer
 from dockyard.oci.rootpath import remove_path, resolve
@@ -78,9 +78,8 @@ class OpWorker:
 
     def cancel(self) -> None:
         """Stop running steps (the solve failed or was interrupted)."""
-        stop = getattr(self.executor, "kill_running", None)
-        if callable(stop):
-            stop()
+        if isinstance(self.executor, KillsRunning):
+            self.executor.kill_running()
 
     # -- cache -----------------------------------------------------------------------------
     def cached(self, vertex: Vertex) -> Result | None:

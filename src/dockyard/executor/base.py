@@ -14,7 +14,7 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from dockyard.errors import BuildError
 from dockyard.platform import Platform
@@ -93,3 +93,12 @@ class Executor(Protocol):
     """Runs steps; :class:`dockyard.executor.runc.RuncExecutor` is the real one."""
 
     def run(self, request: RunRequest, *, on_output: OutputCallback | None = None) -> RunResult: ...
+
+
+@runtime_checkable
+class KillsRunning(Protocol):
+    """An :class:`Executor` that can kill the steps it is running (an optional capability; runc's can)."""
+
+    def kill_running(self) -> None:
+        """Kill every step this executor is running (a failed or interrupted build)."""
+        ...

@@ -88,8 +88,9 @@ def push_everywhere(client: Client, targets: Sequence[PushTarget], desc: Descrip
             (detail if named else f"push to {_where(target)} failed: {detail}")
             + (f" (also failed: {others})" if others else "")
             + "; no tag was moved in any registry",
-            registry=target.reference.registry, code=getattr(error, "code", None),
-            hint=getattr(error, "hint", None) or "fix the registry, then run the release again")
+            registry=target.reference.registry, code=error.code if isinstance(error, RegistryError) else None,
+            hint=(error.hint if isinstance(error, DockyardError) else None)
+            or "fix the registry, then run the release again")
     for target in targets:
         served = client.verify_pushed(target.reference, desc)
         if served is None or served.digest != desc.digest or served.size != desc.size:
