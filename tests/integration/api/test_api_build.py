@@ -7,6 +7,7 @@ import hashlib
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,13 @@ def _context(tmp_path: Path, base: str) -> Path:
         f"FROM {base}\nARG TARGETARCH\nARG VERSION\nCOPY app.txt /app.txt\n"
         'RUN echo "$TARGETARCH $VERSION" > /built && uname -m >> /built\nCMD ["cat", "/built"]\n')
     return ctx
+
+
+def _raw(ref: str) -> dict[str, Any]:
+    out = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"], check=True,
+                         capture_output=True).stdout
+    data: dict[str, Any] = json.loads(out)
+    return data
 
 
 def test_two_platforms_built_and_pushed_through_the_api(busybox_base: str, registry: TestRegistry,
@@ -85,3 +93,27 @@ def test_a_failing_step_is_a_build_error_and_nothing_is_pushed(busybox_base: str
     missing = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"],
                              capture_output=True)
     assert missing.returncode != 0
+
+
+def test_attestations_annotations_and_push_options_through_the_api(busybox_base: str, registry: TestRegistry,
+                                                                   tmp_path: Path) -> None:
+    """The flags that were CLI-only until issue 12 §3: --sbom, --provenance, --annotation, --push-retry,
+    --push-timeout and --placement, by their python names; the index is read back with skopeo."""
+    ctx = _context(tmp_path, busybox_base)
+    repo = "api/attested"
+    ref = f"{registry.address}/{repo}:1"
+    result = dockyard.build(ctx, platforms="linux/amd64", tags=ref, push=True, build_args={"VERSION": "2"},
+                            sbom=True, provenance="mode=max", annotations=["manifest:org.example.release=r1"],
+                            push_retry=1, push_timeout="5m", placement="prefer-native")
+    raw = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"], check=True,
+                         capture_output=True).stdout
+    index = json.loads(raw)
+    assert result.digest == "sha256:" + hashlib.sha256(raw).hexdigest()
+    attestations = [m for m in index["manifests"]
+                    if m.get("annotations", {}).get("vnd.docker.reference.type") == "attestation-manifest"]
+    assert len(attestations) == 1 and len(index["manifests"]) == 2
+    image = next(m for m in index["manifests"] if m not in attestations)
+    assert _raw(f"{registry.address}/{repo}@{image['digest']}")["annotations"]["org.example.release"] == "r1"
+    manifest = _raw(f"{registry.address}/{repo}@{attestations[0]['digest']}")
+    assert sorted(layer["annotations"]["in-toto.io/predicate-type"] for layer in manifest["layers"]) == [
+        "https://slsa.dev/provenance/v1", "https://spdx.dev/Document"]
