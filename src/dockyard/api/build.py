@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -148,6 +148,18 @@ def image_options(outputs: Sequence[Output]) -> ImageOptions:
     return ImageOptions()
 
 
+def build_options(given: BuildOptions, *, ssh: Sequence[str], cache_from: Sequence[str], cache_to: Sequence[str],
+                  image: ImageOptions) -> BuildOptions:
+    """``given`` completed from flag values, as ``dockyard build`` and :func:`build` both do it: the
+    ``--ssh`` agent sockets found, ``--cache-from``/``--cache-to`` parsed, the outputs' image
+    options (media types, compression, their annotations after ``given``'s) and SOURCE_DATE_EPOCH."""
+    return replace(
+        given, ssh=ssh_sockets(ssh), oci_mediatypes=image.oci_mediatypes, compression=image.compression,
+        compression_level=image.compression_level, force_compression=image.force_compression,
+        source_date_epoch=source_date_epoch(), cache_from=tuple(parse_cache_from(s) for s in cache_from),
+        cache_to=tuple(parse_cache_to(s) for s in cache_to), annotations=merged(given.annotations, image.annotations))
+
+
 def attest_request(attest: Sequence[str], *, provenance: str | None, sbom: str | None, storage: str | None,
                    outputs: Sequence[Output]) -> AttestOptions:
     """``--attest``, ``--provenance``, ``--sbom`` and ``--attest-storage`` as one request, checked
@@ -246,20 +258,16 @@ def build(context: str | os.PathLike[str] = ".", *, file: str | os.PathLike[str]
     parsed_outputs = parse_outputs(arguments.strings("outputs", outputs), tags=names,
                                    push=arguments.flag("push", push), load=arguments.flag("load", load))
     image = image_options(parsed_outputs)
-    options = BuildOptions(
-        context=context_dir, dockerfile=dockerfile, platforms=tuple(wanted),
-        build_args=arguments.mapping("build_args", build_args), target=arguments.text("target", target),
-        labels=arguments.mapping("labels", labels),
-        secrets=tuple(parse_secret(s) for s in arguments.strings("secrets", secrets)),
-        ssh=ssh_sockets(arguments.strings("ssh", ssh)), no_cache=arguments.flag("no_cache", no_cache),
-        no_cache_filter=arguments.strings("no_cache_filter", no_cache_filter),
-        oci_mediatypes=image.oci_mediatypes, compression=image.compression,
-        compression_level=image.compression_level, force_compression=image.force_compression,
-        source_date_epoch=source_date_epoch(),
-        cache_from=tuple(parse_cache_from(s) for s in arguments.strings("cache_from", cache_from)),
-        cache_to=tuple(parse_cache_to(s) for s in arguments.strings("cache_to", cache_to)),
-        annotations=merged(parse_cli(arguments.strings("annotations", annotations)), image.annotations),
-    )
+    options = build_options(
+        BuildOptions(context=context_dir, dockerfile=dockerfile, platforms=tuple(wanted),
+                     build_args=arguments.mapping("build_args", build_args), target=arguments.text("target", target),
+                     labels=arguments.mapping("labels", labels),
+                     secrets=tuple(parse_secret(s) for s in arguments.strings("secrets", secrets)),
+                     no_cache=arguments.flag("no_cache", no_cache),
+                     no_cache_filter=arguments.strings("no_cache_filter", no_cache_filter),
+                     annotations=parse_cli(arguments.strings("annotations", annotations))),
+        ssh=arguments.strings("ssh", ssh), cache_from=arguments.strings("cache_from", cache_from),
+        cache_to=arguments.strings("cache_to", cache_to), image=image)
     delivery = Delivery(outputs=parsed_outputs, tags=names,
                         metadata_file=arguments.path("metadata_file", metadata_file, optional=True),
                         iidfile=arguments.path("iidfile", iidfile, optional=True),

@@ -11,19 +11,17 @@ from typing import TYPE_CHECKING
 import click
 
 from dockyard import progress
-from dockyard.api.build import BuildCall, attest_request, image_options, push_timeout, run_build, ssh_sockets
+from dockyard.api.build import BuildCall, attest_request, build_options, image_options, push_timeout, run_build
 from dockyard.api.build import attestor as attestor_for
 from dockyard.builders.node import Placement
 from dockyard.cli.buildflags import RunFlags
 from dockyard.cli.registryhosts import registry_ca
 from dockyard.dockerfile.calls import build_warnings
 from dockyard.dockerfile.request import BuildRequest
-from dockyard.engine.cacheoptions import parse_cache_from, parse_cache_to
 from dockyard.engine.mounts import parse_secret
 from dockyard.errors import DockerfileError, UsageError
 from dockyard.exporters import parse_outputs, push_targets
 from dockyard.exporters.output import ImageOptions, Output
-from dockyard.oci.annotations import merged
 from dockyard.phases.deliver import Delivery
 from dockyard.phases.request import BuildOptions, source_date_epoch
 from dockyard.registry.client import Client
@@ -119,18 +117,12 @@ def _call(request: BuildRequest, flags: RunFlags) -> BuildCall:
                         push_retry=release.push_retry, sign_key=signing.key if signing else None,
                         sign_format=signing.form if signing else "classic")
     _check_rewrite_timestamp(image)
-    options = BuildOptions(
-        context=request.context, dockerfile=request.dockerfile, platforms=request.platforms,
-        build_args=request.build_args, target=request.target, labels=labels, secrets=parsed_secrets,
-        ssh=ssh_sockets(flags.ssh), no_cache=flags.no_cache, no_cache_filter=flags.no_cache_filter,
-        oci_mediatypes=image.oci_mediatypes, compression=image.compression,
-        compression_level=image.compression_level, force_compression=image.force_compression,
-        source_date_epoch=source_date_epoch(),
-        cache_from=tuple(parse_cache_from(s) for s in flags.cache_from),
-        cache_to=tuple(parse_cache_to(s) for s in flags.cache_to),
-        annotations=merged(release.annotations, image.annotations),
-        base_annotations=release.base_annotations,
-    )
+    options = build_options(
+        BuildOptions(context=request.context, dockerfile=request.dockerfile, platforms=request.platforms,
+                     build_args=request.build_args, target=request.target, labels=labels, secrets=parsed_secrets,
+                     no_cache=flags.no_cache, no_cache_filter=flags.no_cache_filter,
+                     annotations=release.annotations, base_annotations=release.base_annotations),
+        ssh=flags.ssh, cache_from=flags.cache_from, cache_to=flags.cache_to, image=image)
     attestor = attestor_for(attest, options, tags=tags)
     return BuildCall(
         options=options, delivery=delivery, builder=flags.builder,
