@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dockyard import arguments, progress
 from dockyard.attest import options as attest_options
@@ -37,6 +37,9 @@ from dockyard.reference import Reference
 from dockyard.registry.client import Client
 from dockyard.registry.hosts import HostsConfig
 from dockyard.registry.watch import DEFAULT_PUSH_TIMEOUT
+
+if TYPE_CHECKING:  # cryptography loads only for a signed build
+    from dockyard.sign.request import Signing
 
 Report = Callable[[str], None]
 
@@ -182,6 +185,26 @@ def attestor(wanted: AttestOptions, options: BuildOptions, *, tags: Sequence[str
                      source_date_epoch=options.source_date_epoch, oci=options.oci_mediatypes)
 
 
+def signing(spec: str | None, outputs: Sequence[Output], *, password: Callable[[], bytes | None]) -> Signing | None:
+    """``--sign key=PATH[,format=F]``: the key loaded before the build (a wrong password fails in a
+    second, not after it); ``password`` is asked only once the spec has a registry output to sign."""
+    if spec is None:
+        return None
+    if not push_targets(outputs):
+        raise UsageError("--sign signs what is pushed: there is no registry output", hint="add --push")
+    from dockyard.sign.request import parse
+
+    return parse(spec, password=password())
+
+
+def cosign_password() -> bytes | None:
+    """COSIGN_PASSWORD, as cosign reads it (the library never prompts)."""
+    from dockyard.sign.keys import PASSWORD_ENV
+
+    value = os.environ.get(PASSWORD_ENV)
+    return value.encode() if value is not None else None
+
+
 def push_timeout(value: str | float | None) -> float | None:
     """``--push-timeout``: a duration (90s, 10m, 1h) or seconds; 0 turns the limit off, None keeps the default."""
     if value is None:
@@ -220,7 +243,7 @@ def build(context: str | os.PathLike[str] = ".", *, file: str | os.PathLike[str]
           progress: progress.Listener | None = None, load: bool = False, annotations: str | Sequence[str] = (),
           push_timeout: str | float | None = None, push_retry: int = 0, placement: str | None = None,
           attest: str | Sequence[str] = (), provenance: str | bool | None = None, sbom: str | bool | None = None,
-          attest_storage: str | None = None) -> BuildOutcome:
+          attest_storage: str | None = None, sign: str | None = None) -> BuildOutcome:
     """Build an image from a Dockerfile and a context, as ``dockyard build`` (buildx's flags, same names).
 
     Arguments are plain values, converted once: ``context`` and ``file`` (the Dockerfile,
@@ -238,7 +261,9 @@ def build(context: str | os.PathLike[str] = ".", *, file: str | os.PathLike[str]
     ``"native-only"``, ``"prefer-native"`` or ``"any"``. ``attest`` takes ``--attest`` values
     (``"type=provenance,mode=max"``, ``"type=sbom"``); ``provenance`` and ``sbom`` are their
     shorthands (``True``, ``False`` or the flag's value, e.g. ``provenance="mode=max"``);
-    ``attest_storage`` is ``"index"`` (default) or ``"referrers"``.
+    ``attest_storage`` is ``"index"`` (default) or ``"referrers"``. ``sign``
+    (``"key=cosign.key[,format=bundle]"``) signs what is pushed, the key's password read from
+    ``COSIGN_PASSWORD``.
 
     Returns a :class:`BuildOutcome` (``digest``, ``platforms``, ``metadata``, ``pushed``).
     Raises :class:`~dockyard.errors.DockyardError` subclasses (``.hint`` says what to do):
@@ -268,10 +293,12 @@ def build(context: str | os.PathLike[str] = ".", *, file: str | os.PathLike[str]
                      annotations=parse_cli(arguments.strings("annotations", annotations))),
         ssh=arguments.strings("ssh", ssh), cache_from=arguments.strings("cache_from", cache_from),
         cache_to=arguments.strings("cache_to", cache_to), image=image)
+    signed = signing(arguments.text("sign", sign), parsed_outputs, password=cosign_password)
     delivery = Delivery(outputs=parsed_outputs, tags=names,
                         metadata_file=arguments.path("metadata_file", metadata_file, optional=True),
                         iidfile=arguments.path("iidfile", iidfile, optional=True),
-                        push_retry=arguments.count("push_retry", push_retry, most=10))
+                        push_retry=arguments.count("push_retry", push_retry, most=10),
+                        sign_key=signed.key if signed else None, sign_format=signed.form if signed else "classic")
     if progress is not None and not callable(progress):
         raise ArgumentError(f"progress must be a callable taking one event, not {type(progress).__name__}")
     listener = progress

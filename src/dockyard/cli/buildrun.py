@@ -6,13 +6,19 @@ Outputs are parsed before anything runs, so a typo fails in a second, not after 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
 from dockyard import progress
-from dockyard.api.build import BuildCall, attest_request, build_options, image_options, push_timeout, run_build
-from dockyard.api.build import attestor as attestor_for
+from dockyard.api.build import (
+    BuildCall,
+    attest_request,
+    attestor,
+    build_options,
+    image_options,
+    push_timeout,
+    run_build,
+    signing,
+)
 from dockyard.builders.node import Placement
 from dockyard.cli.buildflags import RunFlags
 from dockyard.cli.registryhosts import registry_ca
@@ -20,16 +26,13 @@ from dockyard.dockerfile.calls import build_warnings
 from dockyard.dockerfile.request import BuildRequest
 from dockyard.engine.mounts import parse_secret
 from dockyard.errors import DockerfileError, UsageError
-from dockyard.exporters import parse_outputs, push_targets
-from dockyard.exporters.output import ImageOptions, Output
+from dockyard.exporters import parse_outputs
+from dockyard.exporters.output import ImageOptions
 from dockyard.phases.deliver import Delivery
 from dockyard.phases.request import BuildOptions, source_date_epoch
 from dockyard.registry.client import Client
 from dockyard.registry.configs import ConfigResolver
 from dockyard.store.content import ContentStore
-
-if TYPE_CHECKING:  # cryptography loads only for --sign
-    from dockyard.sign.request import Signing
 
 
 def _labels(values: tuple[str, ...]) -> dict[str, str]:
@@ -71,16 +74,10 @@ def _lint(request: BuildRequest, client: Client) -> list[str]:
     return warnings
 
 
-def _signing(spec: str | None, outputs: tuple[Output, ...]) -> Signing | None:
-    """``--sign key=PATH[,format=F]``: loaded before the build (a wrong password fails in a second, not after it)."""
-    if spec is None:
-        return None
-    if not push_targets(outputs):
-        raise UsageError("--sign signs what is pushed: there is no registry output", hint="add --push")
+def _password() -> bytes | None:
     from dockyard.cli.keypair import password
-    from dockyard.sign.request import parse
 
-    return parse(spec, password=password(confirm=False))
+    return password(confirm=False)
 
 
 def run(request: BuildRequest, flags: RunFlags) -> int:
@@ -112,10 +109,10 @@ def _call(request: BuildRequest, flags: RunFlags) -> BuildCall:
     image = image_options(outputs)
     attest = attest_request(flags.attest.attest, provenance=flags.attest.provenance, sbom=flags.attest.sbom,
                             storage=flags.attest.storage, outputs=outputs)
-    signing = _signing(flags.sign, outputs)
+    signed = signing(flags.sign, outputs, password=_password)
     delivery = Delivery(outputs=outputs, tags=tags, metadata_file=flags.metadata_file, iidfile=flags.iidfile,
-                        push_retry=release.push_retry, sign_key=signing.key if signing else None,
-                        sign_format=signing.form if signing else "classic")
+                        push_retry=release.push_retry, sign_key=signed.key if signed else None,
+                        sign_format=signed.form if signed else "classic")
     _check_rewrite_timestamp(image)
     options = build_options(
         BuildOptions(context=request.context, dockerfile=request.dockerfile, platforms=request.platforms,
@@ -123,11 +120,11 @@ def _call(request: BuildRequest, flags: RunFlags) -> BuildCall:
                      no_cache=flags.no_cache, no_cache_filter=flags.no_cache_filter,
                      annotations=release.annotations, base_annotations=release.base_annotations),
         ssh=flags.ssh, cache_from=flags.cache_from, cache_to=flags.cache_to, image=image)
-    attestor = attestor_for(attest, options, tags=tags)
+    made = attestor(attest, options, tags=tags)
     return BuildCall(
         options=options, delivery=delivery, builder=flags.builder,
         placement=Placement.parse(flags.placement) if flags.placement is not None else None,
-        push_timeout=push_timeout(flags.push_timeout), attestors=(attestor,) if attestor else (),
+        push_timeout=push_timeout(flags.push_timeout), attestors=(made,) if made else (),
         # with gates, nothing may reach a registry before they pass: nodes hand every blob back
         gate=release.delivery_gate, early_push=release.policy.empty, registry_ca=registry_ca(),
     )

@@ -3,6 +3,7 @@ skopeo), and an OCI layout export (checked with umoci), with typed progress even
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import subprocess
@@ -15,6 +16,7 @@ import dockyard
 from dockyard import progress
 from dockyard.executor import qemu
 from tests.integration.build.buildrig import inspect_raw, unpack
+from tests.integration.registryhelpers import dockyard as cli
 from tests.rig.registries import TestRegistry
 
 pytestmark = pytest.mark.integration
@@ -95,16 +97,20 @@ def test_a_failing_step_is_a_build_error_and_nothing_is_pushed(busybox_base: str
     assert missing.returncode != 0
 
 
-def test_attestations_annotations_and_push_options_through_the_api(busybox_base: str, registry: TestRegistry,
-                                                                   tmp_path: Path) -> None:
-    """The flags that were CLI-only until issue 12 §3: --sbom, --provenance, --annotation, --push-retry,
-    --push-timeout and --placement, by their python names; the index is read back with skopeo."""
+def test_attestations_annotations_signing_and_push_options_through_the_api(
+        busybox_base: str, registry: TestRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The flags that were CLI-only until issue 12 §3: --sbom, --provenance, --annotation, --sign,
+    --push-retry, --push-timeout and --placement, by their python names; the index is read back
+    with skopeo and the signature checked with openssl."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COSIGN_PASSWORD", "api-pw-4d1")
+    cli("generate-key-pair")
     ctx = _context(tmp_path, busybox_base)
     repo = "api/attested"
     ref = f"{registry.address}/{repo}:1"
     result = dockyard.build(ctx, platforms="linux/amd64", tags=ref, push=True, build_args={"VERSION": "2"},
                             sbom=True, provenance="mode=max", annotations=["manifest:org.example.release=r1"],
-                            push_retry=1, push_timeout="5m", placement="prefer-native")
+                            sign="key=cosign.key", push_retry=1, push_timeout="5m", placement="prefer-native")
     raw = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"], check=True,
                          capture_output=True).stdout
     index = json.loads(raw)
@@ -117,3 +123,13 @@ def test_attestations_annotations_and_push_options_through_the_api(busybox_base:
     manifest = _raw(f"{registry.address}/{repo}@{attestations[0]['digest']}")
     assert sorted(layer["annotations"]["in-toto.io/predicate-type"] for layer in manifest["layers"]) == [
         "https://slsa.dev/provenance/v1", "https://spdx.dev/Document"]
+    # signed by digest: cosign's .sig tag, its payload naming the index, the signature checked by openssl
+    layer = _raw(f"{registry.address}/{repo}:sha256-{result.digest[7:]}.sig")["layers"][0]
+    payload = subprocess.run(["curl", "-fsS", f"http://{registry.address}/v2/{repo}/blobs/{layer['digest']}"],
+                             check=True, capture_output=True).stdout
+    assert json.loads(payload)["critical"]["image"]["docker-manifest-digest"] == result.digest
+    (tmp_path / "payload.json").write_bytes(payload)
+    (tmp_path / "payload.sig").write_bytes(base64.b64decode(layer["annotations"]["dev.cosignproject.cosign/signature"]))
+    checked = subprocess.run(["openssl", "dgst", "-sha256", "-verify", "cosign.pub", "-signature", "payload.sig",
+                              "payload.json"], capture_output=True, text=True)
+    assert checked.returncode == 0 and "Verified OK" in checked.stdout
