@@ -130,8 +130,9 @@ def test_rootless_two_platform_build_push_rebuild_du_prune(user: User, workdir: 
         assert "opt/old/.wh..wh..opq" in names and "data/.wh.gone" in names
 
     # one cache mount (id = target) shared by both platforms' steps, kept between them (BuildKit:
-    # solver/llbsolver/mounts/mount.go, getRefCacheDir: the id alone names the cache)
-    assert sorted(counts) == ["x\n", "x\nx\n"]
+    # solver/llbsolver/mounts/mount.go, getRefCacheDir: the id alone names the cache). The default
+    # sharing=shared lets the two steps run at once, so under load both may see both appends.
+    assert set(counts) <= {"x\n", "x\nx\n"} and max(counts) == "x\nx\n", counts
 
     # seen from outside, the store holds the namespace's ids shifted into the user's ranges
     snapshots = workdir / "data" / "dockyard" / "snapshots"
