@@ -8,6 +8,7 @@ that would move every build's digest fails here first.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from dockyard.digest import Digest
 from dockyard.dockerfile.imageconfig import Healthcheck, ImageConfig
@@ -25,7 +26,7 @@ PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def _planned() -> ImageConfig:
-    base = {
+    base: dict[str, Any] = {
         "config": {"Env": ["A=1"], "Cmd": ["sh"], "Healthcheck": {"Test": ["CMD", "x"], "Interval": 5},
                    "Shell": ["/bin/bash", "-c"], "Labels": {"z": "1", "a": "2"}, "ExposedPorts": {"80/tcp": {}},
                    "Volumes": {"/v": {}}, "OnBuild": ["RUN x"]},
@@ -33,7 +34,9 @@ def _planned() -> ImageConfig:
         "history": [{"created": "2023-11-14T22:13:20Z", "created_by": "base", "author": "someone"},
                     {"created_by": "", "empty_layer": True}, {"comment": "c"}],
     }
-    config = ImageConfig.from_oci(base, Platform.parse("linux/arm/v7")).with_history("RUN true", empty_layer=False)
+    platform = Platform.parse("linux/arm/v7")
+    parsed = OciImageConfig.from_json({**platform.to_oci(), **base})
+    config = ImageConfig.from_oci(parsed, platform).with_history("RUN true", empty_layer=False)
     return replace(config.with_label("k", "v"), user="u", workdir="/w", entrypoint=("e",), stop_signal="SIGTERM",
                    healthcheck=Healthcheck(test=("NONE",)))
 
