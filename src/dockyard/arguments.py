@@ -55,3 +55,20 @@ def text(name: str, value: object, *, optional: bool = True) -> str | None:
     if isinstance(value, str):
         return value
     raise ArgumentError(f"{name} must be a string, not {type(value).__name__}")
+
+
+def count(name: str, value: object, *, most: int) -> int:
+    """A whole number from 0 to ``most`` (``push_retry=2``)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= most:
+        return value
+    raise ArgumentError(f"{name} must be a whole number from 0 to {most}, not {value!r}", hint=f"e.g. {name}=2")
+
+
+def switch(name: str, value: object) -> str | None:
+    """A flag that also takes a value (``provenance=True`` or ``provenance="mode=max"``), as its CLI text."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    raise ArgumentError(f"{name} must be True, False or a string, not {type(value).__name__}",
+                        hint=f'e.g. {name}=True or {name}="mode=max"')

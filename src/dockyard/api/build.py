@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dockyard import arguments, progress
+from dockyard.attest import options as attest_options
+from dockyard.attest.options import AttestOptions
+from dockyard.attest.storage import Storage
 from dockyard.builders.describe import platform_label
 from dockyard.builders.node import Placement
 from dockyard.engine.cacheoptions import parse_cache_from, parse_cache_to
@@ -23,15 +26,20 @@ from dockyard.errors import ArgumentError, UsageError
 from dockyard.exporters import file_outputs, parse_outputs, push_targets
 from dockyard.exporters.metadata import build_ref
 from dockyard.exporters.output import ImageOptions, Output
+from dockyard.oci.annotations import merged, parse_cli
 from dockyard.oci.descriptor import Descriptor
-from dockyard.phases.attest import Attestor
+from dockyard.phases.attest import Attestor, for_build
 from dockyard.phases.deliver import Delivery, deliver, prepare
 from dockyard.phases.request import BuildOptions, source_date_epoch
 from dockyard.phases.result import BuildResult
 from dockyard.platform import Platform, parse_platforms
+from dockyard.reference import Reference
 from dockyard.registry.client import Client
 from dockyard.registry.hosts import HostsConfig
 from dockyard.registry.watch import DEFAULT_PUSH_TIMEOUT
+
+if TYPE_CHECKING:  # cryptography loads only for a signed build
+    from dockyard.sign.request import Signing
 
 Report = Callable[[str], None]
 
@@ -143,6 +151,75 @@ def image_options(outputs: Sequence[Output]) -> ImageOptions:
     return ImageOptions()
 
 
+def build_options(given: BuildOptions, *, ssh: Sequence[str], cache_from: Sequence[str], cache_to: Sequence[str],
+                  image: ImageOptions) -> BuildOptions:
+    """``given`` completed from flag values, as ``dockyard build`` and :func:`build` both do it: the
+    ``--ssh`` agent sockets found, ``--cache-from``/``--cache-to`` parsed, the outputs' image
+    options (media types, compression, their annotations after ``given``'s) and SOURCE_DATE_EPOCH."""
+    return replace(
+        given, ssh=ssh_sockets(ssh), oci_mediatypes=image.oci_mediatypes, compression=image.compression,
+        compression_level=image.compression_level, force_compression=image.force_compression,
+        source_date_epoch=source_date_epoch(), cache_from=tuple(parse_cache_from(s) for s in cache_from),
+        cache_to=tuple(parse_cache_to(s) for s in cache_to), annotations=merged(given.annotations, image.annotations))
+
+
+def attest_request(attest: Sequence[str], *, provenance: str | None, sbom: str | None, storage: str | None,
+                   outputs: Sequence[Output]) -> AttestOptions:
+    """``--attest``, ``--provenance``, ``--sbom`` and ``--attest-storage`` as one request, checked
+    against the outputs before anything is built (referrers live in a registry only)."""
+    wanted = attest_options.parse(attest, provenance=provenance, sbom=sbom, storage=storage)
+    if wanted.wanted and wanted.storage is Storage.REFERRERS and file_outputs(outputs):
+        raise UsageError("--attest-storage=referrers stores attestations in a registry only",
+                         hint="push with --push, or keep the default --attest-storage=index for file outputs")
+    return wanted
+
+
+def attestor(wanted: AttestOptions, options: BuildOptions, *, tags: Sequence[str]) -> Attestor | None:
+    """The attest hook for ``wanted`` (None: nothing to attest); provenance records ``options``' invocation."""
+    if not wanted.wanted:
+        return None
+    return for_build(wanted, context=options.context, dockerfile=options.dockerfile or options.context / "Dockerfile",
+                     build_args=options.build_args, labels=options.labels, target=options.target,
+                     secret_ids=tuple(s.id for s in options.secrets), ssh_ids=tuple(options.ssh),
+                     name=Reference.parse(tags[0]) if tags else None,
+                     source_date_epoch=options.source_date_epoch, oci=options.oci_mediatypes)
+
+
+def signing(spec: str | None, outputs: Sequence[Output], *, password: Callable[[], bytes | None]) -> Signing | None:
+    """``--sign key=PATH[,format=F]``: the key loaded before the build (a wrong password fails in a
+    second, not after it); ``password`` is asked only once the spec has a registry output to sign."""
+    if spec is None:
+        return None
+    if not push_targets(outputs):
+        raise UsageError("--sign signs what is pushed: there is no registry output", hint="add --push")
+    from dockyard.sign.request import parse
+
+    return parse(spec, password=password())
+
+
+def cosign_password() -> bytes | None:
+    """COSIGN_PASSWORD, as cosign reads it (the library never prompts)."""
+    from dockyard.sign.keys import PASSWORD_ENV
+
+    value = os.environ.get(PASSWORD_ENV)
+    return value.encode() if value is not None else None
+
+
+def push_timeout(value: str | float | None) -> float | None:
+    """``--push-timeout``: a duration (90s, 10m, 1h) or seconds; 0 turns the limit off, None keeps the default."""
+    if value is None:
+        return DEFAULT_PUSH_TIMEOUT
+    if not isinstance(value, str):
+        return float(value) or None
+    from dockyard.store.gc import parse_duration
+
+    try:
+        seconds = float(value) if value.replace(".", "", 1).isdigit() else parse_duration(value)
+    except UsageError:
+        raise UsageError(f"invalid --push-timeout {value!r}", hint="e.g. 90s, 10m or 1h; 0 for no limit") from None
+    return seconds or None
+
+
 def ssh_sockets(values: Sequence[str]) -> dict[str, str]:
     """``--ssh default|ID[=SOCKET]``: each id's agent socket (``$SSH_AUTH_SOCK`` when not given)."""
     out = {}
@@ -163,7 +240,10 @@ def build(context: str | os.PathLike[str] = ".", *, file: str | os.PathLike[str]
           no_cache: bool = False, no_cache_filter: str | Sequence[str] = (), cache_from: str | Sequence[str] = (),
           cache_to: str | Sequence[str] = (), metadata_file: str | os.PathLike[str] | None = None,
           iidfile: str | os.PathLike[str] | None = None, builder: str | None = None,
-          progress: progress.Listener | None = None) -> BuildOutcome:
+          progress: progress.Listener | None = None, load: bool = False, annotations: str | Sequence[str] = (),
+          push_timeout: str | float | None = None, push_retry: int = 0, placement: str | None = None,
+          attest: str | Sequence[str] = (), provenance: str | bool | None = None, sbom: str | bool | None = None,
+          attest_storage: str | None = None, sign: str | None = None) -> BuildOutcome:
     """Build an image from a Dockerfile and a context, as ``dockyard build`` (buildx's flags, same names).
 
     Arguments are plain values, converted once: ``context`` and ``file`` (the Dockerfile,
@@ -174,7 +254,16 @@ def build(context: str | os.PathLike[str] = ".", *, file: str | os.PathLike[str]
     and ``labels`` are dicts; ``push`` and ``no_cache`` booleans; ``metadata_file`` and
     ``iidfile`` paths; ``builder`` a builder name (default: the one in use). ``progress`` is
     called with each typed :mod:`dockyard.progress` event (steps started, cached, logs, done,
-    failed, and :class:`~dockyard.progress.Notice` lines such as pushes).
+    failed, and :class:`~dockyard.progress.Notice` lines such as pushes). ``load`` is
+    ``outputs="type=docker"``; ``annotations`` take ``--annotation`` values
+    (``"index,manifest:KEY=VALUE"``); ``push_timeout`` is seconds or a duration (``"10m"``; 0: no
+    limit); ``push_retry`` retries a failed push that many times (0-10); ``placement`` is
+    ``"native-only"``, ``"prefer-native"`` or ``"any"``. ``attest`` takes ``--attest`` values
+    (``"type=provenance,mode=max"``, ``"type=sbom"``); ``provenance`` and ``sbom`` are their
+    shorthands (``True``, ``False`` or the flag's value, e.g. ``provenance="mode=max"``);
+    ``attest_storage`` is ``"index"`` (default) or ``"referrers"``. ``sign``
+    (``"key=cosign.key[,format=bundle]"``) signs what is pushed, the key's password read from
+    ``COSIGN_PASSWORD``.
 
     Returns a :class:`BuildOutcome` (``digest``, ``platforms``, ``metadata``, ``pushed``).
     Raises :class:`~dockyard.errors.DockyardError` subclasses (``.hint`` says what to do):
@@ -192,31 +281,45 @@ def build(context: str | os.PathLike[str] = ".", *, file: str | os.PathLike[str]
         wanted += [p for p in parse_platforms(text) if p not in wanted]
     names = arguments.strings("tags", tags)
     parsed_outputs = parse_outputs(arguments.strings("outputs", outputs), tags=names,
-                                   push=arguments.flag("push", push), load=False)
+                                   push=arguments.flag("push", push), load=arguments.flag("load", load))
     image = image_options(parsed_outputs)
-    options = BuildOptions(
-        context=context_dir, dockerfile=dockerfile, platforms=tuple(wanted),
-        build_args=arguments.mapping("build_args", build_args), target=arguments.text("target", target),
-        labels=arguments.mapping("labels", labels),
-        secrets=tuple(parse_secret(s) for s in arguments.strings("secrets", secrets)),
-        ssh=ssh_sockets(arguments.strings("ssh", ssh)), no_cache=arguments.flag("no_cache", no_cache),
-        no_cache_filter=arguments.strings("no_cache_filter", no_cache_filter),
-        oci_mediatypes=image.oci_mediatypes, compression=image.compression,
-        compression_level=image.compression_level, force_compression=image.force_compression,
-        source_date_epoch=source_date_epoch(),
-        cache_from=tuple(parse_cache_from(s) for s in arguments.strings("cache_from", cache_from)),
-        cache_to=tuple(parse_cache_to(s) for s in arguments.strings("cache_to", cache_to)),
-        annotations=image.annotations,
-    )
+    options = build_options(
+        BuildOptions(context=context_dir, dockerfile=dockerfile, platforms=tuple(wanted),
+                     build_args=arguments.mapping("build_args", build_args), target=arguments.text("target", target),
+                     labels=arguments.mapping("labels", labels),
+                     secrets=tuple(parse_secret(s) for s in arguments.strings("secrets", secrets)),
+                     no_cache=arguments.flag("no_cache", no_cache),
+                     no_cache_filter=arguments.strings("no_cache_filter", no_cache_filter),
+                     annotations=parse_cli(arguments.strings("annotations", annotations))),
+        ssh=arguments.strings("ssh", ssh), cache_from=arguments.strings("cache_from", cache_from),
+        cache_to=arguments.strings("cache_to", cache_to), image=image)
+    signed = signing(arguments.text("sign", sign), parsed_outputs, password=cosign_password)
     delivery = Delivery(outputs=parsed_outputs, tags=names,
                         metadata_file=arguments.path("metadata_file", metadata_file, optional=True),
-                        iidfile=arguments.path("iidfile", iidfile, optional=True))
+                        iidfile=arguments.path("iidfile", iidfile, optional=True),
+                        push_retry=arguments.count("push_retry", push_retry, most=10),
+                        sign_key=signed.key if signed else None, sign_format=signed.form if signed else "classic")
     if progress is not None and not callable(progress):
         raise ArgumentError(f"progress must be a callable taking one event, not {type(progress).__name__}")
     listener = progress
-    call = BuildCall(options=options, delivery=delivery, builder=arguments.text("builder", builder))
+    where = arguments.text("placement", placement)
+    attests = attest_request(arguments.strings("attest", attest), provenance=arguments.switch("provenance", provenance),
+                             sbom=arguments.switch("sbom", sbom),
+                             storage=arguments.text("attest_storage", attest_storage), outputs=parsed_outputs)
+    made = attestor(attests, options, tags=names)
+    call = BuildCall(options=options, delivery=delivery, builder=arguments.text("builder", builder),
+                     placement=Placement.parse(where) if where is not None else None,
+                     push_timeout=_push_timeout_argument(push_timeout), attestors=(made,) if made else ())
     return run_build(call, listener=listener,
                      report=(lambda line: listener(progress_notice(line))) if listener is not None else None)
+
+
+def _push_timeout_argument(value: object) -> float | None:
+    """``push_timeout`` as the API takes it: seconds (a number) or a duration string, None: the default."""
+    if value is None or isinstance(value, str) or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return push_timeout(value)
+    raise ArgumentError(f"push_timeout must be seconds or a duration string, not {type(value).__name__}",
+                        hint='e.g. push_timeout="10m" or push_timeout=600')
 
 
 def progress_notice(line: str) -> progress.Notice:

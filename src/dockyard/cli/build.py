@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from dockyard.cli.releaseoptions import release_options
+from dockyard.cli.buildflags import AttestFlags, ReleaseFlags, RunFlags
+from dockyard.cli.releaseoptions import ReleaseOptions, release_options
 from dockyard.dockerfile.request import BuildRequest, answer
 from dockyard.errors import UsageError
 from dockyard.platform import parse_platforms
@@ -84,7 +85,8 @@ def _parse_call(value: str, fmt: str) -> tuple[str, str]:
 @click.option("--push-timeout", help="Fail a push that takes longer (default 10m; e.g. 90s, 1h; 0: no limit)")
 @click.option("--no-cache", is_flag=True, help="Do not use cache when building the image")
 @click.option("--no-cache-filter", multiple=True, help="Do not cache the named stages")
-@click.option("--pull", is_flag=True, help="Always attempt to pull all referenced images")
+@click.option("--pull", is_flag=True,
+              help="Always attempt to pull all referenced images (dockyard always resolves base tags anew)")
 @click.option(
     "--progress",
     type=click.Choice(["auto", "plain", "tty", "rawjson", "quiet"]),
@@ -157,7 +159,35 @@ def build(
     check: bool,
     dry_run: bool,
     fmt: str,
-    **options: object,
+    tag: tuple[str, ...],
+    output: tuple[str, ...],
+    push: bool,
+    load: bool,
+    push_timeout: str | None,
+    no_cache: bool,
+    no_cache_filter: tuple[str, ...],
+    pull: bool,
+    progress: str,
+    metadata_file: Path | None,
+    iidfile: Path | None,
+    cache_from: tuple[str, ...],
+    cache_to: tuple[str, ...],
+    label: tuple[str, ...],
+    annotations: tuple[str, ...],
+    attest: tuple[str, ...],
+    provenance: str | None,
+    sbom: str | None,
+    attest_storage: str | None,
+    sign: str | None,
+    tags_from_git: bool,
+    tag_spec: tuple[str, ...],
+    flavor: tuple[str, ...],
+    no_default_labels: bool,
+    gates: tuple[str, ...],
+    gate_mode: str | None,
+    gate_policy: Path | None,
+    push_retry: int,
+    placement: str | None,
 ) -> int:
     """Start a build from a Dockerfile and a context."""
     _check_specs("--secret", secret, keys=("id", "src", "source", "env", "type"))
@@ -175,7 +205,17 @@ def build(
     if request.call == "build" and not request.dry_run:
         from dockyard.cli.buildrun import run
 
-        return run(request, secrets=secret, ssh=ssh, builder=ctx.obj.builder if ctx.obj else None, **options)
+        del pull  # dockyard always does what --pull asks: every base tag is resolved in its registry
+        release = ReleaseFlags(
+            tags=tag, tags_from_git=tags_from_git, annotations=annotations, gates=gates, gate_mode=gate_mode,
+            gate_policy=gate_policy, push_retry=push_retry,
+            release=ReleaseOptions.from_flags(tag_spec=tag_spec, flavor=flavor, no_default_labels=no_default_labels))
+        return run(request, RunFlags(
+            builder=ctx.obj.builder if ctx.obj else None, secrets=secret, ssh=ssh, outputs=output, push=push,
+            load=load, push_timeout=push_timeout, no_cache=no_cache, no_cache_filter=no_cache_filter,
+            progress=progress, metadata_file=metadata_file, iidfile=iidfile, cache_from=cache_from,
+            cache_to=cache_to, labels=label, sign=sign, placement=placement, release=release,
+            attest=AttestFlags(attest=attest, provenance=provenance, sbom=sbom, storage=attest_storage)))
     if request.call == "check":  # BuildKit's lint reads the base images' configs (their ENV, their platform)
         from dockyard.registry.client import Client
         from dockyard.registry.configs import ConfigResolver

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from dockyard.cli.releaseoptions import ReleaseOptions
+from dockyard.cli.buildflags import ReleaseFlags
 from dockyard.errors import UsageError
 from dockyard.exporters.metadata import describe, write_metadata_file
 from dockyard.gates.outcome import GateReport
@@ -74,20 +74,14 @@ class Release:
         return extra
 
 
-def _strs(value: object) -> tuple[str, ...]:
-    return tuple(str(v) for v in value) if isinstance(value, tuple | list) else ()
-
-
-def plan(context: Path, options: dict[str, object], *, labels: dict[str, str], platforms: int) -> Release:
-    """Read the release options out of ``options``; ``labels`` are the ``--label`` values and
-    ``platforms`` the number of platforms asked for (the standard annotations go on the index
-    too when there is one)."""
-    release = ReleaseOptions.pop_from(options)
-    annotations = parse_cli(_strs(options.pop("annotations", ())))
-    from_git = bool(options.pop("tags_from_git", False))
-    tags = _strs(options.get("tag"))
+def plan(context: Path, flags: ReleaseFlags, *, labels: dict[str, str], platforms: int) -> Release:
+    """Read the release flags; ``labels`` are the ``--label`` values and ``platforms`` the number of
+    platforms asked for (the standard annotations go on the index too when there is one)."""
+    release = flags.release
+    annotations = parse_cli(flags.annotations)
+    tags = flags.tags
     meta = None
-    if from_git:
+    if flags.tags_from_git:
         from dockyard.release.gitcontext import from_environment
         from dockyard.release.meta import compute, name_images
 
@@ -96,7 +90,7 @@ def plan(context: Path, options: dict[str, object], *, labels: dict[str, str], p
         for warning in meta.warnings:
             click.echo(f"WARNING: {warning}", err=True)
         tags = tuple(name_images(tags, meta))
-        if options.get("tag") and not tags:
+        if flags.tags and not tags:
             raise UsageError("no tag could be computed from git for the -t names",
                              hint="check the ref with `dockyard meta --format json`, or pass --tag-spec")
         labels = {**meta.labels, **labels}
@@ -104,14 +98,10 @@ def plan(context: Path, options: dict[str, object], *, labels: dict[str, str], p
             annotations = merged(standard(meta.labels, index=platforms > 1), annotations)  # given ones win
     elif release.specs or release.flavor or release.default_labels is False:
         raise UsageError("--tag-spec, --flavor and --no-default-labels need --tags-from-git")
-    mode, policy_file = options.pop("gate_mode", None), options.pop("gate_policy", None)
-    policy = build_policy(_strs(options.pop("gates", ())), project=context, mode=str(mode) if mode else None,
-                          policy_file=policy_file if isinstance(policy_file, Path) else None)
-    retry = options.pop("push_retry", 0)
+    policy = build_policy(flags.gates, project=context, mode=flags.gate_mode, policy_file=flags.gate_policy)
     return Release(tags=tags, labels=labels, annotations=annotations,
-                   base_annotations=from_git and release.default_labels,
-                   policy=policy, push_retry=int(retry) if isinstance(retry, int) else 0,
-                   meta=meta)
+                   base_annotations=flags.tags_from_git and release.default_labels,
+                   policy=policy, push_retry=flags.push_retry, meta=meta)
 
 
 def _default_specs() -> tuple[str, ...]:

@@ -19,12 +19,13 @@ from dockyard.cli.releaseoptions import ReleaseOptions, release_options
               help="text: one tag a line; json: version, tags, tag-names, labels")
 @click.option("--repo", type=click.Path(path_type=Path, file_okay=False), default=".",
               help="The git repository read when no CI variables are set")
-def meta(*, images: tuple[str, ...], labels: tuple[str, ...], fmt: str, repo: Path, **options: object) -> None:
+def meta(*, images: tuple[str, ...], labels: tuple[str, ...], fmt: str, repo: Path, tag_spec: tuple[str, ...],
+         flavor: tuple[str, ...], no_default_labels: bool) -> None:
     """Compute tags and OCI labels from git and the CI environment, as docker/metadata-action does."""
     from dockyard.release.gitcontext import from_environment
     from dockyard.release.meta import compute
 
-    release = ReleaseOptions.pop_from(options)
+    release = ReleaseOptions.from_flags(tag_spec=tag_spec, flavor=flavor, no_default_labels=no_default_labels)
     result = compute(from_environment(repo=repo), specs=release.specs, flavor=release.flavor, images=images,
                      labels=labels, default_labels=release.default_labels)
     for warning in result.warnings:

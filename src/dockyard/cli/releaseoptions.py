@@ -20,13 +20,10 @@ class ReleaseOptions:
     default_labels: bool = True
 
     @classmethod
-    def pop_from(cls, options: dict[str, object]) -> ReleaseOptions:
-        """Take this group's values out of a verb's ``**options`` (so none is left unread)."""
-        specs, flavor = options.pop("tag_spec", ()), options.pop("flavor", ())
-        no_default = options.pop("no_default_labels", False)
-        return cls(specs=tuple(str(s) for s in specs) if isinstance(specs, tuple) else (),
-                   flavor=tuple(str(f) for f in flavor) if isinstance(flavor, tuple) else (),
-                   default_labels=not no_default)
+    def from_flags(cls, *, tag_spec: tuple[str, ...], flavor: tuple[str, ...],
+                   no_default_labels: bool) -> ReleaseOptions:
+        """The group's values as click parsed them (:func:`release_options`' parameter names)."""
+        return cls(specs=tag_spec, flavor=flavor, default_labels=not no_default_labels)
 
 
 def release_options(func: F) -> F:

@@ -3,10 +3,12 @@ skopeo), and an OCI layout export (checked with umoci), with typed progress even
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +16,7 @@ import dockyard
 from dockyard import progress
 from dockyard.executor import qemu
 from tests.integration.build.buildrig import inspect_raw, unpack
+from tests.integration.registryhelpers import dockyard as cli
 from tests.rig.registries import TestRegistry
 
 pytestmark = pytest.mark.integration
@@ -27,6 +30,13 @@ def _context(tmp_path: Path, base: str) -> Path:
         f"FROM {base}\nARG TARGETARCH\nARG VERSION\nCOPY app.txt /app.txt\n"
         'RUN echo "$TARGETARCH $VERSION" > /built && uname -m >> /built\nCMD ["cat", "/built"]\n')
     return ctx
+
+
+def _raw(ref: str) -> dict[str, Any]:
+    out = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"], check=True,
+                         capture_output=True).stdout
+    data: dict[str, Any] = json.loads(out)
+    return data
 
 
 def test_two_platforms_built_and_pushed_through_the_api(busybox_base: str, registry: TestRegistry,
@@ -85,3 +95,41 @@ def test_a_failing_step_is_a_build_error_and_nothing_is_pushed(busybox_base: str
     missing = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"],
                              capture_output=True)
     assert missing.returncode != 0
+
+
+def test_attestations_annotations_signing_and_push_options_through_the_api(
+        busybox_base: str, registry: TestRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The flags that were CLI-only until issue 12 §3: --sbom, --provenance, --annotation, --sign,
+    --push-retry, --push-timeout and --placement, by their python names; the index is read back
+    with skopeo and the signature checked with openssl."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COSIGN_PASSWORD", "api-pw-4d1")
+    cli("generate-key-pair")
+    ctx = _context(tmp_path, busybox_base)
+    repo = "api/attested"
+    ref = f"{registry.address}/{repo}:1"
+    result = dockyard.build(ctx, platforms="linux/amd64", tags=ref, push=True, build_args={"VERSION": "2"},
+                            sbom=True, provenance="mode=max", annotations=["manifest:org.example.release=r1"],
+                            sign="key=cosign.key", push_retry=1, push_timeout="5m", placement="prefer-native")
+    raw = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"], check=True,
+                         capture_output=True).stdout
+    index = json.loads(raw)
+    assert result.digest == "sha256:" + hashlib.sha256(raw).hexdigest()
+    attestations = [m for m in index["manifests"]
+                    if m.get("annotations", {}).get("vnd.docker.reference.type") == "attestation-manifest"]
+    assert len(attestations) == 1 and len(index["manifests"]) == 2
+    image = next(m for m in index["manifests"] if m not in attestations)
+    assert _raw(f"{registry.address}/{repo}@{image['digest']}")["annotations"]["org.example.release"] == "r1"
+    manifest = _raw(f"{registry.address}/{repo}@{attestations[0]['digest']}")
+    assert sorted(layer["annotations"]["in-toto.io/predicate-type"] for layer in manifest["layers"]) == [
+        "https://slsa.dev/provenance/v1", "https://spdx.dev/Document"]
+    # signed by digest: cosign's .sig tag, its payload naming the index, the signature checked by openssl
+    layer = _raw(f"{registry.address}/{repo}:sha256-{result.digest[7:]}.sig")["layers"][0]
+    payload = subprocess.run(["curl", "-fsS", f"http://{registry.address}/v2/{repo}/blobs/{layer['digest']}"],
+                             check=True, capture_output=True).stdout
+    assert json.loads(payload)["critical"]["image"]["docker-manifest-digest"] == result.digest
+    (tmp_path / "payload.json").write_bytes(payload)
+    (tmp_path / "payload.sig").write_bytes(base64.b64decode(layer["annotations"]["dev.cosignproject.cosign/signature"]))
+    checked = subprocess.run(["openssl", "dgst", "-sha256", "-verify", "cosign.pub", "-signature", "payload.sig",
+                              "payload.json"], capture_output=True, text=True)
+    assert checked.returncode == 0 and "Verified OK" in checked.stdout
