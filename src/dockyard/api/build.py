@@ -243,7 +243,8 @@ def build(context: str | os.PathLike[str] = ".", *, file: str | os.PathLike[str]
           progress: progress.Listener | None = None, load: bool = False, annotations: str | Sequence[str] = (),
           push_timeout: str | float | None = None, push_retry: int = 0, placement: str | None = None,
           attest: str | Sequence[str] = (), provenance: str | bool | None = None, sbom: str | bool | None = None,
-          attest_storage: str | None = None, sign: str | None = None) -> BuildOutcome:
+          attest_storage: str | None = None, sign: str | None = None, gates: str | Sequence[str] = (),
+          gate_mode: str | None = None, gate_policy: str | os.PathLike[str] | None = None) -> BuildOutcome:
     """Build an image from a Dockerfile and a context, as ``dockyard build`` (buildx's flags, same names).
 
     Arguments are plain values, converted once: ``context`` and ``file`` (the Dockerfile,
@@ -263,7 +264,9 @@ def build(context: str | os.PathLike[str] = ".", *, file: str | os.PathLike[str]
     shorthands (``True``, ``False`` or the flag's value, e.g. ``provenance="mode=max"``);
     ``attest_storage`` is ``"index"`` (default) or ``"referrers"``. ``sign``
     (``"key=cosign.key[,format=bundle]"``) signs what is pushed, the key's password read from
-    ``COSIGN_PASSWORD``.
+    ``COSIGN_PASSWORD``. ``gates`` (``["max-size=200MB"]``), ``gate_mode`` (``"enforce"``
+    or ``"warn"``) and ``gate_policy`` (a file; default ``.dockyard/gates.toml`` or
+    ``dockyard.toml`` in the context) are the quality gates checked before anything is delivered.
 
     Returns a :class:`BuildOutcome` (``digest``, ``platforms``, ``metadata``, ``pushed``).
     Raises :class:`~dockyard.errors.DockyardError` subclasses (``.hint`` says what to do):
@@ -302,16 +305,24 @@ def build(context: str | os.PathLike[str] = ".", *, file: str | os.PathLike[str]
     if progress is not None and not callable(progress):
         raise ArgumentError(f"progress must be a callable taking one event, not {type(progress).__name__}")
     listener = progress
+    say = (lambda line: listener(progress_notice(line))) if listener is not None else None
     where = arguments.text("placement", placement)
     attests = attest_request(arguments.strings("attest", attest), provenance=arguments.switch("provenance", provenance),
                              sbom=arguments.switch("sbom", sbom),
                              storage=arguments.text("attest_storage", attest_storage), outputs=parsed_outputs)
     made = attestor(attests, options, tags=names)
+    from dockyard.api.gate import PolicyDelivery
+    from dockyard.gates.policy import build_policy
+
+    policy = build_policy(arguments.strings("gates", gates), project=context_dir,
+                          mode=arguments.text("gate_mode", gate_mode),
+                          policy_file=arguments.path("gate_policy", gate_policy, optional=True))
     call = BuildCall(options=options, delivery=delivery, builder=arguments.text("builder", builder),
                      placement=Placement.parse(where) if where is not None else None,
-                     push_timeout=_push_timeout_argument(push_timeout), attestors=(made,) if made else ())
-    return run_build(call, listener=listener,
-                     report=(lambda line: listener(progress_notice(line))) if listener is not None else None)
+                     push_timeout=_push_timeout_argument(push_timeout), attestors=(made,) if made else (),
+                     gate=None if policy.empty else PolicyDelivery(policy, report=say or (lambda _line: None)),
+                     early_push=policy.empty)
+    return run_build(call, listener=listener, report=say)
 
 
 def _push_timeout_argument(value: object) -> float | None:

@@ -1,8 +1,8 @@
 """The release parts of ``dockyard build``: names and labels from git, gates, and their metadata.
 
 Kept out of ``cli/buildrun.py`` so a build without release options runs exactly as before:
-:func:`plan` reads the options once (all errors before anything is built), :meth:`Release.gate`
-runs the gate phase (``phases.gate``) on the result of all nodes, before delivery, and
+:func:`plan` reads the flags once (all errors before anything is built), :meth:`Release.gate`
+runs the gate phase (``api.gate.run_gates``) on the result of all nodes, before delivery, and
 :meth:`Release.metadata` adds dockyard's keys to ``--metadata-file``.
 """
 
@@ -15,14 +15,13 @@ from typing import Any
 
 import click
 
+from dockyard.api.gate import gate_metadata, run_gates
 from dockyard.cli.buildflags import ReleaseFlags
 from dockyard.errors import UsageError
-from dockyard.exporters.metadata import describe, write_metadata_file
 from dockyard.gates.outcome import GateReport
 from dockyard.gates.policy import GatePolicy, build_policy
 from dockyard.oci.annotations import ExportAnnotations, merged, parse_cli, standard
 from dockyard.phases.deliver import Delivery
-from dockyard.phases.gate import PolicyGate, check
 from dockyard.phases.result import BuildResult
 from dockyard.release.meta import Meta
 
@@ -40,23 +39,9 @@ class Release:
     meta: Meta | None = None
 
     def gate(self, result: BuildResult, delivery: Delivery, *, metadata_extra: Mapping[str, Any]) -> GateReport | None:
-        """Run the policy through the gate phase and print its table; on failure write the metadata
-        file (with the gate results) and let the GateError stop the build before delivery."""
-        if self.policy.empty:
-            return None
-        gate = PolicyGate(self.policy)
-        try:
-            check(result, [gate])
-        finally:
-            if gate.report is not None:
-                verdict = "passed" if gate.report.passed else (
-                    "FAILED" if self.policy.mode == "enforce" else "failed (warn mode)")
-                click.echo(f"quality gates {verdict}:\n{gate.report.table()}", err=True)
-                if not gate.report.passed and self.policy.mode == "enforce" and delivery.metadata_file is not None:
-                    described = describe(result.content, result.descriptor, names=delivery.tags)
-                    write_metadata_file(delivery.metadata_file, described,
-                                        extra={**metadata_extra, **self.metadata(gate.report)})
-        return gate.report
+        """Run the policy (``api.gate.run_gates``), its table on stderr; a failure stops the build before delivery."""
+        return run_gates(self.policy, result, delivery, metadata_extra=metadata_extra,
+                         report=lambda text: click.echo(text, err=True), metadata=self.metadata)
 
     def delivery_gate(self, result: BuildResult, delivery: Delivery, *,
                       metadata_extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -65,9 +50,7 @@ class Release:
 
     def metadata(self, report: GateReport | None) -> dict[str, Any]:
         """dockyard's keys for --metadata-file: ``dockyard.gates`` and ``dockyard.release``."""
-        extra: dict[str, Any] = {}
-        if report is not None:
-            extra["dockyard.gates"] = report.as_json()
+        extra = gate_metadata(report)
         if self.meta is not None:
             extra["dockyard.release"] = {"version": self.meta.version.main or "", "tags": list(self.tags),
                                          "labels": dict(self.meta.labels)}

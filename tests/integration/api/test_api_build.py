@@ -133,3 +133,25 @@ def test_attestations_annotations_signing_and_push_options_through_the_api(
     checked = subprocess.run(["openssl", "dgst", "-sha256", "-verify", "cosign.pub", "-signature", "payload.sig",
                               "payload.json"], capture_output=True, text=True)
     assert checked.returncode == 0 and "Verified OK" in checked.stdout
+
+
+def test_quality_gates_through_the_api_stop_the_push_or_warn(busybox_base: str, registry: TestRegistry,
+                                                             tmp_path: Path) -> None:
+    """``gates``/``gate_mode`` as ``--gate``/``--gate-mode``: an enforced failure raises GateError before
+    anything reaches the registry (skopeo finds nothing) and writes the gate results to the metadata
+    file; warn mode reports the table as a Notice and pushes."""
+    ctx = _context(tmp_path, busybox_base)
+    ref = f"{registry.address}/api/gated:1"
+    meta = tmp_path / "meta.json"
+    with pytest.raises(dockyard.GateError):
+        dockyard.build(ctx, tags=ref, push=True, gates=["max-size=1kB"], metadata_file=meta)
+    assert json.loads(meta.read_text())["dockyard.gates"]["passed"] is False
+    missing = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"],
+                             capture_output=True)
+    assert missing.returncode != 0
+    events: list[progress.Event] = []
+    result = dockyard.build(ctx, tags=ref, push=True, gates="max-size=1kB", gate_mode="warn", metadata_file=meta,
+                            progress=events.append)
+    assert _raw(ref) and result.metadata["dockyard.gates"]["passed"] is False
+    assert any(isinstance(e, progress.Notice) and e.message.startswith("quality gates failed (warn mode)")
+               for e in events)

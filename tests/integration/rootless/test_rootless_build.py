@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import tarfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -283,7 +284,12 @@ def test_rootless_sigterm_to_the_outer_process_cancels_cleanly_and_rm_removes_th
     assert "terminated (SIGTERM)" in "".join(log)
     store = workdir / "data" / "dockyard" / "builders" / "rl"
     assert str(store) not in Path("/proc/mounts").read_text()
-    assert not subprocess.run(["pgrep", "-u", user.name], capture_output=True, check=False).stdout  # nothing left
+    # nothing left: the step's processes get SIGKILL and may take a moment to be reaped after the exit
+    deadline = time.monotonic() + 5
+    while (left := subprocess.run(["pgrep", "-a", "-u", user.name], capture_output=True, text=True,
+                                  check=False).stdout) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, left
     assert {p.stat().st_uid for p in store.rglob("f") if p.parent.name == "d"} == {user.subuid + 999}
     removed = user.dockyard("rm", "rl", env=env)
     assert removed.returncode == 0, removed.stderr

@@ -34,7 +34,7 @@ def test_the_api_is_documented() -> None:
     for flag in ("platforms", "tags", "push", "outputs", "build_args", "target", "labels", "secrets", "ssh",
                  "no_cache", "no_cache_filter", "cache_from", "cache_to", "metadata_file", "iidfile", "builder",
                  "file", "progress", "load", "annotations", "push_timeout", "push_retry", "placement", "attest",
-                 "provenance", "sbom", "attest_storage", "sign"):
+                 "provenance", "sbom", "attest_storage", "sign", "gates", "gate_mode", "gate_policy"):
         assert flag in params
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for n, p in params.items() if n != "context")
 
@@ -43,8 +43,7 @@ def test_the_api_is_documented() -> None:
 CLI_ONLY = {
     "call", "check", "dry_run", "fmt",  # answers other than a build (outline, targets, check, a plan): not a build
     "pull",  # dockyard always resolves base tags in their registry: nothing to ask for
-    "tags_from_git", "tag_spec", "flavor", "no_default_labels",  # the CLI's release step (cli/buildrelease.py)
-    "gates", "gate_mode", "gate_policy",
+    "tags_from_git", "tag_spec", "flavor", "no_default_labels",  # names from git: the CLI's release step
 }
 # click's parameter name -> the API's (buildx's flag in python spelling, plural where it repeats)
 RENAMED = {"dockerfile": "file", "tag": "tags", "output": "outputs", "secret": "secrets", "label": "labels"}
@@ -74,6 +73,8 @@ def test_every_cli_build_option_is_an_api_argument_or_listed_as_cli_only() -> No
     (lambda: dockyard.build(".", annotations={"k": "v"}), "annotations must be a string or a list"),  # type: ignore[arg-type]
     (lambda: dockyard.build(".", placement=1), "placement must be a string"),  # type: ignore[arg-type]
     (lambda: dockyard.build(".", sign=True), "sign must be a string"),  # type: ignore[arg-type]
+    (lambda: dockyard.build(".", gates=5), "gates must be a string or a list"),  # type: ignore[arg-type]
+    (lambda: dockyard.build(".", gate_policy=5), "gate_policy must be a path"),  # type: ignore[arg-type]
     (lambda: dockyard.login(5, username="u", password="p"), "server must be a string"),  # type: ignore[arg-type]
     (lambda: dockyard.login("r.example", username="u", password=""), "empty password"),
     (lambda: dockyard.imagetools.create(["a/b:1"], tags=[]), "at least one tag"),
