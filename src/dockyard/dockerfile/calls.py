@@ -23,6 +23,7 @@ from dockyard.dockerfile.stages import Dockerfile, load
 from dockyard.dockerfile.syntax import parse_path
 from dockyard.errors import DockyardError
 from dockyard.graph.cachekey import CacheKeys
+from dockyard.oci.config import ImageConfig
 from dockyard.platform import Platform
 from dockyard.selector.patterns import PatternMatcher
 
@@ -216,7 +217,7 @@ def readable(resolver: ImageResolver) -> BaseConfig:
     """Base configs for the check rules, None where a registry cannot be read (the rules then know
     only PATH for that base; BuildKit would fail instead)."""
 
-    def config(ref: str, platform: Platform) -> Mapping[str, Any] | None:
+    def config(ref: str, platform: Platform) -> ImageConfig | None:
         try:
             return resolver.image_config(ref, platform)
         except DockyardError:

@@ -2,8 +2,9 @@
 
 Each instruction returns a new :class:`ImageConfig` (``dataclasses.replace``), never mutating
 the base image's, so the same base config can feed several stages and platforms. The result
-converts to the OCI image config JSON the exporter writes (``to_oci``); a base image's
-config comes in through :meth:`ImageConfig.from_oci`.
+converts to the OCI image config JSON the node writes through the image model
+(``to_oci``, then ``engine.image.config_bytes``); a base image's config comes in already parsed
+by the image model (:class:`dockyard.oci.config.ImageConfig`) through :meth:`ImageConfig.from_oci`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from dockyard.oci.config import ImageConfig as OciImageConfig
 from dockyard.platform import Platform
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -39,6 +41,17 @@ class Healthcheck:
     start_period: int = 0
     start_interval: int = 0
     retries: int = 0
+
+
+def _healthcheck(health: Mapping[str, Any]) -> Healthcheck:
+    return Healthcheck(
+        test=tuple(health.get("Test") or ()),
+        interval=int(health.get("Interval") or 0),
+        timeout=int(health.get("Timeout") or 0),
+        start_period=int(health.get("StartPeriod") or 0),
+        start_interval=int(health.get("StartInterval") or 0),
+        retries=int(health.get("Retries") or 0),
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,46 +93,33 @@ class ImageConfig:
     # -- OCI JSON ------------------------------------------------------------------------
 
     @classmethod
-    def from_oci(cls, data: Mapping[str, Any], platform: Platform) -> ImageConfig:
-        """The config of a base image (``{"config": {...}, "history": [...]}``)."""
-        cfg = data.get("config") or {}
-        health = cfg.get("Healthcheck")
-        env = tuple(cfg.get("Env") or ())
+    def from_oci(cls, base: OciImageConfig, platform: Platform) -> ImageConfig:
+        """The config of a base image, as the registry client or the store parsed it (once)."""
+        cfg = base.config
+        health = cfg.extra.get("Healthcheck")
+        env = cfg.env
         if not any(e.startswith("PATH=") for e in env):
             env = (*env, f"PATH={DEFAULT_PATH}")
+        shell = cfg.extra.get("Shell")
         return cls(
             platform=platform,
             env=env,
-            cmd=tuple(cfg["Cmd"]) if cfg.get("Cmd") is not None else None,
-            entrypoint=tuple(cfg["Entrypoint"]) if cfg.get("Entrypoint") is not None else None,
-            workdir=cfg.get("WorkingDir") or "",
-            user=cfg.get("User") or "",
-            exposed_ports=tuple(sorted(cfg.get("ExposedPorts") or {})),
-            volumes=tuple(sorted(cfg.get("Volumes") or {})),
-            labels=tuple(sorted((cfg.get("Labels") or {}).items())),
-            stop_signal=cfg.get("StopSignal") or "",
-            healthcheck=Healthcheck(
-                test=tuple(health.get("Test") or ()),
-                interval=int(health.get("Interval") or 0),
-                timeout=int(health.get("Timeout") or 0),
-                start_period=int(health.get("StartPeriod") or 0),
-                start_interval=int(health.get("StartInterval") or 0),
-                retries=int(health.get("Retries") or 0),
-            )
-            if health
-            else None,
-            shell=tuple(cfg["Shell"]) if cfg.get("Shell") else None,
-            onbuild=tuple(cfg.get("OnBuild") or ()),
-            author=str(data.get("author") or ""),
+            cmd=cfg.cmd,
+            entrypoint=cfg.entrypoint,
+            workdir=cfg.working_dir or "",
+            user=cfg.user or "",
+            exposed_ports=tuple(sorted(cfg.exposed_ports)),
+            volumes=tuple(sorted(cfg.volumes)),
+            labels=tuple(sorted(cfg.labels.items())),
+            stop_signal=cfg.stop_signal or "",
+            healthcheck=_healthcheck(health) if isinstance(health, dict) and health else None,
+            shell=tuple(shell) if shell else None,
+            onbuild=tuple(cfg.extra.get("OnBuild") or ()),
+            author=base.author or "",
             history=tuple(
-                HistoryEntry(
-                    created_by=str(h.get("created_by", "")),
-                    empty_layer=bool(h.get("empty_layer")),
-                    comment=str(h.get("comment", "")),
-                    created=str(h.get("created") or ""),
-                    author=str(h.get("author") or ""),
-                )
-                for h in data.get("history") or ()
+                HistoryEntry(created_by=h.created_by or "", empty_layer=h.empty_layer, comment=h.comment or "",
+                             created=h.created or "", author=h.author or "")
+                for h in base.history
             ),
         )
 

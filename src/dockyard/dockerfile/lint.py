@@ -17,7 +17,6 @@ import posixpath
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from dockyard.dockerfile import instructions as ins
 from dockyard.dockerfile.args import PLATFORM_ARGS, platform_args
@@ -26,6 +25,7 @@ from dockyard.dockerfile.shell import ExpansionError, expand
 from dockyard.dockerfile.stages import Dockerfile, Stage
 from dockyard.dockerfile.syntax import RawCommand
 from dockyard.errors import DockerfileError, UsageError
+from dockyard.oci.config import ImageConfig
 from dockyard.platform import Platform
 from dockyard.reference import Reference
 from dockyard.selector.patterns import PatternMatcher
@@ -454,7 +454,7 @@ def _expanded_words(item: ins.Instruction) -> list[str]:
     return []
 
 
-BaseConfig = Callable[[str, Platform], Mapping[str, Any] | None]
+BaseConfig = Callable[[str, Platform], ImageConfig | None]
 """A base image's OCI config for a platform (``ImageResolver.image_config``), None when unknown."""
 
 
@@ -603,12 +603,11 @@ def _base_images(df: Dockerfile, base_config: BaseConfig, base_env: dict[int, di
             continue
         if not ref or ref == "scratch" or df.parent(stage, ref) is not None:
             continue
-        doc = base_config(ref, wanted)
-        if doc is None:
+        image = base_config(ref, wanted)
+        if image is None:
             continue
-        env = (doc.get("config") or {}).get("Env") or []
-        base_env[stage.index] = dict(str(e).partition("=")[::2] for e in env)
-        actual = Platform(str(doc.get("os", "")), str(doc.get("architecture", "")), str(doc.get("variant") or ""))
+        base_env[stage.index] = dict(e.partition("=")[::2] for e in image.config.env)
+        actual = image.platform
         if not wanted.matches(actual):  # convert.go resolveBaseImage: platforms.Only(expected).Match(actual)
             yield Finding(stage.base.line, "InvalidBaseImagePlatform",
                           f"Base image {ref} was pulled with platform {_go_quote(str(actual.normal()))}, expected "

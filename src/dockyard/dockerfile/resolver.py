@@ -11,22 +11,29 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from dockyard.oci.config import ImageConfig
 from dockyard.platform import Platform
 
 
 class ImageResolver(Protocol):
-    """Returns the OCI image config JSON of ``ref`` for ``platform``, or None if unknown."""
+    """Returns the image config of ``ref`` for ``platform`` (parsed once, by whoever read it), or
+    None if unknown."""
 
-    def image_config(self, ref: str, platform: Platform) -> Mapping[str, Any] | None: ...
+    def image_config(self, ref: str, platform: Platform) -> ImageConfig | None: ...
 
 
 class StaticResolver:
-    """A resolver over a fixed table ``{(ref, "os/arch[/variant]"): config}`` or ``{ref: config}``."""
+    """A resolver over a fixed table of config documents ``{(ref, "os/arch[/variant]"): doc}`` or
+    ``{ref: doc}``; a document without ``architecture``/``os`` is for the platform asked for."""
 
     def __init__(self, table: Mapping[Any, Mapping[str, Any]]) -> None:
         self.table = dict(table)
         self.calls: list[tuple[str, str]] = []
 
-    def image_config(self, ref: str, platform: Platform) -> Mapping[str, Any] | None:
+    def image_config(self, ref: str, platform: Platform) -> ImageConfig | None:
         self.calls.append((ref, str(platform)))
-        return self.table.get((ref, str(platform))) or self.table.get(ref)
+        doc = self.table.get((ref, str(platform))) or self.table.get(ref)
+        if doc is None:
+            return None
+        full = dict(doc) if "architecture" in doc else {**platform.to_oci(), **doc}
+        return ImageConfig.from_json(full, what=f"image config of {ref}")

@@ -9,13 +9,11 @@ fetches them): :meth:`BaseImages.pull`. Layers already in the content store are 
 
 from __future__ import annotations
 
-import json
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from dockyard.digest import Digest
+from dockyard.oci.config import ImageConfig
 from dockyard.platform import Platform
 from dockyard.registry.client import Client, PulledImage
 from dockyard.store.content import ContentStore
@@ -71,7 +69,6 @@ class BaseImages:
         return [ResolvedBase(ref=ref, platform=platform, digest=(image.index or image.descriptor).digest)
                 for (ref, platform), image in pulled]
 
-    def image_config(self, ref: str, platform: Platform) -> Mapping[str, Any] | None:
-        pulled = self.resolve(ref, platform)
-        data: dict[str, Any] = json.loads(self._content.read_bytes(pulled.manifest.config.digest))
-        return data
+    def image_config(self, ref: str, platform: Platform) -> ImageConfig:
+        """The planner's question (``dockerfile.resolver.ImageResolver``): the config the pull parsed."""
+        return self.resolve(ref, platform).config

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from copy import deepcopy
+from dataclasses import replace
 from typing import Any
 
 from dockyard.engine.results import FsResult
 from dockyard.errors import BuildError
-from dockyard.oci import canonical, mediatypes
+from dockyard.oci import mediatypes
+from dockyard.oci.config import ImageConfig
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.layer import LayerOptions, open_uncompressed, recompress, sniff
 from dockyard.oci.manifest import Manifest
@@ -56,19 +57,15 @@ def force_compression(content: ContentStore, result: FsResult, options: LayerOpt
     return FsResult(top=result.top, layers=tuple(layers))
 
 
-def config_document(planned: Mapping[str, Any], result: FsResult, *, created: str,
-                    extra: Mapping[str, Any] = {}) -> dict[str, Any]:
-    """The image config JSON: the planned config document, the layers' diff_ids, and the creation
-    time (``extra``: more top-level fields, e.g. the inline cache records)."""
-    ordered: dict[str, Any] = {"created": created}
-    ordered.update(deepcopy(dict(planned)))
-    ordered["rootfs"] = {"type": "layers", "diff_ids": [str(layer.diff_id) for layer in result.layers]}
-    history = ordered.pop("history", [])
-    for row in history:
-        row.setdefault("created", created)
-    ordered["history"] = history
-    ordered.update(extra)
-    return ordered
+def config_bytes(planned: Mapping[str, Any], result: FsResult, *, created: str,
+                 extra: Mapping[str, Any] = {}) -> bytes:
+    """The image config: the planned config document, the layers' diff_ids, and the creation
+    time, which also stamps the history rows that have none (``extra``: more top-level fields,
+    e.g. the inline cache records)."""
+    image = ImageConfig.from_json(dict(planned), what="planned image config")
+    image = replace(image, created=created, diff_ids=tuple(layer.diff_id for layer in result.layers),
+                    extra={**image.extra, **extra})
+    return image.to_bytes(stamp_history=True)
 
 
 def write_image(content: ContentStore, planned: Mapping[str, Any], result: FsResult, *, platform: Platform,
@@ -78,10 +75,10 @@ def write_image(content: ContentStore, planned: Mapping[str, Any], result: FsRes
 
     ``annotations`` go into the manifest, ``descriptor_annotations`` onto its descriptor (its
     entry in an index or an OCI layout's index.json), as BuildKit's image writer puts them."""
-    config_bytes = canonical.encode(config_document(planned, result, created=created, extra=extra))
+    config_data = config_bytes(planned, result, created=created, extra=extra)
     config_type = mediatypes.OCI_CONFIG if oci else mediatypes.DOCKER_CONFIG
-    content.ingest_bytes(config_bytes)
-    config = Descriptor.of_bytes(config_type, config_bytes)
+    content.ingest_bytes(config_data)
+    config = Descriptor.of_bytes(config_type, config_data)
     layers = tuple(
         Descriptor(layer.media_type if oci else _TO_DOCKER.get(layer.media_type, layer.media_type),
                    layer.digest, layer.size)

@@ -44,21 +44,23 @@ class ContainerConfig:
     extra: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def to_json(self) -> dict[str, Any]:
+        """The ``config`` object, its keys in the order dockyard's builds have always written them
+        (the order is part of the config's bytes and so of every image digest)."""
         out: dict[str, Any] = {}
+        if self.env:
+            out["Env"] = list(self.env)
+        if self.cmd is not None:
+            out["Cmd"] = list(self.cmd)
+        if self.entrypoint is not None:
+            out["Entrypoint"] = list(self.entrypoint)
+        if self.working_dir:
+            out["WorkingDir"] = self.working_dir
         if self.user:
             out["User"] = self.user
         if self.exposed_ports:
             out["ExposedPorts"] = {p: {} for p in self.exposed_ports}
-        if self.env:
-            out["Env"] = list(self.env)
-        if self.entrypoint is not None:
-            out["Entrypoint"] = list(self.entrypoint)
-        if self.cmd is not None:
-            out["Cmd"] = list(self.cmd)
         if self.volumes:
             out["Volumes"] = {v: {} for v in self.volumes}
-        if self.working_dir:
-            out["WorkingDir"] = self.working_dir
         if self.labels:
             out["Labels"] = dict(self.labels)
         if self.stop_signal:
@@ -96,14 +98,19 @@ class History:
     author: str | None = None
     empty_layer: bool = False
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in (("created", self.created), ("created_by", self.created_by),
-                           ("author", self.author), ("comment", self.comment)):
+    def to_json(self, *, created: str | None = None) -> dict[str, Any]:
+        """The row; ``created`` stamps a row that has no time of its own (BuildKit's exporter fills
+        the missing ones), written after the row's other fields as dockyard's builds always have."""
+        out: dict[str, Any] = {"created": self.created} if self.created else {}
+        if self.created_by is not None:
+            out["created_by"] = self.created_by
+        for key, value in (("author", self.author), ("comment", self.comment)):
             if value:
                 out[key] = value
         if self.empty_layer:
             out["empty_layer"] = True
+        if created and not self.created:
+            out["created"] = created
         return out
 
 
@@ -133,31 +140,39 @@ class ImageConfig:
         """A new config with one more layer and its history entry."""
         return replace(self, diff_ids=(*self.diff_ids, diff_id), history=(*self.history, history))
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, stamp_history: bool = False) -> dict[str, Any]:
+        """The document; ``stamp_history`` gives history rows without a time the image's ``created``
+        (what a build writes). Keys come in the order dockyard's builds have always written them."""
         out: dict[str, Any] = {}
         if self.created:
             out["created"] = self.created
-        if self.author:
-            out["author"] = self.author
         out["architecture"] = self.architecture
         out["os"] = self.os
         if self.variant:
             out["variant"] = self.variant
         out["config"] = self.config.to_json()
+        if self.author:
+            out["author"] = self.author
         out["rootfs"] = {"type": "layers", "diff_ids": [str(d) for d in self.diff_ids]}
-        if self.history:
-            out["history"] = [h.to_json() for h in self.history]
+        stamp = self.created if stamp_history else None
+        out["history"] = [h.to_json(created=stamp) for h in self.history]
         out.update(self.extra)
         return out
 
-    def to_bytes(self) -> bytes:
-        return canonical.encode(self.to_json())
+    def to_bytes(self, *, stamp_history: bool = False) -> bytes:
+        return canonical.encode(self.to_json(stamp_history=stamp_history))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ImageConfig:
         what = "image config"
         doc = canonical.decode_object(data, what=what)
-        rootfs = canonical.field(doc, "rootfs", dict, what=what)
+        canonical.field(doc, "rootfs", dict, what=what)
+        return cls.from_json(doc, what=what)
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any], *, what: str = "image config") -> ImageConfig:
+        """A parsed document; ``rootfs`` may be missing (a planned config: the node adds the layers)."""
+        rootfs = canonical.field(doc, "rootfs", dict, what=what, required=False) or {}
         try:
             diff_ids = tuple(Digest.parse(d) for d in rootfs.get("diff_ids") or [])
         except (UsageError, TypeError):

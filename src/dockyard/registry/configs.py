@@ -8,11 +8,8 @@ index entry for the platform) and the config blob.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from typing import Any
-
 from dockyard.oci import mediatypes
+from dockyard.oci.config import ImageConfig
 from dockyard.oci.index import Index
 from dockyard.oci.manifest import Manifest
 from dockyard.platform import Platform
@@ -27,7 +24,7 @@ class ConfigResolver:
         self._client = client
         self._store = store
 
-    def image_config(self, ref: str, platform: Platform) -> Mapping[str, Any] | None:
+    def image_config(self, ref: str, platform: Platform) -> ImageConfig:
         reference = as_reference(ref)
         top = self._client.fetch_manifest(reference, store=self._store)
         self._store.ingest_bytes(top.data, expected=top.descriptor.digest)  # the build reads it from here
@@ -38,5 +35,4 @@ class ConfigResolver:
             self._store.ingest_bytes(chosen.data, expected=entry.digest)
         manifest = Manifest.from_bytes(chosen.data, media_type=chosen.descriptor.media_type)
         self._client.fetch_blob(reference, manifest.config, self._store)
-        doc = json.loads(self._store.read_bytes(manifest.config.digest))
-        return doc if isinstance(doc, dict) else None
+        return ImageConfig.from_bytes(self._store.read_bytes(manifest.config.digest))

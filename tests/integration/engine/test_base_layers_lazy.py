@@ -25,7 +25,8 @@ def test_resolve_fetches_manifest_and_config_and_pull_the_layers(busybox_base: s
         image = bases.resolve(busybox_base, AMD64)
         assert store.has(image.descriptor.digest) and store.has(image.manifest.config.digest)
         assert image.manifest.layers and not any(store.has(d.digest) for d in image.manifest.layers)
-        assert bases.image_config(busybox_base, AMD64) is not None  # the planner's question, still no layers
+        # the planner's question: the config the resolve parsed (parsed once), still no layers
+        assert bases.image_config(busybox_base, AMD64) is image.config
         assert not any(store.has(d.digest) for d in image.manifest.layers)
         assert bases.pull(busybox_base, AMD64) is image
         assert all(store.has(d.digest) for d in image.manifest.layers)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from dockyard.dockerfile.imageconfig import ImageConfig
-from dockyard.engine.image import config_document
+from dockyard.engine.image import config_bytes
 from dockyard.engine.results import FsResult
+from dockyard.oci.config import ImageConfig as OciImageConfig
 from dockyard.platform import Platform
 
 
@@ -16,8 +19,9 @@ def test_base_rows_keep_their_time_and_omit_empty_fields() -> None:
         {"created": "2023-11-14T22:13:20Z", "created_by": "base layer", "author": "someone"},
         {"created": "2023-11-15T00:00:00Z", "created_by": "ENV A=1", "comment": "x", "empty_layer": True},
     ]}
-    planned = ImageConfig.from_oci(base, Platform.parse("linux/amd64")).with_history("RUN true", empty_layer=False)
-    doc = config_document(planned.to_oci(), FsResult("top", ()), created="2026-01-01T00:00:00Z")
+    planned = ImageConfig.from_oci(OciImageConfig.from_json({"architecture": "amd64", "os": "linux", **base}),
+                                   Platform.parse("linux/amd64")).with_history("RUN true", empty_layer=False)
+    doc = json.loads(config_bytes(planned.to_oci(), FsResult("top", ()), created="2026-01-01T00:00:00Z"))
     assert doc["history"] == [
         {"created": "2023-11-14T22:13:20Z", "created_by": "base layer", "author": "someone"},
         {"created": "2023-11-15T00:00:00Z", "created_by": "ENV A=1", "comment": "x", "empty_layer": True},

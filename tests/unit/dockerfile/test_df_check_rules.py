@@ -21,6 +21,7 @@ from dockyard.dockerfile.lint import RULE_DESCRIPTIONS, RULES, Finding, check
 from dockyard.dockerfile.stages import load
 from dockyard.dockerfile.syntax import parse_text
 from dockyard.errors import DockerfileError
+from dockyard.oci.config import ImageConfig
 from dockyard.platform import Platform
 
 
@@ -266,7 +267,7 @@ def test_invalid_base_image_platform_has_no_url() -> None:
     # and PrintTo writes " - URL" only when set. The config is handed in as ImageResolver.image_config
     # would return it (the registry path is tests/integration/build/test_check_bases.py).
     df = load(parse_text('FROM base:1\nCMD ["x"]\n'))
-    data = lint(df, base_config=lambda ref, platform: {"os": "linux", "architecture": "s390x"})
+    data = lint(df, base_config=lambda ref, platform: ImageConfig(architecture="s390x", os="linux"))
     assert [w["ruleName"] for w in data["warnings"]] == ["InvalidBaseImagePlatform"]
     assert "url" not in data["warnings"][0]
     assert "\nWARNING: InvalidBaseImagePlatform\nBase image base:1 was pulled with platform" in render_lint(data)

@@ -13,6 +13,7 @@ from dockyard.dockerfile.lint import CheckConfig, check
 from dockyard.dockerfile.stages import load
 from dockyard.dockerfile.syntax import parse_text, parse_trigger
 from dockyard.errors import DockerfileError
+from dockyard.oci.config import ImageConfig as OciImageConfig
 from dockyard.platform import Platform
 
 
@@ -97,7 +98,7 @@ def test_image_config_round_trip_and_schema() -> None:
         author="me",
     ).with_history("RUN x # buildkit", empty_layer=False)
     data = config.to_oci()
-    assert ImageConfig.from_oci(data, config.platform) == config
+    assert ImageConfig.from_oci(OciImageConfig.from_json(data), config.platform) == config
     if not SCHEMA_DIR.is_dir():
         if os.environ.get("DOCKYARD_NO_SHARED") == "1":
             return
@@ -118,5 +119,6 @@ def test_image_config_round_trip_and_schema() -> None:
 
 
 def test_base_without_path_gets_the_default() -> None:
-    config = ImageConfig.from_oci({"config": {"Env": ["A=1"]}}, Platform.parse("linux/amd64"))
+    base = OciImageConfig.from_json({"architecture": "amd64", "os": "linux", "config": {"Env": ["A=1"]}})
+    config = ImageConfig.from_oci(base, Platform.parse("linux/amd64"))
     assert config.env == ("A=1", f"PATH={DEFAULT_PATH}")
