@@ -137,7 +137,10 @@ class Session:
 
     # -- the read loop ---------------------------------------------------------------------
     def _request(self, message: Message, answer: str) -> Message:
-        self.channel.send(message)
+        try:
+            self.channel.send(message)
+        except NodeError as exc:  # the node went away before reading: say what ssh said, as for a read
+            raise self._lost(exc.message) from None
         while True:
             reply = self._next()
             if reply["type"] == answer:
@@ -179,6 +182,7 @@ class Session:
         self._stderr.join(timeout=1)
         last = self.stderr_tail[-1] if self.stderr_tail else ""
         code = self.proc.returncode
+        why = why.removeprefix(f"node {self.node}: ")  # the channel names its peer already
         detail = f"{why}; {last}" if last else why
         if code not in (None, 0):
             detail += f" (exit {code})"

@@ -151,3 +151,14 @@ def test_a_node_that_cannot_start_is_a_node_error_with_its_last_words() -> None:
         session.hello()
     assert caught.value.message.startswith("node gone: connection")
     assert caught.value.message.endswith("; ssh: connect: No route to host (exit 255)")
+
+
+def test_a_node_gone_before_the_first_request_is_read_still_says_what_ssh_said() -> None:
+    """The write fails (EPIPE) instead of the read: the error carries ssh's last words all the same."""
+    with Session([sys.executable, "-c", "import sys; sys.stderr.write('ssh: connect: No route to host\\n'); "
+                  "sys.exit(255)"], node="gone", builder="b") as session:
+        session.proc.wait(timeout=30)
+        with pytest.raises(NodeError) as caught:
+            session.hello()
+    assert caught.value.message == ("node gone: connection lost while sending (BrokenPipeError); "
+                                    "ssh: connect: No route to host (exit 255)")
