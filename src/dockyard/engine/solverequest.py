@@ -8,8 +8,9 @@ runs and caches the vertices in its own store and writes each platform's config 
 there; the :class:`SolveReply` names them. The client's assemble phase makes the index.
 
 :meth:`SolveRequest.portable` / :meth:`SolveRequest.from_portable` are the JSON a remote node
-receives; ``context``, ``secrets``, ``ssh`` and the external cache settings are the local
-node's business (a remote node syncs the context and refuses the rest, docs/remote-nodes.md).
+receives, with the cache imports (registry only) and exports (as parts the client merges,
+:attr:`~dockyard.engine.cacheoptions.CacheExport.part`); ``context``, ``secrets`` and ``ssh``
+are not in it (a remote node syncs the context; see docs/remote-nodes.md for the rest).
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ class SolveRequest:
             "force_compression": self.force_compression,
             "created": self.created,
             "jobs": self.jobs,
+            "cache_from": [c.portable() for c in self.cache_from],
+            "cache_to": [c.portable() for c in self.cache_to],
         }
 
     @classmethod
@@ -94,6 +97,8 @@ class SolveRequest:
                                        source_date_epoch=layer["source_date_epoch"]),
             oci_mediatypes=bool(doc["oci_mediatypes"]), force_compression=bool(doc["force_compression"]),
             created=str(doc["created"]), jobs=int(doc["jobs"]),
+            cache_from=tuple(CacheImport.from_portable(c) for c in doc.get("cache_from", [])),
+            cache_to=tuple(CacheExport.from_portable(c) for c in doc.get("cache_to", [])),
             context=context,
         )
 
@@ -106,6 +111,7 @@ class SolveReply:
     configs: dict[Platform, Descriptor]
     ran: int
     cached: int
+    caches: Mapping[CacheExport, Descriptor] = field(default_factory=dict)  # each --cache-to's manifest
 
 
 @runtime_checkable
