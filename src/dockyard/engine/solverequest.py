@@ -24,6 +24,7 @@ from dockyard import progress
 from dockyard.engine.cacheoptions import CacheExport, CacheImport
 from dockyard.engine.mounts import Secret
 from dockyard.graph.definition import Definition
+from dockyard.oci.config import ImageConfig
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.layer import Compression, LayerOptions
 from dockyard.platform import Platform
@@ -32,11 +33,12 @@ from dockyard.registry.client import Client
 
 @dataclass(frozen=True)
 class PlatformTarget:
-    """One root of the definition: its platform, planned image config (OCI JSON, labels applied),
-    and the annotations of its manifest and of the manifest's descriptor."""
+    """One root of the definition: its platform, planned image config (labels applied; the node
+    adds the layers' diff_ids and the time), and the annotations of its manifest and of the
+    manifest's descriptor."""
 
     platform: Platform
-    config: Mapping[str, Any]
+    config: ImageConfig
     annotations: Mapping[str, str] = field(default_factory=dict)
     descriptor_annotations: Mapping[str, str] = field(default_factory=dict)
 
@@ -71,7 +73,7 @@ class SolveRequest:
         o = self.layer_options
         return {
             "definition": self.definition.to_bytes().decode("utf-8"),
-            "targets": [{"platform": str(t.platform), "config": dict(t.config), "annotations": dict(t.annotations),
+            "targets": [{"platform": str(t.platform), "config": t.config.to_json(), "annotations": dict(t.annotations),
                          "descriptor_annotations": dict(t.descriptor_annotations)} for t in self.targets],
             "pins": dict(sorted(self.pins.items())),
             "no_cache": sorted(self.no_cache),
@@ -89,8 +91,10 @@ class SolveRequest:
         layer = doc["layer"]
         return cls(
             definition=Definition.from_bytes(str(doc["definition"]).encode("utf-8")),
-            targets=tuple(PlatformTarget(Platform.parse(t["platform"]), dict(t["config"]), dict(t["annotations"]),
-                                         dict(t["descriptor_annotations"])) for t in doc["targets"]),
+            targets=tuple(PlatformTarget(Platform.parse(t["platform"]),
+                                         ImageConfig.from_json(dict(t["config"]), what="planned image config"),
+                                         dict(t["annotations"]), dict(t["descriptor_annotations"]))
+                          for t in doc["targets"]),
             pins={str(k): str(v) for k, v in doc["pins"].items()},
             no_cache=frozenset(str(k) for k in doc["no_cache"]),
             layer_options=LayerOptions(compression=Compression(layer["compression"]), level=layer["level"],
