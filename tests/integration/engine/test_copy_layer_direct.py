@@ -50,7 +50,7 @@ def _context(root: Path) -> Path:
     (src / "alone.txt").write_text("partner outside")
     os.link(src / "alone.txt", root / "ctx" / "outside.txt")  # its other name is not copied
     os.symlink("a/one.txt", src / "link")
-    for path in sorted(src.rglob("*"), reverse=True) + [src]:
+    for path in [*sorted(src.rglob("*"), reverse=True), src]:
         os.utime(path, (OLD, OLD), follow_symlinks=False)
     return root / "ctx"
 
