@@ -33,7 +33,7 @@ from dockyard.oci.layer import LayerBlob, LayerOptions, make_layer, make_layer_o
 from dockyard.oci.rootpath import remove_path, resolve
 from dockyard.solver import Vertex
 from dockyard.store.cache import CacheDB, LayerRecord
-from dockyard.store.chains import unpack_layers
+from dockyard.store.chains import record_chain, unpack_layers
 from dockyard.store.content import ContentStore
 from dockyard.store.snapshots import Snapshotter
 
@@ -213,6 +213,8 @@ class OpWorker:
                     copy_into(source_root=source_root, dest_root=dest, spec=spec)
                     snap = active.commit()
         if entries is not None:  # archived from the context; the snapshot is made if a later step needs it
+            if base.top is not None:  # then on top of this one, not from the base image up
+                record_chain(self.cache, base.layers, base.top)
             return FsResult(None, (*base.layers, self._store_layer(make_layer_of(entries, self._ingest,
                                                                                   options=self.config.layer_options))))
         return FsResult(snap.id, (*base.layers, self._layer(snap.diff)))
