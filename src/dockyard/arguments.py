@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from dockyard.errors import ArgumentError
+
+# ``registry_ca``: CA files to trust per registry host, one file or several (``--registry-ca HOST=FILE``)
+CaFiles = Mapping[str, str | os.PathLike[str] | Sequence[str | os.PathLike[str]]]
 
 
 def path(name: str, value: object, *, optional: bool = False) -> Path | None:

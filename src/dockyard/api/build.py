@@ -245,7 +245,9 @@ def build(context: str | os.PathLike[str] = ".", *, file: str | os.PathLike[str]
           attest_storage: str | None = None, sign: str | None = None, gates: str | Sequence[str] = (),
           gate_mode: str | None = None, gate_policy: str | os.PathLike[str] | None = None,
           tags_from_git: bool = False, tag_specs: str | Sequence[str] = (), flavor: str | Sequence[str] = (),
-          no_default_labels: bool = False) -> BuildOutcome:
+          no_default_labels: bool = False,
+          registry_ca: arguments.CaFiles | None = None,
+          ) -> BuildOutcome:
     """Build an image from a Dockerfile and a context, as ``dockyard build`` (buildx's flags, same names).
 
     Arguments are plain values, converted once: ``context`` and ``file`` (the Dockerfile,
@@ -275,6 +277,8 @@ def build(context: str | os.PathLike[str] = ".", *, file: str | os.PathLike[str]
     (``labels`` and ``annotations`` win), and ``metadata_file`` gets ``dockyard.release``;
     ``tag_specs`` (metadata-action's tag lines), ``flavor`` (``"latest=false"``) and
     ``no_default_labels`` are its options; warnings go to ``progress`` as notices.
+    ``registry_ca`` adds CA files to trust per registry host (``{"reg.example:5000": "ca.pem"}``, as
+    ``dockyard --registry-ca HOST=FILE``; registries.toml, certs.d and ``SSL_CERT_FILE`` apply too).
 
     Returns a :class:`BuildOutcome` (``digest``, ``platforms``, ``metadata``, ``pushed``).
     Raises :class:`~dockyard.errors.DockyardError` subclasses (``.hint`` says what to do):
@@ -332,7 +336,8 @@ def build(context: str | os.PathLike[str] = ".", *, file: str | os.PathLike[str]
     call = BuildCall(options=options, delivery=delivery, builder=arguments.text("builder", builder),
                      placement=Placement.parse(where) if where is not None else None,
                      push_timeout=_push_timeout_argument(push_timeout), attestors=(made,) if made else (),
-                     gate=release.delivery_gate(), early_push=release.early_push)
+                     gate=release.delivery_gate(), early_push=release.early_push,
+                     registry_ca=arguments.files_by_host("registry_ca", registry_ca))
     return run_build(call, listener=listener, report=say)
 
 

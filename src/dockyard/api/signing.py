@@ -9,7 +9,7 @@ never prompts. ``cryptography`` loads only inside these calls (:mod:`dockyard.si
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -78,7 +78,7 @@ def _ref(value: object) -> str:
 
 def sign(ref: str, *, key: str | os.PathLike[str], format: str = "classic",
          password: str | bytes | None = None, insecure: str | Sequence[str] = (),
-         registry_ca: Mapping[str, str | os.PathLike[str] | Sequence[str | os.PathLike[str]]] | None = None,
+         registry_ca: arguments.CaFiles | None = None,
          ) -> Signed:
     """Sign what ``ref`` names in a registry: its index (or manifest), every platform manifest and
     every attestation, as ``dockyard sign REF --key KEY`` does.
@@ -112,7 +112,7 @@ def sign(ref: str, *, key: str | os.PathLike[str], format: str = "classic",
 
 def verify(ref: str, *, key: str | os.PathLike[str], attestation_type: str | Sequence[str] = (),
            insecure: str | Sequence[str] = (),
-           registry_ca: Mapping[str, str | os.PathLike[str] | Sequence[str | os.PathLike[str]]] | None = None,
+           registry_ca: arguments.CaFiles | None = None,
            ) -> Verified:
     """Verify the signatures of what ``ref`` names, with the public ``key`` (``cosign.pub``), as
     ``dockyard verify REF --key KEY [--attestation-type T]``.

@@ -30,9 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Created", "create", "import_", "inspect"]
 
-CaFiles = Mapping[str, str | os.PathLike[str] | Sequence[str | os.PathLike[str]]]
-
-
 def _client(insecure: object, registry_ca: object, say: Callable[[str], None] | None = None, *,
             blobs: bool = True) -> Client:
     """The registry client of one call: registries.toml and certs.d, ``insecure`` hosts, more CA
@@ -64,7 +61,8 @@ def _notices(progress: object) -> Callable[[str], None] | None:
     return lambda line: listener(Notice(vertex="", message=line))
 
 
-def inspect(ref: str, *, insecure: str | Sequence[str] = (), registry_ca: CaFiles | None = None) -> Inspection:
+def inspect(ref: str, *, insecure: str | Sequence[str] = (),
+            registry_ca: arguments.CaFiles | None = None) -> Inspection:
     """What ``ref`` names: the top document (``raw`` bytes, as ``--raw`` prints them;
     ``descriptor``, index ``entries``), each platform's image config (``configs``) and
     attestations (``attested``): everything ``--format json`` prints.
@@ -93,7 +91,7 @@ class Created:
 
 def create(sources: str | Sequence[str] = (), *, tags: str | Sequence[str], append: bool = False,
            platforms: str | Sequence[str] = (), dry_run: bool = False, from_: str | None = None,
-           push_retry: int = 0, insecure: str | Sequence[str] = (), registry_ca: CaFiles | None = None,
+           push_retry: int = 0, insecure: str | Sequence[str] = (), registry_ca: arguments.CaFiles | None = None,
            progress: Listener | None = None) -> Created:
     """Merge ``sources`` (references to images or indexes) into one index pushed under every tag,
     or copy ``from_`` unchanged to every tag.
@@ -197,7 +195,7 @@ def _rootfs_pairs(value: object) -> list[tuple[str, str]]:
 def import_(platforms: Mapping[str, str | os.PathLike[str]] | str | Sequence[str], *, tags: str | Sequence[str],
             cmd: str | Sequence[str] | None = None, entrypoint: str | Sequence[str] | None = None,
             env: Mapping[str, str] | str | Sequence[str] = (), workdir: str | None = None,
-            insecure: str | Sequence[str] = (), registry_ca: CaFiles | None = None) -> Created:
+            insecure: str | Sequence[str] = (), registry_ca: arguments.CaFiles | None = None) -> Created:
     """Make a multi-platform base image from root filesystem tarballs and push it under every tag,
     as ``dockyard imagetools import`` (``import`` is a Python keyword, hence ``import_``).
 

@@ -59,7 +59,8 @@ def test_every_cli_build_option_is_an_api_argument_or_listed_as_cli_only() -> No
     api = set(inspect.signature(dockyard.build).parameters)
     assert cli - CLI_ONLY <= api
     assert not CLI_ONLY & api
-    assert api - cli == {"builder"}  # the CLI's --builder is the group's option (dockyard --builder NAME build)
+    # the CLI's --builder and --registry-ca are the group's options (dockyard --builder NAME build)
+    assert api - cli == {"builder", "registry_ca"}
 
 
 def _cli_command(path: str) -> Any:
@@ -127,6 +128,7 @@ def test_every_option_of_the_release_and_signing_verbs_is_an_api_argument(
     (lambda: dockyard.build(".", tag_specs=5), "tag_specs must be a string or a list"),  # type: ignore[arg-type]
     (lambda: dockyard.build(".", flavor={"latest": "false"}), "flavor must be a string or a list"),  # type: ignore[arg-type]
     (lambda: dockyard.build(".", no_default_labels=None), "no_default_labels must be True or False"),  # type: ignore[arg-type]
+    (lambda: dockyard.build(".", registry_ca={"reg": [5]}), "registry_ca must be a dict"),  # type: ignore[list-item]
     (lambda: dockyard.meta(3), "repo must be a path"),  # type: ignore[arg-type]
     (lambda: dockyard.meta(".", images=7), "images must be a string or a list"),  # type: ignore[arg-type]
     (lambda: dockyard.meta(".", labels={"k": 1}), "labels must be a dict of strings"),  # type: ignore[dict-item]
