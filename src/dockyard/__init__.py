@@ -15,6 +15,7 @@ The public Python API (docs/api.md)::
     dockyard.meta(".").tags
     dockyard.sign("registry.example/app:1.2.3", key="cosign.key")
     dockyard.verify("registry.example/app:1.2.3", key="cosign.pub")
+    dockyard.builders.create(name="ci", platforms=["linux/amd64", "linux/arm64"], use=True)
 
 Everything in ``__all__`` is the API; every other module is internal. Errors are
 :class:`DockyardError` subclasses with a ``.hint``. The CLI (``dockyard.cli``) is a thin layer
@@ -40,9 +41,9 @@ from dockyard.errors import (
 from dockyard.platform import Platform
 
 if TYPE_CHECKING:
-    from dockyard import imagetools, progress
+    from dockyard import builders, imagetools, progress
     from dockyard.api.build import BuildOutcome, build
-    from dockyard.api.login import login
+    from dockyard.api.login import login, logout
     from dockyard.api.meta import MetaOutcome, meta
     from dockyard.api.signing import KeyPairFiles, Signed, Verified, generate_key_pair, sign, verify
 
@@ -66,9 +67,11 @@ __all__ = [
     "Verified",
     "__version__",
     "build",
+    "builders",
     "generate_key_pair",
     "imagetools",
     "login",
+    "logout",
     "meta",
     "progress",
     "sign",
@@ -76,17 +79,17 @@ __all__ = [
 ]
 
 _LAZY = {"build": "dockyard.api.build", "BuildOutcome": "dockyard.api.build", "login": "dockyard.api.login",
-         "meta": "dockyard.api.meta", "MetaOutcome": "dockyard.api.meta"}
+         "logout": "dockyard.api.login", "meta": "dockyard.api.meta", "MetaOutcome": "dockyard.api.meta"}
 _LAZY.update(dict.fromkeys(("sign", "verify", "generate_key_pair", "Signed", "Verified", "KeyPairFiles"),
                            "dockyard.api.signing"))
 
 
 def __getattr__(name: str) -> Any:
-    """Load the API's functions and the ``imagetools``/``progress`` modules on first use."""
+    """Load the API's functions and the ``builders``/``imagetools``/``progress`` modules on first use."""
     import importlib
 
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
-    if name in ("imagetools", "progress"):
+    if name in ("builders", "imagetools", "progress"):
         return importlib.import_module(f"dockyard.{name}")
     raise AttributeError(f"module 'dockyard' has no attribute {name!r}")

@@ -91,7 +91,7 @@ def run_build(call: BuildCall, *, listener: progress.Listener | None = None, rep
     ``with_client`` runs first with the build's registry client (the CLI's Dockerfile check reads bases)."""
     say = report or (lambda _line: None)
     prepare(call.delivery)
-    from dockyard.builders import current_builder
+    from dockyard.builders.instances import current_builder
 
     chosen = current_builder(call.builder).ensure_booted()
     wanted = list(call.options.platforms) or [Platform.host()]
