@@ -44,7 +44,8 @@ def build(options: BuildOptions, *, client: Client | None = None, listener: prog
     root = (options.root or _default_root()).absolute()  # overlay and runc paths must not depend on a cwd
     content = ContentStore(root / "content")
     own_client = client is None
-    client = client or Client()
+    given = client or Client()
+    client = given.for_build()  # each base tag resolved once in this build (the caller's build view, if given)
     try:
         bases = BaseImages(client, content)
         the_plan, request = planned_request(options, root=root, bases=bases)
@@ -61,7 +62,7 @@ def build(options: BuildOptions, *, client: Client | None = None, listener: prog
         raise filesystem_error(exc, doing="build", fallback=root) from exc
     finally:
         if own_client:
-            client.close()
+            given.close()
 
 
 def planned_request(options: BuildOptions, *, root: Path, bases: BaseImages) -> tuple[Plan, SolveRequest]:
