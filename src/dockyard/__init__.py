@@ -11,11 +11,12 @@ The public Python API (docs/api.md)::
     dockyard.imagetools.inspect("registry.example/app:1.2.3")
     dockyard.imagetools.create(["registry.example/app:1.2.3"], tags=["registry.example/app:latest"])
     dockyard.login("registry.example", username="ci", password=token)
+    dockyard.builders.create(name="ci", platforms=["linux/amd64", "linux/arm64"], use=True)
 
 Everything in ``__all__`` is the API; every other module is internal. Errors are
 :class:`DockyardError` subclasses with a ``.hint``. The CLI (``dockyard.cli``) is a thin layer
 over the same calls. This module stays cheap to import because every CLI start imports it:
-``build``, ``login`` and ``imagetools`` load on first use.
+``build``, ``login``, ``builders`` and ``imagetools`` load on first use.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ from dockyard.errors import (
 from dockyard.platform import Platform
 
 if TYPE_CHECKING:
-    from dockyard import imagetools, progress
+    from dockyard import builders, imagetools, progress
     from dockyard.api.build import BuildOutcome, build
-    from dockyard.api.login import login
+    from dockyard.api.login import login, logout
 
 __version__ = "0.1.0"
 
@@ -52,20 +53,23 @@ __all__ = [
     "UsageError",
     "__version__",
     "build",
+    "builders",
     "imagetools",
     "login",
+    "logout",
     "progress",
 ]
 
-_LAZY = {"build": "dockyard.api.build", "BuildOutcome": "dockyard.api.build", "login": "dockyard.api.login"}
+_LAZY = {"build": "dockyard.api.build", "BuildOutcome": "dockyard.api.build", "login": "dockyard.api.login",
+         "logout": "dockyard.api.login"}
 
 
 def __getattr__(name: str) -> Any:
-    """Load ``build``, ``login`` and the ``imagetools``/``progress`` modules on first use."""
+    """Load ``build``, ``login``, ``logout`` and the ``builders``/``imagetools``/``progress`` modules on first use."""
     import importlib
 
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
-    if name in ("imagetools", "progress"):
+    if name in ("builders", "imagetools", "progress"):
         return importlib.import_module(f"dockyard.{name}")
     raise AttributeError(f"module 'dockyard' has no attribute {name!r}")

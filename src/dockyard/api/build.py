@@ -39,7 +39,7 @@ from dockyard.registry.hosts import HostsConfig
 from dockyard.registry.watch import DEFAULT_PUSH_TIMEOUT
 
 if TYPE_CHECKING:  # cryptography loads only for a signed build
-    from dockyard.sign.request import Signing
+    from dockyard.signing.request import Signing
 
 Report = Callable[[str], None]
 
@@ -91,7 +91,7 @@ def run_build(call: BuildCall, *, listener: progress.Listener | None = None, rep
     ``with_client`` runs first with the build's registry client (the CLI's Dockerfile check reads bases)."""
     say = report or (lambda _line: None)
     prepare(call.delivery)
-    from dockyard.builders import current_builder
+    from dockyard.builders.instances import current_builder
 
     chosen = current_builder(call.builder).ensure_booted()
     wanted = list(call.options.platforms) or [Platform.host()]
@@ -192,14 +192,14 @@ def signing(spec: str | None, outputs: Sequence[Output], *, password: Callable[[
         return None
     if not push_targets(outputs):
         raise UsageError("--sign signs what is pushed: there is no registry output", hint="add --push")
-    from dockyard.sign.request import parse
+    from dockyard.signing.request import parse
 
     return parse(spec, password=password())
 
 
 def cosign_password() -> bytes | None:
     """COSIGN_PASSWORD, as cosign reads it (the library never prompts)."""
-    from dockyard.sign.keys import PASSWORD_ENV
+    from dockyard.signing.keys import PASSWORD_ENV
 
     value = os.environ.get(PASSWORD_ENV)
     return value.encode() if value is not None else None

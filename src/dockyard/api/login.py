@@ -33,3 +33,13 @@ def login(server: str = "docker.io", *, username: str, password: str, insecure: 
                              else frozenset()).with_ca(registry_ca or {})
     impl.verify(host, creds, hosts=hosts)
     return impl.store(host, creds)
+
+
+def logout(server: str = "docker.io") -> bool:
+    """Forget the credentials stored for ``server`` (as ``docker logout``): from the credential helper
+    Docker's ``config.json`` names for it, else from the file. True when there were any to forget."""
+    from dockyard.registry import login as impl
+
+    host = arguments.text("server", server, optional=False)
+    assert host is not None
+    return impl.erase(host)

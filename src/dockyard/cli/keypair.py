@@ -17,7 +17,7 @@ from dockyard.errors import UsageError
 
 def password(*, confirm: bool) -> bytes | None:
     """COSIGN_PASSWORD, else a prompt on a terminal, else None (the caller decides)."""
-    from dockyard.sign.keys import PASSWORD_ENV
+    from dockyard.signing.keys import PASSWORD_ENV
 
     if PASSWORD_ENV in os.environ:
         return os.environ[PASSWORD_ENV].encode()
@@ -32,7 +32,7 @@ def password(*, confirm: bool) -> bytes | None:
               help="Write PREFIX.key and PREFIX.pub (as cosign's flag of the same name)")
 def generate_key_pair(*, output_key_prefix: str) -> None:
     """Generate an ECDSA P-256 key pair in cosign's formats (PREFIX.key encrypted, PREFIX.pub)."""
-    from dockyard.sign.keys import PASSWORD_ENV, generate
+    from dockyard.signing.keys import PASSWORD_ENV, generate
 
     private, public = Path(f"{output_key_prefix}.key"), Path(f"{output_key_prefix}.pub")
     for path in (private, public):

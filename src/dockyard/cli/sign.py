@@ -21,8 +21,8 @@ def sign(*, ref: str, key_path: Path, form: str, insecure: tuple[str, ...]) -> N
     from dockyard.cli.registryhosts import hosts as registry_hosts
     from dockyard.reference import Reference
     from dockyard.registry.client import Client
-    from dockyard.sign.image import sign_image
-    from dockyard.sign.keys import load_private
+    from dockyard.signing.image import sign_image
+    from dockyard.signing.keys import load_private
     from dockyard.store.content import ContentStore
 
     key = load_private(key_path, password(confirm=False))

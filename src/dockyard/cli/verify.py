@@ -19,8 +19,8 @@ def verify(*, ref: str, key_path: Path, types: tuple[str, ...], insecure: tuple[
     from dockyard.cli.registryhosts import hosts as registry_hosts
     from dockyard.reference import Reference
     from dockyard.registry.client import Client
-    from dockyard.sign.image import predicate_type, verify_image
-    from dockyard.sign.keys import load_public
+    from dockyard.signing.image import predicate_type, verify_image
+    from dockyard.signing.keys import load_public
     from dockyard.store.content import ContentStore
 
     for kind in types:

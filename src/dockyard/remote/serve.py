@@ -24,6 +24,8 @@ from dockyard import __version__, progress
 from dockyard.builders.local import LocalNode
 from dockyard.builders.records import NodeRecord
 from dockyard.errors import DockyardError, NodeError
+from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.manifest import Manifest
 from dockyard.paths import data_root
 from dockyard.platform import Platform
 from dockyard.reference import Reference
@@ -161,7 +163,12 @@ class _Server:
                    "manifest_bytes": content.read_bytes(manifest.digest).decode(),
                    "config_bytes": content.read_bytes(reply.configs[platform].digest).decode()}
                   for platform, manifest in reply.manifests.items()]
-        self.channel.send({"type": "result", "images": images, "ran": reply.ran, "cached": reply.cached})
+        # each --cache-to part (pushed by digest, or kept here for the client to fetch): the client merges them
+        caches = [{"target": i, "manifest": reply.caches[target].to_json(),
+                   "config_bytes": _cache_config(content, reply.caches[target])}
+                  for i, target in enumerate(request.cache_to) if target in reply.caches]
+        self.channel.send({"type": "result", "images": images, "caches": caches, "ran": reply.ran,
+                           "cached": reply.cached})
 
     def fetch(self, message: Message) -> None:
         """Stream the blobs the client asks for (non-push outputs: the platform image comes back)."""
@@ -175,6 +182,12 @@ class _Server:
             with content.open(digest) as fh:
                 self.channel.send_blob(str(digest), content.size(digest), fh)
         self.channel.send({"type": "fetched"})
+
+
+def _cache_config(content: ContentStore, manifest: Descriptor) -> str:
+    """The config blob of a cache manifest in ``content`` (canonical JSON text)."""
+    image = Manifest.from_bytes(content.read_bytes(manifest.digest), media_type=manifest.media_type)
+    return content.read_bytes(image.config.digest).decode()
 
 
 def _interrupt_main() -> None:

@@ -107,3 +107,74 @@ def test_importing_dockyard_stays_cheap() -> None:
     code = "import sys, dockyard; print(sorted(m for m in sys.modules if m.startswith(('dockyard.', 'httpx'))))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "httpx" not in out and "dockyard.api" not in out and "dockyard.phases" not in out
+
+
+# builder verbs: click's parameter name -> the API's, and the CLI-only flags (display, prompts, no-ops)
+BUILDER_VERBS = {
+    "create": ({}, set()),
+    "ls": ({}, {"fmt"}),  # --format: how the CLI prints the records ls() returns
+    "inspect": ({}, set()),
+    "rm": ({}, {"force"}),  # answers the CLI's prompt; the library never prompts
+    "use": ({}, {"as_default", "as_global"}),  # accepted for buildx compatibility, change nothing
+    "stop": ({}, set()),
+    "du": ({}, {"verbose"}),  # how the CLI prints the records du() returns
+    "prune": ({"everything": "all"}, {"force"}),
+}
+
+
+@pytest.mark.parametrize("verb", sorted(BUILDER_VERBS))
+def test_every_builder_verb_flag_is_an_api_argument_or_listed_as_cli_only(verb: str) -> None:
+    import importlib
+
+    command = getattr(importlib.import_module(f"dockyard.cli.{verb}"), verb)
+    renamed, cli_only = BUILDER_VERBS[verb]
+    cli = {renamed.get(p.name, p.name) for p in command.params if p.name is not None}
+    api = set(inspect.signature(getattr(dockyard.builders, verb)).parameters)
+    assert cli - cli_only == api - {"builder"}  # --builder is the group's option (dockyard --builder NAME du)
+    assert not cli_only & api
+
+
+def test_the_builders_namespace_is_curated_and_documented() -> None:
+    from dockyard import builders
+
+    assert builders.__all__ == sorted(builders.__all__)
+    public = {n for n, v in vars(builders).items() if not n.startswith("_") and not isinstance(v, types.ModuleType)
+              and getattr(v, "__module__", "").startswith("dockyard")}
+    assert public == set(builders.__all__)
+    for name in ("create", "ls", "inspect", "rm", "use", "stop", "du", "prune"):
+        assert (getattr(builders, name).__doc__ or "").count(" ") > 10
+    assert dockyard.logout.__doc__
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda: dockyard.builders.create(5), "endpoint must be a string"),  # type: ignore[arg-type]
+    (lambda: dockyard.builders.create(name=["a"]), "name must be a string"),  # type: ignore[arg-type]
+    (lambda: dockyard.builders.create(name="a", platforms=7), "platforms must be a string or a list"),  # type: ignore[arg-type]
+    (lambda: dockyard.builders.create(name="a", use="yes"), "use must be True or False"),  # type: ignore[arg-type]
+    (lambda: dockyard.builders.create(name="a", config=3), "config must be a path"),  # type: ignore[arg-type]
+    (lambda: dockyard.builders.create(name="a", driver_opts={"a": "b"}), "driver_opts must be a string or a list"),  # type: ignore[arg-type]
+    (lambda: dockyard.builders.inspect(3), "name must be a string"),  # type: ignore[arg-type]
+    (lambda: dockyard.builders.use(None), "name must be a string"),  # type: ignore[arg-type]
+    (lambda: dockyard.builders.rm(3), "names must be a string or a list"),  # type: ignore[arg-type]
+    (lambda: dockyard.builders.rm("a", all_inactive=True), "--all-inactive takes no builder names"),
+    (lambda: dockyard.builders.du(builder=1), "builder must be a string"),  # type: ignore[arg-type]
+    (lambda: dockyard.builders.prune(keep_storage=1.5), "keep_storage must be a size string or bytes"),  # type: ignore[arg-type]
+    (lambda: dockyard.builders.prune(filters=[3]), "filters must be a string or a list"),  # type: ignore[list-item]
+    (lambda: dockyard.builders.prune(all="yes"), "all must be True or False"),  # type: ignore[arg-type]
+    (lambda: dockyard.logout(None), "server must be a string"),  # type: ignore[arg-type]
+])
+def test_a_bad_builder_argument_is_a_usage_error_never_a_type_error(call: Any, match: str) -> None:
+    with pytest.raises(dockyard.UsageError, match=match):
+        call()
+
+
+def test_bad_builder_values_are_one_line_errors_with_hints() -> None:
+    with pytest.raises(dockyard.UsageError, match="invalid --filter 'older=1h'") as info:
+        dockyard.builders.prune(filters="older=1h")
+    assert info.value.hint
+    with pytest.raises(dockyard.UsageError, match="invalid size") as info:
+        dockyard.builders.prune(keep_storage="lots")
+    assert info.value.hint
+    with pytest.raises(dockyard.UsageError, match="no builder 'nope' found") as info:
+        dockyard.builders.inspect("nope")
+    assert info.value.hint and "dockyard create" in info.value.hint

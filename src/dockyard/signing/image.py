@@ -22,8 +22,8 @@ from dockyard.errors import UsageError
 from dockyard.oci.descriptor import Descriptor
 from dockyard.reference import Reference
 from dockyard.registry.client import Client
-from dockyard.sign import bundle, cosign
-from dockyard.sign.request import CLASSIC
+from dockyard.signing import bundle, cosign
+from dockyard.signing.request import CLASSIC
 from dockyard.store.content import ContentStore
 
 # cosign's --type names (verify-attestation) and the in-toto predicate types they stand for
@@ -91,7 +91,7 @@ class Checked:
 def verify_image(client: Client, ref: Reference, key: ec.EllipticCurvePublicKey, *, store: ContentStore,
                  attestation_types: Sequence[str] = ()) -> list[Checked]:
     """Verify ``ref``'s signatures (and, per platform, the asked-for attestations); raise on the first
-    failure with :class:`~dockyard.sign.cosign.VerificationError`."""
+    failure with :class:`~dockyard.signing.cosign.VerificationError`."""
     wanted = [predicate_type(t) for t in attestation_types]
     pinned, top, images = _resolved(client, ref, store)
     checked = [Checked("image" if len(images) == 1 and images[0].manifest.digest == top.digest else "index",

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from dockyard.digest import Digest
-from dockyard.sign import keys, payload
+from dockyard.signing import keys, payload
 
 
 def test_generate_writes_cosign_encrypted_pem(tmp_path: Path) -> None:

@@ -18,8 +18,8 @@ from dockyard.oci.index import Index
 from dockyard.oci.manifest import Manifest
 from dockyard.platform import Platform
 from dockyard.reference import Reference
-from dockyard.sign import bundle, cosign, keys
-from dockyard.sign.image import verify_signature
+from dockyard.signing import bundle, cosign, keys
+from dockyard.signing.image import verify_signature
 from dockyard.store.content import ContentStore
 from tests.unit.attest.test_storage import _client, _image
 from tests.unit.registry.fakeregistry import FakeRegistry
