@@ -11,7 +11,6 @@ result (push, files, metadata) is the caller's next step: :func:`dockyard.phases
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -73,8 +72,7 @@ def planned_request(options: BuildOptions, *, root: Path, bases: BaseImages) -> 
                          hint="a one-platform result is a single manifest: use annotation-manifest. instead")
     # context file digests survive between builds (by path, size, mtime, inode): a warm build
     # of a big context stats its files instead of reading them again
-    stat_file = root / "statcache" / (hashlib.sha256(str(options.context.resolve()).encode()).hexdigest()[:20]
-                                      + ".json")
+    stat_file = StatCache.path_for(root, options.context)
     stat_cache = StatCache.load(stat_file)
     keyed = key_plan(the_plan, the_plan.cache_keys(stat_cache=stat_cache), bases,
                      no_cache_stages=frozenset(options.no_cache_filter), no_cache_all=options.no_cache)
