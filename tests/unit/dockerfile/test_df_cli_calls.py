@@ -225,7 +225,7 @@ def test_dry_run_reuses_the_context_digests_a_build_took(tmp_path: Path, monkeyp
     assert not root.exists()  # a dry run only reads the store
     planted = StatCache()
     planted.digest("a", str(context / "a").encode(), (context / "a").stat())  # what a build records...
-    (key,) = planted._digests  # noqa: SLF001 - ...with another digest under the same stat key
-    planted._digests[key] = "0" * 64  # noqa: SLF001
+    (key,) = planted._digests  # ...with another digest under the same stat key
+    planted._digests[key] = "0" * 64
     planted.save(StatCache.path_for(root, context))
     assert copy_key() != fresh
