@@ -107,9 +107,10 @@ def run_build(call: BuildCall, *, listener: progress.Listener | None = None, rep
     hosts = HostsConfig.load(insecure=insecure).with_hosts(chosen.config.registries).with_ca(call.registry_ca)
     from dockyard.remote.dispatch import build_on_nodes
 
-    with chosen.in_use(), Client(hosts=hosts, push_timeout=call.push_timeout, on_wait=say) as client:
+    with chosen.in_use(), Client(hosts=hosts, push_timeout=call.push_timeout, on_wait=say) as shared:
         import dataclasses
 
+        client = shared.for_build()  # the check, the build and the push see each base tag resolved once
         if with_client is not None:
             with_client(client)
         ok = False
