@@ -227,6 +227,11 @@ def build(
         options_ = TransportOptions(retry=RetryPolicy(attempts=2, base=0.1), connect_timeout=5, read_timeout=15)
         with Client(transport=options_) as client:
             result = answer(request, resolver=ConfigResolver(client, ContentStore.default()))
+    elif request.dry_run:  # the context digests a build of this context took, when there was one
+        from dockyard.graph.contenthash import StatCache
+        from dockyard.paths import data_root
+
+        result = answer(request, stat_cache=StatCache.load(StatCache.path_for(data_root(make=False), context)))
     else:
         result = answer(request)
     click.echo(result.output, nl=False)

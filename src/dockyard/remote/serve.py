@@ -156,7 +156,8 @@ class _Server:
             request = dataclasses.replace(request, ssh=sockets)
             self.solving.set()
             try:
-                reply = LocalSolver(self.root).solve(request, client=client, listener=_Forward(self.channel))
+                reply = LocalSolver(self.root).solve(request, client=client.for_build(),
+                                                     listener=_Forward(self.channel))
             finally:
                 self.solving.clear()
             content = ContentStore(self.root / "content")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
 import types
 from pathlib import Path
@@ -254,3 +255,34 @@ def test_bad_builder_values_are_one_line_errors_with_hints() -> None:
     with pytest.raises(dockyard.UsageError, match="no builder 'nope' found") as info:
         dockyard.builders.inspect("nope")
     assert info.value.hint and "dockyard create" in info.value.hint
+
+
+def _dotted(node: ast.expr) -> list[str] | None:
+    """``dockyard.imagetools.create`` as ``["imagetools", "create"]`` (None: not a dockyard name)."""
+    names: list[str] = []
+    while isinstance(node, ast.Attribute):
+        names.insert(0, node.attr)
+        node = node.value
+    return names if isinstance(node, ast.Name) and node.id == "dockyard" and names else None
+
+
+def test_the_examples_in_docs_api_md_call_real_functions_with_real_arguments() -> None:
+    """Every ``python`` block of docs/api.md parses, and each ``dockyard.*`` call in it names a
+    public function and only keyword arguments it takes (the examples cannot drift from the API)."""
+    import re
+
+    text = (Path(__file__).parents[3] / "docs" / "api.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    calls = 0
+    for block in blocks:
+        for node in ast.walk(ast.parse(block)):
+            if not isinstance(node, ast.Call) or (names := _dotted(node.func)) is None:
+                continue
+            target: Any = dockyard
+            for name in names:
+                target = getattr(target, name)
+            assert names[0] in dockyard.__all__
+            params = inspect.signature(target).parameters
+            assert {kw.arg for kw in node.keywords if kw.arg} <= set(params), names
+            calls += 1
+    assert calls >= 15
