@@ -67,6 +67,11 @@ class StatCache:
         self._digests[key] = digest
         return digest
 
+    @staticmethod
+    def path_for(root: Path, context: Path) -> Path:
+        """Where builds with the store ``root`` keep the stat cache of ``context`` (one file per context)."""
+        return root / "statcache" / (hashlib.sha256(str(context.resolve()).encode()).hexdigest()[:20] + ".json")
+
     def save(self, path: Path) -> None:
         """Write the entries this process used, atomically and readable by the owner only:
         files that changed or went away drop out, so the file stays the size of the context."""
