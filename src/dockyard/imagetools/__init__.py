@@ -33,7 +33,7 @@ def _client(insecure: tuple[str, ...]) -> Client:
 
 def inspect(ref: str, *, insecure: str | Sequence[str] = ()) -> Inspection:
     """What ``ref`` names: the top document (``raw`` bytes, ``descriptor``, index ``entries``),
-    each platform's image config (``configs``) and attestations (``attested``).
+    each platform's image (``images``: manifest and config) and attestations (``attested``).
 
     ``insecure`` lists registries (``HOST[:PORT]``) reached over plain HTTP or unverified TLS.
     """

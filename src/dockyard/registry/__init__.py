@@ -5,7 +5,7 @@ Public API (what the build engine and library users call)::
     from dockyard.registry import Client
     with Client() as client:
         client.push("reg:5000/app:v1", index_desc, layout.store)             # blobs, manifests, index, tag
-        image = client.pull("reg:5000/base:1", platform=Platform.parse("linux/arm64"))
+        image = client.pull("reg:5000/base:1", platform=Platform.parse("linux/arm64"))  # an oci.image.PlatformImage
         client.copy("src/app:v1", "dst/app:v1")
 
 Modules: ``transport`` (one host: scheme, TLS, ping, retries), ``auth`` (challenges, tokens),
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 if TYPE_CHECKING:
-    from dockyard.registry.client import Client, PulledImage
+    from dockyard.registry.client import Client
     from dockyard.registry.hosts import HostsConfig
     from dockyard.registry.keychain import Credentials, Keychain
     from dockyard.registry.options import TransportOptions, UploadOptions
@@ -34,11 +34,11 @@ if TYPE_CHECKING:
 
 # Re-exported lazily (PEP 562): importing one submodule (``registry.hosts`` for a builder's
 # config) must not load the others, nor the HTTP library behind them.
-_EXPORTS = {"Client": "client", "PulledImage": "client", "HostsConfig": "hosts", "Credentials": "keychain",
+_EXPORTS = {"Client": "client", "HostsConfig": "hosts", "Credentials": "keychain",
             "Keychain": "keychain", "RetryPolicy": "retry", "TransportOptions": "options",
             "UploadOptions": "options"}
 
-__all__ = ["Client", "Credentials", "HostsConfig", "Keychain", "PulledImage", "RetryPolicy",
+__all__ = ["Client", "Credentials", "HostsConfig", "Keychain", "RetryPolicy",
            "TransportOptions", "UploadOptions"]
 
 
