@@ -28,7 +28,7 @@ from dockyard.executor.runc import RuncExecutor
 from dockyard.graph import ops
 from dockyard.graph.definition import Graph, OpMeta, deserialize
 from dockyard.graph.walk import topological
-from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.image import PlatformImage
 from dockyard.oci.layer import LayerOptions
 from dockyard.platform import Platform
 from dockyard.registry.client import Client
@@ -117,20 +117,19 @@ def solve_graph(graph: Graph, request: SolveRequest, *, root: Path, client: Clie
         assert isinstance(result, FsResult)
         finals.append(result)
     inline_cache = any(c.kind == "inline" for c in request.cache_to)
-    manifests: dict[Platform, Descriptor] = {}
-    configs: dict[Platform, Descriptor] = {}
+    images: dict[Platform, PlatformImage] = {}
     recompressing = LayerOptions(compression=request.layer_options.compression, level=request.layer_options.level)
     for target, built in zip(request.targets, finals, strict=True):
         inline = {INLINE_FIELD: inline_field(records, built.layers)} if inline_cache else {}
         result = force_compression(content, built, recompressing) if request.force_compression else built
-        manifests[target.platform], configs[target.platform] = write_image(
+        images[target.platform] = write_image(
             content, target.config, result, platform=target.platform, created=request.created,
             oci=request.oci_mediatypes, extra=inline, annotations=target.annotations,
             descriptor_annotations=target.descriptor_annotations)
     cacheexport.export(request.cache_to, records=records, finals=[r.layers for r in finals],
                        nodes=list(nodes.values()), root=root, content=content, client=client,
                        imported=imported, listener=listener)
-    return SolveReply(manifests=manifests, configs=configs, ran=len(outcome.ran), cached=len(outcome.cached))
+    return SolveReply(images=images, ran=len(outcome.ran), cached=len(outcome.cached))
 
 
 def direct_graph(roots: tuple[ops.State, ...], keys: Mapping[int, str]) -> Graph:

@@ -49,9 +49,9 @@ def build(options: BuildOptions, *, client: Client | None = None, listener: prog
         bases = BaseImages(client, content)
         the_plan, request = planned_request(options, root=root, bases=bases)
         reply = (node or LocalSolver(root, bases)).solve(request, client=client, listener=listener)
-        top = assemble(content, list(reply.manifests.values()), oci=options.oci_mediatypes,
+        top = assemble(content, [image.descriptor for image in reply.images.values()], oci=options.oci_mediatypes,
                        annotations=options.annotations.index)
-        result = BuildResult(descriptor=top, manifests=reply.manifests, configs=reply.configs, content=content,
+        result = BuildResult(descriptor=top, images=reply.images, content=content,
                              ran=reply.ran, cached=reply.cached, bases=tuple(bases.resolved()),
                              graphs={pp.platform: pp.state for pp in the_plan.platforms})
         result = attest(result, attestors)

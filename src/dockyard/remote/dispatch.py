@@ -35,7 +35,9 @@ from dockyard.engine.solverequest import SolveRequest
 from dockyard.errors import NodeError, NotBuiltError
 from dockyard.graph.contenthash import StatCache
 from dockyard.oci.annotations import ExportAnnotations
+from dockyard.oci.config import ImageConfig
 from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.image import PlatformImage
 from dockyard.oci.manifest import Manifest
 from dockyard.oci.source import read_document
 from dockyard.phases.assemble import assemble
@@ -132,8 +134,7 @@ class _Farm:
         self.requests: dict[Platform, SolveRequest] = {}
 
     def run(self, plans: dict[Platform, list[tuple[AnyNode, bool]]]) -> FarmResult:
-        manifests: dict[Platform, Descriptor] = {}
-        configs: dict[Platform, Descriptor] = {}
+        images: dict[Platform, PlatformImage] = {}
         placed: dict[Platform, Placed] = {}
         ran = cached = 0
         local_group = {p: c for p, c in plans.items() if isinstance(c[0][0], LocalNode)}
@@ -145,13 +146,13 @@ class _Farm:
                 if local_group:
                     local = self._local(local_group)
                     for p in local_group:
-                        manifests[p], configs[p] = local.manifests[p], local.configs[p]
+                        images[p] = local.images[p]
                         node = local_group[p][0]
                         placed[p] = Placed(node[0].name, node[0].endpoint, node[1])
                     ran, cached = local.ran, local.cached
                 for future, platform in futures.items():
-                    manifest, config, where, counts = future.result()
-                    manifests[platform], configs[platform], placed[platform] = manifest, config, where
+                    image, where, counts = future.result()
+                    images[platform], placed[platform] = image, where
                     ran, cached = ran + counts[0], cached + counts[1]
             except BaseException:
                 self.cancelled.set()
@@ -160,10 +161,10 @@ class _Farm:
                         session.cancel()
                 raise
         order = list(plans)
-        top = assemble(self.content, [manifests[p] for p in order], oci=self.options.oci_mediatypes,
+        top = assemble(self.content, [images[p].descriptor for p in order], oci=self.options.oci_mediatypes,
                        annotations=self.options.annotations.index)
-        result = BuildResult(descriptor=top, manifests={p: manifests[p] for p in order},
-                             configs={p: configs[p] for p in order}, content=self.content, ran=ran, cached=cached)
+        result = BuildResult(descriptor=top, images={p: images[p] for p in order}, content=self.content, ran=ran,
+                             cached=cached)
         return FarmResult(result, {p: placed[p] for p in order})
 
     # -- this machine ----------------------------------------------------------------------
@@ -174,10 +175,10 @@ class _Farm:
             self._say_placed(p, node.name, node.endpoint, c[0][1])
         result = build(self._share(tuple(plans), root=node.store_root()), client=self.client, listener=self.listener,
                        node=node)
-        for manifest in result.manifests.values():
-            _copy_image(result.content, self.content, manifest)
+        for image in result.images.values():
+            _copy_image(result.content, self.content, image.descriptor)
             for target in self.push:
-                self.client.push(Reference.parse(target.name, default_tag=None), manifest, result.content)
+                self.client.push(Reference.parse(target.name, default_tag=None), image.descriptor, result.content)
         return result
 
     def _share(self, platforms: tuple[Platform, ...], *, root: Path) -> BuildOptions:
@@ -190,19 +191,19 @@ class _Farm:
 
     # -- remote nodes ----------------------------------------------------------------------
     def _remote(self, platform: Platform, plan: list[tuple[AnyNode, bool]]
-                ) -> tuple[Descriptor, Descriptor, Placed, tuple[int, int]]:
+                ) -> tuple[PlatformImage, Placed, tuple[int, int]]:
         """Try the platform's candidates in order; a local one (after dead remote ones) builds in-process."""
         reasons: list[str] = []
         label = platform_label(platform)
         for i, (node, planned_emulated) in enumerate(plan):
             if isinstance(node, LocalNode):
                 local = self._local({platform: [(node, planned_emulated)]})
-                return (local.manifests[platform], local.configs[platform],
-                        Placed(node.name, node.endpoint, planned_emulated, tuple(reasons)), (local.ran, local.cached))
+                return (local.images[platform], Placed(node.name, node.endpoint, planned_emulated, tuple(reasons)),
+                        (local.ran, local.cached))
             if self.cancelled.is_set():
                 break
             try:
-                manifest, config, counts, emulated = self._on(node, platform)
+                image, counts, emulated = self._on(node, platform)
             except NodeError as exc:
                 if self.cancelled.is_set():
                     raise
@@ -212,11 +213,11 @@ class _Farm:
                          + ("trying the next node" if i + 1 < len(plan) else "no node left"))
                 continue
             self._say_placed(platform, node.name, node.endpoint, emulated)
-            return manifest, config, Placed(node.name, node.endpoint, emulated, tuple(reasons)), counts
+            return image, Placed(node.name, node.endpoint, emulated, tuple(reasons)), counts
         raise NodeError(f"{label}: no node could build it: " + "; ".join(reasons),
                         hint=f"see 'dockyard inspect --bootstrap {self.builder.name}'")
 
-    def _on(self, node: SshNode | KubeNode, platform: Platform) -> tuple[Descriptor, Descriptor, tuple[int, int], bool]:
+    def _on(self, node: SshNode | KubeNode, platform: Platform) -> tuple[PlatformImage, tuple[int, int], bool]:
         """Build ``platform`` on ``node``; the last item says whether the node's bootstrap found it emulated."""
         if isinstance(node, KubeNode):  # a pod picked by the context (loadbalance=sticky)
             session = node.open(listener=self.listener, keychain=self.client.keychain, key=self._context_name())
@@ -247,11 +248,13 @@ class _Farm:
             desc = Descriptor.from_json(images[0]["manifest"], what="node result")
             manifest_bytes = str(images[0]["manifest_bytes"]).encode()
             self.content.ingest_bytes(manifest_bytes, expected=desc.digest)
-            image = Manifest.from_bytes(manifest_bytes, media_type=desc.media_type)
-            self.content.ingest_bytes(str(images[0]["config_bytes"]).encode(), expected=image.config.digest)
+            built = Manifest.from_bytes(manifest_bytes, media_type=desc.media_type)
+            config_bytes = str(images[0]["config_bytes"]).encode()
+            self.content.ingest_bytes(config_bytes, expected=built.config.digest)
             if self.fetch_blobs:
-                session.fetch(image.layers, self.content)
-            return desc, image.config, (int(reply.get("ran", 0)), int(reply.get("cached", 0))), emulated
+                session.fetch(built.layers, self.content)
+            image = PlatformImage.of(desc, built, ImageConfig.from_bytes(config_bytes))
+            return image, (int(reply.get("ran", 0)), int(reply.get("cached", 0))), emulated
         finally:
             with self.lock:
                 self.sessions.discard(session)
