@@ -89,14 +89,14 @@ class BuildAttestor:
             created = dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         bases: dict[Platform, list[ResolvedBase]] = {
             p: _bases_of(result.graphs.get(p), result.bases) for p in result.images}
-        manifests = {p: image.descriptor for p, image in result.images.items()}
-        statements = maker.statements(result.content, manifests=manifests, options=self.options,
+        statements = maker.statements(result.content, images=result.images, options=self.options,
                                       invocation=inv, bases=bases, roots=result.graphs, name=self.name,
                                       created=created)
         kept = {}  # the assembled index's annotations (--annotation index:...) stay on the new index
         if mediatypes.is_index(result.descriptor.media_type):
             kept = dict(Index.from_bytes(read_document(result.content, result.descriptor),
                                          media_type=result.descriptor.media_type).annotations)
+        manifests = {p: image.descriptor for p, image in result.images.items()}
         attached = attach(result.content, manifests=manifests, statements=statements,
                           storage=self.options.storage, oci=self.oci, annotations=kept)
         return replace(result, descriptor=attached.top, referrers=(*result.referrers, *attached.referrers))
