@@ -8,8 +8,8 @@ runs and caches the vertices in its own store and writes each platform's config 
 there; the :class:`SolveReply` names them. The client's assemble phase makes the index.
 
 :meth:`SolveRequest.portable` / :meth:`SolveRequest.from_portable` are the JSON a remote node
-receives; ``context``, ``secrets``, ``ssh`` and the external cache settings are the local
-node's business (a remote node syncs the context and refuses the rest, docs/remote-nodes.md).
+receives; ``context``, ``secrets``, ``ssh``, the external cache settings and the SBOM's extra
+``stages`` are the local node's business (a remote node syncs the context and refuses the rest, docs/remote-nodes.md).
 """
 
 from __future__ import annotations
@@ -40,6 +40,16 @@ class PlatformTarget:
     descriptor_annotations: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class StageTarget:
+    """A stage whose filesystem an SBOM describes too (``BUILDKIT_SBOM_SCAN_STAGE``): the node resolves
+    the op ``key`` (None: an empty stage) as another root and reports its layers, not an image."""
+
+    platform: Platform
+    name: str
+    key: str | None
+
+
 @dataclass(frozen=True, kw_only=True)
 class SolveRequest:
     """One node's share of a build; ``targets[i]`` belongs to ``definition.roots[i]``."""
@@ -58,6 +68,7 @@ class SolveRequest:
     ssh: Mapping[str, str] = field(default_factory=dict)
     cache_from: tuple[CacheImport, ...] = ()
     cache_to: tuple[CacheExport, ...] = ()
+    stages: tuple[StageTarget, ...] = ()  # only with attestations, which are made on one local node
 
     @property
     def salt(self) -> str:
@@ -100,12 +111,14 @@ class SolveRequest:
 
 @dataclass(frozen=True)
 class SolveReply:
-    """Each target's image in the node's store: manifest (with platform) and config descriptors."""
+    """Each target's image in the node's store: manifest (with platform) and config descriptors;
+    ``stages``: the layers (bottom first, blobs in the store) of each requested :class:`StageTarget`."""
 
     manifests: dict[Platform, Descriptor]
     configs: dict[Platform, Descriptor]
     ran: int
     cached: int
+    stages: Mapping[Platform, tuple[tuple[str, tuple[Descriptor, ...]], ...]] = field(default_factory=dict)
 
 
 @runtime_checkable
