@@ -13,7 +13,7 @@ Executing a plan::
     for pp in p.platforms:                                 # one subgraph per platform
         for op in topological([pp.state]):                # inputs first, each op once
             run(op, key=keys.key(op))                      # same key = same work: run once
-        write_image(pp.config.to_oci(), result_of(pp.state))
+        write_image(pp.config, result_of(pp.state))
 
 Each platform's ops are separate objects, but work shared by platforms (a stage with
 ``FROM --platform=$BUILDPLATFORM``) has equal keys, so deduplicating by key builds it once.
@@ -29,7 +29,6 @@ from dockyard.dockerfile import dockerignore
 from dockyard.dockerfile import instructions as ins
 from dockyard.dockerfile.args import PLATFORM_ARGS, global_scope, platform_args
 from dockyard.dockerfile.convert import StageConverter, StageResult
-from dockyard.dockerfile.imageconfig import ImageConfig
 from dockyard.dockerfile.resolver import ImageResolver
 from dockyard.dockerfile.sbomscan import ScannedStage, ScanRequest, ScanTargets, scan_targets
 from dockyard.dockerfile.scope import Step
@@ -39,6 +38,7 @@ from dockyard.errors import DockerfileError
 from dockyard.graph.cachekey import CacheKeys
 from dockyard.graph.contenthash import ContextHasher, SourceNotFoundError, StatCache
 from dockyard.graph.ops import ContextSource, State
+from dockyard.oci.config import ImageConfig
 from dockyard.platform import Platform
 
 

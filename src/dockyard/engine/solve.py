@@ -98,6 +98,7 @@ def solve_graph(graph: Graph, request: SolveRequest, *, root: Path, client: Clie
     cache = CacheDB(root / "cache.db")
     try:
         imported = cacheimport.load(request.cache_from, client=client, content=content, root=root,
+                                    platforms=[str(t.platform) for t in request.targets],
                                     listener=listener) if request.cache_from else None
         worker = OpWorker(
             snapshots=snapshots, cache=cache, content=content, executor=executor, bases=bases,
@@ -129,7 +130,7 @@ def solve_graph(graph: Graph, request: SolveRequest, *, root: Path, client: Clie
             content, target.config, result, platform=target.platform, created=request.created,
             oci=request.oci_mediatypes, extra=inline, annotations=target.annotations,
             descriptor_annotations=target.descriptor_annotations)
-    cacheexport.export(request.cache_to, records=records, finals=[r.layers for r in finals],
+    caches = cacheexport.export(request.cache_to, records=records, finals=[r.layers for r in finals],
                        nodes=list(nodes.values()), root=root, content=content, client=client,
                        imported=imported, listener=listener)
     stages: dict[Platform, list[tuple[str, tuple[Descriptor, ...]]]] = {}
@@ -140,7 +141,7 @@ def solve_graph(graph: Graph, request: SolveRequest, *, root: Path, client: Clie
                        for layer in top.layers)
         stages.setdefault(stage.platform, []).append((stage.name, layers))
     return SolveReply(manifests=manifests, configs=configs, ran=len(outcome.ran), cached=len(outcome.cached),
-                      stages={p: tuple(found) for p, found in stages.items()})
+                      caches=caches, stages={p: tuple(found) for p, found in stages.items()})
 
 
 def _stage_roots(request: SolveRequest, nodes: Mapping[str, Node]) -> dict[str | None, Node]:

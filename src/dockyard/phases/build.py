@@ -11,7 +11,6 @@ result (push, files, metadata) is the caller's next step: :func:`dockyard.phases
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -45,7 +44,8 @@ def build(options: BuildOptions, *, client: Client | None = None, listener: prog
     root = (options.root or _default_root()).absolute()  # overlay and runc paths must not depend on a cwd
     content = ContentStore(root / "content")
     own_client = client is None
-    client = client or Client()
+    given = client or Client()
+    client = given.for_build()  # each base tag resolved once in this build (the caller's build view, if given)
     try:
         bases = BaseImages(client, content)
         scan = next((a.sbom_scan for a in attestors if isinstance(a, DescribesStages) and a.sbom_scan), None)
@@ -64,7 +64,7 @@ def build(options: BuildOptions, *, client: Client | None = None, listener: prog
         raise filesystem_error(exc, doing="build", fallback=root) from exc
     finally:
         if own_client:
-            client.close()
+            given.close()
 
 
 def planned_request(options: BuildOptions, *, root: Path, bases: BaseImages,
@@ -76,8 +76,7 @@ def planned_request(options: BuildOptions, *, root: Path, bases: BaseImages,
                          hint="a one-platform result is a single manifest: use annotation-manifest. instead")
     # context file digests survive between builds (by path, size, mtime, inode): a warm build
     # of a big context stats its files instead of reading them again
-    stat_file = root / "statcache" / (hashlib.sha256(str(options.context.resolve()).encode()).hexdigest()[:20]
-                                      + ".json")
+    stat_file = StatCache.path_for(root, options.context)
     stat_cache = StatCache.load(stat_file)
     keyed = key_plan(the_plan, the_plan.cache_keys(stat_cache=stat_cache), bases,
                      no_cache_stages=frozenset(options.no_cache_filter), no_cache_all=options.no_cache)

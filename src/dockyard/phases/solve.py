@@ -22,12 +22,10 @@ def solve_request(options: BuildOptions, the_plan: Plan, keyed: Keyed) -> SolveR
     with ``options.base_annotations`` each manifest names its base image, given annotations winning)."""
     targets = []
     for pp in the_plan.platforms:
-        planned = pp.config
-        for key, value in options.labels.items():
-            planned = planned.with_label(key, value)
+        planned = pp.config.with_container(labels={**pp.config.config.labels, **options.labels})
         bases = keyed.bases.get(pp.platform, {}) if options.base_annotations else {}
         targets.append(PlatformTarget(
-            pp.platform, planned.to_oci(),
+            pp.platform, planned,
             annotations={**bases, **options.annotations.for_platform("manifest", pp.platform)},
             descriptor_annotations=options.annotations.for_platform("manifest-descriptor", pp.platform)))
     return SolveRequest(
