@@ -14,13 +14,11 @@ from typing import Any
 from dockyard.builders.builder import AnyNode, Builder
 from dockyard.builders.config import GCPolicy
 from dockyard.builders.local import LocalNode
-from dockyard.platform import Platform
+from dockyard.builders.summary import BuilderInfo, node_info, platform_label
 from dockyard.rootless import mode
 
-
-def platform_label(platform: Platform) -> str:
-    """The normal form (``linux/arm64`` also for a recorded arm64/v8), as buildx prints it."""
-    return str(platform.normal())
+# platform_label is re-exported: callers print platforms as ls does
+__all__ = ["gc_lines", "human_bytes", "inspect_text", "ls_json", "ls_table", "platform_label", "platforms_text"]
 
 
 def platforms_text(node: AnyNode) -> str:
@@ -30,35 +28,36 @@ def platforms_text(node: AnyNode) -> str:
                      for s in node.platforms())
 
 
-def ls_table(builders: Sequence[Builder], current: str) -> str:
-    """The NAME/NODE, DRIVER/ENDPOINT, STATUS, PLATFORMS table."""
+def ls_table(builders: Sequence[BuilderInfo]) -> str:
+    """The NAME/NODE, DRIVER/ENDPOINT, STATUS, PLATFORMS table (``*`` after the builder in use)."""
     rows = [("NAME/NODE", "DRIVER/ENDPOINT", "STATUS", "PLATFORMS")]
     for b in builders:
-        rows.append((b.name + (" *" if b.name == current else ""), b.driver, "", ""))
-        for node in b.nodes():
-            rows.append(("  " + node.name, "  " + node.endpoint, node.status(), platforms_text(node)))
+        rows.append((b.name + (" *" if b.current else ""), b.driver, "", ""))
+        for node in b.nodes:
+            shown = ", ".join(p + ("*" if p in node.configured else "") for p in node.platforms)
+            rows.append(("  " + node.name, "  " + node.endpoint, node.status, shown))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     lines = ["   ".join([*(r[i].ljust(widths[i]) for i in range(3)), r[3]]).rstrip() for r in rows]
     return "\n".join(lines)
 
 
-def ls_json(builder: Builder, current: str) -> dict[str, Any]:
+def ls_json(builder: BuilderInfo) -> dict[str, Any]:
     """One builder as ``ls --format json`` prints it (one object per line)."""
     return {
         "Name": builder.name,
         "Driver": builder.driver,
-        "Current": builder.name == current,
-        "LastActivity": builder.record.last_used.isoformat() if builder.record.last_used else None,
+        "Current": builder.current,
+        "LastActivity": builder.last_activity.isoformat() if builder.last_activity else None,
         "Nodes": [{
             "Name": n.name,
             "Endpoint": n.endpoint,
-            "Status": n.status(),
-            "Platforms": [platform_label(s.platform) for s in n.platforms()],
-            "Emulated": [platform_label(s.platform) for s in n.platforms() if s.emulated],
-            "Verified": [platform_label(s.platform) for s in n.platforms() if s.verified],
-            "Configured": [platform_label(p) for p in n.record.platforms],
-            "Version": _version(n),
-        } for n in builder.nodes()],
+            "Status": n.status,
+            "Platforms": list(n.platforms),
+            "Emulated": list(n.emulated),
+            "Verified": list(n.verified),
+            "Configured": list(n.configured),
+            "Version": n.version,
+        } for n in builder.nodes],
     }
 
 
@@ -79,7 +78,7 @@ def inspect_text(builder: Builder) -> str:
             f"Endpoint:         {node.endpoint}",
             f"Status:           {node.status()}",
         ]
-        version = _version(node)
+        version = node_info(node).version
         if version:
             out.append(f"BuildKit version: {version}")
         out.append(f"Platforms:        {platforms_text(node)}")
@@ -151,8 +150,3 @@ def _duration(seconds: float) -> str:
 
 def _when(at: datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S +0000 UTC")
-
-
-def _version(node: AnyNode) -> str | None:
-    boot = node.record.boot
-    return f"dockyard {boot.version} ({boot.runtime})" if boot else None

@@ -22,6 +22,7 @@ from dockyard.builders.node import Placement
 from dockyard.builders.records import DEFAULT_NAME, BuilderRecord, now
 from dockyard.builders.ssh import SshEndpoint
 from dockyard.builders.store import BuilderStore, validate_name
+from dockyard.builders.summary import BuilderInfo, builder_info
 from dockyard.errors import NotBuiltError, UsageError
 from dockyard.platform import Platform
 
@@ -77,6 +78,13 @@ def list_builders(*, store: BuilderStore | None = None) -> list[Builder]:
     """Every builder, ``default`` first."""
     store = store or BuilderStore()
     return [open_builder(n, store=store) for n in store.names()]
+
+
+def summaries(*, override: str | None = None, store: BuilderStore | None = None) -> list[BuilderInfo]:
+    """Every builder as plain values (``ls``), the one in use (``override``: ``--builder``) marked current."""
+    store = store or BuilderStore()
+    current = builder_name(override, store=store)
+    return [builder_info(b, current=current) for b in list_builders(store=store)]
 
 
 def create_builder(opts: CreateOptions, *, store: BuilderStore | None = None) -> Builder:  # noqa: C901, PLR0912 - buildx create's flag rules (append, leave, node, platform) checked in its order
@@ -182,6 +190,23 @@ def remove_builders(names: Sequence[str], *, keep_state: bool = False, store: Bu
                 store.set_current(DEFAULT_NAME)
         if not keep_state:
             shutil.rmtree(builder_store_dir(name), ignore_errors=True)
+
+
+def removal_targets(names: Sequence[str], *, all_inactive: bool = False, override: str | None = None,
+                    store: BuilderStore | None = None) -> list[str]:
+    """The builders ``rm`` removes: ``names``, every inactive one (``--all-inactive``), else the one in use."""
+    if all_inactive:
+        if names:
+            raise UsageError("--all-inactive takes no builder names")
+        return inactive_builders(store=store)
+    return list(names) or [builder_name(override, store=store)]
+
+
+def inspect_builder(name: str | None = None, *, bootstrap: bool = False,
+                    store: BuilderStore | None = None) -> Builder:
+    """The builder ``name`` (the one in use when None), bootstrapped first when asked (``inspect --bootstrap``)."""
+    builder = current_builder(name, store=store)
+    return builder.bootstrap() if bootstrap else builder
 
 
 def inactive_builders(*, store: BuilderStore | None = None) -> list[str]:

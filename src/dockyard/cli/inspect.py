@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from dockyard.builders.describe import inspect_text
-from dockyard.builders.instances import current_builder
+from dockyard.builders.instances import inspect_builder
 from dockyard.cli.main import GlobalOptions
 
 
@@ -15,7 +15,4 @@ from dockyard.cli.main import GlobalOptions
 @click.pass_obj
 def inspect(obj: GlobalOptions, name: str | None, bootstrap: bool) -> None:
     """Inspect the current builder instance (--bootstrap to prepare it)."""
-    builder = current_builder(name or obj.builder)
-    if bootstrap:
-        builder = builder.bootstrap()
-    click.echo(inspect_text(builder))
+    click.echo(inspect_text(inspect_builder(name or obj.builder, bootstrap=bootstrap)))

@@ -9,9 +9,9 @@ import click
 @click.argument("server", default="docker.io")
 def logout(server: str) -> None:
     """Log out from a registry (Docker Hub when SERVER is omitted)."""
-    from dockyard.registry import login as impl
+    from dockyard.api.login import logout as logout_api
 
-    if impl.erase(server):
+    if logout_api(server):
         click.echo(f"Removing login credentials for {server}")
     else:
         click.echo(f"Not logged in to {server}")

@@ -7,7 +7,7 @@ import json
 import click
 
 from dockyard.builders.describe import ls_json, ls_table
-from dockyard.builders.instances import builder_name, list_builders
+from dockyard.builders.instances import summaries
 from dockyard.cli.main import GlobalOptions
 
 
@@ -17,10 +17,9 @@ from dockyard.cli.main import GlobalOptions
 @click.pass_obj
 def ls(obj: GlobalOptions, fmt: str) -> None:
     """List builder instances."""
-    builders = list_builders()
-    current = builder_name(obj.builder)
+    builders = summaries(override=obj.builder)
     if fmt == "json":
         for b in builders:
-            click.echo(json.dumps(ls_json(b, current)))
+            click.echo(json.dumps(ls_json(b)))
     else:
-        click.echo(ls_table(builders, current))
+        click.echo(ls_table(builders))

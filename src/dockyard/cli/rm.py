@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import click
 
-from dockyard.builders.instances import builder_name, inactive_builders, remove_builders
+from dockyard.builders.instances import removal_targets, remove_builders
 from dockyard.cli.main import GlobalOptions
-from dockyard.errors import UsageError
 
 
 @click.command("rm")
@@ -17,16 +16,11 @@ from dockyard.errors import UsageError
 @click.pass_obj
 def rm(obj: GlobalOptions, names: tuple[str, ...], all_inactive: bool, force: bool, keep_state: bool) -> None:
     """Remove one or more builder instances."""
-    if all_inactive:
-        if names:
-            raise UsageError("--all-inactive takes no builder names")
-        targets = inactive_builders()
-        prompt = f"This removes {len(targets)} inactive builder(s): {', '.join(targets)}. Continue?"
-        if targets and not force and not click.confirm(prompt, default=False):
-            click.echo("nothing removed")
-            return
-    else:
-        targets = list(names) or [builder_name(obj.builder)]
+    targets = removal_targets(names, all_inactive=all_inactive, override=obj.builder)
+    prompt = f"This removes {len(targets)} inactive builder(s): {', '.join(targets)}. Continue?"
+    if all_inactive and targets and not force and not click.confirm(prompt, default=False):
+        click.echo("nothing removed")
+        return
     remove_builders(targets, keep_state=keep_state)
     for name in targets:
         click.echo(f"{name} removed")

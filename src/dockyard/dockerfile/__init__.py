@@ -9,7 +9,7 @@ The pipeline inside this package runs in one direction:
 * ``stages`` groups instructions into stages after the global ARGs;
 * ``plan`` is the entry point: per target platform, ``convert`` and ``dispatch`` expand words
   (``shell``) with the right ARG/ENV scope (``args``) and emit immutable graph ops
-  (:mod:`dockyard.graph`, mounts via ``mounts``) plus the image config (``imageconfig``);
+  (:mod:`dockyard.graph`, mounts via ``mounts``) plus the image config (the image model's ``oci.config.ImageConfig``);
   handlers work on a ``scope`` and see the converter only as its ``Converter`` protocol, so
   imports run one way (``convert`` -> ``dispatch`` -> ``mounts`` -> ``scope``);
   base images are described by an injected ``resolver``;

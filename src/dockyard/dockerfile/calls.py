@@ -263,10 +263,15 @@ def dry_run(plan: Plan, keys: CacheKeys) -> dict[str, Any]:
                 "stages": list(pp.stages),
                 "steps": steps,
                 "result": keys.key(pp.state) if pp.state is not None else None,
-                "config": pp.config.to_oci(),
+                "config": _planned_config(pp.config),
             }
         )
     return {"target": plan.target.label, "platforms": out, "unused_build_args": list(plan.unused_build_args)}
+
+
+def _planned_config(config: ImageConfig) -> dict[str, Any]:
+    """The config as planned: no ``rootfs`` yet (the node adds the layers it builds)."""
+    return {key: value for key, value in config.to_json().items() if key != "rootfs"}
 
 
 def render_dry_run(data: dict[str, Any]) -> str:

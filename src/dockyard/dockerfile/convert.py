@@ -17,14 +17,15 @@ from dataclasses import dataclass, replace
 from dockyard.dockerfile import instructions as ins
 from dockyard.dockerfile.decode import decode
 from dockyard.dockerfile.dispatch import dispatch
-from dockyard.dockerfile.imageconfig import ImageConfig
 from dockyard.dockerfile.resolver import ImageResolver
-from dockyard.dockerfile.scope import StageScope, Step, Usage
+from dockyard.dockerfile.sbomscan import NON_ENV_ARGS
+from dockyard.dockerfile.scope import StageScope, Step, Usage, base_config, scratch_config
 from dockyard.dockerfile.shell import ExpansionError, expand
 from dockyard.dockerfile.stages import Dockerfile, Stage
 from dockyard.dockerfile.syntax import parse_trigger
 from dockyard.errors import DockerfileError, UsageError
 from dockyard.graph.ops import ContextSource, ImageSource, State
+from dockyard.oci.config import ImageConfig
 from dockyard.platform import Platform
 
 _REF_RE = re.compile(
@@ -215,15 +216,15 @@ class StageConverter:
         if parent is not None:
             result = self.stage_result(parent, base.line)
             # ONBUILD triggers do not carry over from a base stage (BuildKit dispatchState.init)
-            config = replace(result.config, platform=result.platform, onbuild=())
+            config = result.config.with_container(on_build=())
             scope = StageScope(stage, result.platform, result.state, config, build_env=dict(result.build_env),
                                build_args=list(result.build_args))
         elif ref.lower() == "scratch":
-            scope = StageScope(stage, platform, None, ImageConfig(platform=platform))
+            scope = StageScope(stage, platform, None, scratch_config(platform))
         else:
             self.check_ref(ref, base.image, base.line, image.unmatched)
             found = self.resolver.image_config(ref, platform) if self.resolver is not None else None
-            config = ImageConfig.from_oci(found, platform) if found else ImageConfig(platform=platform)
+            config = base_config(found, platform) if found else scratch_config(platform)
             source = ImageSource(ref=ref, platform=platform, line=base.line, description=f"FROM {ref}")
             scope = StageScope(stage, platform, source, config)
         shown = f"FROM --platform={platform} {ref}" if base.platform else f"FROM {ref}"
@@ -232,9 +233,9 @@ class StageConverter:
 
     def _convert(self, stage: Stage) -> StageResult:
         scope = self._base(stage)
-        triggers = scope.config.onbuild
+        triggers = scope.config.config.on_build
         if triggers:
-            scope.config = replace(scope.config, onbuild=())
+            scope.config = scope.config.with_container(on_build=())
             for trigger in triggers:
                 raw = parse_trigger(trigger, filename=self.df.filename, line=stage.base.line)
                 first = len(scope.steps)
@@ -257,6 +258,6 @@ class StageConverter:
                 value = self.meta_values[item.name]
             else:
                 value = self.automatic.get(item.name)
-            if value is not None:
+            if value is not None and item.name not in NON_ENV_ARGS:  # BuildKit dispatchArg's nonEnvArgs
                 scope.set_env(item.name, value)
             scope.build_args.append((item.name, value))

@@ -15,6 +15,7 @@ from dockyard.dockerfile.flags import FlagError, FlagKind, ParsedFlags, parse_du
 from dockyard.dockerfile.runmount import parse_mount
 from dockyard.dockerfile.syntax import RawCommand
 from dockyard.errors import DockerfileError
+from dockyard.oci.config import Healthcheck
 
 S, B, L = FlagKind.STRING, FlagKind.BOOL, FlagKind.LIST
 
@@ -194,7 +195,7 @@ def _healthcheck(cmd: RawCommand, flags: ParsedFlags) -> ins.Instruction:
     if kind == "NONE":
         if rest:
             raise _Fail("HEALTHCHECK NONE takes no arguments")
-        return ins.Healthcheck(test=("NONE",), **_common(cmd))
+        return ins.Healthcheck(check=Healthcheck(test=("NONE",)), **_common(cmd))
     if kind != "CMD":
         raise _Fail(f"unknown type {cmd.args[0]!r} in HEALTHCHECK (try CMD)")
     if not rest:
@@ -213,15 +214,10 @@ def _healthcheck(cmd: RawCommand, flags: ParsedFlags) -> ins.Instruction:
     except FlagError as exc:
         raise _Fail(str(exc)) from None
     test = ("CMD", *rest) if cmd.json else ("CMD-SHELL", *rest)
-    return ins.Healthcheck(
-        test=test,
-        interval=durations["interval"],
-        timeout=durations["timeout"],
-        start_period=durations["start-period"],
-        start_interval=durations["start-interval"],
-        retries=retries,
-        **_common(cmd),
-    )
+    check = Healthcheck(test=test, interval=durations["interval"], timeout=durations["timeout"],
+                        start_period=durations["start-period"], start_interval=durations["start-interval"],
+                        retries=retries)
+    return ins.Healthcheck(check=check, **_common(cmd))
 
 
 def _arg(cmd: RawCommand, flags: ParsedFlags, comments: Mapping[int, str]) -> ins.Instruction:

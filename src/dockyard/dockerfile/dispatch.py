@@ -17,7 +17,6 @@ from typing import TypeVar
 
 from dockyard.dockerfile import configvalues
 from dockyard.dockerfile import instructions as ins
-from dockyard.dockerfile.imageconfig import Healthcheck
 from dockyard.dockerfile.mounts import build_mounts, mount_flag_text
 from dockyard.dockerfile.scope import Converter, StageScope, Step
 from dockyard.graph.ops import Copy, Exec, GitSource, HttpSource, Merge, Mkdir, Mkfile, Mount, Op, State
@@ -43,11 +42,11 @@ def _resolve(path: str, workdir: str) -> str:
 
 
 def _cwd(scope: StageScope) -> str:
-    return scope.config.workdir or "/"
+    return scope.workdir
 
 
 def _command(scope: StageScope, args: tuple[str, ...], json_form: bool) -> tuple[str, ...]:
-    return args if json_form else (*scope.config.effective_shell(), " ".join(args))
+    return args if json_form else (*scope.shell, " ".join(args))
 
 
 def _run(conv: Converter, scope: StageScope, item: ins.Run) -> None:
@@ -74,10 +73,10 @@ def _run(conv: Converter, scope: StageScope, item: ins.Run) -> None:
             )
             argv = (target,)
         elif len(item.heredocs) == 1 and marker == first.name:
-            argv = (*scope.config.effective_shell(), first.content)
+            argv = (*scope.shell, first.content)
         else:
             script_text = item.args[0] + "\n" + "".join(h.content + h.name + "\n" for h in item.heredocs)
-            argv = (*scope.config.effective_shell(), script_text)
+            argv = (*scope.shell, script_text)
     mounts = (*build_mounts(conv, scope, item, env), *script_mounts)
     op = _exec_op(scope, argv=argv, env=tuple(f"{k}={v}" for k, v in env.items()), mounts=mounts, item=item)
     scope.state = op
@@ -118,7 +117,7 @@ def _exec_op(
         argv=argv,
         env=env,
         cwd=_cwd(scope),
-        user=scope.config.user,
+        user=scope.user,
         platform=scope.platform,
         mounts=mounts,
         network=item.network,
@@ -274,7 +273,7 @@ def _workdir(conv: Converter, scope: StageScope, item: ins.Workdir) -> None:
     path = posixpath.normpath(_resolve(path, _cwd(scope)))
     if path.startswith("//"):
         path = "/" + path.lstrip("/")
-    scope.config = replace(scope.config, workdir=path)
+    scope.config = scope.config.with_container(working_dir=path)
     if path == "/":
         # dispatchWorkdir: no mkdir for the root, and the history row adds no layer
         _meta(scope, item.line, f"WORKDIR {path}")
@@ -283,7 +282,7 @@ def _workdir(conv: Converter, scope: StageScope, item: ins.Workdir) -> None:
         root=scope.state,
         path=path,
         platform=scope.platform,
-        chown=scope.config.user,
+        chown=scope.user,
         line=item.line,
         description=f"[{scope.stage.label}] WORKDIR {path}",
     )
@@ -322,21 +321,21 @@ def _arg(conv: Converter, scope: StageScope, item: ins.Arg) -> None:
 
 def _cmd(conv: Converter, scope: StageScope, item: ins.Cmd) -> None:
     cmd = _command(scope, item.args, item.json)
-    scope.config = replace(scope.config, cmd=cmd)
+    scope.config = scope.config.with_container(cmd=cmd)
     scope.config_changed_cmd = True
     _meta(scope, item.line, f"CMD {_go_quote(cmd)}")
 
 
 def _entrypoint(conv: Converter, scope: StageScope, item: ins.Entrypoint) -> None:
     entry = _command(scope, item.args, item.json)
-    cmd = scope.config.cmd if scope.config_changed_cmd else None
-    scope.config = replace(scope.config, entrypoint=entry, cmd=cmd)
+    cmd = scope.config.config.cmd if scope.config_changed_cmd else None
+    scope.config = scope.config.with_container(entrypoint=entry, cmd=cmd)
     _meta(scope, item.line, f"ENTRYPOINT {_go_quote(entry)}")
 
 
 def _expose(conv: Converter, scope: StageScope, item: ins.Expose) -> None:
     env = scope.expansion_env()
-    ports = set(scope.config.exposed_ports)
+    ports = set(scope.config.config.exposed_ports)
     added: list[str] = []
     for raw in item.ports:
         for word in conv.expand_words(raw, env, item.line):
@@ -346,21 +345,21 @@ def _expose(conv: Converter, scope: StageScope, item: ins.Expose) -> None:
                 raise conv.fail(f"EXPOSE: {exc}", item.line, hint="use PORT[/tcp|udp|sctp] with PORT 0-65535") \
                     from None
     ports.update(added)
-    scope.config = replace(scope.config, exposed_ports=tuple(sorted(ports)))
+    scope.config = scope.config.with_container(exposed_ports=tuple(sorted(ports)))
     _meta(scope, item.line, "EXPOSE [" + " ".join(added) + "]")  # Go's %v of the list, as dispatchExpose
 
 
 def _volume(conv: Converter, scope: StageScope, item: ins.Volume) -> None:
     env = scope.expansion_env()
     paths = [conv.expand(p, env, item.line) for p in item.paths]
-    volumes = sorted(set(scope.config.volumes) | set(paths))
-    scope.config = replace(scope.config, volumes=tuple(volumes))
+    volumes = sorted(set(scope.config.config.volumes) | set(paths))
+    scope.config = scope.config.with_container(volumes=tuple(volumes))
     _meta(scope, item.line, f"VOLUME [{' '.join(paths)}]")
 
 
 def _user(conv: Converter, scope: StageScope, item: ins.User) -> None:
     user = conv.expand(item.user, scope.expansion_env(), item.line)
-    scope.config = replace(scope.config, user=user)
+    scope.config = scope.config.with_container(user=user)
     _meta(scope, item.line, f"USER {user}")
 
 
@@ -370,36 +369,28 @@ def _stopsignal(conv: Converter, scope: StageScope, item: ins.StopSignal) -> Non
         configvalues.stop_signal(signal)
     except configvalues.InvalidValue as exc:
         raise conv.fail(f"STOPSIGNAL: {exc}", item.line, hint="e.g. STOPSIGNAL SIGTERM or STOPSIGNAL 15") from None
-    scope.config = replace(scope.config, stop_signal=signal)
+    scope.config = scope.config.with_container(stop_signal=signal)
     _meta(scope, item.line, f"STOPSIGNAL {signal}")
 
 
 def _healthcheck(conv: Converter, scope: StageScope, item: ins.Healthcheck) -> None:
-    check = Healthcheck(
-        test=item.test,
-        interval=item.interval,
-        timeout=item.timeout,
-        retries=item.retries,
-        start_period=item.start_period,
-        start_interval=item.start_interval,
-    )
-    scope.config = replace(scope.config, healthcheck=check)
-    _meta(scope, item.line, f"HEALTHCHECK {' '.join(item.test)}")
+    scope.config = scope.config.with_container(healthcheck=item.check)
+    _meta(scope, item.line, f"HEALTHCHECK {' '.join(item.check.test)}")
 
 
 def _shell(conv: Converter, scope: StageScope, item: ins.Shell) -> None:
-    scope.config = replace(scope.config, shell=item.argv)
+    scope.config = scope.config.with_container(shell=item.argv)
     _meta(scope, item.line, f"SHELL {_go_quote(item.argv)}")
 
 
 def _onbuild(conv: Converter, scope: StageScope, item: ins.Onbuild) -> None:
-    scope.config = replace(scope.config, onbuild=(*scope.config.onbuild, item.trigger))
+    scope.config = scope.config.with_container(on_build=(*scope.config.config.on_build, item.trigger))
     _meta(scope, item.line, f"ONBUILD {item.trigger}")
 
 
 def _maintainer(conv: Converter, scope: StageScope, item: ins.Maintainer) -> None:
     name = conv.expand(item.name, scope.expansion_env(), item.line)
-    scope.config = replace(scope.config, author=name)
+    scope.config = replace(scope.config, author=name or None)
     _meta(scope, item.line, f"MAINTAINER {name}")
 
 

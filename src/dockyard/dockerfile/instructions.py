@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dockyard.oci.config import Healthcheck as HealthConfig
+
 
 @dataclass(frozen=True, kw_only=True)
 class Instruction:
@@ -160,14 +162,9 @@ class StopSignal(Instruction):
 
 @dataclass(frozen=True, kw_only=True)
 class Healthcheck(Instruction):
-    """``HEALTHCHECK``; durations are nanoseconds as in the image config (0 = inherit)."""
+    """``HEALTHCHECK``: the image config's value it sets (durations in nanoseconds, 0 = inherit)."""
 
-    test: tuple[str, ...]
-    interval: int = 0
-    timeout: int = 0
-    start_period: int = 0
-    start_interval: int = 0
-    retries: int = 0
+    check: HealthConfig
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -24,7 +24,7 @@ def mount_flag_text(spec: str) -> str:
 def build_mounts(conv: Converter, scope: StageScope, item: ins.Run, env: Mapping[str, str]) -> tuple[Mount, ...]:
     """One :class:`Mount` per ``--mount`` of ``item``, expanded with ``env``."""
     out: list[Mount] = []
-    cwd = scope.config.workdir or "/"
+    cwd = scope.workdir
     for spec in item.mounts:
         try:
             m = parse_mount(spec, expand=lambda word: conv.expand(word, env, item.line))

@@ -57,18 +57,17 @@ def force_compression(content: ContentStore, result: FsResult, options: LayerOpt
     return FsResult(top=result.top, layers=tuple(layers))
 
 
-def config_bytes(planned: Mapping[str, Any], result: FsResult, *, created: str,
+def config_bytes(planned: ImageConfig, result: FsResult, *, created: str,
                  extra: Mapping[str, Any] = {}) -> bytes:
-    """The image config: the planned config document, the layers' diff_ids, and the creation
-    time, which also stamps the history rows that have none (``extra``: more top-level fields,
-    e.g. the inline cache records)."""
-    image = ImageConfig.from_json(dict(planned), what="planned image config")
-    image = replace(image, created=created, diff_ids=tuple(layer.diff_id for layer in result.layers),
-                    extra={**image.extra, **extra})
+    """The image config: the planned config, the layers' diff_ids, and the creation time, which
+    also stamps the history rows that have none (``extra``: more top-level fields, e.g. the
+    inline cache records)."""
+    image = replace(planned, created=created, diff_ids=tuple(layer.diff_id for layer in result.layers),
+                    extra={**planned.extra, **extra})
     return image.to_bytes(stamp_history=True)
 
 
-def write_image(content: ContentStore, planned: Mapping[str, Any], result: FsResult, *, platform: Platform,
+def write_image(content: ContentStore, planned: ImageConfig, result: FsResult, *, platform: Platform,
                 created: str, oci: bool = True, extra: Mapping[str, Any] = {}, annotations: Mapping[str, str] = {},
                 descriptor_annotations: Mapping[str, str] = {}) -> tuple[Descriptor, Descriptor]:
     """Store the config and manifest; return (manifest descriptor with platform, config descriptor).

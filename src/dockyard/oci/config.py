@@ -1,8 +1,10 @@
 """The image configuration: what a container made from the image runs, and its layers' diff IDs.
 
-The typed fields are the ones dockyard reads or writes (the OCI config plus Docker's names
-for them); anything else a base image carries (Healthcheck, Shell, OnBuild, ...) is kept in
-``extra`` so that reading and rewriting a config never drops what another tool put there.
+The typed fields are the ones dockyard reads or writes (the OCI config plus Docker's
+Healthcheck, Shell and OnBuild, which a Dockerfile sets); anything else a base image carries is
+kept in ``extra`` so that reading and rewriting a config never drops what another tool put there.
+This is the one image config type: the Dockerfile planner accumulates a stage's config in it,
+a node writes it, and pull, inspect and attestations read it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from dockyard.oci import canonical
 from dockyard.platform import Platform
 
 _ContainerKeys = ("User", "ExposedPorts", "Env", "Entrypoint", "Cmd", "Volumes", "WorkingDir", "Labels",
-                  "StopSignal")
+                  "StopSignal", "Healthcheck", "Shell", "OnBuild")
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def _strs(value: Any, *, what: str) -> tuple[str, ...] | None:
@@ -26,6 +30,46 @@ def _strs(value: Any, *, what: str) -> tuple[str, ...] | None:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise canonical.InvalidDocumentError(f"{what} must be a list of strings")
     return tuple(value)
+
+
+def _int(value: Any, *, what: str) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise canonical.InvalidDocumentError(f"{what} must be a number")
+    return int(value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Healthcheck:
+    """Docker's ``Healthcheck`` (HEALTHCHECK): the test command and its durations in nanoseconds."""
+
+    test: tuple[str, ...]
+    interval: int = 0
+    timeout: int = 0
+    start_period: int = 0
+    start_interval: int = 0
+    retries: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """``Test`` and the durations that are set (Go's omitempty)."""
+        out: dict[str, Any] = {"Test": list(self.test)}
+        durations = (("Interval", self.interval), ("Timeout", self.timeout), ("StartPeriod", self.start_period),
+                     ("StartInterval", self.start_interval), ("Retries", self.retries))
+        out.update((key, value) for key, value in durations if value)
+        return out
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> Healthcheck:
+        what = "image config 'config': Healthcheck"
+        return cls(
+            test=_strs(doc.get("Test"), what=f"{what}.Test") or (),
+            interval=_int(doc.get("Interval"), what=f"{what}.Interval"),
+            timeout=_int(doc.get("Timeout"), what=f"{what}.Timeout"),
+            start_period=_int(doc.get("StartPeriod"), what=f"{what}.StartPeriod"),
+            start_interval=_int(doc.get("StartInterval"), what=f"{what}.StartInterval"),
+            retries=_int(doc.get("Retries"), what=f"{what}.Retries"),
+        )
 
 
 @dataclass(frozen=True)
@@ -41,30 +85,29 @@ class ContainerConfig:
     working_dir: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict, hash=False)
     stop_signal: str | None = None
+    healthcheck: Healthcheck | None = None
+    shell: tuple[str, ...] | None = None
+    on_build: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def to_json(self) -> dict[str, Any]:
         """The ``config`` object, its keys in the order dockyard's builds have always written them
         (the order is part of the config's bytes and so of every image digest)."""
-        out: dict[str, Any] = {}
-        if self.env:
-            out["Env"] = list(self.env)
-        if self.cmd is not None:
-            out["Cmd"] = list(self.cmd)
-        if self.entrypoint is not None:
-            out["Entrypoint"] = list(self.entrypoint)
-        if self.working_dir:
-            out["WorkingDir"] = self.working_dir
-        if self.user:
-            out["User"] = self.user
-        if self.exposed_ports:
-            out["ExposedPorts"] = {p: {} for p in self.exposed_ports}
-        if self.volumes:
-            out["Volumes"] = {v: {} for v in self.volumes}
+        lists = (("Env", self.env or None), ("Cmd", self.cmd), ("Entrypoint", self.entrypoint))
+        out: dict[str, Any] = {key: list(value) for key, value in lists if value is not None}
+        out.update((key, value) for key, value in (("WorkingDir", self.working_dir), ("User", self.user)) if value)
+        sets = (("ExposedPorts", self.exposed_ports), ("Volumes", self.volumes))
+        out.update((key, {item: {} for item in value}) for key, value in sets if value)
         if self.labels:
             out["Labels"] = dict(self.labels)
         if self.stop_signal:
             out["StopSignal"] = self.stop_signal
+        if self.healthcheck is not None:
+            out["Healthcheck"] = self.healthcheck.to_json()
+        if self.shell is not None:
+            out["Shell"] = list(self.shell)
+        if self.on_build:
+            out["OnBuild"] = list(self.on_build)
         out.update(self.extra)
         return out
 
@@ -74,6 +117,9 @@ class ContainerConfig:
         labels = doc.get("Labels") or {}
         if not isinstance(labels, dict):
             raise canonical.InvalidDocumentError(f"{what}: Labels must be an object")
+        health = doc.get("Healthcheck")
+        if health is not None and not isinstance(health, dict):
+            raise canonical.InvalidDocumentError(f"{what}: Healthcheck must be an object")
         return cls(
             user=doc.get("User") or None,
             exposed_ports=tuple(doc.get("ExposedPorts") or {}),
@@ -84,6 +130,9 @@ class ContainerConfig:
             working_dir=doc.get("WorkingDir") or None,
             labels={str(k): str(v) for k, v in labels.items()},
             stop_signal=doc.get("StopSignal") or None,
+            healthcheck=Healthcheck.from_json(health) if health else None,
+            shell=_strs(doc.get("Shell"), what=f"{what}: Shell"),
+            on_build=_strs(doc.get("OnBuild"), what=f"{what}: OnBuild") or (),
             extra={k: v for k, v in doc.items() if k not in _ContainerKeys},
         )
 
@@ -135,6 +184,10 @@ class ImageConfig:
     @property
     def platform(self) -> Platform:
         return Platform(self.os, self.architecture, self.variant or "")
+
+    def with_container(self, **changes: Any) -> ImageConfig:
+        """A new config with fields of its ``config`` object changed (``user=``, ``env=``, ...)."""
+        return replace(self, config=replace(self.config, **changes))
 
     def with_layer(self, diff_id: Digest, history: History) -> ImageConfig:
         """A new config with one more layer and its history entry."""

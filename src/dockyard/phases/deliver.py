@@ -7,7 +7,7 @@ ones); :func:`deliver` runs after the gates passed: every push target first, all
 once (``exporters.multipush``: blobs and manifests everywhere, the index digest verified in
 each, and only then any tag, so no registry's tag names an index whose parts are missing
 anywhere; attestation referrers go with the manifests; with ``sign_key``, cosign signatures
-of everything pushed are made by digest before any tag, :func:`dockyard.sign.image.sign_image`),
+of everything pushed are made by digest before any tag, :func:`dockyard.signing.image.sign_image`),
 then the file outputs, then the metadata and iid files.
 """
 
@@ -92,7 +92,7 @@ def deliver(result: BuildResult, delivery: Delivery, *, client: Client, report: 
     targets = push_targets(delivery.outputs)
     def sign(target: PushTarget) -> None:
         """``--sign``: cosign signatures by digest, before the tags move (a tag never names an unsigned image)."""
-        from dockyard.sign.image import sign_image
+        from dockyard.signing.image import sign_image
 
         assert delivery.sign_key is not None
         pinned = target.reference.with_digest(result.descriptor.digest)

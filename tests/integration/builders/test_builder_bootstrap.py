@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.builders import current_builder
 from dockyard.builders.builder import Builder
-from dockyard.builders.instances import CreateOptions, create_builder
+from dockyard.builders.instances import CreateOptions, create_builder, current_builder
 from dockyard.errors import HostError, UsageError
 from dockyard.executor import qemu
 from dockyard.platform import Platform

@@ -58,7 +58,7 @@ def test_same_name_created_twice_at_once_one_wins() -> None:
 
 _HOLD = """
 import sys, time
-from dockyard.builders import open_builder
+from dockyard.builders.instances import open_builder
 with open_builder(sys.argv[1]).in_use():
     print("holding", flush=True)
     sys.stdin.readline()

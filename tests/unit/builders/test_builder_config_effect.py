@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard import solver
-from dockyard.builders import current_builder
+from dockyard.builders.instances import current_builder
 from tests.unit.builders.dockyard_cli import run
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
-from dockyard.dockerfile.imageconfig import ImageConfig
+from dockyard.dockerfile.scope import HISTORY_COMMENT, base_config
 from dockyard.engine.image import config_bytes
 from dockyard.engine.results import FsResult
-from dockyard.oci.config import ImageConfig as OciImageConfig
+from dockyard.oci.config import History, ImageConfig
 from dockyard.platform import Platform
 
 
@@ -19,9 +20,10 @@ def test_base_rows_keep_their_time_and_omit_empty_fields() -> None:
         {"created": "2023-11-14T22:13:20Z", "created_by": "base layer", "author": "someone"},
         {"created": "2023-11-15T00:00:00Z", "created_by": "ENV A=1", "comment": "x", "empty_layer": True},
     ]}
-    planned = ImageConfig.from_oci(OciImageConfig.from_json({"architecture": "amd64", "os": "linux", **base}),
-                                   Platform.parse("linux/amd64")).with_history("RUN true", empty_layer=False)
-    doc = json.loads(config_bytes(planned.to_oci(), FsResult("top", ()), created="2026-01-01T00:00:00Z"))
+    planned = base_config(ImageConfig.from_json({"architecture": "amd64", "os": "linux", **base}),
+                          Platform.parse("linux/amd64"))
+    planned = replace(planned, history=(*planned.history, History(created_by="RUN true", comment=HISTORY_COMMENT)))
+    doc = json.loads(config_bytes(planned, FsResult("top", ()), created="2026-01-01T00:00:00Z"))
     assert doc["history"] == [
         {"created": "2023-11-14T22:13:20Z", "created_by": "base layer", "author": "someone"},
         {"created": "2023-11-15T00:00:00Z", "created_by": "ENV A=1", "comment": "x", "empty_layer": True},

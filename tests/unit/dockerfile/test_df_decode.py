@@ -9,6 +9,7 @@ from dockyard.dockerfile.decode import decode
 from dockyard.dockerfile.runmount import MountError, parse_mount
 from dockyard.dockerfile.syntax import parse_text
 from dockyard.errors import DockerfileError
+from dockyard.oci.config import Healthcheck as HealthConfig
 
 
 def _one(text: str) -> ins.Instruction:
@@ -69,8 +70,9 @@ def test_healthcheck_flags_in_nanoseconds() -> None:
         "HEALTHCHECK --interval=1m30s --timeout=500ms --start-period=1.5s --start-interval=2s --retries=4 CMD x\n"
     )
     assert isinstance(item, ins.Healthcheck)
-    assert item.test == ("CMD-SHELL", "x")
-    assert (item.interval, item.timeout, item.start_period, item.start_interval, item.retries) == (
+    check = item.check
+    assert check.test == ("CMD-SHELL", "x")
+    assert (check.interval, check.timeout, check.start_period, check.start_interval, check.retries) == (
         90_000_000_000,
         500_000_000,
         1_500_000_000,
@@ -94,7 +96,7 @@ def test_healthcheck_flags_in_nanoseconds() -> None:
         ("STOPSIGNAL 9", ins.StopSignal, {"signal": "9"}),
         ('SHELL ["pwsh", "-c"]', ins.Shell, {"argv": ("pwsh", "-c")}),
         ("ONBUILD COPY --from=x a b", ins.Onbuild, {"trigger": "COPY --from=x a b"}),
-        ("HEALTHCHECK NONE", ins.Healthcheck, {"test": ("NONE",)}),
+        ("HEALTHCHECK NONE", ins.Healthcheck, {"check": HealthConfig(test=("NONE",))}),
     ],
 )
 def test_simple_instructions(text: str, kind: type[ins.Instruction], fields: dict[str, object]) -> None:

@@ -48,16 +48,16 @@ def test_build_args_override_defaults_and_unused_are_reported() -> None:
 
 def test_meta_arg_needs_redeclaration_inside_stage() -> None:
     p = _plan("ARG V=1\nFROM alpine\nWORKDIR /a${V}\nARG V\nWORKDIR /b${V}\n")
-    assert p.platforms[0].config.workdir == "/b1"
+    assert p.platforms[0].config.config.working_dir == "/b1"
     assert [s.text for s in p.platforms[0].steps][1] == "WORKDIR /a"
 
 
 def test_arg_scope_ends_with_the_stage() -> None:
     # an unrelated stage does not see the ARG; a child stage does (BuildKit dispatchState.init)
     p = _plan("FROM alpine AS one\nARG X=1\nFROM alpine\nWORKDIR /x$X\n")
-    assert p.platforms[0].config.workdir == "/x"
+    assert p.platforms[0].config.config.working_dir == "/x"
     p = _plan("FROM alpine AS one\nARG X=1\nFROM one\nWORKDIR /x$X\n")
-    assert p.platforms[0].config.workdir == "/x1"
+    assert p.platforms[0].config.config.working_dir == "/x1"
 
 
 def test_platform_args_per_target_platform() -> None:
@@ -107,8 +107,8 @@ def test_onbuild_triggers_run_after_from_and_are_not_inherited() -> None:
         "RUN /bin/sh -c echo mine",
     ]
     config = p.platforms[0].config
-    assert config.onbuild == ()
-    assert "T=1" in config.env
+    assert config.config.on_build == ()
+    assert "T=1" in config.config.env
     assert resolver.calls == [("base", "linux/amd64")]
 
 

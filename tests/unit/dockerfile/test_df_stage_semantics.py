@@ -27,7 +27,7 @@ def _execs(p: Plan, index: int = 0) -> list[Exec]:
 
 
 def _history(p: Plan) -> list[str]:
-    return [h.created_by for h in p.platforms[0].config.history]
+    return [h.created_by or "" for h in p.platforms[0].config.history]
 
 
 def test_child_stage_inherits_the_parents_arg_values() -> None:
@@ -48,7 +48,7 @@ def test_arg_after_env_of_the_same_name_wins_in_run_but_not_in_the_config() -> N
     (run,) = _execs(p)
     assert "V=arg" in run.env and "V=env" not in run.env
     config = p.platforms[0].config
-    assert "V=env" in config.env and config.workdir == "/w-arg"
+    assert "V=env" in config.config.env and config.config.working_dir == "/w-arg"
     assert _history(p)[-2] == "RUN |1 V=arg /bin/sh -c echo $V # buildkit"
 
 
@@ -137,7 +137,7 @@ def test_unquoted_copy_heredoc_expands_but_keeps_quotes() -> None:
 def test_onbuild_of_a_base_stage_does_not_run_in_its_child() -> None:
     p = _plan("FROM alpine AS a\nONBUILD RUN echo trigger\nFROM a\nRUN echo own\n")
     assert [e.argv[-1] for e in _execs(p)] == ["echo own"]
-    assert p.platforms[0].config.onbuild == ()
+    assert p.platforms[0].config.config.on_build == ()
 
 
 def test_a_self_doubling_arg_chain_is_refused_with_a_clear_error() -> None:
@@ -174,7 +174,7 @@ def test_valid_expose_and_stopsignal_forms() -> None:
     p = _plan("FROM alpine\nARG P=8080\nEXPOSE 80 53/UDP 127.0.0.1:90:9000/tcp $P 7000-7002/sctp\n"
               "STOPSIGNAL sigrtmin+3\nSTOPSIGNAL 9\nSTOPSIGNAL SIGTERM\n")
     config = p.platforms[0].config
-    assert set(config.exposed_ports) == {"80/tcp", "53/udp", "9000/tcp", "8080/tcp", "7000/sctp", "7001/sctp",
+    assert set(config.config.exposed_ports) == {"80/tcp", "53/udp", "9000/tcp", "8080/tcp", "7000/sctp", "7001/sctp",
                                          "7002/sctp"}
-    assert config.stop_signal == "SIGTERM"
+    assert config.config.stop_signal == "SIGTERM"
     assert "EXPOSE [80/tcp 53/udp 9000/tcp 8080/tcp 7000/sctp 7001/sctp 7002/sctp]" in _history(p)

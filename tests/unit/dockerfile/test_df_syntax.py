@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.dockerfile.imageconfig import DEFAULT_PATH, Healthcheck, ImageConfig
 from dockyard.dockerfile.lint import CheckConfig, check
+from dockyard.dockerfile.scope import HISTORY_COMMENT, base_config
 from dockyard.dockerfile.stages import load
 from dockyard.dockerfile.syntax import parse_text, parse_trigger
 from dockyard.errors import DockerfileError
-from dockyard.oci.config import ImageConfig as OciImageConfig
+from dockyard.oci.config import DEFAULT_PATH, ContainerConfig, Healthcheck, History, ImageConfig
 from dockyard.platform import Platform
 
 
@@ -81,24 +81,25 @@ SCHEMA_DIR = Path(__file__).resolve().parents[3] / ".." / "shared" / "conformanc
 
 
 def test_image_config_round_trip_and_schema() -> None:
-    config = ImageConfig(
-        platform=Platform.parse("linux/arm64"),
+    container = ContainerConfig(
         env=("PATH=/bin", "A=1"),
         cmd=("run",),
         entrypoint=("/init",),
-        workdir="/w",
+        working_dir="/w",
         user="app",
         exposed_ports=("80/tcp",),
         volumes=("/data",),
-        labels=(("k", "v"),),
+        labels={"k": "v"},
         stop_signal="SIGINT",
         healthcheck=Healthcheck(test=("CMD", "true"), interval=10**9, retries=2),
         shell=("/bin/bash", "-c"),
-        onbuild=("RUN x",),
-        author="me",
-    ).with_history("RUN x # buildkit", empty_layer=False)
-    data = config.to_oci()
-    assert ImageConfig.from_oci(OciImageConfig.from_json(data), config.platform) == config
+        on_build=("RUN x",),
+    )
+    config = ImageConfig.for_platform(Platform.parse("linux/arm64"), config=container, author="me",
+                                      history=(History(created_by="RUN x # buildkit", comment=HISTORY_COMMENT),))
+    data = config.to_json()
+    assert ImageConfig.from_json(data) == config
+    assert base_config(ImageConfig.from_json(data), config.platform) == config
     if not SCHEMA_DIR.is_dir():
         if os.environ.get("DOCKYARD_NO_SHARED") == "1":
             return
@@ -119,6 +120,6 @@ def test_image_config_round_trip_and_schema() -> None:
 
 
 def test_base_without_path_gets_the_default() -> None:
-    base = OciImageConfig.from_json({"architecture": "amd64", "os": "linux", "config": {"Env": ["A=1"]}})
-    config = ImageConfig.from_oci(base, Platform.parse("linux/amd64"))
-    assert config.env == ("A=1", f"PATH={DEFAULT_PATH}")
+    base = ImageConfig.from_json({"architecture": "amd64", "os": "linux", "config": {"Env": ["A=1"]}})
+    config = base_config(base, Platform.parse("linux/amd64"))
+    assert config.config.env == ("A=1", f"PATH={DEFAULT_PATH}")

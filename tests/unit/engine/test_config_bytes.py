@@ -1,8 +1,8 @@
 """The image config a build writes, byte for byte: its key order is part of every image digest.
 
-The planner's document goes through the image model (``oci.config.ImageConfig``) on the node;
-these bytes are what dockyard wrote before the two met, so a change to the model's serializer
-that would move every build's digest fails here first.
+The planner accumulates a stage's config in the image model (``oci.config.ImageConfig``) and the
+node serializes it; these bytes are what dockyard wrote when the planner still had a config type
+of its own, so a change to the model's serializer that would move every build's digest fails here first.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from dataclasses import replace
 from typing import Any
 
 from dockyard.digest import Digest
-from dockyard.dockerfile.imageconfig import Healthcheck, ImageConfig
+from dockyard.dockerfile.scope import HISTORY_COMMENT, base_config, scratch_config
 from dockyard.engine.image import config_bytes
 from dockyard.engine.results import FsResult
-from dockyard.oci.config import ImageConfig as OciImageConfig
+from dockyard.oci.config import Healthcheck, History, ImageConfig
 from dockyard.platform import Platform
 from dockyard.store.cache import LayerRecord
 
@@ -35,10 +35,10 @@ def _planned() -> ImageConfig:
                     {"created_by": "", "empty_layer": True}, {"comment": "c"}],
     }
     platform = Platform.parse("linux/arm/v7")
-    parsed = OciImageConfig.from_json({**platform.to_oci(), **base})
-    config = ImageConfig.from_oci(parsed, platform).with_history("RUN true", empty_layer=False)
-    return replace(config.with_label("k", "v"), user="u", workdir="/w", entrypoint=("e",), stop_signal="SIGTERM",
-                   healthcheck=Healthcheck(test=("NONE",)))
+    config = base_config(ImageConfig.from_json({**platform.to_oci(), **base}), platform)
+    config = replace(config, history=(*config.history, History(created_by="RUN true", comment=HISTORY_COMMENT)))
+    return config.with_container(labels={**config.config.labels, "k": "v"}, user="u", working_dir="/w",
+                                 entrypoint=("e",), stop_signal="SIGTERM", healthcheck=Healthcheck(test=("NONE",)))
 
 
 def test_every_field_keeps_its_place() -> None:
@@ -53,19 +53,20 @@ def test_every_field_keeps_its_place() -> None:
         '{"created_by":"","comment":"c","created":"2026-01-01T00:00:00Z"},'
         '{"created_by":"RUN true","comment":"buildkit.dockerfile.v0","created":"2026-01-01T00:00:00Z"}]}'
     )
-    data = config_bytes(_planned().to_oci(), LAYERS, created=CREATED)
+    data = config_bytes(_planned(), LAYERS, created=CREATED)
     assert data.decode() == expected
-    parsed = OciImageConfig.from_bytes(data)  # the model reads back what it wrote
-    assert parsed.diff_ids == (DIFF_ID,) and parsed.config.extra["Shell"] == ["/bin/bash", "-c"]
+    parsed = ImageConfig.from_bytes(data)  # the model reads back what it wrote
+    assert parsed.diff_ids == (DIFF_ID,) and parsed.config.shell == ("/bin/bash", "-c")
+    assert parsed.config.healthcheck == Healthcheck(test=("NONE",)) and parsed.config.on_build == ("RUN x",)
 
 
 def test_an_empty_image_and_inline_cache_records() -> None:
-    scratch = ImageConfig(platform=Platform.parse("linux/amd64"))
-    assert config_bytes(scratch.to_oci(), FsResult("top", ()), created=CREATED).decode() == (
+    scratch = scratch_config(Platform.parse("linux/amd64"))
+    assert config_bytes(scratch, FsResult("top", ()), created=CREATED).decode() == (
         '{"created":"2026-01-01T00:00:00Z","architecture":"amd64","os":"linux",'
         f'"config":{{"Env":["{PATH}"]}},"rootfs":{{"type":"layers","diff_ids":[]}},"history":[]}}'
     )
-    copied = scratch.with_history("COPY . .", empty_layer=False).to_oci()
+    copied = replace(scratch, history=(History(created_by="COPY . .", comment=HISTORY_COMMENT),))
     data = config_bytes(copied, LAYERS, created=CREATED, extra={"moby.buildkit.cache.v0": "abc"})
     assert data.decode().endswith(
         '"history":[{"created_by":"COPY . .","comment":"buildkit.dockerfile.v0","created":"2026-01-01T00:00:00Z"}],'

@@ -11,7 +11,7 @@ import pytest
 from dockyard.digest import Digest
 from dockyard.oci import mediatypes
 from dockyard.oci.canonical import InvalidDocumentError
-from dockyard.oci.config import ContainerConfig, History, ImageConfig
+from dockyard.oci.config import ContainerConfig, Healthcheck, History, ImageConfig
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.index import Index
 from dockyard.oci.manifest import Manifest
@@ -28,7 +28,7 @@ def _config() -> ImageConfig:
         Platform.parse("linux/arm64"),
         created="2023-11-14T22:13:20Z",
         config=ContainerConfig(env=("PATH=/bin",), cmd=("sh",), labels={"a": "b"}, exposed_ports=("80/tcp",),
-                               extra={"Healthcheck": {"Test": ["NONE"]}}),
+                               healthcheck=Healthcheck(test=("NONE",)), extra={"ArgsEscaped": True}),
         diff_ids=(Digest.of_bytes(b"tar"),),
         history=(History(created="2023-11-14T22:13:20Z", created_by="import"),),
     )
@@ -46,7 +46,8 @@ def test_config_validates_and_round_trips() -> None:
     again = ImageConfig.from_bytes(data)
     assert again.to_bytes() == data
     assert again.platform == Platform("linux", "arm64", "")  # containerd normalizeArch: no v8
-    assert again.config.extra == {"Healthcheck": {"Test": ["NONE"]}}
+    assert again.config.healthcheck == Healthcheck(test=("NONE",))
+    assert again.config.extra == {"ArgsEscaped": True}  # another tool's field is kept as it was
 
 
 def test_config_keeps_unknown_fields_of_other_tools() -> None:

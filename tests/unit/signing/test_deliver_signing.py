@@ -12,7 +12,7 @@ from dockyard.exporters import parse_outputs
 from dockyard.phases.deliver import Delivery, deliver
 from dockyard.phases.result import BuildResult
 from dockyard.platform import Platform
-from dockyard.sign import bundle, keys, request
+from dockyard.signing import bundle, keys, request
 from dockyard.store.content import ContentStore
 from tests.unit.attest.test_storage import _client, _image
 from tests.unit.registry.fakeregistry import FakeRegistry

@@ -35,7 +35,7 @@ from dockyard.oci.manifest import Manifest
 from dockyard.reference import Reference
 from dockyard.registry.client import Client
 from dockyard.registry.errors import NotFoundError
-from dockyard.sign import keys
+from dockyard.signing import keys
 from dockyard.store.content import ContentStore
 
 MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"

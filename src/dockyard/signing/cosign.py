@@ -8,7 +8,7 @@ blob, then the signature manifest, then moves the tag, so a reader never sees a 
 blob is missing.
 
 Why this layout is the default rather than a sigstore bundle stored as an OCI referrer
-(:mod:`dockyard.sign.bundle`, ``--format bundle``): cosign verifies it with nothing but the
+(:mod:`dockyard.signing.bundle`, ``--format bundle``): cosign verifies it with nothing but the
 public key (cosign 3 falls back to it when an image has no bundle), Harbor and other registries
 that check cosign signatures read it, and it works on registries without the referrers API
 (Distribution 2.8, here); a bundle without a transparency log entry carries nothing more for a
@@ -25,21 +25,17 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from dockyard.digest import Digest
-from dockyard.errors import DockyardError
+from dockyard.errors import VerificationError
 from dockyard.oci import canonical, mediatypes
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.manifest import Manifest
 from dockyard.reference import Reference
 from dockyard.registry.client import Client
 from dockyard.registry.errors import NotFoundError
-from dockyard.sign import keys, payload
+from dockyard.signing import keys, payload
 from dockyard.store.content import ContentStore
 
 SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
-
-
-class VerificationError(DockyardError):
-    """A signature or attestation is missing, does not verify, or is about something else."""
 
 
 def signature_tag(digest: Digest) -> str:

@@ -1,7 +1,7 @@
 """``build --sign key=PATH[,format=classic|bundle]`` and ``sign --format``: which key, which signature format.
 
-``classic`` (the default) is cosign's ``REPO:sha256-HEX.sig`` tag (:mod:`dockyard.sign.cosign`);
-``bundle`` is a sigstore bundle stored as an OCI 1.1 referrer (:mod:`dockyard.sign.bundle`).
+``classic`` (the default) is cosign's ``REPO:sha256-HEX.sig`` tag (:mod:`dockyard.signing.cosign`);
+``bundle`` is a sigstore bundle stored as an OCI 1.1 referrer (:mod:`dockyard.signing.bundle`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from dockyard.errors import UsageError
-from dockyard.sign.keys import load_private
+from dockyard.signing.keys import load_private
 
 CLASSIC, BUNDLE = "classic", "bundle"
 FORMATS = (CLASSIC, BUNDLE)
