@@ -181,6 +181,13 @@ def two_platform(env: Env) -> list[Scenario]:
                  prepare=_seq(export_layout, lambda: _sh(*peer_cmd)),
                  note="dockyard: `build --push` on its warm cache (the build check is included); "
                       "skopeo: copy --all of the OCI layout dockyard exported from the same build"),
+        Scenario("dryrun", "--dry-run of that two-platform Dockerfile (parse, plan, cache keys; a build ran before)",
+                 dockyard=Side("dockyard", [*DOCKYARD, "build", "--dry-run", "--platform", PLATFORMS, str(ctx)],
+                               env=dy_env),
+                 floor=Side("python -c pass", [sys.executable, "-c", "pass"]),
+                 prepare=lambda: _sh(*_env_prefix(dy_env), *dy_build, str(ctx)),
+                 note="absolute target 0.08 s; the floor is the interpreter starting and exiting; buildah has no "
+                      "dry run"),
     ]
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from dockyard.errors import ArgumentError
+
+# ``registry_ca``: CA files to trust per registry host, one file or several (``--registry-ca HOST=FILE``)
+CaFiles = Mapping[str, str | os.PathLike[str] | Sequence[str | os.PathLike[str]]]
 
 
 def path(name: str, value: object, *, optional: bool = False) -> Path | None:
@@ -72,3 +75,23 @@ def switch(name: str, value: object) -> str | None:
         return "true" if value else "false"
     raise ArgumentError(f"{name} must be True, False or a string, not {type(value).__name__}",
                         hint=f'e.g. {name}=True or {name}="mode=max"')
+
+
+def files_by_host(name: str, value: object) -> dict[str, tuple[Path, ...]]:
+    """``{"HOST[:PORT]": "ca.pem"}`` or ``{"HOST": ["a.pem", "b.pem"]}`` (``--registry-ca HOST=FILE``)."""
+    if value is None:
+        return {}
+    out: dict[str, tuple[Path, ...]] = {}
+    if isinstance(value, Mapping):
+        for host, files in value.items():
+            items = (files,) if isinstance(files, str | os.PathLike) else files
+            if not isinstance(host, str) or not isinstance(items, Iterable) or isinstance(items, bytes | Mapping):
+                break
+            paths = tuple(items)
+            if not all(isinstance(f, str | os.PathLike) for f in paths):
+                break
+            out[host] = tuple(Path(f) for f in paths)
+        else:
+            return out
+    raise ArgumentError(f"{name} must be a dict of registry hosts to CA files, not {type(value).__name__}",
+                        hint=f'e.g. {name}={{"registry.example:5000": "ca.pem"}}')

@@ -10,6 +10,7 @@ The tree is kept small on purpose, so callers can catch a meaningful branch::
     DockyardError
      ├── UsageError            bad command-line input or option values           (exit 2)
      │    ├── ArgumentError    a library call's argument has the wrong type or shape
+     │    ├── SigningKeyError  a signing key that cannot be used (wrong password, format or curve)
      │    └── NotBuiltError    a verb or option that exists in the CLI but not yet (exit 2)
      ├── ConfigError           unreadable or invalid configuration files
      ├── HostError             the machine lacks something: a tool, a privilege, a kernel feature
@@ -17,6 +18,7 @@ The tree is kept small on purpose, so callers can catch a meaningful branch::
      ├── RegistryError         a registry refused or failed (carries registry and code)
      ├── BuildError            a build step failed (carries the step)
      ├── GateError             a quality gate failed; nothing was pushed            (exit 3)
+     ├── VerificationError     a signature or attestation is missing, altered or by another key
      ├── NodeError             a remote node cannot be reached, refused, or died (rotation skips it)
      └── StoreError            the local content store or cache is unusable
 """
@@ -53,6 +55,10 @@ class UsageError(DockyardError):
 
 class ArgumentError(UsageError):
     """A library call got an argument of the wrong type or shape (the API's UsageError); nothing ran."""
+
+
+class SigningKeyError(UsageError):
+    """A key file that cannot be used: wrong password, wrong format, wrong curve (``dockyard.signing.keys``)."""
 
 
 class NotBuiltError(UsageError):
@@ -105,6 +111,11 @@ class GateError(DockyardError):
     """A quality gate failed in enforce mode: nothing was pushed and no tag moved."""
 
     exit_code = 3
+
+
+class VerificationError(DockyardError):
+    """A signature or attestation is missing, does not verify, or is about something else
+    (``dockyard.verify``; here, not in ``signing/``, so catching it loads no cryptography)."""
 
 
 class NodeError(DockyardError):

@@ -10,13 +10,13 @@ import os
 from pathlib import Path
 
 
-def data_root() -> Path:
+def data_root(*, make: bool = True) -> Path:
     """The store root: DOCKYARD_ROOT, else /var/lib/dockyard for root, else XDG data.
 
     Always absolute: a relative DOCKYARD_ROOT names a directory under the working directory
     dockyard was started in, while the OCI runtime (started in a bundle directory) and
     overlay mounts made with a working directory would resolve it elsewhere. Always
-    private too (:func:`private_dir`).
+    private too (:func:`private_dir`). ``make=False`` only names it (a dry run reads, never creates).
     """
     env = os.environ.get("DOCKYARD_ROOT")
     if env:
@@ -26,7 +26,7 @@ def data_root() -> Path:
     else:
         xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
         root = Path(os.path.abspath(xdg)) / "dockyard"
-    return private_dir(root)
+    return private_dir(root) if make else root
 
 
 def private_dir(path: Path) -> Path:

@@ -87,7 +87,9 @@ def test_endless_faults_fail_clearly_and_move_no_tag(proxy: FaultProxy, registry
     new_store, new = busybox_index({"amd64": busybox_rootfs["arm64"], "arm64": busybox_rootfs["amd64"]},
                                    ContentStore(tmp_path / "new"))
     assert new.digest != old.digest
-    proxy.rules = [Rule("PATCH", "/blobs/uploads/", action, times=None)]
+    # every upload request that carries bytes fails: PATCHes, and the PUT a small blob is sent whole in
+    proxy.rules = [Rule("PATCH", "/blobs/uploads/", action, times=None),
+                   Rule("PUT", "/blobs/uploads/", action, times=None)]
     with _client(attempts=3) as client, pytest.raises(error) as info:
         client.push(f"{proxy.address}/endless/busybox-{action}:v1", new, new_store)
     message = str(info.value)

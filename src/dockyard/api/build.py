@@ -26,7 +26,7 @@ from dockyard.errors import ArgumentError, UsageError
 from dockyard.exporters import file_outputs, parse_outputs, push_targets
 from dockyard.exporters.metadata import build_ref
 from dockyard.exporters.output import DockerOutput, ImageOptions, ImageOutput, OciOutput, Output
-from dockyard.oci.annotations import merged, parse_cli
+from dockyard.oci.annotations import merged
 from dockyard.oci.descriptor import Descriptor
 from dockyard.phases.attest import Attestor, for_build
 from dockyard.phases.deliver import Delivery, deliver, prepare
@@ -107,9 +107,10 @@ def run_build(call: BuildCall, *, listener: progress.Listener | None = None, rep
     hosts = HostsConfig.load(insecure=insecure).with_hosts(chosen.config.registries).with_ca(call.registry_ca)
     from dockyard.remote.dispatch import build_on_nodes
 
-    with chosen.in_use(), Client(hosts=hosts, push_timeout=call.push_timeout, on_wait=say) as client:
+    with chosen.in_use(), Client(hosts=hosts, push_timeout=call.push_timeout, on_wait=say) as shared:
         import dataclasses
 
+        client = shared.for_build()  # the check, the build and the push see each base tag resolved once
         if with_client is not None:
             with_client(client)
         ok = False
@@ -196,14 +197,6 @@ def signing(spec: str | None, outputs: Sequence[Output], *, password: Callable[[
     return parse(spec, password=password())
 
 
-def cosign_password() -> bytes | None:
-    """COSIGN_PASSWORD, as cosign reads it (the library never prompts)."""
-    from dockyard.signing.keys import PASSWORD_ENV
-
-    value = os.environ.get(PASSWORD_ENV)
-    return value.encode() if value is not None else None
-
-
 def push_timeout(value: str | float | None) -> float | None:
     """``--push-timeout``: a duration (90s, 10m, 1h) or seconds; 0 turns the limit off, None keeps the default."""
     if value is None:
@@ -243,7 +236,11 @@ def build(context: str | os.PathLike[str] = ".", *, file: str | os.PathLike[str]
           push_timeout: str | float | None = None, push_retry: int = 0, placement: str | None = None,
           attest: str | Sequence[str] = (), provenance: str | bool | None = None, sbom: str | bool | None = None,
           attest_storage: str | None = None, sign: str | None = None, gates: str | Sequence[str] = (),
-          gate_mode: str | None = None, gate_policy: str | os.PathLike[str] | None = None) -> BuildOutcome:
+          gate_mode: str | None = None, gate_policy: str | os.PathLike[str] | None = None,
+          tags_from_git: bool = False, tag_specs: str | Sequence[str] = (), flavor: str | Sequence[str] = (),
+          no_default_labels: bool = False,
+          registry_ca: arguments.CaFiles | None = None,
+          ) -> BuildOutcome:
     """Build an image from a Dockerfile and a context, as ``dockyard build`` (buildx's flags, same names).
 
     Arguments are plain values, converted once: ``context`` and ``file`` (the Dockerfile,
@@ -266,6 +263,15 @@ def build(context: str | os.PathLike[str] = ".", *, file: str | os.PathLike[str]
     ``COSIGN_PASSWORD``. ``gates`` (``["max-size=200MB"]``), ``gate_mode`` (``"enforce"``
     or ``"warn"``) and ``gate_policy`` (a file; default ``.dockyard/gates.toml`` or
     ``dockyard.toml`` in the context) are the quality gates checked before anything is delivered.
+    ``tags_from_git`` names the release from git and the CI environment, as
+    docker/metadata-action does (:func:`dockyard.meta`): each name in ``tags`` without a tag gets
+    every computed tag (``registry.example/app`` -> ``:1.2.3``, ``:1.2``, ``:1``, ``:latest``,
+    ``:sha-860c190``), the standard ``org.opencontainers.image.*`` labels and annotations are added
+    (``labels`` and ``annotations`` win), and ``metadata_file`` gets ``dockyard.release``;
+    ``tag_specs`` (metadata-action's tag lines), ``flavor`` (``"latest=false"``) and
+    ``no_default_labels`` are its options; warnings go to ``progress`` as notices.
+    ``registry_ca`` adds CA files to trust per registry host (``{"reg.example:5000": "ca.pem"}``, as
+    ``dockyard --registry-ca HOST=FILE``; registries.toml, certs.d and ``SSL_CERT_FILE`` apply too).
 
     Returns a :class:`BuildOutcome` (``digest``, ``platforms``, ``metadata``, ``pushed``).
     Raises :class:`~dockyard.errors.DockyardError` subclasses (``.hint`` says what to do):
@@ -281,47 +287,58 @@ def build(context: str | os.PathLike[str] = ".", *, file: str | os.PathLike[str]
     wanted: list[Platform] = []
     for text in arguments.strings("platforms", platforms):
         wanted += [p for p in parse_platforms(text) if p not in wanted]
-    names = arguments.strings("tags", tags)
-    parsed_outputs = parse_outputs(arguments.strings("outputs", outputs), tags=names,
+    if progress is not None and not callable(progress):
+        raise ArgumentError(f"progress must be a callable taking one event, not {type(progress).__name__}")
+    listener = progress
+    say = (lambda line: listener(progress_notice(line))) if listener is not None else None
+    from dockyard.api.release import ReleaseRequest, plan
+
+    release = plan(context_dir, ReleaseRequest(
+        tags=arguments.strings("tags", tags), tags_from_git=arguments.flag("tags_from_git", tags_from_git),
+        tag_specs=arguments.strings("tag_specs", tag_specs), flavor=arguments.strings("flavor", flavor),
+        default_labels=not arguments.flag("no_default_labels", no_default_labels),
+        annotations=arguments.strings("annotations", annotations), gates=arguments.strings("gates", gates),
+        gate_mode=arguments.text("gate_mode", gate_mode),
+        gate_policy=arguments.path("gate_policy", gate_policy, optional=True),
+        push_retry=arguments.count("push_retry", push_retry, most=10),
+    ), labels=arguments.mapping("labels", labels), platforms=len(wanted), report=say or (lambda _line: None))
+    names = release.names
+    parsed_outputs = parse_outputs(arguments.strings("outputs", outputs), tags=names.tags,
                                    push=arguments.flag("push", push), load=arguments.flag("load", load))
     image = image_options(parsed_outputs)
     options = build_options(
         BuildOptions(context=context_dir, dockerfile=dockerfile, platforms=tuple(wanted),
                      build_args=arguments.mapping("build_args", build_args), target=arguments.text("target", target),
-                     labels=arguments.mapping("labels", labels),
+                     labels=names.labels,
                      secrets=tuple(parse_secret(s) for s in arguments.strings("secrets", secrets)),
                      no_cache=arguments.flag("no_cache", no_cache),
                      no_cache_filter=arguments.strings("no_cache_filter", no_cache_filter),
-                     annotations=parse_cli(arguments.strings("annotations", annotations))),
+                     annotations=names.annotations, base_annotations=names.base_annotations),
         ssh=arguments.strings("ssh", ssh), cache_from=arguments.strings("cache_from", cache_from),
         cache_to=arguments.strings("cache_to", cache_to), image=image)
-    signed = signing(arguments.text("sign", sign), parsed_outputs, password=cosign_password)
-    delivery = Delivery(outputs=parsed_outputs, tags=names,
+    signed = signing(arguments.text("sign", sign), parsed_outputs, password=_environment_password)
+    delivery = Delivery(outputs=parsed_outputs, tags=names.tags,
                         metadata_file=arguments.path("metadata_file", metadata_file, optional=True),
-                        iidfile=arguments.path("iidfile", iidfile, optional=True),
-                        push_retry=arguments.count("push_retry", push_retry, most=10),
+                        iidfile=arguments.path("iidfile", iidfile, optional=True), push_retry=release.push_retry,
                         sign_key=signed.key if signed else None, sign_format=signed.form if signed else "classic")
-    if progress is not None and not callable(progress):
-        raise ArgumentError(f"progress must be a callable taking one event, not {type(progress).__name__}")
-    listener = progress
-    say = (lambda line: listener(progress_notice(line))) if listener is not None else None
     where = arguments.text("placement", placement)
     attests = attest_request(arguments.strings("attest", attest), provenance=arguments.switch("provenance", provenance),
                              sbom=arguments.switch("sbom", sbom),
                              storage=arguments.text("attest_storage", attest_storage), outputs=parsed_outputs)
-    made = attestor(attests, options, tags=names)
-    from dockyard.api.gate import PolicyDelivery
-    from dockyard.gates.policy import build_policy
-
-    policy = build_policy(arguments.strings("gates", gates), project=context_dir,
-                          mode=arguments.text("gate_mode", gate_mode),
-                          policy_file=arguments.path("gate_policy", gate_policy, optional=True))
+    made = attestor(attests, options, tags=names.tags)
     call = BuildCall(options=options, delivery=delivery, builder=arguments.text("builder", builder),
                      placement=Placement.parse(where) if where is not None else None,
                      push_timeout=_push_timeout_argument(push_timeout), attestors=(made,) if made else (),
-                     gate=None if policy.empty else PolicyDelivery(policy, report=say or (lambda _line: None)),
-                     early_push=policy.empty)
+                     gate=release.delivery_gate(), early_push=release.early_push,
+                     registry_ca=arguments.files_by_host("registry_ca", registry_ca))
     return run_build(call, listener=listener, report=say)
+
+
+def _environment_password() -> bytes | None:
+    """``sign``'s key password: COSIGN_PASSWORD (the library never prompts)."""
+    from dockyard.signing.keys import environment_password
+
+    return environment_password()
 
 
 def _push_timeout_argument(value: object) -> float | None:

@@ -9,7 +9,7 @@ writes ``--metadata-file`` (with the gate results) before the ``GateError`` stop
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dockyard.exporters.metadata import describe, write_metadata_file
@@ -48,12 +48,17 @@ def run_gates(policy: GatePolicy, result: BuildResult, delivery: Delivery, *, me
 
 @dataclass(frozen=True)
 class PolicyDelivery:
-    """A gate policy as a build's delivery gate: :func:`run_gates`, then the ``dockyard.gates`` key."""
+    """A gate policy as a build's delivery gate: :func:`run_gates`, then the ``dockyard.gates`` key
+    and ``extra`` (the release's ``dockyard.release``), in the metadata of a failed run too."""
 
     policy: GatePolicy
     report: Callable[[str], None]
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def metadata(self, report: GateReport | None) -> dict[str, Any]:
+        return {**gate_metadata(report), **self.extra}
 
     def __call__(self, result: BuildResult, delivery: Delivery, *,
                  metadata_extra: Mapping[str, Any]) -> dict[str, Any]:
-        return gate_metadata(run_gates(self.policy, result, delivery, metadata_extra=metadata_extra,
-                                       report=self.report))
+        return self.metadata(run_gates(self.policy, result, delivery, metadata_extra=metadata_extra,
+                                       report=self.report, metadata=self.metadata))

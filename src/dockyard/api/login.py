@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from pathlib import Path
-
 from dockyard import arguments
 from dockyard.errors import ArgumentError
 
 
 def login(server: str = "docker.io", *, username: str, password: str, insecure: bool = False,
-          registry_ca: Mapping[str, Sequence[Path]] | None = None) -> str:
+          registry_ca: arguments.CaFiles | None = None) -> str:
     """Verify ``username``/``password`` at ``server`` (``/v2/`` with the registry's auth) and store them.
 
     Credentials go where Docker's ``config.json`` says (a credential helper, else the file); the
@@ -30,7 +27,7 @@ def login(server: str = "docker.io", *, username: str, password: str, insecure: 
         raise ArgumentError("empty password", hint="pass the registry password or token")
     creds = Credentials(user, secret)
     hosts = HostsConfig.load(insecure=frozenset({impl.api_host(host)}) if arguments.flag("insecure", insecure)
-                             else frozenset()).with_ca(registry_ca or {})
+                             else frozenset()).with_ca(arguments.files_by_host("registry_ca", registry_ca))
     impl.verify(host, creds, hosts=hosts)
     return impl.store(host, creds)
 

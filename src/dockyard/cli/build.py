@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from dockyard.cli.buildflags import AttestFlags, ReleaseFlags, RunFlags
-from dockyard.cli.releaseoptions import ReleaseOptions, release_options
+from dockyard.api.release import ReleaseRequest
+from dockyard.cli.buildflags import AttestFlags, RunFlags
+from dockyard.cli.releaseoptions import release_options
 from dockyard.dockerfile.request import BuildRequest, answer
 from dockyard.errors import UsageError
 from dockyard.platform import parse_platforms
@@ -206,10 +207,10 @@ def build(
         from dockyard.cli.buildrun import run
 
         del pull  # dockyard always does what --pull asks: every base tag is resolved in its registry
-        release = ReleaseFlags(
-            tags=tag, tags_from_git=tags_from_git, annotations=annotations, gates=gates, gate_mode=gate_mode,
-            gate_policy=gate_policy, push_retry=push_retry,
-            release=ReleaseOptions.from_flags(tag_spec=tag_spec, flavor=flavor, no_default_labels=no_default_labels))
+        release = ReleaseRequest(
+            tags=tag, tags_from_git=tags_from_git, tag_specs=tag_spec, flavor=flavor,
+            default_labels=not no_default_labels, annotations=annotations, gates=gates, gate_mode=gate_mode,
+            gate_policy=gate_policy, push_retry=push_retry)
         return run(request, RunFlags(
             builder=ctx.obj.builder if ctx.obj else None, secrets=secret, ssh=ssh, outputs=output, push=push,
             load=load, push_timeout=push_timeout, no_cache=no_cache, no_cache_filter=no_cache_filter,
@@ -226,6 +227,11 @@ def build(
         options_ = TransportOptions(retry=RetryPolicy(attempts=2, base=0.1), connect_timeout=5, read_timeout=15)
         with Client(transport=options_) as client:
             result = answer(request, resolver=ConfigResolver(client, ContentStore.default()))
+    elif request.dry_run:  # the context digests a build of this context took, when there was one
+        from dockyard.graph.contenthash import StatCache
+        from dockyard.paths import data_root
+
+        result = answer(request, stat_cache=StatCache.load(StatCache.path_for(data_root(make=False), context)))
     else:
         result = answer(request)
     click.echo(result.output, nl=False)

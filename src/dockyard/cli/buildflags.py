@@ -2,8 +2,9 @@
 
 Kept apart from ``cli/buildrun.py`` (which imports the engine) so ``cli/build.py`` can gather
 them without loading what ``--call``/``--dry-run`` never use. The values stay as given (spec
-strings, paths); ``cli/buildrun.py`` and ``cli/buildrelease.py`` turn them into the library's
-request (:class:`dockyard.api.build.BuildCall`) in a fixed order, so errors come as before.
+strings, paths); ``cli/buildrun.py`` turns them into the library's request
+(:class:`dockyard.api.build.BuildCall`, the release part through :func:`dockyard.api.release.plan`)
+in a fixed order, so errors come as before.
 """
 
 from __future__ import annotations
@@ -11,21 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dockyard.cli.releaseoptions import ReleaseOptions
-
-
-@dataclass(frozen=True, kw_only=True)
-class ReleaseFlags:
-    """-t, --tags-from-git and its release options, --annotation, the gates and --push-retry."""
-
-    tags: tuple[str, ...] = ()
-    tags_from_git: bool = False
-    release: ReleaseOptions = field(default_factory=ReleaseOptions)
-    annotations: tuple[str, ...] = ()
-    gates: tuple[str, ...] = ()
-    gate_mode: str | None = None  # enforce|warn; None: the policy file's, else enforce
-    gate_policy: Path | None = None
-    push_retry: int = 0
+from dockyard.api.release import ReleaseRequest
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,4 +47,4 @@ class RunFlags:
     attest: AttestFlags = field(default_factory=AttestFlags)
     sign: str | None = None  # key=PATH[,format=classic|bundle]
     placement: str | None = None
-    release: ReleaseFlags = field(default_factory=ReleaseFlags)
+    release: ReleaseRequest = field(default_factory=ReleaseRequest)  # -t, --tags-from-git, gates, ...

@@ -99,12 +99,13 @@ def run(request: BuildRequest, flags: RunFlags) -> int:
 
 def _call(request: BuildRequest, flags: RunFlags) -> BuildCall:
     """The library's request from the flags; every flag is checked here, before anything is built."""
-    from dockyard.cli.buildrelease import plan
+    from dockyard.api.release import plan
 
-    release = plan(request.context, flags.release, labels=_labels(flags.labels), platforms=len(request.platforms))
-    tags = release.tags
+    release = plan(request.context, flags.release, labels=_labels(flags.labels), platforms=len(request.platforms),
+                   report=lambda line: click.echo(line, err=True))
+    names = release.names
+    tags = names.tags
     outputs = parse_outputs(flags.outputs, tags=tags, push=flags.push, load=flags.load)
-    labels = release.labels
     parsed_secrets = tuple(parse_secret(s) for s in flags.secrets)
     image = image_options(outputs)
     attest = attest_request(flags.attest.attest, provenance=flags.attest.provenance, sbom=flags.attest.sbom,
@@ -116,9 +117,9 @@ def _call(request: BuildRequest, flags: RunFlags) -> BuildCall:
     _check_rewrite_timestamp(image)
     options = build_options(
         BuildOptions(context=request.context, dockerfile=request.dockerfile, platforms=request.platforms,
-                     build_args=request.build_args, target=request.target, labels=labels, secrets=parsed_secrets,
+                     build_args=request.build_args, target=request.target, labels=names.labels, secrets=parsed_secrets,
                      no_cache=flags.no_cache, no_cache_filter=flags.no_cache_filter,
-                     annotations=release.annotations, base_annotations=release.base_annotations),
+                     annotations=names.annotations, base_annotations=names.base_annotations),
         ssh=flags.ssh, cache_from=flags.cache_from, cache_to=flags.cache_to, image=image)
     made = attestor(attest, options, tags=tags)
     return BuildCall(
@@ -126,5 +127,5 @@ def _call(request: BuildRequest, flags: RunFlags) -> BuildCall:
         placement=Placement.parse(flags.placement) if flags.placement is not None else None,
         push_timeout=push_timeout(flags.push_timeout), attestors=(made,) if made else (),
         # with gates, nothing may reach a registry before they pass: nodes hand every blob back
-        gate=release.delivery_gate, early_push=release.policy.empty, registry_ca=registry_ca(),
+        gate=release.delivery_gate(), early_push=release.early_push, registry_ca=registry_ca(),
     )

@@ -1,26 +1,25 @@
-"""``dockyard generate-key-pair``: cosign.key (encrypted as cosign writes it) and cosign.pub.
+"""``dockyard generate-key-pair``: cosign.key (encrypted as cosign writes it) and cosign.pub,
+through :func:`dockyard.generate_key_pair`.
 
 The password comes from COSIGN_PASSWORD (as for cosign; empty is allowed) or, on a terminal,
-from a prompt asked twice. Existing files are never overwritten.
+from a prompt asked twice (the one thing the CLI adds: the library never prompts). Existing
+files are never overwritten.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
 
 import click
-
-from dockyard.errors import UsageError
 
 
 def password(*, confirm: bool) -> bytes | None:
     """COSIGN_PASSWORD, else a prompt on a terminal, else None (the caller decides)."""
-    from dockyard.signing.keys import PASSWORD_ENV
+    from dockyard.signing.keys import environment_password
 
-    if PASSWORD_ENV in os.environ:
-        return os.environ[PASSWORD_ENV].encode()
+    given = environment_password()
+    if given is not None:
+        return given
     if not sys.stdin.isatty():
         return None
     return str(click.prompt("Password for the private key", hide_input=True, default="", show_default=False,
@@ -32,18 +31,9 @@ def password(*, confirm: bool) -> bytes | None:
               help="Write PREFIX.key and PREFIX.pub (as cosign's flag of the same name)")
 def generate_key_pair(*, output_key_prefix: str) -> None:
     """Generate an ECDSA P-256 key pair in cosign's formats (PREFIX.key encrypted, PREFIX.pub)."""
-    from dockyard.signing.keys import PASSWORD_ENV, generate
+    from dockyard.api.signing import generate_key_pair as generate
+    from dockyard.signing.keys import key_files
 
-    private, public = Path(f"{output_key_prefix}.key"), Path(f"{output_key_prefix}.pub")
-    for path in (private, public):
-        if path.exists():
-            raise UsageError(f"{path} already exists", hint="remove it or choose --output-key-prefix")
-    secret = password(confirm=True)
-    if secret is None:
-        raise UsageError("no password for the private key", hint=f"set {PASSWORD_ENV} (it may be empty)")
-    pair = generate(secret)
-    fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(pair.private_pem)
-    public.write_bytes(pair.public_pem)
-    click.echo(f"Private key written to {private}\nPublic key written to {public}", err=True)
+    key_files(output_key_prefix)  # an existing file fails before the password prompt
+    written = generate(output_key_prefix=output_key_prefix, password=password(confirm=True))
+    click.echo(f"Private key written to {written.private_key}\nPublic key written to {written.public_key}", err=True)

@@ -133,6 +133,8 @@ def _enter_userns(args: list[str]) -> None:
     verb = VERBS.get(_verb(args) or "")
     if verb is None or not verb.userns or "--help" in args or "-h" in args:
         return
+    if os.geteuid() == 0:  # root never re-executes (userns.needs_reexec): spare every build its imports
+        return
     from dockyard.rootless import userns
 
     if userns.needs_reexec():

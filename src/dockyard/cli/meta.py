@@ -1,4 +1,7 @@
-"""``dockyard meta``: the tags and labels a release build would get, for other CI steps to read."""
+"""``dockyard meta``: the tags and labels a release build would get, for other CI steps to read.
+
+A thin skin over :func:`dockyard.meta`: the flags are its arguments, the output its result.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from dockyard.cli.releaseoptions import ReleaseOptions, release_options
+from dockyard.cli.releaseoptions import release_options
 
 
 @click.command("meta")
@@ -16,22 +19,20 @@ from dockyard.cli.releaseoptions import ReleaseOptions, release_options
 @release_options
 @click.option("--label", "labels", multiple=True, help="Extra label KEY=VALUE ({{...}} expanded)")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text: one tag a line; json: version, tags, tag-names, labels")
+              help="text: one tag a line; json: version, tags, tag-names, labels, annotations")
 @click.option("--repo", type=click.Path(path_type=Path, file_okay=False), default=".",
               help="The git repository read when no CI variables are set")
 def meta(*, images: tuple[str, ...], labels: tuple[str, ...], fmt: str, repo: Path, tag_spec: tuple[str, ...],
          flavor: tuple[str, ...], no_default_labels: bool) -> None:
     """Compute tags and OCI labels from git and the CI environment, as docker/metadata-action does."""
-    from dockyard.release.gitcontext import from_environment
-    from dockyard.release.meta import compute
+    from dockyard.api.meta import meta as compute
 
-    release = ReleaseOptions.from_flags(tag_spec=tag_spec, flavor=flavor, no_default_labels=no_default_labels)
-    result = compute(from_environment(repo=repo), specs=release.specs, flavor=release.flavor, images=images,
-                     labels=labels, default_labels=release.default_labels)
+    result = compute(repo, images=images, tag_specs=tag_spec, flavor=flavor, labels=labels,
+                     no_default_labels=no_default_labels)
     for warning in result.warnings:
         click.echo(f"WARNING: {warning}", err=True)
     if fmt == "json":
-        click.echo(json.dumps(result.as_json(), indent=2, sort_keys=True))
+        click.echo(json.dumps(result.json, indent=2, sort_keys=True))
     else:
         for tag in result.tags:
             click.echo(tag)

@@ -3,27 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 import click
 
 F = TypeVar("F", bound=Callable[..., object])
-
-
-@dataclass(frozen=True, kw_only=True)
-class ReleaseOptions:
-    """Tag specs, flavor lines and whether the standard OCI labels are added."""
-
-    specs: tuple[str, ...] = ()
-    flavor: tuple[str, ...] = ()
-    default_labels: bool = True
-
-    @classmethod
-    def from_flags(cls, *, tag_spec: tuple[str, ...], flavor: tuple[str, ...],
-                   no_default_labels: bool) -> ReleaseOptions:
-        """The group's values as click parsed them (:func:`release_options`' parameter names)."""
-        return cls(specs=tag_spec, flavor=flavor, default_labels=not no_default_labels)
 
 
 def release_options(func: F) -> F:

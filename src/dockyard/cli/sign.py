@@ -1,4 +1,4 @@
-"""``dockyard sign REF --key cosign.key``: cosign-format signatures for an image and its attestations."""
+"""``dockyard sign REF --key cosign.key``: a thin skin over :func:`dockyard.sign`."""
 
 from __future__ import annotations
 
@@ -17,16 +17,11 @@ import click
               help="Allow plain HTTP and unverified TLS for this registry (repeatable)")
 def sign(*, ref: str, key_path: Path, form: str, insecure: tuple[str, ...]) -> None:
     """Sign REF: its index, every platform manifest and every attestation (cosign's formats)."""
+    from dockyard.api.signing import sign as sign_image
     from dockyard.cli.keypair import password
-    from dockyard.cli.registryhosts import hosts as registry_hosts
-    from dockyard.reference import Reference
-    from dockyard.registry.client import Client
-    from dockyard.signing.image import sign_image
-    from dockyard.signing.keys import load_private
-    from dockyard.store.content import ContentStore
+    from dockyard.cli.registryhosts import registry_ca
 
-    key = load_private(key_path, password(confirm=False))
-    with Client(hosts=registry_hosts(insecure=frozenset(insecure))) as client:
-        reference = Reference.parse(ref)
-        for digest in sign_image(client, reference, key, store=ContentStore.default(), form=form):
-            click.echo(f"signed {reference.name}@{digest}")
+    signed = sign_image(ref, key=key_path, format=form, password=password(confirm=False), insecure=insecure,
+                        registry_ca=registry_ca())
+    for digest in signed.digests:
+        click.echo(f"signed {signed.name}@{digest}")

@@ -1,4 +1,4 @@
-"""``dockyard verify REF --key cosign.pub``: signatures and, with --attestation-type, attestations."""
+"""``dockyard verify REF --key cosign.pub``: a thin skin over :func:`dockyard.verify`."""
 
 from __future__ import annotations
 
@@ -16,17 +16,9 @@ import click
               help="Allow plain HTTP and unverified TLS for this registry (repeatable)")
 def verify(*, ref: str, key_path: Path, types: tuple[str, ...], insecure: tuple[str, ...]) -> None:
     """Verify REF's signatures (index, each platform) and, per platform, its attestations."""
-    from dockyard.cli.registryhosts import hosts as registry_hosts
-    from dockyard.reference import Reference
-    from dockyard.registry.client import Client
-    from dockyard.signing.image import predicate_type, verify_image
-    from dockyard.signing.keys import load_public
-    from dockyard.store.content import ContentStore
+    from dockyard.api.signing import verify as verify_image
+    from dockyard.cli.registryhosts import registry_ca
 
-    for kind in types:
-        predicate_type(kind)  # a typo fails before any request
-    key = load_public(key_path)
-    with Client(hosts=registry_hosts(insecure=frozenset(insecure))) as client:
-        reference = Reference.parse(ref)
-        for item in verify_image(client, reference, key, store=ContentStore.default(), attestation_types=types):
-            click.echo(f"verified {item.what}: {reference.name}@{item.digest}")
+    verified = verify_image(ref, key=key_path, attestation_type=types, insecure=insecure, registry_ca=registry_ca())
+    for what, digest in verified.checked:
+        click.echo(f"verified {what}: {verified.name}@{digest}")

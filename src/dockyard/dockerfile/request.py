@@ -17,6 +17,7 @@ from dockyard.dockerfile.resolver import ImageResolver
 from dockyard.dockerfile.stages import Dockerfile, load
 from dockyard.dockerfile.syntax import parse_path
 from dockyard.errors import DockerfileError, UsageError
+from dockyard.graph.contenthash import StatCache
 from dockyard.platform import Platform
 from dockyard.selector.errors import SelectionError, explain
 from dockyard.selector.patterns import PatternMatcher
@@ -71,8 +72,12 @@ def _check(request: BuildRequest, df: Dockerfile, resolver: ImageResolver | None
     return Answer(_emit(shown, request.fmt, calls.render_lint(data)), 1 if failed else 0)
 
 
-def answer(request: BuildRequest, *, resolver: ImageResolver | None = None) -> Answer:
-    """Answer a call or a dry run; a real build is refused (the engine runs it)."""
+def answer(request: BuildRequest, *, resolver: ImageResolver | None = None,
+           stat_cache: StatCache | None = None) -> Answer:
+    """Answer a call or a dry run; a real build is refused (the engine runs it).
+
+    ``stat_cache`` gives a dry run the context file digests a build already took (by path, size,
+    times and inode), so that it stats the context instead of reading every file again."""
     if request.call not in CALLS:
         raise UsageError(f"unknown --call value {request.call!r}", hint="use build, outline, targets or check")
     if request.fmt not in FORMATS:
@@ -102,7 +107,7 @@ def answer(request: BuildRequest, *, resolver: ImageResolver | None = None) -> A
     if request.call == "outline":
         data = calls.outline(result)
         return Answer(_emit(data, request.fmt, calls.render_outline(data)))
-    keys = result.cache_keys()
+    keys = result.cache_keys(stat_cache=stat_cache)
     for pp in result.platforms:
         for step in pp.steps:
             if step.op is None:

@@ -16,13 +16,13 @@ directories are read.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from dockyard import progress
 from dockyard.engine.cacheimport import ImportedCache
-from dockyard.engine.cachemanifest import CacheConfig, ChainRecord, MountRecord
+from dockyard.engine.cachemanifest import CacheConfig, ChainRecord, MountRecord, merge
 from dockyard.engine.cacheoptions import CacheExport
 from dockyard.engine.mounts import cache_mount_dir, cache_mount_id
 from dockyard.engine.results import FsResult, Result
@@ -32,6 +32,7 @@ from dockyard.graph import ops
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.layer import LayerOptions, make_layer
 from dockyard.oci.source import ContentSource
+from dockyard.reference import Reference
 from dockyard.registry.client import Client
 from dockyard.store.cache import CacheDB, LayerRecord
 from dockyard.store.content import ContentStore
@@ -112,25 +113,48 @@ def export(targets: Sequence[CacheExport], *, records: Sequence[ChainRecord], fi
            imported: ImportedCache | None = None,
            listener: progress.Listener | None = None) -> dict[CacheExport, Descriptor]:
     """Write each registry or local target; returns the cache manifest written per target."""
-    emit = listener or (lambda _event: None)
     source: ContentSource = imported.source(content) if imported is not None else content
-    written: dict[CacheExport, Descriptor] = {}
     mounts: tuple[MountRecord, ...] | None = None
+
+    def config_for(target: CacheExport) -> CacheConfig:
+        nonlocal mounts
+        if target.cache_mounts and mounts is None:
+            mounts = mount_records(nodes, root=root, content=content)
+        return CacheConfig(records=select(records, finals, target.mode),
+                           mounts=mounts if target.cache_mounts and mounts else ())
+
+    return _deliver(targets, config_for, content=content, source=source, client=client, listener=listener)
+
+
+def export_merged(targets: Sequence[CacheExport], parts: Mapping[CacheExport, Sequence[tuple[str, CacheConfig]]], *,
+                  content: ContentStore, source: ContentSource, client: Client,
+                  listener: progress.Listener | None = None) -> dict[CacheExport, Descriptor]:
+    """Write each target as one manifest over the parts every node exported (``merge``): the nodes
+    pushed their blobs already (registry), or ``source`` holds them (local)."""
+    return _deliver(targets, lambda target: merge(parts.get(target, ())), content=content, source=source,
+                    client=client, listener=listener)
+
+
+def _deliver(targets: Sequence[CacheExport], config_for: Callable[[CacheExport], CacheConfig], *,
+             content: ContentStore, source: ContentSource, client: Client,
+             listener: progress.Listener | None) -> dict[CacheExport, Descriptor]:
+    """Store each target's config and manifest, then push it (a part: by digest, no tag) or write
+    the layout (a part: nothing, the client merges it); progress per target, ``ignore-error`` honoured."""
+    emit = listener or (lambda _event: None)
+    written: dict[CacheExport, Descriptor] = {}
     for target in targets:
         if target.kind == "inline":
             continue
         where = str(target.ref) if target.ref is not None else f"local:{target.dest}"
         vertex = f"cache-export:{where}"
-        emit(progress.Started(vertex, name=f"exporting cache to {where}"))
+        emit(progress.Started(vertex, name=f"exporting cache {'records ' if target.part else ''}to {where}"))
         try:
-            if target.cache_mounts and mounts is None:
-                mounts = mount_records(nodes, root=root, content=content)
-            config = CacheConfig(records=select(records, finals, target.mode),
-                                 mounts=mounts if target.cache_mounts and mounts else ())
+            config = config_for(target)
             desc = write_manifest(config, content, oci_mediatypes=target.oci_mediatypes)
             if target.ref is not None:
-                client.push(target.ref, desc, source)
-            else:
+                client.push(Reference.parse(target.ref.name, default_tag=None) if target.part else target.ref,
+                            desc, source)
+            elif not target.part:
                 assert target.dest is not None
                 try:
                     _write_layout(target.dest, desc, config, source, tag=target.tag)
@@ -160,4 +184,4 @@ def _write_layout(dest: Path, desc: Descriptor, config: CacheConfig, content: Co
     layout.add(desc, tag=tag)
 
 
-__all__ = ["collect", "export", "mount_records", "select", "write_manifest"]
+__all__ = ["collect", "export", "export_merged", "mount_records", "select", "write_manifest"]

@@ -133,8 +133,9 @@ class LazySource:
 
 
 def load(sources: Sequence[CacheImport], *, client: Client, content: ContentStore, root: Path,
-         listener: progress.Listener | None = None) -> ImportedCache:
-    """Read every source's records (warning about unusable ones) and restore its cache mounts."""
+         platforms: Sequence[str] = (), listener: progress.Listener | None = None) -> ImportedCache:
+    """Read every source's records (warning about unusable ones) and restore its cache mounts
+    (of a cache merged from several nodes, those exported for one of ``platforms``)."""
     emit = listener or (lambda _event: None)
     imported = ImportedCache()
     for source in sources:
@@ -150,7 +151,7 @@ def load(sources: Sequence[CacheImport], *, client: Client, content: ContentStor
             emit(progress.Log(vertex, line=f"WARNING: cache not imported: {exc.message}", stream="stderr"))
         emit(progress.Done(vertex))
     if imported.mounts:
-        restore_mounts(imported, content=content, root=root,
+        restore_mounts(imported, content=content, root=root, platforms=platforms,
                        log=lambda line: emit(progress.Log("cache-import", line=line)))
     return imported
 
@@ -198,12 +199,15 @@ def _add_manifest(imported: ImportedCache, manifest: Manifest, config: bytes, or
     imported.add(records, (), origin)
 
 
-def restore_mounts(imported: ImportedCache, *, content: ContentStore, root: Path,
+def restore_mounts(imported: ImportedCache, *, content: ContentStore, root: Path, platforms: Sequence[str] = (),
                    log: Callable[[str], None]) -> None:
-    """Unpack each imported cache mount whose local directory is missing or empty (first source wins)."""
+    """Unpack each imported cache mount whose local directory is missing or empty (first source wins);
+    a mount exported for another platform (a cache merged from several nodes) is not this build's."""
     done: set[str] = set()
     for mount, origin in imported.mounts:
         target = cache_mount_dir(mount.id, root)
+        if mount.platform and mount.platform not in platforms:
+            continue
         if mount.id in done or (target.is_dir() and any(target.iterdir())):
             continue
         done.add(mount.id)

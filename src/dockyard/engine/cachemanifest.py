@@ -16,7 +16,7 @@ means "the first n layers of this image".
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from dockyard.digest import Digest
@@ -30,6 +30,7 @@ ARTIFACT_TYPE = "application/vnd.dockyard.cache.v1"
 CONFIG_MEDIA_TYPE = "application/vnd.dockyard.cache.config.v1+json"
 INLINE_FIELD = "dev.dockyard.cache.v1"
 MOUNT_ANNOTATION = "dev.dockyard.cache.mount.id"
+MOUNT_PLATFORM_ANNOTATION = "dev.dockyard.cache.mount.platform"
 VERSION = 1
 _TO_DOCKER = {mediatypes.OCI_LAYER_GZIP: mediatypes.DOCKER_LAYER_GZIP}
 _FROM_DOCKER = {mediatypes.DOCKER_LAYER_GZIP: mediatypes.OCI_LAYER_GZIP}
@@ -46,13 +47,19 @@ class ChainRecord:
 
 @dataclass(frozen=True, kw_only=True)
 class MountRecord:
-    """The contents of one RUN cache mount (by its id) as a tar blob."""
+    """The contents of one RUN cache mount (by its id) as a tar blob.
+
+    ``platform`` is set when the cache was merged from nodes that each built one platform: each
+    node kept its own directory for the id, so each platform's contents are kept (and restored)
+    separately. Empty: the directory of a build that ran every platform in one store.
+    """
 
     id: str
     layer: LayerRecord
     mode: int = 0o755  # of the mount directory itself (the tar holds what is inside)
     uid: int = 0
     gid: int = 0
+    platform: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,8 +84,8 @@ class CacheConfig:
             "version": VERSION,
             "layers": [_layer_json(layer) for layer in self.layers()],
             "records": [{"key": r.key, "chain": [str(layer.digest) for layer in r.layers]} for r in self.records],
-            "mounts": [{"id": m.id, "digest": str(m.layer.digest), "mode": m.mode, "uid": m.uid, "gid": m.gid}
-                       for m in self.mounts],
+            "mounts": [{"id": m.id, "digest": str(m.layer.digest), "mode": m.mode, "uid": m.uid, "gid": m.gid,
+                        **({"platform": m.platform} if m.platform else {})} for m in self.mounts],
         })
 
     @classmethod
@@ -92,7 +99,8 @@ class CacheConfig:
                             for r in doc.get("records", []))
             mounts = tuple(MountRecord(id=str(m["id"]), layer=table[Digest.parse(m["digest"])],
                                        mode=int(m.get("mode", 0o755)) & 0o7777, uid=int(m.get("uid", 0)),
-                                       gid=int(m.get("gid", 0))) for m in doc.get("mounts", []))
+                                       gid=int(m.get("gid", 0)), platform=str(m.get("platform", "")))
+                           for m in doc.get("mounts", []))
         except (KeyError, TypeError, ValueError, UsageError) as exc:
             raise canonical.InvalidDocumentError(f"{_WHAT}: malformed ({type(exc).__name__}: {exc})") from None
         return cls(records=records, mounts=mounts)
@@ -100,16 +108,36 @@ class CacheConfig:
     def manifest(self, *, oci_mediatypes: bool = True) -> tuple[Manifest, bytes]:
         """The cache manifest and this config's bytes (store both, config first)."""
         data = self.to_bytes()
-        mount_ids = {m.layer.digest: m.id for m in self.mounts}
+        mounts = {m.layer.digest: m for m in self.mounts}
         layers = []
         for layer in self.layers():
             media_type = layer.media_type if oci_mediatypes else _TO_DOCKER.get(layer.media_type, layer.media_type)
-            ident = mount_ids.get(layer.digest)
-            layers.append(Descriptor(media_type, layer.digest, layer.size,
-                                     annotations={MOUNT_ANNOTATION: ident} if ident is not None else {}))
+            mount = mounts.get(layer.digest)
+            notes = {} if mount is None else {MOUNT_ANNOTATION: mount.id} | (
+                {MOUNT_PLATFORM_ANNOTATION: mount.platform} if mount.platform else {})
+            layers.append(Descriptor(media_type, layer.digest, layer.size, annotations=notes))
         manifest = Manifest(config=Descriptor.of_bytes(CONFIG_MEDIA_TYPE, data), layers=tuple(layers),
                             artifact_type=ARTIFACT_TYPE)
         return manifest, data
+
+
+def merge(parts: Sequence[tuple[str, CacheConfig]]) -> CacheConfig:
+    """One cache config over the parts each node exported for its platform (``platform``, ``config``).
+
+    BuildKit's exporter (cache/remotecache/export.go, ``contentCacheExporter.Finalize``) writes
+    the records of one solve and tags them; when several nodes each export to the same ref, the
+    last tag wins and the other platforms' records are gone (buildkit#2822). Here every part is
+    kept: records are joined by key (a key names the same result wherever it was built, so the
+    first part's chain is kept), and each part's cache mounts are marked with its platform (every
+    node filled its own directory for an id).
+    """
+    records: dict[str, ChainRecord] = {}
+    mounts: list[MountRecord] = []
+    for platform, config in parts:
+        for record in config.records:
+            records.setdefault(record.key, record)
+        mounts.extend(m if m.platform or not platform else replace(m, platform=platform) for m in config.mounts)
+    return CacheConfig(records=tuple(records.values()), mounts=tuple(mounts))
 
 
 def is_cache_manifest(manifest: Manifest) -> bool:
@@ -153,5 +181,5 @@ def inline_records(config: Mapping[str, Any], layers: Sequence[Descriptor],
     return tuple(out)
 
 
-__all__ = ["ARTIFACT_TYPE", "CONFIG_MEDIA_TYPE", "INLINE_FIELD", "MOUNT_ANNOTATION", "CacheConfig", "ChainRecord",
-           "MountRecord", "inline_field", "inline_records", "is_cache_manifest"]
+__all__ = ["ARTIFACT_TYPE", "CONFIG_MEDIA_TYPE", "INLINE_FIELD", "MOUNT_ANNOTATION", "MOUNT_PLATFORM_ANNOTATION",
+           "CacheConfig", "ChainRecord", "MountRecord", "inline_field", "inline_records", "is_cache_manifest", "merge"]

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import csv
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from dockyard.errors import UsageError
 from dockyard.reference import Reference
@@ -50,6 +51,30 @@ class CacheExport:
     oci_mediatypes: bool = True
     cache_mounts: bool = False
     ignore_error: bool = False
+    # One node's part of a cache the client merges (a build spread over several nodes): the node
+    # pushes its cache manifest by digest only (registry) or writes nothing (local), and the client
+    # merges every node's records into the one manifest it then tags (buildkit#2822).
+    part: bool = False
+
+    def portable(self) -> dict[str, Any]:
+        """What a remote node receives: never ``dest`` (the client's directory), always as a part."""
+        if self.kind != "inline" and not self.part:
+            raise ValueError("a remote node receives registry and local cache targets as parts only")
+        return {"kind": self.kind, "ref": str(self.ref) if self.ref is not None else None, "mode": self.mode,
+                "oci_mediatypes": self.oci_mediatypes, "cache_mounts": self.cache_mounts,
+                "ignore_error": self.ignore_error, "part": self.part}
+
+    @classmethod
+    def from_portable(cls, doc: Mapping[str, Any]) -> CacheExport:
+        kind = str(doc["kind"])
+        if kind not in ("registry", "local", "inline"):
+            raise ValueError(f"unknown cache export kind {kind!r}")
+        mode = str(doc["mode"])
+        return cls(kind="registry" if kind == "registry" else "local" if kind == "local" else "inline",
+                   ref=Reference.parse(str(doc["ref"])) if doc.get("ref") else None,
+                   mode="max" if mode == "max" else "min", oci_mediatypes=bool(doc["oci_mediatypes"]),
+                   cache_mounts=bool(doc["cache_mounts"]), ignore_error=bool(doc["ignore_error"]),
+                   part=bool(doc["part"]))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +91,18 @@ class CacheImport:
     def name(self) -> str:
         """How progress and warnings name this source."""
         return str(self.ref) if self.ref is not None else f"local:{self.src}"
+
+    def portable(self) -> dict[str, Any]:
+        """What a remote node receives: a registry source only (a local one is the client's directory)."""
+        if self.ref is None:
+            raise ValueError("a remote node imports registry caches only")
+        return {"kind": "registry", "ref": str(self.ref)}
+
+    @classmethod
+    def from_portable(cls, doc: Mapping[str, Any]) -> CacheImport:
+        if doc.get("kind") != "registry":
+            raise ValueError(f"a remote node imports registry caches only, not {doc.get('kind')!r}")
+        return cls(kind="registry", ref=Reference.parse(str(doc["ref"])))
 
 
 def _suggest(word: str, choices: tuple[str, ...]) -> str:

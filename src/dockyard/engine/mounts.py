@@ -36,13 +36,20 @@ from dockyard.store.tmpfs import private_tmpfs
 
 @dataclass(frozen=True, kw_only=True)
 class Secret:
-    """A build secret from ``--secret id=ID,src=FILE`` or ``id=ID,env=VAR``; read only when mounted."""
+    """A build secret from ``--secret id=ID,src=FILE`` or ``id=ID,env=VAR``; read only when mounted.
+
+    On a remote node the value arrives in the solve request and is held in memory only
+    (``data``, never in a repr): the node has neither the client's file nor its environment.
+    """
 
     id: str
     src: Path | None = None
     env: str | None = None
+    data: bytes | None = field(default=None, repr=False, compare=False)
 
     def value(self) -> bytes:
+        if self.data is not None:
+            return self.data
         if self.src is not None:
             try:
                 return self.src.read_bytes()

@@ -8,8 +8,10 @@ runs and caches the vertices in its own store and writes each platform's config 
 there; the :class:`SolveReply` names them. The client's assemble phase makes the index.
 
 :meth:`SolveRequest.portable` / :meth:`SolveRequest.from_portable` are the JSON a remote node
-receives; ``context``, ``secrets``, ``ssh`` and the external cache settings are the local
-node's business (a remote node syncs the context and refuses the rest, docs/remote-nodes.md).
+receives, with the cache imports (registry only) and exports (as parts the client merges,
+:attr:`~dockyard.engine.cacheoptions.CacheExport.part`); ``context``, ``secrets``, ``ssh`` and the
+SBOM's extra ``stages`` (attestations are made on one local node) are not in it (a remote node
+syncs the context; see docs/remote-nodes.md for the rest).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dockyard.engine.cacheoptions import CacheExport, CacheImport
 from dockyard.engine.mounts import Secret
 from dockyard.graph.definition import Definition
 from dockyard.oci.config import ImageConfig
+from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.image import PlatformImage
 from dockyard.oci.layer import Compression, LayerOptions
 from dockyard.platform import Platform
@@ -40,6 +43,16 @@ class PlatformTarget:
     config: ImageConfig
     annotations: Mapping[str, str] = field(default_factory=dict)
     descriptor_annotations: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StageTarget:
+    """A stage whose filesystem an SBOM describes too (``BUILDKIT_SBOM_SCAN_STAGE``): the node resolves
+    the op ``key`` (None: an empty stage) as another root and reports its layers, not an image."""
+
+    platform: Platform
+    name: str
+    key: str | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,6 +73,7 @@ class SolveRequest:
     ssh: Mapping[str, str] = field(default_factory=dict)
     cache_from: tuple[CacheImport, ...] = ()
     cache_to: tuple[CacheExport, ...] = ()
+    stages: tuple[StageTarget, ...] = ()  # only with attestations, which are made on one local node
 
     @property
     def salt(self) -> str:
@@ -81,6 +95,8 @@ class SolveRequest:
             "force_compression": self.force_compression,
             "created": self.created,
             "jobs": self.jobs,
+            "cache_from": [c.portable() for c in self.cache_from],
+            "cache_to": [c.portable() for c in self.cache_to],
         }
 
     @classmethod
@@ -98,17 +114,22 @@ class SolveRequest:
                                        source_date_epoch=layer["source_date_epoch"]),
             oci_mediatypes=bool(doc["oci_mediatypes"]), force_compression=bool(doc["force_compression"]),
             created=str(doc["created"]), jobs=int(doc["jobs"]),
+            cache_from=tuple(CacheImport.from_portable(c) for c in doc.get("cache_from", [])),
+            cache_to=tuple(CacheExport.from_portable(c) for c in doc.get("cache_to", [])),
             context=context,
         )
 
 
 @dataclass(frozen=True)
 class SolveReply:
-    """Each target's image in the node's store (its manifest descriptor carries the platform)."""
+    """Each target's image in the node's store (its manifest descriptor carries the platform);
+    ``stages``: the layers (bottom first, blobs in the store) of each requested :class:`StageTarget`."""
 
     images: dict[Platform, PlatformImage]
     ran: int
     cached: int
+    caches: Mapping[CacheExport, Descriptor] = field(default_factory=dict)  # each --cache-to's manifest
+    stages: Mapping[Platform, tuple[tuple[str, tuple[Descriptor, ...]], ...]] = field(default_factory=dict)
 
 
 @runtime_checkable

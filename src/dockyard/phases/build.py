@@ -11,19 +11,19 @@ result (push, files, metadata) is the caller's next step: :func:`dockyard.phases
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
 from dockyard import progress
 from dockyard.dockerfile.plan import Plan
+from dockyard.dockerfile.sbomscan import ScanRequest
 from dockyard.engine.bases import BaseImages
 from dockyard.engine.solve import LocalSolver
 from dockyard.engine.solverequest import Solver, SolveRequest
 from dockyard.errors import UsageError, filesystem_error
 from dockyard.graph.contenthash import StatCache
 from dockyard.phases.assemble import assemble
-from dockyard.phases.attest import Attestor, attest
+from dockyard.phases.attest import Attestor, DescribesStages, attest
 from dockyard.phases.gate import Gate, check
 from dockyard.phases.key import key_plan
 from dockyard.phases.plan import plan_build
@@ -44,16 +44,19 @@ def build(options: BuildOptions, *, client: Client | None = None, listener: prog
     root = (options.root or _default_root()).absolute()  # overlay and runc paths must not depend on a cwd
     content = ContentStore(root / "content")
     own_client = client is None
-    client = client or Client()
+    given = client or Client()
+    client = given.for_build()  # each base tag resolved once in this build (the caller's build view, if given)
     try:
         bases = BaseImages(client, content)
-        the_plan, request = planned_request(options, root=root, bases=bases)
+        scan = next((a.sbom_scan for a in attestors if isinstance(a, DescribesStages) and a.sbom_scan), None)
+        the_plan, request = planned_request(options, root=root, bases=bases, sbom_scan=scan)
         reply = (node or LocalSolver(root, bases)).solve(request, client=client, listener=listener)
         top = assemble(content, [image.descriptor for image in reply.images.values()], oci=options.oci_mediatypes,
                        annotations=options.annotations.index)
         result = BuildResult(descriptor=top, images=reply.images, content=content,
                              ran=reply.ran, cached=reply.cached, bases=tuple(bases.resolved()),
-                             graphs={pp.platform: pp.state for pp in the_plan.platforms})
+                             graphs={pp.platform: pp.state for pp in the_plan.platforms}, stages=reply.stages,
+                             sbom_context=frozenset(pp.platform for pp in the_plan.platforms if pp.sbom.context))
         result = attest(result, attestors)
         check(result, gates)
         return result
@@ -61,19 +64,19 @@ def build(options: BuildOptions, *, client: Client | None = None, listener: prog
         raise filesystem_error(exc, doing="build", fallback=root) from exc
     finally:
         if own_client:
-            client.close()
+            given.close()
 
 
-def planned_request(options: BuildOptions, *, root: Path, bases: BaseImages) -> tuple[Plan, SolveRequest]:
+def planned_request(options: BuildOptions, *, root: Path, bases: BaseImages,
+                    sbom_scan: ScanRequest | None = None) -> tuple[Plan, SolveRequest]:
     """The plan and key phases: ``options`` planned, and as a node's solve request."""
-    the_plan = plan_build(options, resolver=bases)
+    the_plan = plan_build(options, resolver=bases, sbom_scan=sbom_scan)
     if len(the_plan.platforms) == 1 and options.annotations.index:
         raise UsageError("index annotations not supported for single platform export",
                          hint="a one-platform result is a single manifest: use annotation-manifest. instead")
     # context file digests survive between builds (by path, size, mtime, inode): a warm build
     # of a big context stats its files instead of reading them again
-    stat_file = root / "statcache" / (hashlib.sha256(str(options.context.resolve()).encode()).hexdigest()[:20]
-                                      + ".json")
+    stat_file = StatCache.path_for(root, options.context)
     stat_cache = StatCache.load(stat_file)
     keyed = key_plan(the_plan, the_plan.cache_keys(stat_cache=stat_cache), bases,
                      no_cache_stages=frozenset(options.no_cache_filter), no_cache_all=options.no_cache)

@@ -15,15 +15,40 @@ Modules: ``transport`` (one host: scheme, TLS, ping, retries), ``auth`` (challen
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
+from collections.abc import Sequence
+from importlib.machinery import ModuleSpec
+from types import ModuleType
 from typing import TYPE_CHECKING
 
-# httpx's __init__ imports its own command-line client (httpx._main, with rich, pygments and
-# click: most of httpx's import time) only to offer ``httpx.main``, which dockyard never calls.
-# A None entry makes that one import fail at once and httpx keeps its stub ``main`` (its own
-# ``except ImportError`` branch). Every module here that imports httpx is below this package.
-sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+class _WithoutHttpxCli:
+    """An import finder that turns down ``httpx._main`` once, then takes itself off ``sys.meta_path``.
+
+    httpx's ``__init__`` imports its command-line client (``httpx._main``: rich, pygments and
+    click, most of httpx's import time) only to offer ``httpx.main``, and keeps a stub ``main``
+    when that import fails (its own ``except ImportError``). Python offers no way to leave out one
+    submodule of another package's ``__init__`` but to make its import fail; a finder that does it
+    for that one name, once, leaves nothing behind in the process once httpx is loaded (unlike a
+    ``None`` entry in ``sys.modules``, which stays and breaks a later ``import httpx._main``).
+    It is installed only when httpx is not loaded yet, by this package, which every dockyard
+    module that imports httpx sits below. The one visible effect: a program that imports httpx
+    after dockyard.registry gets httpx's stub ``httpx.main`` (which is httpx's own fallback).
+    """
+
+    def find_spec(self, name: str, path: Sequence[str] | None = None,
+                  target: ModuleType | None = None) -> ModuleSpec | None:
+        if name != "httpx._main":
+            return None
+        with contextlib.suppress(ValueError):  # another thread got here first
+            sys.meta_path.remove(self)
+        raise ModuleNotFoundError("dockyard does not load httpx's command-line client", name=name)
+
+
+if "httpx" not in sys.modules:
+    sys.meta_path.insert(0, _WithoutHttpxCli())
 
 if TYPE_CHECKING:
     from dockyard.registry.client import Client

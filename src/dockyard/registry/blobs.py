@@ -5,6 +5,9 @@ ECR, GCR): ``POST`` to open an upload, ``PATCH`` chunks with ``Content-Range``, 
 ?digest=`` to commit. Each chunk streams from disk (1 MiB reads), so memory stays flat. When a
 chunk fails (reset, timeout, 5xx, 429) we ask the registry how much it kept (``GET`` on the
 upload gives ``Range: 0-N``) and resume from there; an upload the registry forgot is restarted.
+A small blob (``UploadOptions.whole_put_max``) skips the PATCH: its bytes go in the committing
+``PUT`` (the spec's monolithic POST-then-PUT, what containerd does for every blob); a failed one is
+sent again whole in a new upload.
 """
 
 from __future__ import annotations
@@ -92,6 +95,7 @@ class _Upload:
         self.source = source
         self.scopes = scopes
         self.chunk = options.chunk_size or max(desc.size, 1)
+        self.whole = desc.size <= min(self.chunk, options.whole_put_max)
         self.what = f"push blob {desc.digest.short}"
         self.failures = 0  # consecutive failures without progress
 
@@ -135,6 +139,9 @@ class _Upload:
     def run(self, location: str | None) -> None:
         size = self.desc.size
         location = location or self._start()
+        if self.whole:
+            self._put_whole(location)
+            return
         offset = 0
         while offset < size:
             end = min(size, offset + self.chunk)
@@ -164,6 +171,27 @@ class _Upload:
             reported = _range_end(response)
             offset = end if reported is None else reported
         self._commit(location)
+
+    def _put_whole(self, location: str) -> None:
+        """Commit the upload with the whole blob as the PUT's body; a failure starts a new upload."""
+        size = self.desc.size
+        while True:
+            try:
+                self.session.request(
+                    "PUT", location, scopes=self.scopes, what=self.what, expect=(201, 204),
+                    params={"digest": str(self.desc.digest)},
+                    headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
+                    body=partial(self._body, 0, size), replay=False)
+                return
+            except Retryable as failure:
+                self._give_up_or_wait(failure)
+                if exists(self.session, self.repository, self.desc.digest, push=True):
+                    return  # the registry committed it before the answer was lost
+            except errors.BlobUploadError:  # DIGEST_INVALID / upload unknown: send it again in a new upload
+                self.failures += 1
+                if self.failures >= self.session.options.retry.attempts:
+                    raise
+            location = self._start()
 
     def _commit(self, location: str) -> None:
         try:

@@ -12,6 +12,7 @@ index by digest, then the tags. A failure raises before the first tag is written
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -73,11 +74,30 @@ class Client:
         self.push_timeout = push_timeout
         self.on_wait = on_wait
         self.watch = Watch()
+        self._owner = True  # False in a for_build view: the sessions are the client's to close
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
         self._known: dict[Digest, set[tuple[str, str]]] = {}
-        self._tags: dict[tuple[str, str, str], Descriptor] = {}  # (registry, repository, tag): resolved once
+        # (registry, repository, tag): resolved once per build, in a client made by for_build (None: ask each time)
+        self._tags: dict[tuple[str, str, str], Descriptor] | None = None
         self._tag_locks: dict[tuple[str, str, str], threading.Lock] = {}
+
+    def for_build(self) -> Client:
+        """This client for one build: its sessions, credentials and options, and a memory of tags.
+
+        In it each tag resolves once (a build sees one digest per base tag, whatever it lints,
+        plans and solves, for every platform) and to what the build itself set it to; the next
+        build, given another :meth:`for_build`, asks the registry again. A client that is a build's
+        already is returned as it is (the CLI's Dockerfile check and the build it precedes share one).
+        Close this client, not the view: the view's :meth:`close` leaves the shared sessions open.
+        """
+        if self._tags is not None:
+            return self
+        view = copy.copy(self)
+        view._tags = {}
+        view._tag_locks = {}
+        view._owner = False
+        return view
 
     def __enter__(self) -> Client:
         return self
@@ -86,6 +106,8 @@ class Client:
         self.close()
 
     def close(self) -> None:
+        if not self._owner:
+            return
         with self._lock:
             for session in self._sessions.values():
                 session.close()
@@ -127,7 +149,7 @@ class Client:
                        store: ContentStore | None = None, fresh: bool = False) -> Fetched:
         """The document ``ref`` names (or ``identifier`` in its repository), verified when by digest.
 
-        A tag is resolved to a digest first (:meth:`resolve`: once per Client unless ``fresh``), and
+        A tag is resolved to a digest first (:meth:`resolve`: once per build unless ``fresh``), and
         a document ``store`` already holds is read from it: a warm build's bases cost one HEAD each.
         """
         from dockyard.registry import manifests
@@ -160,24 +182,27 @@ class Client:
     def resolve(self, ref: Reference | str, *, fresh: bool = False) -> Descriptor:
         """The descriptor (media type, digest, size) of what a tag or digest names.
 
-        A tag is resolved once per Client (a build sees one digest per base tag, whatever it
-        lints, plans and solves) with a HEAD, as containerd's resolver does (``Resolve`` in
+        A tag is resolved with a HEAD, as containerd's resolver does (``Resolve`` in
         remotes/docker/resolver.go: HEAD, then GET only when no Docker-Content-Digest comes
-        back); a registry counts no pull for a HEAD. Tags this Client sets resolve to what it set.
+        back); a registry counts no pull for a HEAD. In a client made by :meth:`for_build`, a
+        tag is resolved once per build, and tags the build set resolve to what it set.
         ``fresh`` asks the registry again: for tags whose current value is the point (a
         signature tag read by ``verify`` must be what the registry serves now, not what this
-        Client saw or wrote earlier).
+        build saw or wrote earlier).
         """
         ref = as_reference(ref)
         if ref.digest is not None:
             return self.fetch_manifest(ref).descriptor
+        memo = self._tags
+        if memo is None:
+            return self._head_manifest(ref) or self._get_manifest(ref, ref.identifier).descriptor
         key = (ref.registry, ref.repository, ref.identifier)
         with self._lock:
             lock = self._tag_locks.setdefault(key, threading.Lock())
         with lock:
-            if fresh or key not in self._tags:
-                self._tags[key] = self._head_manifest(ref) or self._get_manifest(ref, ref.identifier).descriptor
-            return self._tags[key]
+            if fresh or key not in memo:
+                memo[key] = self._head_manifest(ref) or self._get_manifest(ref, ref.identifier).descriptor
+            return memo[key]
 
     def _head_manifest(self, ref: Reference) -> Descriptor | None:
         """The descriptor a HEAD of ``ref``'s tag answers (mirrors first); None: no usable answer."""
@@ -303,8 +328,9 @@ class Client:
         session = self.session(target.api_host)
         for tag in ([target.tag] if target.tag else []) + [t for t in tags if t != target.tag]:
             manifests.put(session, target.repository, tag, desc.media_type, data)
-            with self._lock:
-                self._tags[(target.registry, target.repository, tag)] = desc
+            if self._tags is not None:
+                with self._lock:
+                    self._tags[(target.registry, target.repository, tag)] = desc
             self._note("tagged", desc)
 
     def verify_pushed(self, target: Reference | str, desc: Descriptor) -> Descriptor | None:

@@ -30,6 +30,10 @@ class TransportOptions:
 
 @dataclass(frozen=True, kw_only=True)
 class UploadOptions:
-    """``chunk_size``: bytes per PATCH (None: the whole blob in one PATCH)."""
+    """``chunk_size``: bytes per PATCH (None: the whole blob in one PATCH); ``whole_put_max``: blobs up
+    to this size (and to ``chunk_size``) go in the PUT that commits the upload, as containerd sends
+    every blob (remotes/docker/pusher.go), saving a round trip per blob; larger ones are PATCHed, so
+    that a cut-off upload resumes where the registry's copy ends."""
 
     chunk_size: int | None = 64 << 20
+    whole_put_max: int = 8 << 20

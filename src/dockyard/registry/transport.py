@@ -54,6 +54,8 @@ class Session:
         self.options = options
         self.watch = watch or Watch()
         self._hosts = hosts
+        self._trust = Trust(hosts, host)
+        self._probing = threading.local()  # set while the ping tries HTTPS before any CA is loaded
         self._client = self._make_client()
         self.auth = Authorizer(host, keychain.lookup(host), send=self._send_token_request)
         self._base: str | None = None
@@ -61,19 +63,10 @@ class Session:
         self._ping_lock = threading.Lock()
 
     def _make_client(self) -> httpx.Client:
-        cfg = self._hosts.get(self.host)
-        verify: ssl.SSLContext | bool
-        if cfg.insecure:
-            verify = False
-        else:
-            verify = ssl.create_default_context()
-            for ca in self._hosts.ca_files(self.host):
-                verify.load_verify_locations(cafile=str(ca))
-            for cert, key in self._hosts.client_certs(self.host):
-                verify.load_cert_chain(str(cert), str(key))
         opts = self.options
         return httpx.Client(
-            verify=verify,
+            verify=False if self._hosts.get(self.host).insecure else self._trust.context,
+            event_hooks={"request": [self._before_send]},
             timeout=httpx.Timeout(opts.read_timeout, connect=opts.connect_timeout),
             limits=httpx.Limits(max_connections=opts.max_connections,
                                 max_keepalive_connections=opts.max_connections),
@@ -84,6 +77,12 @@ class Session:
 
     def close(self) -> None:
         self._client.close()
+
+    def _before_send(self, request: httpx.Request) -> None:
+        """httpx's request hook (every request, redirects and token fetches included): the CAs are
+        loaded before the first HTTPS request that could verify a certificate."""
+        if request.url.scheme == "https" and not getattr(self._probing, "active", False):
+            self._trust.load()
 
     # -- the /v2/ ping decides the scheme and learns the auth challenge --------------------------
     @property
@@ -115,8 +114,7 @@ class Session:
             # (a TLS-only server drops it): no retries either, so a wrong guess fails fast.
             guess = i + 1 < len(schemes) or (last is not None and errors.is_tls_failure(last))
             try:
-                response = self._with_retries(functools.partial(self._get, f"{base}/v2/"), what="ping (GET /v2/)",
-                                              retry_connect=False, retry_transport=not guess)
+                response = self._probe(base, guess=guess)
             except httpx.TransportError as exc:
                 # keep a TLS failure over the plain-HTTP fallback's: it says what to fix (the CA)
                 if last is None or not errors.is_tls_failure(last):
@@ -134,6 +132,23 @@ class Session:
             return
         assert last is not None
         raise errors.from_transport(last, registry=self.host, what="contact the registry")
+
+    def _probe(self, base: str, *, guess: bool) -> httpx.Response:
+        """GET ``base``/v2/. HTTPS is tried first without the CAs loaded (a plain-HTTP server fails the
+        handshake before any certificate is seen, which is the loopback registry's case), and again
+        with them when the certificate was what failed: no certificate verifies against none."""
+        get = functools.partial(self._get, f"{base}/v2/")
+        if base.startswith("https:") and not self._trust.loaded:
+            self._probing.active = True
+            try:  # once, unverifiable: a failure other than the certificate's is the scheme's answer
+                return self._with_retries(get, what="ping (GET /v2/)", retry_connect=False, retry_transport=False)
+            except httpx.TransportError as exc:
+                if guess and not _certificate_refused(exc):
+                    raise
+            finally:
+                self._probing.active = False
+        # the request hook loads the CAs before this one goes out over HTTPS
+        return self._with_retries(get, what="ping (GET /v2/)", retry_connect=False, retry_transport=not guess)
 
     def _with_retries(self, call: Callable[[], httpx.Response], *, what: str,
                       retry_connect: bool = True, retry_transport: bool = True) -> httpx.Response:
@@ -257,3 +272,43 @@ class Session:
         return errors.AccessDeniedError(
             f"{refused.message} (user {user!r} was not granted {wanted})", registry=self.host, code="DENIED",
             status=401, hint="ask for access to the repository, or log in as a user who has it")
+
+
+def _certificate_refused(exc: BaseException) -> bool:
+    """True when the TLS handshake failed on verifying the server's certificate."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+class Trust:
+    """A host's TLS context, whose CAs (the system's, certs.d's, registries.toml's) and client
+    certificates load on first need.
+
+    Loading the system CA bundle costs tens of milliseconds per context, and most registries a
+    local build talks to are loopback ones speaking plain HTTP: a warm build or a push to them
+    never pays for it. The context verifies as ``ssl.create_default_context()`` does
+    (``PROTOCOL_TLS_CLIENT``: certificate required, hostname checked); until :meth:`load` it
+    trusts nothing, so no handshake can succeed unverified.
+    """
+
+    def __init__(self, hosts: HostsConfig, host: str) -> None:
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        self.loaded = False
+        self._hosts = hosts
+        self._host = host
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        with self._lock:
+            if self.loaded:
+                return
+            self.context.load_default_certs(ssl.Purpose.SERVER_AUTH)
+            for ca in self._hosts.ca_files(self._host):
+                self.context.load_verify_locations(cafile=str(ca))
+            for cert, key in self._hosts.client_certs(self._host):
+                self.context.load_cert_chain(str(cert), str(key))
+            self.loaded = True

@@ -61,9 +61,17 @@ class Meta:
             return self.tag_names
         return [f"{image}:{name}" for image in self.images for name in self.tag_names]
 
+    @property
+    def annotations(self) -> list[str]:
+        """The labels as ``--annotation`` values at the manifest level, as metadata-action's
+        ``annotations`` output gives them (its default ``DOCKER_METADATA_ANNOTATIONS_LEVELS``)."""
+        return [f"manifest:{key}={value}" for key, value in self.labels.items()]
+
     def as_json(self) -> dict[str, object]:
+        """What ``dockyard meta --format json`` prints (metadata-action's ``json`` output, plus ours)."""
         return {"version": self.version.main or "", "tags": self.tags, "tag-names": self.tag_names,
-                "latest": self.version.latest, "labels": dict(self.labels), "warnings": list(self.warnings)}
+                "latest": self.version.latest, "labels": dict(self.labels), "annotations": self.annotations,
+                "warnings": list(self.warnings)}
 
 
 def short_sha(sha: str, env: Mapping[str, str] | None = None) -> str:

@@ -28,11 +28,16 @@ from dockyard.builders.describe import platform_label
 from dockyard.builders.kube import KubeNode
 from dockyard.builders.local import LocalNode
 from dockyard.builders.node import Placement, candidates
+from dockyard.builders.protocol import contextsync
 from dockyard.builders.ssh import SshNode
+from dockyard.digest import Digest
 from dockyard.dockerfile import dockerignore
+from dockyard.engine import cacheexport
 from dockyard.engine.bases import BaseImages
-from dockyard.engine.solverequest import SolveRequest
-from dockyard.errors import NodeError, NotBuiltError
+from dockyard.engine.cachemanifest import CacheConfig
+from dockyard.engine.cacheoptions import CacheExport
+from dockyard.engine.solverequest import SolveReply, SolveRequest
+from dockyard.errors import NodeError, NotBuiltError, UsageError
 from dockyard.graph.contenthash import StatCache
 from dockyard.oci.annotations import ExportAnnotations
 from dockyard.oci.config import ImageConfig
@@ -49,7 +54,6 @@ from dockyard.platform import Platform
 from dockyard.reference import Reference
 from dockyard.registry.client import Client
 from dockyard.registry.hosts import HostConfig
-from dockyard.remote import contextsync
 from dockyard.store.content import ContentStore
 
 Say = Callable[[str], None]
@@ -100,9 +104,9 @@ def build_on_nodes(builder: Builder, options: BuildOptions, *, placement: Placem
     if attestors:
         raise NotBuiltError("attestations (--attest, --sbom, --provenance) are not made for builds spread over "
                             "several nodes yet", hint="build on one local node meanwhile")
-    if options.secrets or options.ssh or options.cache_from or options.cache_to:
-        raise NotBuiltError("--secret, --ssh, --cache-from and --cache-to are not sent to remote nodes yet",
-                            hint="build these platforms on a local builder meanwhile")
+    if any(c.kind == "local" for c in options.cache_from):
+        raise UsageError("--cache-from type=local cannot be read by a builder's remote nodes (it is a directory "
+                         "on this machine)", hint="export the cache with type=registry and import it from there")
     farm = _Farm(builder, options, push=push, fetch_blobs=fetch_blobs, client=client, listener=listener, say=say,
                  placement=policy)
     return farm.run(plans)
@@ -132,8 +136,12 @@ class _Farm:
         self.sessions: set[Any] = set()
         self._manifest: contextsync.Manifest | None = None
         self.requests: dict[Platform, SolveRequest] = {}
+        # each --cache-to target's parts: (position of the platform in the build, platform, records)
+        self.cache_parts: dict[CacheExport, list[tuple[int, str, CacheConfig]]] = {}
+        self.order: list[Platform] = []
 
     def run(self, plans: dict[Platform, list[tuple[AnyNode, bool]]]) -> FarmResult:
+        self.order = list(plans)
         images: dict[Platform, PlatformImage] = {}
         placed: dict[Platform, Placed] = {}
         ran = cached = 0
@@ -161,6 +169,7 @@ class _Farm:
                         session.cancel()
                 raise
         order = list(plans)
+        self._export_cache()
         top = assemble(self.content, [images[p].descriptor for p in order], oci=self.options.oci_mediatypes,
                        annotations=self.options.annotations.index)
         result = BuildResult(descriptor=top, images={p: images[p] for p in order}, content=self.content, ran=ran,
@@ -173,8 +182,15 @@ class _Farm:
         assert isinstance(node, LocalNode)
         for p, c in plans.items():
             self._say_placed(p, node.name, node.endpoint, c[0][1])
+        solver = _Replying(node)
         result = build(self._share(tuple(plans), root=node.store_root()), client=self.client, listener=self.listener,
-                       node=node)
+                       node=solver)
+        assert solver.reply is not None
+        source = ContentStore(node.store_root() / "content")
+        for part, manifest in solver.reply.caches.items():
+            config = CacheConfig.from_bytes(source.read_bytes(_cache_config_digest(source, manifest)))
+            self._add_cache_part(part, tuple(plans), config,
+                                 lambda layers: _copy_blobs(source, self.content, layers))
         for image in result.images.values():
             _copy_image(result.content, self.content, image.descriptor)
             for target in self.push:
@@ -183,11 +199,35 @@ class _Farm:
 
     def _share(self, platforms: tuple[Platform, ...], *, root: Path) -> BuildOptions:
         """The build's options for one node's share of the platforms: index annotations stay with the
-        client, which writes the index over every node's manifests."""
+        client, which writes the index over every node's manifests; each registry or local
+        ``--cache-to`` becomes a part the node exports untagged (the client merges the parts)."""
         annotations = self.options.annotations
         if len(self.options.platforms) > 1:
             annotations = ExportAnnotations(tuple(a for a in annotations.items if a.kind != "index"))
-        return dataclasses.replace(self.options, platforms=platforms, root=root, annotations=annotations)
+        return dataclasses.replace(self.options, platforms=platforms, root=root, annotations=annotations,
+                                   cache_to=tuple(_part(c) for c in self.options.cache_to))
+
+    # -- the cache over every node -----------------------------------------------------------
+    def _add_cache_part(self, part: CacheExport, platforms: tuple[Platform, ...], config: CacheConfig,
+                        fetch: Callable[[list[Descriptor]], None]) -> None:
+        """Keep one node's records for ``part``'s target; a local target needs its blobs here too."""
+        target = next((c for c in self.options.cache_to if _part(c) == part), None)
+        if target is None:
+            raise NodeError(f"a node exported a cache nobody asked for ({part.kind})")
+        if target.kind == "local":
+            fetch([Descriptor(layer.media_type, layer.digest, layer.size) for layer in config.layers()])
+        position = min(self.order.index(p) for p in platforms)
+        with self.lock:
+            self.cache_parts.setdefault(target, []).append(
+                (position, str(platforms[0]) if len(platforms) == 1 else "", config))
+
+    def _export_cache(self) -> None:
+        """One manifest per ``--cache-to`` over every node's part, in the build's platform order."""
+        parts = {target: [(platform, config) for _pos, platform, config in sorted(found, key=lambda f: f[0])]
+                 for target, found in self.cache_parts.items()}
+        targets = [c for c in self.options.cache_to if c.kind != "inline"]
+        cacheexport.export_merged(targets, parts, content=self.content, source=self.content, client=self.client,
+                                  listener=self.listener)
 
     # -- remote nodes ----------------------------------------------------------------------
     def _remote(self, platform: Platform, plan: list[tuple[AnyNode, bool]]
@@ -251,6 +291,10 @@ class _Farm:
             built = Manifest.from_bytes(manifest_bytes, media_type=desc.media_type)
             config_bytes = str(images[0]["config_bytes"]).encode()
             self.content.ingest_bytes(config_bytes, expected=built.config.digest)
+            for cache in reply.get("caches") or []:
+                part = self.requests[platform].cache_to[int(cache["target"])]
+                config = CacheConfig.from_bytes(str(cache["config_bytes"]).encode())
+                self._add_cache_part(part, (platform,), config, lambda layers: session.fetch(layers, self.content))
             if self.fetch_blobs:
                 session.fetch(built.layers, self.content)
             image = PlatformImage.of(desc, built, ImageConfig.from_bytes(config_bytes))
@@ -309,11 +353,37 @@ def _copy_image(source: ContentStore, dest: ContentStore, manifest: Descriptor) 
     """Put a manifest, its config and layers into ``dest`` (another local node's store)."""
     if source.root == dest.root:
         return
-    data = read_document(source, manifest)
-    image = Manifest.from_bytes(data, media_type=manifest.media_type)
-    for desc in (manifest, image.config, *image.layers):
+    image = Manifest.from_bytes(read_document(source, manifest), media_type=manifest.media_type)
+    _copy_blobs(source, dest, [manifest, image.config, *image.layers])
+
+
+
+
+class _Replying:
+    """The local node as the build's solver, keeping its reply (the cache parts it exported)."""
+
+    def __init__(self, node: LocalNode) -> None:
+        self.node = node
+        self.reply: SolveReply | None = None
+
+    def solve(self, request: SolveRequest, *, client: Client, listener: progress.Listener | None = None) -> SolveReply:
+        self.reply = self.node.solve(request, client=client, listener=listener)
+        return self.reply
+
+
+def _part(target: CacheExport) -> CacheExport:
+    """What a node is asked to export for ``target`` (inline cache stays in each node's image)."""
+    return target if target.kind == "inline" else dataclasses.replace(target, part=True)
+
+
+def _cache_config_digest(content: ContentStore, manifest: Descriptor) -> Digest:
+    return Manifest.from_bytes(content.read_bytes(manifest.digest), media_type=manifest.media_type).config.digest
+
+
+def _copy_blobs(source: ContentStore, dest: ContentStore, blobs: Sequence[Descriptor]) -> None:
+    if source.root == dest.root:
+        return
+    for desc in blobs:
         if not dest.has(desc.digest):
             with source.open(desc.digest) as fh:
                 dest.ingest(fh, expected=desc.digest)
-
-

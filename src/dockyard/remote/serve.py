@@ -22,15 +22,17 @@ from typing import Any, BinaryIO
 
 from dockyard import __version__, progress
 from dockyard.builders.local import LocalNode
+from dockyard.builders.protocol import agents, contextsync, wire
+from dockyard.builders.protocol.frames import PROTOCOL, Channel, Message
 from dockyard.builders.records import NodeRecord
 from dockyard.errors import DockyardError, NodeError
+from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.manifest import Manifest
 from dockyard.paths import data_root
 from dockyard.platform import Platform
 from dockyard.reference import Reference
 from dockyard.registry.hosts import HostConfig, HostsConfig
 from dockyard.registry.keychain import Credentials, Keychain
-from dockyard.remote import contextsync, wire
-from dockyard.remote.frames import PROTOCOL, Channel, Message
 from dockyard.store.content import ContentStore
 
 
@@ -60,6 +62,7 @@ class _Server:
         self.solving = threading.Event()
         self.context_name = ""
         self.manifest: contextsync.Manifest = {}
+        self.agents = agents.NodeAgents(channel)
 
     @property
     def root(self) -> Path:
@@ -79,6 +82,8 @@ class _Server:
                     cache.ingest(str(message["digest"]).removeprefix("sha256:"), self.channel.blob_chunks(message))
                 elif kind == "credentials":
                     self.answers.put(message)
+                elif kind in agents.KINDS:
+                    self.agents.handle(message)
                 elif kind == "cancel":
                     if self.solving.is_set():
                         _interrupt_main()
@@ -145,11 +150,14 @@ class _Server:
         cache = contextsync.ContextCache(self.root / "contexts")
         hosts = HostsConfig(hosts={h: _host_config(c, self.root) for h, c in message.get("registries", {}).items()})
         with cache.tree(self.context_name, self.manifest) as tree, \
-                Client(hosts=hosts, keychain=_AskingKeychain(self)) as client:
+                Client(hosts=hosts, keychain=_AskingKeychain(self)) as client, \
+                self.agents.listening(wire.forwarded_agents(message), run_dir=self.root / "run") as sockets:
             request, push = wire.solve_from_json(message, context=tree)
+            request = dataclasses.replace(request, ssh=sockets)
             self.solving.set()
             try:
-                reply = LocalSolver(self.root).solve(request, client=client, listener=_Forward(self.channel))
+                reply = LocalSolver(self.root).solve(request, client=client.for_build(),
+                                                     listener=_Forward(self.channel))
             finally:
                 self.solving.clear()
             content = ContentStore(self.root / "content")
@@ -160,7 +168,12 @@ class _Server:
                    "manifest_bytes": content.read_bytes(image.descriptor.digest).decode(),
                    "config_bytes": content.read_bytes(image.manifest.config.digest).decode()}
                   for platform, image in reply.images.items()]
-        self.channel.send({"type": "result", "images": images, "ran": reply.ran, "cached": reply.cached})
+        # each --cache-to part (pushed by digest, or kept here for the client to fetch): the client merges them
+        caches = [{"target": i, "manifest": reply.caches[target].to_json(),
+                   "config_bytes": _cache_config(content, reply.caches[target])}
+                  for i, target in enumerate(request.cache_to) if target in reply.caches]
+        self.channel.send({"type": "result", "images": images, "caches": caches, "ran": reply.ran,
+                           "cached": reply.cached})
 
     def fetch(self, message: Message) -> None:
         """Stream the blobs the client asks for (non-push outputs: the platform image comes back)."""
@@ -174,6 +187,12 @@ class _Server:
             with content.open(digest) as fh:
                 self.channel.send_blob(str(digest), content.size(digest), fh)
         self.channel.send({"type": "fetched"})
+
+
+def _cache_config(content: ContentStore, manifest: Descriptor) -> str:
+    """The config blob of a cache manifest in ``content`` (canonical JSON text)."""
+    image = Manifest.from_bytes(content.read_bytes(manifest.digest), media_type=manifest.media_type)
+    return content.read_bytes(image.config.digest).decode()
 
 
 def _interrupt_main() -> None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from dockyard.digest import Digest
-from dockyard.errors import DockyardError
+from dockyard.errors import VerificationError
 from dockyard.oci import canonical, mediatypes
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.manifest import Manifest
@@ -36,10 +36,6 @@ from dockyard.signing import keys, payload
 from dockyard.store.content import ContentStore
 
 SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
-
-
-class VerificationError(DockyardError):
-    """A signature or attestation is missing, does not verify, or is about something else."""
 
 
 def signature_tag(digest: Digest) -> str:

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from dockyard.attest import found
 from dockyard.attest.intoto import SLSA_PREDICATE, SPDX_PREDICATE
 from dockyard.digest import Digest
-from dockyard.errors import UsageError
+from dockyard.errors import UsageError, VerificationError
 from dockyard.oci.descriptor import Descriptor
 from dockyard.reference import Reference
 from dockyard.registry.client import Client
@@ -91,7 +91,7 @@ class Checked:
 def verify_image(client: Client, ref: Reference, key: ec.EllipticCurvePublicKey, *, store: ContentStore,
                  attestation_types: Sequence[str] = ()) -> list[Checked]:
     """Verify ``ref``'s signatures (and, per platform, the asked-for attestations); raise on the first
-    failure with :class:`~dockyard.signing.cosign.VerificationError`."""
+    failure with :class:`~dockyard.signing.VerificationError`."""
     wanted = [predicate_type(t) for t in attestation_types]
     pinned, top, images = _resolved(client, ref, store)
     checked = [Checked("image" if len(images) == 1 and images[0].manifest.digest == top.digest else "index",
@@ -105,7 +105,7 @@ def verify_image(client: Client, ref: Reference, key: ec.EllipticCurvePublicKey,
         for kind in wanted:
             carriers = [a.carrier for a in image.attestations if a.statement.predicate_type == kind]
             if not carriers:
-                raise cosign.VerificationError(f"{label} {pinned.name}@{image.manifest.digest}: no {kind} attestation",
+                raise VerificationError(f"{label} {pinned.name}@{image.manifest.digest}: no {kind} attestation",
                                                hint="build with --attest type=provenance / --sbom=true")
             for carrier in dict.fromkeys(carriers):
                 verify_signature(client, pinned, carrier.digest, key, store=store, what=f"{label} {kind}")

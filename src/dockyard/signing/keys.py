@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from dockyard.errors import UsageError
+from dockyard.errors import SigningKeyError, UsageError
 
 SIGSTORE_PEM = "ENCRYPTED SIGSTORE PRIVATE KEY"
 COSIGN_PEM = "ENCRYPTED COSIGN PRIVATE KEY"
@@ -28,10 +28,6 @@ PASSWORD_ENV = "COSIGN_PASSWORD"
 # go-securesystemslib's defaults (encrypted.go): scrypt N=2^15, r=8, p=1; 32-byte salt and key; 24-byte nonce
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 1 << 15, 8, 1
 _SALT, _KEY, _NONCE = 32, 32, 24
-
-
-class SigningKeyError(UsageError):
-    """A key file that cannot be used: wrong password, wrong format, wrong curve."""
 
 
 @dataclass(frozen=True)
@@ -158,3 +154,30 @@ def verifies(key: ec.EllipticCurvePublicKey, payload: bytes, signature: bytes) -
     except InvalidSignature:
         return False
     return True
+
+
+def environment_password() -> bytes | None:
+    """``COSIGN_PASSWORD`` as cosign reads it (set but empty: an empty password), else None."""
+    value = os.environ.get(PASSWORD_ENV)
+    return value.encode() if value is not None else None
+
+
+def key_files(prefix: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """``PREFIX.key`` and ``PREFIX.pub``; a UsageError when either exists (a key is never overwritten)."""
+    private, public = Path(f"{os.fspath(prefix)}.key"), Path(f"{os.fspath(prefix)}.pub")
+    for path in (private, public):
+        if path.exists():
+            raise UsageError(f"{path} already exists", hint="remove it or choose --output-key-prefix")
+    return private, public
+
+
+def write_pair(prefix: str | os.PathLike[str], password: bytes) -> tuple[Path, Path]:
+    """A new pair (:func:`generate`) written to :func:`key_files`: the private key created
+    exclusively with mode 0600 (never readable by others, even for a moment)."""
+    private, public = key_files(prefix)
+    pair = generate(password)
+    fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(pair.private_pem)
+    public.write_bytes(pair.public_pem)
+    return private, public

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
 import types
 from pathlib import Path
@@ -27,14 +28,17 @@ def test_all_is_sorted_complete_and_every_name_resolves() -> None:
 
 
 def test_the_api_is_documented() -> None:
-    for func in (dockyard.build, dockyard.login, dockyard.imagetools.inspect, dockyard.imagetools.create):
+    for func in (dockyard.build, dockyard.login, dockyard.imagetools.inspect, dockyard.imagetools.create,
+                 dockyard.imagetools.import_, dockyard.meta, dockyard.sign, dockyard.verify,
+                 dockyard.generate_key_pair):
         assert func.__doc__ and len(func.__doc__) > 200
     params = inspect.signature(dockyard.build).parameters
     # buildx's flag names (python spelling): what `dockyard build --help` offers the API offers
     for flag in ("platforms", "tags", "push", "outputs", "build_args", "target", "labels", "secrets", "ssh",
                  "no_cache", "no_cache_filter", "cache_from", "cache_to", "metadata_file", "iidfile", "builder",
                  "file", "progress", "load", "annotations", "push_timeout", "push_retry", "placement", "attest",
-                 "provenance", "sbom", "attest_storage", "sign", "gates", "gate_mode", "gate_policy"):
+                 "provenance", "sbom", "attest_storage", "sign", "gates", "gate_mode", "gate_policy",
+                 "tags_from_git", "tag_specs", "flavor", "no_default_labels"):
         assert flag in params
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for n, p in params.items() if n != "context")
 
@@ -43,10 +47,10 @@ def test_the_api_is_documented() -> None:
 CLI_ONLY = {
     "call", "check", "dry_run", "fmt",  # answers other than a build (outline, targets, check, a plan): not a build
     "pull",  # dockyard always resolves base tags in their registry: nothing to ask for
-    "tags_from_git", "tag_spec", "flavor", "no_default_labels",  # names from git: the CLI's release step
 }
 # click's parameter name -> the API's (buildx's flag in python spelling, plural where it repeats)
-RENAMED = {"dockerfile": "file", "tag": "tags", "output": "outputs", "secret": "secrets", "label": "labels"}
+RENAMED = {"dockerfile": "file", "tag": "tags", "output": "outputs", "secret": "secrets", "label": "labels",
+           "tag_spec": "tag_specs"}
 
 
 def test_every_cli_build_option_is_an_api_argument_or_listed_as_cli_only() -> None:
@@ -56,7 +60,43 @@ def test_every_cli_build_option_is_an_api_argument_or_listed_as_cli_only() -> No
     api = set(inspect.signature(dockyard.build).parameters)
     assert cli - CLI_ONLY <= api
     assert not CLI_ONLY & api
-    assert api - cli == {"builder"}  # the CLI's --builder is the group's option (dockyard --builder NAME build)
+    # the CLI's --builder and --registry-ca are the group's options (dockyard --builder NAME build)
+    assert api - cli == {"builder", "registry_ca"}
+
+
+def _cli_command(path: str) -> Any:
+    import importlib
+
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(f"dockyard.cli.{module}"), name)
+
+
+# each verb of issues 13 and 15 beside `build`: its click command, the API function, click's
+# parameter names -> the API's, and the options that only shape the CLI's printing
+VERBS = [
+    ("meta:meta", lambda: dockyard.meta, {"tag_spec": "tag_specs"}, {"fmt"}),
+    ("sign:sign", lambda: dockyard.sign, {"key_path": "key", "form": "format"}, set()),
+    ("verify:verify", lambda: dockyard.verify, {"key_path": "key", "types": "attestation_type"}, set()),
+    ("keypair:generate_key_pair", lambda: dockyard.generate_key_pair, {}, set()),
+    ("imagetools:create", lambda: dockyard.imagetools.create, {"from_ref": "from_"}, set()),
+    ("imagetools:import_", lambda: dockyard.imagetools.import_, {"pairs": "platforms"}, set()),
+    ("imagetools:inspect", lambda: dockyard.imagetools.inspect, {}, {"raw", "fmt"}),
+]
+
+
+@pytest.mark.parametrize(("command", "api", "renamed", "printing"), VERBS, ids=[v[0] for v in VERBS])
+def test_every_option_of_the_release_and_signing_verbs_is_an_api_argument(
+        command: str, api: Any, renamed: dict[str, str], printing: set[str]) -> None:
+    """`dockyard meta/sign/verify/generate-key-pair/imagetools ...`: every flag has its argument of
+    the same name (``--from`` is ``from_``; ``--raw``/``--format`` only choose what is printed of
+    the result, which carries ``raw`` and every field the JSON shows); the group's
+    ``--insecure-registry`` and the global ``--registry-ca`` are ``insecure`` and ``registry_ca``."""
+    cli = {renamed.get(p.name, p.name) for p in _cli_command(command).params if p.name is not None}
+    params = inspect.signature(api()).parameters
+    assert cli - printing <= set(params)
+    if command.startswith(("sign", "verify", "imagetools")):
+        assert {"insecure", "registry_ca"} <= set(params)
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for i, p in enumerate(params.values()) if i > 0)
 
 
 @pytest.mark.parametrize(("call", "match"), [
@@ -79,6 +119,27 @@ def test_every_cli_build_option_is_an_api_argument_or_listed_as_cli_only() -> No
     (lambda: dockyard.login("r.example", username="u", password=""), "empty password"),
     (lambda: dockyard.imagetools.create(["a/b:1"], tags=[]), "at least one tag"),
     (lambda: dockyard.imagetools.inspect(None), "ref must be a string"),  # type: ignore[arg-type]
+    (lambda: dockyard.imagetools.inspect("a/b:1", registry_ca=["ca.pem"]), "registry_ca must be a dict"),  # type: ignore[arg-type]
+    (lambda: dockyard.imagetools.create(tags="a/b:1", from_=3), "from_ must be a string"),  # type: ignore[arg-type]
+    (lambda: dockyard.imagetools.create(tags="a/b:1", from_="a/c:1", push_retry=-1), "push_retry must be"),
+    (lambda: dockyard.imagetools.create(tags="a/b:1", progress="x"), "progress must be a callable"),  # type: ignore[arg-type]
+    (lambda: dockyard.imagetools.import_({"linux/amd64": 5}, tags="a/b:1"), "platforms must map"),  # type: ignore[dict-item]
+    (lambda: dockyard.imagetools.import_([], tags=[]), "at least one tag"),
+    (lambda: dockyard.build(".", tags_from_git="yes"), "tags_from_git must be True or False"),  # type: ignore[arg-type]
+    (lambda: dockyard.build(".", tag_specs=5), "tag_specs must be a string or a list"),  # type: ignore[arg-type]
+    (lambda: dockyard.build(".", flavor={"latest": "false"}), "flavor must be a string or a list"),  # type: ignore[arg-type]
+    (lambda: dockyard.build(".", no_default_labels=None), "no_default_labels must be True or False"),  # type: ignore[arg-type]
+    (lambda: dockyard.build(".", registry_ca={"reg": [5]}), "registry_ca must be a dict"),  # type: ignore[list-item]
+    (lambda: dockyard.meta(3), "repo must be a path"),  # type: ignore[arg-type]
+    (lambda: dockyard.meta(".", images=7), "images must be a string or a list"),  # type: ignore[arg-type]
+    (lambda: dockyard.meta(".", labels={"k": 1}), "labels must be a dict of strings"),  # type: ignore[dict-item]
+    (lambda: dockyard.sign(None, key="cosign.key"), "ref must be a string"),  # type: ignore[arg-type]
+    (lambda: dockyard.sign("a/b:1", key=5), "key must be a path"),  # type: ignore[arg-type]
+    (lambda: dockyard.sign("a/b:1", key="k", format="pgp"), "format must be one of classic, bundle"),
+    (lambda: dockyard.sign("a/b:1", key="k", password=5), "password must be a string or bytes"),  # type: ignore[arg-type]
+    (lambda: dockyard.verify("a/b:1", key="k", attestation_type="vuln"), "unknown attestation type 'vuln'"),
+    (lambda: dockyard.verify("a/b:1", key=["k"]), "key must be a path"),  # type: ignore[arg-type]
+    (lambda: dockyard.generate_key_pair(output_key_prefix=1), "output_key_prefix must be a path"),  # type: ignore[arg-type]
 ])
 def test_a_bad_argument_is_an_argument_error_with_a_hint(call: Any, match: str, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
@@ -86,6 +147,21 @@ def test_a_bad_argument_is_an_argument_error_with_a_hint(call: Any, match: str, 
     with pytest.raises(dockyard.ArgumentError, match=match) as info:
         call()
     assert isinstance(info.value, dockyard.DockyardError) and isinstance(info.value, dockyard.UsageError)
+
+
+def test_a_key_pair_needs_a_password_and_is_never_overwritten(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COSIGN_PASSWORD", raising=False)
+    with pytest.raises(dockyard.ArgumentError, match="no password for the private key"):
+        dockyard.generate_key_pair(output_key_prefix=tmp_path / "k")
+    made = dockyard.generate_key_pair(output_key_prefix=tmp_path / "k", password="pw")
+    assert made.private_key == tmp_path / "k.key" and made.public_key == tmp_path / "k.pub"
+    assert made.private_key.stat().st_mode & 0o077 == 0
+    with pytest.raises(dockyard.UsageError, match=r"k\.key already exists"):
+        dockyard.generate_key_pair(output_key_prefix=tmp_path / "k", password="pw")
+    monkeypatch.setenv("COSIGN_PASSWORD", "not-it")  # the argument wins over the environment
+    with pytest.raises(dockyard.SigningKeyError, match="wrong password"):
+        dockyard.sign("127.0.0.1:1/none:1", key=made.private_key)
 
 
 def test_signing_without_a_push_is_refused_before_the_key_is_read(tmp_path: Path) -> None:
@@ -107,6 +183,7 @@ def test_importing_dockyard_stays_cheap() -> None:
     code = "import sys, dockyard; print(sorted(m for m in sys.modules if m.startswith(('dockyard.', 'httpx'))))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "httpx" not in out and "dockyard.api" not in out and "dockyard.phases" not in out
+    assert "dockyard.signing" not in out and "dockyard.release" not in out
 
 
 # builder verbs: click's parameter name -> the API's, and the CLI-only flags (display, prompts, no-ops)
@@ -178,3 +255,34 @@ def test_bad_builder_values_are_one_line_errors_with_hints() -> None:
     with pytest.raises(dockyard.UsageError, match="no builder 'nope' found") as info:
         dockyard.builders.inspect("nope")
     assert info.value.hint and "dockyard create" in info.value.hint
+
+
+def _dotted(node: ast.expr) -> list[str] | None:
+    """``dockyard.imagetools.create`` as ``["imagetools", "create"]`` (None: not a dockyard name)."""
+    names: list[str] = []
+    while isinstance(node, ast.Attribute):
+        names.insert(0, node.attr)
+        node = node.value
+    return names if isinstance(node, ast.Name) and node.id == "dockyard" and names else None
+
+
+def test_the_examples_in_docs_api_md_call_real_functions_with_real_arguments() -> None:
+    """Every ``python`` block of docs/api.md parses, and each ``dockyard.*`` call in it names a
+    public function and only keyword arguments it takes (the examples cannot drift from the API)."""
+    import re
+
+    text = (Path(__file__).parents[3] / "docs" / "api.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    calls = 0
+    for block in blocks:
+        for node in ast.walk(ast.parse(block)):
+            if not isinstance(node, ast.Call) or (names := _dotted(node.func)) is None:
+                continue
+            target: Any = dockyard
+            for name in names:
+                target = getattr(target, name)
+            assert names[0] in dockyard.__all__
+            params = inspect.signature(target).parameters
+            assert {kw.arg for kw in node.keywords if kw.arg} <= set(params), names
+            calls += 1
+    assert calls >= 15

@@ -199,3 +199,33 @@ def test_outline_lists_args_a_used_default_refers_to(tmp_path: Path) -> None:
     _, text = _invoke("--call=outline", str(tmp_path))
     assert text.splitlines()[:4] == ["BUILD ARG   VALUE   DESCRIPTION", "MINOR       2       ",
                                      "VERSION     1.2     ", "LATER               "]
+
+
+def test_dry_run_reuses_the_context_digests_a_build_took(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dry run stats the context instead of reading it again when a build left its stat cache
+    (graph.contenthash.StatCache, by path, size, times and inode): an entry planted in that cache
+    shows in the COPY's key. Without a store, the dry run reads the files and creates no store."""
+    from dockyard.graph.contenthash import StatCache
+
+    context = tmp_path / "ctx"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM scratch\nCOPY a /a\n")
+    (context / "a").write_text("a\n")
+    root = tmp_path / "root"
+    monkeypatch.setenv("DOCKYARD_ROOT", str(root))
+    args = ("--dry-run", "--format", "json", "--platform", "linux/amd64", str(context))
+
+    def copy_key() -> str:
+        code, out = _invoke(*args)
+        assert code == 0
+        steps = json.loads(out)["platforms"][0]["steps"]
+        return str(next(s["key"] for s in steps if s["step"].startswith("COPY")))
+
+    fresh = copy_key()
+    assert not root.exists()  # a dry run only reads the store
+    planted = StatCache()
+    planted.digest("a", str(context / "a").encode(), (context / "a").stat())  # what a build records...
+    (key,) = planted._digests  # ...with another digest under the same stat key
+    planted._digests[key] = "0" * 64
+    planted.save(StatCache.path_for(root, context))
+    assert copy_key() != fresh

@@ -10,11 +10,13 @@ from dockyard.engine.cachemanifest import (
     ARTIFACT_TYPE,
     CONFIG_MEDIA_TYPE,
     MOUNT_ANNOTATION,
+    MOUNT_PLATFORM_ANNOTATION,
     CacheConfig,
     ChainRecord,
     MountRecord,
     inline_field,
     inline_records,
+    merge,
 )
 from dockyard.oci import canonical, mediatypes
 from dockyard.oci.descriptor import Descriptor
@@ -65,3 +67,21 @@ def test_inline_field_counts_layers_and_resolves_against_the_image() -> None:
     back = inline_records({"dev.dockyard.cache.v1": field}, layers, [x.diff_id for x in (BASE, RUN1, RUN2)])
     assert back == tuple(r for r in RECORDS if r.key != "k-other")
     assert inline_records({}, layers, []) == ()
+
+
+def test_merging_two_nodes_parts_keeps_every_platforms_records_and_mounts() -> None:
+    """buildkit#2822 (cache/remotecache/export.go ``contentCacheExporter.Finalize`` tags one solve's
+    records; a second node exporting to the same ref replaces the first's): merged, neither is lost."""
+    amd = CacheConfig(records=RECORDS[:2], mounts=(MountRecord(id="shared", layer=MOUNT),))
+    arm_mount = _layer("arm-mount")
+    arm = CacheConfig(records=(RECORDS[1], RECORDS[3]), mounts=(MountRecord(id="shared", layer=arm_mount),))
+    merged = merge([("linux/amd64", amd), ("linux/arm64", arm)])
+    assert [r.key for r in merged.records] == ["k-base", "k-run1", "k-run2"]
+    assert [(m.id, m.platform, m.layer) for m in merged.mounts] == [
+        ("shared", "linux/amd64", MOUNT), ("shared", "linux/arm64", arm_mount)]
+    assert CacheConfig.from_bytes(merged.to_bytes()) == merged
+    manifest, _data = merged.manifest()
+    assert [(d.annotations.get(MOUNT_ANNOTATION), d.annotations.get(MOUNT_PLATFORM_ANNOTATION))
+            for d in manifest.layers[-2:]] == [("shared", "linux/amd64"), ("shared", "linux/arm64")]
+    # a cache from one store (no platform on its mounts) keeps its bytes: no platform key is written
+    assert b"platform" not in amd.to_bytes()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -65,3 +66,20 @@ def test_the_cli_refuses_a_bad_value_before_building(tmp_path: Path) -> None:
     assert lines[0].startswith("error: invalid --cache-to") and "did you mean mode?" in lines[0]
     assert lines[1].startswith("hint: keys: type, ref, mode")
     assert not (tmp_path / "root").exists()  # nothing was started
+
+
+def test_a_remote_node_receives_cache_targets_as_parts_and_registry_sources_only() -> None:
+    part = dataclasses.replace(parse_cache_to("type=registry,ref=127.0.0.1:5000/app:cache,mode=max,cache-mounts=true"),
+                               part=True)
+    assert CacheExport.from_portable(part.portable()) == part
+    local = dataclasses.replace(parse_cache_to("type=local,dest=/client/dir"), part=True)
+    assert "/client/dir" not in str(local.portable())  # the client's directory never reaches a node
+    assert CacheExport.from_portable(local.portable()).part
+    inline = parse_cache_to("type=inline")
+    assert CacheExport.from_portable(inline.portable()) == inline
+    with pytest.raises(ValueError, match="as parts only"):
+        parse_cache_to("type=registry,ref=127.0.0.1:5000/app:cache").portable()
+    source = parse_cache_from("127.0.0.1:5000/app:cache")
+    assert CacheImport.from_portable(source.portable()) == source
+    with pytest.raises(ValueError, match="registry caches only"):
+        parse_cache_from("type=local,src=/client/dir").portable()

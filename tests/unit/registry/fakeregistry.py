@@ -115,7 +115,8 @@ class FakeRegistry:
             buf += request.read()
             here["Range"] = f"0-{len(buf) - 1}"
             return httpx.Response(202, headers=here)
-        if request.method == "PUT":
+        if request.method == "PUT":  # the body, if any, is the upload's last chunk (the spec's monolithic PUT)
+            buf += request.read()
             digest = request.url.params["digest"]
             if "sha256:" + hashlib.sha256(bytes(buf)).hexdigest() != digest:
                 return httpx.Response(400, json={"errors": [{"code": "DIGEST_INVALID", "message": "mismatch"}]})

@@ -13,12 +13,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from dockyard.digest import Digest
+from dockyard.errors import VerificationError
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.index import Index
 from dockyard.oci.manifest import Manifest
 from dockyard.platform import Platform
 from dockyard.reference import Reference
-from dockyard.signing import bundle, cosign, keys
+from dockyard.signing import bundle, keys
 from dockyard.signing.image import verify_signature
 from dockyard.store.content import ContentStore
 from tests.unit.attest.test_storage import _client, _image
@@ -63,7 +64,7 @@ def test_bundle_referrer_signs_and_verifies(tmp_path: Path, api: bool) -> None:
         assert keys.verifies(key.public_key(), signed, base64.b64decode(envelope["signatures"][0]["sig"]))
         verify_signature(client, REF, image.digest, key.public_key(), store=ContentStore(tmp_path / "r"), what="image")
         stranger = ec.generate_private_key(ec.SECP256R1()).public_key()
-        with pytest.raises(cosign.VerificationError, match="signature does not verify with this key"):
+        with pytest.raises(VerificationError, match="signature does not verify with this key"):
             verify_signature(client, REF, image.digest, stranger, store=store, what="image")
 
 
@@ -94,9 +95,9 @@ def test_altered_or_moved_bundle_fails(tmp_path: Path) -> None:
         tag = ("team/app", f"sha256-{image.digest.hex}")
         fake.manifests[tag] = (fake.manifests[tag][0], Index(manifests=(
             Descriptor(media_type, bad_digest, len(bad), artifact_type=bundle.MEDIA_TYPE),)).to_bytes())
-        with pytest.raises(cosign.VerificationError, match="does not verify with this key"):
+        with pytest.raises(VerificationError, match="does not verify with this key"):
             verify_signature(client, REF, image.digest, key.public_key(), store=store, what="image")
-        with pytest.raises(cosign.VerificationError, match=r"no signature \(.*nor a sigstore bundle referrer\)"):
+        with pytest.raises(VerificationError, match=r"no signature \(.*nor a sigstore bundle referrer\)"):
             verify_signature(client, REF, other, key.public_key(), store=store, what="image")
 
 
@@ -111,7 +112,7 @@ def test_valid_bundle_moved_onto_another_subject_fails(tmp_path: Path) -> None:
                          subject=Descriptor(other.media_type, other.digest, other.size))
         store.ingest_bytes(moved.to_bytes())
         client.push_referrer(REF, moved, store)
-        with pytest.raises(cosign.VerificationError, match=f"signed bundle is about {image.digest}"):
+        with pytest.raises(VerificationError, match=f"signed bundle is about {image.digest}"):
             verify_signature(client, REF, other.digest, key.public_key(), store=store, what="image")
 
 
@@ -126,5 +127,5 @@ def test_a_listed_but_missing_referrer_does_not_hide_a_valid_one(tmp_path: Path)
         fake.manifests[tag] = (fake.manifests[tag][0], Index(manifests=(gone, *listed.manifests)).to_bytes())
         verify_signature(client, REF, image.digest, key.public_key(), store=store, what="image")
         fake.manifests[tag] = (fake.manifests[tag][0], Index(manifests=(gone,)).to_bytes())
-        with pytest.raises(cosign.VerificationError, match="is listed but missing"):
+        with pytest.raises(VerificationError, match="is listed but missing"):
             verify_signature(client, REF, image.digest, key.public_key(), store=store, what="image")

@@ -9,6 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from dockyard.digest import Digest
+from dockyard.errors import VerificationError
 from dockyard.oci.manifest import Manifest
 from dockyard.platform import Platform
 from dockyard.reference import Reference
@@ -55,15 +56,15 @@ def test_verify_fails_without_signature_with_another_key_or_a_moved_signature(tm
     fake, client, store, digest, _key = _signed(tmp_path)
     with client:
         stranger = ec.generate_private_key(ec.SECP256R1()).public_key()
-        with pytest.raises(cosign.VerificationError, match="does not verify with this key"):
+        with pytest.raises(VerificationError, match="does not verify with this key"):
             verify_signature(client, REF, digest, stranger, store=store, what="image")
         unsigned = Digest.of_bytes(b"another manifest")
-        with pytest.raises(cosign.VerificationError, match="no signature"):
+        with pytest.raises(VerificationError, match="no signature"):
             verify_signature(client, REF, unsigned, _key.public_key(), store=store, what="image")
         # a valid signature copied to another digest's tag: the payload names the first digest
         fake.manifests[("team/app", f"sha256-{unsigned.hex}.sig")] = fake.manifests[
             ("team/app", f"sha256-{digest.hex}.sig")]
-        with pytest.raises(cosign.VerificationError, match="signed payload is about"):
+        with pytest.raises(VerificationError, match="signed payload is about"):
             verify_signature(client, REF, unsigned, _key.public_key(), store=store, what="image")
 
 
@@ -80,7 +81,7 @@ def test_tampered_signature_annotation_fails(tmp_path: Path) -> None:
     altered = bad.to_bytes()
     fake.manifests[tag] = fake.manifests[("team/app", str(Digest.of_bytes(altered)))] = (media_type, altered)
     # the same Client signed it: verify must read what the registry serves now, not what it wrote
-    with client, pytest.raises(cosign.VerificationError, match="does not verify"):
+    with client, pytest.raises(VerificationError, match="does not verify"):
         verify_signature(client, REF, digest, key.public_key(), store=ContentStore(tmp_path / "r"), what="image")
 
 

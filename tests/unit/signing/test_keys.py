@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from dockyard.digest import Digest
+from dockyard.errors import SigningKeyError
 from dockyard.signing import keys, payload
 
 
@@ -37,10 +38,10 @@ def test_generate_writes_cosign_encrypted_pem(tmp_path: Path) -> None:
 
 def test_wrong_or_missing_password_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "cosign.key").write_bytes(keys.generate(b"right").private_pem)
-    with pytest.raises(keys.SigningKeyError, match="wrong password") as caught:
+    with pytest.raises(SigningKeyError, match="wrong password") as caught:
         keys.load_private(tmp_path / "cosign.key", b"wrong")
     assert "right" not in caught.value.message
-    with pytest.raises(keys.SigningKeyError, match="encrypted and no password"):
+    with pytest.raises(SigningKeyError, match="encrypted and no password"):
         keys.load_private(tmp_path / "cosign.key", None)
 
 
@@ -55,7 +56,7 @@ def test_older_cosign_pem_type_and_plain_pem_keys(tmp_path: Path) -> None:
     other = ec.generate_private_key(ec.SECP384R1()).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     (tmp_path / "p384.key").write_bytes(other)
-    with pytest.raises(keys.SigningKeyError, match="not an ECDSA P-256 key"):
+    with pytest.raises(SigningKeyError, match="not an ECDSA P-256 key"):
         keys.load_private(tmp_path / "p384.key", None)
 
 
