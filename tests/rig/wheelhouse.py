@@ -51,7 +51,7 @@ def _record_line(arcname: str, data: bytes) -> str:
 def repack(dist: metadata.Distribution, dest: Path) -> Path:
     """One wheel in ``dest`` from ``dist``'s installed files."""
     info = next(f for f in dist.files or [] if f.name == "WHEEL" and f.parent.name.endswith(".dist-info"))
-    tag = next(line.split(":", 1)[1].strip() for line in dist.read_text("WHEEL").splitlines()
+    tag = next(line.split(":", 1)[1].strip() for line in (dist.read_text("WHEEL") or "").splitlines()
                if line.startswith("Tag:"))
     name = re.sub(r"[-_.]+", "_", dist.metadata["Name"])
     wheel = dest / f"{name}-{dist.version}-{tag}.whl"
