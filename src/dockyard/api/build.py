@@ -197,14 +197,6 @@ def signing(spec: str | None, outputs: Sequence[Output], *, password: Callable[[
     return parse(spec, password=password())
 
 
-def cosign_password() -> bytes | None:
-    """COSIGN_PASSWORD, as cosign reads it (the library never prompts)."""
-    from dockyard.signing.keys import PASSWORD_ENV
-
-    value = os.environ.get(PASSWORD_ENV)
-    return value.encode() if value is not None else None
-
-
 def push_timeout(value: str | float | None) -> float | None:
     """``--push-timeout``: a duration (90s, 10m, 1h) or seconds; 0 turns the limit off, None keeps the default."""
     if value is None:
@@ -324,7 +316,7 @@ def build(context: str | os.PathLike[str] = ".", *, file: str | os.PathLike[str]
                      annotations=names.annotations, base_annotations=names.base_annotations),
         ssh=arguments.strings("ssh", ssh), cache_from=arguments.strings("cache_from", cache_from),
         cache_to=arguments.strings("cache_to", cache_to), image=image)
-    signed = signing(arguments.text("sign", sign), parsed_outputs, password=cosign_password)
+    signed = signing(arguments.text("sign", sign), parsed_outputs, password=_environment_password)
     delivery = Delivery(outputs=parsed_outputs, tags=names.tags,
                         metadata_file=arguments.path("metadata_file", metadata_file, optional=True),
                         iidfile=arguments.path("iidfile", iidfile, optional=True), push_retry=release.push_retry,
@@ -340,6 +332,13 @@ def build(context: str | os.PathLike[str] = ".", *, file: str | os.PathLike[str]
                      gate=release.delivery_gate(), early_push=release.early_push,
                      registry_ca=arguments.files_by_host("registry_ca", registry_ca))
     return run_build(call, listener=listener, report=say)
+
+
+def _environment_password() -> bytes | None:
+    """``sign``'s key password: COSIGN_PASSWORD (the library never prompts)."""
+    from dockyard.signing.keys import environment_password
+
+    return environment_password()
 
 
 def _push_timeout_argument(value: object) -> float | None:

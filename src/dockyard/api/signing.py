@@ -49,11 +49,10 @@ class KeyPairFiles:
 
 def _password(value: object) -> bytes | None:
     """``password`` (str or bytes), else ``COSIGN_PASSWORD``, else None."""
-    from dockyard.signing.keys import PASSWORD_ENV
+    from dockyard.signing.keys import environment_password
 
     if value is None:
-        env = os.environ.get(PASSWORD_ENV)
-        return env.encode() if env is not None else None
+        return environment_password()
     if isinstance(value, str):
         return value.encode()
     if isinstance(value, bytes):
@@ -103,7 +102,9 @@ def sign(ref: str, *, key: str | os.PathLike[str], format: str = "classic",
     form = arguments.text("format", format, optional=False)
     if form not in FORMATS:
         raise ArgumentError(f"format must be one of {', '.join(FORMATS)}, not {form!r}", hint='e.g. format="bundle"')
-    private = load_private(arguments.path("key", key) or Path(), _password(password))
+    key_file = arguments.path("key", key)
+    assert key_file is not None
+    private = load_private(key_file, _password(password))
     reference = Reference.parse(name)
     with _client(insecure, registry_ca) as client:
         digests = sign_image(client, reference, private, store=ContentStore.default(), form=form)
@@ -139,7 +140,9 @@ def verify(ref: str, *, key: str | os.PathLike[str], attestation_type: str | Seq
             predicate_type(kind)
         except UsageError as exc:
             raise ArgumentError(f"attestation_type: {exc.message}", hint=exc.hint) from None
-    public = load_public(arguments.path("key", key) or Path())
+    key_file = arguments.path("key", key)
+    assert key_file is not None
+    public = load_public(key_file)
     reference = Reference.parse(name)
     with _client(insecure, registry_ca) as client:
         items = verify_image(client, reference, public, store=ContentStore.default(), attestation_types=types)

@@ -8,7 +8,6 @@ files are never overwritten.
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
@@ -16,10 +15,11 @@ import click
 
 def password(*, confirm: bool) -> bytes | None:
     """COSIGN_PASSWORD, else a prompt on a terminal, else None (the caller decides)."""
-    from dockyard.signing.keys import PASSWORD_ENV
+    from dockyard.signing.keys import environment_password
 
-    if PASSWORD_ENV in os.environ:
-        return os.environ[PASSWORD_ENV].encode()
+    given = environment_password()
+    if given is not None:
+        return given
     if not sys.stdin.isatty():
         return None
     return str(click.prompt("Password for the private key", hide_input=True, default="", show_default=False,

@@ -61,14 +61,15 @@ def _notices(progress: object) -> Callable[[str], None] | None:
     return lambda line: listener(Notice(vertex="", message=line))
 
 
-def inspect(ref: str, *, insecure: str | Sequence[str] = (),
-            registry_ca: arguments.CaFiles | None = None) -> Inspection:
+def inspect(ref: str, *, insecure: str | Sequence[str] = (), registry_ca: arguments.CaFiles | None = None,
+            progress: Listener | None = None) -> Inspection:
     """What ``ref`` names: the top document (``raw`` bytes, as ``--raw`` prints them;
     ``descriptor``, index ``entries``), each platform's image config (``configs``) and
     attestations (``attested``): everything ``--format json`` prints.
 
     ``insecure`` lists registries (``HOST[:PORT]``) reached over plain HTTP or unverified TLS;
-    ``registry_ca`` adds CA files per registry host (``--registry-ca``).
+    ``registry_ca`` adds CA files per registry host (``--registry-ca``); ``progress`` gets a
+    :class:`~dockyard.progress.Notice` when a registry is slow to answer.
     """
     from dockyard.imagetools.inspection import inspect as run
     from dockyard.reference import Reference
@@ -76,7 +77,7 @@ def inspect(ref: str, *, insecure: str | Sequence[str] = (),
 
     name = arguments.text("ref", ref, optional=False)
     assert name is not None
-    with _client(insecure, registry_ca) as client:
+    with _client(insecure, registry_ca, _notices(progress), blobs=False) as client:
         return run(client, Reference.parse(name), store=ContentStore.default(), details=True)
 
 

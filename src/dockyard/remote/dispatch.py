@@ -102,9 +102,6 @@ def build_on_nodes(builder: Builder, options: BuildOptions, *, placement: Placem
     if attestors:
         raise NotBuiltError("attestations (--attest, --sbom, --provenance) are not made for builds spread over "
                             "several nodes yet", hint="build on one local node meanwhile")
-    if options.ssh:
-        raise NotBuiltError("--ssh (agent forwarding) is not carried to remote nodes yet",
-                            hint="build these platforms on a local builder meanwhile")
     if any(c.kind == "local" for c in options.cache_from):
         raise UsageError("--cache-from type=local cannot be read by a builder's remote nodes (it is a directory "
                          "on this machine)", hint="export the cache with type=registry and import it from there")

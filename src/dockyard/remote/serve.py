@@ -31,7 +31,7 @@ from dockyard.platform import Platform
 from dockyard.reference import Reference
 from dockyard.registry.hosts import HostConfig, HostsConfig
 from dockyard.registry.keychain import Credentials, Keychain
-from dockyard.remote import contextsync, wire
+from dockyard.remote import agents, contextsync, wire
 from dockyard.remote.frames import PROTOCOL, Channel, Message
 from dockyard.store.content import ContentStore
 
@@ -62,6 +62,7 @@ class _Server:
         self.solving = threading.Event()
         self.context_name = ""
         self.manifest: contextsync.Manifest = {}
+        self.agents = agents.NodeAgents(channel)
 
     @property
     def root(self) -> Path:
@@ -81,6 +82,8 @@ class _Server:
                     cache.ingest(str(message["digest"]).removeprefix("sha256:"), self.channel.blob_chunks(message))
                 elif kind == "credentials":
                     self.answers.put(message)
+                elif kind in agents.KINDS:
+                    self.agents.handle(message)
                 elif kind == "cancel":
                     if self.solving.is_set():
                         _interrupt_main()
@@ -147,8 +150,10 @@ class _Server:
         cache = contextsync.ContextCache(self.root / "contexts")
         hosts = HostsConfig(hosts={h: _host_config(c, self.root) for h, c in message.get("registries", {}).items()})
         with cache.tree(self.context_name, self.manifest) as tree, \
-                Client(hosts=hosts, keychain=_AskingKeychain(self)) as client:
+                Client(hosts=hosts, keychain=_AskingKeychain(self)) as client, \
+                self.agents.listening(wire.forwarded_agents(message), run_dir=self.root / "run") as sockets:
             request, push = wire.solve_from_json(message, context=tree)
+            request = dataclasses.replace(request, ssh=sockets)
             self.solving.set()
             try:
                 reply = LocalSolver(self.root).solve(request, client=client.for_build(),

@@ -156,6 +156,12 @@ def verifies(key: ec.EllipticCurvePublicKey, payload: bytes, signature: bytes) -
     return True
 
 
+def environment_password() -> bytes | None:
+    """``COSIGN_PASSWORD`` as cosign reads it (set but empty: an empty password), else None."""
+    value = os.environ.get(PASSWORD_ENV)
+    return value.encode() if value is not None else None
+
+
 def key_files(prefix: str | os.PathLike[str]) -> tuple[Path, Path]:
     """``PREFIX.key`` and ``PREFIX.pub``; a UsageError when either exists (a key is never overwritten)."""
     private, public = Path(f"{os.fspath(prefix)}.key"), Path(f"{os.fspath(prefix)}.pub")
