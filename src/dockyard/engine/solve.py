@@ -105,7 +105,9 @@ def solve_graph(graph: Graph, request: SolveRequest, *, root: Path, client: Clie
             config=WorkerConfig(context_dir=request.context, secrets={s.id: s for s in request.secrets},
                                 ssh=request.ssh, layer_options=request.layer_options, no_cache=no_cache, root=root),
             imported=imported)
-        outcome = run_solver([r for r in roots if r is not None], worker, jobs=request.jobs, listener=listener)
+        stage_roots = _stage_roots(request, nodes)
+        outcome = run_solver([*(r for r in roots if r is not None), *stage_roots.values()], worker,
+                             jobs=request.jobs, listener=listener)
         records = cacheexport.collect(nodes.values(), outcome.results, cache=cache, content=content,
                                       imported=imported) if request.cache_to else ()
     finally:
@@ -131,8 +133,27 @@ def solve_graph(graph: Graph, request: SolveRequest, *, root: Path, client: Clie
     caches = cacheexport.export(request.cache_to, records=records, finals=[r.layers for r in finals],
                        nodes=list(nodes.values()), root=root, content=content, client=client,
                        imported=imported, listener=listener)
+    stages: dict[Platform, list[tuple[str, tuple[Descriptor, ...]]]] = {}
+    for stage in request.stages:
+        top = outcome.results[stage_roots[stage.key].key] if stage.key is not None else FsResult(top=None)
+        assert isinstance(top, FsResult)
+        layers = tuple(Descriptor(media_type=layer.media_type, digest=layer.digest, size=layer.size)
+                       for layer in top.layers)
+        stages.setdefault(stage.platform, []).append((stage.name, layers))
     return SolveReply(manifests=manifests, configs=configs, ran=len(outcome.ran), cached=len(outcome.cached),
-                      caches=caches)
+                      caches=caches, stages={p: tuple(found) for p, found in stages.items()})
+
+
+def _stage_roots(request: SolveRequest, nodes: Mapping[str, Node]) -> dict[str | None, Node]:
+    """The vertices of the stages an SBOM scans (each an ancestor of a root, so already in the graph)."""
+    out: dict[str | None, Node] = {}
+    for stage in request.stages:
+        if stage.key is None:
+            continue
+        if stage.key not in nodes:
+            raise BuildError(f"stage {stage.name} ({stage.platform}) to scan is not in the solve request's graph")
+        out[stage.key] = nodes[stage.key]
+    return out
 
 
 def direct_graph(roots: tuple[ops.State, ...], keys: Mapping[int, str]) -> Graph:

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from dockyard.attest.found import PlatformImage, find
+from dockyard.attest.found import Attestation, PlatformImage, find
 from dockyard.attest.intoto import SLSA_PREDICATE, SPDX_PREDICATE
 from dockyard.oci import mediatypes
 from dockyard.oci.config import ImageConfig
@@ -76,20 +76,30 @@ _SHOWN = {SLSA_PREDICATE: ("provenance", "SLSA"), SPDX_PREDICATE: ("sbom", "SPDX
 
 def _attestations(ins: Inspection) -> dict[str, Any]:
     """buildx's ``.Provenance`` and ``.SBOM``: ``{"linux/amd64": {"SLSA": predicate}}`` for an index,
-    ``{"SLSA": predicate}`` for a single image."""
+    ``{"SLSA": predicate}`` for a single image. As buildx's loader (util/imagetools/loader.go), the first
+    SPDX document is ``SPDX`` and the others (scanned stages, the context) are ``AdditionalSPDXs``;
+    referrers come in no set order, so a document named as BuildKit names extra scans (``sbom-NAME``)
+    is never taken for the image's own."""
     out: dict[str, Any] = {}
     for image in ins.attested:
-        for attestation in image.attestations:
+        for attestation in sorted(image.attestations, key=_extra_scan):
             shown = _SHOWN.get(attestation.statement.predicate_type)
             if shown is None:
                 continue
             field, kind = shown
-            value = {kind: dict(attestation.statement.predicate)}
-            if ins.entries:
-                out.setdefault(field, {})[str(image.platform)] = value
+            holder = out.setdefault(field, {}).setdefault(str(image.platform), {}) if ins.entries \
+                else out.setdefault(field, {})
+            predicate = dict(attestation.statement.predicate)
+            if kind in holder and kind == "SPDX":
+                holder.setdefault("AdditionalSPDXs", []).append(predicate)
             else:
-                out[field] = value
+                holder[kind] = predicate
     return out
+
+
+def _extra_scan(attestation: Attestation) -> bool:
+    statement = attestation.statement
+    return statement.predicate_type == SPDX_PREDICATE and str(statement.predicate.get("name", "")).startswith("sbom-")
 
 
 def render_json(ins: Inspection) -> str:

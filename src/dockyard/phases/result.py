@@ -31,3 +31,6 @@ class BuildResult:
     bases: tuple[ResolvedBase, ...] = ()
     graphs: Mapping[Platform, ops.State] = field(default_factory=dict)
     referrers: tuple[Manifest, ...] = ()
+    # per platform, the layers of each other stage an SBOM describes too (BUILDKIT_SBOM_SCAN_STAGE)
+    stages: Mapping[Platform, tuple[tuple[str, tuple[Descriptor, ...]], ...]] = field(default_factory=dict)
+    sbom_context: frozenset[Platform] = frozenset()  # platforms whose SBOM describes the build context too

@@ -28,6 +28,7 @@ from dockyard.builders.describe import platform_label
 from dockyard.builders.kube import KubeNode
 from dockyard.builders.local import LocalNode
 from dockyard.builders.node import Placement, candidates
+from dockyard.builders.protocol import contextsync
 from dockyard.builders.ssh import SshNode
 from dockyard.digest import Digest
 from dockyard.dockerfile import dockerignore
@@ -51,7 +52,6 @@ from dockyard.platform import Platform
 from dockyard.reference import Reference
 from dockyard.registry.client import Client
 from dockyard.registry.hosts import HostConfig
-from dockyard.remote import contextsync
 from dockyard.store.content import ContentStore
 
 Say = Callable[[str], None]

@@ -22,6 +22,8 @@ from typing import Any, BinaryIO
 
 from dockyard import __version__, progress
 from dockyard.builders.local import LocalNode
+from dockyard.builders.protocol import agents, contextsync, wire
+from dockyard.builders.protocol.frames import PROTOCOL, Channel, Message
 from dockyard.builders.records import NodeRecord
 from dockyard.errors import DockyardError, NodeError
 from dockyard.oci.descriptor import Descriptor
@@ -31,8 +33,6 @@ from dockyard.platform import Platform
 from dockyard.reference import Reference
 from dockyard.registry.hosts import HostConfig, HostsConfig
 from dockyard.registry.keychain import Credentials, Keychain
-from dockyard.remote import agents, contextsync, wire
-from dockyard.remote.frames import PROTOCOL, Channel, Message
 from dockyard.store.content import ContentStore
 
 

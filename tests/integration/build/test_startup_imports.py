@@ -18,7 +18,7 @@ from tests.integration.build.buildrig import dockyard
 # a zstd archive ADDed
 ABSENT = ("httpx", "httpcore", "h11", "rich", "pygments", "cryptography", "email", "zstandard",
           "dockyard.registry.transport", "dockyard.registry.blobs", "dockyard.registry.manifests",
-          "dockyard.signing", "dockyard.gates.checks", "dockyard.gates.reports", "dockyard.remote.session",
+          "dockyard.signing", "dockyard.gates.checks", "dockyard.gates.reports", "dockyard.builders.protocol.session",
           "dockyard.attest.maker", "dockyard.attest.catalog", "dockyard.attest.spdx")
 
 
