@@ -111,6 +111,7 @@ def run_build(call: BuildCall, *, listener: progress.Listener | None = None, rep
         import dataclasses
 
         client = shared.for_build()  # the check, the build and the push see each base tag resolved once
+        client.connect_early(t.reference.api_host for t in targets)  # the push registries, during the build
         if with_client is not None:
             with_client(client)
         ok = False

@@ -12,6 +12,7 @@ index by digest, then the tags. A failure raises before the first tag is written
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -75,6 +76,7 @@ class Client:
         self.on_wait = on_wait
         self.watch = Watch()
         self._owner = True  # False in a for_build view: the sessions are the client's to close
+        self._closed = threading.Event()  # shared with for_build views, which may still ping
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
         self._known: dict[Digest, set[tuple[str, str]]] = {}
@@ -109,6 +111,7 @@ class Client:
         if not self._owner:
             return
         with self._lock:
+            self._closed.set()
             for session in self._sessions.values():
                 session.close()
             self._sessions.clear()
@@ -122,6 +125,20 @@ class Client:
                 self._sessions[host] = Session(host, hosts=self.hosts, keychain=self.keychain,
                                                options=self.transport, watch=self.watch)
             return self._sessions[host]
+
+    def connect_early(self, hosts: Iterable[str]) -> None:
+        """Ping these registry hosts in the background while the caller does other work (a build
+        before its push): the scheme, the auth challenge and a kept-alive connection are ready when
+        the first real request goes out. A failure is kept by the session and raised by that first
+        request, as it would have been without this."""
+        for host in sorted(set(hosts)):
+            threading.Thread(target=self._ping_quietly, args=(host,), name=f"ping {host}", daemon=True).start()
+
+    def _ping_quietly(self, host: str) -> None:
+        if self._closed.is_set():
+            return
+        with contextlib.suppress(Exception):  # kept by the session (its ping error) for the first request
+            self.session(host).ping()
 
     def _note(self, status: str, desc: Descriptor) -> None:
         if self.progress is not None:
@@ -311,7 +328,9 @@ class Client:
         data, children, layers = walk(source, desc)
         with self.watch.deadline(self.push_timeout, f"push to {target.registry}/{target.repository}"), \
                 reporting(self.watch, self.on_wait):
-            self._run_all([partial(self._push_blob, session, target, d, source) for d in layers.values()])
+            # largest first, every platform's blobs in one pool: the big layer never starts last, alone
+            biggest_first = sorted(layers.values(), key=lambda d: d.size, reverse=True)
+            self._run_all([partial(self._push_blob, session, target, d, source) for d in biggest_first])
             if mediatypes.is_index(desc.media_type):
                 self._run_all([partial(self._put, session, target, c, b) for c, b in children])
             self._put(session, target, desc, data)
