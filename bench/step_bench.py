@@ -116,6 +116,7 @@ def main() -> None:
             bare_ms.append(bare.step())
             ours_ms.append(ours.step())
         ours.snaps.close()
+        ours.executor.close()
     print(f"bare runc run true      : {_fmt(bare_ms)}")
     print(f"dockyard step (overlay) : {_fmt(ours_ms)}")
     for name, values in ours.phases.items():

@@ -116,11 +116,7 @@ def _copy_into(source_root: Path, dest_root: Path, spec: CopySpec, keyword: str)
 
     if not selected:
         return CopyStats(files=0, bytes=0)  # only empty wildcards: BuildKit's docopy does nothing
-    dest = spec.dest if spec.dest.startswith("/") else posixpath.join("/", spec.workdir or "/", spec.dest)
-    dest_dir = spec.dest.endswith("/") or spec.dest in ("", ".") or spec.parents
-    droot = os.fsencode(dest_root).rstrip(b"/") or b"/"
-    dest_host = resolve(droot, dest)
-    dest_dir = dest_dir or dest_host == droot
+    droot, dest_host, dest_dir = destination(dest_root, spec)
     exists = _lexists(dest_host)
     if len(selected) > 1 and not dest_dir and not (exists and os.path.isdir(dest_host)):
         raise BuildError(
@@ -148,6 +144,15 @@ def _copy_into(source_root: Path, dest_root: Path, spec: CopySpec, keyword: str)
             target = dest_host + b"/" + os.fsencode(posixpath.basename(item.top.name))
         copier.copy_entry(node.host, target, node.st)
     return CopyStats(files=copier.counts.files, bytes=copier.counts.bytes)
+
+
+def destination(dest_root: Path, spec: CopySpec) -> tuple[bytes, bytes, bool]:
+    """(the root, ``dest`` resolved inside it, whether ``dest`` names a directory)."""
+    dest = spec.dest if spec.dest.startswith("/") else posixpath.join("/", spec.workdir or "/", spec.dest)
+    dest_dir = spec.dest.endswith("/") or spec.dest in ("", ".") or spec.parents
+    droot = os.fsencode(dest_root).rstrip(b"/") or b"/"
+    dest_host = resolve(droot, dest)
+    return droot, dest_host, dest_dir or dest_host == droot
 
 
 def _lexists(path: bytes) -> bool:
@@ -217,4 +222,4 @@ def resolve_chown(root: Path, chown: str) -> tuple[int, int]:
     return uid, gid
 
 
-__all__ = ["CopySpec", "CopyStats", "ModeChange", "copy_into", "make_dirs", "resolve_chown"]
+__all__ = ["CopySpec", "CopyStats", "ModeChange", "copy_into", "destination", "make_dirs", "resolve_chown"]

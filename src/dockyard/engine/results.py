@@ -2,7 +2,9 @@
 
 ``top`` is the snapshot whose chain is the filesystem (None: scratch); ``layers`` are the
 blobs of every snapshot in the chain, bottom first, so an image is assembled from the final
-result alone. The build context is not a filesystem of ours: it is a directory on the host.
+result alone. A result with layers and no ``top`` has not been unpacked yet (a COPY archived
+straight from the context): the worker unpacks it when a later step reads it. The build
+context is not a filesystem of ours: it is a directory on the host.
 """
 
 from __future__ import annotations

@@ -29,11 +29,11 @@ from dockyard.engine.results import SCRATCH, ContextResult, FsResult, Result
 from dockyard.errors import BuildError, NotBuiltError, filesystem_error
 from dockyard.executor.base import Executor, KillsRunning, Network, RunRequest
 from dockyard.graph import ops
-from dockyard.oci.layer import LayerOptions, make_layer
+from dockyard.oci.layer import LayerBlob, LayerOptions, make_layer, make_layer_of
 from dockyard.oci.rootpath import remove_path, resolve
 from dockyard.solver import Vertex
 from dockyard.store.cache import CacheDB, LayerRecord
-from dockyard.store.chains import unpack_layers
+from dockyard.store.chains import record_chain, unpack_layers
 from dockyard.store.content import ContentStore
 from dockyard.store.snapshots import Snapshotter
 
@@ -74,6 +74,9 @@ class OpWorker:
         self.config = config
         self.imported = imported
         self._ingest = content.root / "ingest"
+        # a COPY that only adds a tree is archived from the context (engine.copylayer); tests
+        # turn it off to compare the layer with the one copied through the overlay
+        self.direct_copy = True
         self._ingest.mkdir(parents=True, exist_ok=True)
 
     def cancel(self) -> None:
@@ -127,7 +130,7 @@ class OpWorker:
         results = dict(zip((id(i) for i in op.inputs), inputs, strict=True))
 
         def result_of(state: ops.State) -> Result:
-            return SCRATCH if state is None else results[id(state)]
+            return SCRATCH if state is None else self._materialized(results[id(state)])
 
         try:
             if isinstance(op, ops.ImageSource):
@@ -187,6 +190,7 @@ class OpWorker:
 
     def _copy(self, op: ops.Copy, name: str, result_of: Callable[[ops.State], Result]) -> FsResult:
         from dockyard.engine.copy import CopySpec, copy_into, resolve_chown
+        from dockyard.engine.copylayer import layer_entries
 
         base = _fs(result_of(op.root), name)
         source = result_of(op.source)
@@ -201,9 +205,26 @@ class OpWorker:
                     from_context=isinstance(source, ContextResult),
                     context_excludes=source.excludes if isinstance(source, ContextResult) else (),
                 )
-                copy_into(source_root=source_root, dest_root=dest, spec=spec)
-            snap = active.commit()
+                entries = layer_entries(source_root=source_root, dest_root=dest, spec=spec,
+                                        lowers=[s.diff for s in active.lowers],
+                                        source_date_epoch=self.config.layer_options.source_date_epoch
+                                        ) if self.direct_copy else None
+                if entries is None:
+                    copy_into(source_root=source_root, dest_root=dest, spec=spec)
+                    snap = active.commit()
+        if entries is not None:  # archived from the context; the snapshot is made if a later step needs it
+            if base.top is not None:  # then on top of this one, not from the base image up
+                record_chain(self.cache, base.layers, base.top)
+            return FsResult(None, (*base.layers, self._store_layer(make_layer_of(entries, self._ingest,
+                                                                                  options=self.config.layer_options))))
         return FsResult(snap.id, (*base.layers, self._layer(snap.diff)))
+
+    def _materialized(self, result: Result) -> Result:
+        """``result`` with its snapshot: a COPY archived straight from the context (a layer and no
+        snapshot yet) is unpacked now, once per store (chain records), as a later step reads it."""
+        if isinstance(result, FsResult) and result.top is None and result.layers:
+            return FsResult(self.unpack_chain(result.layers), result.layers)
+        return result
 
     @contextlib.contextmanager
     def _view(self, source: Result) -> Iterator[Path]:
@@ -257,7 +278,9 @@ class OpWorker:
 
     def _layer(self, diff: Path) -> LayerRecord:
         """The layer blob of a committed diff, moved into the content store."""
-        blob = make_layer(diff, self._ingest, options=self.config.layer_options)
+        return self._store_layer(make_layer(diff, self._ingest, options=self.config.layer_options))
+
+    def _store_layer(self, blob: LayerBlob) -> LayerRecord:
         final = self.content.path(blob.digest)
         if final.exists():
             blob.path.unlink()

@@ -3,7 +3,10 @@
 A step costs one ``runc run`` (~34 ms here) plus what we add, so we add little: the
 bundle is a config.json in a fresh directory whose ``root.path`` points at the mounted
 snapshot (nothing is copied) and that lives on a private tmpfs (it holds the values of
-``env=`` secrets, which must never reach a disk), there is no cgroup or network configuration beyond the
+``env=`` secrets, which must never reach a disk); one tmpfs serves every step of the
+executor (mounting and unmounting one per step measured ~8 ms a step), each step's
+directory is deleted when the step ends and the tmpfs when the executor is closed
+(or, after kill -9, by the next command's reclaim); there is no cgroup or network configuration beyond the
 namespaces, and no session keyring. Output is read from two pipes with a selector and
 handed over line by line. Any exception while the container runs (Ctrl-C included) kills
 and deletes the container before it propagates, so no container outlives its step.
@@ -165,6 +168,8 @@ class RuncExecutor:
         self._state_dir = Path(state_dir) if state_dir is not None else None
         self._running: dict[str, subprocess.Popen[bytes]] = {}
         self._running_lock = threading.Lock()
+        self._bundles = contextlib.ExitStack()  # the private tmpfs holding the steps' bundles
+        self._bundle_root: Path | None = None
         # rootless (None: when this process is not real root) adapts runc's flags, requests and specs
         self._sandbox = RootlessSandbox(self._work) if (is_rootless() if rootless is None else rootless) else None
 
@@ -178,9 +183,19 @@ class RuncExecutor:
         return [self.runtime, *(self._sandbox.runtime_args() if self._sandbox is not None else ())]
 
     def close(self) -> None:
-        """Release what the executor started for the build (the rootless network namespace)."""
+        """Release what the executor made for the build (bundles' tmpfs, rootless network namespace)."""
+        with self._running_lock:
+            self._bundle_root = None
+            self._bundles.close()
         if self._sandbox is not None:
             self._sandbox.close()
+
+    def _new_bundle(self) -> Path:
+        """A fresh directory for one step's bundle on the executor's private tmpfs."""
+        with self._running_lock:
+            if self._bundle_root is None:
+                self._bundle_root = self._bundles.enter_context(private_tmpfs(self._work, "bundle"))
+            return Path(tempfile.mkdtemp(prefix="step-", dir=self._bundle_root))
 
     def kill_running(self) -> None:
         """Kill every container this executor is running (a cancelled build)."""
@@ -232,29 +247,29 @@ class RuncExecutor:
         config = runtime_spec(request, rootfs=rootfs, user=user)
         if self._sandbox is not None:
             config = self._sandbox.spec(config, request)
-        work = self._work
         ident = f"dockyard-{os.getpid()}-{secrets.token_hex(6)}"
         tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
         # the bundle holds config.json, and with it the values of env= secrets: on a private tmpfs
-        with private_tmpfs(work, "bundle") as bundle:
+        bundle = self._new_bundle()
+        try:
+            (bundle / "config.json").write_text(json.dumps(config))
+            argv = [*self._command, "run", "--bundle", str(bundle), "--no-new-keyring", ident]
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, cwd=bundle, start_new_session=True)
+            with self._running_lock:
+                self._running[ident] = proc
             try:
-                (bundle / "config.json").write_text(json.dumps(config))
-                argv = [*self._command, "run", "--bundle", str(bundle), "--no-new-keyring", ident]
-                proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, cwd=bundle, start_new_session=True)
-                with self._running_lock:
-                    self._running[ident] = proc
-                try:
-                    _pump(proc, on_output, tail)
-                    code = proc.wait()
-                except BaseException:
-                    self._kill(ident, proc)
-                    raise
-                finally:
-                    with self._running_lock:
-                        self._running.pop(ident, None)
+                _pump(proc, on_output, tail)
+                code = proc.wait()
+            except BaseException:
+                self._kill(ident, proc)
+                raise
             finally:
-                remove_stubs(stubs)
+                with self._running_lock:
+                    self._running.pop(ident, None)
+        finally:
+            shutil.rmtree(bundle, ignore_errors=True)
+            remove_stubs(stubs)
         return RunResult(exit_code=code, tail=tuple(tail), duration=time.monotonic() - started)
 
     def _kill(self, ident: str, proc: subprocess.Popen[bytes]) -> None:

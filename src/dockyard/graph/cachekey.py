@@ -41,6 +41,9 @@ class CacheKeys:
     def __init__(self, hasher: ContentHasher | None = None) -> None:
         self.hasher = hasher
         self._memo: dict[int, tuple[Op, str]] = {}
+        # the bytes each key hashed: serializing the graph reuses them instead of checksumming
+        # the context a second time (half of a big context's key phase)
+        self._bytes: dict[int, tuple[Op, bytes]] = {}
 
     def key(self, op: Op) -> str:
         """``sha256:<hex>`` for ``op`` (inputs first; deep chains are handled without recursion)."""
@@ -63,11 +66,16 @@ class CacheKeys:
 
     def canonical(self, op: Op) -> bytes:
         """The exact bytes hashed for ``op`` (inputs must already have keys)."""
+        found = self._bytes.get(id(op))
+        if found is not None and found[0] is op:
+            return found[1]
         body = {"v": KEY_VERSION, "op": type(op).__name__, "fields": self._encode_fields(op)}
         content = self._content(op)
         if content:
             body["content"] = content
-        return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        data = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        self._bytes[id(op)] = (op, data)
+        return data
 
     def describe(self, op: Op) -> dict[str, object]:
         """A readable form of ``op``: its type and semantic fields, inputs shown by key."""

@@ -75,6 +75,8 @@ class StatCache:
     def save(self, path: Path) -> None:
         """Write the entries this process used, atomically and readable by the owner only:
         files that changed or went away drop out, so the file stays the size of the context."""
+        if not self.reads and len(self._used) == len(self._digests) and path.exists():
+            return  # nothing read, nothing dropped: the file already says this (50,000 rows: ~0.2 s to write)
         rows = [[*k, v] for k, v in self._digests.items() if k in self._used]
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(path.parent, 0o700)

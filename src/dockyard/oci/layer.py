@@ -18,7 +18,7 @@ import enum
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -26,7 +26,7 @@ from typing import BinaryIO, cast
 from isal import igzip_threaded
 
 from dockyard.digest import Digest, HashingWriter
-from dockyard.oci.tarfs import write_tar
+from dockyard.oci.tarfs import TarEntry, write_entries, write_tar
 
 # isal ships no type hints; this is the one shape we call it with.
 _igzip_open = cast("Callable[..., BinaryIO]", igzip_threaded.open)
@@ -109,6 +109,18 @@ def make_layer(source: str | os.PathLike[str], dest_dir: str | os.PathLike[str],
     The file is named ``.layer-PID-*`` and is the caller's to rename (or delete); on error
     nothing is left behind, and after kill -9 the pid tells the store it is a leftover.
     """
+    return _make(lambda sink: write_tar(source, sink, source_date_epoch=options.source_date_epoch), dest_dir,
+                 options)
+
+
+def make_layer_of(entries: Iterable[TarEntry], dest_dir: str | os.PathLike[str], *,
+                  options: LayerOptions = LayerOptions()) -> LayerBlob:
+    """Like :func:`make_layer`, for entries listed by the caller (already in layer order, times
+    already clamped): a COPY from the build context is archived from the context itself."""
+    return _make(lambda sink: write_entries(entries, sink), dest_dir, options)
+
+
+def _make(write: Callable[[_DiffSink], object], dest_dir: str | os.PathLike[str], options: LayerOptions) -> LayerBlob:
     fd, name = tempfile.mkstemp(prefix=f".layer-{os.getpid()}-", dir=dest_dir)
     path = Path(name)
     try:
@@ -116,7 +128,7 @@ def make_layer(source: str | os.PathLike[str], dest_dir: str | os.PathLike[str],
             out = HashingWriter(raw)
             with _compressing(out, options) as compressed:
                 sink = _DiffSink(compressed)
-                write_tar(source, sink, source_date_epoch=options.source_date_epoch)
+                write(sink)
             raw.flush()
     except BaseException:
         with contextlib.suppress(OSError):

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from dockyard import cancel
@@ -124,31 +124,24 @@ def _pax_record(key: str, value: bytes) -> bytes:
     return str(length).encode() + body
 
 
+_MAGIC = b"ustar\x0000"
+# the checksum counts its own field as eight spaces; every other fixed byte is a zero
+_FIXED_SUM = sum(b" " * 8) + sum(_MAGIC)
+
+
 def _raw_header(*, name: bytes, mode: int, uid: int, gid: int, size: int, mtime: int, kind: bytes,
                 linkname: bytes, devmajor: int, devminor: int) -> bytes:
     def field_or_zero(value: int, width: int) -> bytes:
         return _octal(value, width) or _octal(0, width) or b""
 
-    parts = [
-        name[:100].ljust(100, b"\0"),
-        field_or_zero(mode, 8),
-        field_or_zero(uid, 8),
-        field_or_zero(gid, 8),
-        field_or_zero(size, 12),
-        field_or_zero(mtime, 12),
-        b" " * 8,
-        kind,
-        linkname[:100].ljust(100, b"\0"),
-        b"ustar\x0000",
-        b"\0" * 32,
-        b"\0" * 32,
-        field_or_zero(devmajor, 8),
-        field_or_zero(devminor, 8),
-        b"\0" * 155,
-    ]
-    header = b"".join(parts).ljust(BLOCK, b"\0")
-    checksum = b"%06o\0 " % sum(header)
-    return header[:148] + checksum + header[156:]
+    name, linkname = name[:100], linkname[:100]
+    numbers = b"".join((field_or_zero(mode, 8), field_or_zero(uid, 8), field_or_zero(gid, 8),
+                        field_or_zero(size, 12), field_or_zero(mtime, 12)))
+    devices = field_or_zero(devmajor, 8) + field_or_zero(devminor, 8)
+    # summing only the bytes that are not zero: a header is mostly padding (many small files)
+    checksum = b"%06o\0 " % (_FIXED_SUM + sum(name) + sum(numbers) + sum(kind) + sum(linkname) + sum(devices))
+    return b"".join((name.ljust(100, b"\0"), numbers, checksum, kind, linkname.ljust(100, b"\0"), _MAGIC,
+                     b"\0" * 64, devices, b"\0" * 167))
 
 
 def _fits_ustar(text: bytes) -> bool:
@@ -157,6 +150,11 @@ def _fits_ustar(text: bytes) -> bool:
 
 def encode_header(entry: TarEntry) -> bytes:
     """The header block(s) for ``entry``: a PAX extended header first when ustar cannot hold it."""
+    if (not entry.xattrs and len(entry.name) <= 100 and len(entry.linkname) <= 100 and entry.name.isascii()
+            and entry.linkname.isascii() and 0 <= entry.uid < _MAX8 and 0 <= entry.gid < _MAX8
+            and 0 <= entry.size < _MAX12 and entry.mtime < _MAX12 and 0 <= entry.mode < _MAX8
+            and 0 <= entry.devmajor < _MAX8 and 0 <= entry.devminor < _MAX8):
+        return _plain_header(entry)  # the common case in one formatting step
     records: list[tuple[str, bytes]] = []
     if not _fits_ustar(entry.name):
         records.append(("path", entry.name))
@@ -177,6 +175,20 @@ def encode_header(entry: TarEntry) -> bytes:
     pax = _raw_header(name=(b"PaxHeaders/" + base)[:100], mode=0o644, uid=0, gid=0, size=len(payload),
                       mtime=max(entry.mtime, 0), kind=b"x", linkname=b"", devmajor=0, devminor=0)
     return pax + payload + padding(len(payload)) + main
+
+
+_MAX8, _MAX12 = 8 ** 7, 8 ** 11
+
+
+def _plain_header(entry: TarEntry) -> bytes:
+    """A ustar header for an entry whose every field fits (what :func:`_raw_header` makes then)."""
+    numbers = b"%07o\0%07o\0%07o\0%011o\0%011o\0" % (entry.mode, entry.uid, entry.gid, entry.size,
+                                                        max(entry.mtime, 0))
+    devices = b"%07o\0%07o\0" % (entry.devmajor, entry.devminor)
+    checksum = b"%06o\0 " % (_FIXED_SUM + sum(entry.name) + sum(numbers) + sum(entry.kind) + sum(entry.linkname)
+                             + sum(devices))
+    return b"".join((entry.name.ljust(100, b"\0"), numbers, checksum, entry.kind, entry.linkname.ljust(100, b"\0"),
+                     _MAGIC, b"\0" * 64, devices, b"\0" * 167))
 
 
 def padding(size: int) -> bytes:
@@ -242,11 +254,10 @@ def walk(root: str | os.PathLike[str], *, source_date_epoch: int | None = None) 
             if whiteout:
                 yield TarEntry(name=rel, kind=REG, mode=0, mtime=mtime)
                 continue
-            base = TarEntry(name=rel, kind=REG, mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid,
-                            mtime=mtime)
+            mode, uid, gid = stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
             if stat.S_ISDIR(st.st_mode):
                 opaque, xattrs = _xattrs(path)
-                yield replace(base, name=rel + b"/", kind=DIR, xattrs=xattrs)
+                yield TarEntry(name=rel + b"/", kind=DIR, mode=mode, uid=uid, gid=gid, mtime=mtime, xattrs=xattrs)
                 yield from visit(path, rel + b"/", opaque=opaque, mtime=mtime)
             elif stat.S_ISREG(st.st_mode):
                 _, xattrs = _xattrs(path)
@@ -254,25 +265,34 @@ def walk(root: str | os.PathLike[str], *, source_date_epoch: int | None = None) 
                     inode = (st.st_dev, st.st_ino)
                     first = seen_inodes.get(inode)
                     if first is not None:
-                        yield replace(base, kind=LNK, linkname=first, xattrs=xattrs)
+                        yield TarEntry(name=rel, kind=LNK, mode=mode, uid=uid, gid=gid, mtime=mtime, linkname=first,
+                                       xattrs=xattrs)
                         continue
                     seen_inodes[inode] = rel
-                yield replace(base, kind=REG, size=st.st_size, xattrs=xattrs, source=path)
+                yield TarEntry(name=rel, kind=REG, mode=mode, uid=uid, gid=gid, mtime=mtime, size=st.st_size,
+                               xattrs=xattrs, source=path)
             elif stat.S_ISLNK(st.st_mode):
-                yield replace(base, kind=SYM, linkname=os.readlink(path))
+                yield TarEntry(name=rel, kind=SYM, mode=mode, uid=uid, gid=gid, mtime=mtime,
+                               linkname=os.readlink(path))
             elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
                 _, xattrs = _xattrs(path)
-                yield replace(base, kind=CHR if stat.S_ISCHR(st.st_mode) else BLK,
-                               devmajor=os.major(st.st_rdev), devminor=os.minor(st.st_rdev),
+                yield TarEntry(name=rel, kind=CHR if stat.S_ISCHR(st.st_mode) else BLK, mode=mode, uid=uid, gid=gid,
+                               mtime=mtime, devmajor=os.major(st.st_rdev), devminor=os.minor(st.st_rdev),
                                xattrs=xattrs)
             elif stat.S_ISFIFO(st.st_mode):
-                yield replace(base, kind=FIFO)
+                yield TarEntry(name=rel, kind=FIFO, mode=mode, uid=uid, gid=gid, mtime=mtime)
 
     yield from visit(top, b"")
 
 
 def write_tar(root: str | os.PathLike[str], sink: Sink, *, source_date_epoch: int | None = None) -> int:
-    """Write the layer tar of ``root`` to ``sink``; returns the number of bytes written.
+    """Write the layer tar of ``root`` to ``sink``; returns the number of bytes written."""
+    return write_entries(walk(root, source_date_epoch=source_date_epoch), sink)
+
+
+def write_entries(entries: Iterable[TarEntry], sink: Sink) -> int:
+    """Write a tar of ``entries`` (regular files' data read from their ``source``) to ``sink``;
+    returns the number of bytes written.
 
     Small writes are gathered into 1 MiB chunks so that the hashing and compressing
     stages downstream see few, large calls.
@@ -288,7 +308,7 @@ def write_tar(root: str | os.PathLike[str], sink: Sink, *, source_date_epoch: in
             total += len(buffer)
             buffer.clear()
 
-    for entry in walk(root, source_date_epoch=source_date_epoch):
+    for entry in entries:
         buffer += encode_header(entry)
         if entry.source is None:
             continue

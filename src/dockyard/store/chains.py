@@ -46,8 +46,16 @@ def unpack_layers(snaps: Snapshotter, cache: CacheDB,
     """
     locks = snaps.root / ".chain-locks"
     locks.mkdir(exist_ok=True)
-    parent: Snapshot | None = None
-    for (blob, record), chain in zip(layers, chain_ids([r.diff_id for _, r in layers]), strict=True):
+    chains = chain_ids([r.diff_id for _, r in layers])
+    # start above the longest prefix already unpacked (a step's own snapshot may be recorded
+    # for its chain without the prefixes below it: see record_chain)
+    start, parent = 0, None
+    for depth in range(len(chains), 0, -1):
+        parent = _existing(snaps, cache, f"chain:{chains[depth - 1]}")
+        if parent is not None:
+            start = depth
+            break
+    for (blob, record), chain in zip(layers[start:], chains[start:], strict=True):
         key = f"chain:{chain}"
         found = _existing(snaps, cache, key)
         if found is None:
@@ -58,6 +66,13 @@ def unpack_layers(snaps: Snapshotter, cache: CacheDB,
                     cache.put(key, snapshot=found.id, layers=[record])
         parent = found
     return parent
+
+
+def record_chain(cache: CacheDB, layers: Sequence[LayerRecord], snapshot: str) -> None:
+    """Record ``snapshot`` (a step's committed stack) as the unpacked form of ``layers``, so that
+    unpacking a longer chain on top of it (:func:`unpack_layers`) starts there."""
+    if layers:
+        cache.put(f"chain:{chain_ids([r.diff_id for r in layers])[-1]}", snapshot=snapshot, layers=[layers[-1]])
 
 
 def _existing(snaps: Snapshotter, cache: CacheDB, key: str) -> Snapshot | None:

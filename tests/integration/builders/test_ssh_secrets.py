@@ -1,5 +1,6 @@
-"""``--secret`` on SSH nodes: the value travels in the solve frame, reaches the RUN step on each node,
-and is written nowhere: no layer, log, metadata, registry blob or file under either node's store.
+"""``--secret`` and ``--ssh`` on SSH nodes. A secret's value travels in the solve frame, reaches the
+RUN step on each node, and is written nowhere: no layer, log, metadata, registry blob or file under
+either node's store. The client's SSH agent answers a step on a node through the session's frames.
 
 The secret comes from the client's environment (``env=``), so no file holding it exists anywhere
 under the test's directory: a scan of every file there (gzip blobs decompressed) must not find it.
@@ -11,6 +12,10 @@ import gzip
 import hashlib
 import json
 import os
+import re
+import shutil
+import subprocess
+import time
 import uuid
 import zlib
 from collections.abc import Callable
@@ -20,7 +25,7 @@ import pytest
 
 from tests.integration.build.buildrig import dockyard, unpack
 from tests.integration.builders.conftest import FarmRegistry
-from tests.integration.builders.test_ssh_nodes import _builder
+from tests.integration.builders.test_ssh_nodes import _builder, two_node_builder
 from tests.rig.sshnodes import SshFarm
 
 pytestmark = pytest.mark.integration
@@ -59,10 +64,8 @@ def _files_holding(root: Path, marker: bytes) -> list[Path]:
 def test_a_secret_reaches_the_step_on_each_node_and_is_written_nowhere(
         ssh_farm: Callable[[int], SshFarm], farm_registry_for: Callable[[SshFarm], FarmRegistry],
         tmp_path: Path) -> None:
-    farm = ssh_farm(2)
-    reg = farm_registry_for(farm)
+    farm, reg, env = two_node_builder(ssh_farm, farm_registry_for, "secrets")
     amd, arm = farm.hosts
-    env = _builder(farm, reg, "secrets", ("amd", amd, "linux/amd64"), ("arm", arm, "linux/arm64"))
     marker = f"dy-secret-{uuid.uuid4().hex}"
     ctx = tmp_path / "ctx"
     ctx.mkdir()
@@ -92,17 +95,53 @@ def test_a_secret_reaches_the_step_on_each_node_and_is_written_nowhere(
     assert f"{amd.root}/" not in mounts and f"{arm.root}/" not in mounts
 
 
-def test_ssh_forwarding_to_a_remote_node_is_refused_in_one_line(
+def _ssh_add_tools(dest: Path) -> None:
+    """The host's ssh-add with its libraries and loader (the busybox base has no SSH client)."""
+    dest.mkdir()
+    out = subprocess.run(["ldd", "/usr/bin/ssh-add"], check=True, capture_output=True, text=True).stdout
+    for path in re.findall(r"(/\S+\.so[.\d]*)", out):
+        shutil.copy(path, dest / Path(path).name)
+    shutil.copy("/usr/bin/ssh-add", dest / "ssh-add")
+
+
+def test_the_clients_ssh_agent_answers_a_step_on_a_remote_node(
         ssh_farm: Callable[[int], SshFarm], farm_registry_for: Callable[[SshFarm], FarmRegistry],
         tmp_path: Path) -> None:
+    """session/sshforward/ssh.go ``MountSSHSocket``: a socket on the worker, each connection relayed to
+    the client's agent. The step lists the client's key through it; the key itself stays in the agent."""
     farm = ssh_farm(1)
     reg = farm_registry_for(farm)
-    env = _builder(farm, reg, "nossh", ("amd", farm.hosts[0], "linux/amd64"))
-    ctx = tmp_path / "ctx"
-    ctx.mkdir()
-    (ctx / "Dockerfile").write_text(f"FROM {reg.base}\nRUN --mount=type=ssh true\n")
-    out = dockyard("--builder", "nossh", "build", "--ssh", f"default={tmp_path / 'agent.sock'}", str(ctx),
-                   env=env, check=False)
-    assert out.returncode != 0
-    assert "--ssh (agent forwarding) is not carried to remote nodes" in out.stderr
-    assert "Traceback" not in out.stderr
+    env = _builder(farm, reg, "agent", ("amd", farm.hosts[0], "linux/amd64"))
+    comment = f"dy-agent-key-{uuid.uuid4().hex[:12]}"
+    key = tmp_path / "agent-key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(key)], check=True)
+    sock = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        subprocess.run(["ssh-add", "-q", str(key)], check=True, env={**os.environ, "SSH_AUTH_SOCK": str(sock)})
+        ctx = tmp_path / "ctx"
+        ctx.mkdir()
+        _ssh_add_tools(ctx / "tools")
+        (ctx / "Dockerfile").write_text(
+            f"FROM {reg.base}\n"
+            "RUN --mount=type=bind,source=tools,target=/tools --mount=type=ssh "
+            "/tools/ld-linux-x86-64.so.2 --library-path /tools /tools/ssh-add -l > /keys\n")
+        ref = f"{reg.address}/agent-app:1"
+        out = dockyard("--builder", "agent", "build", "--progress", "plain", "--platform", "linux/amd64",
+                       "--ssh", f"default={sock}", "--push", "-t", ref, str(ctx), env=env)
+        assert "linux/amd64: node amd" in out.stderr
+    finally:
+        agent.kill()
+        agent.wait()
+    rootfs, _config = unpack(ref, "amd64", tmp_path / "unpacked")
+    fingerprint = subprocess.run(["ssh-keygen", "-l", "-f", str(key)], check=True, capture_output=True,
+                                 text=True).stdout.split()[1]
+    listed = (rootfs / "keys").read_text()
+    assert fingerprint in listed and comment in listed
+    private = key.read_text().splitlines()[3]  # a line of the private key's base64 (line 1 is a common header)
+    assert _files_holding(tmp_path / "farm0", private.encode()) == []
+    assert f"{farm.hosts[0].root}/" not in Path("/proc/self/mountinfo").read_text()

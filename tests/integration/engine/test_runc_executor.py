@@ -32,8 +32,10 @@ def snaps(tmp_path: Path) -> Iterator[Snapshotter]:
 
 
 @pytest.fixture
-def executor(tmp_path: Path) -> RuncExecutor:
-    return RuncExecutor(state_dir=tmp_path / "run")
+def executor(tmp_path: Path) -> Iterator[RuncExecutor]:
+    runner = RuncExecutor(state_dir=tmp_path / "run")
+    yield runner
+    runner.close()  # unmounts the bundles' tmpfs
 
 
 def _base(snaps: Snapshotter, tarball: Path) -> Snapshot:

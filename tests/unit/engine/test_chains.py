@@ -10,7 +10,7 @@ import pytest
 from dockyard.digest import Digest, DigestMismatchError
 from dockyard.oci.layer import LayerOptions, make_layer
 from dockyard.store.cache import CacheDB, LayerRecord
-from dockyard.store.chains import chain_ids, unpack_layers
+from dockyard.store.chains import chain_ids, record_chain, unpack_layers
 from dockyard.store.snapshots import Snapshotter
 
 
@@ -61,3 +61,24 @@ def test_a_layer_that_does_not_match_its_diff_id_is_not_kept(tmp_path: Path) -> 
         unpack_layers(snaps, cache, [(path, lying)])
     assert snaps.ids() == []
     assert cache.records() == []
+
+
+def test_a_recorded_step_snapshot_is_where_a_longer_chain_starts(tmp_path: Path) -> None:
+    """A COPY archived from the context is unpacked on the snapshot of the step below it (worker
+    ``_copy`` records it with ``record_chain``), not from the base image up again."""
+    snaps = Snapshotter(tmp_path / "snapshots", overlay=False)
+    cache = CacheDB(tmp_path / "cache.db")
+    base = _blob(tmp_path, "base", {"etc/os-release": "base"})
+    step = _blob(tmp_path, "step", {"usr/bin/tool": "built by a RUN"})
+    copied = _blob(tmp_path, "copy", {"app/main": "from the context"})
+    below = unpack_layers(snaps, cache, [base])
+    assert below is not None
+    with snaps.prepare(below.id) as active:  # the RUN step's own snapshot: no chain record of its own
+        (active.upper / "usr" / "bin").mkdir(parents=True)
+        (active.upper / "usr" / "bin" / "tool").write_text("built by a RUN")
+        run = active.commit()
+    record_chain(cache, [base[1], step[1]], run.id)
+    top = unpack_layers(snaps, cache, [base, step, copied])
+    assert top is not None and top.parent == run.id
+    assert len(snaps.ids()) == 3  # base, the step, the copy: the step's layer was not unpacked again
+    assert (top.diff / "app" / "main").read_text() == "from the context"

@@ -27,3 +27,21 @@ def test_saved_digests_are_reused_and_unused_ones_dropped(tmp_path: Path) -> Non
     a.write_text("changed!")  # new size and mtime: read again
     third.digest("a", bytes(a), os.stat(a))
     assert third.reads == 2
+
+
+def test_a_build_that_read_and_dropped_nothing_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    a = tmp_path / "a"
+    a.write_text("alpha")
+    store = tmp_path / "stat.json"
+    first = StatCache()
+    first.digest("a", bytes(a), os.stat(a))
+    first.save(store)
+    before = os.stat(store)
+    warm = StatCache.load(store)
+    warm.digest("a", bytes(a), os.stat(a))
+    warm.save(store)  # the same rows: not written again
+    after = os.stat(store)
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    store.unlink()
+    warm.save(store)  # gone meanwhile: written
+    assert StatCache.load(store).digest("a", bytes(a), os.stat(a)) == first.digest("a", bytes(a), os.stat(a))

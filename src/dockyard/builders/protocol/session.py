@@ -18,14 +18,15 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from dockyard import __version__, errors, progress
+from dockyard.builders.protocol import agents, contextsync, wire
+from dockyard.builders.protocol.agents import ClientAgents
+from dockyard.builders.protocol.frames import PROTOCOL, Channel, Message
 from dockyard.builders.records import BootRecord
 from dockyard.engine.solverequest import SolveRequest
 from dockyard.errors import DockyardError, NodeError
 from dockyard.oci.descriptor import Descriptor
 from dockyard.platform import Platform
 from dockyard.registry.keychain import Keychain
-from dockyard.remote import contextsync, wire
-from dockyard.remote.frames import PROTOCOL, Channel, Message
 from dockyard.store.content import ContentStore
 
 # Errors a node may report that mean "this node cannot do it", not "the build is wrong".
@@ -52,6 +53,7 @@ class Session:
         self._stderr = threading.Thread(target=self._drain_stderr, daemon=True)
         self._stderr.start()
         self.hello_reply: Message = {}
+        self.agents: ClientAgents | None = None  # while a solve runs
 
     def __enter__(self) -> Session:
         return self
@@ -97,8 +99,15 @@ class Session:
         return len(wanted)
 
     def solve(self, request: SolveRequest, *, registries: dict[str, Any], push: tuple[str, ...]) -> Message:
-        """Send the platform's portable solve request; the ``result`` names each image built (and pushed)."""
-        return self._request(wire.solve_to_json(request, registries=registries, push=push), "result")
+        """Send the platform's portable solve request; the ``result`` names each image built (and pushed).
+        While it runs, the node's connections to a forwarded ``--ssh`` agent are relayed here."""
+        message = wire.solve_to_json(request, registries=registries, push=push)
+        self.agents = ClientAgents(self.channel, {i: request.ssh[i] for i in message["ssh"]})
+        try:
+            return self._request(message, "result")
+        finally:
+            self.agents.close()
+            self.agents = None
 
     def fetch(self, descriptors: Sequence[Descriptor], content: ContentStore) -> None:
         """Copy the blobs ``content`` lacks from the node's store (non-push outputs)."""
@@ -161,6 +170,9 @@ class Session:
                 self._event(reply)
             elif kind == "credentials?":
                 self._answer_credentials(str(reply.get("host", "")))
+            elif kind in agents.KINDS:
+                if self.agents is not None:
+                    self.agents.handle(reply)
             else:
                 return reply
 

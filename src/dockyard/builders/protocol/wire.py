@@ -15,29 +15,41 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from dockyard.builders.protocol.frames import MAX_FRAME, Message
 from dockyard.builders.records import boot_from_json, boot_to_json
 from dockyard.engine.mounts import Secret
 from dockyard.engine.solverequest import SolveRequest
 from dockyard.errors import NodeError, UsageError
 from dockyard.graph import ops
 from dockyard.graph.definition import deserialize
-from dockyard.remote.frames import MAX_FRAME, Message
 
 MAX_SECRETS = MAX_FRAME // 4  # base64 and the rest of the frame must fit in one frame
 
 
 def solve_to_json(request: SolveRequest, *, registries: dict[str, Any], push: tuple[str, ...]) -> Message:
     """The ``solve`` frame; the values of the secrets the platform's steps mount travel beside the request."""
+    agents = mounted(request, "ssh")
     return {"type": "solve", "request": request.portable(), "registries": registries, "push": list(push),
-            "secrets": _secrets_json(request)}
+            "secrets": _secrets_json(request), "ssh": sorted(i for i in request.ssh if i in agents)}
+
+
+def mounted(request: SolveRequest, kind: str) -> set[str]:
+    """The secret or ssh ids (``kind``) the RUN steps of the request's subgraph mount."""
+    return {(m.secret_id if kind == "secret" else m.ssh_id or "default")
+            for op in deserialize(request.definition).by_key.values() if isinstance(op, ops.Exec)
+            for m in op.mounts if m.type == kind}
+
+
+def forwarded_agents(message: Message) -> tuple[str, ...]:
+    """The ssh ids whose agent the client forwards for this solve (:mod:`.agents`)."""
+    return tuple(str(i) for i in message.get("ssh", []))
 
 
 def _secrets_json(request: SolveRequest) -> list[dict[str, str]]:
     """Each ``--secret`` a RUN step of this subgraph mounts, with its value (read here, on the client):
     a node is sent no secret its platform does not use. The frame goes over the session's pipe
     only; the node keeps the values in memory (:class:`~dockyard.engine.mounts.Secret` ``data``)."""
-    used = {m.secret_id for op in deserialize(request.definition).by_key.values() if isinstance(op, ops.Exec)
-            for m in op.mounts if m.type == "secret"}
+    used = mounted(request, "secret")
     out = []
     total = 0
     for secret in request.secrets:
@@ -64,4 +76,4 @@ def solve_from_json(message: Message, *, context: Path) -> tuple[SolveRequest, t
         raise NodeError(f"malformed solve request ({type(exc).__name__}: {exc})") from None
 
 
-__all__ = ["boot_from_json", "boot_to_json", "solve_from_json", "solve_to_json"]
+__all__ = ["boot_from_json", "boot_to_json", "forwarded_agents", "mounted", "solve_from_json", "solve_to_json"]
