@@ -10,10 +10,14 @@ is read; later layers replace earlier files, and OCI whiteouts (``.wh.NAME``,
 from __future__ import annotations
 
 import posixpath
+import stat
 import tarfile
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
-from typing import IO, Generic, TypeVar
+from typing import IO, TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from dockyard.selector import SourceTree
 
 T = TypeVar("T")
 
@@ -75,6 +79,35 @@ def read_files(layers: Iterable[LayerOpener], choose: Chooser[T]) -> dict[str, T
                 if value is not None:
                     merged.found[path] = (number, value)
     return {path: value for path, (_, value) in sorted(merged.found.items())}
+
+
+def read_tree(tree: SourceTree, choose: Chooser[T]) -> dict[str, T]:
+    """The same for a directory as the build sees it (.dockerignore applied): ``{path: reader result}``.
+
+    Only the chosen files are opened; links are not followed (as in a layer, where they are not files).
+    """
+    found: dict[str, T] = {}
+    todo = [tree.node(".")]
+    while todo:
+        parent = todo.pop()
+        if parent is None:
+            continue
+        for node in tree.children(parent):
+            if node.is_dir:
+                todo.append(node)
+                continue
+            if not stat.S_ISREG(node.st.st_mode):
+                continue
+            info = tarfile.TarInfo(node.rel)
+            info.size, info.mode = node.st.st_size, stat.S_IMODE(node.st.st_mode)
+            reader = choose(node.rel, info)
+            if reader is None:
+                continue
+            with open(node.host, "rb") as stream:
+                value = reader(stream)
+            if value is not None:
+                found[node.rel] = value
+    return dict(sorted(found.items()))
 
 
 def read_all(limit: int) -> Reader[bytes]:

@@ -3,24 +3,28 @@
 
 ``--attest type=provenance,mode=max`` and ``--provenance=mode=max`` are one request, as in
 buildx (``--provenance=true`` is ``type=provenance``, ``false`` or ``disabled=true`` turns it
-off). Keys dockyard does not implement are refused rather than ignored: ``generator=`` (a
-scanner image: dockyard's SBOM needs none) and ``scan-stage``/``scan-context`` (stages other
-than the final one are not catalogued yet).
+off). ``--attest type=sbom,scan-stage=VALUE,scan-context=VALUE`` choose which other stages and
+whether the build context the SBOM describes too (:mod:`dockyard.dockerfile.sbomscan`: VALUE is
+``true``, ``false`` or stage names). Keys dockyard does not implement are refused rather than
+ignored: ``generator=`` (a scanner image: dockyard's SBOM needs none).
 """
 
 from __future__ import annotations
 
+import csv
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dockyard.attest.provenance import DEFAULT_BUILDER_ID, Mode
 from dockyard.attest.storage import Storage
+from dockyard.dockerfile.sbomscan import ScanRequest
 from dockyard.errors import UsageError
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
-_KEYS = {"provenance": ("type", "mode", "builder-id", "disabled", "version"), "sbom": ("type", "disabled")}
+_KEYS = {"provenance": ("type", "mode", "builder-id", "disabled", "version"),
+         "sbom": ("type", "disabled", "scan-stage", "scan-context")}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,6 +35,7 @@ class AttestOptions:
     provenance: Mode | None = None
     builder_id: str = DEFAULT_BUILDER_ID
     storage: Storage = Storage.INDEX
+    scan: ScanRequest = field(default_factory=ScanRequest)  # scan-stage=/scan-context= (None: the ARGs decide)
 
     @property
     def wanted(self) -> bool:
@@ -46,7 +51,8 @@ def _choice(kind: type[enum.Enum], text: str, *, option: str, hint: str) -> enum
 
 def _fields(spec: str, option: str) -> dict[str, str]:
     out: dict[str, str] = {}
-    for part in spec.split(","):
+    # CSV as buildx reads it, so a list stays one field: --attest 'type=sbom,"scan-stage=build,deps"'
+    for part in next(csv.reader([spec]), [""]):
         key, eq, value = part.partition("=")
         if not eq:
             raise UsageError(f"invalid {option} {spec!r}: {part!r} is not KEY=VALUE",
@@ -72,7 +78,7 @@ def parse(attest: Iterable[str] = (), *, provenance: str | None = None, sbom: st
         specs.append(_shorthand("provenance", provenance))
     if sbom is not None:
         specs.append(_shorthand("sbom", sbom))
-    want_sbom, mode, builder_id = False, None, DEFAULT_BUILDER_ID
+    want_sbom, mode, builder_id, scan = False, None, DEFAULT_BUILDER_ID, ScanRequest()
     for spec in specs:
         fields = _fields(spec, "--attest")
         kind = fields.get("type", "")
@@ -86,6 +92,7 @@ def parse(attest: Iterable[str] = (), *, provenance: str | None = None, sbom: st
         disabled = fields.get("disabled", "false").lower() in _TRUE
         if kind == "sbom":
             want_sbom = not disabled
+            scan = _scan(fields, spec, scan)
             continue
         if fields.get("version", "v1") != "v1":
             raise UsageError(f"--attest {spec!r}: only SLSA provenance v1 is written", hint="drop version=")
@@ -96,4 +103,13 @@ def parse(attest: Iterable[str] = (), *, provenance: str | None = None, sbom: st
     where = _choice(Storage, storage or "index", option="--attest-storage",
                     hint="use index (as buildx) or referrers (OCI 1.1)")
     assert isinstance(where, Storage)
-    return AttestOptions(sbom=want_sbom, provenance=mode, builder_id=builder_id, storage=where)
+    return AttestOptions(sbom=want_sbom, provenance=mode, builder_id=builder_id, storage=where, scan=scan)
+
+
+def _scan(fields: dict[str, str], spec: str, scan: ScanRequest) -> ScanRequest:
+    """``scan-stage=``/``scan-context=`` of one sbom spec (a later spec's value replaces an earlier one)."""
+    for key in ("scan-stage", "scan-context"):
+        if key in fields and not fields[key]:
+            raise UsageError(f"--attest {spec!r}: {key} needs a value",
+                             hint=f"{key}=true, {key}=false or {key}=STAGE[,STAGE...]")
+    return ScanRequest(stage=fields.get("scan-stage", scan.stage), context=fields.get("scan-context", scan.context))

@@ -87,11 +87,13 @@ def inspect(name: str | None = None, *, bootstrap: bool = False) -> BuilderInfo:
 
 
 def use(name: str) -> BuilderInfo:
-    """Make ``name`` the builder used when neither ``builder=`` nor the environment names one."""
-    from dockyard.builders.instances import use_builder
+    """Make ``name`` the builder used when neither ``builder=`` nor the environment names one; returns it
+    (``current`` is False while $DOCKYARD_BUILDER or $BUILDX_BUILDER names another)."""
+    from dockyard.builders.instances import builder_name, use_builder
     from dockyard.builders.summary import builder_info
 
-    return builder_info(use_builder(_text("name", name)), current=name)
+    chosen = use_builder(_text("name", name))
+    return builder_info(chosen, current=builder_name())  # $DOCKYARD_BUILDER/$BUILDX_BUILDER still win
 
 
 def stop(name: str | None = None) -> BuilderInfo:

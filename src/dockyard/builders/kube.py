@@ -41,7 +41,7 @@ from dockyard.errors import UsageError
 from dockyard.registry.keychain import Keychain
 
 if TYPE_CHECKING:
-    from dockyard.remote.session import Session
+    from dockyard.builders.protocol.session import Session
 
 SCHEME = "kubernetes://"
 OPTIONS = ("namespace", "replicas", "image", "nodeselector", "rootless", "requests.cpu", "requests.memory",
@@ -176,7 +176,7 @@ class KubeNode(RemoteNode):
 
     def apply(self) -> list[str]:
         """Create or update the Deployment, then wait until a pod is ready; returns the running pods."""
-        from dockyard.remote import kubeapi
+        from dockyard.builders import kubeapi
 
         opts = self.options
         api = kubeapi.Api(context=opts.context, node=self.name)
@@ -185,7 +185,7 @@ class KubeNode(RemoteNode):
 
     def remove(self) -> None:
         """Delete the node's Deployment (``dockyard rm``); its pods and their stores go with it."""
-        from dockyard.remote import kubeapi
+        from dockyard.builders import kubeapi
 
         opts = self.options
         kubeapi.Api(context=opts.context, node=self.name).delete_deployment(
@@ -194,7 +194,7 @@ class KubeNode(RemoteNode):
     def open(self, *, listener: progress.Listener | None = None, keychain: Keychain | None = None,
              key: str = "") -> Session:
         """A session with one of the node's pods (``key`` picks it when ``loadbalance=sticky``)."""
-        from dockyard.remote import kubeapi
+        from dockyard.builders import kubeapi
 
         opts = self.options
         api = kubeapi.Api(context=opts.context, node=self.name)

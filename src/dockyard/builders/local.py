@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 from dockyard import __version__
 from dockyard.builders import hostplatforms, probe
 from dockyard.builders.node import PlatformSupport
-from dockyard.builders.records import BootRecord, NodeRecord, now
+from dockyard.builders.recorded import RecordedNode
+from dockyard.builders.records import BootRecord, now
 from dockyard.errors import DockyardError, HostError
 from dockyard.executor import qemu
 from dockyard.executor.rootless import describe_sandbox
@@ -37,19 +38,10 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class LocalNode:
+class LocalNode(RecordedNode):
     """A node on this machine; ``root`` is its store (content, snapshots, cache)."""
 
-    record: NodeRecord
     root: Path
-
-    @property
-    def name(self) -> str:
-        return self.record.name
-
-    @property
-    def endpoint(self) -> str:
-        return self.record.endpoint
 
     def store_root(self) -> Path:
         return self.root

@@ -15,28 +15,19 @@ from typing import TYPE_CHECKING
 
 from dockyard import progress
 from dockyard.builders.node import PlatformSupport
-from dockyard.builders.records import NodeRecord
+from dockyard.builders.recorded import RecordedNode
 from dockyard.errors import NotBuiltError
 from dockyard.registry.keychain import Keychain
 
 if TYPE_CHECKING:
-    from dockyard.remote.session import Session
+    from dockyard.builders.protocol.session import Session
 
 
 @dataclass(frozen=True)
-class RemoteNode:
+class RemoteNode(RecordedNode):
     """Base of :class:`~dockyard.builders.ssh.SshNode` and :class:`~dockyard.builders.kube.KubeNode`."""
 
-    record: NodeRecord
     builder: str
-
-    @property
-    def name(self) -> str:
-        return self.record.name
-
-    @property
-    def endpoint(self) -> str:
-        return self.record.endpoint
 
     def platforms(self) -> Sequence[PlatformSupport]:
         """What the last bootstrap found; before one, the configured platforms, assumed native."""
@@ -56,7 +47,7 @@ class RemoteNode:
     def session(self, argv: Sequence[str], *, listener: progress.Listener | None,
                 keychain: Keychain | None) -> Session:
         """Start ``argv`` and greet the node; the session is closed again when ``hello`` fails."""
-        from dockyard.remote.session import Session  # the protocol is loaded only when a node is used
+        from dockyard.builders.protocol.session import Session  # the protocol is loaded only when a node is used
 
         session = Session(argv, node=self.name, builder=self.builder, listener=listener, keychain=keychain)
         try:

@@ -24,7 +24,7 @@ from dockyard.errors import UsageError
 from dockyard.registry.keychain import Keychain
 
 if TYPE_CHECKING:
-    from dockyard.remote.session import Session
+    from dockyard.builders.protocol.session import Session
 
 REMOTE_COMMAND = ("dockyard", "node", "serve", "--stdio")
 

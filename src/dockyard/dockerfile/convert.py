@@ -18,6 +18,7 @@ from dockyard.dockerfile import instructions as ins
 from dockyard.dockerfile.decode import decode
 from dockyard.dockerfile.dispatch import dispatch
 from dockyard.dockerfile.resolver import ImageResolver
+from dockyard.dockerfile.sbomscan import NON_ENV_ARGS
 from dockyard.dockerfile.scope import StageScope, Step, Usage, base_config, scratch_config
 from dockyard.dockerfile.shell import ExpansionError, expand
 from dockyard.dockerfile.stages import Dockerfile, Stage
@@ -257,6 +258,6 @@ class StageConverter:
                 value = self.meta_values[item.name]
             else:
                 value = self.automatic.get(item.name)
-            if value is not None:
+            if value is not None and item.name not in NON_ENV_ARGS:  # BuildKit dispatchArg's nonEnvArgs
                 scope.set_env(item.name, value)
             scope.build_args.append((item.name, value))

@@ -28,8 +28,9 @@ from pathlib import Path
 from dockyard.dockerfile import dockerignore
 from dockyard.dockerfile import instructions as ins
 from dockyard.dockerfile.args import PLATFORM_ARGS, global_scope, platform_args
-from dockyard.dockerfile.convert import StageConverter
+from dockyard.dockerfile.convert import StageConverter, StageResult
 from dockyard.dockerfile.resolver import ImageResolver
+from dockyard.dockerfile.sbomscan import ScannedStage, ScanRequest, ScanTargets, scan_targets
 from dockyard.dockerfile.scope import Step
 from dockyard.dockerfile.stages import Dockerfile, Stage, load
 from dockyard.dockerfile.syntax import parse_path, parse_text
@@ -51,6 +52,7 @@ class PlatformPlan:
     steps: tuple[Step, ...]
     stages: tuple[str, ...]
     arg_values: Mapping[str, str | None] = field(default_factory=dict)  # processed ARG values (for outline)
+    sbom: ScanTargets = field(default_factory=ScanTargets)  # stages/context an SBOM describes too (sbomscan)
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ def plan(
     filename: str | None = None,
     ignore_patterns: Sequence[str] | None = None,
     all_stages: bool = False,
+    sbom_scan: ScanRequest | None = None,
 ) -> Plan:
     """Plan a build.
 
@@ -97,6 +100,8 @@ def plan(
     errors). ``platforms`` defaults to the build platform (the host). ``ignore_patterns``
     overrides reading ``.dockerignore`` / ``<Dockerfile>.dockerignore`` from disk.
     ``all_stages`` converts every stage, not only those the target needs (for ``--call=check``).
+    ``sbom_scan`` (an SBOM is made) names, per platform, the other stages and whether the context
+    it describes too (:mod:`dockyard.dockerfile.sbomscan`).
     Raises :class:`~dockyard.errors.DockerfileError` (one line, ``FILE:LINE``) on bad input.
     """
     df = _load(source, filename)
@@ -145,6 +150,7 @@ def plan(
                 steps=steps,
                 stages=tuple(conv.usage.stages),
                 arg_values={**meta_values, **{k: v for r in conv.order for k, v in r.build_args}},
+                sbom=ScanTargets() if sbom_scan is None else _scanned(df, conv.order, final, meta_values, sbom_scan),
             )
         )
         for name, required in conv.usage.secrets.items():
@@ -167,6 +173,14 @@ def plan(
         ssh=ssh,
         unused_build_args=unused,
     )
+
+
+def _scanned(df: Dockerfile, order: Sequence[StageResult], final: StageResult, meta: Mapping[str, str | None],
+             request: ScanRequest) -> ScanTargets:
+    def seen(result: StageResult) -> ScannedStage:  # BuildKit names no stage of a one-stage Dockerfile
+        return ScannedStage(result.stage.label if len(df.stages) > 1 else "", result.state, result.build_args)
+
+    return scan_targets([seen(r) for r in order], seen(final), meta=meta, request=request)
 
 
 __all__ = ["Plan", "PlatformPlan", "SourceNotFoundError", "Step", "plan"]

@@ -29,6 +29,7 @@ from dockyard.graph import ops
 from dockyard.graph.definition import Graph, OpMeta, deserialize
 from dockyard.graph.walk import topological
 from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.image import PlatformImage
 from dockyard.oci.layer import LayerOptions
 from dockyard.platform import Platform
 from dockyard.registry.client import Client
@@ -105,7 +106,9 @@ def solve_graph(graph: Graph, request: SolveRequest, *, root: Path, client: Clie
             config=WorkerConfig(context_dir=request.context, secrets={s.id: s for s in request.secrets},
                                 ssh=request.ssh, layer_options=request.layer_options, no_cache=no_cache, root=root),
             imported=imported)
-        outcome = run_solver([r for r in roots if r is not None], worker, jobs=request.jobs, listener=listener)
+        stage_roots = _stage_roots(request, nodes)
+        outcome = run_solver([*(r for r in roots if r is not None), *stage_roots.values()], worker,
+                             jobs=request.jobs, listener=listener)
         records = cacheexport.collect(nodes.values(), outcome.results, cache=cache, content=content,
                                       imported=imported) if request.cache_to else ()
     finally:
@@ -118,21 +121,39 @@ def solve_graph(graph: Graph, request: SolveRequest, *, root: Path, client: Clie
         assert isinstance(result, FsResult)
         finals.append(result)
     inline_cache = any(c.kind == "inline" for c in request.cache_to)
-    manifests: dict[Platform, Descriptor] = {}
-    configs: dict[Platform, Descriptor] = {}
+    images: dict[Platform, PlatformImage] = {}
     recompressing = LayerOptions(compression=request.layer_options.compression, level=request.layer_options.level)
     for target, built in zip(request.targets, finals, strict=True):
         inline = {INLINE_FIELD: inline_field(records, built.layers)} if inline_cache else {}
         result = force_compression(content, built, recompressing) if request.force_compression else built
-        manifests[target.platform], configs[target.platform] = write_image(
+        images[target.platform] = write_image(
             content, target.config, result, platform=target.platform, created=request.created,
             oci=request.oci_mediatypes, extra=inline, annotations=target.annotations,
             descriptor_annotations=target.descriptor_annotations)
     caches = cacheexport.export(request.cache_to, records=records, finals=[r.layers for r in finals],
                        nodes=list(nodes.values()), root=root, content=content, client=client,
                        imported=imported, listener=listener)
-    return SolveReply(manifests=manifests, configs=configs, ran=len(outcome.ran), cached=len(outcome.cached),
-                      caches=caches)
+    stages: dict[Platform, list[tuple[str, tuple[Descriptor, ...]]]] = {}
+    for stage in request.stages:
+        top = outcome.results[stage_roots[stage.key].key] if stage.key is not None else FsResult(top=None)
+        assert isinstance(top, FsResult)
+        layers = tuple(Descriptor(media_type=layer.media_type, digest=layer.digest, size=layer.size)
+                       for layer in top.layers)
+        stages.setdefault(stage.platform, []).append((stage.name, layers))
+    return SolveReply(images=images, ran=len(outcome.ran), cached=len(outcome.cached), caches=caches,
+                      stages={p: tuple(found) for p, found in stages.items()})
+
+
+def _stage_roots(request: SolveRequest, nodes: Mapping[str, Node]) -> dict[str | None, Node]:
+    """The vertices of the stages an SBOM scans (each an ancestor of a root, so already in the graph)."""
+    out: dict[str | None, Node] = {}
+    for stage in request.stages:
+        if stage.key is None:
+            continue
+        if stage.key not in nodes:
+            raise BuildError(f"stage {stage.name} ({stage.platform}) to scan is not in the solve request's graph")
+        out[stage.key] = nodes[stage.key]
+    return out
 
 
 def direct_graph(roots: tuple[ops.State, ...], keys: Mapping[int, str]) -> Graph:

@@ -9,8 +9,9 @@ there; the :class:`SolveReply` names them. The client's assemble phase makes the
 
 :meth:`SolveRequest.portable` / :meth:`SolveRequest.from_portable` are the JSON a remote node
 receives, with the cache imports (registry only) and exports (as parts the client merges,
-:attr:`~dockyard.engine.cacheoptions.CacheExport.part`); ``context``, ``secrets`` and ``ssh``
-are not in it (a remote node syncs the context; see docs/remote-nodes.md for the rest).
+:attr:`~dockyard.engine.cacheoptions.CacheExport.part`); ``context``, ``secrets``, ``ssh`` and the
+SBOM's extra ``stages`` (attestations are made on one local node) are not in it (a remote node
+syncs the context; see docs/remote-nodes.md for the rest).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dockyard.engine.mounts import Secret
 from dockyard.graph.definition import Definition
 from dockyard.oci.config import ImageConfig
 from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.image import PlatformImage
 from dockyard.oci.layer import Compression, LayerOptions
 from dockyard.platform import Platform
 from dockyard.registry.client import Client
@@ -41,6 +43,16 @@ class PlatformTarget:
     config: ImageConfig
     annotations: Mapping[str, str] = field(default_factory=dict)
     descriptor_annotations: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StageTarget:
+    """A stage whose filesystem an SBOM describes too (``BUILDKIT_SBOM_SCAN_STAGE``): the node resolves
+    the op ``key`` (None: an empty stage) as another root and reports its layers, not an image."""
+
+    platform: Platform
+    name: str
+    key: str | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +73,7 @@ class SolveRequest:
     ssh: Mapping[str, str] = field(default_factory=dict)
     cache_from: tuple[CacheImport, ...] = ()
     cache_to: tuple[CacheExport, ...] = ()
+    stages: tuple[StageTarget, ...] = ()  # only with attestations, which are made on one local node
 
     @property
     def salt(self) -> str:
@@ -109,13 +122,14 @@ class SolveRequest:
 
 @dataclass(frozen=True)
 class SolveReply:
-    """Each target's image in the node's store: manifest (with platform) and config descriptors."""
+    """Each target's image in the node's store (its manifest descriptor carries the platform);
+    ``stages``: the layers (bottom first, blobs in the store) of each requested :class:`StageTarget`."""
 
-    manifests: dict[Platform, Descriptor]
-    configs: dict[Platform, Descriptor]
+    images: dict[Platform, PlatformImage]
     ran: int
     cached: int
     caches: Mapping[CacheExport, Descriptor] = field(default_factory=dict)  # each --cache-to's manifest
+    stages: Mapping[Platform, tuple[tuple[str, tuple[Descriptor, ...]], ...]] = field(default_factory=dict)
 
 
 @runtime_checkable

@@ -64,8 +64,8 @@ def _notices(progress: object) -> Callable[[str], None] | None:
 def inspect(ref: str, *, insecure: str | Sequence[str] = (), registry_ca: arguments.CaFiles | None = None,
             progress: Listener | None = None) -> Inspection:
     """What ``ref`` names: the top document (``raw`` bytes, as ``--raw`` prints them;
-    ``descriptor``, index ``entries``), each platform's image config (``configs``) and
-    attestations (``attested``): everything ``--format json`` prints.
+    ``descriptor``, index ``entries``), each platform's image (``images``: manifest and config)
+    and attestations (``attested``): everything ``--format json`` prints.
 
     ``insecure`` lists registries (``HOST[:PORT]``) reached over plain HTTP or unverified TLS;
     ``registry_ca`` adds CA files per registry host (``--registry-ca``); ``progress`` gets a

@@ -23,11 +23,12 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from dockyard.attest.options import AttestOptions
 from dockyard.attest.provenance import Invocation, Vcs, git_vcs
 from dockyard.attest.storage import attach
+from dockyard.dockerfile.sbomscan import ScanRequest
 from dockyard.engine.bases import ResolvedBase
 from dockyard.graph import ops
 from dockyard.graph.walk import topological
@@ -38,12 +39,25 @@ from dockyard.phases.result import BuildResult
 from dockyard.platform import Platform
 from dockyard.reference import Reference
 
+if TYPE_CHECKING:
+    from dockyard.selector import SourceTree as Tree
+
 
 @runtime_checkable
 class Attestor(Protocol):
     """Makes attestations for a build result and returns the result that carries them."""
 
     def attest(self, result: BuildResult) -> BuildResult: ...
+
+
+@runtime_checkable
+class DescribesStages(Protocol):
+    """An attestor whose SBOM describes more than the final image: the build also resolves the
+    stages ``sbom_scan`` selects (with the Dockerfile's BUILDKIT_SBOM_SCAN_* ARGs) and hands their
+    layers over in ``BuildResult.stages`` (None: nothing besides the final image)."""
+
+    @property
+    def sbom_scan(self) -> ScanRequest | None: ...
 
 
 def attest(result: BuildResult, attestors: Sequence[Attestor]) -> BuildResult:
@@ -73,6 +87,12 @@ class BuildAttestor:
     source_date_epoch: int | None = None
     oci: bool = True
     started: str = field(default_factory=_now)
+    context: Path | None = None  # the build context, catalogued when BUILDKIT_SBOM_SCAN_CONTEXT asks
+    ignore: tuple[str, ...] = ()  # its .dockerignore patterns
+
+    @property
+    def sbom_scan(self) -> ScanRequest | None:
+        return self.options.scan if self.options.sbom else None
 
     def attest(self, result: BuildResult) -> BuildResult:
         if not self.options.wanted:
@@ -88,17 +108,28 @@ class BuildAttestor:
             inv = replace(self.invocation, started="", finished="", invocation_id="")
             created = dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         bases: dict[Platform, list[ResolvedBase]] = {
-            p: _bases_of(result.graphs.get(p), result.bases) for p in result.manifests}
-        statements = maker.statements(result.content, manifests=result.manifests, options=self.options,
+            p: _bases_of(result.graphs.get(p), result.bases) for p in result.images}
+        statements = maker.statements(result.content, images=result.images, options=self.options,
                                       invocation=inv, bases=bases, roots=result.graphs, name=self.name,
-                                      created=created)
+                                      created=created, stages=result.stages,
+                                      context=self._context(result.sbom_context))
         kept = {}  # the assembled index's annotations (--annotation index:...) stay on the new index
         if mediatypes.is_index(result.descriptor.media_type):
             kept = dict(Index.from_bytes(read_document(result.content, result.descriptor),
                                          media_type=result.descriptor.media_type).annotations)
-        attached = attach(result.content, manifests=result.manifests, statements=statements,
+        manifests = {p: image.descriptor for p, image in result.images.items()}
+        attached = attach(result.content, manifests=manifests, statements=statements,
                           storage=self.options.storage, oci=self.oci, annotations=kept)
         return replace(result, descriptor=attached.top, referrers=(*result.referrers, *attached.referrers))
+
+
+    def _context(self, platforms: frozenset[Platform]) -> Mapping[Platform, Tree]:
+        if not platforms or self.context is None:
+            return {}
+        from dockyard.selector import PatternMatcher, SourceTree
+
+        tree = SourceTree(self.context, ignore=PatternMatcher(list(self.ignore)))
+        return dict.fromkeys(platforms, tree)
 
 
 def for_build(options: AttestOptions, *, context: Path, dockerfile: Path, build_args: Mapping[str, str],
@@ -120,5 +151,10 @@ def for_build(options: AttestOptions, *, context: Path, dockerfile: Path, build_
     invocation = Invocation(dockerfile_path=path, dockerfile=text, args=args, secret_ids=secret_ids,
                             ssh_ids=ssh_ids, vcs=git_vcs(context) if options.provenance else Vcs(),
                             reproducible=source_date_epoch is not None)
+    ignore: tuple[str, ...] = ()
+    if options.sbom:
+        from dockyard.dockerfile import dockerignore
+
+        ignore = tuple(dockerignore.load_for(context, dockerfile))
     return BuildAttestor(options=options, invocation=invocation, name=name, source_date_epoch=source_date_epoch,
-                         oci=oci)
+                         oci=oci, context=context, ignore=ignore)

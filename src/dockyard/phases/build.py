@@ -16,13 +16,14 @@ from pathlib import Path
 
 from dockyard import progress
 from dockyard.dockerfile.plan import Plan
+from dockyard.dockerfile.sbomscan import ScanRequest
 from dockyard.engine.bases import BaseImages
 from dockyard.engine.solve import LocalSolver
 from dockyard.engine.solverequest import Solver, SolveRequest
 from dockyard.errors import UsageError, filesystem_error
 from dockyard.graph.contenthash import StatCache
 from dockyard.phases.assemble import assemble
-from dockyard.phases.attest import Attestor, attest
+from dockyard.phases.attest import Attestor, DescribesStages, attest
 from dockyard.phases.gate import Gate, check
 from dockyard.phases.key import key_plan
 from dockyard.phases.plan import plan_build
@@ -47,13 +48,15 @@ def build(options: BuildOptions, *, client: Client | None = None, listener: prog
     client = given.for_build()  # each base tag resolved once in this build (the caller's build view, if given)
     try:
         bases = BaseImages(client, content)
-        the_plan, request = planned_request(options, root=root, bases=bases)
+        scan = next((a.sbom_scan for a in attestors if isinstance(a, DescribesStages) and a.sbom_scan), None)
+        the_plan, request = planned_request(options, root=root, bases=bases, sbom_scan=scan)
         reply = (node or LocalSolver(root, bases)).solve(request, client=client, listener=listener)
-        top = assemble(content, list(reply.manifests.values()), oci=options.oci_mediatypes,
+        top = assemble(content, [image.descriptor for image in reply.images.values()], oci=options.oci_mediatypes,
                        annotations=options.annotations.index)
-        result = BuildResult(descriptor=top, manifests=reply.manifests, configs=reply.configs, content=content,
+        result = BuildResult(descriptor=top, images=reply.images, content=content,
                              ran=reply.ran, cached=reply.cached, bases=tuple(bases.resolved()),
-                             graphs={pp.platform: pp.state for pp in the_plan.platforms})
+                             graphs={pp.platform: pp.state for pp in the_plan.platforms}, stages=reply.stages,
+                             sbom_context=frozenset(pp.platform for pp in the_plan.platforms if pp.sbom.context))
         result = attest(result, attestors)
         check(result, gates)
         return result
@@ -64,9 +67,10 @@ def build(options: BuildOptions, *, client: Client | None = None, listener: prog
             given.close()
 
 
-def planned_request(options: BuildOptions, *, root: Path, bases: BaseImages) -> tuple[Plan, SolveRequest]:
+def planned_request(options: BuildOptions, *, root: Path, bases: BaseImages,
+                    sbom_scan: ScanRequest | None = None) -> tuple[Plan, SolveRequest]:
     """The plan and key phases: ``options`` planned, and as a node's solve request."""
-    the_plan = plan_build(options, resolver=bases)
+    the_plan = plan_build(options, resolver=bases, sbom_scan=sbom_scan)
     if len(the_plan.platforms) == 1 and options.annotations.index:
         raise UsageError("index annotations not supported for single platform export",
                          hint="a one-platform result is a single manifest: use annotation-manifest. instead")

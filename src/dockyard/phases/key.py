@@ -36,6 +36,8 @@ class Keyed:
     no_cache: frozenset[str]
     # per platform, org.opencontainers.image.base.name/.digest; a platform built on scratch has none
     bases: Mapping[Platform, Mapping[str, str]] = field(default_factory=dict)
+    # per platform, the stages an SBOM describes too (name, key of the stage's last op; None: empty)
+    stages: Mapping[Platform, tuple[tuple[str, str | None], ...]] = field(default_factory=dict)
 
 
 def step_meta(the_plan: Plan) -> dict[int, OpMeta]:
@@ -77,8 +79,10 @@ def key_plan(the_plan: Plan, keys: CacheKeys, bases: BaseImages, *, no_cache_sta
             stage = meta[id(op)].stage if id(op) in meta else ""
             if no_cache_all or stage in no_cache_stages:
                 no_cache.add(key)
+    stages = {pp.platform: tuple((name, None if state is None else keys.key(state)) for name, state in pp.sbom.stages)
+              for pp in the_plan.platforms if pp.sbom.stages}
     return Keyed(definition=serialize(roots, keys, meta=meta), pins=pins, no_cache=frozenset(no_cache),
-                 bases=final_bases(the_plan, keys, pins))
+                 bases=final_bases(the_plan, keys, pins), stages=stages)
 
 
 def final_bases(the_plan: Plan, keys: CacheKeys, pins: Mapping[str, str]) -> dict[Platform, dict[str, str]]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from dockyard.engine.bases import ResolvedBase
 from dockyard.graph import ops
 from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.image import PlatformImage
 from dockyard.oci.manifest import Manifest
 from dockyard.platform import Platform
 from dockyard.store.content import ContentStore
@@ -15,7 +16,8 @@ from dockyard.store.content import ContentStore
 
 @dataclass(frozen=True)
 class BuildResult:
-    """The built image: ``descriptor`` is a manifest (one platform) or an index (several).
+    """The built image: ``descriptor`` is a manifest (one platform) or an index (several) over
+    ``images``, each platform's image (manifest and config) in build order.
 
     Every blob it names is in ``content``; ``ran`` and ``cached`` count the solved vertices.
     ``bases`` and ``graphs`` (what was built from what) are for the attest hook; ``referrers``
@@ -23,11 +25,13 @@ class BuildResult:
     """
 
     descriptor: Descriptor
-    manifests: dict[Platform, Descriptor]
-    configs: dict[Platform, Descriptor]
+    images: dict[Platform, PlatformImage]
     content: ContentStore
     ran: int
     cached: int
     bases: tuple[ResolvedBase, ...] = ()
     graphs: Mapping[Platform, ops.State] = field(default_factory=dict)
     referrers: tuple[Manifest, ...] = ()
+    # per platform, the layers of each other stage an SBOM describes too (BUILDKIT_SBOM_SCAN_STAGE)
+    stages: Mapping[Platform, tuple[tuple[str, tuple[Descriptor, ...]], ...]] = field(default_factory=dict)
+    sbom_context: frozenset[Platform] = frozenset()  # platforms whose SBOM describes the build context too

@@ -11,7 +11,7 @@ import os
 
 from dockyard.dockerfile.plan import Plan
 from dockyard.engine.image import created_at
-from dockyard.engine.solverequest import PlatformTarget, SolveRequest
+from dockyard.engine.solverequest import PlatformTarget, SolveRequest, StageTarget
 from dockyard.oci.layer import LayerOptions
 from dockyard.phases.key import Keyed
 from dockyard.phases.request import BuildOptions
@@ -35,4 +35,6 @@ def solve_request(options: BuildOptions, the_plan: Plan, keyed: Keyed) -> SolveR
         oci_mediatypes=options.oci_mediatypes, force_compression=options.force_compression,
         created=created_at(options.source_date_epoch),
         jobs=options.jobs or os.cpu_count() or 1, context=options.context, secrets=options.secrets,
-        ssh=options.ssh, cache_from=options.cache_from, cache_to=options.cache_to)
+        ssh=options.ssh, cache_from=options.cache_from, cache_to=options.cache_to,
+        stages=tuple(StageTarget(platform, name, key) for platform, found in keyed.stages.items()
+                     for name, key in found))

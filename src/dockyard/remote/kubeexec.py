@@ -15,8 +15,8 @@ import os
 import sys
 import threading
 
+from dockyard.builders.kubeapi import _client, load_config
 from dockyard.errors import DockyardError
-from dockyard.remote.kubeapi import _client, load_config
 
 COMMAND = ["dockyard", "node", "serve", "--stdio"]
 

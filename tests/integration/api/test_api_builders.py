@@ -78,6 +78,8 @@ def test_du_and_prune_measure_and_empty_a_real_build_cache(busybox_base: str, re
     ctx.mkdir()
     (ctx / "Dockerfile").write_text(f"FROM {busybox_base}\nRUN head -c 300000 /dev/urandom > /noise\n")
     dockyard.build(ctx, platforms="linux/amd64", builder="cachey")
+    booted = dockyard.builders.inspect("cachey", bootstrap=True).nodes[0]  # probes the platform again
+    assert booted.status == "running" and "linux/amd64" in booted.verified and booted.version
 
     usage = dockyard.builders.du(builder="cachey")
     assert usage.builder == "cachey"

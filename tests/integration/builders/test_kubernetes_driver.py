@@ -75,7 +75,7 @@ def test_a_build_runs_in_a_pod_of_the_nodes_deployment(fake_api: FakeApiServer, 
 
 def test_the_api_refusing_an_object_is_a_one_line_node_error(fake_api: FakeApiServer) -> None:
     from dockyard.builders.kube import KubeOptions, deployment
-    from dockyard.remote.kubeapi import Api
+    from dockyard.builders.kubeapi import Api
 
     bad = deployment(KubeOptions(namespace="ci"), builder="b", node="n")
     bad["spec"]["selector"]["matchLabels"] = {"app": "other"}

@@ -255,6 +255,15 @@ def test_bad_builder_values_are_one_line_errors_with_hints() -> None:
     with pytest.raises(dockyard.UsageError, match="no builder 'nope' found") as info:
         dockyard.builders.inspect("nope")
     assert info.value.hint and "dockyard create" in info.value.hint
+    with pytest.raises(dockyard.UsageError, match="invalid placement 'nearby'") as info:
+        dockyard.builders.create(name="p", placement="nearby")
+    assert info.value.hint
+    with pytest.raises(dockyard.UsageError, match="unknown driver 'podman'") as info:
+        dockyard.builders.create(name="p", driver="podman")
+    assert info.value.hint
+    with pytest.raises(dockyard.UsageError, match="--append needs --name"):
+        dockyard.builders.create("ssh://b@127.0.0.1", append=True)
+    assert [b.name for b in dockyard.builders.ls()] == ["default"]  # nothing was stored
 
 
 def _dotted(node: ast.expr) -> list[str] | None:

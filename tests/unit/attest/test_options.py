@@ -7,6 +7,7 @@ import pytest
 from dockyard.attest.options import AttestOptions, parse
 from dockyard.attest.provenance import Mode
 from dockyard.attest.storage import Storage
+from dockyard.dockerfile.sbomscan import ScanRequest
 from dockyard.errors import UsageError
 
 
@@ -28,6 +29,14 @@ def test_specs(attest: tuple[str, ...], provenance: str | None, sbom: str | None
     assert parse(attest, provenance=provenance, sbom=sbom) == want
 
 
+def test_scan_stage_and_context_as_buildx_csv() -> None:
+    assert parse(("type=sbom",)).scan == ScanRequest()
+    assert parse(("type=sbom,scan-stage=true",)).scan == ScanRequest(stage="true")
+    assert parse(('type=sbom,"scan-stage=build,deps",scan-context=false',)).scan == ScanRequest(
+        stage="build,deps", context="false")
+    assert parse(("type=sbom,scan-stage=true",), sbom="scan-stage=false").scan.stage == "false"  # later wins
+
+
 def test_storage() -> None:
     assert parse(("type=sbom",), storage="referrers").storage is Storage.REFERRERS
     with pytest.raises(UsageError, match="invalid --attest-storage 'tags'"):
@@ -36,7 +45,8 @@ def test_storage() -> None:
 
 @pytest.mark.parametrize(("spec", "message"), [
     ("type=sbom,generator=docker/buildkit-syft-scanner", "generator is not supported"),
-    ("type=sbom,scan-stage=true", "scan-stage is not supported"),
+    ("type=sbom,scan-stage=", "scan-stage needs a value"),
+    ("type=sbom,scan-context=", "scan-context needs a value"),
     ("type=provenance,mode=full", "invalid provenance mode 'full'"),
     ("type=provenance,version=v0.2", "only SLSA provenance v1"),
     ("type=vex", "type must be provenance or sbom"),

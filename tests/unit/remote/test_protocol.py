@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from dockyard import __version__
+from dockyard.builders.protocol import contextsync
+from dockyard.builders.protocol.frames import CHUNK, MAX_FRAME, Channel
+from dockyard.builders.protocol.session import Session
 from dockyard.errors import NodeError
 from dockyard.graph.contenthash import StatCache
-from dockyard.remote import contextsync
-from dockyard.remote.frames import CHUNK, MAX_FRAME, Channel
-from dockyard.remote.session import Session
 
 SERVE = [sys.executable, "-m", "dockyard", "node", "serve", "--stdio"]
 

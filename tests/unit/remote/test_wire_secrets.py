@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from dockyard.builders.protocol import wire
 from dockyard.engine.bases import BaseImages
 from dockyard.engine.mounts import Secret
 from dockyard.engine.solverequest import SolveRequest
@@ -16,7 +17,6 @@ from dockyard.phases.build import planned_request
 from dockyard.phases.request import BuildOptions
 from dockyard.platform import Platform
 from dockyard.registry.client import Client
-from dockyard.remote import wire
 from dockyard.store.content import ContentStore
 
 

@@ -8,14 +8,18 @@ RPM is read from the sqlite rpmdb only (see :mod:`.rpm`).
 from __future__ import annotations
 
 import tarfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from dockyard.attest.catalog import apk, dpkg, golang, npm, osrelease, python, rpm
 from dockyard.attest.catalog.osrelease import OsRelease
-from dockyard.attest.imagefs import LayerOpener, Reader, read_all, read_files
+from dockyard.attest.imagefs import Chooser, LayerOpener, Reader, read_all, read_files, read_tree
 from dockyard.attest.packages import Package
+
+if TYPE_CHECKING:
+    from dockyard.selector import SourceTree
 
 CATALOGERS: tuple[ModuleType, ...] = (dpkg, apk, rpm, python, npm, golang)
 _OS_RELEASE = -1
@@ -31,6 +35,16 @@ class Catalog:
 
 def catalog(layers: Iterable[LayerOpener]) -> Catalog:
     """Read the packages of the image whose layers (bottom first) ``layers`` opens."""
+    return catalog_files(lambda choose: read_files(layers, choose))
+
+
+def catalog_tree(tree: SourceTree) -> Catalog:
+    """Read the packages of a directory as the build sees it (the build context, BUILDKIT_SBOM_SCAN_CONTEXT)."""
+    return catalog_files(lambda choose: read_tree(tree, choose))
+
+
+def catalog_files(read: Callable[[Chooser[bytes]], dict[str, bytes]]) -> Catalog:
+    """Read the packages from the files ``read`` hands over (a merged image, or a directory)."""
     owner: dict[str, int] = {}
 
     def choose(path: str, info: tarfile.TarInfo) -> Reader[bytes] | None:
@@ -44,7 +58,7 @@ def catalog(layers: Iterable[LayerOpener]) -> Catalog:
                 return reader
         return None
 
-    files = read_files(layers, choose)
+    files = read(choose)
     release = osrelease.find({p: d for p, d in files.items() if owner.get(p) == _OS_RELEASE})
     found: dict[tuple[str, str], Package] = {}
     for number, cataloger in enumerate(CATALOGERS):

@@ -18,15 +18,15 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from dockyard import __version__, errors, progress
+from dockyard.builders.protocol import agents, contextsync, wire
+from dockyard.builders.protocol.agents import ClientAgents
+from dockyard.builders.protocol.frames import PROTOCOL, Channel, Message
 from dockyard.builders.records import BootRecord
 from dockyard.engine.solverequest import SolveRequest
 from dockyard.errors import DockyardError, NodeError
 from dockyard.oci.descriptor import Descriptor
 from dockyard.platform import Platform
 from dockyard.registry.keychain import Keychain
-from dockyard.remote import agents, contextsync, wire
-from dockyard.remote.agents import ClientAgents
-from dockyard.remote.frames import PROTOCOL, Channel, Message
 from dockyard.store.content import ContentStore
 
 # Errors a node may report that mean "this node cannot do it", not "the build is wrong".

@@ -15,13 +15,13 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from dockyard.builders.protocol.frames import MAX_FRAME, Message
 from dockyard.builders.records import boot_from_json, boot_to_json
 from dockyard.engine.mounts import Secret
 from dockyard.engine.solverequest import SolveRequest
 from dockyard.errors import NodeError, UsageError
 from dockyard.graph import ops
 from dockyard.graph.definition import deserialize
-from dockyard.remote.frames import MAX_FRAME, Message
 
 MAX_SECRETS = MAX_FRAME // 4  # base64 and the rest of the frame must fit in one frame
 

@@ -21,8 +21,8 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
+from dockyard.builders.protocol.frames import Channel, Message
 from dockyard.errors import NodeError
-from dockyard.remote.frames import Channel, Message
 from dockyard.store.tmpfs import private_tmpfs
 
 KINDS = frozenset({"agent-open", "agent-data", "agent-close"})
