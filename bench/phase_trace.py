@@ -1,0 +1,88 @@
+"""Where a build's wall time goes, phase by phase: ``dockyard build`` run with timers wrapped around
+the functions that do the work (imports, plan and key, each step's snapshot, runtime, layer).
+
+    .venv/bin/python bench/phase_trace.py build --progress quiet --no-cache --platform linux/amd64 CONTEXT
+
+Takes the arguments of ``python -m dockyard`` and prints, after the build, the total time spent in
+each wrapped function, the number of calls and the time per call (nested phases are indented:
+their time is part of the phase above). Not a test and not a product option: it reaches into
+private functions and measures the local node only; the timers cost microseconds per call.
+
+Measured here (2 cores, a quiet moment, 20 ``RUN true`` steps on the busybox base): 25.9 ms per
+step in the worker, of which 22.4 ms is runc running and 0.7 ms starting it; ours is ~3 ms
+(snapshot prepare 0.7, overlay mount 0.7, commit 0.4, empty layer 0.2, cache record 0.3); the
+whole build 0.75-0.79 s against 0.51-0.56 s for 20 bare ``runc run``. A COPY of 50,000 files:
+plan + key 0.66 s (the context checksum: selection walk and stat), the COPY 1.13 s (selection
+0.33, listing the entries 0.34, writing the layer 0.45), 2.1-2.4 s in all against 0.32 s for
+``tar -cf - files | cat``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+STARTED = time.perf_counter()
+TOTALS: dict[str, float] = collections.defaultdict(float)
+CALLS: collections.Counter[str] = collections.Counter()
+
+
+def _wrap(owner: Any, name: str, label: str) -> None:
+    original: Callable[..., Any] = getattr(owner, name)
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            TOTALS[label] += time.perf_counter() - start
+            CALLS[label] += 1
+
+    setattr(owner, name, timed)
+
+
+def _report() -> None:
+    print(f"wall {time.perf_counter() - STARTED:.3f} s (imports included: {IMPORTED - STARTED:.3f} s)",
+          file=sys.stderr)
+    for label, seconds in TOTALS.items():
+        count = CALLS[label]
+        print(f"{label:<34} {seconds * 1000:9.1f} ms  calls {count:5d}  per call {seconds * 1000 / count:7.2f} ms",
+              file=sys.stderr)
+
+
+from dockyard.cli.main import main  # noqa: E402 - after the clock starts: imports are part of the trace
+from dockyard.engine import copylayer, worker  # noqa: E402
+from dockyard.executor import runc  # noqa: E402
+from dockyard.phases import build, key  # noqa: E402
+from dockyard.store import cache, snapshots  # noqa: E402
+
+IMPORTED = time.perf_counter()
+# order: the report lists phases in this order, nested ones indented under theirs
+_wrap(build, "planned_request", "plan + key")
+_wrap(key, "key_plan", "  key (context checksums)")
+_wrap(worker.OpWorker, "_exec", "RUN step")
+_wrap(snapshots.Snapshotter, "prepare", "  snapshot prepare")
+_wrap(snapshots.Active, "mount", "  overlay mount")
+_wrap(runc.RuncExecutor, "run", "  executor run")
+_wrap(subprocess.Popen, "__init__", "    runtime start (fork+exec)")
+_wrap(runc, "_pump", "    runtime until exit")
+_wrap(snapshots.Active, "commit", "  commit (unmount, rename)")
+_wrap(worker.OpWorker, "_layer", "  layer of the diff")
+_wrap(worker.OpWorker, "_copy", "COPY step")
+_wrap(copylayer, "layer_entries", "  entries from the context")
+_wrap(worker, "make_layer_of", "  layer written from the context")
+_wrap(copylayer, "select", "    selection (walk, stat)")
+_wrap(cache.CacheDB, "put", "cache record")
+atexit.register(_report)
+
+if __name__ == "__main__":
+    sys.argv = ["dockyard", *sys.argv[1:]]
+    main()
