@@ -307,12 +307,12 @@ class _Farm:
             self.content.ingest_bytes(manifest_bytes, expected=desc.digest)
             image = Manifest.from_bytes(manifest_bytes, media_type=desc.media_type)
             self.content.ingest_bytes(str(images[0]["config_bytes"]).encode(), expected=image.config.digest)
-            for cache in reply.get("caches") or []:
+            if self.fetch_blobs:
+                session.fetch(image.layers, self.content)
+            for cache in reply.get("caches") or []:  # last: a node lost before this adds no part
                 part = self.requests[platform].cache_to[int(cache["target"])]
                 config = CacheConfig.from_bytes(str(cache["config_bytes"]).encode())
                 self._add_cache_part(part, (platform,), config, lambda layers: session.fetch(layers, self.content))
-            if self.fetch_blobs:
-                session.fetch(image.layers, self.content)
             return desc, image.config, (int(reply.get("ran", 0)), int(reply.get("cached", 0))), emulated
         finally:
             with self.lock:
