@@ -111,6 +111,7 @@ def run_build(call: BuildCall, *, listener: progress.Listener | None = None, rep
         import dataclasses
 
         client = shared.for_build()  # the check, the build and the push see each base tag resolved once
+        client.connect_early(t.reference.api_host for t in targets)  # the push registries, during the build
         if with_client is not None:
             with_client(client)
         ok = False
@@ -139,7 +140,7 @@ def run_build(call: BuildCall, *, listener: progress.Listener | None = None, rep
 
         say(f"automatic GC: removed {removed} cache records ({human(freed)})")
     return BuildOutcome(digest=str(result.descriptor.digest), descriptor=result.descriptor,
-                        platforms=tuple(str(p) for p in result.manifests), metadata=delivered.metadata,
+                        platforms=tuple(str(p) for p in result.images), metadata=delivered.metadata,
                         pushed=delivered.pushed, result=result)
 
 

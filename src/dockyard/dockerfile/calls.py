@@ -10,12 +10,11 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dockyard.dockerfile import dockerignore
 from dockyard.dockerfile import instructions as ins
 from dockyard.dockerfile.args import PLATFORM_ARGS
-from dockyard.dockerfile.lint import RULE_DESCRIPTIONS, BaseConfig, check
 from dockyard.dockerfile.plan import Plan
 from dockyard.dockerfile.resolver import ImageResolver
 from dockyard.dockerfile.shell import ExpansionError, expand
@@ -26,6 +25,9 @@ from dockyard.graph.cachekey import CacheKeys
 from dockyard.oci.config import ImageConfig
 from dockyard.platform import Platform
 from dockyard.selector.patterns import PatternMatcher
+
+if TYPE_CHECKING:  # the check rules load for --call=check and real builds, not for --dry-run or outline
+    from dockyard.dockerfile.lint import BaseConfig
 
 
 def _from_references(df: Dockerfile, labels: tuple[str, ...]) -> set[str]:
@@ -163,6 +165,8 @@ def lint(df: Dockerfile, *, base_config: BaseConfig | None = None, ignore: Patte
     """BuildKit's lint subrequest (frontend/subrequests/lint ``LintResults``): warnings with rule, description,
     url, detail and location, and the source they point into; ``error`` (not in the JSON) is True when the
     check directive asks to fail on them."""
+    from dockyard.dockerfile.lint import RULE_DESCRIPTIONS, check
+
     findings, config = check(df, base_config=base_config, ignore=ignore, build_args=build_args)
     warnings = [_omit_empty({"ruleName": f.rule, "description": RULE_DESCRIPTIONS.get(f.rule, ""), "url": f.url,
                              "detail": f.message, "location": _location(f.line)}) for f in findings]
@@ -231,6 +235,8 @@ def build_warnings(dockerfile: Path, context: Path, *, resolver: ImageResolver |
     """What buildx prints after a build for the Dockerfile's check findings (none: no lines), and
     with ``# check=error=true`` the error that stops the build before it runs: BuildKit's "lint
     violation found for rules: ..." (linter.go ``Linter.Error``)."""
+    from dockyard.dockerfile.lint import check
+
     df = load(parse_path(dockerfile))
     findings, config = check(df, base_config=readable(resolver) if resolver is not None else None,
                              ignore=PatternMatcher(dockerignore.load_for(context, dockerfile)), build_args=build_args)

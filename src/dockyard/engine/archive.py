@@ -34,7 +34,6 @@ import zlib
 from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, BinaryIO, cast
 
-import zstandard
 from isal import igzip_threaded
 from isal.igzip_lib import IsalError
 
@@ -47,11 +46,22 @@ if TYPE_CHECKING:
     from dockyard.engine.copier import CopyCounts
 
 _CHUNK = 1 << 20
-# what a corrupt compressed stream raises: BuildKit's detection (a decompressed first tar header)
-# then says "not an archive" and ADD copies the file as it is
-_CORRUPT: tuple[type[Exception], ...] = (tarfile.TarError, EOFError, lzma.LZMAError, zstandard.ZstdError,
-                                         cast("type[Exception]", IsalError), zlib.error)
-_NOT_AN_ARCHIVE: tuple[type[Exception], ...] = (*_CORRUPT, OSError, ValueError)
+
+
+def _corrupt() -> tuple[type[Exception], ...]:
+    """What a corrupt compressed stream raises: BuildKit's detection (a decompressed first tar
+    header) then says "not an archive" and ADD copies the file as it is. Called in ``except``
+    clauses, so zstandard (~10-25 ms to import) loads only when an archive step fails, not with
+    every build that imports the COPY machinery."""
+    import zstandard
+
+    return (tarfile.TarError, EOFError, lzma.LZMAError, zstandard.ZstdError, cast("type[Exception]", IsalError),
+            zlib.error)
+
+
+def _not_an_archive() -> tuple[type[Exception], ...]:
+    return (*_corrupt(), OSError, ValueError)
+
 # isal ships no type hints; this is the one shape it is called with.
 _igzip_open = cast("Callable[..., IO[bytes]]", igzip_threaded.open)
 _XATTR = "SCHILY.xattr."
@@ -65,6 +75,8 @@ def _decompressor(head: bytes, raw: BinaryIO) -> IO[bytes]:
     if head.startswith(b"\xfd7zXZ\x00"):
         return lzma.LZMAFile(raw, mode="rb")
     if head.startswith(b"\x28\xb5\x2f\xfd"):
+        import zstandard
+
         return cast("IO[bytes]", zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True))
     return raw
 
@@ -101,7 +113,7 @@ def is_archive(path: bytes) -> bool:
     try:
         with _open(path) as stream, _tar(stream) as tar:
             return tar.next() is not None
-    except _NOT_AN_ARCHIVE:
+    except _not_an_archive():
         return False
 
 
@@ -110,7 +122,7 @@ def extract(path: bytes, dest: bytes, *, chown: tuple[int, int] | None, counts: 
     try:
         with _open(path) as stream, _tar(stream) as tar:
             _Extractor(dest, chown, counts).run(tar)
-    except _CORRUPT as exc:
+    except _corrupt() as exc:
         raise BuildError(f"ADD failed: cannot extract {os.fsdecode(os.path.basename(path))}: {exc}") from exc
 
 

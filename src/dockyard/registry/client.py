@@ -12,11 +12,11 @@ index by digest, then the tags. A failure raises before the first tag is written
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -25,6 +25,7 @@ from dockyard.errors import RegistryError, StoreError
 from dockyard.oci import mediatypes
 from dockyard.oci.config import ImageConfig
 from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.image import PlatformImage
 from dockyard.oci.index import Index
 from dockyard.oci.manifest import Manifest
 from dockyard.oci.source import ContentSource, walk
@@ -43,17 +44,6 @@ if TYPE_CHECKING:
     from dockyard.registry.transport import Session
 
 Progress = Callable[[str, Descriptor], None]  # (status, descriptor): "exists", "mounted", "uploaded", "pulled", ...
-
-
-@dataclass(frozen=True)
-class PulledImage:
-    """One platform's image, now in the content store."""
-
-    reference: Reference
-    descriptor: Descriptor  # the platform manifest (with its platform set)
-    index: Descriptor | None  # the index it was chosen from, if the reference named one
-    manifest: Manifest
-    config: ImageConfig
 
 
 def as_reference(ref: Reference | str) -> Reference:
@@ -86,6 +76,7 @@ class Client:
         self.on_wait = on_wait
         self.watch = Watch()
         self._owner = True  # False in a for_build view: the sessions are the client's to close
+        self._closed = threading.Event()  # shared with for_build views, which may still ping
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
         self._known: dict[Digest, set[tuple[str, str]]] = {}
@@ -120,6 +111,7 @@ class Client:
         if not self._owner:
             return
         with self._lock:
+            self._closed.set()
             for session in self._sessions.values():
                 session.close()
             self._sessions.clear()
@@ -133,6 +125,20 @@ class Client:
                 self._sessions[host] = Session(host, hosts=self.hosts, keychain=self.keychain,
                                                options=self.transport, watch=self.watch)
             return self._sessions[host]
+
+    def connect_early(self, hosts: Iterable[str]) -> None:
+        """Ping these registry hosts in the background while the caller does other work (a build
+        before its push): the scheme, the auth challenge and a kept-alive connection are ready when
+        the first real request goes out. A failure is kept by the session and raised by that first
+        request, as it would have been without this."""
+        for host in sorted(set(hosts)):
+            threading.Thread(target=self._ping_quietly, args=(host,), name=f"ping {host}", daemon=True).start()
+
+    def _ping_quietly(self, host: str) -> None:
+        if self._closed.is_set():
+            return
+        with contextlib.suppress(Exception):  # kept by the session (its ping error) for the first request
+            self.session(host).ping()
 
     def _note(self, status: str, desc: Descriptor) -> None:
         if self.progress is not None:
@@ -244,7 +250,7 @@ class Client:
         self._note("pulled", desc)
 
     def pull(self, ref: Reference | str, *, platform: Platform | None = None,
-             store: ContentStore | None = None, layers: bool = True) -> PulledImage:
+             store: ContentStore | None = None, layers: bool = True) -> PlatformImage:
         """Pull one platform's image (manifest, config, layers) into ``store`` (default: the shared one).
 
         A tag naming an index resolves to the entry for ``platform`` (default: this host's).
@@ -270,12 +276,13 @@ class Client:
         self._run_all([partial(self.fetch_blob, ref, d, store) for d in parts])
         self.remember(ref, [manifest.config.digest, *(d.digest for d in manifest.layers)])
         config = ImageConfig.from_bytes(store.read_bytes(manifest.config.digest))
-        desc = chosen.descriptor if chosen.descriptor.platform else chosen.descriptor.with_platform(config.platform)
-        return PulledImage(ref, desc, index_desc, manifest, config)
+        return PlatformImage.of(chosen.descriptor, manifest, config, index=index_desc)
 
-    def fetch_layers(self, image: PulledImage, store: ContentStore) -> None:
-        """The layer blobs of ``image`` (pulled with ``layers=False``) into ``store``, those missing only."""
-        self._run_all([partial(self.fetch_blob, image.reference, d, store) for d in image.manifest.layers])
+    def fetch_layers(self, ref: Reference | str, image: PlatformImage, store: ContentStore) -> None:
+        """The layer blobs of ``image`` (pulled from ``ref`` with ``layers=False``) into ``store``, those
+        missing only."""
+        ref = as_reference(ref)
+        self._run_all([partial(self.fetch_blob, ref, d, store) for d in image.layers])
 
     def pull_all(self, ref: Reference | str, *, store: ContentStore | None = None,
                  blobs_too: bool = True) -> Descriptor:
@@ -321,7 +328,9 @@ class Client:
         data, children, layers = walk(source, desc)
         with self.watch.deadline(self.push_timeout, f"push to {target.registry}/{target.repository}"), \
                 reporting(self.watch, self.on_wait):
-            self._run_all([partial(self._push_blob, session, target, d, source) for d in layers.values()])
+            # largest first, every platform's blobs in one pool: the big layer never starts last, alone
+            biggest_first = sorted(layers.values(), key=lambda d: d.size, reverse=True)
+            self._run_all([partial(self._push_blob, session, target, d, source) for d in biggest_first])
             if mediatypes.is_index(desc.media_type):
                 self._run_all([partial(self._put, session, target, c, b) for c, b in children])
             self._put(session, target, desc, data)

@@ -32,19 +32,23 @@ from dockyard.builders.protocol import contextsync
 from dockyard.builders.ssh import SshNode
 from dockyard.digest import Digest
 from dockyard.dockerfile import dockerignore
+from dockyard.dockerfile.sbomscan import ScanRequest
 from dockyard.engine import cacheexport
-from dockyard.engine.bases import BaseImages
+from dockyard.engine.bases import BaseImages, ResolvedBase
 from dockyard.engine.cachemanifest import CacheConfig
 from dockyard.engine.cacheoptions import CacheExport
 from dockyard.engine.solverequest import SolveReply, SolveRequest
 from dockyard.errors import NodeError, NotBuiltError, UsageError
+from dockyard.graph import ops
 from dockyard.graph.contenthash import StatCache
 from dockyard.oci.annotations import ExportAnnotations
+from dockyard.oci.config import ImageConfig
 from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.image import PlatformImage
 from dockyard.oci.manifest import Manifest
 from dockyard.oci.source import read_document
 from dockyard.phases.assemble import assemble
-from dockyard.phases.attest import Attestor
+from dockyard.phases.attest import Attestor, DescribesStages, attest
 from dockyard.phases.build import build, planned_request
 from dockyard.phases.request import BuildOptions
 from dockyard.phases.result import BuildResult
@@ -99,14 +103,12 @@ def build_on_nodes(builder: Builder, options: BuildOptions, *, placement: Placem
         result = build(dataclasses.replace(options, root=node.store_root()), client=client, listener=listener,
                        node=node, attestors=attestors)
         return FarmResult(result, placed)
-    if attestors:
-        raise NotBuiltError("attestations (--attest, --sbom, --provenance) are not made for builds spread over "
-                            "several nodes yet", hint="build on one local node meanwhile")
     if any(c.kind == "local" for c in options.cache_from):
         raise UsageError("--cache-from type=local cannot be read by a builder's remote nodes (it is a directory "
                          "on this machine)", hint="export the cache with type=registry and import it from there")
-    farm = _Farm(builder, options, push=push, fetch_blobs=fetch_blobs, client=client, listener=listener, say=say,
-                 placement=policy)
+    # an SBOM reads every platform's layers: they come back from the nodes to the client's store
+    farm = _Farm(builder, options, push=push, fetch_blobs=fetch_blobs or bool(attestors), client=client,
+                 listener=listener, say=say, placement=policy, attestors=attestors)
     return farm.run(plans)
 
 
@@ -119,7 +121,8 @@ def _announce(say: Say, placed: dict[Platform, Placed]) -> None:
 
 class _Farm:
     def __init__(self, builder: Builder, options: BuildOptions, *, push: Sequence[Reference], fetch_blobs: bool,
-                 client: Client, listener: progress.Listener | None, say: Say, placement: Placement) -> None:
+                 client: Client, listener: progress.Listener | None, say: Say, placement: Placement,
+                 attestors: Sequence[Attestor] = ()) -> None:
         self.builder = builder
         self.placement = placement
         self.cancelled = threading.Event()  # Ctrl-C or another platform failed: rotate no further
@@ -137,11 +140,17 @@ class _Farm:
         # each --cache-to target's parts: (position of the platform in the build, platform, records)
         self.cache_parts: dict[CacheExport, list[tuple[int, str, CacheConfig]]] = {}
         self.order: list[Platform] = []
+        # what the attest phase reads (phases/result.py): collected from every node's share
+        self.attestors = tuple(attestors)
+        self.scan = next((a.sbom_scan for a in attestors if isinstance(a, DescribesStages) and a.sbom_scan), None)
+        self.graphs: dict[Platform, ops.State] = {}
+        self.bases: dict[tuple[str, Platform], ResolvedBase] = {}
+        self.stages: dict[Platform, tuple[tuple[str, tuple[Descriptor, ...]], ...]] = {}
+        self.sbom_context: set[Platform] = set()
 
     def run(self, plans: dict[Platform, list[tuple[AnyNode, bool]]]) -> FarmResult:
         self.order = list(plans)
-        manifests: dict[Platform, Descriptor] = {}
-        configs: dict[Platform, Descriptor] = {}
+        images: dict[Platform, PlatformImage] = {}
         placed: dict[Platform, Placed] = {}
         ran = cached = 0
         local_group = {p: c for p, c in plans.items() if isinstance(c[0][0], LocalNode)}
@@ -153,13 +162,13 @@ class _Farm:
                 if local_group:
                     local = self._local(local_group)
                     for p in local_group:
-                        manifests[p], configs[p] = local.manifests[p], local.configs[p]
+                        images[p] = local.images[p]
                         node = local_group[p][0]
                         placed[p] = Placed(node[0].name, node[0].endpoint, node[1])
                     ran, cached = local.ran, local.cached
                 for future, platform in futures.items():
-                    manifest, config, where, counts = future.result()
-                    manifests[platform], configs[platform], placed[platform] = manifest, config, where
+                    image, where, counts = future.result()
+                    images[platform], placed[platform] = image, where
                     ran, cached = ran + counts[0], cached + counts[1]
             except BaseException:
                 self.cancelled.set()
@@ -169,11 +178,13 @@ class _Farm:
                 raise
         order = list(plans)
         self._export_cache()
-        top = assemble(self.content, [manifests[p] for p in order], oci=self.options.oci_mediatypes,
+        top = assemble(self.content, [images[p].descriptor for p in order], oci=self.options.oci_mediatypes,
                        annotations=self.options.annotations.index)
-        result = BuildResult(descriptor=top, manifests={p: manifests[p] for p in order},
-                             configs={p: configs[p] for p in order}, content=self.content, ran=ran, cached=cached)
-        return FarmResult(result, {p: placed[p] for p in order})
+        result = BuildResult(descriptor=top, images={p: images[p] for p in order}, content=self.content, ran=ran,
+                             cached=cached,
+                             bases=tuple(self.bases.values()), graphs={p: self.graphs[p] for p in order},
+                             stages=self.stages, sbom_context=frozenset(self.sbom_context))
+        return FarmResult(attest(result, self.attestors), {p: placed[p] for p in order})
 
     # -- this machine ----------------------------------------------------------------------
     def _local(self, plans: dict[Platform, list[tuple[AnyNode, bool]]]) -> BuildResult:
@@ -183,17 +194,25 @@ class _Farm:
             self._say_placed(p, node.name, node.endpoint, c[0][1])
         solver = _Replying(node)
         result = build(self._share(tuple(plans), root=node.store_root()), client=self.client, listener=self.listener,
-                       node=solver)
+                       node=solver, attestors=(_ScanOnly(self.scan),) if self.scan else ())
         assert solver.reply is not None
         source = ContentStore(node.store_root() / "content")
         for part, manifest in solver.reply.caches.items():
             config = CacheConfig.from_bytes(source.read_bytes(_cache_config_digest(source, manifest)))
             self._add_cache_part(part, tuple(plans), config,
                                  lambda layers: _copy_blobs(source, self.content, layers))
-        for manifest in result.manifests.values():
-            _copy_image(result.content, self.content, manifest)
+        with self.lock:
+            self.graphs.update(result.graphs)
+            self.bases.update({(b.ref, b.platform): b for b in result.bases})
+            self.sbom_context.update(result.sbom_context)
+            self.stages.update(result.stages)
+        for stages in result.stages.values():
+            for _name, layers in stages:
+                _copy_blobs(result.content, self.content, layers)
+        for image in result.images.values():
+            _copy_image(result.content, self.content, image.descriptor)
             for target in self.push:
-                self.client.push(Reference.parse(target.name, default_tag=None), manifest, result.content)
+                self.client.push(Reference.parse(target.name, default_tag=None), image.descriptor, result.content)
         return result
 
     def _share(self, platforms: tuple[Platform, ...], *, root: Path) -> BuildOptions:
@@ -230,19 +249,19 @@ class _Farm:
 
     # -- remote nodes ----------------------------------------------------------------------
     def _remote(self, platform: Platform, plan: list[tuple[AnyNode, bool]]
-                ) -> tuple[Descriptor, Descriptor, Placed, tuple[int, int]]:
+                ) -> tuple[PlatformImage, Placed, tuple[int, int]]:
         """Try the platform's candidates in order; a local one (after dead remote ones) builds in-process."""
         reasons: list[str] = []
         label = platform_label(platform)
         for i, (node, planned_emulated) in enumerate(plan):
             if isinstance(node, LocalNode):
                 local = self._local({platform: [(node, planned_emulated)]})
-                return (local.manifests[platform], local.configs[platform],
-                        Placed(node.name, node.endpoint, planned_emulated, tuple(reasons)), (local.ran, local.cached))
+                return (local.images[platform], Placed(node.name, node.endpoint, planned_emulated, tuple(reasons)),
+                        (local.ran, local.cached))
             if self.cancelled.is_set():
                 break
             try:
-                manifest, config, counts, emulated = self._on(node, platform)
+                image, counts, emulated = self._on(node, platform)
             except NodeError as exc:
                 if self.cancelled.is_set():
                     raise
@@ -252,11 +271,11 @@ class _Farm:
                          + ("trying the next node" if i + 1 < len(plan) else "no node left"))
                 continue
             self._say_placed(platform, node.name, node.endpoint, emulated)
-            return manifest, config, Placed(node.name, node.endpoint, emulated, tuple(reasons)), counts
+            return image, Placed(node.name, node.endpoint, emulated, tuple(reasons)), counts
         raise NodeError(f"{label}: no node could build it: " + "; ".join(reasons),
                         hint=f"see 'dockyard inspect --bootstrap {self.builder.name}'")
 
-    def _on(self, node: SshNode | KubeNode, platform: Platform) -> tuple[Descriptor, Descriptor, tuple[int, int], bool]:
+    def _on(self, node: SshNode | KubeNode, platform: Platform) -> tuple[PlatformImage, tuple[int, int], bool]:
         """Build ``platform`` on ``node``; the last item says whether the node's bootstrap found it emulated."""
         if isinstance(node, KubeNode):  # a pod picked by the context (loadbalance=sticky)
             session = node.open(listener=self.listener, keychain=self.client.keychain, key=self._context_name())
@@ -287,15 +306,17 @@ class _Farm:
             desc = Descriptor.from_json(images[0]["manifest"], what="node result")
             manifest_bytes = str(images[0]["manifest_bytes"]).encode()
             self.content.ingest_bytes(manifest_bytes, expected=desc.digest)
-            image = Manifest.from_bytes(manifest_bytes, media_type=desc.media_type)
-            self.content.ingest_bytes(str(images[0]["config_bytes"]).encode(), expected=image.config.digest)
-            for cache in reply.get("caches") or []:
+            built = Manifest.from_bytes(manifest_bytes, media_type=desc.media_type)
+            config_bytes = str(images[0]["config_bytes"]).encode()
+            self.content.ingest_bytes(config_bytes, expected=built.config.digest)
+            if self.fetch_blobs:
+                session.fetch(built.layers, self.content)
+            for cache in reply.get("caches") or []:  # last: a node lost before this adds no part
                 part = self.requests[platform].cache_to[int(cache["target"])]
                 config = CacheConfig.from_bytes(str(cache["config_bytes"]).encode())
                 self._add_cache_part(part, (platform,), config, lambda layers: session.fetch(layers, self.content))
-            if self.fetch_blobs:
-                session.fetch(image.layers, self.content)
-            return desc, image.config, (int(reply.get("ran", 0)), int(reply.get("cached", 0))), emulated
+            image = PlatformImage.of(desc, built, ImageConfig.from_bytes(config_bytes))
+            return image, (int(reply.get("ran", 0)), int(reply.get("cached", 0))), emulated
         finally:
             with self.lock:
                 self.sessions.discard(session)
@@ -328,7 +349,18 @@ class _Farm:
         bases = BaseImages(self.client, self.content)
         for platform in platforms:
             options = self._share((platform,), root=self.content.root.parent)
-            self.requests[platform] = planned_request(options, root=self.content.root.parent, bases=bases)[1]
+            the_plan, request = planned_request(options, root=self.content.root.parent, bases=bases,
+                                                sbom_scan=self.scan)
+            if request.stages:
+                raise NotBuiltError(f"{platform_label(platform)}: an SBOM of other stages (BUILDKIT_SBOM_SCAN_STAGE) "
+                                    "is not made on a remote node yet",
+                                    hint="drop the scan-stage argument, or build this platform on a local node")
+            self.requests[platform] = request
+            for pp in the_plan.platforms:
+                self.graphs[pp.platform] = pp.state
+                if pp.sbom.context:
+                    self.sbom_context.add(pp.platform)
+        self.bases.update({(b.ref, b.platform): b for b in bases.resolved()})
 
     def _registries(self) -> dict[str, Any]:
         """The client's effective registry settings (registries.toml, the builder's config, hosts marked
@@ -366,6 +398,17 @@ class _Replying:
     def solve(self, request: SolveRequest, *, client: Client, listener: progress.Listener | None = None) -> SolveReply:
         self.reply = self.node.solve(request, client=client, listener=listener)
         return self.reply
+
+
+@dataclass(frozen=True)
+class _ScanOnly:
+    """For the build of this machine's share: the SBOM's stage scan planned and solved there, while the
+    attestations themselves are made once, over every node's platforms (``attest`` leaves the share as is)."""
+
+    sbom_scan: ScanRequest | None
+
+    def attest(self, result: BuildResult) -> BuildResult:
+        return result
 
 
 def _part(target: CacheExport) -> CacheExport:

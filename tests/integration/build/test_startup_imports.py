@@ -14,8 +14,9 @@ from pathlib import Path
 
 from tests.integration.build.buildrig import dockyard
 
-# loaded only when what needs them runs: a registry contacted, a tty, --sign, a gate policy, a remote node
-ABSENT = ("httpx", "httpcore", "h11", "rich", "pygments", "cryptography", "email",
+# loaded only when what needs them runs: a registry contacted, a tty, --sign, a gate policy, a remote node,
+# a zstd archive ADDed
+ABSENT = ("httpx", "httpcore", "h11", "rich", "pygments", "cryptography", "email", "zstandard",
           "dockyard.registry.transport", "dockyard.registry.blobs", "dockyard.registry.manifests",
           "dockyard.signing", "dockyard.gates.checks", "dockyard.gates.reports", "dockyard.builders.protocol.session",
           "dockyard.attest.maker", "dockyard.attest.catalog", "dockyard.attest.spdx")

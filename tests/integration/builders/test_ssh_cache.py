@@ -19,7 +19,7 @@ import pytest
 from dockyard.engine.cachemanifest import MOUNT_ANNOTATION, MOUNT_PLATFORM_ANNOTATION
 from tests.integration.build.buildrig import unpack
 from tests.integration.builders.conftest import FarmRegistry
-from tests.integration.builders.test_ssh_nodes import _builder
+from tests.integration.builders.test_ssh_nodes import two_node_builder
 from tests.integration.cache.cachebuild import Built, build, skopeo_config, skopeo_raw
 from tests.rig.sshnodes import SshFarm
 
@@ -48,10 +48,8 @@ def _farm_build(ctx: Path, tmp_path: Path, env: dict[str, str], name: str, *args
 def test_cache_from_two_nodes_is_one_manifest_and_seeds_fresh_nodes(
         ssh_farm: Callable[[int], SshFarm], farm_registry_for: Callable[[SshFarm], FarmRegistry],
         tmp_path: Path) -> None:
-    farm = ssh_farm(2)
-    reg = farm_registry_for(farm)
+    farm, reg, env = two_node_builder(ssh_farm, farm_registry_for, "cachefarm")
     amd, arm = farm.hosts
-    env = _builder(farm, reg, "cachefarm", ("amd", amd, "linux/amd64"), ("arm", arm, "linux/arm64"))
     ctx = tmp_path / "ctx"
     ctx.mkdir()
     (ctx / "Dockerfile").write_text(DOCKERFILE.format(base=reg.base))

@@ -50,6 +50,15 @@ def _builder(farm: SshFarm, reg: FarmRegistry, name: str, *nodes: tuple[str, Ssh
     return env
 
 
+def two_node_builder(ssh_farm: Callable[[int], SshFarm], farm_registry_for: Callable[[SshFarm], FarmRegistry],
+                     name: str) -> tuple[SshFarm, FarmRegistry, dict[str, str]]:
+    """Two SSH nodes, ``amd`` (linux/amd64) and ``arm`` (linux/arm64), as builder ``name``, and a registry."""
+    farm = ssh_farm(2)
+    reg = farm_registry_for(farm)
+    amd, arm = farm.hosts
+    return farm, reg, _builder(farm, reg, name, ("amd", amd, "linux/amd64"), ("arm", arm, "linux/arm64"))
+
+
 def test_two_platforms_on_two_ssh_nodes_push_one_index(
         ssh_farm: Callable[[int], SshFarm], farm_registry_for: Callable[[SshFarm], FarmRegistry],
         tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ import pytest
 
 from tests.integration.build.buildrig import dockyard, unpack
 from tests.integration.builders.conftest import FarmRegistry
-from tests.integration.builders.test_ssh_nodes import _builder
+from tests.integration.builders.test_ssh_nodes import _builder, two_node_builder
 from tests.rig.sshnodes import SshFarm
 
 pytestmark = pytest.mark.integration
@@ -64,10 +64,8 @@ def _files_holding(root: Path, marker: bytes) -> list[Path]:
 def test_a_secret_reaches_the_step_on_each_node_and_is_written_nowhere(
         ssh_farm: Callable[[int], SshFarm], farm_registry_for: Callable[[SshFarm], FarmRegistry],
         tmp_path: Path) -> None:
-    farm = ssh_farm(2)
-    reg = farm_registry_for(farm)
+    farm, reg, env = two_node_builder(ssh_farm, farm_registry_for, "secrets")
     amd, arm = farm.hosts
-    env = _builder(farm, reg, "secrets", ("amd", amd, "linux/amd64"), ("arm", arm, "linux/arm64"))
     marker = f"dy-secret-{uuid.uuid4().hex}"
     ctx = tmp_path / "ctx"
     ctx.mkdir()

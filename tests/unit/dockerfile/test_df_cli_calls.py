@@ -219,7 +219,7 @@ def test_dry_run_reuses_the_context_digests_a_build_took(tmp_path: Path, monkeyp
         code, out = _invoke(*args)
         assert code == 0
         steps = json.loads(out)["platforms"][0]["steps"]
-        return next(s["key"] for s in steps if s["step"].startswith("COPY"))
+        return str(next(s["key"] for s in steps if s["step"].startswith("COPY")))
 
     fresh = copy_key()
     assert not root.exists()  # a dry run only reads the store
