@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dockyard import progress
 from dockyard.builders.builder import AnyNode, Builder, builder_store_dir
@@ -57,6 +57,9 @@ from dockyard.reference import Reference
 from dockyard.registry.client import Client
 from dockyard.registry.hosts import HostConfig
 from dockyard.store.content import ContentStore
+
+if TYPE_CHECKING:
+    from dockyard.builders.protocol.session import Session  # loaded only when a remote node is used
 
 Say = Callable[[str], None]
 
@@ -225,6 +228,20 @@ class _Farm:
         return dataclasses.replace(self.options, platforms=platforms, root=root, annotations=annotations,
                                    cache_to=tuple(_part(c) for c in self.options.cache_to))
 
+    def _stage_layers(self, platform: Platform, reply: dict[str, Any], session: Session) -> None:
+        """The layers of the other stages the platform's SBOM describes, fetched from the node."""
+        found = []
+        for stage in reply.get("stages") or []:
+            if Platform.parse(str(stage["platform"])) != platform:
+                raise NodeError(f"node {session.node}: reported a stage of another platform than "
+                                f"{platform_label(platform)}")
+            layers = tuple(Descriptor.from_json(d, what="node stage") for d in stage["layers"])
+            session.fetch(layers, self.content)
+            found.append((str(stage["name"]), layers))
+        if found:
+            with self.lock:
+                self.stages[platform] = tuple(found)
+
     # -- the cache over every node -----------------------------------------------------------
     def _add_cache_part(self, part: CacheExport, platforms: tuple[Platform, ...], config: CacheConfig,
                         fetch: Callable[[list[Descriptor]], None]) -> None:
@@ -311,6 +328,7 @@ class _Farm:
             self.content.ingest_bytes(config_bytes, expected=built.config.digest)
             if self.fetch_blobs:
                 session.fetch(built.layers, self.content)
+            self._stage_layers(platform, reply, session)
             for cache in reply.get("caches") or []:  # last: a node lost before this adds no part
                 part = self.requests[platform].cache_to[int(cache["target"])]
                 config = CacheConfig.from_bytes(str(cache["config_bytes"]).encode())
@@ -351,10 +369,6 @@ class _Farm:
             options = self._share((platform,), root=self.content.root.parent)
             the_plan, request = planned_request(options, root=self.content.root.parent, bases=bases,
                                                 sbom_scan=self.scan)
-            if request.stages:
-                raise NotBuiltError(f"{platform_label(platform)}: an SBOM of other stages (BUILDKIT_SBOM_SCAN_STAGE) "
-                                    "is not made on a remote node yet",
-                                    hint="drop the scan-stage argument, or build this platform on a local node")
             self.requests[platform] = request
             for pp in the_plan.platforms:
                 self.graphs[pp.platform] = pp.state
