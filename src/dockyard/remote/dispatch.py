@@ -308,12 +308,12 @@ class _Farm:
             built = Manifest.from_bytes(manifest_bytes, media_type=desc.media_type)
             config_bytes = str(images[0]["config_bytes"]).encode()
             self.content.ingest_bytes(config_bytes, expected=built.config.digest)
-            for cache in reply.get("caches") or []:
+            if self.fetch_blobs:
+                session.fetch(built.layers, self.content)
+            for cache in reply.get("caches") or []:  # last: a node lost before this adds no part
                 part = self.requests[platform].cache_to[int(cache["target"])]
                 config = CacheConfig.from_bytes(str(cache["config_bytes"]).encode())
                 self._add_cache_part(part, (platform,), config, lambda layers: session.fetch(layers, self.content))
-            if self.fetch_blobs:
-                session.fetch(built.layers, self.content)
             image = PlatformImage.of(desc, built, ImageConfig.from_bytes(config_bytes))
             return image, (int(reply.get("ran", 0)), int(reply.get("cached", 0))), emulated
         finally:
