@@ -21,17 +21,17 @@ from dockyard.registry.configs import ConfigResolver
 from dockyard.store.content import ContentStore
 
 
-def _lint(request: BuildSpec, client: Client) -> list[str]:
+def _lint(spec: BuildSpec, client: Client) -> list[str]:
     """The check's warnings, printed after the build as buildx prints them; base images are read as
     BuildKit's lint reads them during the conversion. ``# check=error=true`` stops the build here."""
-    if not request.dockerfile.is_file():
+    if not spec.dockerfile.is_file():
         return []
-    warnings, lint_error = build_warnings(request.dockerfile, request.context,
+    warnings, lint_error = build_warnings(spec.dockerfile, spec.context,
                                           resolver=ConfigResolver(client, ContentStore.default()),
-                                          build_args=request.build_args)
+                                          build_args=spec.build_args)
     if lint_error is not None:
         click.echo("\n".join(warnings), err=True)
-        raise DockerfileError(lint_error, file=str(request.dockerfile), hint="fix them, or skip rules with "
+        raise DockerfileError(lint_error, file=str(spec.dockerfile), hint="fix them, or skip rules with "
                               "# check=skip=RULE,...")
     return warnings
 

@@ -78,3 +78,13 @@ def test_the_cli_and_the_api_hand_make_call_the_same_spec(tmp_path: Path, monkey
     assert [f.name for f in fields(BuildSpec) if getattr(empty, f.name) == getattr(from_api.value.spec, f.name)] == []
     assert [f.name for f in fields(ReleaseRequest)
             if getattr(ReleaseRequest(), f.name) == getattr(from_api.value.spec.release, f.name)] == []
+
+
+def test_rewrite_timestamp_false_with_an_epoch_is_refused_by_the_api_too(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check lives on the one path, so the API refuses what the CLI refuses
+    (tests/integration/build/test_export_options.py runs the CLI's), before anything is built."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    with pytest.raises(dockyard.UsageError, match="rewrite-timestamp=false is not supported"):
+        dockyard.build(tmp_path, outputs=f"type=oci,dest={tmp_path / 'o.tar'},rewrite-timestamp=false")
+    assert not (tmp_path / "o.tar").exists()
