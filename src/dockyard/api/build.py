@@ -140,7 +140,7 @@ def run_build(call: BuildCall, *, listener: progress.Listener | None = None, rep
 
         say(f"automatic GC: removed {removed} cache records ({human(freed)})")
     return BuildOutcome(digest=str(result.descriptor.digest), descriptor=result.descriptor,
-                        platforms=tuple(str(p) for p in result.manifests), metadata=delivered.metadata,
+                        platforms=tuple(str(p) for p in result.images), metadata=delivered.metadata,
                         pushed=delivered.pushed, result=result)
 
 

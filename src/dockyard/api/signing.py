@@ -139,7 +139,7 @@ def verify(ref: str, *, key: str | os.PathLike[str], attestation_type: str | Seq
         try:
             predicate_type(kind)
         except UsageError as exc:
-            raise ArgumentError(f"attestation_type: {exc.message}", hint=exc.hint) from None
+            raise ArgumentError(exc.message, hint=exc.hint) from None
     key_file = arguments.path("key", key)
     assert key_file is not None
     public = load_public(key_file)

@@ -33,7 +33,7 @@ class Attestation:
 
 
 @dataclass(frozen=True)
-class PlatformImage:
+class AttestedImage:
     """A platform manifest of the reference and the attestations found for it."""
 
     platform: Platform | None
@@ -58,7 +58,7 @@ def _statements(client: Client, ref: Reference, carrier: Descriptor, store: Cont
     return out
 
 
-def find(client: Client, ref: Reference, *, store: ContentStore) -> list[PlatformImage]:
+def find(client: Client, ref: Reference, *, store: ContentStore) -> list[AttestedImage]:
     """Every platform image of ``ref`` with its attestations (index storage and referrers)."""
     top = client.fetch_manifest(ref)
     carriers: dict[str, list[Descriptor]] = {}
@@ -75,5 +75,5 @@ def find(client: Client, ref: Reference, *, store: ContentStore) -> list[Platfor
                  for s in _statements(client, ref, c, store, image)]
         for artifact in client.referrers(ref, image.digest, artifact_type=MEDIA_TYPE):
             found += [Attestation(s, artifact, "referrers") for s in _statements(client, ref, artifact, store, image)]
-        out.append(PlatformImage(image.platform, image, tuple(found)))
+        out.append(AttestedImage(image.platform, image, tuple(found)))
     return out

@@ -1,7 +1,7 @@
 """The statements one build makes: per platform an SPDX SBOM and/or a SLSA provenance.
 
 Called by the build's attest phase with what the earlier phases know: each platform's
-manifest (its layers are in the content store), the base images each platform was built
+image (its layers are in the content store), the base images each platform was built
 from, its graph (for max-mode steps) and the request. Nothing is pulled or run here.
 """
 
@@ -20,8 +20,8 @@ from dockyard.attest.provenance import Invocation
 from dockyard.engine.bases import ResolvedBase
 from dockyard.graph import ops
 from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.image import PlatformImage
 from dockyard.oci.layer import open_uncompressed
-from dockyard.oci.manifest import Manifest
 from dockyard.platform import Platform
 from dockyard.reference import Reference
 from dockyard.store.content import ContentStore
@@ -33,17 +33,16 @@ if TYPE_CHECKING:
 EXTRA_PREFIX = "sbom-"  # BuildKit's ExtraSBOMPrefix: an extra scan is named sbom-STAGE (sbom-context)
 
 
-def _layers(content: ContentStore, manifest: Descriptor) -> list[LayerOpener]:
-    doc = Manifest.from_bytes(content.read_bytes(manifest.digest), media_type=manifest.media_type)
-    return [partial(open_uncompressed, content.path(layer.digest)) for layer in doc.layers]
+def _layers(content: ContentStore, layers: Sequence[Descriptor]) -> list[LayerOpener]:
+    return [partial(open_uncompressed, content.path(layer.digest)) for layer in layers]
 
 
-def statements(content: ContentStore, *, manifests: Mapping[Platform, Descriptor], options: AttestOptions,
+def statements(content: ContentStore, *, images: Mapping[Platform, PlatformImage], options: AttestOptions,
                invocation: Invocation, bases: Mapping[Platform, Sequence[ResolvedBase]],
                roots: Mapping[Platform, ops.State], name: Reference | None, created: str,
                stages: Mapping[Platform, Sequence[tuple[str, Sequence[Descriptor]]]] | None = None,
                context: Mapping[Platform, SourceTree] | None = None) -> dict[Platform, list[intoto.Statement]]:
-    """Every statement ``options`` asks for, by platform, about the manifests just assembled.
+    """Every statement ``options`` asks for, by platform, about the images just built.
 
     The SBOM of the final image comes first; each other stage in ``stages`` (its layers) and the
     build context (``context``) get their own SPDX statement after it, about the same subject and
@@ -53,14 +52,14 @@ def statements(content: ContentStore, *, manifests: Mapping[Platform, Descriptor
     """
     out: dict[Platform, list[intoto.Statement]] = {}
     inv = replace(invocation, builder_id=options.builder_id)
-    for platform, manifest in manifests.items():
+    for platform, image in images.items():
+        manifest = image.descriptor
         subject = intoto.subject_name(name, platform)
         mine = out.setdefault(platform, [])
         if options.sbom:
-            found = [(subject if name else f"sha256:{manifest.digest.hex}", catalog(_layers(content, manifest)))]
+            found = [(subject if name else f"sha256:{manifest.digest.hex}", catalog(_layers(content, image.layers)))]
             for stage, layers in (stages or {}).get(platform, ()):
-                opened = [partial(open_uncompressed, content.path(d.digest)) for d in layers]
-                found.append((EXTRA_PREFIX + stage, catalog(opened)))
+                found.append((EXTRA_PREFIX + stage, catalog(_layers(content, layers))))
             tree = (context or {}).get(platform)
             if tree is not None:
                 found.append((EXTRA_PREFIX + "context", catalog_tree(tree)))

@@ -46,7 +46,8 @@ def inspect(ref: str, raw: bool, fmt: str) -> None:
     from dockyard.imagetools import inspect as run
     from dockyard.imagetools.inspection import render_json, render_text
 
-    result = run(ref, insecure=_insecure(), registry_ca=registry_ca(), progress=_echo)
+    result = run(ref, details=fmt == "json" and not raw, insecure=_insecure(), registry_ca=registry_ca(),
+                 progress=_echo)
     if raw:
         click.echo(result.raw.decode("utf-8"), nl=False)
         return

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from dockyard.digest import Digest
 from dockyard.oci.config import ImageConfig
+from dockyard.oci.image import PlatformImage
 from dockyard.platform import Platform
-from dockyard.registry.client import Client, PulledImage
+from dockyard.registry.client import Client
 from dockyard.store.content import ContentStore
 
 
@@ -34,12 +35,12 @@ class BaseImages:
     def __init__(self, client: Client, content: ContentStore) -> None:
         self._client = client
         self._content = content
-        self._pulled: dict[tuple[str, Platform], PulledImage] = {}  # manifest and config (resolve)
+        self._pulled: dict[tuple[str, Platform], PlatformImage] = {}  # manifest and config (resolve)
         self._with_layers: set[tuple[str, Platform]] = set()
         self._locks: dict[tuple[str, Platform], threading.Lock] = {}
         self._guard = threading.Lock()
 
-    def resolve(self, ref: str, platform: Platform) -> PulledImage:
+    def resolve(self, ref: str, platform: Platform) -> PlatformImage:
         """The image ``ref`` names for ``platform``: manifest and config in the content store, no layers."""
         key = (ref, platform)
         with self._guard:
@@ -49,7 +50,7 @@ class BaseImages:
                 self._pulled[key] = self._client.pull(ref, platform=platform, store=self._content, layers=False)
             return self._pulled[key]
 
-    def pull(self, ref: str, platform: Platform) -> PulledImage:
+    def pull(self, ref: str, platform: Platform) -> PlatformImage:
         """The image :meth:`resolve` found, its layers now in the content store too."""
         image = self.resolve(ref, platform)
         key = (ref, platform)
@@ -57,7 +58,7 @@ class BaseImages:
             lock = self._locks[key]
         with lock:
             if key not in self._with_layers:
-                self._client.fetch_layers(image, self._content)
+                self._client.fetch_layers(ref, image, self._content)
                 self._with_layers.add(key)
         return image
 

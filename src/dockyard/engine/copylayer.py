@@ -47,10 +47,15 @@ def layer_entries(*, source_root: Path, dest_root: Path, lowers: Sequence[Path],
     if not spec.from_context or spec.unpack:
         return None
     try:
-        selected = select(SourceTree(source_root, ignore=PatternMatcher(spec.context_excludes)), spec.selection())
-        droot, dest_host, _ = destination(dest_root, spec)
+        return _entries(source_root, dest_root, lowers, spec, source_date_epoch)
     except (SelectionError, OSError):
-        return None
+        return None  # the copy meets the same problem and reports it with the container's paths
+
+
+def _entries(source_root: Path, dest_root: Path, lowers: Sequence[Path], spec: CopySpec,
+             source_date_epoch: int | None) -> list[TarEntry] | None:
+    selected = select(SourceTree(source_root, ignore=PatternMatcher(spec.context_excludes)), spec.selection())
+    droot, dest_host, _ = destination(dest_root, spec)
     if len(selected) != 1 or not selected[0].top.node.is_dir:
         return None
     mode = parse_chmod(spec.chmod) if spec.chmod else None

@@ -17,6 +17,7 @@ from dockyard.errors import BuildError
 from dockyard.oci import mediatypes
 from dockyard.oci.config import ImageConfig
 from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.image import PlatformImage
 from dockyard.oci.layer import LayerOptions, open_uncompressed, recompress, sniff
 from dockyard.oci.manifest import Manifest
 from dockyard.platform import Platform
@@ -69,8 +70,8 @@ def config_bytes(planned: ImageConfig, result: FsResult, *, created: str,
 
 def write_image(content: ContentStore, planned: ImageConfig, result: FsResult, *, platform: Platform,
                 created: str, oci: bool = True, extra: Mapping[str, Any] = {}, annotations: Mapping[str, str] = {},
-                descriptor_annotations: Mapping[str, str] = {}) -> tuple[Descriptor, Descriptor]:
-    """Store the config and manifest; return (manifest descriptor with platform, config descriptor).
+                descriptor_annotations: Mapping[str, str] = {}) -> PlatformImage:
+    """Store the config and manifest; return the image (its descriptor carries ``platform``).
 
     ``annotations`` go into the manifest, ``descriptor_annotations`` onto its descriptor (its
     entry in an index or an OCI layout's index.json), as BuildKit's image writer puts them."""
@@ -88,4 +89,5 @@ def write_image(content: ContentStore, planned: ImageConfig, result: FsResult, *
                         annotations=dict(annotations))
     data = manifest.to_bytes()
     content.ingest_bytes(data)
-    return manifest.descriptor(platform=platform, annotations=dict(descriptor_annotations)), config
+    return PlatformImage(descriptor=manifest.descriptor(platform=platform, annotations=dict(descriptor_annotations)),
+                         manifest=manifest, config=ImageConfig.from_bytes(config_data))

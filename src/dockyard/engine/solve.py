@@ -29,6 +29,7 @@ from dockyard.graph import ops
 from dockyard.graph.definition import Graph, OpMeta, deserialize
 from dockyard.graph.walk import topological
 from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.image import PlatformImage
 from dockyard.oci.layer import LayerOptions
 from dockyard.platform import Platform
 from dockyard.registry.client import Client
@@ -120,13 +121,12 @@ def solve_graph(graph: Graph, request: SolveRequest, *, root: Path, client: Clie
         assert isinstance(result, FsResult)
         finals.append(result)
     inline_cache = any(c.kind == "inline" for c in request.cache_to)
-    manifests: dict[Platform, Descriptor] = {}
-    configs: dict[Platform, Descriptor] = {}
+    images: dict[Platform, PlatformImage] = {}
     recompressing = LayerOptions(compression=request.layer_options.compression, level=request.layer_options.level)
     for target, built in zip(request.targets, finals, strict=True):
         inline = {INLINE_FIELD: inline_field(records, built.layers)} if inline_cache else {}
         result = force_compression(content, built, recompressing) if request.force_compression else built
-        manifests[target.platform], configs[target.platform] = write_image(
+        images[target.platform] = write_image(
             content, target.config, result, platform=target.platform, created=request.created,
             oci=request.oci_mediatypes, extra=inline, annotations=target.annotations,
             descriptor_annotations=target.descriptor_annotations)
@@ -140,8 +140,8 @@ def solve_graph(graph: Graph, request: SolveRequest, *, root: Path, client: Clie
         layers = tuple(Descriptor(media_type=layer.media_type, digest=layer.digest, size=layer.size)
                        for layer in top.layers)
         stages.setdefault(stage.platform, []).append((stage.name, layers))
-    return SolveReply(manifests=manifests, configs=configs, ran=len(outcome.ran), cached=len(outcome.cached),
-                      caches=caches, stages={p: tuple(found) for p, found in stages.items()})
+    return SolveReply(images=images, ran=len(outcome.ran), cached=len(outcome.cached), caches=caches,
+                      stages={p: tuple(found) for p, found in stages.items()})
 
 
 def _stage_roots(request: SolveRequest, nodes: Mapping[str, Node]) -> dict[str | None, Node]:

@@ -27,6 +27,7 @@ from dockyard.engine.mounts import Secret
 from dockyard.graph.definition import Definition
 from dockyard.oci.config import ImageConfig
 from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.image import PlatformImage
 from dockyard.oci.layer import Compression, LayerOptions
 from dockyard.platform import Platform
 from dockyard.registry.client import Client
@@ -121,11 +122,10 @@ class SolveRequest:
 
 @dataclass(frozen=True)
 class SolveReply:
-    """Each target's image in the node's store: manifest (with platform) and config descriptors;
+    """Each target's image in the node's store (its manifest descriptor carries the platform);
     ``stages``: the layers (bottom first, blobs in the store) of each requested :class:`StageTarget`."""
 
-    manifests: dict[Platform, Descriptor]
-    configs: dict[Platform, Descriptor]
+    images: dict[Platform, PlatformImage]
     ran: int
     cached: int
     caches: Mapping[CacheExport, Descriptor] = field(default_factory=dict)  # each --cache-to's manifest

@@ -26,10 +26,12 @@ from dockyard.digest import CHUNK, Digest
 from dockyard.errors import StoreError
 from dockyard.exporters.archive import TarWriter
 from dockyard.exporters.destination import open_destination
-from dockyard.exporters.platformimage import PlatformImage, choose_host, platform_images
+from dockyard.exporters.platforms import choose_host
 from dockyard.oci import mediatypes
 from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.image import PlatformImage, platform_images
 from dockyard.oci.layer import open_uncompressed
+from dockyard.oci.source import read_document
 from dockyard.platform import Platform
 from dockyard.reference import DOCKER_HUB, Reference
 from dockyard.store.content import ContentStore
@@ -89,7 +91,7 @@ def write_docker_tar(store: ContentStore, desc: Descriptor, dest: Path | None, *
     sources = {d: layer for layer, d in zip(layers, diff_ids, strict=True)}
     manifest, repositories = manifest_json(image, names)
     files: dict[str, bytes | Digest] = {
-        f"{image.manifest.config.digest.hex}.json": image.config_bytes,
+        f"{image.manifest.config.digest.hex}.json": read_document(store, image.manifest.config),
         "manifest.json": json.dumps(manifest, separators=(",", ":")).encode(),
         "repositories": json.dumps(repositories, separators=(",", ":"), sort_keys=True).encode(),
     }

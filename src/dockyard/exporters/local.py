@@ -12,9 +12,9 @@ import tempfile
 from pathlib import Path
 
 from dockyard.errors import UsageError
-from dockyard.exporters.platformimage import platform_images
 from dockyard.exporters.rootfs import assemble
 from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.image import platform_images
 from dockyard.store.content import ContentStore
 
 

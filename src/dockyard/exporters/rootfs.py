@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dockyard.errors import StoreError
-from dockyard.exporters.platformimage import PlatformImage, dirname
+from dockyard.exporters.platforms import dirname
+from dockyard.oci.image import PlatformImage
 from dockyard.oci.unpack import Whiteouts, apply_layer
 from dockyard.store.content import ContentStore
 

@@ -15,9 +15,9 @@ import tempfile
 from pathlib import Path
 
 from dockyard.exporters.destination import open_destination
-from dockyard.exporters.platformimage import platform_images
 from dockyard.exporters.rootfs import assemble
 from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.image import platform_images
 from dockyard.oci.tarfs import write_tar
 from dockyard.paths import data_root
 from dockyard.store.content import ContentStore

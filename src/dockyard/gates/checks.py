@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from dockyard.exporters.oci_layout import write_layout_dir
-from dockyard.exporters.platformimage import PlatformImage, platform_images
 from dockyard.gates.outcome import GateOutcome, GateReport
 from dockyard.gates.policy import SEVERITIES, GatePolicy
 from dockyard.gates.reports import ReportError, coverage_percent, vulnerability_counts
 from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.image import PlatformImage, platform_images
 from dockyard.oci.layer import open_uncompressed
 from dockyard.store.content import ContentStore
 from dockyard.store.gc import human

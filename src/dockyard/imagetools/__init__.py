@@ -61,11 +61,11 @@ def _notices(progress: object) -> Callable[[str], None] | None:
     return lambda line: listener(Notice(vertex="", message=line))
 
 
-def inspect(ref: str, *, insecure: str | Sequence[str] = (), registry_ca: arguments.CaFiles | None = None,
-            progress: Listener | None = None) -> Inspection:
+def inspect(ref: str, *, details: bool = True, insecure: str | Sequence[str] = (),
+            registry_ca: arguments.CaFiles | None = None, progress: Listener | None = None) -> Inspection:
     """What ``ref`` names: the top document (``raw`` bytes, as ``--raw`` prints them;
-    ``descriptor``, index ``entries``), each platform's image config (``configs``) and
-    attestations (``attested``): everything ``--format json`` prints.
+    ``descriptor``, index ``entries``), each platform's image (``images``: manifest and config)
+    and attestations (``attested``): everything ``--format json`` prints.
 
     ``insecure`` lists registries (``HOST[:PORT]``) reached over plain HTTP or unverified TLS;
     ``registry_ca`` adds CA files per registry host (``--registry-ca``); ``progress`` gets a
@@ -78,7 +78,8 @@ def inspect(ref: str, *, insecure: str | Sequence[str] = (), registry_ca: argume
     name = arguments.text("ref", ref, optional=False)
     assert name is not None
     with _client(insecure, registry_ca, _notices(progress), blobs=False) as client:
-        return run(client, Reference.parse(name), store=ContentStore.default(), details=True)
+        return run(client, Reference.parse(name), store=ContentStore.default(),
+                   details=arguments.flag("details", details))
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from dockyard.attest.found import Attestation, PlatformImage, find
+from dockyard.attest.found import Attestation, AttestedImage, find
 from dockyard.attest.intoto import SLSA_PREDICATE, SPDX_PREDICATE
 from dockyard.oci import mediatypes
 from dockyard.oci.config import ImageConfig
 from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.image import PlatformImage
 from dockyard.oci.index import Index
 from dockyard.oci.manifest import Manifest
 from dockyard.reference import Reference
@@ -26,8 +27,8 @@ class Inspection:
     descriptor: Descriptor
     raw: bytes
     entries: tuple[Descriptor, ...]
-    configs: tuple[tuple[Descriptor, ImageConfig], ...] = ()
-    attested: tuple[PlatformImage, ...] = ()  # with details: attestations per platform (index or referrers)
+    images: tuple[PlatformImage, ...] = ()  # with details: each platform's image (manifest and config)
+    attested: tuple[AttestedImage, ...] = ()  # with details: attestations per platform (index or referrers)
 
 
 def inspect(client: Client, ref: Reference, *, store: ContentStore, details: bool = False) -> Inspection:
@@ -42,15 +43,17 @@ def inspect(client: Client, ref: Reference, *, store: ContentStore, details: boo
                          if mediatypes.is_manifest(e.media_type)]
     elif details:
         manifests = [(top.descriptor, top.data)]
-    configs = []
+    index = top.descriptor if entries else None
+    images = []
     for desc, data in manifests:
         manifest = Manifest.from_bytes(data, media_type=desc.media_type)
         if manifest.config.media_type not in mediatypes.CONFIG_TYPES:
             continue  # attestations and other artifacts have no image config
         client.fetch_blob(ref, manifest.config, store)
-        configs.append((desc, ImageConfig.from_bytes(store.read_bytes(manifest.config.digest))))
+        config = ImageConfig.from_bytes(store.read_bytes(manifest.config.digest))
+        images.append(PlatformImage.of(desc, manifest, config, index=index))
     attested = tuple(find(client, ref.with_digest(top.descriptor.digest), store=store)) if details else ()
-    return Inspection(ref, top.descriptor, top.data, entries, tuple(configs), attested)
+    return Inspection(ref, top.descriptor, top.data, entries, tuple(images), attested)
 
 
 def render_text(ins: Inspection) -> str:
@@ -109,8 +112,8 @@ def render_json(ins: Inspection) -> str:
     doc: dict[str, Any] = {"name": str(ins.reference), "digest": str(ins.descriptor.digest),
                            "mediaType": ins.descriptor.media_type, "manifest": json.loads(ins.raw)}
     if ins.entries:
-        doc["image"] = {str(d.platform): c.to_json() for d, c in ins.configs}
-    elif ins.configs:
-        doc["image"] = ins.configs[0][1].to_json()
+        doc["image"] = {str(i.platform): i.config.to_json() for i in ins.images}
+    elif ins.images:
+        doc["image"] = ins.images[0].config.to_json()
     doc.update(_attestations(ins))
     return json.dumps(doc, indent=2)

@@ -108,8 +108,8 @@ class BuildAttestor:
             inv = replace(self.invocation, started="", finished="", invocation_id="")
             created = dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         bases: dict[Platform, list[ResolvedBase]] = {
-            p: _bases_of(result.graphs.get(p), result.bases) for p in result.manifests}
-        statements = maker.statements(result.content, manifests=result.manifests, options=self.options,
+            p: _bases_of(result.graphs.get(p), result.bases) for p in result.images}
+        statements = maker.statements(result.content, images=result.images, options=self.options,
                                       invocation=inv, bases=bases, roots=result.graphs, name=self.name,
                                       created=created, stages=result.stages,
                                       context=self._context(result.sbom_context))
@@ -117,10 +117,10 @@ class BuildAttestor:
         if mediatypes.is_index(result.descriptor.media_type):
             kept = dict(Index.from_bytes(read_document(result.content, result.descriptor),
                                          media_type=result.descriptor.media_type).annotations)
-        attached = attach(result.content, manifests=result.manifests, statements=statements,
+        manifests = {p: image.descriptor for p, image in result.images.items()}
+        attached = attach(result.content, manifests=manifests, statements=statements,
                           storage=self.options.storage, oci=self.oci, annotations=kept)
         return replace(result, descriptor=attached.top, referrers=(*result.referrers, *attached.referrers))
-
 
     def _context(self, platforms: frozenset[Platform]) -> Mapping[Platform, Tree]:
         if not platforms or self.context is None:

@@ -51,9 +51,9 @@ def build(options: BuildOptions, *, client: Client | None = None, listener: prog
         scan = next((a.sbom_scan for a in attestors if isinstance(a, DescribesStages) and a.sbom_scan), None)
         the_plan, request = planned_request(options, root=root, bases=bases, sbom_scan=scan)
         reply = (node or LocalSolver(root, bases)).solve(request, client=client, listener=listener)
-        top = assemble(content, list(reply.manifests.values()), oci=options.oci_mediatypes,
+        top = assemble(content, [image.descriptor for image in reply.images.values()], oci=options.oci_mediatypes,
                        annotations=options.annotations.index)
-        result = BuildResult(descriptor=top, manifests=reply.manifests, configs=reply.configs, content=content,
+        result = BuildResult(descriptor=top, images=reply.images, content=content,
                              ran=reply.ran, cached=reply.cached, bases=tuple(bases.resolved()),
                              graphs={pp.platform: pp.state for pp in the_plan.platforms}, stages=reply.stages,
                              sbom_context=frozenset(pp.platform for pp in the_plan.platforms if pp.sbom.context))

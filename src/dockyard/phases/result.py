@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from dockyard.engine.bases import ResolvedBase
 from dockyard.graph import ops
 from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.image import PlatformImage
 from dockyard.oci.manifest import Manifest
 from dockyard.platform import Platform
 from dockyard.store.content import ContentStore
@@ -15,7 +16,8 @@ from dockyard.store.content import ContentStore
 
 @dataclass(frozen=True)
 class BuildResult:
-    """The built image: ``descriptor`` is a manifest (one platform) or an index (several).
+    """The built image: ``descriptor`` is a manifest (one platform) or an index (several) over
+    ``images``, each platform's image (manifest and config) in build order.
 
     Every blob it names is in ``content``; ``ran`` and ``cached`` count the solved vertices.
     ``bases`` and ``graphs`` (what was built from what) are for the attest hook; ``referrers``
@@ -23,8 +25,7 @@ class BuildResult:
     """
 
     descriptor: Descriptor
-    manifests: dict[Platform, Descriptor]
-    configs: dict[Platform, Descriptor]
+    images: dict[Platform, PlatformImage]
     content: ContentStore
     ran: int
     cached: int

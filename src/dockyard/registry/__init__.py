@@ -5,7 +5,7 @@ Public API (what the build engine and library users call)::
     from dockyard.registry import Client
     with Client() as client:
         client.push("reg:5000/app:v1", index_desc, layout.store)             # blobs, manifests, index, tag
-        image = client.pull("reg:5000/base:1", platform=Platform.parse("linux/arm64"))
+        image = client.pull("reg:5000/base:1", platform=Platform.parse("linux/arm64"))  # an oci.image.PlatformImage
         client.copy("src/app:v1", "dst/app:v1")
 
 Modules: ``transport`` (one host: scheme, TLS, ping, retries), ``auth`` (challenges, tokens),
@@ -51,7 +51,7 @@ if "httpx" not in sys.modules:
     sys.meta_path.insert(0, _WithoutHttpxCli())
 
 if TYPE_CHECKING:
-    from dockyard.registry.client import Client, PulledImage
+    from dockyard.registry.client import Client
     from dockyard.registry.hosts import HostsConfig
     from dockyard.registry.keychain import Credentials, Keychain
     from dockyard.registry.options import TransportOptions, UploadOptions
@@ -59,11 +59,11 @@ if TYPE_CHECKING:
 
 # Re-exported lazily (PEP 562): importing one submodule (``registry.hosts`` for a builder's
 # config) must not load the others, nor the HTTP library behind them.
-_EXPORTS = {"Client": "client", "PulledImage": "client", "HostsConfig": "hosts", "Credentials": "keychain",
+_EXPORTS = {"Client": "client", "HostsConfig": "hosts", "Credentials": "keychain",
             "Keychain": "keychain", "RetryPolicy": "retry", "TransportOptions": "options",
             "UploadOptions": "options"}
 
-__all__ = ["Client", "Credentials", "HostsConfig", "Keychain", "PulledImage", "RetryPolicy",
+__all__ = ["Client", "Credentials", "HostsConfig", "Keychain", "RetryPolicy",
            "TransportOptions", "UploadOptions"]
 
 

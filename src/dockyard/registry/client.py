@@ -17,7 +17,6 @@ import copy
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -26,6 +25,7 @@ from dockyard.errors import RegistryError, StoreError
 from dockyard.oci import mediatypes
 from dockyard.oci.config import ImageConfig
 from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.image import PlatformImage
 from dockyard.oci.index import Index
 from dockyard.oci.manifest import Manifest
 from dockyard.oci.source import ContentSource, walk
@@ -44,17 +44,6 @@ if TYPE_CHECKING:
     from dockyard.registry.transport import Session
 
 Progress = Callable[[str, Descriptor], None]  # (status, descriptor): "exists", "mounted", "uploaded", "pulled", ...
-
-
-@dataclass(frozen=True)
-class PulledImage:
-    """One platform's image, now in the content store."""
-
-    reference: Reference
-    descriptor: Descriptor  # the platform manifest (with its platform set)
-    index: Descriptor | None  # the index it was chosen from, if the reference named one
-    manifest: Manifest
-    config: ImageConfig
 
 
 def as_reference(ref: Reference | str) -> Reference:
@@ -261,7 +250,7 @@ class Client:
         self._note("pulled", desc)
 
     def pull(self, ref: Reference | str, *, platform: Platform | None = None,
-             store: ContentStore | None = None, layers: bool = True) -> PulledImage:
+             store: ContentStore | None = None, layers: bool = True) -> PlatformImage:
         """Pull one platform's image (manifest, config, layers) into ``store`` (default: the shared one).
 
         A tag naming an index resolves to the entry for ``platform`` (default: this host's).
@@ -287,12 +276,13 @@ class Client:
         self._run_all([partial(self.fetch_blob, ref, d, store) for d in parts])
         self.remember(ref, [manifest.config.digest, *(d.digest for d in manifest.layers)])
         config = ImageConfig.from_bytes(store.read_bytes(manifest.config.digest))
-        desc = chosen.descriptor if chosen.descriptor.platform else chosen.descriptor.with_platform(config.platform)
-        return PulledImage(ref, desc, index_desc, manifest, config)
+        return PlatformImage.of(chosen.descriptor, manifest, config, index=index_desc)
 
-    def fetch_layers(self, image: PulledImage, store: ContentStore) -> None:
-        """The layer blobs of ``image`` (pulled with ``layers=False``) into ``store``, those missing only."""
-        self._run_all([partial(self.fetch_blob, image.reference, d, store) for d in image.manifest.layers])
+    def fetch_layers(self, ref: Reference | str, image: PlatformImage, store: ContentStore) -> None:
+        """The layer blobs of ``image`` (pulled from ``ref`` with ``layers=False``) into ``store``, those
+        missing only."""
+        ref = as_reference(ref)
+        self._run_all([partial(self.fetch_blob, ref, d, store) for d in image.layers])
 
     def pull_all(self, ref: Reference | str, *, store: ContentStore | None = None,
                  blobs_too: bool = True) -> Descriptor:

@@ -42,7 +42,9 @@ from dockyard.errors import NodeError, NotBuiltError, UsageError
 from dockyard.graph import ops
 from dockyard.graph.contenthash import StatCache
 from dockyard.oci.annotations import ExportAnnotations
+from dockyard.oci.config import ImageConfig
 from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.image import PlatformImage
 from dockyard.oci.manifest import Manifest
 from dockyard.oci.source import read_document
 from dockyard.phases.assemble import assemble
@@ -148,8 +150,7 @@ class _Farm:
 
     def run(self, plans: dict[Platform, list[tuple[AnyNode, bool]]]) -> FarmResult:
         self.order = list(plans)
-        manifests: dict[Platform, Descriptor] = {}
-        configs: dict[Platform, Descriptor] = {}
+        images: dict[Platform, PlatformImage] = {}
         placed: dict[Platform, Placed] = {}
         ran = cached = 0
         local_group = {p: c for p, c in plans.items() if isinstance(c[0][0], LocalNode)}
@@ -161,13 +162,13 @@ class _Farm:
                 if local_group:
                     local = self._local(local_group)
                     for p in local_group:
-                        manifests[p], configs[p] = local.manifests[p], local.configs[p]
+                        images[p] = local.images[p]
                         node = local_group[p][0]
                         placed[p] = Placed(node[0].name, node[0].endpoint, node[1])
                     ran, cached = local.ran, local.cached
                 for future, platform in futures.items():
-                    manifest, config, where, counts = future.result()
-                    manifests[platform], configs[platform], placed[platform] = manifest, config, where
+                    image, where, counts = future.result()
+                    images[platform], placed[platform] = image, where
                     ran, cached = ran + counts[0], cached + counts[1]
             except BaseException:
                 self.cancelled.set()
@@ -177,10 +178,10 @@ class _Farm:
                 raise
         order = list(plans)
         self._export_cache()
-        top = assemble(self.content, [manifests[p] for p in order], oci=self.options.oci_mediatypes,
+        top = assemble(self.content, [images[p].descriptor for p in order], oci=self.options.oci_mediatypes,
                        annotations=self.options.annotations.index)
-        result = BuildResult(descriptor=top, manifests={p: manifests[p] for p in order},
-                             configs={p: configs[p] for p in order}, content=self.content, ran=ran, cached=cached,
+        result = BuildResult(descriptor=top, images={p: images[p] for p in order}, content=self.content, ran=ran,
+                             cached=cached,
                              bases=tuple(self.bases.values()), graphs={p: self.graphs[p] for p in order},
                              stages=self.stages, sbom_context=frozenset(self.sbom_context))
         return FarmResult(attest(result, self.attestors), {p: placed[p] for p in order})
@@ -208,10 +209,10 @@ class _Farm:
         for stages in result.stages.values():
             for _name, layers in stages:
                 _copy_blobs(result.content, self.content, layers)
-        for manifest in result.manifests.values():
-            _copy_image(result.content, self.content, manifest)
+        for image in result.images.values():
+            _copy_image(result.content, self.content, image.descriptor)
             for target in self.push:
-                self.client.push(Reference.parse(target.name, default_tag=None), manifest, result.content)
+                self.client.push(Reference.parse(target.name, default_tag=None), image.descriptor, result.content)
         return result
 
     def _share(self, platforms: tuple[Platform, ...], *, root: Path) -> BuildOptions:
@@ -248,19 +249,19 @@ class _Farm:
 
     # -- remote nodes ----------------------------------------------------------------------
     def _remote(self, platform: Platform, plan: list[tuple[AnyNode, bool]]
-                ) -> tuple[Descriptor, Descriptor, Placed, tuple[int, int]]:
+                ) -> tuple[PlatformImage, Placed, tuple[int, int]]:
         """Try the platform's candidates in order; a local one (after dead remote ones) builds in-process."""
         reasons: list[str] = []
         label = platform_label(platform)
         for i, (node, planned_emulated) in enumerate(plan):
             if isinstance(node, LocalNode):
                 local = self._local({platform: [(node, planned_emulated)]})
-                return (local.manifests[platform], local.configs[platform],
-                        Placed(node.name, node.endpoint, planned_emulated, tuple(reasons)), (local.ran, local.cached))
+                return (local.images[platform], Placed(node.name, node.endpoint, planned_emulated, tuple(reasons)),
+                        (local.ran, local.cached))
             if self.cancelled.is_set():
                 break
             try:
-                manifest, config, counts, emulated = self._on(node, platform)
+                image, counts, emulated = self._on(node, platform)
             except NodeError as exc:
                 if self.cancelled.is_set():
                     raise
@@ -270,11 +271,11 @@ class _Farm:
                          + ("trying the next node" if i + 1 < len(plan) else "no node left"))
                 continue
             self._say_placed(platform, node.name, node.endpoint, emulated)
-            return manifest, config, Placed(node.name, node.endpoint, emulated, tuple(reasons)), counts
+            return image, Placed(node.name, node.endpoint, emulated, tuple(reasons)), counts
         raise NodeError(f"{label}: no node could build it: " + "; ".join(reasons),
                         hint=f"see 'dockyard inspect --bootstrap {self.builder.name}'")
 
-    def _on(self, node: SshNode | KubeNode, platform: Platform) -> tuple[Descriptor, Descriptor, tuple[int, int], bool]:
+    def _on(self, node: SshNode | KubeNode, platform: Platform) -> tuple[PlatformImage, tuple[int, int], bool]:
         """Build ``platform`` on ``node``; the last item says whether the node's bootstrap found it emulated."""
         if isinstance(node, KubeNode):  # a pod picked by the context (loadbalance=sticky)
             session = node.open(listener=self.listener, keychain=self.client.keychain, key=self._context_name())
@@ -305,15 +306,17 @@ class _Farm:
             desc = Descriptor.from_json(images[0]["manifest"], what="node result")
             manifest_bytes = str(images[0]["manifest_bytes"]).encode()
             self.content.ingest_bytes(manifest_bytes, expected=desc.digest)
-            image = Manifest.from_bytes(manifest_bytes, media_type=desc.media_type)
-            self.content.ingest_bytes(str(images[0]["config_bytes"]).encode(), expected=image.config.digest)
-            for cache in reply.get("caches") or []:
+            built = Manifest.from_bytes(manifest_bytes, media_type=desc.media_type)
+            config_bytes = str(images[0]["config_bytes"]).encode()
+            self.content.ingest_bytes(config_bytes, expected=built.config.digest)
+            if self.fetch_blobs:
+                session.fetch(built.layers, self.content)
+            for cache in reply.get("caches") or []:  # last: a node lost before this adds no part
                 part = self.requests[platform].cache_to[int(cache["target"])]
                 config = CacheConfig.from_bytes(str(cache["config_bytes"]).encode())
                 self._add_cache_part(part, (platform,), config, lambda layers: session.fetch(layers, self.content))
-            if self.fetch_blobs:
-                session.fetch(image.layers, self.content)
-            return desc, image.config, (int(reply.get("ran", 0)), int(reply.get("cached", 0))), emulated
+            image = PlatformImage.of(desc, built, ImageConfig.from_bytes(config_bytes))
+            return image, (int(reply.get("ran", 0)), int(reply.get("cached", 0))), emulated
         finally:
             with self.lock:
                 self.sessions.discard(session)

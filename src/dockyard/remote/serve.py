@@ -161,13 +161,13 @@ class _Server:
             finally:
                 self.solving.clear()
             content = ContentStore(self.root / "content")
-            for manifest in reply.manifests.values():
+            for image in reply.images.values():
                 for repo in push:
-                    client.push(Reference.parse(repo, default_tag=None), manifest, content)
-        images = [{"platform": str(platform), "manifest": manifest.to_json(),
-                   "manifest_bytes": content.read_bytes(manifest.digest).decode(),
-                   "config_bytes": content.read_bytes(reply.configs[platform].digest).decode()}
-                  for platform, manifest in reply.manifests.items()]
+                    client.push(Reference.parse(repo, default_tag=None), image.descriptor, content)
+        images = [{"platform": str(platform), "manifest": image.descriptor.to_json(),
+                   "manifest_bytes": content.read_bytes(image.descriptor.digest).decode(),
+                   "config_bytes": content.read_bytes(image.manifest.config.digest).decode()}
+                  for platform, image in reply.images.items()]
         # each --cache-to part (pushed by digest, or kept here for the client to fetch): the client merges them
         caches = [{"target": i, "manifest": reply.caches[target].to_json(),
                    "config_bytes": _cache_config(content, reply.caches[target])}

@@ -42,7 +42,7 @@ def predicate_type(name: str) -> str:
 
 
 def _resolved(client: Client, ref: Reference, store: ContentStore) -> tuple[Reference, Descriptor,
-                                                                          list[found.PlatformImage]]:
+                                                                          list[found.AttestedImage]]:
     top = client.resolve(ref)
     pinned = ref.with_digest(top.digest)
     return pinned, top, found.find(client, pinned, store=store)

@@ -16,7 +16,6 @@ import dockyard
 from dockyard import progress
 from dockyard.executor import qemu
 from tests.integration.build.buildrig import inspect_raw, unpack
-from tests.integration.registryhelpers import dockyard as cli
 from tests.rig.registries import TestRegistry
 
 pytestmark = pytest.mark.integration
@@ -104,7 +103,7 @@ def test_attestations_annotations_signing_and_push_options_through_the_api(
     with skopeo and the signature checked with openssl."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COSIGN_PASSWORD", "api-pw-4d1")
-    cli("generate-key-pair")
+    dockyard.generate_key_pair()  # cosign.key, cosign.pub; the password from COSIGN_PASSWORD
     ctx = _context(tmp_path, busybox_base)
     repo = "api/attested"
     ref = f"{registry.address}/{repo}:1"
@@ -133,6 +132,12 @@ def test_attestations_annotations_signing_and_push_options_through_the_api(
     checked = subprocess.run(["openssl", "dgst", "-sha256", "-verify", "cosign.pub", "-signature", "payload.sig",
                               "payload.json"], capture_output=True, text=True)
     assert checked.returncode == 0 and "Verified OK" in checked.stdout
+    # dockyard.verify finds the index, the platform and both attestations signed
+    verified = dockyard.verify(ref, key="cosign.pub", attestation_type=["provenance", "sbom"])
+    assert [what for what, _ in verified.checked] == [
+        "index", "linux/amd64", "linux/amd64 attestation https://slsa.dev/provenance/v1",
+        "linux/amd64 attestation https://spdx.dev/Document"]
+    assert dict(verified.checked)["linux/amd64"] == image["digest"]
 
 
 def test_quality_gates_through_the_api_stop_the_push_or_warn(busybox_base: str, registry: TestRegistry,

@@ -29,7 +29,7 @@ def test_import_then_create_and_mirror(registry: TestRegistry, busybox_rootfs: d
     index = json.loads(raw)
     amd = next(m["digest"] for m in index["manifests"] if m["platform"]["architecture"] == "amd64")
     found = dockyard.imagetools.inspect(base)
-    config = next(c for d, c in found.configs if d.platform is not None and d.platform.architecture == "arm64")
+    config = next(i.config for i in found.images if i.platform.architecture == "arm64")
     assert config.config.cmd == ("sh", "-c", "echo hi") and config.config.working_dir == "/srv"
     assert "LANG=C.UTF-8" in config.config.env and any(e.startswith("PATH=") for e in config.config.env)
 

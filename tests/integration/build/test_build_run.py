@@ -129,3 +129,33 @@ def test_killed_build_then_rebuild_succeeds(busybox_base: str, tmp_path: Path) -
     # the rebuild reclaimed the killed build's step container (store/reclaim.py)
     containers = subprocess.run(["runc", "list", "-q"], capture_output=True, text=True, check=True).stdout
     assert f"dockyard-{proc.pid}-" not in containers
+
+
+def test_steps_that_change_nothing_share_one_empty_layer(busybox_base: str, registry: TestRegistry,
+                                                          tmp_path: Path) -> None:
+    """The worker makes the empty layer once per build; every empty step gets that same blob,
+    which is a gzip of a bare end-of-archive (checked with the standard library, not our reader)."""
+    import gzip
+
+    ctx = _context(tmp_path, busybox_base, "RUN true\nRUN echo x > /x\nRUN true\nRUN true\n")
+    ref = f"{registry.address}/built/empty-steps:1"
+    dockyard("build", "--progress", "quiet", "--platform", "linux/amd64", "-t", ref, "--push", str(ctx))
+    layers = inspect_raw(ref)["layers"]
+    empties = [layers[-4]["digest"], layers[-2]["digest"], layers[-1]["digest"]]
+    assert len(set(empties)) == 1 and layers[-3]["digest"] != empties[0]
+    blob = Path(os.environ["DOCKYARD_ROOT"]) / "content" / "blobs" / "sha256" / empties[0].removeprefix("sha256:")
+    assert gzip.decompress(blob.read_bytes()) == b"\0" * 1024
+
+
+def test_a_copied_tree_is_there_for_the_next_step(busybox_base: str, registry: TestRegistry, tmp_path: Path) -> None:
+    """A COPY of a new tree is archived straight from the context; the RUN after it (and the one
+    after a RUN below it) still sees the files, unpacked on the step's own snapshot."""
+    ctx = _context(tmp_path, busybox_base, "RUN echo base > /made-by-run\nCOPY app/ /app/\n"
+                   "RUN cat /made-by-run /app/sub/hello > /seen\n")
+    (ctx / "app" / "sub").mkdir(parents=True)
+    (ctx / "app" / "sub" / "hello").write_text("hello\n")
+    ref = f"{registry.address}/built/copy-then-run:1"
+    dockyard("build", "--progress", "quiet", "--platform", "linux/amd64", "-t", ref, "--push", str(ctx))
+    rootfs, _ = unpack(ref, "amd64", tmp_path / "v")
+    assert (rootfs / "seen").read_text() == "base\nhello\n"
+    assert (rootfs / "app" / "sub" / "hello").read_text() == "hello\n"

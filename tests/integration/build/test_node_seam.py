@@ -62,9 +62,10 @@ def test_serialized_subgraph_on_the_local_node_gives_the_direct_image(
 
     assert {n.key for n in vertices(direct, request).values()} == \
         {n.key for n in vertices(deserialize(received.definition), received).values()}
-    assert node_reply.manifests[AMD64].digest == direct_reply.manifests[AMD64].digest
-    assert node_reply.configs[AMD64].digest == direct_reply.configs[AMD64].digest
+    node_image, direct_image = node_reply.images[AMD64], direct_reply.images[AMD64]
+    assert node_image.descriptor.digest == direct_image.descriptor.digest
+    assert node_image.manifest.config.digest == direct_image.manifest.config.digest
     assert direct_reply.ran == node_reply.ran >= 3  # both stores built it (COPY, RUN, RUN), none from cache
-    config = json.loads(ContentStore(node_root / "content").read_bytes(node_reply.configs[AMD64].digest))
+    config = json.loads(ContentStore(node_root / "content").read_bytes(node_image.manifest.config.digest))
     assert config["config"]["Labels"] == {"l": "1"} and "X=1" in config["config"]["Env"]
     assert config["created"] == "2023-11-14T22:13:20Z"

@@ -16,8 +16,8 @@ from dockyard.executor import qemu
 from dockyard.exporters import export
 from dockyard.exporters.metadata import describe, write_iidfile
 from dockyard.exporters.output import DockerOutput
-from dockyard.exporters.platformimage import platform_images
 from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.image import platform_images
 from dockyard.platform import Platform
 from dockyard.store.content import ContentStore
 from tests.integration.exporters.toolcheck import run

@@ -10,8 +10,8 @@ import pytest
 
 from dockyard.exporters import export
 from dockyard.exporters.output import LocalOutput, OciOutput, TarOutput
-from dockyard.exporters.platformimage import platform_images
 from dockyard.oci.descriptor import Descriptor
+from dockyard.oci.image import platform_images
 from dockyard.store.content import ContentStore
 from tests.integration.exporters.toolcheck import run
 from tests.rig.registries import TestRegistry

@@ -120,6 +120,7 @@ def test_every_option_of_the_release_and_signing_verbs_is_an_api_argument(
     (lambda: dockyard.imagetools.create(["a/b:1"], tags=[]), "at least one tag"),
     (lambda: dockyard.imagetools.inspect(None), "ref must be a string"),  # type: ignore[arg-type]
     (lambda: dockyard.imagetools.inspect("a/b:1", registry_ca=["ca.pem"]), "registry_ca must be a dict"),  # type: ignore[arg-type]
+    (lambda: dockyard.imagetools.inspect("a/b:1", details="no"), "details must be True or False"),  # type: ignore[arg-type]
     (lambda: dockyard.imagetools.create(tags="a/b:1", from_=3), "from_ must be a string"),  # type: ignore[arg-type]
     (lambda: dockyard.imagetools.create(tags="a/b:1", from_="a/c:1", push_retry=-1), "push_retry must be"),
     (lambda: dockyard.imagetools.create(tags="a/b:1", progress="x"), "progress must be a callable"),  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from dockyard.attest.found import Attestation, PlatformImage
+from dockyard.attest.found import Attestation, AttestedImage
 from dockyard.attest.intoto import SLSA_PREDICATE, SPDX_PREDICATE, Statement
 from dockyard.digest import Digest
 from dockyard.imagetools.inspection import Inspection, render_json
@@ -34,7 +34,7 @@ def _found(*names: str) -> list[Attestation]:
                                    ("sbom-context", "sbom-builder", "pkg:docker/app")])
 def test_the_image_sbom_is_spdx_and_the_extra_scans_additional(order: tuple[str, ...]) -> None:
     found = Inspection(Reference.parse("r.example/app:1"), INDEX, b"{}", (IMAGE,),
-                       attested=(PlatformImage(IMAGE.platform, IMAGE, tuple(_found(*order))),))
+                       attested=(AttestedImage(IMAGE.platform, IMAGE, tuple(_found(*order))),))
     shown = json.loads(render_json(found))
     sbom = shown["sbom"]["linux/amd64"]
     assert sbom["SPDX"] == {"name": "pkg:docker/app"}
@@ -44,5 +44,5 @@ def test_the_image_sbom_is_spdx_and_the_extra_scans_additional(order: tuple[str,
 
 def test_one_sbom_has_no_additional_documents() -> None:
     found = Inspection(Reference.parse("r.example/app:1"), IMAGE, b"{}", (),
-                       attested=(PlatformImage(IMAGE.platform, IMAGE, tuple(_found("pkg:docker/app"))),))
+                       attested=(AttestedImage(IMAGE.platform, IMAGE, tuple(_found("pkg:docker/app"))),))
     assert json.loads(render_json(found))["sbom"] == {"SPDX": {"name": "pkg:docker/app"}}

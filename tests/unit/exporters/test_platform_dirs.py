@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from dockyard.errors import UsageError
-from dockyard.exporters.platformimage import choose_host, dirname, platform_images
+from dockyard.exporters.platforms import choose_host, dirname
+from dockyard.oci.image import platform_images
 from dockyard.platform import Platform
 from dockyard.store.content import ContentStore
 from tests.unit.exporters import imagefactory

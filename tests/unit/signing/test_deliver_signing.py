@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from dockyard.errors import UsageError
 from dockyard.exporters import parse_outputs
+from dockyard.oci.image import load_image
 from dockyard.phases.deliver import Delivery, deliver
 from dockyard.phases.result import BuildResult
 from dockyard.platform import Platform
@@ -22,7 +23,7 @@ def test_signatures_are_written_before_the_tag(tmp_path: Path) -> None:
     store = ContentStore(tmp_path)
     amd64 = Platform("linux", "amd64")
     image = _image(store, amd64)
-    result = BuildResult(descriptor=image, manifests={amd64: image}, configs={}, content=store, ran=0, cached=0)
+    result = BuildResult(descriptor=image, images={amd64: load_image(store, image)}, content=store, ran=0, cached=0)
     fake = FakeRegistry()
     key = ec.generate_private_key(ec.SECP256R1())
     outputs = parse_outputs((), tags=("reg.test/team/app:1.0",), push=True, load=False)
@@ -41,7 +42,7 @@ def test_bundle_signatures_are_referrers_pushed_before_the_tag(tmp_path: Path) -
     store = ContentStore(tmp_path)
     amd64 = Platform("linux", "amd64")
     image = _image(store, amd64)
-    result = BuildResult(descriptor=image, manifests={amd64: image}, configs={}, content=store, ran=0, cached=0)
+    result = BuildResult(descriptor=image, images={amd64: load_image(store, image)}, content=store, ran=0, cached=0)
     fake = FakeRegistry(referrers_api=True)
     key = ec.generate_private_key(ec.SECP256R1())
     outputs = parse_outputs((), tags=("reg.test/team/app:1.0",), push=True, load=False)

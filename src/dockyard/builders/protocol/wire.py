@@ -28,16 +28,22 @@ MAX_SECRETS = MAX_FRAME // 4  # base64 and the rest of the frame must fit in one
 
 def solve_to_json(request: SolveRequest, *, registries: dict[str, Any], push: tuple[str, ...]) -> Message:
     """The ``solve`` frame; the values of the secrets the platform's steps mount travel beside the request."""
-    agents = mounted(request, "ssh")
+    secrets, agents = mounted(request)
     return {"type": "solve", "request": request.portable(), "registries": registries, "push": list(push),
-            "secrets": _secrets_json(request), "ssh": sorted(i for i in request.ssh if i in agents)}
+            "secrets": _secrets_json(request, secrets), "ssh": sorted(i for i in request.ssh if i in agents)}
 
 
-def mounted(request: SolveRequest, kind: str) -> set[str]:
-    """The secret or ssh ids (``kind``) the RUN steps of the request's subgraph mount."""
-    return {(m.secret_id if kind == "secret" else m.ssh_id or "default")
-            for op in deserialize(request.definition).by_key.values() if isinstance(op, ops.Exec)
-            for m in op.mounts if m.type == kind}
+def mounted(request: SolveRequest) -> tuple[set[str], set[str]]:
+    """The secret ids and the ssh ids the RUN steps of the request's subgraph mount (the graph is
+    read only when the build has secrets or agents to give)."""
+    secrets: set[str] = set()
+    agents: set[str] = set()
+    if request.secrets or request.ssh:
+        for op in deserialize(request.definition).by_key.values():
+            if isinstance(op, ops.Exec):
+                secrets.update(m.secret_id for m in op.mounts if m.type == "secret")
+                agents.update(m.ssh_id or "default" for m in op.mounts if m.type == "ssh")
+    return secrets, agents
 
 
 def forwarded_agents(message: Message) -> tuple[str, ...]:
@@ -45,11 +51,10 @@ def forwarded_agents(message: Message) -> tuple[str, ...]:
     return tuple(str(i) for i in message.get("ssh", []))
 
 
-def _secrets_json(request: SolveRequest) -> list[dict[str, str]]:
+def _secrets_json(request: SolveRequest, used: set[str]) -> list[dict[str, str]]:
     """Each ``--secret`` a RUN step of this subgraph mounts, with its value (read here, on the client):
     a node is sent no secret its platform does not use. The frame goes over the session's pipe
     only; the node keeps the values in memory (:class:`~dockyard.engine.mounts.Secret` ``data``)."""
-    used = mounted(request, "secret")
     out = []
     total = 0
     for secret in request.secrets:
