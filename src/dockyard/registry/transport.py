@@ -138,16 +138,17 @@ class Session:
         raise errors.from_transport(last, registry=self.host, what="contact the registry")
 
     def _probe(self, base: str, *, guess: bool) -> httpx.Response:
-        """GET ``base``/v2/. HTTPS is tried first without the CAs loaded (a plain-HTTP server fails the
-        handshake before any certificate is seen, which is the loopback registry's case), and again
-        with them when the certificate was what failed: no certificate verifies against none."""
+        """GET ``base``/v2/. Where plain HTTP is the next guess (loopback and insecure registries),
+        HTTPS is tried first without the CAs loaded: a plain-HTTP server fails the handshake before
+        any certificate is seen, and a TLS one fails on its certificate (none verifies against no
+        CA), which is then tried again with the CAs. An HTTPS-only registry loads them at once."""
         get = functools.partial(self._get, f"{base}/v2/")
-        if base.startswith("https:") and not self._trust.loaded:
+        if guess and base.startswith("https:") and not self._trust.loaded:
             self._probing.active = True
             try:  # once, unverifiable: a failure other than the certificate's is the scheme's answer
                 return self._with_retries(get, what="ping (GET /v2/)", retry_connect=False, retry_transport=False)
             except httpx.TransportError as exc:
-                if guess and not _certificate_refused(exc):
+                if not _certificate_refused(exc):
                     raise
             finally:
                 self._probing.active = False
