@@ -92,8 +92,11 @@ class Session:
         assert self._base is not None
         return self._base
 
-    def ping(self) -> None:
-        """GET /v2/ over each allowed scheme until one answers; remember scheme and challenge."""
+    def ping(self, *, keep_failure: bool = True) -> None:
+        """GET /v2/ over each allowed scheme until one answers; remember scheme and challenge.
+
+        ``keep_failure=False`` (a ping ahead of need, :meth:`Client.connect_early`) leaves a failure
+        unremembered: the first real request pings again and reports it, as without the early ping."""
         with self._ping_lock:
             if self._base is not None:
                 return
@@ -102,7 +105,8 @@ class Session:
             try:
                 self._ping()
             except RegistryError as exc:
-                self._ping_error = exc
+                if keep_failure:
+                    self._ping_error = exc
                 raise
 
     def _ping(self) -> None:
