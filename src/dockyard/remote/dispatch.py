@@ -46,7 +46,6 @@ from dockyard.oci.config import ImageConfig
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.image import PlatformImage
 from dockyard.oci.manifest import Manifest
-from dockyard.oci.source import read_document
 from dockyard.phases.assemble import assemble
 from dockyard.phases.attest import Attestor, DescribesStages, attest
 from dockyard.phases.build import build, planned_request
@@ -213,7 +212,7 @@ class _Farm:
             for _name, layers in stages:
                 _copy_blobs(result.content, self.content, layers)
         for image in result.images.values():
-            _copy_image(result.content, self.content, image.descriptor)
+            _copy_image(result.content, self.content, image)
             for target in self.push:
                 self.client.push(Reference.parse(target.name, default_tag=None), image.descriptor, result.content)
         return result
@@ -392,14 +391,11 @@ def _host_json(cfg: HostConfig, *, insecure: bool) -> dict[str, Any]:
             "ca": [Path(p).read_text() for p in cfg.ca]}
 
 
-def _copy_image(source: ContentStore, dest: ContentStore, manifest: Descriptor) -> None:
-    """Put a manifest, its config and layers into ``dest`` (another local node's store)."""
+def _copy_image(source: ContentStore, dest: ContentStore, image: PlatformImage) -> None:
+    """Put an image's manifest, config and layers into ``dest`` (another local node's store)."""
     if source.root == dest.root:
         return
-    image = Manifest.from_bytes(read_document(source, manifest), media_type=manifest.media_type)
-    _copy_blobs(source, dest, [manifest, image.config, *image.layers])
-
-
+    _copy_blobs(source, dest, [image.descriptor, image.manifest.config, *image.layers])
 
 
 class _Replying:
