@@ -13,6 +13,7 @@ from dockyard.registry.errors import NotFoundError, UnreachableError
 from tests.integration.registryhelpers import dockyard
 from tests.integration.tlsserver import TLSServer
 from tests.rig.pki import PKI
+from tests.rig.registries import TestRegistry
 
 pytestmark = pytest.mark.integration
 
@@ -47,8 +48,20 @@ def test_ca_from_certs_d_is_trusted(server: TLSServer, pki: PKI, tmp_path: Path)
     host_dir = tmp_path / "certs.d" / server.address
     host_dir.mkdir(parents=True)
     shutil.copy(pki.ca, host_dir / "ca.crt")
-    with _client(tmp_path / "certs.d") as client, pytest.raises(NotFoundError):
-        client.resolve(f"{server.address}/app:v1")  # reached the registry over verified TLS
+    with _client(tmp_path / "certs.d") as client:
+        with pytest.raises(NotFoundError):
+            client.resolve(f"{server.address}/app:v1")  # reached the registry over verified TLS
+        assert client.session(server.address)._trust.loaded  # the certificate made the CAs load
+
+
+def test_a_plain_http_loopback_registry_never_loads_the_cas(registry: TestRegistry, tmp_path: Path) -> None:
+    """The system CA bundle (tens of milliseconds) loads only for a registry that speaks TLS: the
+    loopback HTTPS guess fails on the handshake of a plain-HTTP server before any certificate."""
+    with _client(tmp_path / "certs.d") as client:
+        with pytest.raises(NotFoundError):
+            client.resolve(f"{registry.address}/nothing/here:v1")
+        session = client.session(registry.address)
+        assert session.base_url.startswith("http://") and not session._trust.loaded
 
 
 def test_client_certificate_from_certs_d(pki: PKI, tmp_path: Path) -> None:

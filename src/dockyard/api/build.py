@@ -1,7 +1,9 @@
 """``dockyard.build``: one call from a context to an image pushed, exported or kept, as ``dockyard build``.
 
-:class:`BuildCall` is the typed request (what ``dockyard build`` parses its flags into, and
-what :func:`build` makes of plain arguments); :func:`run_build` runs it: choose the builder
+:class:`BuildCall` is the library's typed request; :func:`make_call` makes it of a
+:class:`~dockyard.api.buildspec.BuildSpec` (what ``dockyard build`` parses its flags into, and
+what :func:`build` makes of plain arguments: one path, so a flag and its argument cannot drift
+apart); :func:`run_build` runs it: choose the builder
 and boot its nodes, place each platform on a node, build (the phases, :mod:`dockyard.phases`),
 run the delivery gate, deliver (push, files, metadata), and apply the builder's GC policy.
 """
@@ -15,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dockyard import arguments, progress
+from dockyard.api.buildspec import BuildSpec
+from dockyard.api.release import ReleaseRequest
 from dockyard.attest import options as attest_options
 from dockyard.attest.options import AttestOptions
 from dockyard.attest.storage import Storage
@@ -144,6 +148,55 @@ def run_build(call: BuildCall, *, listener: progress.Listener | None = None, rep
                         pushed=delivered.pushed, result=result)
 
 
+def make_call(spec: BuildSpec, *, report: Report, password: Callable[[], bytes | None]) -> BuildCall:
+    """The library's request for ``spec``: the one path from ``dockyard build``'s flags and
+    :func:`build`'s arguments alike. Every value is checked here, before anything is built (a typo
+    fails in a second, not after a build), in a fixed order; ``report`` gets the release step's
+    warnings, ``password`` is asked for ``--sign``'s key only once the spec has a registry output."""
+    from dockyard.api.release import plan
+
+    release = plan(spec.context, spec.release, labels=spec.labels, platforms=len(spec.platforms), report=report)
+    names = release.names
+    outputs = parse_outputs(spec.outputs, tags=names.tags, push=spec.push, load=spec.load)
+    secrets = tuple(parse_secret(s) for s in spec.secrets)
+    image = image_options(outputs)
+    attest = attest_request(spec.attest, provenance=spec.provenance, sbom=spec.sbom, storage=spec.attest_storage,
+                            outputs=outputs)
+    signed = signing(spec.sign, outputs, password=password)
+    delivery = Delivery(outputs=outputs, tags=names.tags, metadata_file=spec.metadata_file, iidfile=spec.iidfile,
+                        push_retry=release.push_retry, sign_key=signed.key if signed else None,
+                        sign_format=signed.form if signed else "classic")
+    _check_rewrite_timestamp(image, report=report)
+    options = build_options(
+        BuildOptions(context=spec.context, dockerfile=spec.dockerfile, platforms=spec.platforms,
+                     build_args=spec.build_args, target=spec.target, labels=names.labels, secrets=secrets,
+                     no_cache=spec.no_cache, no_cache_filter=spec.no_cache_filter,
+                     annotations=names.annotations, base_annotations=names.base_annotations),
+        ssh=spec.ssh, cache_from=spec.cache_from, cache_to=spec.cache_to, image=image)
+    made = attestor(attest, options, tags=names.tags)
+    return BuildCall(
+        options=options, delivery=delivery, builder=spec.builder,
+        placement=Placement.parse(spec.placement) if spec.placement is not None else None,
+        push_timeout=push_timeout(spec.push_timeout), attestors=(made,) if made else (),
+        # with gates, nothing may reach a registry before they pass: nodes hand every blob back
+        gate=release.delivery_gate(), early_push=release.early_push, registry_ca=spec.registry_ca,
+    )
+
+
+def _check_rewrite_timestamp(image: ImageOptions, *, report: Report) -> None:
+    """``rewrite-timestamp``: dockyard always clamps the file times of the layers it builds to
+    SOURCE_DATE_EPOCH (BuildKit's ``rewrite-timestamp=true``; base layers are kept, as BuildKit
+    keeps layers that did not diverge from the base), so ``=false`` cannot be honoured with an
+    epoch set, and ``=true`` without one has nothing to rewrite (BuildKit warns the same way)."""
+    epoch = source_date_epoch()
+    if image.rewrite_timestamp is False and epoch is not None:
+        raise UsageError("rewrite-timestamp=false is not supported: with SOURCE_DATE_EPOCH set, dockyard always "
+                         "rewrites the file times of the layers it builds",
+                         hint="drop rewrite-timestamp=false, or unset SOURCE_DATE_EPOCH")
+    if image.rewrite_timestamp and epoch is None:
+        report("WARNING: rewrite-timestamp is specified, but no source-date-epoch was found")
+
+
 def image_options(outputs: Sequence[Output]) -> ImageOptions:
     """The image options of the outputs that carry some (buildx lets them agree; the first wins)."""
     for out in outputs:
@@ -154,7 +207,7 @@ def image_options(outputs: Sequence[Output]) -> ImageOptions:
 
 def build_options(given: BuildOptions, *, ssh: Sequence[str], cache_from: Sequence[str], cache_to: Sequence[str],
                   image: ImageOptions) -> BuildOptions:
-    """``given`` completed from flag values, as ``dockyard build`` and :func:`build` both do it: the
+    """``given`` completed from the spec's values (:func:`make_call`): the
     ``--ssh`` agent sockets found, ``--cache-from``/``--cache-to`` parsed, the outputs' image
     options (media types, compression, their annotations after ``given``'s) and SOURCE_DATE_EPOCH."""
     return replace(
@@ -284,55 +337,37 @@ def build(context: str | os.PathLike[str] = ".", *, file: str | os.PathLike[str]
     if not context_dir.is_dir():
         raise ArgumentError(f"build context {str(context_dir)!r} is not a directory",
                             hint="pass the directory holding your sources, e.g. dockyard.build('.')")
-    dockerfile = arguments.path("file", file, optional=True) or context_dir / "Dockerfile"
     wanted: list[Platform] = []
     for text in arguments.strings("platforms", platforms):
         wanted += [p for p in parse_platforms(text) if p not in wanted]
     if progress is not None and not callable(progress):
         raise ArgumentError(f"progress must be a callable taking one event, not {type(progress).__name__}")
+    spec = BuildSpec(
+        context=context_dir, file=arguments.path("file", file, optional=True), platforms=tuple(wanted),
+        build_args=arguments.mapping("build_args", build_args), target=arguments.text("target", target),
+        labels=arguments.mapping("labels", labels), secrets=arguments.strings("secrets", secrets),
+        ssh=arguments.strings("ssh", ssh), outputs=arguments.strings("outputs", outputs),
+        push=arguments.flag("push", push), load=arguments.flag("load", load),
+        push_timeout=_push_timeout_argument(push_timeout), no_cache=arguments.flag("no_cache", no_cache),
+        no_cache_filter=arguments.strings("no_cache_filter", no_cache_filter),
+        cache_from=arguments.strings("cache_from", cache_from), cache_to=arguments.strings("cache_to", cache_to),
+        metadata_file=arguments.path("metadata_file", metadata_file, optional=True),
+        iidfile=arguments.path("iidfile", iidfile, optional=True), builder=arguments.text("builder", builder),
+        placement=arguments.text("placement", placement), attest=arguments.strings("attest", attest),
+        provenance=arguments.switch("provenance", provenance), sbom=arguments.switch("sbom", sbom),
+        attest_storage=arguments.text("attest_storage", attest_storage), sign=arguments.text("sign", sign),
+        registry_ca=arguments.files_by_host("registry_ca", registry_ca),
+        release=ReleaseRequest(
+            tags=arguments.strings("tags", tags), tags_from_git=arguments.flag("tags_from_git", tags_from_git),
+            tag_specs=arguments.strings("tag_specs", tag_specs), flavor=arguments.strings("flavor", flavor),
+            default_labels=not arguments.flag("no_default_labels", no_default_labels),
+            annotations=arguments.strings("annotations", annotations), gates=arguments.strings("gates", gates),
+            gate_mode=arguments.text("gate_mode", gate_mode),
+            gate_policy=arguments.path("gate_policy", gate_policy, optional=True),
+            push_retry=arguments.count("push_retry", push_retry, most=10)))
     listener = progress
-    say = (lambda line: listener(progress_notice(line))) if listener is not None else None
-    from dockyard.api.release import ReleaseRequest, plan
-
-    release = plan(context_dir, ReleaseRequest(
-        tags=arguments.strings("tags", tags), tags_from_git=arguments.flag("tags_from_git", tags_from_git),
-        tag_specs=arguments.strings("tag_specs", tag_specs), flavor=arguments.strings("flavor", flavor),
-        default_labels=not arguments.flag("no_default_labels", no_default_labels),
-        annotations=arguments.strings("annotations", annotations), gates=arguments.strings("gates", gates),
-        gate_mode=arguments.text("gate_mode", gate_mode),
-        gate_policy=arguments.path("gate_policy", gate_policy, optional=True),
-        push_retry=arguments.count("push_retry", push_retry, most=10),
-    ), labels=arguments.mapping("labels", labels), platforms=len(wanted), report=say or (lambda _line: None))
-    names = release.names
-    parsed_outputs = parse_outputs(arguments.strings("outputs", outputs), tags=names.tags,
-                                   push=arguments.flag("push", push), load=arguments.flag("load", load))
-    image = image_options(parsed_outputs)
-    options = build_options(
-        BuildOptions(context=context_dir, dockerfile=dockerfile, platforms=tuple(wanted),
-                     build_args=arguments.mapping("build_args", build_args), target=arguments.text("target", target),
-                     labels=names.labels,
-                     secrets=tuple(parse_secret(s) for s in arguments.strings("secrets", secrets)),
-                     no_cache=arguments.flag("no_cache", no_cache),
-                     no_cache_filter=arguments.strings("no_cache_filter", no_cache_filter),
-                     annotations=names.annotations, base_annotations=names.base_annotations),
-        ssh=arguments.strings("ssh", ssh), cache_from=arguments.strings("cache_from", cache_from),
-        cache_to=arguments.strings("cache_to", cache_to), image=image)
-    signed = signing(arguments.text("sign", sign), parsed_outputs, password=_environment_password)
-    delivery = Delivery(outputs=parsed_outputs, tags=names.tags,
-                        metadata_file=arguments.path("metadata_file", metadata_file, optional=True),
-                        iidfile=arguments.path("iidfile", iidfile, optional=True), push_retry=release.push_retry,
-                        sign_key=signed.key if signed else None, sign_format=signed.form if signed else "classic")
-    where = arguments.text("placement", placement)
-    attests = attest_request(arguments.strings("attest", attest), provenance=arguments.switch("provenance", provenance),
-                             sbom=arguments.switch("sbom", sbom),
-                             storage=arguments.text("attest_storage", attest_storage), outputs=parsed_outputs)
-    made = attestor(attests, options, tags=names.tags)
-    call = BuildCall(options=options, delivery=delivery, builder=arguments.text("builder", builder),
-                     placement=Placement.parse(where) if where is not None else None,
-                     push_timeout=_push_timeout_argument(push_timeout), attestors=(made,) if made else (),
-                     gate=release.delivery_gate(), early_push=release.early_push,
-                     registry_ca=arguments.files_by_host("registry_ca", registry_ca))
-    return run_build(call, listener=listener, report=say)
+    say: Report = (lambda line: listener(progress_notice(line))) if listener is not None else (lambda _line: None)
+    return run_build(make_call(spec, report=say, password=_environment_password), listener=listener, report=say)
 
 
 def _environment_password() -> bytes | None:
@@ -342,10 +377,10 @@ def _environment_password() -> bytes | None:
     return environment_password()
 
 
-def _push_timeout_argument(value: object) -> float | None:
+def _push_timeout_argument(value: object) -> str | float | None:
     """``push_timeout`` as the API takes it: seconds (a number) or a duration string, None: the default."""
     if value is None or isinstance(value, str) or (isinstance(value, int | float) and not isinstance(value, bool)):
-        return push_timeout(value)
+        return value
     raise ArgumentError(f"push_timeout must be seconds or a duration string, not {type(value).__name__}",
                         hint='e.g. push_timeout="10m" or push_timeout=600')
 

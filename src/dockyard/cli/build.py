@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
+from dockyard.api.buildspec import BuildSpec
 from dockyard.api.release import ReleaseRequest
-from dockyard.cli.buildflags import AttestFlags, RunFlags
 from dockyard.cli.releaseoptions import release_options
 from dockyard.dockerfile.request import BuildRequest, answer
 from dockyard.errors import UsageError
@@ -27,6 +27,16 @@ def _build_args(values: tuple[str, ...]) -> dict[str, str]:
             out[name] = value
         elif name in os.environ:
             out[name] = os.environ[name]
+    return out
+
+
+def _labels(values: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not key or not sep:
+            raise UsageError(f"invalid --label {item!r}", hint="use KEY=VALUE")
+        out[key] = value
     return out
 
 
@@ -205,18 +215,21 @@ def build(
     )
     if request.call == "build" and not request.dry_run:
         from dockyard.cli.buildrun import run
+        from dockyard.cli.registryhosts import registry_ca
 
         del pull  # dockyard always does what --pull asks: every base tag is resolved in its registry
         release = ReleaseRequest(
             tags=tag, tags_from_git=tags_from_git, tag_specs=tag_spec, flavor=flavor,
             default_labels=not no_default_labels, annotations=annotations, gates=gates, gate_mode=gate_mode,
             gate_policy=gate_policy, push_retry=push_retry)
-        return run(request, RunFlags(
-            builder=ctx.obj.builder if ctx.obj else None, secrets=secret, ssh=ssh, outputs=output, push=push,
-            load=load, push_timeout=push_timeout, no_cache=no_cache, no_cache_filter=no_cache_filter,
-            progress=progress, metadata_file=metadata_file, iidfile=iidfile, cache_from=cache_from,
-            cache_to=cache_to, labels=label, sign=sign, placement=placement, release=release,
-            attest=AttestFlags(attest=attest, provenance=provenance, sbom=sbom, storage=attest_storage)))
+        return run(BuildSpec(
+            context=request.context, file=request.dockerfile, platforms=request.platforms,
+            build_args=request.build_args, target=request.target, labels=_labels(label), secrets=secret, ssh=ssh,
+            outputs=output, push=push, load=load, push_timeout=push_timeout, no_cache=no_cache,
+            no_cache_filter=no_cache_filter, cache_from=cache_from, cache_to=cache_to, metadata_file=metadata_file,
+            iidfile=iidfile, builder=ctx.obj.builder if ctx.obj else None, placement=placement, attest=attest,
+            provenance=provenance, sbom=sbom, attest_storage=attest_storage, sign=sign, registry_ca=registry_ca(),
+            release=release), progress_mode=progress)
     if request.call == "check":  # BuildKit's lint reads the base images' configs (their ENV, their platform)
         from dockyard.registry.client import Client
         from dockyard.registry.configs import ConfigResolver

@@ -9,9 +9,9 @@ there; the :class:`SolveReply` names them. The client's assemble phase makes the
 
 :meth:`SolveRequest.portable` / :meth:`SolveRequest.from_portable` are the JSON a remote node
 receives, with the cache imports (registry only) and exports (as parts the client merges,
-:attr:`~dockyard.engine.cacheoptions.CacheExport.part`); ``context``, ``secrets``, ``ssh`` and the
-SBOM's extra ``stages`` (attestations are made on one local node) are not in it (a remote node
-syncs the context; see docs/remote-nodes.md for the rest).
+:attr:`~dockyard.engine.cacheoptions.CacheExport.part`) and the stages an SBOM also describes
+(the node reports their layers; the client makes the attestations); ``context``, ``secrets`` and
+``ssh`` are not in it (a remote node syncs the context; see docs/remote-nodes.md for the rest).
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class SolveRequest:
     ssh: Mapping[str, str] = field(default_factory=dict)
     cache_from: tuple[CacheImport, ...] = ()
     cache_to: tuple[CacheExport, ...] = ()
-    stages: tuple[StageTarget, ...] = ()  # only with attestations, which are made on one local node
+    stages: tuple[StageTarget, ...] = ()  # only with an SBOM that scans other stages
 
     @property
     def salt(self) -> str:
@@ -97,6 +97,7 @@ class SolveRequest:
             "jobs": self.jobs,
             "cache_from": [c.portable() for c in self.cache_from],
             "cache_to": [c.portable() for c in self.cache_to],
+            "stages": [{"platform": str(t.platform), "name": t.name, "key": t.key} for t in self.stages],
         }
 
     @classmethod
@@ -116,6 +117,8 @@ class SolveRequest:
             created=str(doc["created"]), jobs=int(doc["jobs"]),
             cache_from=tuple(CacheImport.from_portable(c) for c in doc.get("cache_from", [])),
             cache_to=tuple(CacheExport.from_portable(c) for c in doc.get("cache_to", [])),
+            stages=tuple(StageTarget(Platform.parse(t["platform"]), str(t["name"]),
+                                     None if t["key"] is None else str(t["key"])) for t in doc.get("stages", [])),
             context=context,
         )
 

@@ -44,7 +44,7 @@ class ImageOptions:
     compression: Compression = Compression.GZIP
     compression_level: int | None = None
     force_compression: bool = False
-    rewrite_timestamp: bool | None = None  # None: not given (see cli/buildrun.py for what each means)
+    rewrite_timestamp: bool | None = None  # None: not given (see api/build.py `_check_rewrite_timestamp`)
     annotations: ExportAnnotations = field(default_factory=ExportAnnotations)
 
 

@@ -122,7 +122,6 @@ class BuildAttestor:
                           storage=self.options.storage, oci=self.oci, annotations=kept)
         return replace(result, descriptor=attached.top, referrers=(*result.referrers, *attached.referrers))
 
-
     def _context(self, platforms: frozenset[Platform]) -> Mapping[Platform, Tree]:
         if not platforms or self.context is None:
             return {}

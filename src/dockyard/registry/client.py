@@ -129,16 +129,16 @@ class Client:
     def connect_early(self, hosts: Iterable[str]) -> None:
         """Ping these registry hosts in the background while the caller does other work (a build
         before its push): the scheme, the auth challenge and a kept-alive connection are ready when
-        the first real request goes out. A failure is kept by the session and raised by that first
-        request, as it would have been without this."""
+        the first real request goes out. A failure is forgotten: that first request pings again and
+        raises it, as it would have without this."""
         for host in sorted(set(hosts)):
             threading.Thread(target=self._ping_quietly, args=(host,), name=f"ping {host}", daemon=True).start()
 
     def _ping_quietly(self, host: str) -> None:
         if self._closed.is_set():
             return
-        with contextlib.suppress(Exception):  # kept by the session (its ping error) for the first request
-            self.session(host).ping()
+        with contextlib.suppress(Exception):  # the first real request meets it again, and reports it
+            self.session(host).ping(keep_failure=False)
 
     def _note(self, status: str, desc: Descriptor) -> None:
         if self.progress is not None:

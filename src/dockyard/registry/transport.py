@@ -92,8 +92,11 @@ class Session:
         assert self._base is not None
         return self._base
 
-    def ping(self) -> None:
-        """GET /v2/ over each allowed scheme until one answers; remember scheme and challenge."""
+    def ping(self, *, keep_failure: bool = True) -> None:
+        """GET /v2/ over each allowed scheme until one answers; remember scheme and challenge.
+
+        ``keep_failure=False`` (a ping ahead of need, :meth:`Client.connect_early`) leaves a failure
+        unremembered: the first real request pings again and reports it, as without the early ping."""
         with self._ping_lock:
             if self._base is not None:
                 return
@@ -102,7 +105,8 @@ class Session:
             try:
                 self._ping()
             except RegistryError as exc:
-                self._ping_error = exc
+                if keep_failure:
+                    self._ping_error = exc
                 raise
 
     def _ping(self) -> None:
@@ -134,16 +138,17 @@ class Session:
         raise errors.from_transport(last, registry=self.host, what="contact the registry")
 
     def _probe(self, base: str, *, guess: bool) -> httpx.Response:
-        """GET ``base``/v2/. HTTPS is tried first without the CAs loaded (a plain-HTTP server fails the
-        handshake before any certificate is seen, which is the loopback registry's case), and again
-        with them when the certificate was what failed: no certificate verifies against none."""
+        """GET ``base``/v2/. Where plain HTTP is the next guess (loopback and insecure registries),
+        HTTPS is tried first without the CAs loaded: a plain-HTTP server fails the handshake before
+        any certificate is seen, and a TLS one fails on its certificate (none verifies against no
+        CA), which is then tried again with the CAs. An HTTPS-only registry loads them at once."""
         get = functools.partial(self._get, f"{base}/v2/")
-        if base.startswith("https:") and not self._trust.loaded:
+        if guess and base.startswith("https:") and not self._trust.loaded:
             self._probing.active = True
             try:  # once, unverifiable: a failure other than the certificate's is the scheme's answer
                 return self._with_retries(get, what="ping (GET /v2/)", retry_connect=False, retry_transport=False)
             except httpx.TransportError as exc:
-                if guess and not _certificate_refused(exc):
+                if not _certificate_refused(exc):
                     raise
             finally:
                 self._probing.active = False

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dockyard import progress
 from dockyard.builders.builder import AnyNode, Builder, builder_store_dir
@@ -46,7 +46,6 @@ from dockyard.oci.config import ImageConfig
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.image import PlatformImage
 from dockyard.oci.manifest import Manifest
-from dockyard.oci.source import read_document
 from dockyard.phases.assemble import assemble
 from dockyard.phases.attest import Attestor, DescribesStages, attest
 from dockyard.phases.build import build, planned_request
@@ -57,6 +56,9 @@ from dockyard.reference import Reference
 from dockyard.registry.client import Client
 from dockyard.registry.hosts import HostConfig
 from dockyard.store.content import ContentStore
+
+if TYPE_CHECKING:
+    from dockyard.builders.protocol.session import Session  # loaded only when a remote node is used
 
 Say = Callable[[str], None]
 
@@ -210,7 +212,7 @@ class _Farm:
             for _name, layers in stages:
                 _copy_blobs(result.content, self.content, layers)
         for image in result.images.values():
-            _copy_image(result.content, self.content, image.descriptor)
+            _copy_image(result.content, self.content, image)
             for target in self.push:
                 self.client.push(Reference.parse(target.name, default_tag=None), image.descriptor, result.content)
         return result
@@ -224,6 +226,20 @@ class _Farm:
             annotations = ExportAnnotations(tuple(a for a in annotations.items if a.kind != "index"))
         return dataclasses.replace(self.options, platforms=platforms, root=root, annotations=annotations,
                                    cache_to=tuple(_part(c) for c in self.options.cache_to))
+
+    def _stage_layers(self, platform: Platform, reply: dict[str, Any], session: Session) -> None:
+        """The layers of the other stages the platform's SBOM describes, fetched from the node."""
+        found = []
+        for stage in reply.get("stages") or []:
+            if Platform.parse(str(stage["platform"])) != platform:
+                raise NodeError(f"node {session.node}: reported a stage of another platform than "
+                                f"{platform_label(platform)}")
+            layers = tuple(Descriptor.from_json(d, what="node stage") for d in stage["layers"])
+            session.fetch(layers, self.content)
+            found.append((str(stage["name"]), layers))
+        if found:
+            with self.lock:
+                self.stages[platform] = tuple(found)
 
     # -- the cache over every node -----------------------------------------------------------
     def _add_cache_part(self, part: CacheExport, platforms: tuple[Platform, ...], config: CacheConfig,
@@ -311,6 +327,7 @@ class _Farm:
             self.content.ingest_bytes(config_bytes, expected=built.config.digest)
             if self.fetch_blobs:
                 session.fetch(built.layers, self.content)
+            self._stage_layers(platform, reply, session)
             for cache in reply.get("caches") or []:  # last: a node lost before this adds no part
                 part = self.requests[platform].cache_to[int(cache["target"])]
                 config = CacheConfig.from_bytes(str(cache["config_bytes"]).encode())
@@ -351,10 +368,6 @@ class _Farm:
             options = self._share((platform,), root=self.content.root.parent)
             the_plan, request = planned_request(options, root=self.content.root.parent, bases=bases,
                                                 sbom_scan=self.scan)
-            if request.stages:
-                raise NotBuiltError(f"{platform_label(platform)}: an SBOM of other stages (BUILDKIT_SBOM_SCAN_STAGE) "
-                                    "is not made on a remote node yet",
-                                    hint="drop the scan-stage argument, or build this platform on a local node")
             self.requests[platform] = request
             for pp in the_plan.platforms:
                 self.graphs[pp.platform] = pp.state
@@ -378,14 +391,11 @@ def _host_json(cfg: HostConfig, *, insecure: bool) -> dict[str, Any]:
             "ca": [Path(p).read_text() for p in cfg.ca]}
 
 
-def _copy_image(source: ContentStore, dest: ContentStore, manifest: Descriptor) -> None:
-    """Put a manifest, its config and layers into ``dest`` (another local node's store)."""
+def _copy_image(source: ContentStore, dest: ContentStore, image: PlatformImage) -> None:
+    """Put an image's manifest, config and layers into ``dest`` (another local node's store)."""
     if source.root == dest.root:
         return
-    image = Manifest.from_bytes(read_document(source, manifest), media_type=manifest.media_type)
-    _copy_blobs(source, dest, [manifest, image.config, *image.layers])
-
-
+    _copy_blobs(source, dest, [image.descriptor, image.manifest.config, *image.layers])
 
 
 class _Replying:

@@ -172,8 +172,10 @@ class _Server:
         caches = [{"target": i, "manifest": reply.caches[target].to_json(),
                    "config_bytes": _cache_config(content, reply.caches[target])}
                   for i, target in enumerate(request.cache_to) if target in reply.caches]
-        self.channel.send({"type": "result", "images": images, "caches": caches, "ran": reply.ran,
-                           "cached": reply.cached})
+        stages = [{"platform": str(platform), "name": name, "layers": [d.to_json() for d in layers]}
+                  for platform, found in reply.stages.items() for name, layers in found]
+        self.channel.send({"type": "result", "images": images, "caches": caches, "stages": stages,
+                           "ran": reply.ran, "cached": reply.cached})
 
     def fetch(self, message: Message) -> None:
         """Stream the blobs the client asks for (non-push outputs: the platform image comes back)."""

@@ -112,22 +112,50 @@ class Snapshotter:
         if self._lock.acquire(exclusive=True, blocking=False):
             remove_temporaries(self.root)
         self._lock.acquire(exclusive=False)
-        wanted = _wanted()
+        self._wanted = _wanted()
         if overlay is not None:
-            wanted = "overlayfs" if overlay else "copy"
-        features = self._probe() if wanted in ("", "overlayfs") else None
-        if wanted == "overlayfs" and features is None:
-            raise StoreError(f"overlayfs cannot be mounted under {self.root}",
-                             hint="run as root on a kernel with overlayfs, or use the copy fallback")
-        # rootless on kernels before 5.11: fuse-overlayfs, where it is installed and /dev/fuse usable
-        self.fuse = self._probe_fuse() if wanted == "fuse-overlayfs" or (
-            not wanted and features is None and in_user_namespace()) else None
-        if wanted == "fuse-overlayfs" and self.fuse is None:
-            raise StoreError(f"fuse-overlayfs cannot be mounted under {self.root}",
-                             hint="install fuse-overlayfs and make /dev/fuse usable (chmod 0666, or --device "
-                             "/dev/fuse in a container)")
-        self.overlay = features is not None or self.fuse is not None
-        self.features = features or _OVERLAY_FEATURES
+            self._wanted = "overlayfs" if overlay else "copy"
+        self._decided: tuple[str | None, str | None] | None = None  # (overlay features, fuse-overlayfs path)
+        self._deciding = threading.Lock()
+        if self._wanted:  # asked for by name: a snapshotter that cannot work fails here, at the start
+            self._decide()
+
+    def _decide(self) -> tuple[str | None, str | None]:
+        """Probe how snapshots are mounted, once, when first needed: a mount and an unmount that a
+        fully cached build, which mounts nothing, never pays for (they cost milliseconds of wall time
+        each, more on a busy machine)."""
+        with self._deciding:
+            if self._decided is None:
+                wanted = self._wanted
+                features = self._probe() if wanted in ("", "overlayfs") else None
+                if wanted == "overlayfs" and features is None:
+                    raise StoreError(f"overlayfs cannot be mounted under {self.root}",
+                                     hint="run as root on a kernel with overlayfs, or use the copy fallback")
+                # rootless on kernels before 5.11: fuse-overlayfs, where it is installed and /dev/fuse usable
+                fuse = self._probe_fuse() if wanted == "fuse-overlayfs" or (
+                    not wanted and features is None and in_user_namespace()) else None
+                if wanted == "fuse-overlayfs" and fuse is None:
+                    raise StoreError(f"fuse-overlayfs cannot be mounted under {self.root}",
+                                     hint="install fuse-overlayfs and make /dev/fuse usable (chmod 0666, or "
+                                     "--device /dev/fuse in a container)")
+                self._decided = (features, fuse)
+            return self._decided
+
+    @property
+    def fuse(self) -> str | None:
+        """fuse-overlayfs's path when snapshots are mounted with it (rootless without kernel overlayfs)."""
+        return self._decide()[1]
+
+    @property
+    def overlay(self) -> bool:
+        """True when snapshots are stacked with a mount (kernel overlayfs or fuse-overlayfs), not copied."""
+        features, fuse = self._decide()
+        return features is not None or fuse is not None
+
+    @property
+    def features(self) -> str:
+        """The kernel overlayfs options this store mounts with."""
+        return self._decide()[0] or _OVERLAY_FEATURES
 
     def close(self) -> None:
         self._lock.release()

@@ -5,7 +5,7 @@
 - ``force-compression``: the writer converts base layers too (``exportLayers`` with ``Force``).
 - ``registry.insecure``: BuildKit pushes over HTTPS without verification (or HTTP).
 - ``rewrite-timestamp``: dockyard always rewrites its own layers' times under SOURCE_DATE_EPOCH,
-  so ``=false`` with an epoch is refused (see cli/buildrun.py).
+  so ``=false`` with an epoch is refused (see api/build.py ``_check_rewrite_timestamp``).
 Checked with skopeo, never with dockyard's own reader.
 """
 

@@ -245,3 +245,41 @@ def test_volatile_is_used_and_odd_root_paths_still_mount(tmp_path: Path) -> None
         snap = active.commit()
     assert os.listdir(snap.diff) == ["added"]
     snaps.close()
+
+
+def test_the_mount_probe_waits_for_the_first_mount(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A snapshotter left to choose probes overlayfs (a mount and an unmount) only when a snapshot is
+    first needed, so a fully cached build, which mounts nothing, never pays for it (issue 17); one
+    asked for overlayfs by name is probed in its constructor, so it still fails at the start when it
+    cannot mount."""
+    from dockyard.store import snapshots
+
+    probes: list[Path] = []
+    real = Snapshotter._probe_now
+
+    def counted(self: Snapshotter) -> str | None:
+        probes.append(self.root)
+        return real(self)
+
+    monkeypatch.setattr(Snapshotter, "_probe_now", counted)
+    monkeypatch.delenv("DOCKYARD_SNAPSHOTTER", raising=False)
+    monkeypatch.setattr(snapshots, "_probed", {})
+    snaps = Snapshotter(tmp_path / "auto")
+    assert probes == []
+    base = _base(snaps, _tiny_layer(tmp_path))  # written straight into its directory: nothing mounted
+    assert probes == []
+    with snaps.prepare(base.id) as active:  # the first mount: now the probe runs, once
+        (active.mount() / "f").write_text("x")
+        active.commit()
+    assert snaps.overlay and len(probes) == 1
+    assert "overlayfs" in snaps.kind and len(probes) == 1
+    snaps.close()
+    Snapshotter(tmp_path / "named", overlay=True).close()  # by name: probed in the constructor
+    assert len(probes) == 2
+
+
+def _tiny_layer(tmp_path: Path) -> Path:
+    tree = tmp_path / "tiny"
+    (tree / "etc").mkdir(parents=True)
+    (tree / "etc" / "hello").write_text("hi\n")
+    return make_layer(tree, tmp_path, options=LayerOptions(compression=Compression.NONE)).path

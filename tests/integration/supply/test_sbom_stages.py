@@ -36,13 +36,13 @@ def _raw(ref: str) -> dict[str, Any]:
     return doc
 
 
-def _sboms(registry: TestRegistry, repo: str, tag: str) -> list[dict[str, Any]]:
-    """The SPDX documents of the one platform's attestation manifest, in layer order."""
+def _sboms(registry: TestRegistry, repo: str, tag: str, arch: str = "amd64") -> list[dict[str, Any]]:
+    """The SPDX documents of one platform's attestation manifest, in layer order."""
     index = _raw(f"{registry.address}/{repo}:{tag}")
-    image = next(m for m in index["manifests"] if m["platform"]["os"] == "linux")
+    image = next(m for m in index["manifests"] if m["platform"] == {"os": "linux", "architecture": arch})
     (entry,) = [m for m in index["manifests"]
-                if m.get("annotations", {}).get("vnd.docker.reference.type") == "attestation-manifest"]
-    assert entry["annotations"]["vnd.docker.reference.digest"] == image["digest"]
+                if m.get("annotations", {}).get("vnd.docker.reference.digest") == image["digest"]]
+    assert entry["annotations"]["vnd.docker.reference.type"] == "attestation-manifest"
     manifest = _raw(f"{registry.address}/{repo}@{entry['digest']}")
     out = []
     for layer in manifest["layers"]:
@@ -56,9 +56,12 @@ def _sboms(registry: TestRegistry, repo: str, tag: str) -> list[dict[str, Any]]:
     return out
 
 
-def _debs(document: dict[str, Any]) -> dict[str, str]:
+def _debs(document: dict[str, Any], arch: str = "") -> dict[str, str]:
+    """name -> version of the Debian packages (for ``arch`` or ``all``, by the purl's arch qualifier)."""
+    wanted = (f"arch={arch}&", "arch=all&") if arch else ("",)
     return {p["name"]: p["versionInfo"] for p in document["packages"]
-            if any(r["referenceLocator"].startswith("pkg:deb/") for r in p.get("externalRefs", []))}
+            if any(r["referenceLocator"].startswith("pkg:deb/") and any(w in r["referenceLocator"] for w in wanted)
+                   for r in p.get("externalRefs", []))}
 
 
 def _context(tmp_path: Path, debian: str, busybox: str, *, builder_args: str = "", final_args: str = "") -> Path:
@@ -72,18 +75,24 @@ def _context(tmp_path: Path, debian: str, busybox: str, *, builder_args: str = "
     return ctx
 
 
-def _build(ctx: Path, ref: str, *flags: str) -> None:
-    dockyard("build", "--platform", "linux/amd64", "-t", ref, "--push", "--progress", "plain", *flags, str(ctx),
+def _build(ctx: Path, ref: str, *flags: str, platforms: str = "linux/amd64") -> None:
+    dockyard("build", "--platform", platforms, "-t", ref, "--push", "--progress", "plain", *flags, str(ctx),
              timeout=600)
 
 
-def test_the_builder_stage_is_described_only_with_scan_stage(registry: TestRegistry, debian_base: str,
-                                                             busybox_base: str, tmp_path: Path) -> None:
-    rootfs, _ = unpack(debian_base, "amd64", tmp_path / "debian")
+def _installed(image: str, arch: str, work: Path) -> dict[str, str]:
+    """What the image's own dpkg database says (unpacked with skopeo + umoci, read by dpkg-query)."""
+    rootfs, _ = unpack(image, arch, work)
     listed = subprocess.run(["dpkg-query", "--admindir", str(rootfs / "var/lib/dpkg"), "-W",
                              "-f", "${Package} ${Version} ${db:Status-Abbrev}\n"],
                             check=True, capture_output=True, text=True).stdout
-    installed = {p: v for p, v, s in (line.split(" ", 2) for line in listed.splitlines()) if s.startswith("ii")}
+    return {p: v for p, v, s in (line.split(" ", 2) for line in listed.splitlines()) if s.startswith("ii")}
+
+
+@pytest.mark.usefixtures("binfmt_arm64")
+def test_the_builder_stage_is_described_only_with_scan_stage(registry: TestRegistry, debian_base: str,
+                                                             busybox_base: str, tmp_path: Path) -> None:
+    installed = _installed(debian_base, "amd64", tmp_path / "debian")
     assert "dpkg" in installed and "libc6" in installed
     ctx = _context(tmp_path, debian_base, busybox_base)
 
@@ -91,16 +100,20 @@ def test_the_builder_stage_is_described_only_with_scan_stage(registry: TestRegis
     (final,) = _sboms(registry, "stages/app", "plain")
     assert not _debs(final)  # the final image is busybox: no Debian package in its SBOM
 
-    _build(ctx, f"{registry.address}/stages/app:scanned", "--attest", "type=sbom,scan-stage=true")
+    _build(ctx, f"{registry.address}/stages/app:scanned", "--attest", "type=sbom,scan-stage=true",
+           platforms="linux/amd64,linux/arm64")
     core, builder = _sboms(registry, "stages/app", "scanned")
     assert core["name"].startswith("pkg:docker/") and not _debs(core)  # the final image's SBOM first
     assert builder["name"] == "sbom-builder"
-    assert _debs(builder) == installed  # every installed package of the builder stage, with its version
+    assert _debs(builder, "amd64") == installed  # every installed package of the builder stage, with its version
+    arm_core, arm_builder = _sboms(registry, "stages/app", "scanned", "arm64")  # each platform its own stage
+    assert arm_builder["name"] == "sbom-builder" and not _debs(arm_core)
+    assert _debs(arm_builder, "arm64") == _installed(debian_base, "arm64", tmp_path / "debian-arm64")
     assert builder["documentNamespace"] != core["documentNamespace"]
     shown = json.loads(dockyard("imagetools", "inspect", f"{registry.address}/stages/app:scanned",
-                                "--format", "json").stdout)["sbom"]["linux/amd64"]
-    assert shown["SPDX"]["name"] == core["name"]  # buildx's .SBOM.SPDX and .SBOM.AdditionalSPDXs
-    assert [d["name"] for d in shown["AdditionalSPDXs"]] == ["sbom-builder"]
+                                "--format", "json").stdout)["sbom"]
+    assert shown["linux/amd64"]["SPDX"]["name"] == core["name"]  # buildx's .SBOM.SPDX and .SBOM.AdditionalSPDXs
+    assert [d["name"] for d in shown["linux/arm64"]["AdditionalSPDXs"]] == ["sbom-builder"]
 
     _build(ctx, f"{registry.address}/stages/app:named", "--attest", 'type=sbom,"scan-stage=other,builder"')
     assert [d["name"] for d in _sboms(registry, "stages/app", "named")][1:] == ["sbom-builder"]
