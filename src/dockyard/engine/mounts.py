@@ -5,8 +5,8 @@ other stages are read-only overlays that are dropped afterwards (writes are disc
 build context is seen as COPY sees it, with .dockerignore applied;
 cache mounts are directories kept in the store between builds, locked when asked;
 secrets are written to a private tmpfs (:mod:`dockyard.store.tmpfs`), bind-mounted read-only,
-and unmounted when the step ends, so they can never reach a layer, the history or a log; ssh forwards the
-client's agent socket.
+and unmounted when the step ends, so they can never reach a layer, the history or a log; an ssh mount
+is a socket of its own relaying to the client's agent (:mod:`.agentsocket`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dockyard.engine.agentsocket import AgentSocket
 from dockyard.engine.copy import CopySpec, copy_into
 from dockyard.engine.results import ContextResult, FsResult, Result
 from dockyard.errors import BuildError, UsageError
@@ -151,17 +152,28 @@ def _one(mount: ops.Mount, out: StepMounts, *, sources: Callable[[ops.Op], Resul
     elif kind == "secret":
         _secret(mount, out, secrets=secrets, step=step, root=root)
     elif kind == "ssh":
-        sock = ssh.get(mount.ssh_id or "default")
-        if sock is None:
-            if mount.required:
-                raise BuildError(f"{step}: ssh agent {mount.ssh_id or 'default'!r} was not forwarded",
-                                 hint="pass --ssh default (uses $SSH_AUTH_SOCK)")
-            return
-        target = mount.target or "/run/buildkit/ssh_agent.0"
-        out.mounts.append(RunMount(target=target, source=sock, readonly=True))
-        out.env.append(f"SSH_AUTH_SOCK={target}")
+        _ssh(mount, out, ssh=ssh, step=step)
     else:
         raise BuildError(f"{step}: unsupported mount type {kind!r}")
+
+
+def _ssh(mount: ops.Mount, out: StepMounts, *, ssh: Mapping[str, str], step: str) -> None:
+    """The step's own socket relaying to the forwarded agent, with the mount's owner and mode."""
+    sock = ssh.get(mount.ssh_id or "default")
+    if sock is None:
+        if mount.required:
+            raise BuildError(f"{step}: ssh agent {mount.ssh_id or 'default'!r} was not forwarded",
+                             hint="pass --ssh default (uses $SSH_AUTH_SOCK)")
+        return
+    target = mount.target or "/run/buildkit/ssh_agent.0"
+    try:
+        relay = AgentSocket(sock, uid=mount.uid or 0, gid=mount.gid or 0,
+                            mode=mount.mode if mount.mode is not None else 0o600)
+    except OSError as exc:
+        raise BuildError(f"{step}: cannot make the socket of ssh mount {target}: {exc.strerror}") from None
+    out._cleanup.callback(relay.close)
+    out.mounts.append(RunMount(target=target, source=str(relay.path), readonly=True))
+    out.env.append(f"SSH_AUTH_SOCK={target}")
 
 
 def _bind_source(mount: ops.Mount, out: StepMounts, *, sources: Callable[[ops.Op], Result],

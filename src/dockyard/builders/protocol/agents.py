@@ -3,8 +3,9 @@
 As BuildKit does it (session/sshforward/ssh.go, ``MountSSHSocket``: a listening socket on the
 worker, each connection a ``ForwardAgent`` stream to the client), the node listens on a unix
 socket per forwarded id, in a private tmpfs directory (mode 0700; the socket 0600, owned by
-root, BuildKit's default) that lives as long as the solve; a RUN step mounts it as it would a
-local agent. Each connection becomes frames: ``agent-open {conn, id}`` (node -> client), then
+root) that lives as long as the solve; a RUN step reaches it as it would a local agent, through
+its own socket with the mount's owner and mode (:mod:`dockyard.engine.agentsocket`). Each
+connection becomes frames: ``agent-open {conn, id}`` (node -> client), then
 ``agent-data {conn, data}`` both ways (base64), and ``agent-close {conn}`` from whichever side
 ends first. The client connects each one to its own agent socket for that id; keys never leave
 the client's agent, only the agent protocol's requests and answers cross the session.
@@ -22,6 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from dockyard.builders.protocol.frames import Channel, Message
+from dockyard.engine.agentsocket import bind_unix
 from dockyard.errors import NodeError
 from dockyard.store.tmpfs import private_tmpfs
 
@@ -97,7 +99,7 @@ class NodeAgents(_Relay):
                     path = holder / f"agent-{i}.sock"
                     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                     listeners.append(listener)
-                    _bind(listener, path)
+                    bind_unix(listener, path)
                     os.chmod(path, 0o600)
                     listener.listen(8)
                     threading.Thread(target=self._accept, args=(listener, ident), daemon=True,
@@ -126,16 +128,6 @@ class NodeAgents(_Relay):
                 self._drop(conn)
                 return
             threading.Thread(target=self.pump, args=(conn, sock), daemon=True).start()
-
-
-def _bind(listener: socket.socket, path: Path) -> None:
-    """Bind ``path`` even when it is longer than a socket address may be (108 bytes; a store under a
-    deep directory easily is): through the directory's ``/proc/self/fd`` entry."""
-    fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        listener.bind(f"/proc/self/fd/{fd}/{path.name}")
-    finally:
-        os.close(fd)
 
 
 class ClientAgents(_Relay):
