@@ -40,21 +40,24 @@ from dockyard.selector import PatternMatcher, SelectionError, SourceTree, select
 
 
 def layer_entries(*, source_root: Path, dest_root: Path, lowers: Sequence[Path], spec: CopySpec,
-                  source_date_epoch: int | None = None) -> list[TarEntry] | None:
+                  source_date_epoch: int | None = None, tree: SourceTree | None = None) -> list[TarEntry] | None:
     """The layer of copying ``spec`` from the context ``source_root`` onto ``dest_root`` (the
     mounted stack of the diff directories ``lowers``), as tar entries in layer order; None when
-    the copy is not a plain new tree (see the module docstring). Errors are left to the copy."""
+    the copy is not a plain new tree (see the module docstring). Errors are left to the copy.
+    ``tree`` is the context as the key phase listed it (same root, ``spec.context_excludes``):
+    the entries are then the very ones the step's key hashed, and the context is not walked twice."""
     if not spec.from_context or spec.unpack:
         return None
     try:
-        return _entries(source_root, dest_root, lowers, spec, source_date_epoch)
+        tree = tree or SourceTree(source_root, ignore=PatternMatcher(spec.context_excludes))
+        return _entries(tree, dest_root, lowers, spec, source_date_epoch)
     except (SelectionError, OSError):
         return None  # the copy meets the same problem and reports it with the container's paths
 
 
-def _entries(source_root: Path, dest_root: Path, lowers: Sequence[Path], spec: CopySpec,
+def _entries(tree: SourceTree, dest_root: Path, lowers: Sequence[Path], spec: CopySpec,
              source_date_epoch: int | None) -> list[TarEntry] | None:
-    selected = select(SourceTree(source_root, ignore=PatternMatcher(spec.context_excludes)), spec.selection())
+    selected = select(tree, spec.selection())
     droot, dest_host, _ = destination(dest_root, spec)
     if len(selected) != 1 or not selected[0].top.node.is_dir:
         return None

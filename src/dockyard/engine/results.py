@@ -9,10 +9,14 @@ context is not a filesystem of ours: it is a directory on the host.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockyard.store.cache import LayerRecord
+
+if TYPE_CHECKING:
+    from dockyard.selector import SourceTree
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,9 @@ class ContextResult:
 
     directory: Path
     excludes: tuple[str, ...] = ()
+    # the key phase's listing of the context with these excludes, when the build was keyed in this
+    # process: a COPY archived straight from the context reads it instead of walking it again
+    tree: SourceTree | None = field(default=None, compare=False)
 
 
 Result = FsResult | ContextResult

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from dockyard import progress
 from dockyard.engine.cacheoptions import CacheExport, CacheImport
@@ -31,6 +31,9 @@ from dockyard.oci.image import PlatformImage
 from dockyard.oci.layer import Compression, LayerOptions
 from dockyard.platform import Platform
 from dockyard.registry.client import Client
+
+if TYPE_CHECKING:
+    from dockyard.graph.contenthash import ContextHasher
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,9 @@ class SolveRequest:
     cache_from: tuple[CacheImport, ...] = ()
     cache_to: tuple[CacheExport, ...] = ()
     stages: tuple[StageTarget, ...] = ()  # only with an SBOM that scans other stages
+    # the key phase's listings of the context, when this process keyed the build: the local node's
+    # COPY reads them instead of walking the context again; never sent (a remote node walks its own)
+    context_listing: ContextHasher | None = field(default=None, compare=False)
 
     @property
     def salt(self) -> str:

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockyard.cancel import Cancelled
 from dockyard.engine import mounts
@@ -36,6 +37,9 @@ from dockyard.store.cache import CacheDB, LayerRecord
 from dockyard.store.chains import record_chain, unpack_layers
 from dockyard.store.content import ContentStore
 from dockyard.store.snapshots import Snapshotter
+
+if TYPE_CHECKING:
+    from dockyard.graph.contenthash import ContextHasher
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,6 +63,7 @@ class WorkerConfig:
     layer_options: LayerOptions
     no_cache: frozenset[str]  # keys that must run even when recorded
     root: Path  # the store root (cache mounts live under it)
+    context_listing: ContextHasher | None = None  # SolveRequest.context_listing
 
 
 class OpWorker:
@@ -92,7 +97,10 @@ class OpWorker:
         if isinstance(op, ops.ContextSource):
             if self.config.context_dir is None:
                 raise BuildError("the Dockerfile reads the build context, but no context directory was given")
-            return ContextResult(self.config.context_dir, op.excludes)
+            listing = self.config.context_listing
+            same = listing is not None and listing.root == self.config.context_dir
+            return ContextResult(self.config.context_dir, op.excludes,
+                                 tree=listing.tree(op.excludes) if listing is not None and same else None)
         if vertex.key in self.config.no_cache:
             return None
         record = self.cache.get(vertex.key)
@@ -207,6 +215,7 @@ class OpWorker:
                     context_excludes=source.excludes if isinstance(source, ContextResult) else (),
                 )
                 entries = layer_entries(source_root=source_root, dest_root=dest, spec=spec,
+                                        tree=source.tree if isinstance(source, ContextResult) else None,
                                         lowers=[s.diff for s in active.lowers],
                                         source_date_epoch=self.config.layer_options.source_date_epoch
                                         ) if self.direct_copy else None

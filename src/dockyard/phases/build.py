@@ -21,7 +21,7 @@ from dockyard.engine.bases import BaseImages
 from dockyard.engine.solve import LocalSolver
 from dockyard.engine.solverequest import Solver, SolveRequest
 from dockyard.errors import UsageError, filesystem_error
-from dockyard.graph.contenthash import StatCache
+from dockyard.graph.contenthash import ContextHasher, StatCache
 from dockyard.phases.assemble import assemble
 from dockyard.phases.attest import Attestor, DescribesStages, attest
 from dockyard.phases.gate import Gate, check
@@ -78,11 +78,13 @@ def planned_request(options: BuildOptions, *, root: Path, bases: BaseImages,
     # of a big context stats its files instead of reading them again
     stat_file = StatCache.path_for(root, options.context)
     stat_cache = StatCache.load(stat_file)
-    keyed = key_plan(the_plan, the_plan.cache_keys(stat_cache=stat_cache), bases,
-                     no_cache_stages=frozenset(options.no_cache_filter), no_cache_all=options.no_cache)
+    keys = the_plan.cache_keys(stat_cache=stat_cache)
+    keyed = key_plan(the_plan, keys, bases, no_cache_stages=frozenset(options.no_cache_filter),
+                     no_cache_all=options.no_cache)
     stat_file.parent.mkdir(parents=True, exist_ok=True)
     stat_cache.save(stat_file)
-    return the_plan, solve_request(options, the_plan, keyed)
+    listing = keys.hasher if isinstance(keys.hasher, ContextHasher) else None
+    return the_plan, solve_request(options, the_plan, keyed, context_listing=listing)
 
 
 def _default_root() -> Path:

@@ -12,14 +12,17 @@ import os
 from dockyard.dockerfile.plan import Plan
 from dockyard.engine.image import created_at
 from dockyard.engine.solverequest import PlatformTarget, SolveRequest, StageTarget
+from dockyard.graph.contenthash import ContextHasher
 from dockyard.oci.layer import LayerOptions
 from dockyard.phases.key import Keyed
 from dockyard.phases.request import BuildOptions
 
 
-def solve_request(options: BuildOptions, the_plan: Plan, keyed: Keyed) -> SolveRequest:
+def solve_request(options: BuildOptions, the_plan: Plan, keyed: Keyed, *,
+                  context_listing: ContextHasher | None = None) -> SolveRequest:
     """The request for all platforms of ``the_plan`` (image labels applied to each planned config;
-    with ``options.base_annotations`` each manifest names its base image, given annotations winning)."""
+    with ``options.base_annotations`` each manifest names its base image, given annotations winning).
+    ``context_listing`` is the hasher that keyed it, for the local node (SolveRequest.context_listing)."""
     targets = []
     for pp in the_plan.platforms:
         planned = pp.config.with_container(labels={**pp.config.config.labels, **options.labels})
@@ -37,4 +40,5 @@ def solve_request(options: BuildOptions, the_plan: Plan, keyed: Keyed) -> SolveR
         jobs=options.jobs or os.cpu_count() or 1, context=options.context, secrets=options.secrets,
         ssh=options.ssh, cache_from=options.cache_from, cache_to=options.cache_to,
         stages=tuple(StageTarget(platform, name, key) for platform, found in keyed.stages.items()
-                     for name, key in found))
+                     for name, key in found),
+        context_listing=context_listing)

@@ -20,7 +20,9 @@ import pytest
 
 from dockyard.engine.copy import CopySpec, copy_into
 from dockyard.engine.copylayer import layer_entries
+from dockyard.graph.contenthash import ContextHasher
 from dockyard.oci.layer import Compression, LayerOptions, make_layer, make_layer_of
+from dockyard.selector import SourceTree
 from dockyard.store.snapshots import Snapshot, Snapshotter
 
 pytestmark = pytest.mark.integration
@@ -71,11 +73,21 @@ def _base(snaps: Snapshotter) -> Snapshot:
         return active.commit()
 
 
-def _both(snaps: Snapshotter, parent: str | None, ctx: Path, tmp_path: Path, spec: CopySpec) -> tuple[str, str | None]:
-    """(diff_id copied through the overlay, diff_id archived from the context or None)."""
+def _keyed_tree(ctx: Path, spec: CopySpec) -> SourceTree:
+    """The context as the key phase listed it for ``spec`` (the worker hands it to the COPY)."""
+    hasher = ContextHasher(ctx)
+    hasher.checksum(spec.selection(), ignore=spec.context_excludes)
+    return hasher.tree(spec.context_excludes)
+
+
+def _both(snaps: Snapshotter, parent: str | None, ctx: Path, tmp_path: Path, spec: CopySpec, *,
+          keyed: bool = False) -> tuple[str, str | None]:
+    """(diff_id copied through the overlay, diff_id archived from the context or None); ``keyed``:
+    archived from the key phase's listing instead of a walk of its own."""
+    tree = _keyed_tree(ctx, spec) if keyed else None
     with snaps.prepare(parent) as active:
         entries = layer_entries(source_root=ctx, dest_root=active.mount(), lowers=[s.diff for s in active.lowers],
-                                spec=spec, source_date_epoch=EPOCH)
+                                spec=spec, source_date_epoch=EPOCH, tree=tree)
         direct = None if entries is None else str(make_layer_of(entries, tmp_path, options=OPTIONS).diff_id)
     with snaps.prepare(parent) as active:
         copy_into(source_root=ctx, dest_root=active.mount(), spec=spec)
@@ -93,13 +105,32 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("keyed", [False, True], ids=["walked", "keyed-listing"])
 @pytest.mark.parametrize("case", list(CASES))
-def test_the_direct_layer_is_the_copied_layer(case: str, snaps: Snapshotter, tmp_path: Path) -> None:
+def test_the_direct_layer_is_the_copied_layer(case: str, keyed: bool, snaps: Snapshotter, tmp_path: Path) -> None:
     ctx = _context(tmp_path)
     base = _base(snaps)
-    copied, direct = _both(snaps, base.id, ctx, tmp_path, CASES[case])
+    copied, direct = _both(snaps, base.id, ctx, tmp_path, CASES[case], keyed=keyed)
     assert direct is not None, "this shape should be archived from the context"
     assert direct == copied
+
+
+def test_the_direct_layer_holds_what_the_key_phase_listed(snaps: Snapshotter, tmp_path: Path) -> None:
+    """Handed the key phase's listing, the COPY does not walk the context again: an entry made
+    after keying is not in the layer (the key hashed the context without it)."""
+    ctx = _context(tmp_path)
+    spec = CopySpec(paths=("src/",), dest="/files/")
+    tree = _keyed_tree(ctx, spec)
+    (ctx / "src" / "late.txt").write_text("made after the key phase")
+    names: dict[bool, set[bytes]] = {}
+    for given in (tree, None):
+        with snaps.prepare(None) as active:
+            entries = layer_entries(source_root=ctx, dest_root=active.mount(), lowers=[], spec=spec,
+                                    source_date_epoch=EPOCH, tree=given)
+        assert entries is not None
+        names[given is None] = {e.name for e in entries}
+    assert b"files/late.txt" in names[True]
+    assert names[False] == names[True] - {b"files/late.txt"}
 
 
 def test_an_empty_root_takes_the_direct_path_too(snaps: Snapshotter, tmp_path: Path) -> None:
