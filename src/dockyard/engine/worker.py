@@ -20,11 +20,11 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockyard.cancel import Cancelled
 from dockyard.engine import mounts
 from dockyard.engine.bases import BaseImages
-from dockyard.engine.cacheimport import ImportedCache
 from dockyard.engine.results import SCRATCH, ContextResult, FsResult, Result
 from dockyard.errors import BuildError, NotBuiltError, filesystem_error
 from dockyard.executor.base import Executor, KillsRunning, Network, RunRequest
@@ -36,6 +36,9 @@ from dockyard.store.cache import CacheDB, LayerRecord
 from dockyard.store.chains import record_chain, unpack_layers
 from dockyard.store.content import ContentStore
 from dockyard.store.snapshots import Snapshotter
+
+if TYPE_CHECKING:  # --cache-from's importer loads only when a build names one
+    from dockyard.engine.cacheimport import ImportedCache
 
 
 @dataclass(frozen=True, eq=False)
