@@ -73,3 +73,36 @@ def test_a_warm_two_platform_build_resolves_its_base_with_one_head(logged_regist
     loaded = _imported(warm.stderr)
     assert "httpx" in loaded
     assert not {m for m in loaded if m.split(".")[0] in ("rich", "pygments")}
+
+
+def test_a_cold_single_platform_build_asks_the_registry_nothing_twice(
+        logged_registry: localregistry.RunningRegistry, tmp_path: Path) -> None:
+    """The Dockerfile check (cli/buildrun.py ``_lint``: BuildKit's lint reads each base's config) runs
+    on the build's own client and store: it resolves the base for the build, and the build reuses it.
+    A cold build reads the tag (HEAD), the index, the platform's manifest, its config and its layer,
+    each once; a warm one only HEADs the tag."""
+    tars = baseimage.rootfs_tarballs()
+    base = f"{logged_registry.address}/busybox:latest"
+    subprocess.run([sys.executable, "-m", "dockyard", "imagetools", "import", "-t", base,
+                    "--platform", f"linux/amd64={tars['amd64']}", "--platform", f"linux/arm64={tars['arm64']}"],
+                   check=True, capture_output=True, env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000"},
+                   timeout=300)
+    context = tmp_path / "ctx"
+    context.mkdir()
+    (context / "Dockerfile").write_text(f"FROM {base}\nCOPY a /a\n")
+    (context / "a").write_text("a\n")
+    args = ("build", "--progress", "plain", "--platform", "linux/amd64", str(context))
+    fresh_store = {"DOCKYARD_ROOT": str(tmp_path / "cold-root")}  # the import filled the test's own store
+    log = logged_registry.log
+    start = log.stat().st_size
+    dockyard(*args, env=fresh_store)
+    cold = [r for r in _requests(log, start) if "/manifests/" in r or "/blobs/" in r]
+    assert len(cold) == len(set(cold)), cold
+    kinds = sorted(r.split(" ")[0] + " " + r.split("/")[3] for r in cold)
+    # HEAD tag; GET index, amd64 manifest; GET config, the one layer
+    assert kinds == ["GET blobs", "GET blobs", "GET manifests", "GET manifests", "HEAD manifests"], cold
+
+    start = log.stat().st_size
+    dockyard(*args, env=fresh_store)
+    warm = [r for r in _requests(log, start) if "/manifests/" in r or "/blobs/" in r]
+    assert warm == ["HEAD /v2/busybox/manifests/latest"]
