@@ -29,7 +29,7 @@ PULL, PUSH = "pull", "pull,push"
 
 
 def solve_scopes(request: SolveRequest, push: tuple[str, ...], *,
-                 hosts: HostsConfig | None = None) -> dict[str, tuple[str, ...]]:
+                 hosts: HostsConfig) -> dict[str, tuple[str, ...]]:
     """API host -> the token scopes the platform's solve needs there (push wins over pull per
     repository); pulls may also go to the registry's mirrors in ``hosts``."""
     wanted: dict[tuple[str, str], str] = {}
@@ -37,7 +37,7 @@ def solve_scopes(request: SolveRequest, push: tuple[str, ...], *,
     def want(text: str, actions: str) -> None:
         with contextlib.suppress(DockyardError, ValueError):
             ref = Reference.parse(text, default_tag=None)
-            mirrors = hosts.get(ref.registry).mirrors if hosts is not None else ()
+            mirrors = hosts.get(ref.registry).mirrors
             for key, granted in [((ref.api_host, ref.repository), actions), *(((m, ref.repository), PULL)
                                                                              for m in mirrors)]:
                 if wanted.get(key) != PUSH:
