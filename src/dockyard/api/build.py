@@ -22,8 +22,8 @@ from dockyard.api.release import ReleaseRequest
 from dockyard.attest import options as attest_options
 from dockyard.attest.options import AttestOptions
 from dockyard.attest.storage import Storage
-from dockyard.builders.describe import platform_label
 from dockyard.builders.node import Placement
+from dockyard.builders.summary import platform_label
 from dockyard.engine.cacheoptions import parse_cache_from, parse_cache_to
 from dockyard.engine.mounts import parse_secret
 from dockyard.errors import ArgumentError, UsageError

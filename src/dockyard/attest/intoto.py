@@ -22,6 +22,7 @@ STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 MEDIA_TYPE = "application/vnd.in-toto+json"
 PREDICATE_ANNOTATION = "in-toto.io/predicate-type"
 SPDX_PREDICATE = "https://spdx.dev/Document"
+CYCLONEDX_PREDICATE = "https://cyclonedx.org/bom"  # the in-toto attestation predicate list's, and cosign's
 SLSA_PREDICATE = "https://slsa.dev/provenance/v1"
 
 

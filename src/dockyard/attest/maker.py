@@ -1,4 +1,4 @@
-"""The statements one build makes: per platform an SPDX SBOM and/or a SLSA provenance.
+"""The statements one build makes: per platform an SBOM (SPDX or CycloneDX) and/or a SLSA provenance.
 
 Called by the build's attest phase with what the earlier phases know: each platform's
 image (its layers are in the content store), the base images each platform was built
@@ -12,10 +12,10 @@ from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
-from dockyard.attest import intoto, provenance, spdx
+from dockyard.attest import cyclonedx, intoto, provenance, spdx
 from dockyard.attest.catalog import catalog, catalog_tree
 from dockyard.attest.imagefs import LayerOpener
-from dockyard.attest.options import AttestOptions
+from dockyard.attest.options import AttestOptions, SbomFormat
 from dockyard.attest.provenance import Invocation
 from dockyard.engine.bases import ResolvedBase
 from dockyard.graph import ops
@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from dockyard.selector import SourceTree
 
 
+# each SBOM format: its in-toto predicate type and its writer (document(catalog, name=, created=))
+_SBOM_WRITERS = {SbomFormat.SPDX: (intoto.SPDX_PREDICATE, spdx.document),
+                 SbomFormat.CYCLONEDX: (intoto.CYCLONEDX_PREDICATE, cyclonedx.document)}
 EXTRA_PREFIX = "sbom-"  # BuildKit's ExtraSBOMPrefix: an extra scan is named sbom-STAGE (sbom-context)
 
 
@@ -45,10 +48,10 @@ def statements(content: ContentStore, *, images: Mapping[Platform, PlatformImage
     """Every statement ``options`` asks for, by platform, about the images just built.
 
     The SBOM of the final image comes first; each other stage in ``stages`` (its layers) and the
-    build context (``context``) get their own SPDX statement after it, about the same subject and
-    named ``sbom-STAGE``/``sbom-context``, as BuildKit stores its extra scans (the core document
-    first: exporter/attestation/unbundle.go ``sort``; names: frontend/attestations/sbom's
-    ``ExtraSBOMPrefix``), so buildx's ``.SBOM.AdditionalSPDXs`` lists them.
+    build context (``context``) get their own SBOM statement (SPDX, or CycloneDX as asked) after it,
+    about the same subject and named ``sbom-STAGE``/``sbom-context``, as BuildKit stores its extra
+    scans (the core document first: exporter/attestation/unbundle.go ``sort``; names: frontend/attestations/sbom's
+    ``ExtraSBOMPrefix``), so buildx's ``.SBOM.AdditionalSPDXs`` lists them (SPDX).
     """
     out: dict[Platform, list[intoto.Statement]] = {}
     inv = replace(invocation, builder_id=options.builder_id)
@@ -63,9 +66,10 @@ def statements(content: ContentStore, *, images: Mapping[Platform, PlatformImage
             tree = (context or {}).get(platform)
             if tree is not None:
                 found.append((EXTRA_PREFIX + "context", catalog_tree(tree)))
+            predicate_type, write = _SBOM_WRITERS[options.sbom_format]
             mine += [intoto.Statement(subject_name=subject, subject_digest=manifest.digest,
-                                      predicate_type=intoto.SPDX_PREDICATE,
-                                      predicate=spdx.document(packages, name=document, created=created))
+                                      predicate_type=predicate_type,
+                                      predicate=write(packages, name=document, created=created))
                      for document, packages in found]
         if options.provenance is not None:
             predicate = provenance.predicate(inv, bases=bases.get(platform, ()), mode=options.provenance,

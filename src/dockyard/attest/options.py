@@ -5,7 +5,8 @@
 buildx (``--provenance=true`` is ``type=provenance``, ``false`` or ``disabled=true`` turns it
 off). ``--attest type=sbom,scan-stage=VALUE,scan-context=VALUE`` choose which other stages and
 whether the build context the SBOM describes too (:mod:`dockyard.dockerfile.sbomscan`: VALUE is
-``true``, ``false`` or stage names). Keys dockyard does not implement are refused rather than
+``true``, ``false`` or stage names); ``format=cyclonedx`` writes CycloneDX 1.5 instead of SPDX 2.3
+(a dockyard key: BuildKit's SBOMs are SPDX only). Keys dockyard does not implement are refused rather than
 ignored: ``generator=`` (a scanner image: dockyard's SBOM needs none).
 """
 
@@ -24,7 +25,14 @@ from dockyard.errors import UsageError
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 _KEYS = {"provenance": ("type", "mode", "builder-id", "disabled", "version"),
-         "sbom": ("type", "disabled", "scan-stage", "scan-context")}
+         "sbom": ("type", "disabled", "scan-stage", "scan-context", "format")}
+
+
+class SbomFormat(enum.Enum):
+    """The SBOM's document format (``--attest type=sbom,format=...``): SPDX 2.3 as BuildKit, or CycloneDX 1.5."""
+
+    SPDX = "spdx"
+    CYCLONEDX = "cyclonedx"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,6 +40,7 @@ class AttestOptions:
     """The attestations to make and where to store them; the default makes none."""
 
     sbom: bool = False
+    sbom_format: SbomFormat = SbomFormat.SPDX
     provenance: Mode | None = None
     builder_id: str = DEFAULT_BUILDER_ID
     storage: Storage = Storage.INDEX
@@ -79,6 +88,7 @@ def parse(attest: Iterable[str] = (), *, provenance: str | None = None, sbom: st
     if sbom is not None:
         specs.append(_shorthand("sbom", sbom))
     want_sbom, mode, builder_id, scan = False, None, DEFAULT_BUILDER_ID, ScanRequest()
+    sbom_format = SbomFormat.SPDX
     for spec in specs:
         fields = _fields(spec, "--attest")
         kind = fields.get("type", "")
@@ -93,6 +103,11 @@ def parse(attest: Iterable[str] = (), *, provenance: str | None = None, sbom: st
         if kind == "sbom":
             want_sbom = not disabled
             scan = _scan(fields, spec, scan)
+            if "format" in fields:
+                chosen = _choice(SbomFormat, fields["format"].lower(), option="SBOM format",
+                                 hint="use format=spdx (the default, as BuildKit) or format=cyclonedx")
+                assert isinstance(chosen, SbomFormat)
+                sbom_format = chosen
             continue
         if fields.get("version", "v1") != "v1":
             raise UsageError(f"--attest {spec!r}: only SLSA provenance v1 is written", hint="drop version=")
@@ -103,7 +118,8 @@ def parse(attest: Iterable[str] = (), *, provenance: str | None = None, sbom: st
     where = _choice(Storage, storage or "index", option="--attest-storage",
                     hint="use index (as buildx) or referrers (OCI 1.1)")
     assert isinstance(where, Storage)
-    return AttestOptions(sbom=want_sbom, provenance=mode, builder_id=builder_id, storage=where, scan=scan)
+    return AttestOptions(sbom=want_sbom, sbom_format=sbom_format, provenance=mode, builder_id=builder_id,
+                         storage=where, scan=scan)
 
 
 def _scan(fields: dict[str, str], spec: str, scan: ScanRequest) -> ScanRequest:

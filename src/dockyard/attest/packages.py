@@ -8,12 +8,17 @@ scanners and vulnerability databases match packages by it, so one wrong ``%2B`` 
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from dockyard.platform import Platform
 from dockyard.reference import Reference
+
+# a license expression SPDX accepts as written (ids joined by AND/OR/WITH); anything else is kept as text
+_EXPRESSION = re.compile(r"^[A-Za-z0-9.+-]+(?: (?:AND|OR|WITH) [A-Za-z0-9.+-]+)*$")
 
 
 def _encode(text: str) -> str:
@@ -61,3 +66,14 @@ class Package:
     licenses: tuple[str, ...] = field(default=(), compare=False)
     arch: str = field(default="", compare=False)
     source_package: str = field(default="", compare=False)  # dpkg/apk origin, when it differs
+
+    @property
+    def tag(self) -> str:
+        """A short stable id of this package at this location (the SBOM writers' element ids)."""
+        return hashlib.sha256(f"{self.purl}\0{self.location}".encode()).hexdigest()[:12]
+
+    @property
+    def license_expression(self) -> str | None:
+        """The declared licenses as one SPDX expression, or None when there are none or they are free text."""
+        declared = " AND ".join(self.licenses)
+        return declared if _EXPRESSION.match(declared) else None

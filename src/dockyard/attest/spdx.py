@@ -17,31 +17,28 @@ from dockyard.attest.catalog import Catalog
 from dockyard.attest.packages import Package
 
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
-# a license expression SPDX accepts as written (ids joined by AND/OR/WITH); anything else is kept as text
-_EXPRESSION = re.compile(r"^[A-Za-z0-9.+-]+(?: (?:AND|OR|WITH) [A-Za-z0-9.+-]+)*$")
 _SOURCE = {"deb": "DPKG DB", "apk": "APK DB", "rpm": "RPM DB", "pypi": "Python package metadata", "npm": "npm package",
            "golang": "Go module information"}
 IMAGE_ID = "SPDXRef-Image"
 
 
 def _spdx_id(package: Package) -> str:
-    tag = hashlib.sha256(f"{package.purl}\0{package.location}".encode()).hexdigest()[:12]
-    return f"SPDXRef-Package-{package.kind}-{_ID_UNSAFE.sub('-', package.name)}-{tag}"
+    return f"SPDXRef-Package-{package.kind}-{_ID_UNSAFE.sub('-', package.name)}-{package.tag}"
 
 
 def _package(package: Package) -> dict[str, Any]:
-    declared = " AND ".join(package.licenses)
+    declared = package.license_expression
     out: dict[str, Any] = {
         "name": package.name, "SPDXID": _spdx_id(package), "versionInfo": package.version,
         "downloadLocation": "NOASSERTION", "filesAnalyzed": False,
         "licenseConcluded": "NOASSERTION",
-        "licenseDeclared": declared if _EXPRESSION.match(declared) else "NOASSERTION",
+        "licenseDeclared": declared or "NOASSERTION",
         "copyrightText": "NOASSERTION",
         "sourceInfo": f"acquired package info from {_SOURCE.get(package.kind, package.kind)}: {package.location}",
         "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl",
                           "referenceLocator": package.purl}],
     }
-    if declared and not _EXPRESSION.match(declared):
+    if package.licenses and declared is None:
         out["attributionTexts"] = [f"declared licenses: {' '.join(package.licenses)}"]
     return out
 

@@ -15,22 +15,27 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockyard.builders.config import BuilderConfig
-from dockyard.builders.kube import SCHEME as KUBE_SCHEME
-from dockyard.builders.kube import KubeNode
 from dockyard.builders.local import LocalNode
 from dockyard.builders.node import Placement, assign_platforms
 from dockyard.builders.records import DEFAULT_NAME, BootRecord, BuilderRecord, NodeRecord, now
-from dockyard.builders.ssh import SshNode
 from dockyard.builders.store import BuilderStore
 from dockyard.errors import UsageError
 from dockyard.paths import data_root
 from dockyard.platform import Platform
 from dockyard.registry.hosts import HostConfig
 
+if TYPE_CHECKING:  # remote nodes' modules load only when a builder has one (a local build never does)
+    from typing import TypeAlias
+
+    from dockyard.builders.kube import KubeNode
+    from dockyard.builders.ssh import SshNode
+
+    AnyNode: TypeAlias = LocalNode | SshNode | KubeNode
+
 IN_USE = ".in-use.lock"
-AnyNode = LocalNode | SshNode | KubeNode
 
 
 def node_store_root(builder: str, node: str) -> Path:
@@ -196,11 +201,17 @@ class Builder:
 
 
 def _node(record: NodeRecord, builder: str) -> AnyNode:
+    if record.endpoint == "local":
+        return LocalNode(record, node_store_root(builder, record.name))
+    from dockyard.builders.kube import SCHEME as KUBE_SCHEME
+
     if record.endpoint.startswith(KUBE_SCHEME):
+        from dockyard.builders.kube import KubeNode
+
         return KubeNode(record, builder)
-    if record.endpoint != "local":
-        return SshNode(record, builder)
-    return LocalNode(record, node_store_root(builder, record.name))
+    from dockyard.builders.ssh import SshNode
+
+    return SshNode(record, builder)
 
 
 def _booted(node: NodeRecord, boot: BootRecord) -> Callable[[BuilderRecord], BuilderRecord]:

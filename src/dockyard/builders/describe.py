@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dockyard.builders.builder import AnyNode, Builder
 from dockyard.builders.config import GCPolicy
 from dockyard.builders.local import LocalNode
 from dockyard.builders.summary import BuilderInfo, node_info, platform_label
 from dockyard.rootless import mode
+
+if TYPE_CHECKING:
+    from dockyard.builders.builder import AnyNode, Builder
 
 # platform_label is re-exported: callers print platforms as ls does
 __all__ = ["gc_lines", "human_bytes", "inspect_text", "ls_json", "ls_table", "platform_label", "platforms_text"]

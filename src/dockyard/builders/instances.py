@@ -17,10 +17,8 @@ from pathlib import Path
 
 from dockyard.builders.builder import Builder, builder_store_dir, node_record, node_store_root
 from dockyard.builders.config import BuilderConfig, load_config
-from dockyard.builders.kube import KubeNode, KubeOptions, endpoint_for, parse_driver_opts
 from dockyard.builders.node import Placement
 from dockyard.builders.records import DEFAULT_NAME, BuilderRecord, now
-from dockyard.builders.ssh import SshEndpoint
 from dockyard.builders.store import BuilderStore, validate_name
 from dockyard.builders.summary import BuilderInfo, builder_info
 from dockyard.errors import NotBuiltError, UsageError
@@ -95,6 +93,9 @@ def create_builder(opts: CreateOptions, *, store: BuilderStore | None = None) ->
                             hint="use --driver local (with ssh:// endpoints for remote nodes) or kubernetes")
     if opts.driver not in DRIVERS:
         raise UsageError(f"unknown driver {opts.driver!r}", hint="available drivers: " + ", ".join(DRIVERS))
+    from dockyard.builders.kube import KubeOptions, endpoint_for, parse_driver_opts  # a builder's management only
+    from dockyard.builders.ssh import SshEndpoint
+
     driver_opts = parse_driver_opts(opts.driver_opts) if opts.driver == "kubernetes" else {}
     if opts.driver_opts and opts.driver != "kubernetes":
         raise UsageError("--driver-opt is only for --driver kubernetes")
@@ -150,6 +151,8 @@ def _leave(opts: CreateOptions, store: BuilderStore) -> Builder:
             raise UsageError(f"node {opts.node!r} is the last node of {record.name!r}",
                              hint=f"remove the builder with 'dockyard rm {record.name}'")
         leaving = open_builder(record.name, store=store).node(opts.node)
+        from dockyard.builders.kube import KubeNode
+
         if isinstance(leaving, KubeNode):
             leaving.remove()
         record = dataclasses.replace(record, nodes=tuple(n for n in record.nodes if n.name != opts.node))
@@ -179,6 +182,8 @@ def remove_builders(names: Sequence[str], *, keep_state: bool = False, store: Bu
         if builder.busy():
             raise UsageError(f"builder {builder.name!r} is in use by a running build",
                              hint="wait for the build to finish, then remove it")
+    from dockyard.builders.kube import KubeNode
+
     for builder in builders:
         for node in builder.nodes():
             if isinstance(node, KubeNode):

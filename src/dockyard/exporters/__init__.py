@@ -21,9 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dockyard.exporters.docker_tar import write_docker_tar
-from dockyard.exporters.local import write_local
-from dockyard.exporters.oci_layout import write_layout_dir, write_layout_tar
 from dockyard.exporters.output import (
     DockerOutput,
     FileOutput,
@@ -37,7 +34,6 @@ from dockyard.exporters.output import (
     parse_outputs,
     push_targets,
 )
-from dockyard.exporters.tar import write_rootfs_tar
 from dockyard.oci.descriptor import Descriptor
 from dockyard.platform import Platform
 from dockyard.store.content import ContentStore
@@ -52,13 +48,19 @@ def export(spec: FileOutput, store: ContentStore, desc: Descriptor, *, names: Se
 
     ``names`` add to the names the output itself carries (usually they are already merged by
     :func:`parse_outputs`); ``platform_host`` picks the docker archive's platform (default:
-    this machine's).
+    this machine's). Each writer is imported only when its output is asked for.
     """
     if isinstance(spec, LocalOutput):
+        from dockyard.exporters.local import write_local
+
         write_local(store, desc, spec.dest, platform_split=spec.platform_split)
     elif isinstance(spec, TarOutput):
+        from dockyard.exporters.tar import write_rootfs_tar
+
         write_rootfs_tar(store, desc, spec.dest, platform_split=spec.platform_split)
     elif isinstance(spec, OciOutput):
+        from dockyard.exporters.oci_layout import write_layout_dir, write_layout_tar
+
         all_names = tuple(dict.fromkeys((*spec.names, *names)))
         if spec.tar:
             write_layout_tar(store, desc, spec.dest, names=all_names)
@@ -66,6 +68,8 @@ def export(spec: FileOutput, store: ContentStore, desc: Descriptor, *, names: Se
             assert spec.dest is not None  # parse_output requires dest for tar=false
             write_layout_dir(store, desc, spec.dest, names=all_names)
     elif isinstance(spec, DockerOutput):
+        from dockyard.exporters.docker_tar import write_docker_tar
+
         write_docker_tar(store, desc, spec.dest, names=tuple(dict.fromkeys((*spec.names, *names))),
                          host=platform_host)
     else:

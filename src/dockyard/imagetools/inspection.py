@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dockyard.attest.found import Attestation, AttestedImage, find
-from dockyard.attest.intoto import SLSA_PREDICATE, SPDX_PREDICATE
+from dockyard.attest.intoto import CYCLONEDX_PREDICATE, SLSA_PREDICATE, SPDX_PREDICATE
 from dockyard.oci import mediatypes
 from dockyard.oci.config import ImageConfig
 from dockyard.oci.descriptor import Descriptor
@@ -74,7 +74,8 @@ def render_text(ins: Inspection) -> str:
     return "\n".join(lines)
 
 
-_SHOWN = {SLSA_PREDICATE: ("provenance", "SLSA"), SPDX_PREDICATE: ("sbom", "SPDX")}
+_SHOWN = {SLSA_PREDICATE: ("provenance", "SLSA"), SPDX_PREDICATE: ("sbom", "SPDX"),
+          CYCLONEDX_PREDICATE: ("sbom", "CycloneDX")}
 
 
 def _attestations(ins: Inspection) -> dict[str, Any]:
@@ -82,7 +83,8 @@ def _attestations(ins: Inspection) -> dict[str, Any]:
     ``{"SLSA": predicate}`` for a single image. As buildx's loader (util/imagetools/loader.go), the first
     SPDX document is ``SPDX`` and the others (scanned stages, the context) are ``AdditionalSPDXs``;
     referrers come in no set order, so a document named as BuildKit names extra scans (``sbom-NAME``)
-    is never taken for the image's own."""
+    is never taken for the image's own. A CycloneDX SBOM (``format=cyclonedx``, which buildx does not
+    know) is shown the same way under ``CycloneDX`` and ``AdditionalCycloneDXs``."""
     out: dict[str, Any] = {}
     for image in ins.attested:
         for attestation in sorted(image.attestations, key=_extra_scan):
@@ -93,8 +95,8 @@ def _attestations(ins: Inspection) -> dict[str, Any]:
             holder = out.setdefault(field, {}).setdefault(str(image.platform), {}) if ins.entries \
                 else out.setdefault(field, {})
             predicate = dict(attestation.statement.predicate)
-            if kind in holder and kind == "SPDX":
-                holder.setdefault("AdditionalSPDXs", []).append(predicate)
+            if kind in holder and field == "sbom":
+                holder.setdefault(f"Additional{kind}s", []).append(predicate)
             else:
                 holder[kind] = predicate
     return out
@@ -102,6 +104,10 @@ def _attestations(ins: Inspection) -> dict[str, Any]:
 
 def _extra_scan(attestation: Attestation) -> bool:
     statement = attestation.statement
+    if statement.predicate_type == CYCLONEDX_PREDICATE:
+        metadata = statement.predicate.get("metadata")
+        component = metadata.get("component") if isinstance(metadata, dict) else None
+        return isinstance(component, dict) and str(component.get("name", "")).startswith("sbom-")
     return statement.predicate_type == SPDX_PREDICATE and str(statement.predicate.get("name", "")).startswith("sbom-")
 
 

@@ -97,7 +97,7 @@ class BuildAttestor:
     def attest(self, result: BuildResult) -> BuildResult:
         if not self.options.wanted:
             return result
-        from dockyard.attest import maker  # the catalogers and SPDX load only when something is attested
+        from dockyard.attest import maker  # the catalogers and SBOM writers load only when something is attested
 
         epoch = self.source_date_epoch
         if epoch is None:

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import UsageError
 from dockyard.oci.annotations import ExportAnnotations, merged, parse_cli, standard
-from dockyard.release.meta import Meta
+
+if TYPE_CHECKING:  # the git context and tag rules load only for --tags-from-git
+    from dockyard.release.meta import Meta
 
 # What ``--tags-from-git`` tags without ``--tag-spec``: a release's versions, else ref and sha.
 # metadata-action's own default (schedule, branch, tag, pr) would push a tag named ``v1.2.3``

@@ -23,13 +23,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockyard import progress
-from dockyard.builders.builder import AnyNode, Builder, builder_store_dir
-from dockyard.builders.describe import platform_label
-from dockyard.builders.kube import KubeNode
+from dockyard.builders.builder import builder_store_dir
 from dockyard.builders.local import LocalNode
 from dockyard.builders.node import Placement, candidates
 from dockyard.builders.protocol import contextsync
-from dockyard.builders.ssh import SshNode
+from dockyard.builders.summary import platform_label
 from dockyard.digest import Digest
 from dockyard.dockerfile import dockerignore
 from dockyard.dockerfile.sbomscan import ScanRequest
@@ -58,7 +56,10 @@ from dockyard.registry.hosts import HostConfig
 from dockyard.store.content import ContentStore
 
 if TYPE_CHECKING:
-    from dockyard.builders.protocol.session import Session  # loaded only when a remote node is used
+    from dockyard.builders.builder import AnyNode, Builder
+    from dockyard.builders.kube import KubeNode
+    from dockyard.builders.protocol.session import Session
+    from dockyard.builders.ssh import SshNode  # loaded only when a remote node is used
 
 Say = Callable[[str], None]
 
@@ -293,6 +294,8 @@ class _Farm:
 
     def _on(self, node: SshNode | KubeNode, platform: Platform) -> tuple[PlatformImage, tuple[int, int], bool]:
         """Build ``platform`` on ``node``; the last item says whether the node's bootstrap found it emulated."""
+        from dockyard.builders.kube import KubeNode
+
         if isinstance(node, KubeNode):  # a pod picked by the context (loadbalance=sticky)
             session = node.open(listener=self.listener, key=self._context_name())
         else:

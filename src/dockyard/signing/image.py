@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from dockyard.attest import found
-from dockyard.attest.intoto import SLSA_PREDICATE, SPDX_PREDICATE
+from dockyard.attest.intoto import CYCLONEDX_PREDICATE, SLSA_PREDICATE, SPDX_PREDICATE
 from dockyard.digest import Digest
 from dockyard.errors import UsageError, VerificationError
 from dockyard.oci.descriptor import Descriptor
@@ -28,7 +28,8 @@ from dockyard.store.content import ContentStore
 
 # cosign's --type names (verify-attestation) and the in-toto predicate types they stand for
 PREDICATE_TYPES = {"provenance": SLSA_PREDICATE, "slsaprovenance": SLSA_PREDICATE, "slsaprovenance1": SLSA_PREDICATE,
-                   "sbom": SPDX_PREDICATE, "spdx": SPDX_PREDICATE, "spdxjson": SPDX_PREDICATE}
+                   "sbom": SPDX_PREDICATE, "spdx": SPDX_PREDICATE, "spdxjson": SPDX_PREDICATE,
+                   "cyclonedx": CYCLONEDX_PREDICATE}
 
 
 def predicate_type(name: str) -> str:
@@ -38,7 +39,7 @@ def predicate_type(name: str) -> str:
     if "://" in name:
         return name
     raise UsageError(f"unknown attestation type {name!r}",
-                     hint="use provenance, sbom, or a predicate type URI such as " + SLSA_PREDICATE)
+                     hint="use provenance, sbom, cyclonedx, or a predicate type URI such as " + SLSA_PREDICATE)
 
 
 def _resolved(client: Client, ref: Reference, store: ContentStore) -> tuple[Reference, Descriptor,
