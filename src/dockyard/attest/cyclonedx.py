@@ -5,8 +5,8 @@ The same catalog the SPDX writer reads, told the CycloneDX way: the image is
 component, and every package a ``library`` component with its purl, version, declared
 licenses and the file it was read from as ``evidence.occurrences``. The serial number is
 derived from the content, so the same image gives the same BOM (reproducible attestations).
-1.5 rather than 1.6: it is what the in-toto CycloneDX predicate names and what most readers
-(Trivy, Grype, Dependency-Track) accept today.
+1.5 rather than 1.6: it is the version the in-toto CycloneDX predicate document names, and it
+needs nothing 1.6 added.
 """
 
 from __future__ import annotations
