@@ -38,7 +38,6 @@ from dockyard import __version__, progress
 from dockyard.builders.records import BootRecord
 from dockyard.builders.remotenode import RemoteNode
 from dockyard.errors import UsageError
-from dockyard.registry.keychain import Keychain
 
 if TYPE_CHECKING:
     from dockyard.builders.protocol.session import Session
@@ -191,8 +190,7 @@ class KubeNode(RemoteNode):
         kubeapi.Api(context=opts.context, node=self.name).delete_deployment(
             opts.namespace, deployment_name(self.builder, self.name))
 
-    def open(self, *, listener: progress.Listener | None = None, keychain: Keychain | None = None,
-             key: str = "") -> Session:
+    def open(self, *, listener: progress.Listener | None = None, key: str = "") -> Session:
         """A session with one of the node's pods (``key`` picks it when ``loadbalance=sticky``)."""
         from dockyard.builders import kubeapi
 
@@ -206,7 +204,7 @@ class KubeNode(RemoteNode):
         argv = [sys.executable, "-m", "dockyard.remote.kubeexec", "--namespace", opts.namespace, "--pod", pod]
         if opts.context:
             argv += ["--context", opts.context]
-        return self.session(argv, listener=listener, keychain=keychain)
+        return self.session(argv, listener=listener)
 
     def bootstrap(self) -> BootRecord:
         """Apply the Deployment, wait for a ready pod, then run the node bootstrap inside it."""

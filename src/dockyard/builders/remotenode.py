@@ -17,7 +17,6 @@ from dockyard import progress
 from dockyard.builders.node import PlatformSupport
 from dockyard.builders.recorded import RecordedNode
 from dockyard.errors import NotBuiltError
-from dockyard.registry.keychain import Keychain
 
 if TYPE_CHECKING:
     from dockyard.builders.protocol.session import Session
@@ -44,12 +43,11 @@ class RemoteNode(RecordedNode):
             return "stopped"
         return "running" if self.record.boot is not None else "inactive"
 
-    def session(self, argv: Sequence[str], *, listener: progress.Listener | None,
-                keychain: Keychain | None) -> Session:
+    def session(self, argv: Sequence[str], *, listener: progress.Listener | None) -> Session:
         """Start ``argv`` and greet the node; the session is closed again when ``hello`` fails."""
         from dockyard.builders.protocol.session import Session  # the protocol is loaded only when a node is used
 
-        session = Session(argv, node=self.name, builder=self.builder, listener=listener, keychain=keychain)
+        session = Session(argv, node=self.name, builder=self.builder, listener=listener)
         try:
             session.hello()
         except BaseException:

@@ -21,7 +21,6 @@ from dockyard import progress
 from dockyard.builders.records import BootRecord
 from dockyard.builders.remotenode import RemoteNode
 from dockyard.errors import UsageError
-from dockyard.registry.keychain import Keychain
 
 if TYPE_CHECKING:
     from dockyard.builders.protocol.session import Session
@@ -64,9 +63,9 @@ class SshEndpoint:
 class SshNode(RemoteNode):
     """A node reached over SSH; its store lives on the far machine."""
 
-    def open(self, *, listener: progress.Listener | None = None, keychain: Keychain | None = None) -> Session:
+    def open(self, *, listener: progress.Listener | None = None) -> Session:
         """A new session with the node (ssh started, ``hello`` exchanged)."""
-        return self.session(SshEndpoint.parse(self.endpoint).argv(), listener=listener, keychain=keychain)
+        return self.session(SshEndpoint.parse(self.endpoint).argv(), listener=listener)
 
     def bootstrap(self) -> BootRecord:
         """Connect, check versions, and run the local bootstrap on the node for its platforms."""

@@ -19,9 +19,9 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockyard import progress
-from dockyard.engine.cacheimport import ImportedCache
 from dockyard.engine.cachemanifest import CacheConfig, ChainRecord, MountRecord, merge
 from dockyard.engine.cacheoptions import CacheExport
 from dockyard.engine.mounts import cache_mount_dir, cache_mount_id
@@ -37,6 +37,9 @@ from dockyard.registry.client import Client
 from dockyard.store.cache import CacheDB, LayerRecord
 from dockyard.store.content import ContentStore
 from dockyard.store.layout import OciLayout
+
+if TYPE_CHECKING:  # --cache-from's importer loads only when a build names one
+    from dockyard.engine.cacheimport import ImportedCache
 
 
 def collect(nodes: Iterable[Node], results: Mapping[str, Result], *, cache: CacheDB, content: ContentStore,

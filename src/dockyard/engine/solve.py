@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard import progress
-from dockyard.engine import cacheexport, cacheimport
+from dockyard.engine import cacheexport
 from dockyard.engine.bases import BaseImages
 from dockyard.engine.cachemanifest import INLINE_FIELD, inline_field
 from dockyard.engine.image import force_compression, write_image
@@ -98,9 +98,12 @@ def solve_graph(graph: Graph, request: SolveRequest, *, root: Path, client: Clie
     snapshots = Snapshotter(root / "snapshots")
     cache = CacheDB(root / "cache.db")
     try:
-        imported = cacheimport.load(request.cache_from, client=client, content=content, root=root,
-                                    platforms=[str(t.platform) for t in request.targets],
-                                    listener=listener) if request.cache_from else None
+        imported = None
+        if request.cache_from:
+            from dockyard.engine import cacheimport  # only when --cache-from names a source
+
+            imported = cacheimport.load(request.cache_from, client=client, content=content, root=root,
+                                        platforms=[str(t.platform) for t in request.targets], listener=listener)
         worker = OpWorker(
             snapshots=snapshots, cache=cache, content=content, executor=executor, bases=bases,
             config=WorkerConfig(context_dir=request.context, secrets={s.id: s for s in request.secrets},

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 from dockyard.cancel import Cancelled
 from dockyard.engine import mounts
 from dockyard.engine.bases import BaseImages
-from dockyard.engine.cacheimport import ImportedCache
 from dockyard.engine.results import SCRATCH, ContextResult, FsResult, Result
 from dockyard.errors import BuildError, NotBuiltError, filesystem_error
 from dockyard.executor.base import Executor, KillsRunning, Network, RunRequest
@@ -38,7 +37,8 @@ from dockyard.store.chains import record_chain, unpack_layers
 from dockyard.store.content import ContentStore
 from dockyard.store.snapshots import Snapshotter
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # --cache-from's importer loads only when a build names one
+    from dockyard.engine.cacheimport import ImportedCache
     from dockyard.graph.contenthash import ContextHasher
 
 

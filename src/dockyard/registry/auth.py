@@ -7,6 +7,10 @@ token limited to a ``scope`` such as ``repository:app:pull,push``; tokens are ca
 scope and renewed shortly before they expire, and again whenever the registry answers 401 in
 the middle of an operation (a token can die before its advertised end), so long pushes survive
 short-lived tokens.
+
+On a remote node the credentials may be a token the client fetched (``registry_token``, scoped
+to the solve's repositories): it is sent as is, and asked for again (``relookup``) when its
+``expires_in`` runs short or the registry refuses it.
 """
 
 from __future__ import annotations
@@ -72,6 +76,11 @@ def scope_for(repository: str, actions: str) -> str:
 class Token:
     value: str = field(repr=False)
     renew_at: float  # clock() seconds after which a new token is fetched before use
+    lifetime: float = _DEFAULT_LIFETIME  # seconds the token service said it lives (expires_in)
+
+
+def _renew_at(started: float, lifetime: float) -> float:
+    return started + lifetime - min(_RENEW_MAX, _RENEW_SHARE * lifetime)
 
 
 class Authorizer:
@@ -83,9 +92,12 @@ class Authorizer:
 
     def __init__(self, host: str, credentials: Credentials | None, *,
                  send: Callable[[httpx.Request], httpx.Response],
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 relookup: Callable[[], Credentials | None] | None = None) -> None:
         self.host = host
         self.credentials = credentials
+        self._relookup = relookup
+        self._given: Token | None = None  # the client's registry_token, while it lives
         self._send = send
         self._clock = clock
         self._challenge: Challenge | None = None
@@ -110,6 +122,8 @@ class Authorizer:
             return self._basic()
         if challenge.scheme != "bearer":
             return None
+        if self.credentials is not None and self.credentials.registry_token:
+            return f"Bearer {self._given_token()}"
         key = tuple(sorted(scopes))
         with self._lock:
             token = self._tokens.get(key)
@@ -125,6 +139,30 @@ class Authorizer:
             if challenge is not None:
                 self._challenge = challenge
             self._tokens.pop(tuple(sorted(scopes)), None)
+            if self._given is not None:
+                self._given = Token(self._given.value, renew_at=float("-inf"))
+
+    def scoped_token(self, scopes: Sequence[str]) -> Token | None:
+        """A fresh token for exactly ``scopes`` (to hand to a remote node); None unless the
+        registry answers with a Bearer challenge (``ping`` first)."""
+        challenge = self._challenge
+        if challenge is None or challenge.scheme != "bearer":
+            return None
+        return self._fetch(challenge, tuple(sorted(scopes)))
+
+    def _given_token(self) -> str:
+        with self._lock:
+            creds = self.credentials
+            assert creds is not None
+            if self._given is None:
+                self._given = Token(creds.registry_token, _renew_at(self._clock(), max(creds.expires_in, 1.0)))
+            elif self._given.renew_at <= self._clock() and self._relookup is not None:
+                started = self._clock()
+                fresh = self._relookup()
+                if fresh is not None and fresh.registry_token:
+                    self.credentials = fresh
+                    self._given = Token(fresh.registry_token, _renew_at(started, max(fresh.expires_in, 1.0)))
+            return self._given.value
 
     def _basic(self) -> str | None:
         creds = self.credentials
@@ -173,4 +211,4 @@ class Authorizer:
                                              registry=self.host)
         self.tokens_fetched += 1
         lifetime = max(lifetime, 1.0)
-        return Token(value, started + lifetime - min(_RENEW_MAX, _RENEW_SHARE * lifetime))
+        return Token(value, _renew_at(started, lifetime), lifetime)

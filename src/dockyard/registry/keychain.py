@@ -26,14 +26,18 @@ DOCKER_HUB_KEY = "https://index.docker.io/v1/"
 
 @dataclass(frozen=True)
 class Credentials:
-    """A username and password, or an identity (refresh) token. ``repr`` never shows secrets."""
+    """A username and password, or an identity (refresh) token, or (on a remote node) a Bearer
+    ``registry_token`` the client fetched for the solve's repositories, living ``expires_in``
+    seconds. ``repr`` never shows secrets."""
 
     username: str = ""
     password: str = field(default="", repr=False)
     identity_token: str = field(default="", repr=False)
+    registry_token: str = field(default="", repr=False)
+    expires_in: float = 0.0
 
     def __repr__(self) -> str:
-        kind = "identity-token" if self.identity_token else "password"
+        kind = "registry-token" if self.registry_token else "identity-token" if self.identity_token else "password"
         return f"Credentials(username={self.username!r}, {kind}=<hidden>)"
 
 

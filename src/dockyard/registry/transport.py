@@ -57,7 +57,8 @@ class Session:
         self._trust = Trust(hosts, host)
         self._probing = threading.local()  # set while the ping tries HTTPS before any CA is loaded
         self._client = self._make_client()
-        self.auth = Authorizer(host, keychain.lookup(host), send=self._send_token_request)
+        self.auth = Authorizer(host, keychain.lookup(host), send=self._send_token_request,
+                               relookup=lambda: keychain.lookup(host))
         self._base: str | None = None
         self._ping_error: RegistryError | None = None
         self._ping_lock = threading.Lock()

@@ -297,9 +297,9 @@ class _Farm:
         from dockyard.builders.kube import KubeNode
 
         if isinstance(node, KubeNode):  # a pod picked by the context (loadbalance=sticky)
-            session = node.open(listener=self.listener, keychain=self.client.keychain, key=self._context_name())
+            session = node.open(listener=self.listener, key=self._context_name())
         else:
-            session = node.open(listener=self.listener, keychain=self.client.keychain)
+            session = node.open(listener=self.listener)
         with self.lock:
             self.sessions.add(session)
         try:
@@ -318,7 +318,8 @@ class _Farm:
             self.say(f"{platform_label(platform)}: context to node {node.name}: {sent} of {len(files)} files sent, "
                      f"{session.channel.sent_bytes - before} bytes")
             push = tuple(Reference.parse(t.name, default_tag=None).name for t in self.push)
-            reply = session.solve(self.requests[platform], registries=self._registries(), push=push)
+            reply = session.solve(self.requests[platform], registries=self._registries(), push=push,
+                                  registry=self.client)
             images = reply.get("images") or []
             if len(images) != 1 or Platform.parse(str(images[0].get("platform"))) != platform:
                 raise NodeError(f"node {node.name}: answered with other images than {platform_label(platform)}")

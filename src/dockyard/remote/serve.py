@@ -98,10 +98,12 @@ class _Server:
     def ask_credentials(self, host: str) -> Credentials | None:
         self.channel.send({"type": "credentials?", "host": host})
         answer = self.answers.get()
-        if not answer.get("username") and not answer.get("identity_token"):
+        if not any(answer.get(k) for k in ("username", "identity_token", "registry_token")):
             return None
         return Credentials(username=str(answer.get("username", "")), password=str(answer.get("password", "")),
-                           identity_token=str(answer.get("identity_token", "")))
+                           identity_token=str(answer.get("identity_token", "")),
+                           registry_token=str(answer.get("registry_token", "")),
+                           expires_in=float(answer.get("expires_in") or 0))
 
     # -- requests --------------------------------------------------------------------------
     def handle(self, message: Message) -> None:

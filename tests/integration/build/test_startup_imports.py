@@ -15,13 +15,14 @@ from pathlib import Path
 from tests.integration.build.buildrig import dockyard
 
 # loaded only when what needs them runs: a registry contacted, a tty, --sign, a gate policy, a remote node
-# (ssh or kubernetes), --tags-from-git, a zstd archive ADDed
+# (ssh or kubernetes), --tags-from-git, --cache-from, a zstd archive ADDed
 ABSENT = ("httpx", "httpcore", "h11", "rich", "pygments", "cryptography", "email", "zstandard",
           "dockyard.registry.transport", "dockyard.registry.blobs", "dockyard.registry.manifests",
           "dockyard.signing", "dockyard.gates.checks", "dockyard.gates.reports", "dockyard.builders.protocol.session",
           "dockyard.attest.maker", "dockyard.attest.catalog", "dockyard.attest.spdx",
           "dockyard.builders.kube", "dockyard.builders.ssh", "dockyard.builders.remotenode",
-          "dockyard.release.meta", "dockyard.release.gitcontext", "dockyard.release.tagspec")
+          "dockyard.release.meta", "dockyard.release.gitcontext", "dockyard.release.tagspec",
+          "dockyard.engine.cacheimport")
 
 
 def imported(stderr: str) -> set[str]:

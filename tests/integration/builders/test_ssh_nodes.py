@@ -288,6 +288,8 @@ def test_the_node_pushes_with_the_clients_credentials_never_its_own_docker_confi
     out = dockyard("--builder", "auth", "build", "--progress", "plain", "--push", "-t", ref,
                    str(_context(tmp_path, reg.base)), env=env)
     assert reg.password not in out.stderr
+    # a Basic-only registry has no token to scope: its credentials are shared, in one visible line
+    assert f"[n] [auth] sharing credentials for {reg.address}" in out.stderr
     raw = subprocess.run(["skopeo", "inspect", "--tls-verify=false", "--raw", "--creds",
                           f"{reg.user}:{reg.password}", f"docker://{ref}"], check=True, capture_output=True).stdout
     assert hashlib.sha256(raw).hexdigest() == out.stdout.strip().removeprefix("sha256:")

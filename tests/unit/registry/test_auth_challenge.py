@@ -71,3 +71,28 @@ def test_basic_challenge_sends_credentials() -> None:
     auth = Authorizer("r.test", Credentials("u", "p"), send=lambda r: httpx.Response(500))
     auth.set_challenge(parse_challenge('Basic realm="x"'))
     assert auth.header([]) == "Basic dTpw"
+
+
+def test_a_given_registry_token_is_sent_as_is_and_asked_for_again_when_it_runs_out() -> None:
+    """A remote node's credentials are a token the client fetched: the node never trades anything
+    at the realm itself, and asks the client again near ``expires_in`` or after a 401."""
+    def send(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"the node fetched a token itself: {request.url}")
+
+    asked: list[str] = []
+
+    def relookup() -> Credentials:
+        asked.append("again")
+        return Credentials(registry_token=f"given{len(asked) + 1}", expires_in=60)
+
+    clock = _Clock()
+    auth = Authorizer("r.test", Credentials(registry_token="given1", expires_in=60), send=send, clock=clock,
+                      relookup=relookup)
+    auth.set_challenge(parse_challenge('Bearer realm="https://auth.test/token",service="svc"'))
+    assert auth.header(["repository:a:pull"]) == "Bearer given1"
+    assert auth.header(["repository:b:pull,push"]) == "Bearer given1"  # the client chose the scopes
+    clock.now += 50  # within the renewal margin
+    assert auth.header(["repository:a:pull"]) == "Bearer given2"
+    auth.refresh(["repository:a:pull"], httpx.Response(401, headers={"www-authenticate": 'Bearer realm="https://auth.test/token"'}))
+    assert auth.header(["repository:a:pull"]) == "Bearer given3"
+    assert len(asked) == 2

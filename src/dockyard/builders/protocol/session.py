@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from dockyard import __version__, errors, progress
-from dockyard.builders.protocol import agents, contextsync, wire
+from dockyard.builders.protocol import agents, contextsync, scopedauth, wire
 from dockyard.builders.protocol.agents import ClientAgents
 from dockyard.builders.protocol.frames import PROTOCOL, Channel, Message
 from dockyard.builders.records import BootRecord
@@ -26,7 +26,7 @@ from dockyard.engine.solverequest import SolveRequest
 from dockyard.errors import DockyardError, NodeError
 from dockyard.oci.descriptor import Descriptor
 from dockyard.platform import Platform
-from dockyard.registry.keychain import Keychain
+from dockyard.registry.client import Client
 from dockyard.store.content import ContentStore
 
 # Errors a node may report that mean "this node cannot do it", not "the build is wrong".
@@ -37,11 +37,10 @@ class Session:
     """One connection to a node. Use as a context manager; :meth:`cancel` may be called from any thread."""
 
     def __init__(self, argv: Sequence[str], *, node: str, builder: str,
-                 listener: progress.Listener | None = None, keychain: Keychain | None = None) -> None:
+                 listener: progress.Listener | None = None) -> None:
         self.node = node
         self.builder = builder
         self.listener = listener or (lambda _e: None)
-        self.keychain = keychain
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=5)
         try:
             self.proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -54,6 +53,7 @@ class Session:
         self._stderr.start()
         self.hello_reply: Message = {}
         self.agents: ClientAgents | None = None  # while a solve runs
+        self._scoped: tuple[Client, dict[str, tuple[str, ...]]] | None = None  # while a solve runs
 
     def __enter__(self) -> Session:
         return self
@@ -98,16 +98,21 @@ class Session:
                 self.channel.send_blob(f"sha256:{digest}", sizes[digest], fh)
         return len(wanted)
 
-    def solve(self, request: SolveRequest, *, registries: dict[str, Any], push: tuple[str, ...]) -> Message:
+    def solve(self, request: SolveRequest, *, registries: dict[str, Any], push: tuple[str, ...],
+              registry: Client) -> Message:
         """Send the platform's portable solve request; the ``result`` names each image built (and pushed).
-        While it runs, the node's connections to a forwarded ``--ssh`` agent are relayed here."""
+        While it runs, the node's connections to a forwarded ``--ssh`` agent are relayed here, and its
+        credential questions are answered with tokens ``registry`` fetches for the solve's scopes
+        (:mod:`.scopedauth`)."""
         message = wire.solve_to_json(request, registries=registries, push=push)
         self.agents = ClientAgents(self.channel, {i: request.ssh[i] for i in message["ssh"]})
+        self._scoped = (registry, scopedauth.solve_scopes(request, push, hosts=registry.hosts))
         try:
             return self._request(message, "result")
         finally:
             self.agents.close()
             self.agents = None
+            self._scoped = None
 
     def fetch(self, descriptors: Sequence[Descriptor], content: ContentStore) -> None:
         """Copy the blobs ``content`` lacks from the node's store (non-push outputs)."""
@@ -213,8 +218,12 @@ class Session:
             self.listener(cls(**fields))
 
     def _answer_credentials(self, host: str) -> None:
-        creds = self.keychain.lookup(host) if self.keychain is not None and host else None
-        answer: Message = {"type": "credentials", "host": host}
-        if creds is not None:
-            answer.update(username=creds.username, password=creds.password, identity_token=creds.identity_token)
-        self.channel.send(answer)
+        if self._scoped is not None and host:
+            scoped = scopedauth.answer(self._scoped[0], host, self._scoped[1])
+            if scoped.get("username") or scoped.get("identity_token"):  # Basic only: say so, as BuildKit does
+                vertex = f"auth:{host}"
+                self.listener(progress.Started(vertex, name=f"[{self.node}] [auth] sharing credentials for {host}"))
+                self.listener(progress.Done(vertex))
+            self.channel.send(scoped)
+        else:  # no solve, nothing to push or pull: no credentials
+            self.channel.send({"type": "credentials", "host": host})
