@@ -20,10 +20,14 @@ from tests.rig.unprivileged import User, ensure_user
 
 
 def _user_context(env: Env, user: User) -> Path:
+    """A copy of this run's peer context; a copy left by an earlier run is made again when its
+    Dockerfile differs (it names that run's registry port, long gone)."""
     ctx = user.home / "bench-ctx"
-    if not (ctx / ".complete").exists():
+    peer = peer_context(env)
+    stale = not (ctx / "Dockerfile").exists() or (ctx / "Dockerfile").read_bytes() != (peer / "Dockerfile").read_bytes()
+    if stale or not (ctx / ".complete").exists():
         shutil.rmtree(ctx, ignore_errors=True)
-        shutil.copytree(peer_context(env), ctx)
+        shutil.copytree(peer, ctx)
         for item in [ctx, *ctx.rglob("*")]:
             shutil.chown(item, user.uid, user.gid)
     return ctx
