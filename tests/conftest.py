@@ -4,6 +4,7 @@ test, binfmt for arm64, and the multi-arch busybox base image in the anonymous r
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +15,16 @@ import pytest
 from dockyard.executor import qemu
 from tests.rig import baseimage, registries
 from tests.rig.registries import TestRegistry
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let the commands the tests start take Ctrl-C. A suite started as a background job (``cmd &``
+    in a script, ``nohup``) inherits SIGINT ignored, and an ignored signal stays ignored across
+    exec: the tests that interrupt a build with SIGINT would see it run on. A handled signal is
+    reset to the default on exec, so every child gets Python's KeyboardInterrupt back."""
+    del config
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
