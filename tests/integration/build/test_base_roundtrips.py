@@ -42,10 +42,10 @@ def _requests(log: Path, start: int) -> list[str]:
     return [f"{m.group(1)} {m.group(2)}" for m in _REQUEST.finditer(text)]
 
 
-def test_a_warm_two_platform_build_resolves_its_base_with_one_head(logged_registry: localregistry.RunningRegistry,
-                                                                    tmp_path: Path) -> None:
+def _base_and_context(registry: localregistry.RunningRegistry, tmp_path: Path) -> Path:
+    """The two-platform busybox imported into ``registry``, and a context that builds FROM it."""
     tars = baseimage.rootfs_tarballs()
-    base = f"{logged_registry.address}/busybox:latest"
+    base = f"{registry.address}/busybox:latest"
     subprocess.run([sys.executable, "-m", "dockyard", "imagetools", "import", "-t", base,
                     "--platform", f"linux/amd64={tars['amd64']}", "--platform", f"linux/arm64={tars['arm64']}"],
                    check=True, capture_output=True, env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000"},
@@ -54,6 +54,12 @@ def test_a_warm_two_platform_build_resolves_its_base_with_one_head(logged_regist
     context.mkdir()
     (context / "Dockerfile").write_text(f"FROM {base}\nCOPY a /a\n")
     (context / "a").write_text("a\n")
+    return context
+
+
+def test_a_warm_two_platform_build_resolves_its_base_with_one_head(logged_registry: localregistry.RunningRegistry,
+                                                                    tmp_path: Path) -> None:
+    context = _base_and_context(logged_registry, tmp_path)
     args = ("build", "--progress", "plain", "--platform", "linux/amd64,linux/arm64", str(context))
     log = logged_registry.log
     start = log.stat().st_size
@@ -81,16 +87,7 @@ def test_a_cold_single_platform_build_asks_the_registry_nothing_twice(
     on the build's own client and store: it resolves the base for the build, and the build reuses it.
     A cold build reads the tag (HEAD), the index, the platform's manifest, its config and its layer,
     each once; a warm one only HEADs the tag."""
-    tars = baseimage.rootfs_tarballs()
-    base = f"{logged_registry.address}/busybox:latest"
-    subprocess.run([sys.executable, "-m", "dockyard", "imagetools", "import", "-t", base,
-                    "--platform", f"linux/amd64={tars['amd64']}", "--platform", f"linux/arm64={tars['arm64']}"],
-                   check=True, capture_output=True, env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000"},
-                   timeout=300)
-    context = tmp_path / "ctx"
-    context.mkdir()
-    (context / "Dockerfile").write_text(f"FROM {base}\nCOPY a /a\n")
-    (context / "a").write_text("a\n")
+    context = _base_and_context(logged_registry, tmp_path)
     args = ("build", "--progress", "plain", "--platform", "linux/amd64", str(context))
     fresh_store = {"DOCKYARD_ROOT": str(tmp_path / "cold-root")}  # the import filled the test's own store
     log = logged_registry.log
