@@ -159,25 +159,25 @@ def make_call(spec: BuildSpec, *, report: Report, password: Callable[[], bytes |
     names = release.names
     outputs = parse_outputs(spec.outputs, tags=names.tags, push=spec.push, load=spec.load)
     secrets = tuple(parse_secret(s) for s in spec.secrets)
-    image = image_options(outputs)
-    attest = attest_request(spec.attest, provenance=spec.provenance, sbom=spec.sbom, storage=spec.attest_storage,
+    image = _image_options(outputs)
+    attest = _attest_request(spec.attest, provenance=spec.provenance, sbom=spec.sbom, storage=spec.attest_storage,
                             outputs=outputs)
-    signed = signing(spec.sign, outputs, password=password)
+    signed = _signing(spec.sign, outputs, password=password)
     delivery = Delivery(outputs=outputs, tags=names.tags, metadata_file=spec.metadata_file, iidfile=spec.iidfile,
                         push_retry=release.push_retry, sign_key=signed.key if signed else None,
                         sign_format=signed.form if signed else "classic")
     _check_rewrite_timestamp(image, report=report)
-    options = build_options(
+    options = _build_options(
         BuildOptions(context=spec.context, dockerfile=spec.dockerfile, platforms=spec.platforms,
                      build_args=spec.build_args, target=spec.target, labels=names.labels, secrets=secrets,
                      no_cache=spec.no_cache, no_cache_filter=spec.no_cache_filter,
                      annotations=names.annotations, base_annotations=names.base_annotations),
         ssh=spec.ssh, cache_from=spec.cache_from, cache_to=spec.cache_to, image=image)
-    made = attestor(attest, options, tags=names.tags)
+    made = _attestor(attest, options, tags=names.tags)
     return BuildCall(
         options=options, delivery=delivery, builder=spec.builder,
         placement=Placement.parse(spec.placement) if spec.placement is not None else None,
-        push_timeout=push_timeout(spec.push_timeout), attestors=(made,) if made else (),
+        push_timeout=_push_timeout(spec.push_timeout), attestors=(made,) if made else (),
         # with gates, nothing may reach a registry before they pass: nodes hand every blob back
         gate=release.delivery_gate(), early_push=release.early_push, registry_ca=spec.registry_ca,
     )
@@ -197,7 +197,7 @@ def _check_rewrite_timestamp(image: ImageOptions, *, report: Report) -> None:
         report("WARNING: rewrite-timestamp is specified, but no source-date-epoch was found")
 
 
-def image_options(outputs: Sequence[Output]) -> ImageOptions:
+def _image_options(outputs: Sequence[Output]) -> ImageOptions:
     """The image options of the outputs that carry some (buildx lets them agree; the first wins)."""
     for out in outputs:
         if isinstance(out, OciOutput | DockerOutput | ImageOutput):
@@ -205,19 +205,19 @@ def image_options(outputs: Sequence[Output]) -> ImageOptions:
     return ImageOptions()
 
 
-def build_options(given: BuildOptions, *, ssh: Sequence[str], cache_from: Sequence[str], cache_to: Sequence[str],
+def _build_options(given: BuildOptions, *, ssh: Sequence[str], cache_from: Sequence[str], cache_to: Sequence[str],
                   image: ImageOptions) -> BuildOptions:
     """``given`` completed from the spec's values (:func:`make_call`): the
     ``--ssh`` agent sockets found, ``--cache-from``/``--cache-to`` parsed, the outputs' image
     options (media types, compression, their annotations after ``given``'s) and SOURCE_DATE_EPOCH."""
     return replace(
-        given, ssh=ssh_sockets(ssh), oci_mediatypes=image.oci_mediatypes, compression=image.compression,
+        given, ssh=_ssh_sockets(ssh), oci_mediatypes=image.oci_mediatypes, compression=image.compression,
         compression_level=image.compression_level, force_compression=image.force_compression,
         source_date_epoch=source_date_epoch(), cache_from=tuple(parse_cache_from(s) for s in cache_from),
         cache_to=tuple(parse_cache_to(s) for s in cache_to), annotations=merged(given.annotations, image.annotations))
 
 
-def attest_request(attest: Sequence[str], *, provenance: str | None, sbom: str | None, storage: str | None,
+def _attest_request(attest: Sequence[str], *, provenance: str | None, sbom: str | None, storage: str | None,
                    outputs: Sequence[Output]) -> AttestOptions:
     """``--attest``, ``--provenance``, ``--sbom`` and ``--attest-storage`` as one request, checked
     against the outputs before anything is built (referrers live in a registry only)."""
@@ -228,7 +228,7 @@ def attest_request(attest: Sequence[str], *, provenance: str | None, sbom: str |
     return wanted
 
 
-def attestor(wanted: AttestOptions, options: BuildOptions, *, tags: Sequence[str]) -> Attestor | None:
+def _attestor(wanted: AttestOptions, options: BuildOptions, *, tags: Sequence[str]) -> Attestor | None:
     """The attest hook for ``wanted`` (None: nothing to attest); provenance records ``options``' invocation."""
     if not wanted.wanted:
         return None
@@ -239,7 +239,7 @@ def attestor(wanted: AttestOptions, options: BuildOptions, *, tags: Sequence[str
                      source_date_epoch=options.source_date_epoch, oci=options.oci_mediatypes)
 
 
-def signing(spec: str | None, outputs: Sequence[Output], *, password: Callable[[], bytes | None]) -> Signing | None:
+def _signing(spec: str | None, outputs: Sequence[Output], *, password: Callable[[], bytes | None]) -> Signing | None:
     """``--sign key=PATH[,format=F]``: the key loaded before the build (a wrong password fails in a
     second, not after it); ``password`` is asked only once the spec has a registry output to sign."""
     if spec is None:
@@ -251,7 +251,7 @@ def signing(spec: str | None, outputs: Sequence[Output], *, password: Callable[[
     return parse(spec, password=password())
 
 
-def push_timeout(value: str | float | None) -> float | None:
+def _push_timeout(value: str | float | None) -> float | None:
     """``--push-timeout``: a duration (90s, 10m, 1h) or seconds; 0 turns the limit off, None keeps the default."""
     if value is None:
         return DEFAULT_PUSH_TIMEOUT
@@ -266,7 +266,7 @@ def push_timeout(value: str | float | None) -> float | None:
     return seconds or None
 
 
-def ssh_sockets(values: Sequence[str]) -> dict[str, str]:
+def _ssh_sockets(values: Sequence[str]) -> dict[str, str]:
     """``--ssh default|ID[=SOCKET]``: each id's agent socket (``$SSH_AUTH_SOCK`` when not given)."""
     out = {}
     for item in values:
@@ -366,7 +366,7 @@ def build(context: str | os.PathLike[str] = ".", *, file: str | os.PathLike[str]
             gate_policy=arguments.path("gate_policy", gate_policy, optional=True),
             push_retry=arguments.count("push_retry", push_retry, most=10)))
     listener = progress
-    say: Report = (lambda line: listener(progress_notice(line))) if listener is not None else (lambda _line: None)
+    say: Report = (lambda line: listener(_progress_notice(line))) if listener is not None else (lambda _line: None)
     return run_build(make_call(spec, report=say, password=_environment_password), listener=listener, report=say)
 
 
@@ -385,7 +385,7 @@ def _push_timeout_argument(value: object) -> str | float | None:
                         hint='e.g. push_timeout="10m" or push_timeout=600')
 
 
-def progress_notice(line: str) -> progress.Notice:
+def _progress_notice(line: str) -> progress.Notice:
     """A report line (a push, a warning) as a typed progress event."""
     from dockyard import progress as events
 

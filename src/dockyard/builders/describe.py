@@ -19,8 +19,7 @@ from dockyard.rootless import mode
 if TYPE_CHECKING:
     from dockyard.builders.builder import AnyNode, Builder
 
-# platform_label is re-exported: callers print platforms as ls does
-__all__ = ["gc_lines", "human_bytes", "inspect_text", "ls_json", "ls_table", "platform_label", "platforms_text"]
+__all__ = ["gc_lines", "human_bytes", "inspect_text", "ls_json", "ls_table", "platforms_text"]
 
 
 def platforms_text(node: AnyNode) -> str:

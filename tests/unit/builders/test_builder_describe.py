@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dockyard.builders.config import GCPolicy, GCRule
-from dockyard.builders.describe import gc_lines, human_bytes, platform_label
+from dockyard.builders.describe import gc_lines, human_bytes
+from dockyard.builders.summary import platform_label
 from dockyard.platform import Platform
 
 
