@@ -84,6 +84,7 @@ class OpWorker:
         # turn it off to compare the layer with the one copied through the overlay
         self.direct_copy = True
         self._empty_layer: LayerRecord | None = None
+        self._anticipated = False
         self._ingest.mkdir(parents=True, exist_ok=True)
 
     def cancel(self) -> None:
@@ -124,6 +125,9 @@ class OpWorker:
     def run(self, vertex: Vertex, inputs: Sequence[Result], log: Callable[[str], None],
             cancelled: threading.Event) -> Result:
         assert isinstance(vertex, Node)
+        if not self._anticipated:  # something runs: most ops write a snapshot, so make one's directories ahead
+            self._anticipated = True
+            self.snapshots.anticipate()
         try:
             return self._run(vertex, inputs, log)
         except Cancelled:
