@@ -151,9 +151,9 @@ class Builder:
         return self.bootstrap(only_inactive=True, local_only=True)
 
     def touch(self) -> Builder:
-        """Record that the builder was used now (``Last Activity``)."""
-        record = self.store.update(self.name, lambda r: dataclasses.replace(r, last_used=now()))
-        return dataclasses.replace(self, record=record)
+        """Record that the builder was used now (``Last Activity``; :meth:`BuilderStore.mark_used`)."""
+        self.store.mark_used(self.name)
+        return dataclasses.replace(self, record=dataclasses.replace(self.record, last_used=now()))
 
     @contextlib.contextmanager
     def in_use(self) -> Iterator[Builder]:

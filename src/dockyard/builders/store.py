@@ -6,6 +6,7 @@ Layout::
     builders/current          the name ``dockyard use`` chose
     builders/NAME/builder.json
     builders/NAME/config.toml a copy of ``--config FILE``, so later edits to FILE change nothing
+    builders/NAME/last-used   empty; its mtime is the builder's Last Activity
 
 Every file is replaced atomically (temporary file + ``os.replace``), so a reader never
 sees half a record, and writers serialise on the lock, so two processes creating or
@@ -16,6 +17,7 @@ until something (a bootstrap, a use) is stored about it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import os
@@ -23,6 +25,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from dockyard.builders.records import DEFAULT_NAME, BuilderRecord, default_record, from_json, to_json
@@ -31,6 +34,7 @@ from dockyard.paths import config_root
 
 RECORD = "builder.json"
 CONFIG = "config.toml"
+LAST_USED = "last-used"
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
 
 
@@ -89,7 +93,7 @@ class BuilderStore:
             text = path.read_text()
         except FileNotFoundError:
             if name == DEFAULT_NAME:
-                return default_record()
+                return self._with_last_use(default_record())
             raise UsageError(f"no builder {name!r} found",
                              hint=f"see 'dockyard ls', or create it: dockyard create --name {name}") from None
         try:
@@ -97,7 +101,31 @@ class BuilderStore:
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{path}: damaged builder record ({exc})",
                               hint=f"remove it with 'dockyard rm {name}'") from exc
-        return from_json(doc, where=str(path))
+        return self._with_last_use(from_json(doc, where=str(path)))
+
+    def _with_last_use(self, record: BuilderRecord) -> BuilderRecord:
+        """The record with the later of its stored ``last_used`` and the stamp :meth:`mark_used` left."""
+        try:
+            stamp = datetime.fromtimestamp(int((self.dir(record.name) / LAST_USED).stat().st_mtime), UTC)
+        except FileNotFoundError:
+            return record
+        if record.last_used is not None and record.last_used >= stamp:
+            return record
+        return dataclasses.replace(record, last_used=stamp)
+
+    def mark_used(self, name: str) -> None:
+        """Record that builder ``name`` is used now: a stamp file's mtime, not the record.
+
+        Every build does this, and rewriting the record (lock, temporary file, fsync, rename) cost
+        10-20 ms of a cached build's ~0.2 s (issue 17). The stamp needs no lock and no fsync:
+        a crash can lose only the newest Last Activity, never a record.
+        """
+        stamp = self.dir(name) / LAST_USED
+        try:
+            os.utime(stamp)
+        except FileNotFoundError:
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            stamp.touch()
 
     def names(self) -> list[str]:
         """``default`` first, then the stored builders by name."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,3 +87,19 @@ def test_update_applies_change_and_stores(tmp_path: Path) -> None:
     store.put(_record("b"))
     new = store.update("b", lambda r: r.with_node(NodeRecord(name="b2")))
     assert [n.name for n in store.get("b").nodes] == ["b0", "b1", "b2"] == [n.name for n in new.nodes]
+
+
+def test_a_use_is_a_stamp_not_a_rewritten_record(tmp_path: Path) -> None:
+    """Every build marks its builder used; the record (config, nodes) is not rewritten for it."""
+    store = BuilderStore(tmp_path / "builders")
+    store.put(_record("b"))
+    record_file = store.dir("b") / "builder.json"
+    before = (record_file.read_bytes(), record_file.stat().st_mtime_ns)
+    store.mark_used("b")
+    assert (record_file.read_bytes(), record_file.stat().st_mtime_ns) == before
+    last = store.get("b").last_used
+    assert last is not None and last > AT and (datetime.now(UTC) - last).total_seconds() < 60
+    store.put(dataclasses.replace(_record("b"), last_used=datetime(2099, 1, 1, tzinfo=UTC)))
+    assert store.get("b").last_used == datetime(2099, 1, 1, tzinfo=UTC)  # the later of the two
+    store.mark_used("default")  # the synthesised default too, still without a stored record
+    assert store.get("default").last_used is not None and not (store.root / "default" / "builder.json").exists()
