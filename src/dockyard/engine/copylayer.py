@@ -29,35 +29,51 @@ from __future__ import annotations
 import os
 import stat
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockyard.engine.chmod import parse_chmod
 from dockyard.engine.copy import CopySpec, destination
 from dockyard.oci.tarfs import DIR, LNK, REG, SYM, TarEntry, is_overlay_xattr
-from dockyard.selector import PatternMatcher, SelectionError, SourceTree, select
+from dockyard.selector import PatternMatcher, Selected, SelectionError, SourceTree, select
+
+if TYPE_CHECKING:
+    from dockyard.graph.contenthash import ContextHasher
 
 
 def layer_entries(*, source_root: Path, dest_root: Path, lowers: Sequence[Path], spec: CopySpec,
-                  source_date_epoch: int | None = None, tree: SourceTree | None = None) -> list[TarEntry] | None:
+                  source_date_epoch: int | None = None, listing: ContextHasher | None = None) -> list[TarEntry] | None:
     """The layer of copying ``spec`` from the context ``source_root`` onto ``dest_root`` (the
     mounted stack of the diff directories ``lowers``), as tar entries in layer order; None when
     the copy is not a plain new tree (see the module docstring). Errors are left to the copy.
-    ``tree`` is the context as the key phase listed it (same root, ``spec.context_excludes``):
-    the entries are then the very ones the step's key hashed, and the context is not walked twice."""
+    ``listing`` is the hasher that keyed the build (same root): the entries are then the very
+    ones the step's key hashed, neither selected nor checked for attributes a second time."""
     if not spec.from_context or spec.unpack:
         return None
     try:
-        tree = tree or SourceTree(source_root, ignore=PatternMatcher(spec.context_excludes))
-        return _entries(tree, dest_root, lowers, spec, source_date_epoch)
+        selected, has_xattrs = _selection(source_root, spec, listing)
+        return _entries(selected, has_xattrs, dest_root=dest_root, lowers=lowers, spec=spec,
+                        source_date_epoch=source_date_epoch)
     except (SelectionError, OSError):
         return None  # the copy meets the same problem and reports it with the container's paths
 
 
-def _entries(tree: SourceTree, dest_root: Path, lowers: Sequence[Path], spec: CopySpec,
-             source_date_epoch: int | None) -> list[TarEntry] | None:
-    selected = select(tree, spec.selection())
+def _selection(source_root: Path, spec: CopySpec, listing: ContextHasher | None
+               ) -> tuple[Sequence[Selected], Callable[[bytes], bool]]:
+    """What the copy reads, and the test for attributes a layer would keep on an entry."""
+    keyed = listing.keyed(spec.selection(), ignore=spec.context_excludes) if listing is not None else None
+    if keyed is not None:
+        flagged = keyed.with_xattrs
+        return keyed.selected, lambda host: host in flagged and _kept_xattrs(host)
+    tree = listing.tree(spec.context_excludes) if listing is not None else SourceTree(
+        source_root, ignore=PatternMatcher(spec.context_excludes))
+    return select(tree, spec.selection()), _kept_xattrs
+
+
+def _entries(selected: Sequence[Selected], has_xattrs: Callable[[bytes], bool], *, dest_root: Path,
+             lowers: Sequence[Path], spec: CopySpec, source_date_epoch: int | None) -> list[TarEntry] | None:
     droot, dest_host, _ = destination(dest_root, spec)
     if len(selected) != 1 or not selected[0].top.node.is_dir:
         return None
@@ -73,7 +89,7 @@ def _entries(tree: SourceTree, dest_root: Path, lowers: Sequence[Path], spec: Co
     for entry in selected[0].entries:
         st = entry.node.st
         host = entry.node.host
-        if _kept_xattrs(host):
+        if has_xattrs(host):
             return None
         name = prefix + os.fsencode(entry.rel)
         perms = mode.apply(st.st_mode) if mode is not None else stat.S_IMODE(st.st_mode)

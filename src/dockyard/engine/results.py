@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from dockyard.store.cache import LayerRecord
 
 if TYPE_CHECKING:
-    from dockyard.selector import SourceTree
+    from dockyard.graph.contenthash import ContextHasher
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,9 @@ class ContextResult:
 
     directory: Path
     excludes: tuple[str, ...] = ()
-    # the key phase's listing of the context with these excludes, when the build was keyed in this
-    # process: a COPY archived straight from the context reads it instead of walking it again
-    tree: SourceTree | None = field(default=None, compare=False)
+    # the hasher that keyed the build, when it was keyed in this process on this context: a COPY
+    # archived straight from the context reads the selection its key hashed instead of walking again
+    listing: ContextHasher | None = field(default=None, compare=False)
 
 
 Result = FsResult | ContextResult

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dockyard import gcpause
 from dockyard.cancel import Cancelled
 from dockyard.engine import mounts
 from dockyard.engine.bases import BaseImages
@@ -99,8 +100,7 @@ class OpWorker:
                 raise BuildError("the Dockerfile reads the build context, but no context directory was given")
             listing = self.config.context_listing
             same = listing is not None and listing.root == self.config.context_dir
-            return ContextResult(self.config.context_dir, op.excludes,
-                                 tree=listing.tree(op.excludes) if listing is not None and same else None)
+            return ContextResult(self.config.context_dir, op.excludes, listing=listing if same else None)
         if vertex.key in self.config.no_cache:
             return None
         record = self.cache.get(vertex.key)
@@ -214,19 +214,21 @@ class OpWorker:
                     from_context=isinstance(source, ContextResult),
                     context_excludes=source.excludes if isinstance(source, ContextResult) else (),
                 )
-                entries = layer_entries(source_root=source_root, dest_root=dest, spec=spec,
-                                        tree=source.tree if isinstance(source, ContextResult) else None,
-                                        lowers=[s.diff for s in active.lowers],
-                                        source_date_epoch=self.config.layer_options.source_date_epoch
-                                        ) if self.direct_copy else None
+                with gcpause.paused():  # a tar entry per file, kept until the layer is written
+                    entries = layer_entries(source_root=source_root, dest_root=dest, spec=spec,
+                                            listing=source.listing if isinstance(source, ContextResult) else None,
+                                            lowers=[s.diff for s in active.lowers],
+                                            source_date_epoch=self.config.layer_options.source_date_epoch
+                                            ) if self.direct_copy else None
                 if entries is None:
                     copy_into(source_root=source_root, dest_root=dest, spec=spec)
                     snap = active.commit()
         if entries is not None:  # archived from the context; the snapshot is made if a later step needs it
             if base.top is not None:  # then on top of this one, not from the base image up
                 record_chain(self.cache, base.layers, base.top)
-            return FsResult(None, (*base.layers, self._store_layer(make_layer_of(entries, self._ingest,
-                                                                                  options=self.config.layer_options))))
+            with gcpause.paused():
+                layer = make_layer_of(entries, self._ingest, options=self.config.layer_options)
+            return FsResult(None, (*base.layers, self._store_layer(layer)))
         return FsResult(snap.id, (*base.layers, self._layer(snap.diff)))
 
     def _materialized(self, result: Result) -> Result:

@@ -14,6 +14,11 @@ header without times), although the copy keeps them.
 Symlinks are resolved inside the (filtered) context, never on the host, exactly as the copy
 resolves them; a regular file is opened with ``O_NOFOLLOW`` and nothing else is ever read.
 
+The selection a checksum hashed is kept (:meth:`ContextHasher.keyed`) with the entries whose
+extended attributes it met: a COPY archived straight from the context
+(:mod:`dockyard.engine.copylayer`) writes exactly those entries and asks the file system about
+attributes only where the key saw some, so nothing is selected or listed twice.
+
 Hashing is the expensive part (50,000 small files take ~0.9 s to read), so file digests are
 kept in a :class:`StatCache` keyed by ``(path in the context, size, mtime, ctime, inode)``: an
 unchanged file is stat'ed, never re-read. The cache is saved between builds (mode 0600,
@@ -28,13 +33,15 @@ import os
 import stat
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from dockyard import gcpause
 from dockyard.oci.tarfs import is_overlay_xattr
-from dockyard.selector import Node, PatternMatcher, SourceSpec, SourceTree, select
+from dockyard.selector import Node, PatternMatcher, Selected, SourceSpec, SourceTree, select
 from dockyard.selector.errors import SourceNotFoundError
 
-__all__ = ["ContextHasher", "SourceNotFoundError", "StatCache", "entry_record"]
+__all__ = ["ContextHasher", "KeyedSelection", "SourceNotFoundError", "StatCache", "entry_record"]
 
 _CHUNK = 1 << 20
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -100,11 +107,13 @@ class StatCache:
         return cache
 
 
-def entry_record(rel: str, node: Node, content: str, *, hardlink: str = "") -> str:
-    """The hashed description of one entry: what the copy writes for it, owners aside."""
+def entry_record(rel: str, node: Node, content: str, *, hardlink: str = "", xattrs: str | None = None) -> str:
+    """The hashed description of one entry: what the copy writes for it, owners aside
+    (``xattrs``: the entry's :func:`xattr_text`, when the caller has read it already)."""
     st = node.st
     mode = st.st_mode
-    xattrs = _xattrs(node.host)
+    if xattrs is None:
+        xattrs = xattr_text(node.host)[0]
     if stat.S_ISDIR(mode):
         kind = "dir"
     elif stat.S_ISLNK(mode):
@@ -117,18 +126,33 @@ def entry_record(rel: str, node: Node, content: str, *, hardlink: str = "") -> s
     return "\0".join((rel, kind, f"{perms:o}", xattrs, content, hardlink))
 
 
-def _xattrs(host: bytes) -> str:
+def xattr_text(host: bytes) -> tuple[str, bool]:
+    """The extended attributes of ``host`` as hashed (overlay's own left out), and whether the
+    file system showed any attribute or failed to list them (False: it has none at all)."""
     try:
-        names = sorted(n for n in os.listxattr(host, follow_symlinks=False) if not is_overlay_xattr(n))
+        listed = os.listxattr(host, follow_symlinks=False)
     except OSError:
-        return ""
+        return "", True
+    if not listed:
+        return "", False  # the common case: one system call
     out = []
-    for name in names:
+    for name in sorted(listed):
+        if is_overlay_xattr(name):
+            continue
         try:
             out.append(f"{name}={os.getxattr(host, name, follow_symlinks=False).hex()}")
         except OSError:
             continue
-    return ",".join(out)
+    return ",".join(out), True
+
+
+@dataclass(frozen=True)
+class KeyedSelection:
+    """What one checksum hashed: the selection, and the hosts of the entries that showed
+    extended attributes (or could not list them); every other entry had none when keyed."""
+
+    selected: tuple[Selected, ...]
+    with_xattrs: frozenset[bytes]
 
 
 class ContextHasher:
@@ -142,6 +166,7 @@ class ContextHasher:
         self.root = root
         self.cache = cache if cache is not None else StatCache()
         self._trees: dict[tuple[str, ...], SourceTree] = {}
+        self._keyed: dict[tuple[tuple[str, ...], SourceSpec], KeyedSelection] = {}
 
     def tree(self, ignore: Sequence[str]) -> SourceTree:
         """The context as steps see it with these .dockerignore patterns (kept per pattern list)."""
@@ -150,6 +175,10 @@ class ContextHasher:
         if found is None:
             found = self._trees[key] = SourceTree(self.root, ignore=PatternMatcher(ignore))
         return found
+
+    def keyed(self, spec: SourceSpec, *, ignore: Sequence[str] = ()) -> KeyedSelection | None:
+        """What the checksum of ``spec`` with these patterns hashed in this build (None: none was made)."""
+        return self._keyed.get((tuple(ignore), spec))
 
     def checksum(self, spec: SourceSpec, *, ignore: Sequence[str] = (), owners: bool = False) -> str:
         """``sha256:`` digest of what ``spec`` selects; raises ``SourceNotFoundError`` or
@@ -168,17 +197,22 @@ class ContextHasher:
     def _records(self, spec: SourceSpec, ignore: Sequence[str]) -> list[tuple[str, Node | None]]:
         out: list[tuple[str, Node | None]] = []
         inodes: dict[tuple[int, int], str] = {}
-        for item in select(self.tree(ignore), spec):
-            top = item.top
-            out.append(("source\0" + top.name, None))
-            out.append((self._record(".", top.node, inodes), top.node))
-            prefix = "" if top.name == "." else top.name + "/"
-            for entry in item.entries:
-                record = self._record(entry.rel, entry.node, inodes, shown=prefix + entry.rel)
-                out.append((("lazy\0" if entry.lazy else "") + record, entry.node))
+        flagged: set[bytes] = set()
+        with gcpause.paused():  # a node, a stat result and a record per entry, kept (see gcpause)
+            selected = select(self.tree(ignore), spec)
+            for item in selected:
+                top = item.top
+                out.append(("source\0" + top.name, None))
+                out.append((self._record(".", top.node, inodes, flagged), top.node))
+                prefix = "" if top.name == "." else top.name + "/"
+                for entry in item.entries:
+                    record = self._record(entry.rel, entry.node, inodes, flagged, shown=prefix + entry.rel)
+                    out.append((("lazy\0" if entry.lazy else "") + record, entry.node))
+        self._keyed[(tuple(ignore), spec)] = KeyedSelection(tuple(selected), frozenset(flagged))
         return out
 
-    def _record(self, rel: str, node: Node, inodes: dict[tuple[int, int], str], *, shown: str = "") -> str:
+    def _record(self, rel: str, node: Node, inodes: dict[tuple[int, int], str], flagged: set[bytes], *,
+                shown: str = "") -> str:
         st = node.st
         content = ""
         link = ""
@@ -188,4 +222,7 @@ class ContextHasher:
                 key = (st.st_dev, st.st_ino)
                 link = inodes.setdefault(key, shown or node.rel)
                 link = "" if link == (shown or node.rel) else link
-        return entry_record(rel, node, content, hardlink=link)
+        xattrs, seen = xattr_text(node.host)
+        if seen:
+            flagged.add(node.host)
+        return entry_record(rel, node, content, hardlink=link, xattrs=xattrs)

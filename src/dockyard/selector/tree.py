@@ -90,18 +90,28 @@ class SourceTree:
             entries = []
         prefix = "" if parent.rel == "." else parent.rel + "/"
         nodes = self._nodes
+        clear = self._clear_below(parent)
         for entry in entries:
             rel = prefix + os.fsdecode(entry.name)
             try:
                 st = entry.stat(follow_symlinks=False)
             except FileNotFoundError:
                 continue
-            node = self._visible(rel, entry.path, st, parent)
+            node = Node(rel, entry.path, st, parent.info) if clear else self._visible(rel, entry.path, st, parent)
             nodes[rel] = node
             if node is not None:
                 out.append(node)
         self._children[parent.rel] = out
         return out
+
+    def _clear_below(self, parent: Node) -> bool:
+        """Whether no pattern can exclude anything inside ``parent``: none matched it (so none
+        carries over, ``MatchesUsingParentResults``) and none names a path below it. Then every
+        child's answer is "not excluded" with the parent's all-False results, and the patterns
+        need not be tried for each of them (a context's bulk sits in such directories)."""
+        info = parent.info
+        return (self.ignore is not None and bool(info) and not any(info)
+                and not self.ignore.may_match_below(parent.rel, exclusions=False))
 
     def _visible(self, rel: str, host: bytes, st: os.stat_result, parent: Node) -> Node | None:
         if self.ignore is None:

@@ -22,7 +22,6 @@ from dockyard.engine.copy import CopySpec, copy_into
 from dockyard.engine.copylayer import layer_entries
 from dockyard.graph.contenthash import ContextHasher
 from dockyard.oci.layer import Compression, LayerOptions, make_layer, make_layer_of
-from dockyard.selector import SourceTree
 from dockyard.store.snapshots import Snapshot, Snapshotter
 
 pytestmark = pytest.mark.integration
@@ -73,21 +72,22 @@ def _base(snaps: Snapshotter) -> Snapshot:
         return active.commit()
 
 
-def _keyed_tree(ctx: Path, spec: CopySpec) -> SourceTree:
-    """The context as the key phase listed it for ``spec`` (the worker hands it to the COPY)."""
+def _keyed(ctx: Path, spec: CopySpec) -> ContextHasher:
+    """The hasher that keyed ``spec`` (the worker hands it to the COPY)."""
     hasher = ContextHasher(ctx)
     hasher.checksum(spec.selection(), ignore=spec.context_excludes)
-    return hasher.tree(spec.context_excludes)
+    assert hasher.keyed(spec.selection(), ignore=spec.context_excludes) is not None
+    return hasher
 
 
 def _both(snaps: Snapshotter, parent: str | None, ctx: Path, tmp_path: Path, spec: CopySpec, *,
           keyed: bool = False) -> tuple[str, str | None]:
     """(diff_id copied through the overlay, diff_id archived from the context or None); ``keyed``:
-    archived from the key phase's listing instead of a walk of its own."""
-    tree = _keyed_tree(ctx, spec) if keyed else None
+    archived from the selection the key phase hashed instead of a walk of its own."""
+    listing = _keyed(ctx, spec) if keyed else None
     with snaps.prepare(parent) as active:
         entries = layer_entries(source_root=ctx, dest_root=active.mount(), lowers=[s.diff for s in active.lowers],
-                                spec=spec, source_date_epoch=EPOCH, tree=tree)
+                                spec=spec, source_date_epoch=EPOCH, listing=listing)
         direct = None if entries is None else str(make_layer_of(entries, tmp_path, options=OPTIONS).diff_id)
     with snaps.prepare(parent) as active:
         copy_into(source_root=ctx, dest_root=active.mount(), spec=spec)
@@ -120,13 +120,13 @@ def test_the_direct_layer_holds_what_the_key_phase_listed(snaps: Snapshotter, tm
     after keying is not in the layer (the key hashed the context without it)."""
     ctx = _context(tmp_path)
     spec = CopySpec(paths=("src/",), dest="/files/")
-    tree = _keyed_tree(ctx, spec)
+    listing = _keyed(ctx, spec)
     (ctx / "src" / "late.txt").write_text("made after the key phase")
     names: dict[bool, set[bytes]] = {}
-    for given in (tree, None):
+    for given in (listing, None):
         with snaps.prepare(None) as active:
             entries = layer_entries(source_root=ctx, dest_root=active.mount(), lowers=[], spec=spec,
-                                    source_date_epoch=EPOCH, tree=given)
+                                    source_date_epoch=EPOCH, listing=given)
         assert entries is not None
         names[given is None] = {e.name for e in entries}
     assert b"files/late.txt" in names[True]
@@ -154,11 +154,14 @@ def test_other_shapes_are_left_to_the_copier(case: str, spec: CopySpec, snaps: S
     assert copied.startswith("sha256:")
 
 
-def test_extended_attributes_are_left_to_the_copier(snaps: Snapshotter, tmp_path: Path) -> None:
+@pytest.mark.parametrize("keyed", [False, True], ids=["walked", "keyed-listing"])
+def test_extended_attributes_are_left_to_the_copier(keyed: bool, snaps: Snapshotter, tmp_path: Path) -> None:
+    """Keyed, the attribute is found through the key's record of the entries that showed any."""
     ctx = _context(tmp_path)
     try:
         os.setxattr(ctx / "src" / "a" / "one.txt", "user.note", b"kept")
     except OSError:
         pytest.skip("this filesystem has no user xattrs")
-    copied, direct = _both(snaps, _base(snaps).id, ctx, tmp_path, CopySpec(paths=("src/",), dest="/x/"))
+    copied, direct = _both(snaps, _base(snaps).id, ctx, tmp_path, CopySpec(paths=("src/",), dest="/x/"),
+                           keyed=keyed)
     assert direct is None and copied.startswith("sha256:")

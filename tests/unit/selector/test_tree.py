@@ -78,3 +78,28 @@ def test_symlinks_resolve_inside_the_filtered_tree(tmp_path: Path) -> None:
 def test_malformed_patterns_are_refused(tmp_path: Path) -> None:
     with pytest.raises(BadPatternError):
         PatternMatcher(["ok", "bad["])
+
+
+SHAPES = ["a/b/c/d.txt", "a/b/e.go", "a/x/y/z.txt", "a/x/ab", "b/a/b/c", "b/q.txt", "c/d/e/f/g", "top.txt"]
+
+
+@pytest.mark.parametrize("patterns", [
+    ["top.txt"], ["a/b"], ["a/b/**"], ["a/*"], ["a/x/*"], ["c/d/e"], ["**/ab"], ["*/a"], ["a", "!a/x/y"],
+    ["b/a/b/c", "!b/a"], ["a/b/c/d.txt", "!a/b"], ["b/**", "!b/a/**"], ["c/d/e/f/*"], ["a/[bx]/*.txt"],
+    ["a\\/b/c"], ["a/b", "!a/b/c"],
+])
+def test_directories_no_pattern_reaches_skip_the_matching_not_its_answer(tmp_path: Path, patterns: list[str],
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside a directory no pattern matched and none names a path below, children are not
+    matched one by one; the tree must be the one matching each child gives (and each node's
+    results the same, as they are handed down)."""
+    _tree(tmp_path, SHAPES, patterns)
+
+    def listing(tree: SourceTree) -> list[tuple[str, tuple[bool, ...]]]:
+        nodes = [tree.node(rel) for rel in _all(tree)]
+        return [(node.rel, tuple(node.info)) for node in nodes if node is not None]
+
+    fast = listing(SourceTree(tmp_path, ignore=PatternMatcher(patterns)))
+    monkeypatch.setattr(SourceTree, "_clear_below", lambda self, parent: False)
+    assert fast == listing(SourceTree(tmp_path, ignore=PatternMatcher(patterns)))
+    assert fast  # something is listed
