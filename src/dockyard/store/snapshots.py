@@ -14,14 +14,23 @@ Layout under ``DATA_ROOT/snapshots``::
     .lock              flock: shared while a process uses the store, exclusive to clean up
     ID/fs              a committed diff (ID: 12 hex digits)
     ID/parent          the parent's ID, empty for a base
-    tmp-ID/{fs,parent}         an active snapshot (its upperdir, its parent's ID)
-    tmp-ID.scratch/{work,merged}   its overlay workdir and mount point
+    ID/work, ID/merged the overlay workdir and mount point it was written through (empty)
+    tmp-ID/...         an active snapshot: the same, being written
+    tmp-ID.copy        the copy fallback's materialised stack (below)
 
 Why it survives kill -9: everything is built in ``tmp-ID`` and appears under its final
-name by one rename(2) of the directory, after the overlay is unmounted (its workdir and
-mount point are removed afterwards). A process that finds no other user of the store
-(it gets the exclusive lock) unmounts and deletes every ``tmp-*`` left behind. Contents are not fsynced: the
-guarantee is against killed processes, not power loss.
+name by one rename(2) of the directory, after the overlay is unmounted. A process that
+finds no other user of the store (it gets the exclusive lock) unmounts and deletes every
+``tmp-*`` left behind. Contents are not fsynced: the guarantee is against killed
+processes, not power loss.
+
+Directories cost: each mkdir or file creation on the store's filesystem measured 0.2-0.4 ms
+here, and the next step waits for this one's commit. So a snapshot's directories are made
+ahead, in the background, while a step's container runs (:mod:`dockyard.store.spares`), and
+the empty workdir and mount point stay in the committed snapshot (as in Docker's overlay2
+layout) rather than being removed: removing them in the background slowed the next step's
+overlay mount (0.3 -> 0.7 ms a step), removing them on its path would cost five rmdirs. They
+go with their snapshot when it is pruned.
 
 The overlay option string is limited to one page (4096 bytes). Absolute lowerdirs
 (~60 bytes each) would fit about 60 layers, so ids are short and, when absolute paths
@@ -57,6 +66,7 @@ from dockyard.rootless.mode import in_user_namespace
 from dockyard.store import copydiff, fuseoverlay
 from dockyard.store.lock import FileLock
 from dockyard.store.mount import mount, unmount, unmount_all
+from dockyard.store.spares import Spares
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 MAX_LOWERS = 500  # overlayfs's OVL_MAX_STACK
@@ -117,6 +127,10 @@ class Snapshotter:
             self._wanted = "overlayfs" if overlay else "copy"
         self._decided: tuple[str | None, str | None] | None = None  # (overlay features, fuse-overlayfs path)
         self._deciding = threading.Lock()
+        self._spares = Spares(self._spare, name=f"spares-{self.root.name}")
+        # committed snapshots never change, and none is removed while this process holds the store's
+        # lock (prune takes it exclusively): a step reads its stack's parent files once, not per step
+        self._known: dict[str, Snapshot] = {}
         if self._wanted:  # asked for by name: a snapshotter that cannot work fails here, at the start
             self._decide()
 
@@ -158,6 +172,7 @@ class Snapshotter:
         return self._decide()[0] or _OVERLAY_FEATURES
 
     def close(self) -> None:
+        self._spares.close()
         self._lock.release()
 
     @property
@@ -234,12 +249,16 @@ class Snapshotter:
             return str(path)
 
     def get(self, ident: str) -> Snapshot:
+        known = self._known.get(ident)
+        if known is not None:
+            return known
         path = self.root / ident
         try:
             parent = (path / "parent").read_text().strip() or None
         except FileNotFoundError as exc:
             raise StoreError(f"snapshot {ident} does not exist", hint="the cache was pruned; rebuild") from exc
-        return Snapshot(ident, parent, path / "fs")
+        snap = self._known[ident] = Snapshot(ident, parent, path / "fs")
+        return snap
 
     def exists(self, ident: str) -> bool:
         return (self.root / ident / "parent").is_file()
@@ -260,6 +279,7 @@ class Snapshotter:
 
     def remove(self, ident: str) -> None:
         """Delete a committed snapshot (its children become unusable: the caller prunes leaves first)."""
+        self._known.pop(ident, None)
         path = self.root / ident
         doomed = self.root / f"tmp-rm-{ident}"
         try:
@@ -274,10 +294,28 @@ class Snapshotter:
         if len(lowers) > MAX_LOWERS:
             raise StoreError(f"snapshot {parent} stacks {len(lowers)} layers; overlayfs allows {MAX_LOWERS}",
                              hint="squash the image or use fewer RUN/COPY steps")
-        tmp = Path(self._new_dir())
-        (tmp / "fs").mkdir()
+        tmp = self._spares.take()
+        if tmp is None:
+            tmp = Path(self._new_dir())
+            (tmp / "fs").mkdir()
         (tmp / "parent").write_text(parent or "")
         return Active(self, tmp, parent, lowers)
+
+    def _spare(self) -> Path:
+        """A snapshot's directories made ahead (:mod:`dockyard.store.spares`): ``fs``, the overlay
+        workdir and mount point, and an empty ``parent`` file (filling it is cheaper than creating it)."""
+        tmp = Path(self._new_dir())
+        for name in ("fs", "work", "merged"):
+            (tmp / name).mkdir()
+        (tmp / "parent").touch()
+        return tmp
+
+    def _committed(self, snap: Snapshot, *, leftover: Path | None) -> Snapshot:
+        """Note a snapshot just committed; ``leftover`` (the copy fallback's tree) is removed in the background."""
+        self._known[snap.id] = snap
+        if leftover is not None:
+            self._spares.discard(leftover)
+        return snap
 
 
 def remove_temporaries(root: Path) -> None:
@@ -297,9 +335,9 @@ class Active:
     def __init__(self, owner: Snapshotter, tmp: Path, parent: str | None, lowers: list[Snapshot]) -> None:
         self._owner = owner
         self._tmp = tmp
-        # the overlay workdir and mount point live beside, not in, the snapshot: committing then
-        # is one rename, and their removal (slow rmdirs on a busy disk) happens off the step's path
-        self._scratch = tmp.with_name(f"{tmp.name}.scratch")
+        # the copy fallback's materialised stack lives beside the snapshot, so that committing
+        # stays one rename and the tree is removed off the step's path
+        self._copy = tmp.with_name(f"{tmp.name}.copy")
         self.id = tmp.name.removeprefix("tmp-")
         self.parent = parent
         self.lowers = lowers
@@ -317,21 +355,20 @@ class Active:
         elif self._owner.overlay:
             self._mounted = self._mount_overlay()
         else:
-            merged = self._scratch / "merged"
-            merged.mkdir(parents=True)
-            self._copy_state = copydiff.materialize([s.diff for s in self.lowers], merged)
-            self._mounted = merged
+            self._copy.mkdir()
+            self._copy_state = copydiff.materialize([s.diff for s in self.lowers], self._copy)
+            self._mounted = self._copy
         return self._mounted
 
     def _mount_overlay(self) -> Path:
-        work, merged = self._scratch / "work", self._scratch / "merged"
-        self._scratch.mkdir()
-        work.mkdir()
-        merged.mkdir()
+        work, merged = self._tmp / "work", self._tmp / "merged"
+        if not merged.is_dir():  # not a spare (store/spares.py): made now
+            work.mkdir(exist_ok=True)
+            merged.mkdir()
         top_first = list(reversed(self.lowers))
         if self._owner.fuse is not None:
             fuseoverlay.mount(self._owner.fuse, lowers=[f"{s.id}/fs" for s in top_first], upper=f"{self._tmp.name}/fs",
-                              work=f"{self._scratch.name}/work", merged=merged, cwd=self._owner.root)
+                              work=f"{self._tmp.name}/work", merged=merged, cwd=self._owner.root)
             return merged
         features = self._owner.features
         absolute = ":".join(str(s.diff) for s in top_first)
@@ -340,7 +377,7 @@ class Active:
             mount("overlay", merged, "overlay", options)
         else:
             relative = ":".join(f"{s.id}/fs" for s in top_first)
-            short = f"lowerdir={relative},upperdir={self._tmp.name}/fs,workdir={self._scratch.name}/work,{features}"
+            short = f"lowerdir={relative},upperdir={self._tmp.name}/fs,workdir={self._tmp.name}/work,{features}"
             if len(short) >= PAGE_SIZE:
                 raise StoreError(f"too many layers ({len(self.lowers)}) for one overlay mount",
                                  hint="squash the image or use fewer RUN/COPY steps")
@@ -365,10 +402,8 @@ class Active:
         final = self._owner.root / self.id
         os.rename(self._tmp, final)
         self.done = True
-        if self._scratch.exists():
-            threading.Thread(target=shutil.rmtree, args=(self._scratch,), kwargs={"ignore_errors": True},
-                             name=f"rm-{self._scratch.name}", daemon=True).start()
-        return Snapshot(self.id, self.parent, final / "fs")
+        leftover = self._copy if self._copy_state is not None else None
+        return self._owner._committed(Snapshot(self.id, self.parent, final / "fs"), leftover=leftover)
 
     def abort(self) -> None:
         if self.done:
@@ -377,7 +412,7 @@ class Active:
         with contextlib.suppress(StoreError):
             self.unmount()
         shutil.rmtree(self._tmp, ignore_errors=True)
-        shutil.rmtree(self._scratch, ignore_errors=True)
+        shutil.rmtree(self._copy, ignore_errors=True)
 
     def __enter__(self) -> Active:
         return self

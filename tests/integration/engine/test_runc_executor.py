@@ -184,6 +184,7 @@ def test_an_interrupted_step_leaves_no_container(snaps: Snapshotter, executor: R
     assert time.monotonic() - started < 20
     listing = subprocess.run([executor.runtime, "list", "-q"], capture_output=True, text=True, check=True).stdout
     assert f"dockyard-{os.getpid()}-" not in listing
+    snaps.close()  # removes the directories made ahead for the next snapshot (store/spares.py)
     assert not any(p.name.startswith("tmp-") for p in snaps.root.iterdir())
 
 

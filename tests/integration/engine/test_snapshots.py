@@ -105,7 +105,30 @@ def test_abort_unmounts_and_removes(snapshotter: Snapshotter, busybox_rootfs: di
         failing_step()
     assert mounts_under(snapshotter.root) == []
     assert snapshotter.ids() == [base.id]
+    snapshotter.close()  # removes the directories made ahead for the next snapshot (store/spares.py)
     assert [p.name for p in snapshotter.root.iterdir() if p.name.startswith("tmp-")] == []
+
+
+def test_the_next_snapshot_takes_directories_made_ahead(snapshotter: Snapshotter,
+                                                       busybox_rootfs: dict[str, Path]) -> None:
+    base = _base(snapshotter, busybox_rootfs["amd64"])
+    deadline = time.monotonic() + 30
+    while not (spares := [p for p in snapshotter.root.iterdir()
+                          if p.name.startswith("tmp-") and (p / "parent").exists()]):  # touched last
+        assert time.monotonic() < deadline, "no spare was made in the background"
+        time.sleep(0.01)
+    assert sorted(p.name for p in spares[0].iterdir()) == ["fs", "merged", "parent", "work"]
+    with snapshotter.prepare(base.id) as active:
+        assert active.id == spares[0].name.removeprefix("tmp-")
+        root = active.mount()
+        assert (root / "bin" / "busybox").exists()
+        (root / "new").write_text("n")
+        snap = active.commit()
+    assert os.listdir(snap.diff) == ["new"]
+    assert snapshotter.get(snap.id).parent == base.id
+    snapshotter.close()
+    assert [p.name for p in snapshotter.root.iterdir() if p.name.startswith("tmp-")] == []
+    assert sorted(snapshotter.ids()) == sorted([base.id, snap.id])
 
 
 def test_long_stacks_mount_with_relative_lowerdirs(tmp_path: Path) -> None:
