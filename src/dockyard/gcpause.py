@@ -1,13 +1,21 @@
-"""Pausing Python's cyclic garbage collector while a step makes many long-lived objects.
+"""Keeping Python's cyclic garbage collector off the many long-lived objects of a big context.
 
 Listing and keying a build context of 50,000 files, then archiving it, makes a few hundred
-thousand objects that live until the step ends (tree nodes, stat results, selected entries,
-tar entries). None of them is part of a cycle, yet every full collection their allocation
-triggers walks them all again: ~0.2 s of CPU in a 50,000-file COPY (measured with the
-collector off around both, bench/phase_trace.py's build). :func:`paused` turns the collector
-off for such a stretch and on again when the last overlapping pause ends (threads may pause
-at once). Reference counting still frees everything meanwhile; cyclic garbage made meanwhile
-waits for the first collection after.
+thousand objects that live as long as the build (tree nodes, stat results, the selection,
+tar entries). None of them is part of a cycle, yet every collection their allocation
+triggers walks them again, and full collections walk them all: ~0.2-0.3 s of CPU in a
+50,000-file COPY (measured with ``gc.callbacks`` around ``dockyard build``). So:
+
+- :func:`paused` turns the collector off while such objects are made, and on again when the
+  last overlapping pause ends (threads may pause at once);
+- inside :func:`held` (a build, a solve), the end of the last pause also freezes what exists
+  (``gc.freeze``), so no later collection of the build walks those objects again; the end of
+  the outermost hold returns them to the collector (``gc.unfreeze``), so cyclic garbage of a
+  build is never kept beyond it (a library caller may run many builds in one process). A
+  process that froze objects itself (``gc.freeze`` before forking workers) is left alone.
+
+Reference counting frees everything meanwhile as usual; cyclic garbage made inside a pause or
+frozen by it waits for the first collection after the hold.
 """
 
 from __future__ import annotations
@@ -18,30 +26,54 @@ import threading
 from collections.abc import Iterator
 
 
-class _Pauses:
-    """How many pauses are open, and whether the collector ran before the first."""
+class _State:
+    """Open pauses and holds, whether the collector ran before the first pause, and whether
+    objects are frozen now."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.open = 0
+        self.pauses = 0
+        self.holds = 0
         self.resume = False
+        self.frozen = False
+        self.may_freeze = False
 
 
-_PAUSES = _Pauses()
+_STATE = _State()
 
 
 @contextlib.contextmanager
 def paused() -> Iterator[None]:
     """No cyclic collection inside the block (nor in other threads until every pause ends)."""
-    with _PAUSES.lock:
-        if _PAUSES.open == 0:
-            _PAUSES.resume = gc.isenabled()
+    with _STATE.lock:
+        if _STATE.pauses == 0:
+            _STATE.resume = gc.isenabled()
             gc.disable()
-        _PAUSES.open += 1
+        _STATE.pauses += 1
     try:
         yield
     finally:
-        with _PAUSES.lock:
-            _PAUSES.open -= 1
-            if _PAUSES.open == 0 and _PAUSES.resume:
+        with _STATE.lock:
+            _STATE.pauses -= 1
+            if _STATE.pauses == 0 and _STATE.resume:
+                if _STATE.holds and _STATE.may_freeze:
+                    gc.freeze()
+                    _STATE.frozen = True
                 gc.enable()
+
+
+@contextlib.contextmanager
+def held() -> Iterator[None]:
+    """The objects pauses make inside the block stay out of collections until it ends."""
+    with _STATE.lock:
+        if _STATE.holds == 0:
+            _STATE.may_freeze = gc.get_freeze_count() == 0  # else the freezing is the process's own
+        _STATE.holds += 1
+    try:
+        yield
+    finally:
+        with _STATE.lock:
+            _STATE.holds -= 1
+            if _STATE.holds == 0 and _STATE.frozen:
+                gc.unfreeze()
+                _STATE.frozen = False

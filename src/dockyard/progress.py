@@ -33,27 +33,37 @@ class Event:
 
 @dataclass(frozen=True)
 class Started(Event):
+    """A vertex began running."""
+
     name: str = ""
 
 
 @dataclass(frozen=True)
 class Cached(Event):
+    """A vertex's result came from the cache; it will not run."""
+
     name: str = ""
 
 
 @dataclass(frozen=True)
 class Log(Event):
+    """One line a running step wrote."""
+
     line: str = ""
     stream: Literal["stdout", "stderr"] = "stdout"
 
 
 @dataclass(frozen=True)
 class Done(Event):
+    """A vertex finished; ``duration`` in seconds."""
+
     duration: float = 0.0
 
 
 @dataclass(frozen=True)
 class Failed(Event):
+    """A vertex failed; ``message`` is the one-line reason."""
+
     message: str = ""
 
 

@@ -141,3 +141,16 @@ def test_the_library_alone_leaves_dataclasses_alone() -> None:
     code = "import dockyard, dockyard.api.build, dataclasses; print('exec' in vars(dataclasses))"
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.usefixtures("stock_exec")
+def test_a_damaged_entry_is_compiled_again(tmp_path: Path) -> None:
+    path = tmp_path / "methods.marshal"
+    good = methodcache.MethodCache(path)
+    stock = _with(good, _shapes)
+    good.codes = {text: b"\x00junk" for text in good.codes}
+    good.added = 0
+    again = _with(good, _shapes)
+    assert good.added == len(good.codes)
+    for want, got in zip(stock, again, strict=True):
+        assert _code(got, "__init__") == _code(want, "__init__")

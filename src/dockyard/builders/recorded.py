@@ -13,6 +13,8 @@ from dockyard.builders.records import NodeRecord
 
 @dataclass(frozen=True)
 class RecordedNode:
+    """A node known by its stored record: the name and endpoint local and remote nodes share."""
+
     record: NodeRecord
 
     @property

@@ -20,6 +20,8 @@ EXIT_CODE = 42
 
 @dataclass(frozen=True)
 class _Target:
+    """What an ELF probe needs for one architecture: its header fields and its few instructions."""
+
     bits: int
     big_endian: bool
     machine: int  # e_machine

@@ -7,12 +7,14 @@ was a third of its CPU time (issue 17: ~60 of ~220 ms). Python caches the byteco
 ``__pycache__`` but not of this generated text, so every start paid it again.
 
 How: the ``dataclasses`` module gets its own ``exec`` (a module global shadows the builtin for
-that module only) that looks the source text up in a dictionary of code objects loaded with
-``marshal`` from ``$XDG_CACHE_HOME/dockyard``, compiles only text it has not seen, and runs the
-code object exactly as ``exec`` would have run the text. The text is the key, so a changed class
-simply misses; the file name carries the interpreter's bytecode magic, so another Python version
-never reads it. The dictionary is written back (atomically, by the process that loaded it) at
-exit when something new was compiled; a damaged or foreign file is ignored and replaced.
+that module only) that looks the source text up in a dictionary of marshalled code objects
+loaded from ``$XDG_CACHE_HOME/dockyard``, compiles only text it has not seen, and runs the code
+object exactly as ``exec`` would have run the text. Each entry is unmarshalled only when its class
+is made: the file holds every command's classes, and a dry run makes a fifth of them. The text
+is the key, so a changed class simply misses; the file name carries the interpreter's bytecode
+magic, so another Python version never reads it. The dictionary is written back (atomically, by
+the process that loaded it) at exit when something new was compiled; a damaged or foreign file is
+ignored and replaced, and so is a damaged entry.
 
 Only the CLI installs it (``dockyard.cli`` is never imported by the library), so an application
 that imports dockyard keeps its interpreter untouched.
@@ -35,11 +37,11 @@ _LIMIT = 8000  # entries; past it the file starts afresh (old dockyard versions'
 
 
 class MethodCache:
-    """The code objects of generated methods, keyed by their source text, and where they live."""
+    """The marshalled code objects of generated methods, keyed by their source text, and where they live."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.codes: dict[str, CodeType] = _load(path)
+        self.codes: dict[str, bytes] = _load(path)
         self.added = 0
         self.pid = os.getpid()
 
@@ -47,15 +49,24 @@ class MethodCache:
              locals_: dict[str, Any] | None = None) -> None:
         """``exec`` for ``dataclasses``: the same effect, with the compiled text remembered."""
         if isinstance(source, str):
-            code = self.codes.get(source)
-            if code is None:
-                # dont_inherit: the text is compiled as dataclasses would, without this module's
-                # ``from __future__ import annotations`` (which would turn annotations into strings)
-                code = compile(source, "<string>", "exec", dont_inherit=True)
-                self.codes[source] = code
-                self.added += 1
-            source = code
+            source = self._code(source)
         builtins.exec(source, globals_, locals_)
+
+    def _code(self, text: str) -> CodeType:
+        blob = self.codes.get(text)
+        if blob is not None:
+            try:
+                code = marshal.loads(blob)
+            except (EOFError, ValueError, TypeError):
+                code = None
+            if isinstance(code, CodeType):
+                return code
+        # dont_inherit: the text is compiled as dataclasses would, without this module's
+        # ``from __future__ import annotations`` (which would turn annotations into strings)
+        code = compile(text, "<string>", "exec", dont_inherit=True)
+        self.codes[text] = marshal.dumps(code)
+        self.added += 1
+        return code
 
     def save(self) -> None:
         """Write the dictionary back when this process compiled something new; never fails a run."""
@@ -72,8 +83,8 @@ class MethodCache:
             tmp.unlink(missing_ok=True)
 
 
-def _load(path: Path) -> dict[str, CodeType]:
-    """The cached code objects, or none when the file is missing, damaged or not ours."""
+def _load(path: Path) -> dict[str, bytes]:
+    """The cached entries, or none when the file is missing, damaged or not ours."""
     try:
         data = path.read_bytes()
     except OSError:
@@ -87,13 +98,14 @@ def _load(path: Path) -> dict[str, CodeType]:
         return {}
     if not isinstance(codes, dict):
         return {}
-    return {k: v for k, v in codes.items() if isinstance(k, str) and isinstance(v, CodeType)}
+    return {k: v for k, v in codes.items() if isinstance(k, str) and isinstance(v, bytes)}
 
 
 def cache_path() -> Path:
-    """``$XDG_CACHE_HOME/dockyard/dataclass-methods-<magic>.marshal`` (``~/.cache`` by default)."""
+    """``$XDG_CACHE_HOME/dockyard/dataclass-methods-<format>-<magic>.marshal`` (``~/.cache`` by default)."""
     root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(root) / "dockyard" / f"dataclass-methods-{importlib.util.MAGIC_NUMBER.hex()}.marshal"
+    # format 2: each entry marshalled on its own (format 1, one marshalled dictionary, is not read)
+    return Path(root) / "dockyard" / f"dataclass-methods-2-{importlib.util.MAGIC_NUMBER.hex()}.marshal"
 
 
 def install(path: Path | None = None) -> MethodCache:

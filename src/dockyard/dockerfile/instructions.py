@@ -24,6 +24,8 @@ class Instruction:
 
 @dataclass(frozen=True, kw_only=True)
 class From(Instruction):
+    """``FROM image [AS name]`` with ``--platform``: starts a stage."""
+
     image: str
     name: str = ""
     platform: str = ""
@@ -56,35 +58,47 @@ class Run(Instruction):
 
 @dataclass(frozen=True, kw_only=True)
 class Cmd(Instruction):
+    """``CMD``: the default command (exec form when ``json``)."""
+
     args: tuple[str, ...]
     json: bool
 
 
 @dataclass(frozen=True, kw_only=True)
 class Entrypoint(Instruction):
+    """``ENTRYPOINT``: the command the image runs (exec form when ``json``)."""
+
     args: tuple[str, ...]
     json: bool
 
 
 @dataclass(frozen=True, kw_only=True)
 class Label(Instruction):
+    """``LABEL k=v ...`` (``legacy``: the space-separated one-pair form)."""
+
     pairs: tuple[tuple[str, str], ...]
     legacy: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
 class Env(Instruction):
+    """``ENV k=v ...`` (``legacy``: the space-separated one-pair form)."""
+
     pairs: tuple[tuple[str, str], ...]
     legacy: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
 class Maintainer(Instruction):
+    """``MAINTAINER`` (deprecated; becomes the author field)."""
+
     name: str
 
 
 @dataclass(frozen=True, kw_only=True)
 class Expose(Instruction):
+    """``EXPOSE port[/proto] ...``."""
+
     ports: tuple[str, ...]
 
 
@@ -121,16 +135,22 @@ class Add(Instruction):
 
 @dataclass(frozen=True, kw_only=True)
 class Volume(Instruction):
+    """``VOLUME`` paths (JSON or space-separated)."""
+
     paths: tuple[str, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
 class User(Instruction):
+    """``USER user[:group]``."""
+
     user: str
 
 
 @dataclass(frozen=True, kw_only=True)
 class Workdir(Instruction):
+    """``WORKDIR path``."""
+
     path: str
 
 
@@ -145,6 +165,8 @@ class ArgDef:
 
 @dataclass(frozen=True, kw_only=True)
 class Arg(Instruction):
+    """``ARG name[=default] ...``."""
+
     args: tuple[ArgDef, ...]
 
 
@@ -157,6 +179,8 @@ class Onbuild(Instruction):
 
 @dataclass(frozen=True, kw_only=True)
 class StopSignal(Instruction):
+    """``STOPSIGNAL``."""
+
     signal: str
 
 
@@ -169,6 +193,8 @@ class Healthcheck(Instruction):
 
 @dataclass(frozen=True, kw_only=True)
 class Shell(Instruction):
+    """``SHELL`` (always JSON): the shell of later shell-form instructions."""
+
     argv: tuple[str, ...]
 
 

@@ -31,6 +31,8 @@ _ALL = 0o6777
 
 @dataclass(frozen=True)
 class _Action:
+    """One clause of a symbolic mode (``u+x``, ``go=r``, ``g=u``), as chmod(1) reads it."""
+
     who: str  # subset of "ugo"
     op: str  # "+", "-" or "="
     perms: str  # letters from "rwxXst"

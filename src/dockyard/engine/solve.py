@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockyard import progress
+from dockyard import gcpause, progress
 from dockyard.engine import cacheexport
 from dockyard.engine.bases import BaseImages
 from dockyard.engine.cachemanifest import INLINE_FIELD, inline_field
@@ -55,8 +55,9 @@ class LocalSolver:
 def solve(request: SolveRequest, *, root: Path, client: Client, listener: progress.Listener | None = None,
           bases: BaseImages | None = None) -> SolveReply:
     """Deserialize ``request.definition`` and solve it in the store at ``root``."""
-    return solve_graph(deserialize(request.definition), request, root=root, client=client, listener=listener,
-                       bases=bases)
+    with gcpause.held():  # a big COPY's entries stay out of collections until the solve ends
+        return solve_graph(deserialize(request.definition), request, root=root, client=client, listener=listener,
+                           bases=bases)
 
 
 def vertices(graph: Graph, request: SolveRequest) -> dict[str, Node]:

@@ -20,6 +20,8 @@ from dockyard.oci.rootpath import resolve, split_relative
 
 @dataclass(frozen=True)
 class _Stub:
+    """A mount target made in the rootfs for a step, removed after it (with its parent's mtime restored)."""
+
     path: bytes
     parent_mtime_ns: int
 

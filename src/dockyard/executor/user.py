@@ -29,6 +29,8 @@ class ExecUser:
 
 @dataclass(frozen=True)
 class _Passwd:
+    """One line of the image's /etc/passwd that USER may name."""
+
     name: str
     uid: int
     gid: int
@@ -37,6 +39,8 @@ class _Passwd:
 
 @dataclass(frozen=True)
 class _Group:
+    """One line of the image's /etc/group, for the user's supplementary groups."""
+
     name: str
     gid: int
     members: tuple[str, ...]

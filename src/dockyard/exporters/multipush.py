@@ -8,6 +8,10 @@ Only when every repository holds the complete image do the tags move, repository
 repository. A failure in the first phase names the registry and its error and moves no tag
 anywhere; the tag phase can still fail part way (a registry going down between the phases),
 and then the message names the registry that failed and the tags already moved elsewhere.
+
+One repository with one tag and nothing to run between the phases (no signing) is pushed in one
+step, as BuildKit pushes: blobs, platform manifests, then the index PUT under its tag (a
+Docker-Content-Digest in the answer must name our digest); the tag still comes after every part.
 """
 
 from __future__ import annotations
@@ -47,11 +51,11 @@ def _where(target: PushTarget) -> str:
 
 
 def _upload(client: Client, target: PushTarget, desc: Descriptor, source: ContentSource, *, retries: int,
-            notify: Notify, referrers: Sequence[Manifest]) -> None:
-    untagged = replace(target.reference, tag=None, digest=None)
+            notify: Notify, referrers: Sequence[Manifest], tagged: bool = False) -> None:
+    reference = target.reference if tagged else replace(target.reference, tag=None, digest=None)
     for attempt in range(retries + 1):
         try:
-            client.push(untagged, desc, source, referrers=referrers)
+            client.push(reference, desc, source, referrers=referrers)
             return
         except RegistryError as exc:
             if attempt == retries:
@@ -70,9 +74,12 @@ def push_everywhere(client: Client, targets: Sequence[PushTarget], desc: Descrip
     ``before_tags`` runs for each target once every target holds the image (signing, by digest)."""
     if not targets:
         return []
+    # One repository and one tag, nothing to do between the phases: the push sets the tag itself, after
+    # every part (its PUT of the index is the tag's, a request less; a failure still moves no tag).
+    one_step = len(targets) == 1 and before_tags is None and not targets[0].tags and targets[0].reference.tag
     with ThreadPoolExecutor(max_workers=min(len(targets), 8)) as pool:
         futures = [(t, pool.submit(_upload, client, t, desc, source, retries=retries, notify=notify,
-                                   referrers=referrers))
+                                   referrers=referrers, tagged=bool(one_step)))
                    for t in targets]
         failed: list[tuple[PushTarget, BaseException]] = []
         for target, future in futures:
@@ -91,6 +98,8 @@ def push_everywhere(client: Client, targets: Sequence[PushTarget], desc: Descrip
             registry=target.reference.registry, code=error.code if isinstance(error, RegistryError) else None,
             hint=(error.hint if isinstance(error, DockyardError) else None)
             or "fix the registry, then run the release again")
+    if one_step:
+        return [Pushed(targets[0], str(desc.digest))]
     for target in targets:
         served = client.verify_pushed(target.reference, desc)
         if served is None or served.digest != desc.digest or served.size != desc.size:

@@ -18,6 +18,8 @@ class GateOutcome:
 
 @dataclass(frozen=True)
 class GateReport:
+    """Every gate's outcome for one build, and the mode (enforce or warn) they ran in."""
+
     mode: str
     outcomes: tuple[GateOutcome, ...]
 

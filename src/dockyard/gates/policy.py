@@ -37,12 +37,16 @@ NAMES = ("max-size", "max-layers", "no-root-user", "require-label", "no-secrets"
 
 @dataclass(frozen=True)
 class CoverageGate:
+    """Fail the delivery when the coverage report's line rate is under ``minimum`` percent."""
+
     report: Path
     minimum: float  # percent
 
 
 @dataclass(frozen=True)
 class VulnerabilityGate:
+    """Fail the delivery when a severity has more findings than its limit."""
+
     report: Path
     limits: Mapping[str, int]  # severity -> most findings allowed
 

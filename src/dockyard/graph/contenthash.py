@@ -167,6 +167,7 @@ class ContextHasher:
         self.cache = cache if cache is not None else StatCache()
         self._trees: dict[tuple[str, ...], SourceTree] = {}
         self._keyed: dict[tuple[tuple[str, ...], SourceSpec], KeyedSelection] = {}
+        self._sums: dict[tuple[SourceSpec, tuple[str, ...], bool], str] = {}
 
     def tree(self, ignore: Sequence[str]) -> SourceTree:
         """The context as steps see it with these .dockerignore patterns (kept per pattern list)."""
@@ -183,9 +184,15 @@ class ContextHasher:
     def checksum(self, spec: SourceSpec, *, ignore: Sequence[str] = (), owners: bool = False) -> str:
         """``sha256:`` digest of what ``spec`` selects; raises ``SourceNotFoundError`` or
         ``BadPatternError`` (:mod:`dockyard.selector.errors`). ``owners`` adds each entry's
-        uid and gid, for readers that see the context's own owners (a bind mount in place)."""
-        return "sha256:" + hashlib.sha256("\n".join(self.records(spec, ignore=ignore, owners=owners)).encode(
-            "utf-8", "surrogateescape")).hexdigest()
+        uid and gid, for readers that see the context's own owners (a bind mount in place).
+        Kept per selection: every platform of a build copies the same files, and hashing them once
+        per platform doubled a two-platform build's key phase (issue 17)."""
+        key = (spec, tuple(ignore), owners)
+        found = self._sums.get(key)
+        if found is None:
+            found = self._sums[key] = "sha256:" + hashlib.sha256("\n".join(
+                self.records(spec, ignore=ignore, owners=owners)).encode("utf-8", "surrogateescape")).hexdigest()
+        return found
 
     def records(self, spec: SourceSpec, *, ignore: Sequence[str] = (), owners: bool = False) -> list[str]:
         """The records :meth:`checksum` hashes, in order (tests compare them with copies)."""

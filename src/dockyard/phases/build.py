@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from dockyard import progress
+from dockyard import gcpause, progress
 from dockyard.dockerfile.plan import Plan
 from dockyard.dockerfile.sbomscan import ScanRequest
 from dockyard.engine.bases import BaseImages
@@ -47,19 +47,20 @@ def build(options: BuildOptions, *, client: Client | None = None, listener: prog
     given = client or Client()
     client = given.for_build()  # each base tag resolved once in this build (the caller's build view, if given)
     try:
-        bases = BaseImages(client, content)
-        scan = next((a.sbom_scan for a in attestors if isinstance(a, DescribesStages) and a.sbom_scan), None)
-        the_plan, request = planned_request(options, root=root, bases=bases, sbom_scan=scan)
-        reply = (node or LocalSolver(root, bases)).solve(request, client=client, listener=listener)
-        top = assemble(content, [image.descriptor for image in reply.images.values()], oci=options.oci_mediatypes,
-                       annotations=options.annotations.index)
-        result = BuildResult(descriptor=top, images=reply.images, content=content,
-                             ran=reply.ran, cached=reply.cached, bases=tuple(bases.resolved()),
-                             graphs={pp.platform: pp.state for pp in the_plan.platforms}, stages=reply.stages,
-                             sbom_context=frozenset(pp.platform for pp in the_plan.platforms if pp.sbom.context))
-        result = attest(result, attestors)
-        check(result, gates)
-        return result
+        with gcpause.held():  # the context's listing stays out of collections until the build ends
+            bases = BaseImages(client, content)
+            scan = next((a.sbom_scan for a in attestors if isinstance(a, DescribesStages) and a.sbom_scan), None)
+            the_plan, request = planned_request(options, root=root, bases=bases, sbom_scan=scan)
+            reply = (node or LocalSolver(root, bases)).solve(request, client=client, listener=listener)
+            top = assemble(content, [image.descriptor for image in reply.images.values()], oci=options.oci_mediatypes,
+                           annotations=options.annotations.index)
+            result = BuildResult(descriptor=top, images=reply.images, content=content,
+                                 ran=reply.ran, cached=reply.cached, bases=tuple(bases.resolved()),
+                                 graphs={pp.platform: pp.state for pp in the_plan.platforms}, stages=reply.stages,
+                                 sbom_context=frozenset(pp.platform for pp in the_plan.platforms if pp.sbom.context))
+            result = attest(result, attestors)
+            check(result, gates)
+            return result
     except OSError as exc:  # pulling a base, writing manifests or the cache: a full or read-only store
         raise filesystem_error(exc, doing="build", fallback=root) from exc
     finally:

@@ -74,6 +74,8 @@ def scope_for(repository: str, actions: str) -> str:
 
 @dataclass(frozen=True)
 class Token:
+    """A bearer token for one scope set; ``value`` never appears in a repr or log."""
+
     value: str = field(repr=False)
     renew_at: float  # clock() seconds after which a new token is fetched before use
     lifetime: float = _DEFAULT_LIFETIME  # seconds the token service said it lives (expires_in)

@@ -5,14 +5,14 @@ ECR, GCR): ``POST`` to open an upload, ``PATCH`` chunks with ``Content-Range``, 
 ?digest=`` to commit. Each chunk streams from disk (1 MiB reads), so memory stays flat. When a
 chunk fails (reset, timeout, 5xx, 429) we ask the registry how much it kept (``GET`` on the
 upload gives ``Range: 0-N``) and resume from there; an upload the registry forgot is restarted.
-A small blob (``UploadOptions.whole_put_max``) skips the PATCH: its bytes go in the committing
-``PUT`` (the spec's monolithic POST-then-PUT, what containerd does for every blob); a failed one is
-sent again whole in a new upload.
+A blob up to ``UploadOptions.whole_put_max`` (one chunk, 64 MiB by default) skips the PATCH: its
+bytes go in the committing ``PUT`` (the spec's monolithic POST-then-PUT, what containerd does for
+every blob); a failed one is sent again whole in a new upload.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from urllib.parse import urljoin
 
@@ -67,8 +67,12 @@ def _range_end(response: httpx.Response) -> int | None:
 
 
 def push(session: Session, repository: str, desc: Descriptor, source: ContentSource, *,
-         mount_from: tuple[str, ...] = (), options: UploadOptions = _DEFAULT_UPLOAD) -> str:
-    """Make ``desc``'s blob present in ``repository``; returns ``exists``, ``mounted`` or ``uploaded``."""
+         mount_from: tuple[str, ...] = (), options: UploadOptions = _DEFAULT_UPLOAD,
+         sending: Callable[[], None] | None = None) -> str:
+    """Make ``desc``'s blob present in ``repository``; returns ``exists``, ``mounted`` or ``uploaded``.
+
+    ``sending`` is called once the upload is open, just before its bytes go out (not at all when the
+    blob exists or is mounted)."""
     scopes = _push_scopes(repository, *mount_from)
     if exists(session, repository, desc.digest, push=True):
         return "exists"
@@ -80,7 +84,11 @@ def push(session: Session, repository: str, desc: Descriptor, source: ContentSou
         if response.status_code == 201:
             return "mounted"
         location = _location(response)
-    _Upload(session, repository, desc, source=source, scopes=scopes, options=options).run(location)
+    upload = _Upload(session, repository, desc, source=source, scopes=scopes, options=options)
+    location = location or upload.start()
+    if sending is not None:
+        sending()
+    upload.run(location)
     return "uploaded"
 
 
@@ -99,7 +107,7 @@ class _Upload:
         self.what = f"push blob {desc.digest.short}"
         self.failures = 0  # consecutive failures without progress
 
-    def _start(self) -> str:
+    def start(self) -> str:
         response = self.session.request("POST", f"/v2/{self.repository}/blobs/uploads/", scopes=self.scopes,
                                         what=self.what, expect=(202,), headers={"Content-Length": "0"})
         return _location(response)
@@ -138,7 +146,7 @@ class _Upload:
 
     def run(self, location: str | None) -> None:
         size = self.desc.size
-        location = location or self._start()
+        location = location or self.start()
         if self.whole:
             self._put_whole(location)
             return
@@ -155,7 +163,7 @@ class _Upload:
                 self._give_up_or_wait(failure)
                 status = self._status(location)
                 if status is None:
-                    location, offset = self._start(), 0
+                    location, offset = self.start(), 0
                 else:
                     location, offset = status
                 continue
@@ -164,7 +172,7 @@ class _Upload:
                 self.failures += 1
                 if self.failures >= self.session.options.retry.attempts:
                     raise
-                location, offset = self._start(), 0
+                location, offset = self.start(), 0
                 continue
             self.failures = 0
             location = _location(response)
@@ -191,7 +199,7 @@ class _Upload:
                 self.failures += 1
                 if self.failures >= self.session.options.retry.attempts:
                     raise
-            location = self._start()
+            location = self.start()
 
     def _commit(self, location: str) -> None:
         try:

@@ -7,7 +7,9 @@ into the store, then calls :meth:`Client.push` with the top descriptor (a manife
 Order of a push, so a tag never names something incomplete, whatever fails and whenever:
 every blob (concurrently, skipping present ones, mounting from repositories of the same
 registry where the client has seen them), then each platform manifest by digest, then the
-index by digest, then the tags. A failure raises before the first tag is written.
+index, then the tags. The index goes by digest when nothing tags it or referrers name it;
+otherwise its first tag's PUT stores it (one request less, as BuildKit pushes). A failure
+raises before the first tag is written, and the first tag is written after every part.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from functools import partial
 from typing import TYPE_CHECKING, BinaryIO
 
-from dockyard.digest import Digest, verify
+from dockyard.digest import CHUNK, Digest, verify
 from dockyard.errors import RegistryError, StoreError
 from dockyard.oci import mediatypes
 from dockyard.oci.config import ImageConfig
@@ -328,12 +330,13 @@ class Client:
         data, children, layers = walk(source, desc)
         with self.watch.deadline(self.push_timeout, f"push to {target.registry}/{target.repository}"), \
                 reporting(self.watch, self.on_wait):
-            # largest first, every platform's blobs in one pool: the big layer never starts last, alone
-            biggest_first = sorted(layers.values(), key=lambda d: d.size, reverse=True)
-            self._run_all([partial(self._push_blob, session, target, d, source) for d in biggest_first])
+            self._push_blobs(session, target, list(layers.values()), source)
             if mediatypes.is_index(desc.media_type):
                 self._run_all([partial(self._put, session, target, c, b) for c, b in children])
-            self._put(session, target, desc, data)
+            if referrers or not _tag_names(target, tags):
+                # referrers name it as their subject: it is in the registry before them
+                self._put(session, target, desc, data)
+            # else the first tag's PUT stores it (as BuildKit's push does: containerd PUTs the root by its tag)
             for artifact in referrers:
                 self.push_referrer(target, artifact, source)
             self.tag(target, desc, data, tags=tags)
@@ -345,7 +348,7 @@ class Client:
 
         target = as_reference(target)
         session = self.session(target.api_host)
-        for tag in ([target.tag] if target.tag else []) + [t for t in tags if t != target.tag]:
+        for tag in _tag_names(target, tags):
             manifests.put(session, target.repository, tag, desc.media_type, data)
             if self._tags is not None:
                 with self._lock:
@@ -380,11 +383,29 @@ class Client:
         ref = as_reference(ref)
         return referrers.list_referrers(self.session(ref.api_host), ref.repository, digest, artifact_type)
 
-    def _push_blob(self, session: Session, target: Reference, desc: Descriptor, source: ContentSource) -> None:
+    def _push_blobs(self, session: Session, target: Reference, parts: Sequence[Descriptor],
+                    source: ContentSource) -> None:
+        """Every platform's blobs in one pool, largest first: the big layer never starts last, alone.
+
+        A blob bigger than all the others together is the push's critical path: it gets a head
+        start (its check and upload opening go out alone; the rest follow once its bytes flow),
+        which on a loaded two-core machine cut 10-20 ms off the push2 bench's delivery (issue 17)."""
+        biggest_first = sorted(parts, key=lambda d: d.size, reverse=True)
+        tasks = [partial(self._push_blob, session, target, d, source) for d in biggest_first]
+        if len(tasks) > 1 and biggest_first[0].size > max(CHUNK, sum(d.size for d in biggest_first[1:])):
+            ahead = threading.Event()
+            tasks[0] = partial(self._push_blob, session, target, biggest_first[0], source, sending=ahead.set)
+            self._run_all(tasks, head_start=ahead)
+        else:
+            self._run_all(tasks)
+
+    def _push_blob(self, session: Session, target: Reference, desc: Descriptor, source: ContentSource, *,
+                   sending: Callable[[], None] | None = None) -> None:
         from dockyard.registry import blobs
 
         status = blobs.push(session, target.repository, desc, source,
-                            mount_from=self._mount_candidates(target, desc.digest), options=self.upload)
+                            mount_from=self._mount_candidates(target, desc.digest), options=self.upload,
+                            sending=sending)
         self.remember(target, [desc.digest])
         self._note(status, desc)
 
@@ -406,8 +427,10 @@ class Client:
             source.expect(part)
         return self.push(dst, top, source, tags=tags)
 
-    def _run_all(self, tasks: Sequence[Callable[[], None]]) -> None:
-        """Run tasks ``concurrency`` at a time; the first failure is raised once running ones end."""
+    def _run_all(self, tasks: Sequence[Callable[[], None]], *, head_start: threading.Event | None = None) -> None:
+        """Run tasks ``concurrency`` at a time; the first failure is raised once running ones end.
+
+        With ``head_start``, the first task runs alone until it sets the event (or ends)."""
         if not tasks:
             return
         if len(tasks) == 1 or self.concurrency == 1:
@@ -415,7 +438,11 @@ class Client:
                 task()
             return
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(tasks))) as pool:
-            futures = [pool.submit(task) for task in tasks]
+            futures = [pool.submit(tasks[0])]
+            if head_start is not None:
+                futures[0].add_done_callback(lambda _first: head_start.set())
+                head_start.wait()
+            futures += [pool.submit(task) for task in tasks[1:]]
             _done, pending = wait(futures, return_when=FIRST_EXCEPTION)
             for future in pending:
                 future.cancel()
@@ -423,6 +450,11 @@ class Client:
                 error = None if future.cancelled() else future.exception()
                 if error is not None:
                     raise error
+
+
+def _tag_names(target: Reference, tags: Sequence[str]) -> list[str]:
+    """The tags a push sets: ``target``'s own, then ``tags`` (each once)."""
+    return ([target.tag] if target.tag else []) + [t for t in dict.fromkeys(tags) if t != target.tag]
 
 
 class FetchingSource:

@@ -33,7 +33,11 @@ class UploadOptions:
     """``chunk_size``: bytes per PATCH (None: the whole blob in one PATCH); ``whole_put_max``: blobs up
     to this size (and to ``chunk_size``) go in the PUT that commits the upload, as containerd sends
     every blob (remotes/docker/pusher.go), saving a round trip per blob; larger ones are PATCHed, so
-    that a cut-off upload resumes where the registry's copy ends."""
+    that a cut-off upload resumes where the registry's copy ends.
+
+    The two defaults are equal: a failed whole PUT sends at most one chunk again, and the separate
+    commit after a PATCH cost a 50 MB layer 20-40 ms more on a loopback Distribution registry
+    (issue 17, measured in the push2 bench's setup)."""
 
     chunk_size: int | None = 64 << 20
-    whole_put_max: int = 8 << 20
+    whole_put_max: int = 64 << 20

@@ -76,6 +76,8 @@ class Placed:
 
 @dataclass(frozen=True)
 class FarmResult:
+    """A build spread over nodes: the assembled result and where each platform ran."""
+
     result: BuildResult
     placed: dict[Platform, Placed]
 

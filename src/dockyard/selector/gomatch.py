@@ -27,6 +27,8 @@ from dockyard.selector.errors import BadPatternError
 
 @dataclass(frozen=True)
 class _Class:
+    """A ``[...]`` character class: inclusive ranges, matched unless ``negated``."""
+
     negated: bool
     ranges: tuple[tuple[str, str], ...]
 
@@ -41,6 +43,8 @@ _Item = str | None | _Class
 
 @dataclass(frozen=True)
 class _Chunk:
+    """A run of literal items and classes, optionally preceded by ``*`` (Go's ``filepath.Match`` chunks)."""
+
     star: bool
     items: tuple[_Item, ...]
 

@@ -182,6 +182,8 @@ def entries(tree: SourceTree, top: Node, include: PatternMatcher | None,
 
 @dataclass
 class _Pending:
+    """A directory entry held back until something under it is selected (parents come first)."""
+
     entry: Entry
     emitted: bool = False
 

@@ -49,7 +49,11 @@ def test_push_puts_tags_last_and_pull_reads_back(tmp_path: Path) -> None:
         client.push(f"{HOST}/app:v1", desc, store, tags=["latest"])
         puts = [line for line in fake.log if line.startswith("PUT")]
         assert puts[-2:] == ["PUT /v2/app/manifests/v1", "PUT /v2/app/manifests/latest"]
-        assert puts[-3] == f"PUT /v2/app/manifests/{desc.digest}"
+        # every blob and both platform manifests before the first tag, whose PUT stores the index
+        # (BuildKit's order: containerd PUTs the root by its tag); nothing else PUTs the index
+        assert [line.split("/")[3] for line in puts] == ["blobs"] * 4 + ["manifests"] * 4
+        assert all(line.startswith("PUT /v2/app/manifests/sha256:") for line in puts[4:6])
+        assert f"PUT /v2/app/manifests/{desc.digest}" not in puts
         assert fake.manifests[("app", "v1")][1] == store.read_bytes(desc.digest)
         image = client.pull(f"{HOST}/app:v1", platform=Platform.parse("arm64"), store=ContentStore(tmp_path / "p"))
         assert image.config.architecture == "arm64"
