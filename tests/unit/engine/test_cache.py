@@ -136,7 +136,7 @@ def test_a_record_that_cannot_be_written_later_fails_the_flush(tmp_path: Path,
 
     monkeypatch.setattr(db, "_insert", full)
     db.put_later("k", snapshot="s", layers=[LAYER])
-    with pytest.raises(StoreError, match="cannot record cache entry .*disk is full"):
+    with pytest.raises(StoreError, match=r"cannot record cache entry .*disk is full"):
         db.flush()
     monkeypatch.undo()
     db.flush()  # reported once
