@@ -8,12 +8,15 @@ module (it must stay well under 150 ms). This is the only place where a
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import os
 import signal
 import sys
+import threading
 import traceback
 from dataclasses import dataclass
+from typing import NoReturn
 
 import click
 
@@ -172,7 +175,40 @@ def _interrupted_code(exc: BaseException) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI and exit with its code; the only place errors become exit codes."""
+    """Run the CLI and exit with its code; the only place errors become exit codes.
+
+    Run as the process (``argv`` None: the console script, ``python -m dockyard``), the exit skips
+    the interpreter's teardown (:func:`_exit_process`); called with ``argv`` it raises SystemExit."""
+    try:
+        _main(argv)
+    except SystemExit as exc:
+        if argv is not None:
+            raise
+        _exit_process(exc.code)
+
+
+def _exit_process(code: object) -> NoReturn:
+    """Exit as the interpreter would, minus freeing every module and object one by one.
+
+    What an exit must do still happens, in the interpreter's order: other (non-daemon) threads are
+    waited for and thread pools shut down, the atexit hooks run (the method cache is saved there),
+    and stdout and stderr are flushed. The teardown after that frees what the OS frees anyway, and
+    after a build it cost ~30 ms of CPU (issue 17: measured after the last atexit hook of a warm
+    two-platform ``build --push``, strace showing no system call in between)."""
+    threading._shutdown()  # type: ignore[attr-defined]  # what Py_FinalizeEx calls first
+    atexit._run_exitfuncs()
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)  # SystemExit("message"): printed, status 1, as the interpreter does
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said
+            code = code or 120  # the status the interpreter gives when flushing stdout at exit fails
+    os._exit(code or 0)
+
+
+def _main(argv: list[str] | None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = _debug_requested(args)
     for signum in TERMINATING:
