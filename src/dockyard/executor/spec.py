@@ -88,11 +88,23 @@ def nofile_limit() -> int:
 
 
 def mount_targets(request: RunRequest) -> list[str]:
-    """Every path the runtime will mount on, in order (the stub cleaner needs them)."""
-    targets = [m["destination"] for m in _base_mounts()]
+    """The paths the runtime may create in the rootfs to mount on, in order (the stub cleaner needs them).
+
+    A target inside an earlier mount of a fresh filesystem (/dev/pts in the /dev tmpfs, anything
+    under a ``RUN --mount=type=tmpfs``) is made in that filesystem, never in the rootfs: it is left
+    out, which spares each step the lookups (there are three under /dev alone).
+    """
+    mounts = [(m["destination"], m["type"] != "bind") for m in _base_mounts()]
     if request.network is not Network.NONE:
-        targets.extend(HOST_FILES)
-    targets.extend(m.target for m in request.mounts)
+        mounts.extend((path, False) for path in HOST_FILES)
+    mounts.extend((m.target, m.kind == "tmpfs") for m in request.mounts)
+    targets: list[str] = []
+    fresh: list[str] = []
+    for target, is_fresh in mounts:
+        if not any(target == f or target.startswith(f.rstrip("/") + "/") for f in fresh):
+            targets.append(target)
+        if is_fresh:
+            fresh.append(target)
     return targets
 
 

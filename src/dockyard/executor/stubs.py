@@ -30,10 +30,14 @@ def missing_targets(rootfs: str | os.PathLike[str], targets: Iterable[str]) -> l
     """The components of ``targets`` that do not exist in ``rootfs`` yet, outermost first."""
     found: list[_Stub] = []
     seen: set[bytes] = set()
+    looked: set[bytes] = set()  # container paths already resolved (/etc for both /etc/hosts and /etc/resolv.conf)
     for target in targets:
         parts = split_relative(target)
         for depth in range(1, len(parts) + 1):
             sub = b"/" + b"/".join(parts[:depth])
+            if sub in looked:
+                continue
+            looked.add(sub)
             path = resolve(rootfs, sub, follow_last=False)
             if path in seen:
                 continue

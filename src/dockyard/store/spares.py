@@ -1,11 +1,12 @@
 """Empty directories made ahead of need, and used ones removed, by one background thread.
 
-Creating a directory or a file on the store's filesystem costs 0.2-0.4 ms here (ext4 on a
-virtual disk: a new inode and a directory block each), and a snapshot that a RUN step
-mounts needs five directories and a file: about 2 ms a step, all of it on the step's path,
-since the next step can only start once this one is committed. While a step's container
-runs, though, the process only waits for it; so the directories of the *next* snapshot are
-made then, and the overlay workdir and mount point of the last one are removed then.
+Creating a directory or a file on the store's filesystem costs 0.2-0.4 ms here, up to 1 ms
+while other processes create and delete many files (ext4 without a journal scans for an
+inode not recently deleted), and a snapshot that a RUN step mounts needs four directories
+and a file: 1-4 ms a step, all of it on the step's path, since the next step can only start
+once this one is committed. While a step's container runs, though, the process only waits
+for it; so the directories of the *next* snapshot are made then, and what a committed
+snapshot no longer needs (the copy fallback's materialised stack) is removed then.
 
 What is made ahead is an ordinary temporary of the store (``tmp-*``): a killed process leaves
 it for the next one's cleanup, like any snapshot being written, and :meth:`Spares.close`

@@ -82,3 +82,14 @@ def test_extra_mounts() -> None:
                               "options": ["nosuid", "nodev", "size=1m"]}
     request = RunRequest(rootfs=Path("/r"), args=["true"], network=Network.HOST, mounts=request_mounts)
     assert mount_targets(request)[-5:] == ["/etc/resolv.conf", "/etc/hosts", "/cache", "/ro", "/tmp"]
+
+
+def test_targets_inside_a_fresh_filesystem_are_not_stub_candidates() -> None:
+    """runc makes /dev/pts in the /dev tmpfs and a mount point under a RUN --mount=type=tmpfs in that
+    tmpfs, never in the rootfs; a target under a bind (made in the bind's source) or before the
+    tmpfs is mounted stays a candidate."""
+    request = RunRequest(rootfs=Path("/r"), args=["true"], network=Network.NONE, mounts=[
+        Mount(target="/work/cache", source="/c"), Mount(target="/work", kind="tmpfs"),
+        Mount(target="/work/inner", source="/i"), Mount(target="/ro", source="/r", readonly=True),
+        Mount(target="/ro/deeper", source="/d"), Mount(target="/dev/extra", source="/e")])
+    assert mount_targets(request) == ["/proc", "/dev", "/sys", "/work/cache", "/work", "/ro", "/ro/deeper"]
