@@ -110,18 +110,22 @@ class CacheDB:
             self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self._enable_wal()
             self._db.execute("PRAGMA synchronous = NORMAL")
-            with self._write() as db:
-                version = db.execute("PRAGMA user_version").fetchone()[0]
-                if version > SCHEMA_VERSION:
-                    raise StoreError(f"{self.path} was written by a newer dockyard (schema {version})",
-                                     hint="upgrade dockyard, or use another DOCKYARD_ROOT")
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                self._create_schema()  # a write transaction (~0.5 ms) only for a new or older database
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the cache database {self.path}: {exc}",
                              hint="check permissions, or remove the file to start with an empty cache") from exc
+
+    def _create_schema(self) -> None:
+        with self._write() as db:  # read again under the write lock: another process may have just made it
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"{self.path} was written by a newer dockyard (schema {version})",
+                                 hint="upgrade dockyard, or use another DOCKYARD_ROOT")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _enable_wal(self) -> None:
         """Switch to WAL; SQLite answers "locked" at once (no busy handler) while another
