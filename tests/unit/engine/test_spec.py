@@ -87,7 +87,8 @@ def test_extra_mounts() -> None:
 def test_targets_inside_a_fresh_filesystem_are_not_stub_candidates() -> None:
     """runc makes /dev/pts in the /dev tmpfs and a mount point under a RUN --mount=type=tmpfs in that
     tmpfs, never in the rootfs; a target under a bind (made in the bind's source) or before the
-    tmpfs is mounted stays a candidate."""
+    tmpfs is mounted stays a candidate. (BuildKit's executor/stubs.go MountStubsCleaner looks at
+    even fewer: /etc/resolv.conf, /etc/hosts and the step's own mounts.)"""
     request = RunRequest(rootfs=Path("/r"), args=["true"], network=Network.NONE, mounts=[
         Mount(target="/work/cache", source="/c"), Mount(target="/work", kind="tmpfs"),
         Mount(target="/work/inner", source="/i"), Mount(target="/ro", source="/r", readonly=True),
