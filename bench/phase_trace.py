@@ -81,6 +81,8 @@ _wrap(copylayer, "layer_entries", "  entries from the context")
 _wrap(worker, "make_layer_of", "  layer written from the context")
 _wrap(copylayer, "select", "    selection (walk, stat)")
 _wrap(cache.CacheDB, "put", "cache record")
+_wrap(cache.CacheDB, "put_later", "step record queued (written in the background)")
+_wrap(cache.CacheDB, "flush", "step records flushed (after the last step)")
 atexit.register(_report)
 
 if __name__ == "__main__":
