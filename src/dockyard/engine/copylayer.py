@@ -106,7 +106,9 @@ def _entries(selected: Sequence[Selected], has_xattrs: Callable[[bytes], bool], 
                                 linkname=os.readlink(host)))
         else:
             return None
-    out.sort(key=lambda e: e.name.rstrip(b"/").split(b"/"))  # tarfs.walk: depth first, names sorted bytewise
+    # already in tarfs.walk's order (depth first, names sorted bytewise in each directory): the
+    # selection walks so, a lazy parent comes just before its first entry, and the destination's
+    # directories are the prefix of every name
     return _link_hardlinks(out, inodes) if inodes else out
 
 

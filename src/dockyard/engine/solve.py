@@ -114,6 +114,7 @@ def solve_graph(graph: Graph, request: SolveRequest, *, root: Path, client: Clie
         stage_roots = _stage_roots(request, nodes)
         outcome = run_solver([*(r for r in roots if r is not None), *stage_roots.values()], worker,
                              jobs=request.jobs, listener=listener)
+        cache.flush()  # the steps' records, written in the background
         records = cacheexport.collect(nodes.values(), outcome.results, cache=cache, content=content,
                                       imported=imported) if request.cache_to else ()
     finally:

@@ -4,7 +4,8 @@ Every filesystem-producing op runs the same way: prepare a writable snapshot ove
 stack, mount it, change it (runc for RUN, file operations for COPY/WORKDIR/...), commit the
 upperdir as the new snapshot, and make the layer blob from that diff in one streaming pass
 into the content store. The cache record (key -> snapshot + layer blobs of the whole chain)
-is written last, so a killed build never leaves a record pointing at half-made content.
+is written last (in the background: :meth:`CacheDB.put_later`), so a killed build never leaves a
+record pointing at half-made content.
 
 Base images are unpacked once per layer chain (``chain:`` records keyed by the diff_ids so
 far, like containerd's chain IDs), so images sharing a base share its snapshots.
@@ -84,6 +85,7 @@ class OpWorker:
         # turn it off to compare the layer with the one copied through the overlay
         self.direct_copy = True
         self._empty_layer: LayerRecord | None = None
+        self._anticipated = False
         self._ingest.mkdir(parents=True, exist_ok=True)
 
     def cancel(self) -> None:
@@ -124,6 +126,9 @@ class OpWorker:
     def run(self, vertex: Vertex, inputs: Sequence[Result], log: Callable[[str], None],
             cancelled: threading.Event) -> Result:
         assert isinstance(vertex, Node)
+        if not self._anticipated:  # something runs: most ops write a snapshot, so make one's directories ahead
+            self._anticipated = True
+            self.snapshots.anticipate()
         try:
             return self._run(vertex, inputs, log)
         except Cancelled:
@@ -159,7 +164,7 @@ class OpWorker:
                                     hint="ADD of git repositories is planned; clone in a RUN step meanwhile")
         except OSError as exc:  # a full or read-only store, an unreadable context file
             raise filesystem_error(exc, doing=label, fallback=self.config.root) from exc
-        self.cache.put(vertex.key, snapshot=out.top, layers=out.layers)
+        self.cache.put_later(vertex.key, snapshot=out.top, layers=out.layers)  # solve.py flushes them
         return out
 
     def _image(self, op: ops.ImageSource) -> FsResult:

@@ -150,9 +150,10 @@ def _fits_ustar(text: bytes) -> bool:
 
 def encode_header(entry: TarEntry) -> bytes:
     """The header block(s) for ``entry``: a PAX extended header first when ustar cannot hold it."""
-    if (not entry.xattrs and len(entry.name) <= 100 and len(entry.linkname) <= 100 and entry.name.isascii()
-            and entry.linkname.isascii() and 0 <= entry.uid < _MAX8 and 0 <= entry.gid < _MAX8
-            and 0 <= entry.size < _MAX12 and entry.mtime < _MAX12 and 0 <= entry.mode < _MAX8
+    name, linkname = entry.name, entry.linkname
+    if (not entry.xattrs and len(name) <= 100 and len(linkname) <= 100 and name.isascii() and linkname.isascii()
+            and 0 <= entry.uid < _MAX8 and 0 <= entry.gid < _MAX8 and 0 <= entry.size < _MAX12
+            and entry.mtime < _MAX12 and 0 <= entry.mode < _MAX8
             and 0 <= entry.devmajor < _MAX8 and 0 <= entry.devminor < _MAX8):
         return _plain_header(entry)  # the common case in one formatting step
     records: list[tuple[str, bytes]] = []
@@ -180,15 +181,32 @@ def encode_header(entry: TarEntry) -> bytes:
 _MAX8, _MAX12 = 8 ** 7, 8 ** 11
 
 
+_NO_DEVICES = b"%07o\0%07o\0" % (0, 0)
+_NO_DEVICES_SUM = sum(_NO_DEVICES)
+_NO_LINK = b"\0" * 100
+_AFTER_LINK = _MAGIC + b"\0" * 64  # magic and version, then empty user and group names
+_EMPTY_PREFIX = b"\0" * 167  # the empty ustar prefix and the block's tail
+
+
 def _plain_header(entry: TarEntry) -> bytes:
-    """A ustar header for an entry whose every field fits (what :func:`_raw_header` makes then)."""
+    """A ustar header for an entry whose every field fits (what :func:`_raw_header` makes then);
+    the constant parts and their sums are made once (a COPY of 50,000 files makes 50,000)."""
+    mtime, linkname = entry.mtime, entry.linkname
     numbers = b"%07o\0%07o\0%07o\0%011o\0%011o\0" % (entry.mode, entry.uid, entry.gid, entry.size,
-                                                        max(entry.mtime, 0))
-    devices = b"%07o\0%07o\0" % (entry.devmajor, entry.devminor)
-    checksum = b"%06o\0 " % (_FIXED_SUM + sum(entry.name) + sum(numbers) + sum(entry.kind) + sum(entry.linkname)
-                             + sum(devices))
-    return b"".join((entry.name.ljust(100, b"\0"), numbers, checksum, entry.kind, entry.linkname.ljust(100, b"\0"),
-                     _MAGIC, b"\0" * 64, devices, b"\0" * 167))
+                                                        mtime if mtime > 0 else 0)
+    if entry.devmajor or entry.devminor:
+        devices = b"%07o\0%07o\0" % (entry.devmajor, entry.devminor)
+        total = _FIXED_SUM + sum(devices)
+    else:
+        devices, total = _NO_DEVICES, _FIXED_SUM + _NO_DEVICES_SUM
+    total += sum(entry.name) + sum(numbers) + sum(entry.kind)
+    if linkname:
+        total += sum(linkname)
+        linkname = linkname.ljust(100, b"\0")
+    else:
+        linkname = _NO_LINK
+    return b"".join((entry.name.ljust(100, b"\0"), numbers, b"%06o\0 " % total, entry.kind, linkname, _AFTER_LINK,
+                     devices, _EMPTY_PREFIX))
 
 
 def padding(size: int) -> bytes:

@@ -48,6 +48,9 @@ def _context(root: Path) -> Path:
     (src / "c" / "secret").write_text("s")
     os.chmod(src / "c" / "secret", 0o600)
     os.link(src / "a" / "one.txt", src / "c" / "linked.txt")  # a hard link inside the selection
+    (src / "a-b").mkdir()  # sorts before "a/..." as a string, after "a" as a name: the layer has a/ first
+    (src / "a-b" / "x").write_text("x")
+    (src / "a.txt").write_text("a")
     (src / "alone.txt").write_text("partner outside")
     os.link(src / "alone.txt", root / "ctx" / "outside.txt")  # its other name is not copied
     os.symlink("a/one.txt", src / "link")
@@ -102,6 +105,7 @@ CASES = {
     "new-chain-chown-chmod": CopySpec(paths=("src/",), dest="/t/a/b", chown=(1000, 1001), chmod="0750"),
     "symbolic-chmod": CopySpec(paths=("src/",), dest="/sym/", chmod="u+x,g-w,o="),
     "excludes": CopySpec(paths=("src/",), dest="/ex/", excludes=("c",)),
+    "lazy-parent": CopySpec(paths=("src/",), dest="/lz/", excludes=("a", "!a/b/two.sh")),  # a/, a/b/ lazy
 }
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.errors import BuildError
-from dockyard.oci.tarfs import TarEntry, encode_header, walk, write_tar
+from dockyard.oci.tarfs import REG, TarEntry, _raw_header, encode_header, walk, write_tar
 
 
 def _tar_bytes(root: Path, **kwargs: int) -> bytes:
@@ -143,3 +143,16 @@ def test_sockets_are_skipped(tmp_path: Path) -> None:
         assert [e.name for e in walk(root)] == []
     finally:
         sock.close()
+
+
+@pytest.mark.parametrize("entry", [
+    TarEntry(name=b"files/d00/f000123.txt", kind=REG, mode=0o644, mtime=1_764_000_000, size=104),
+    TarEntry(name=b"dev/console", kind=b"3", mode=0o620, gid=5, mtime=42, devmajor=5, devminor=1),
+    TarEntry(name=b"usr/bin/sh", kind=b"2", mode=0o777, uid=7, linkname=b"busybox"),
+    TarEntry(name=b"old/", kind=b"5", mode=0o755, mtime=-5),
+], ids=["file", "device", "symlink", "before-1970"])
+def test_the_common_header_is_the_general_encoders(entry: TarEntry) -> None:
+    """The fast ustar header (constant parts made once) is byte for byte the general one."""
+    assert encode_header(entry) == _raw_header(
+        name=entry.name, mode=entry.mode, uid=entry.uid, gid=entry.gid, size=entry.size, mtime=max(entry.mtime, 0),
+        kind=entry.kind, linkname=entry.linkname, devmajor=entry.devmajor, devminor=entry.devminor)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dockyard.graph.contenthash import StatCache
+import pytest
+
+from dockyard.graph.contenthash import ContextHasher, StatCache
+from dockyard.selector import SourceSpec
 
 
 def test_saved_digests_are_reused_and_unused_ones_dropped(tmp_path: Path) -> None:
@@ -20,6 +23,7 @@ def test_saved_digests_are_reused_and_unused_ones_dropped(tmp_path: Path) -> Non
     second = StatCache.load(store)
     assert second.digest("a", bytes(a), os.stat(a)) == first.digest("a", bytes(a), os.stat(a))
     assert second.reads == 0
+    assert second.xattrs("a", bytes(a), os.stat(a)) == ("", False)  # rows of digests alone (a context sync's)
     second.save(store)  # b was not used in this "build"
     third = StatCache.load(store)
     third.digest("b", bytes(b), os.stat(b))
@@ -45,3 +49,44 @@ def test_a_build_that_read_and_dropped_nothing_leaves_the_file_as_it_was(tmp_pat
     store.unlink()
     warm.save(store)  # gone meanwhile: written
     assert StatCache.load(store).digest("a", bytes(a), os.stat(a)) == first.digest("a", bytes(a), os.stat(a))
+
+
+def _user_xattr(path: Path, value: bytes) -> None:
+    try:
+        os.setxattr(path, "user.note", value)
+    except OSError:
+        pytest.skip("this filesystem has no user xattrs")
+
+
+def test_attributes_are_listed_once_and_a_change_of_them_is_seen(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warm cache answers a file's attributes without listing them; setting one moves the
+    file's ctime, so the next build lists them again and its key changes."""
+    ctx = tmp_path / "ctx"
+    (ctx / "src").mkdir(parents=True)
+    (ctx / "src" / "f").write_text("f")
+    spec = SourceSpec(paths=("src",))
+    store = tmp_path / "stat.json"
+    first = StatCache()
+    key = ContextHasher(ctx, cache=first).checksum(spec)
+    first.save(store)
+    listed: list[bytes] = []
+    real = os.listxattr
+
+    def counting(path: bytes, *, follow_symlinks: bool = True) -> list[str]:
+        listed.append(path)
+        return real(path, follow_symlinks=follow_symlinks)
+
+    monkeypatch.setattr(os, "listxattr", counting)
+    warm = StatCache.load(store)
+    assert ContextHasher(ctx, cache=warm).checksum(spec) == key
+    assert os.fsencode(ctx / "src" / "f") not in listed  # the directory is listed, the file answered
+    assert os.fsencode(ctx / "src") in listed
+    _user_xattr(ctx / "src" / "f", b"v")
+    warm.save(store)
+    changed = ContextHasher(ctx, cache=StatCache.load(store))
+    assert changed.checksum(spec) != key
+    assert os.fsencode(ctx / "src" / "f") in listed
+    keyed = changed.keyed(spec)
+    assert keyed is not None and os.fsencode(ctx / "src" / "f") in keyed.with_xattrs
+
