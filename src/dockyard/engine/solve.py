@@ -109,11 +109,13 @@ def solve_graph(graph: Graph, request: SolveRequest, *, root: Path, client: Clie
             snapshots=snapshots, cache=cache, content=content, executor=executor, bases=bases,
             config=WorkerConfig(context_dir=request.context, secrets={s.id: s for s in request.secrets},
                                 ssh=request.ssh, layer_options=request.layer_options, no_cache=no_cache, root=root,
-                                context_listing=request.context_listing),
+                                context_listing=request.context_listing,
+                                several_platforms=len({t.platform for t in request.targets}) > 1),
             imported=imported)
         stage_roots = _stage_roots(request, nodes)
         outcome = run_solver([*(r for r in roots if r is not None), *stage_roots.values()], worker,
                              jobs=request.jobs, listener=listener)
+        cache.flush()  # the steps' records, written in the background
         records = cacheexport.collect(nodes.values(), outcome.results, cache=cache, content=content,
                                       imported=imported) if request.cache_to else ()
     finally:

@@ -4,7 +4,8 @@ Every filesystem-producing op runs the same way: prepare a writable snapshot ove
 stack, mount it, change it (runc for RUN, file operations for COPY/WORKDIR/...), commit the
 upperdir as the new snapshot, and make the layer blob from that diff in one streaming pass
 into the content store. The cache record (key -> snapshot + layer blobs of the whole chain)
-is written last, so a killed build never leaves a record pointing at half-made content.
+is written last (in the background: :meth:`CacheDB.put_later`), so a killed build never leaves a
+record pointing at half-made content.
 
 Base images are unpacked once per layer chain (``chain:`` records keyed by the diff_ids so
 far, like containerd's chain IDs), so images sharing a base share its snapshots.
@@ -18,6 +19,7 @@ import os
 import subprocess
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +34,7 @@ from dockyard.executor.base import Executor, KillsRunning, Network, RunRequest
 from dockyard.graph import ops
 from dockyard.oci.layer import LayerBlob, LayerOptions, make_layer, make_layer_of
 from dockyard.oci.rootpath import remove_path, resolve
+from dockyard.oci.tarfs import TarEntry
 from dockyard.solver import Vertex
 from dockyard.store.cache import CacheDB, LayerRecord
 from dockyard.store.chains import record_chain, unpack_layers
@@ -65,6 +68,7 @@ class WorkerConfig:
     no_cache: frozenset[str]  # keys that must run even when recorded
     root: Path  # the store root (cache mounts live under it)
     context_listing: ContextHasher | None = None  # SolveRequest.context_listing
+    several_platforms: bool = False  # the solve builds more than one platform (COPY layers are shared)
 
 
 class OpWorker:
@@ -84,6 +88,9 @@ class OpWorker:
         # turn it off to compare the layer with the one copied through the overlay
         self.direct_copy = True
         self._empty_layer: LayerRecord | None = None
+        self._copy_lock = threading.Lock()
+        self._copy_layers: dict[tuple[TarEntry, ...], Future[LayerRecord]] = {}
+        self._anticipated = False
         self._ingest.mkdir(parents=True, exist_ok=True)
 
     def cancel(self) -> None:
@@ -124,6 +131,9 @@ class OpWorker:
     def run(self, vertex: Vertex, inputs: Sequence[Result], log: Callable[[str], None],
             cancelled: threading.Event) -> Result:
         assert isinstance(vertex, Node)
+        if not self._anticipated:  # something runs: most ops write a snapshot, so make one's directories ahead
+            self._anticipated = True
+            self.snapshots.anticipate()
         try:
             return self._run(vertex, inputs, log)
         except Cancelled:
@@ -159,7 +169,7 @@ class OpWorker:
                                     hint="ADD of git repositories is planned; clone in a RUN step meanwhile")
         except OSError as exc:  # a full or read-only store, an unreadable context file
             raise filesystem_error(exc, doing=label, fallback=self.config.root) from exc
-        self.cache.put(vertex.key, snapshot=out.top, layers=out.layers)
+        self.cache.put_later(vertex.key, snapshot=out.top, layers=out.layers)  # solve.py flushes them
         return out
 
     def _image(self, op: ops.ImageSource) -> FsResult:
@@ -226,10 +236,38 @@ class OpWorker:
         if entries is not None:  # archived from the context; the snapshot is made if a later step needs it
             if base.top is not None:  # then on top of this one, not from the base image up
                 record_chain(self.cache, base.layers, base.top)
-            with gcpause.paused():
-                layer = make_layer_of(entries, self._ingest, options=self.config.layer_options)
-            return FsResult(None, (*base.layers, self._store_layer(layer)))
+            return FsResult(None, (*base.layers, self._layer_of_entries(entries)))
         return FsResult(snap.id, (*base.layers, self._layer(snap.diff)))
+
+    def _layer_of_entries(self, entries: list[TarEntry]) -> LayerRecord:
+        """The layer of a COPY archived from the context, made once per solve for equal entries.
+
+        The platforms of a build copy the same files into the same new tree, so their entries (names,
+        metadata, the host files read) are equal and so are the layers: the first platform archives
+        and compresses it, the others wait for its record (issue 17: a 50 MB COPY was compressed
+        once per platform, ~0.25 s each). Only a solve of several platforms keeps the entries."""
+        if not self.config.several_platforms:
+            return self._archive(entries)
+        key = tuple(entries)
+        with self._copy_lock:
+            pending = self._copy_layers.get(key)
+            first = pending is None
+            if pending is None:
+                pending = self._copy_layers[key] = Future()
+        if not first:
+            return pending.result()  # the first platform's failure is raised here too
+        try:
+            record = self._archive(entries)
+        except BaseException as exc:
+            pending.set_exception(exc)
+            raise
+        pending.set_result(record)
+        return record
+
+    def _archive(self, entries: list[TarEntry]) -> LayerRecord:
+        with gcpause.paused():
+            layer = make_layer_of(entries, self._ingest, options=self.config.layer_options)
+        return self._store_layer(layer)
 
     def _materialized(self, result: Result) -> Result:
         """``result`` with its snapshot: a COPY archived straight from the context (a layer and no

@@ -44,8 +44,12 @@ class Spares:
             if self._closed:
                 return None
             spare = self._ready.pop() if self._ready else None
-        self._submit(self._refill)
+        self.fill()
         return spare
+
+    def fill(self) -> None:
+        """Make a spare in the background now, if none is ready (a caller that knows one is coming)."""
+        self._submit(self._refill)
 
     def discard(self, path: Path) -> None:
         """Remove the tree at ``path`` in the background (a used workdir: nothing waits for it)."""

@@ -287,6 +287,7 @@ def test_the_mount_probe_waits_for_the_first_mount(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(Snapshotter, "_probe_now", counted)
     monkeypatch.delenv("DOCKYARD_SNAPSHOTTER", raising=False)
     monkeypatch.setattr(snapshots, "_probed", {})
+    monkeypatch.setattr(snapshots, "_from_record", set())
     snaps = Snapshotter(tmp_path / "auto")
     assert probes == []
     base = _base(snaps, _tiny_layer(tmp_path))  # written straight into its directory: nothing mounted
@@ -299,6 +300,53 @@ def test_the_mount_probe_waits_for_the_first_mount(tmp_path: Path, monkeypatch: 
     snaps.close()
     Snapshotter(tmp_path / "named", overlay=True).close()  # by name: probed in the constructor
     assert len(probes) == 2
+
+
+def test_the_probe_answer_is_kept_in_the_store_and_probed_again_when_it_no_longer_mounts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next process reads the probe's answer from ``.overlay-probe`` instead of mounting to find it
+    (issue 17); an answer that fails the first real mount (here a record that names an option this
+    kernel refuses) is probed again and replaced, and the step still mounts."""
+    from dockyard.store import snapshots
+
+    probes: list[Path] = []
+    real = Snapshotter._probe_now
+
+    def counted(self: Snapshotter) -> str | None:
+        probes.append(self.root)
+        return real(self)
+
+    def new_process() -> Snapshotter:
+        monkeypatch.setattr(snapshots, "_probed", {})
+        monkeypatch.setattr(snapshots, "_from_record", set())
+        return Snapshotter(tmp_path / "store")
+
+    def one_step(snaps: Snapshotter, base: str) -> None:
+        with snaps.prepare(base) as active:
+            assert (active.mount() / "etc" / "hello").read_text() == "hi\n"
+            active.commit()
+
+    monkeypatch.setattr(Snapshotter, "_probe_now", counted)
+    monkeypatch.delenv("DOCKYARD_SNAPSHOTTER", raising=False)
+    snaps = new_process()
+    base = _base(snaps, _tiny_layer(tmp_path)).id
+    one_step(snaps, base)
+    snaps.close()
+    record = tmp_path / "store" / ".overlay-probe"
+    stamp, features = record.read_text().split("\n")
+    assert len(probes) == 1 and "volatile" in features
+
+    again = new_process()
+    one_step(again, base)
+    assert len(probes) == 1 and again.features == features
+    again.close()
+
+    record.write_text(f"{stamp}\nno_such_overlay_option")
+    stale = new_process()
+    one_step(stale, base)
+    assert len(probes) == 2 and stale.features == features
+    assert record.read_text() == f"{stamp}\n{features}"
+    stale.close()
 
 
 def _tiny_layer(tmp_path: Path) -> Path:

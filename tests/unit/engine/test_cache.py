@@ -110,3 +110,35 @@ def test_two_processes_write_at_once(tmp_path: Path) -> None:
     assert len(records) == 301
     assert {r.snapshot for r in records if r.key.startswith("one-")} == {"one"}
     assert sorted(r.layers[0].size for r in records if r.key.startswith("two-")) == list(range(150))
+
+
+def test_records_put_later_are_written_by_flush_and_by_close(tmp_path: Path) -> None:
+    path = tmp_path / "cache.db"
+    db = CacheDB(path)
+    for i in range(50):
+        db.put_later(f"k{i}", snapshot=f"s{i}", layers=[LAYER])
+    db.flush()
+    other = CacheDB(path)  # another connection (another process) sees them once flushed
+    assert sorted(r.key for r in other.records()) == sorted(f"k{i}" for i in range(50))
+    db.put_later("last", snapshot="s", layers=[])
+    db.close()  # a build that failed skips the explicit flush: close still writes what was queued
+    record = other.get("last")
+    assert record is not None and record.snapshot == "s" and record.layers == ()
+    other.close()
+
+
+def test_a_record_that_cannot_be_written_later_fails_the_flush(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    db = CacheDB(tmp_path / "cache.db")
+
+    def full(*_args: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(db, "_insert", full)
+    db.put_later("k", snapshot="s", layers=[LAYER])
+    with pytest.raises(StoreError, match=r"cannot record cache entry .*disk is full"):
+        db.flush()
+    monkeypatch.undo()
+    db.flush()  # reported once
+    assert db.get("k") is None
+    db.close()
