@@ -241,22 +241,23 @@ class ContextHasher:
                 out.append((self._record(".", top.node, inodes, flagged), top.node))
                 prefix = "" if top.name == "." else top.name + "/"
                 for entry in item.entries:
-                    record = self._record(entry.rel, entry.node, inodes, flagged, shown=prefix + entry.rel)
+                    record = self._record(entry.rel, entry.node, inodes, flagged, shown=prefix)
                     out.append((("lazy\0" if entry.lazy else "") + record, entry.node))
         self._keyed[(tuple(ignore), spec)] = KeyedSelection(tuple(selected), frozenset(flagged))
         return out
 
     def _record(self, rel: str, node: Node, inodes: dict[tuple[int, int], str], flagged: set[bytes], *,
-                shown: str = "") -> str:
+                shown: str | None = None) -> str:
+        """``shown``: what names the entry in hard-link records is ``shown + rel`` (None: its path in the context)."""
         st = node.st
         content = ""
         link = ""
         if stat.S_ISREG(st.st_mode):
             content, (xattrs, seen) = self.cache.facts(node.rel, node.host, st)
             if st.st_nlink > 1:
-                key = (st.st_dev, st.st_ino)
-                link = inodes.setdefault(key, shown or node.rel)
-                link = "" if link == (shown or node.rel) else link
+                name = node.rel if shown is None else shown + rel
+                link = inodes.setdefault((st.st_dev, st.st_ino), name)
+                link = "" if link == name else link
         else:
             xattrs, seen = xattr_text(node.host)
         if seen:

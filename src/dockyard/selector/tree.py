@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from dataclasses import dataclass
 
 from dockyard.selector.errors import LinkLoopError
 from dockyard.selector.patterns import NO_INFO, MatchInfo, PatternMatcher
 
 MAX_LINKS = 255
+_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ class SourceTree:
             nodes = self._nodes
             clear = self._clear_below(parent)
             for entry in entries:
-                rel = prefix + os.fsdecode(entry.name)
+                rel = prefix + entry.name.decode(_FS_ENCODING, _FS_ERRORS)  # os.fsdecode, without its checks
                 try:  # by name in the open directory: the kernel looks up one name, not the whole path
                     st = os.stat(entry.name, dir_fd=fd, follow_symlinks=False)
                 except FileNotFoundError:
