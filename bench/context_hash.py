@@ -12,6 +12,10 @@ Measured 2026-11-29 (2 cores, load 9-11 from other jobs: wall times swing 2x, CP
 replaced (commit 71569b3), same machine and context: cold 1.17 s CPU, warm 0.78 s CPU; so the
 one selector (Go wildcards, walk-order .dockerignore, xattrs and hard links hashed) costs no
 more. COPY of 10,000 files on tmpfs, old vs new copier: 0.22 vs 0.24 s CPU.
+
+Re-measured 2026-11-29 13:33 (load 3.4), after issue 17's key-phase work (attributes kept in the
+stat cache, stats through the directory's fd, the collector paused, .dockerignore matching
+skipped where no pattern reaches): cold 0.87 s CPU, warm 0.47 s CPU.
 """
 
 from __future__ import annotations

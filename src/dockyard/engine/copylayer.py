@@ -61,18 +61,19 @@ def layer_entries(*, source_root: Path, dest_root: Path, lowers: Sequence[Path],
 
 
 def _selection(source_root: Path, spec: CopySpec, listing: ContextHasher | None
-               ) -> tuple[Sequence[Selected], Callable[[bytes], bool]]:
-    """What the copy reads, and the test for attributes a layer would keep on an entry."""
+               ) -> tuple[Sequence[Selected], Callable[[bytes], bool] | None]:
+    """What the copy reads, and the test for attributes a layer would keep on an entry (None:
+    the key saw none on any entry)."""
     keyed = listing.keyed(spec.selection(), ignore=spec.context_excludes) if listing is not None else None
     if keyed is not None:
         flagged = keyed.with_xattrs
-        return keyed.selected, lambda host: host in flagged and _kept_xattrs(host)
+        return keyed.selected, (lambda host: host in flagged and _kept_xattrs(host)) if flagged else None
     tree = listing.tree(spec.context_excludes) if listing is not None else SourceTree(
         source_root, ignore=PatternMatcher(spec.context_excludes))
     return select(tree, spec.selection()), _kept_xattrs
 
 
-def _entries(selected: Sequence[Selected], has_xattrs: Callable[[bytes], bool], *, dest_root: Path,
+def _entries(selected: Sequence[Selected], has_xattrs: Callable[[bytes], bool] | None, *, dest_root: Path,
              lowers: Sequence[Path], spec: CopySpec, source_date_epoch: int | None) -> list[TarEntry] | None:
     droot, dest_host, _ = destination(dest_root, spec)
     if len(selected) != 1 or not selected[0].top.node.is_dir:
@@ -86,14 +87,17 @@ def _entries(selected: Sequence[Selected], has_xattrs: Callable[[bytes], bool], 
     prefix = out[-1].name if out else b""
     uid, gid = spec.chown if spec.chown is not None else (0, 0)  # context files belong to root in the image
     inodes: dict[bytes, tuple[int, int]] = {}
+    top_host = selected[0].top.node.host
+    cut = len(top_host) if top_host.endswith(b"/") else len(top_host) + 1  # host[cut:] is the entry's rel
+    epoch = source_date_epoch
     for entry in selected[0].entries:
-        st = entry.node.st
-        host = entry.node.host
-        if has_xattrs(host):
+        node = entry.node
+        st, host = node.st, node.host
+        if has_xattrs is not None and has_xattrs(host):
             return None
-        name = prefix + os.fsencode(entry.rel)
+        name = prefix + host[cut:]
         perms = mode.apply(st.st_mode) if mode is not None else stat.S_IMODE(st.st_mode)
-        mtime = dest.clamp(st.st_mtime)
+        mtime = int(st.st_mtime) if epoch is None else min(int(st.st_mtime), epoch)
         if stat.S_ISDIR(st.st_mode):
             out.append(TarEntry(name=name + b"/", kind=DIR, mode=perms, uid=uid, gid=gid, mtime=mtime))
         elif stat.S_ISREG(st.st_mode):

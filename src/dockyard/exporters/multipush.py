@@ -76,10 +76,10 @@ def push_everywhere(client: Client, targets: Sequence[PushTarget], desc: Descrip
         return []
     # One repository and one tag, nothing to do between the phases: the push sets the tag itself, after
     # every part (its PUT of the index is the tag's, a request less; a failure still moves no tag).
-    one_step = len(targets) == 1 and before_tags is None and not targets[0].tags and targets[0].reference.tag
+    one_step = len(targets) == 1 and before_tags is None and not targets[0].tags and bool(targets[0].reference.tag)
     with ThreadPoolExecutor(max_workers=min(len(targets), 8)) as pool:
         futures = [(t, pool.submit(_upload, client, t, desc, source, retries=retries, notify=notify,
-                                   referrers=referrers, tagged=bool(one_step)))
+                                   referrers=referrers, tagged=one_step))
                    for t in targets]
         failed: list[tuple[PushTarget, BaseException]] = []
         for target, future in futures:

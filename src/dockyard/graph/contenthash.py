@@ -69,28 +69,32 @@ class StatCache:
         key = (rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
         self._used.add(key)
         found = self._digests.get(key)
-        if found is not None:
-            return found
+        return found if found is not None else self._read(key, host)
+
+    def facts(self, rel: str, host: bytes, st: os.stat_result) -> tuple[str, tuple[str, bool]]:
+        """:meth:`digest` and the file's :func:`xattr_text`, each found at most once (a context
+        of small files spends as long listing attributes as stat'ing the files)."""
+        key = (rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        self._used.add(key)
+        digest = self._digests.get(key)
+        xattrs = self._xattrs.get(key)
+        return (digest if digest is not None else self._read(key, host),
+                xattrs if xattrs is not None else self._list(key, host))
+
+    def _read(self, key: _Key, host: bytes) -> str:
         h = hashlib.sha256()
         fd = os.open(host, _READ)
         with os.fdopen(fd, "rb") as fh:
             while chunk := fh.read(_CHUNK):
                 h.update(chunk)
         self.reads += 1
-        digest = h.hexdigest()
-        self._digests[key] = digest
+        digest = self._digests[key] = h.hexdigest()
         self._added = True
         return digest
 
-    def xattrs(self, rel: str, host: bytes, st: os.stat_result) -> tuple[str, bool]:
-        """:func:`xattr_text` of the regular file ``host``, listed at most once (a context of
-        small files spends as long listing attributes as stat'ing the files)."""
-        key = (rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-        self._used.add(key)
-        found = self._xattrs.get(key)
-        if found is None:
-            found = self._xattrs[key] = xattr_text(host)
-            self._added = True
+    def _list(self, key: _Key, host: bytes) -> tuple[str, bool]:
+        found = self._xattrs[key] = xattr_text(host)
+        self._added = True
         return found
 
     @staticmethod
@@ -119,12 +123,13 @@ class StatCache:
         cache = cls()
         digests, xattrs = cache._digests, cache._xattrs
         try:
-            rows = json.loads(path.read_text(encoding="utf-8"))
-            for row in rows:  # as save wrote them (types unchecked: 50,000 rows, ~0.5 us each)
-                key = (row[0], row[1], row[2], row[3], row[4])
-                digests[key] = row[5]
-                if len(row) == _ROW_WITH_XATTRS:
-                    xattrs[key] = (row[6], row[7])
+            with gcpause.paused():  # a list per row, then a key per file, kept for the build
+                rows = json.loads(path.read_text(encoding="utf-8"))
+                for row in rows:  # as save wrote them (types unchecked: 50,000 rows, ~0.5 us each)
+                    key = (row[0], row[1], row[2], row[3], row[4])
+                    digests[key] = row[5]
+                    if len(row) == _ROW_WITH_XATTRS:
+                        xattrs[key] = (row[6], row[7])
         except (OSError, ValueError, TypeError, IndexError):
             return cls()  # an unreadable or old-format cache is only a slower build
         return cache
@@ -236,23 +241,23 @@ class ContextHasher:
                 out.append((self._record(".", top.node, inodes, flagged), top.node))
                 prefix = "" if top.name == "." else top.name + "/"
                 for entry in item.entries:
-                    record = self._record(entry.rel, entry.node, inodes, flagged, shown=prefix + entry.rel)
+                    record = self._record(entry.rel, entry.node, inodes, flagged, shown=prefix)
                     out.append((("lazy\0" if entry.lazy else "") + record, entry.node))
         self._keyed[(tuple(ignore), spec)] = KeyedSelection(tuple(selected), frozenset(flagged))
         return out
 
     def _record(self, rel: str, node: Node, inodes: dict[tuple[int, int], str], flagged: set[bytes], *,
-                shown: str = "") -> str:
+                shown: str | None = None) -> str:
+        """``shown``: what names the entry in hard-link records is ``shown + rel`` (None: its path in the context)."""
         st = node.st
         content = ""
         link = ""
         if stat.S_ISREG(st.st_mode):
-            content = self.cache.digest(node.rel, node.host, st)
-            xattrs, seen = self.cache.xattrs(node.rel, node.host, st)
+            content, (xattrs, seen) = self.cache.facts(node.rel, node.host, st)
             if st.st_nlink > 1:
-                key = (st.st_dev, st.st_ino)
-                link = inodes.setdefault(key, shown or node.rel)
-                link = "" if link == (shown or node.rel) else link
+                name = node.rel if shown is None else shown + rel
+                link = inodes.setdefault((st.st_dev, st.st_ino), name)
+                link = "" if link == name else link
         else:
             xattrs, seen = xattr_text(node.host)
         if seen:

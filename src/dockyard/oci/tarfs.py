@@ -33,6 +33,7 @@ from dockyard.errors import BuildError
 
 BLOCK = 512
 CHUNK = 1 << 20
+_OPEN_SOURCE = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
 WHITEOUT_PREFIX = b".wh."
 OPAQUE_MARKER = b".wh..wh..opq"
 OPAQUE_XATTR = "trusted.overlay.opaque"
@@ -326,30 +327,42 @@ def write_entries(entries: Iterable[TarEntry], sink: Sink) -> int:
             total += len(buffer)
             buffer.clear()
 
+    big = CHUNK // 2
     for entry in entries:
         buffer += encode_header(entry)
-        if entry.source is None:
+        source = entry.source
+        if source is None:
             continue
-        copied = 0
-        fd = os.open(entry.source, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        size = entry.size
+        fd = os.open(source, _OPEN_SOURCE)
         try:
-            while copied < entry.size:
-                chunk = os.read(fd, min(CHUNK, entry.size - copied))
-                if not chunk:
-                    break
-                copied += len(chunk)
-                if len(chunk) >= CHUNK // 2:
-                    flush()
-                    sink.write(chunk)
-                    total += len(chunk)
-                else:
+            if size < big:  # a small file (most of a big context's): one read into the buffer
+                chunk = os.read(fd, size)
+                buffer += chunk
+                copied = len(chunk)
+                while chunk and copied < size:  # a short read: the rest
+                    chunk = os.read(fd, size - copied)
                     buffer += chunk
+                    copied += len(chunk)
+            else:
+                copied = 0
+                while copied < size:
+                    chunk = os.read(fd, min(CHUNK, size - copied))
+                    if not chunk:
+                        break
+                    copied += len(chunk)
+                    if len(chunk) >= big:
+                        flush()
+                        sink.write(chunk)
+                        total += len(chunk)
+                    else:
+                        buffer += chunk
         finally:
             os.close(fd)
-        if copied != entry.size:
-            raise BuildError(f"{os.fsdecode(entry.source)} changed size while being archived",
+        if copied != size:
+            raise BuildError(f"{os.fsdecode(source)} changed size while being archived",
                              hint="something else is writing into the snapshot; retry the build")
-        buffer += padding(entry.size)
+        buffer += b"\0" * (-size % BLOCK)
         if len(buffer) >= CHUNK:
             flush()
     buffer += b"\0" * (2 * BLOCK)

@@ -23,6 +23,7 @@ The rules are BuildKit's:
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -177,7 +178,20 @@ def entries(tree: SourceTree, top: Node, include: PatternMatcher | None,
     """Every entry copied below directory ``top``, parents before children (see the module doc)."""
     if not top.is_dir:
         return iter(())
+    if include is None and excludes is None:
+        return _everything(tree, top, "")
     return _Walk(tree, include, excludes).below(top, "", NO_INFO, NO_INFO)
+
+
+def _everything(tree: SourceTree, directory: Node, rel: str) -> Iterator[Entry]:
+    """:meth:`_Walk.below` with no pattern to apply (a plain COPY): every entry, none lazy."""
+    cut = 0 if directory.rel == "." else len(directory.rel) + 1  # a child's rel is its parent's, "/", its name
+    prefix = rel + "/" if rel else ""
+    for node in tree.children(directory):
+        child = prefix + node.rel[cut:]
+        yield Entry(child, node)
+        if stat.S_ISDIR(node.st.st_mode):
+            yield from _everything(tree, node, child)
 
 
 @dataclass

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from dataclasses import dataclass
 
 from dockyard.selector.errors import LinkLoopError
 from dockyard.selector.patterns import NO_INFO, MatchInfo, PatternMatcher
 
 MAX_LINKS = 255
+_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
 
 
 @dataclass(frozen=True)
@@ -84,23 +86,31 @@ class SourceTree:
             return cached
         out: list[Node] = []
         try:
-            with os.scandir(parent.host) as it:  # bytes in, bytes names out: sorted as Go sorts
-                entries = sorted(it, key=lambda e: e.name)
+            fd = os.open(parent.host, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except (FileNotFoundError, NotADirectoryError):
-            entries = []
-        prefix = "" if parent.rel == "." else parent.rel + "/"
-        nodes = self._nodes
-        clear = self._clear_below(parent)
-        for entry in entries:
-            rel = prefix + os.fsdecode(entry.name)
+            self._children[parent.rel] = out
+            return out
+        try:
             try:
-                st = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            node = Node(rel, entry.path, st, parent.info) if clear else self._visible(rel, entry.path, st, parent)
-            nodes[rel] = node
-            if node is not None:
-                out.append(node)
+                with os.scandir(parent.host) as it:  # bytes in, bytes names out: sorted as Go sorts
+                    entries = sorted(it, key=lambda e: e.name)
+            except (FileNotFoundError, NotADirectoryError):
+                entries = []
+            prefix = "" if parent.rel == "." else parent.rel + "/"
+            nodes = self._nodes
+            clear = self._clear_below(parent)
+            for entry in entries:
+                rel = prefix + entry.name.decode(_FS_ENCODING, _FS_ERRORS)  # os.fsdecode, without its checks
+                try:  # by name in the open directory: the kernel looks up one name, not the whole path
+                    st = os.stat(entry.name, dir_fd=fd, follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                node = Node(rel, entry.path, st, parent.info) if clear else self._visible(rel, entry.path, st, parent)
+                nodes[rel] = node
+                if node is not None:
+                    out.append(node)
+        finally:
+            os.close(fd)
         self._children[parent.rel] = out
         return out
 

@@ -53,6 +53,7 @@ def _context(root: Path) -> Path:
     (src / "a.txt").write_text("a")
     (src / "alone.txt").write_text("partner outside")
     os.link(src / "alone.txt", root / "ctx" / "outside.txt")  # its other name is not copied
+    os.symlink("src", root / "ctx" / "via")  # a source named through a link is followed
     os.symlink("a/one.txt", src / "link")
     for path in [*sorted(src.rglob("*"), reverse=True), src]:
         os.utime(path, (OLD, OLD), follow_symlinks=False)
@@ -105,6 +106,7 @@ CASES = {
     "new-chain-chown-chmod": CopySpec(paths=("src/",), dest="/t/a/b", chown=(1000, 1001), chmod="0750"),
     "symbolic-chmod": CopySpec(paths=("src/",), dest="/sym/", chmod="u+x,g-w,o="),
     "excludes": CopySpec(paths=("src/",), dest="/ex/", excludes=("c",)),
+    "source-through-a-link": CopySpec(paths=("via",), dest="/via/"),
     "lazy-parent": CopySpec(paths=("src/",), dest="/lz/", excludes=("a", "!a/b/two.sh")),  # a/, a/b/ lazy
 }
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.errors import BuildError
-from dockyard.oci.tarfs import REG, TarEntry, _raw_header, encode_header, walk, write_tar
+from dockyard.oci.tarfs import BLOCK, REG, TarEntry, _raw_header, encode_header, walk, write_entries, write_tar
 
 
 def _tar_bytes(root: Path, **kwargs: int) -> bytes:
@@ -156,3 +156,26 @@ def test_the_common_header_is_the_general_encoders(entry: TarEntry) -> None:
     assert encode_header(entry) == _raw_header(
         name=entry.name, mode=entry.mode, uid=entry.uid, gid=entry.gid, size=entry.size, mtime=max(entry.mtime, 0),
         kind=entry.kind, linkname=entry.linkname, devmajor=entry.devmajor, devminor=entry.devminor)
+
+
+@pytest.mark.parametrize("size", [0, 100, 512, (1 << 19) - 1, (1 << 19), 3 * (1 << 20) + 7],
+                         ids=["empty", "small", "one-block", "below-half-chunk", "half-chunk", "several-chunks"])
+def test_file_data_round_trips_whatever_its_size(size: int, tmp_path: Path) -> None:
+    """Small files are read in one call into the gathered buffer, big ones stream in chunks:
+    either way tarfile reads back the bytes and the archive ends on a block."""
+    data = os.urandom(size)
+    (tmp_path / "f").write_bytes(data)
+    out = io.BytesIO()
+    write_entries([TarEntry(name=b"f", kind=REG, mode=0o644, size=size, source=bytes(tmp_path / "f"))], out)
+    assert len(out.getvalue()) % BLOCK == 0
+    with tarfile.open(fileobj=io.BytesIO(out.getvalue())) as tar:
+        member = tar.extractfile("f")
+        assert member is not None and member.read() == data
+
+
+@pytest.mark.parametrize("size", [100, 3 * (1 << 20)], ids=["small", "big"])
+def test_a_file_that_shrank_while_archived_is_an_error(size: int, tmp_path: Path) -> None:
+    (tmp_path / "f").write_bytes(b"x" * (size - 10))
+    entry = TarEntry(name=b"f", kind=REG, mode=0o644, size=size, source=bytes(tmp_path / "f"))
+    with pytest.raises(BuildError, match="changed size while being archived"):
+        write_entries([entry], io.BytesIO())
