@@ -11,7 +11,12 @@ private functions and measures the local node only; the timers cost microseconds
 Measured here (2 cores, a quiet moment, 20 ``RUN true`` steps on the busybox base): 25.9 ms per
 step in the worker, of which 22.4 ms is runc running and 0.7 ms starting it; ours is ~3 ms
 (snapshot prepare 0.7, overlay mount 0.7, commit 0.4, empty layer 0.2, cache record 0.3); the
-whole build 0.75-0.79 s against 0.51-0.56 s for 20 bare ``runc run``. A COPY of 50,000 files
+whole build 0.75-0.79 s against 0.51-0.56 s for 20 bare ``runc run``. After issue 17's RUN work
+(directories made ahead, the probe's answer kept, records written in the background), at load
+average 4: 25.7-30.3 ms per step, of which runc 20.2-22.8 ms running and 0.5-0.7 ms starting;
+ours: prepare 0.5, overlay mount 2-5 ms (the kernel making the workdir's inodes while other
+processes churn files on this journal-less ext4; 0.3 ms when quiet), commit 0.2-0.3, empty
+layer 0.1, record queued 0.02; the whole build 0.67-0.78 s with imports at 0.08 s. A COPY of 50,000 files
 (bench/scenarios.py ``files``, 2026-11-29, load 5): plan + key 0.38-0.42 s (stat cache load 0.05,
 context checksums 0.32: walk, stat, records), the COPY 0.43-0.52 s (its entries from the key's
 selection 0.09-0.10, writing the layer 0.33-0.41: reading the files ~0.18 of it), 1.0-1.1 s in
