@@ -154,3 +154,24 @@ def test_a_damaged_entry_is_compiled_again(tmp_path: Path) -> None:
     assert good.added == len(good.codes)
     for want, got in zip(stock, again, strict=True):
         assert _code(got, "__init__") == _code(want, "__init__")
+
+
+@pytest.mark.parametrize("exposure", ["file writable by others", "directory writable by others", "another owner"])
+@pytest.mark.usefixtures("stock_exec")
+def test_a_cache_someone_else_could_write_is_not_run(tmp_path: Path, exposure: str) -> None:
+    """The entries are code the process runs: root started with another user's HOME (sudo) must
+    not run what that user wrote. Only a file and directory of our own, writable by no one else."""
+    path = tmp_path / "cache" / "methods.marshal"
+    good = methodcache.MethodCache(path)
+    _with(good, _shapes)
+    good.save()
+    assert methodcache.MethodCache(path).codes  # ours: read
+    if exposure == "file writable by others":
+        path.chmod(0o666)
+    elif exposure == "directory writable by others":
+        path.parent.chmod(0o777)
+    else:
+        if os.geteuid() != 0:
+            pytest.skip("changing a file's owner needs root (CI runs as root)")
+        os.chown(path, 65534, 65534)
+    assert methodcache.MethodCache(path).codes == {}

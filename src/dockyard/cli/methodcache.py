@@ -14,7 +14,8 @@ is made: the file holds every command's classes, and a dry run makes a fifth of 
 is the key, so a changed class simply misses; the file name carries the interpreter's bytecode
 magic, so another Python version never reads it. The dictionary is written back (atomically, by
 the process that loaded it) at exit when something new was compiled; a damaged or foreign file is
-ignored and replaced, and so is a damaged entry.
+ignored and replaced, and so is a damaged entry. A file or directory another user could write is
+never read: its entries would be code this process runs (root with a user's HOME, under sudo).
 
 Only the CLI installs it (``dockyard.cli`` is never imported by the library), so an application
 that imports dockyard keeps its interpreter untouched.
@@ -76,19 +77,29 @@ class MethodCache:
         payload = marshal.dumps(codes)
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(zlib.crc32(payload).to_bytes(4, "big") + payload)
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(zlib.crc32(payload).to_bytes(4, "big") + payload)
             os.replace(tmp, self.path)
         except OSError:
             tmp.unlink(missing_ok=True)
 
 
 def _load(path: Path) -> dict[str, bytes]:
-    """The cached entries, or none when the file is missing, damaged or not ours."""
+    """The cached entries, or none when the file is missing, damaged or not ours.
+
+    Not ours includes a file or directory someone else could have written: the entries are code this
+    process runs, and root started with another user's ``HOME`` (sudo) must not run that user's code.
+    """
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return {}
+    with os.fdopen(fd, "rb") as handle:
+        if not (_private(os.fstat(handle.fileno())) and _private(os.stat(path.parent))):
+            return {}
+        data = handle.read()
     payload = data[4:]
     if len(data) < 4 or zlib.crc32(payload) != int.from_bytes(data[:4], "big"):
         return {}
@@ -99,6 +110,11 @@ def _load(path: Path) -> dict[str, bytes]:
     if not isinstance(codes, dict):
         return {}
     return {k: v for k, v in codes.items() if isinstance(k, str) and isinstance(v, bytes)}
+
+
+def _private(info: os.stat_result) -> bool:
+    """Owned by this user and writable by no one else."""
+    return info.st_uid == os.geteuid() and not info.st_mode & 0o022
 
 
 def cache_path() -> Path:

@@ -110,7 +110,8 @@ def solve_graph(graph: Graph, request: SolveRequest, *, root: Path, client: Clie
             config=WorkerConfig(context_dir=request.context, secrets={s.id: s for s in request.secrets},
                                 ssh=request.ssh, layer_options=request.layer_options, no_cache=no_cache, root=root,
                                 context_listing=request.context_listing,
-                                several_platforms=len({t.platform for t in request.targets}) > 1),
+                                several_platforms=len({t.platform for t in request.targets}) > 1,
+                                read_later=frozenset(i.key for n in nodes.values() for i in n.inputs)),
             imported=imported)
         stage_roots = _stage_roots(request, nodes)
         outcome = run_solver([*(r for r in roots if r is not None), *stage_roots.values()], worker,

@@ -69,6 +69,8 @@ class WorkerConfig:
     root: Path  # the store root (cache mounts live under it)
     context_listing: ContextHasher | None = None  # SolveRequest.context_listing
     several_platforms: bool = False  # the solve builds more than one platform (COPY layers are shared)
+    # keys of ops whose results another op of this solve reads as a file system (it mounts them)
+    read_later: frozenset[str] = frozenset()
 
 
 class OpWorker:
@@ -157,7 +159,8 @@ class OpWorker:
             elif isinstance(op, ops.Exec):
                 out = self._exec(op, label, result_of, log)
             elif isinstance(op, ops.Copy):
-                out = self._copy(op, label, result_of)
+                direct = self.direct_copy and vertex.key not in self.config.read_later
+                out = self._copy(op, label, result_of, direct=direct)
             elif isinstance(op, ops.Mkdir | ops.Mkfile | ops.Rm):
                 out = self._file(op, _fs(result_of(op.root), label))
             elif isinstance(op, ops.Merge):
@@ -207,7 +210,14 @@ class OpWorker:
             snap = active.commit()
         return FsResult(snap.id, (*base.layers, self._layer(snap.diff)))
 
-    def _copy(self, op: ops.Copy, name: str, result_of: Callable[[ops.State], Result]) -> FsResult:
+    def _copy(self, op: ops.Copy, name: str, result_of: Callable[[ops.State], Result], *, direct: bool) -> FsResult:
+        """A COPY: archived straight from the context when ``direct`` and it only adds a new tree
+        (:mod:`dockyard.engine.copylayer`), else copied through the mounted stack and its diff archived.
+
+        Not direct when a later op of the build reads the result (``WorkerConfig.read_later``): that
+        op mounts it, and unpacking the just-made layer cost more than copying through the overlay
+        (a 50 MB COPY followed by a RUN on two platforms: ~0.3 s of unpacking per platform against
+        ~0.1 s for the overlay copy and its diff; issue 17, edit1)."""
         from dockyard.engine.copy import CopySpec, copy_into, resolve_chown
         from dockyard.engine.copylayer import layer_entries
 
@@ -229,7 +239,7 @@ class OpWorker:
                                             listing=source.listing if isinstance(source, ContextResult) else None,
                                             lowers=[s.diff for s in active.lowers],
                                             source_date_epoch=self.config.layer_options.source_date_epoch
-                                            ) if self.direct_copy else None
+                                            ) if direct else None
                 if entries is None:
                     copy_into(source_root=source_root, dest_root=dest, spec=spec)
                     snap = active.commit()
