@@ -225,7 +225,7 @@ class CacheDB:
                 with self._write() as db:  # one transaction for what queued up meanwhile
                     for key, snapshot, layers in batch:
                         self._insert(db, key, snapshot, layers)
-            except sqlite3.Error as exc:
+            except Exception as exc:  # any failure must reach flush(), not end this thread
                 error = StoreError(f"cannot record cache entry in {self.path}: {exc}")
             with self._later_changed:
                 self._writing = False

@@ -134,11 +134,21 @@ def test_a_record_that_cannot_be_written_later_fails_the_flush(tmp_path: Path,
     def full(*_args: object) -> None:
         raise sqlite3.OperationalError("database or disk is full")
 
+    def broken(*_args: object) -> None:
+        raise TypeError("not a layer")
+
     monkeypatch.setattr(db, "_insert", full)
     db.put_later("k", snapshot="s", layers=[LAYER])
     with pytest.raises(StoreError, match=r"cannot record cache entry .*disk is full"):
         db.flush()
+    monkeypatch.setattr(db, "_insert", broken)  # not an SQLite error: still reported, the writer still runs
+    db.put_later("k2", snapshot="s", layers=[LAYER])
+    with pytest.raises(StoreError, match="not a layer"):
+        db.flush()
     monkeypatch.undo()
     db.flush()  # reported once
     assert db.get("k") is None
+    db.put_later("k3", snapshot="s", layers=[LAYER])
+    db.flush()
+    assert db.get("k3") is not None
     db.close()
