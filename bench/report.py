@@ -33,7 +33,7 @@ def write_markdown(doc: dict[str, Any], path: Path) -> None:
         load_text += " at the start, " + "/".join(f"{x:.1f}" for x in after[:3]) + " at the end"
     lines = [
         f"Measured {doc['date']} on {m['cores']} cores, {m.get('memory_gb', '?')} GB, kernel {m['kernel']}, "
-        f"load average (1/5/15 min) {load_text} (other engineers' tests were running); dockyard {m['dockyard']} "
+        f"load average (1/5/15 min) {load_text}; dockyard {m['dockyard']} "
         f"(Python {m['python']}), {m['buildah']}, {m['skopeo']}, runc {m['runc'].split()[-1]}, "
         f"{m.get('pigz', 'pigz')}, {m['qemu'].split('(')[0].strip()}. "
         f"{doc['runs']} counted runs per side after {doc.get('warmup', 1)} warm-up, sides alternating"
