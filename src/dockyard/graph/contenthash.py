@@ -33,6 +33,7 @@ import json
 import os
 import stat
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,11 @@ _CHUNK = 1 << 20
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 _Key = tuple[str, int, int, int, int]
+# How long after its last change a file's stat may still miss a change: a write lands in the
+# kernel's coarse clock tick (1-10 ms) and keeps mtime and ctime when the tick has not moved on.
+# 50 ms is well past any tick; a file system with whole-second times (ctime on a second) gets 2 s.
+TICK_NS = 50_000_000
+_SECOND_TICK_NS = 2_000_000_000
 _ROW_WITH_XATTRS = 8  # the key's five fields, the digest, the xattr text, whether any were listed
 
 
@@ -61,6 +67,7 @@ class StatCache:
         self._digests: dict[_Key, str] = {}
         self._xattrs: dict[_Key, tuple[str, bool]] = {}
         self._used: set[_Key] = set()
+        self._racy: set[_Key] = set()
         self._added = False
         self.reads = 0
 
@@ -82,6 +89,7 @@ class StatCache:
                 xattrs if xattrs is not None else self._list(key, host))
 
     def _read(self, key: _Key, host: bytes) -> str:
+        self._note_racy(key)
         h = hashlib.sha256()
         fd = os.open(host, _READ)
         with os.fdopen(fd, "rb") as fh:
@@ -93,9 +101,22 @@ class StatCache:
         return digest
 
     def _list(self, key: _Key, host: bytes) -> tuple[str, bool]:
+        self._note_racy(key)
         found = self._xattrs[key] = xattr_text(host)
         self._added = True
         return found
+
+    def _note_racy(self, key: _Key) -> None:
+        """A file changed within a clock tick of being read is used, never kept for a later build.
+
+        A second write in the same tick as the stat leaves size, mtime and ctime as they were, so
+        the key would still match content that is gone (git's "racily clean" entries). Read before
+        the tick is over, the digest serves this build only; the next build reads the file again.
+        """
+        ctime = key[3]
+        tick = _SECOND_TICK_NS if ctime % 1_000_000_000 == 0 else TICK_NS
+        if ctime >= time.time_ns() - tick:
+            self._racy.add(key)
 
     @staticmethod
     def path_for(root: Path, context: Path) -> Path:
@@ -108,7 +129,9 @@ class StatCache:
         if not self._added and len(self._used) == len(self._digests) and path.exists():
             return  # nothing new, nothing dropped: the file already says this (50,000 rows: ~0.2 s to write)
         xattrs = self._xattrs
-        rows = [[*k, v, *xattrs[k]] if k in xattrs else [*k, v] for k, v in self._digests.items() if k in self._used]
+        racy = self._racy
+        rows = [[*k, v, *xattrs[k]] if k in xattrs else [*k, v] for k, v in self._digests.items()
+                if k in self._used and k not in racy]
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(path.parent, 0o700)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # threads share a pid

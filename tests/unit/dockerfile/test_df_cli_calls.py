@@ -7,6 +7,7 @@ tests send traffic only to loopback.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -205,12 +206,13 @@ def test_dry_run_reuses_the_context_digests_a_build_took(tmp_path: Path, monkeyp
     """A dry run stats the context instead of reading it again when a build left its stat cache
     (graph.contenthash.StatCache, by path, size, times and inode): an entry planted in that cache
     shows in the COPY's key. Without a store, the dry run reads the files and creates no store."""
-    from dockyard.graph.contenthash import StatCache
+    from dockyard.graph.contenthash import TICK_NS, StatCache
 
     context = tmp_path / "ctx"
     context.mkdir()
     (context / "Dockerfile").write_text("FROM scratch\nCOPY a /a\n")
     (context / "a").write_text("a\n")
+    time.sleep(TICK_NS / 1e9 + 0.02)  # older than a clock tick, so a build keeps its digest (StatCache._note_racy)
     root = tmp_path / "root"
     monkeypatch.setenv("DOCKYARD_ROOT", str(root))
     args = ("--dry-run", "--format", "json", "--platform", "linux/amd64", str(context))

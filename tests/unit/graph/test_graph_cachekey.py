@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
 
 from dockyard.graph.cachekey import CacheKeys
-from dockyard.graph.contenthash import ContextHasher, SourceNotFoundError, StatCache
+from dockyard.graph.contenthash import TICK_NS, ContextHasher, SourceNotFoundError, StatCache
 from dockyard.graph.ops import ContextSource, Copy, Exec, ImageSource, Merge, Mkdir, Mount, Op
 from dockyard.graph.walk import topological
 from dockyard.platform import Platform
@@ -140,6 +141,7 @@ def test_permission_change_changes_key(tmp_path: Path) -> None:
 
 def test_stat_cache_skips_unchanged_files(tmp_path: Path) -> None:
     root = _context(tmp_path)
+    time.sleep(TICK_NS / 1e9 + 0.02)  # older than a clock tick, so kept (StatCache._note_racy)
     cache = StatCache()
     hasher = ContextHasher(root, cache=cache)
     first = _sum(hasher, "app")
@@ -147,6 +149,7 @@ def test_stat_cache_skips_unchanged_files(tmp_path: Path) -> None:
     assert _sum(hasher, "app") == first
     assert cache.reads == 2
     os.utime(root / "app" / "main.py", ns=(1, 1))
+    time.sleep(TICK_NS / 1e9 + 0.02)  # older than a clock tick, so kept (StatCache._note_racy)
     _sum(ContextHasher(root, cache=cache), "app")  # a hasher sees the context of one build; next build
     assert cache.reads == 3
     saved = tmp_path / "stat.json"

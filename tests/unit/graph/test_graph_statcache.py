@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
 
-from dockyard.graph.contenthash import ContextHasher, StatCache
+from dockyard.graph.contenthash import TICK_NS, ContextHasher, StatCache
 from dockyard.selector import SourceSpec
 
 
@@ -15,6 +16,7 @@ def test_saved_digests_are_reused_and_unused_ones_dropped(tmp_path: Path) -> Non
     a, b = tmp_path / "a", tmp_path / "b"
     a.write_text("alpha")
     b.write_text("beta")
+    time.sleep(TICK_NS / 1e9 + 0.02)  # older than a clock tick, so kept (StatCache._note_racy)
     store = tmp_path / "stat.json"
     first = StatCache()
     for f in (a, b):
@@ -36,6 +38,7 @@ def test_saved_digests_are_reused_and_unused_ones_dropped(tmp_path: Path) -> Non
 def test_a_build_that_read_and_dropped_nothing_leaves_the_file_as_it_was(tmp_path: Path) -> None:
     a = tmp_path / "a"
     a.write_text("alpha")
+    time.sleep(TICK_NS / 1e9 + 0.02)  # older than a clock tick, so kept (StatCache._note_racy)
     store = tmp_path / "stat.json"
     first = StatCache()
     first.digest("a", bytes(a), os.stat(a))
@@ -65,6 +68,7 @@ def test_attributes_are_listed_once_and_a_change_of_them_is_seen(tmp_path: Path,
     ctx = tmp_path / "ctx"
     (ctx / "src").mkdir(parents=True)
     (ctx / "src" / "f").write_text("f")
+    time.sleep(TICK_NS / 1e9 + 0.02)  # older than a clock tick, so kept (StatCache._note_racy)
     spec = SourceSpec(paths=("src",))
     store = tmp_path / "stat.json"
     first = StatCache()
@@ -90,3 +94,24 @@ def test_attributes_are_listed_once_and_a_change_of_them_is_seen(tmp_path: Path,
     keyed = changed.keyed(spec)
     assert keyed is not None and os.fsencode(ctx / "src" / "f") in keyed.with_xattrs
 
+
+
+def test_a_file_changed_within_a_tick_of_its_read_is_not_kept(tmp_path: Path) -> None:
+    """git's "racily clean" entries: a second write in the same clock tick as the stat would keep
+    size, mtime and ctime, so a digest read that early serves its build but is not saved; read
+    again once the file is older than a tick, it is kept."""
+    a = tmp_path / "a"
+    a.write_text("alpha")
+    store = tmp_path / "stat.json"
+    early = StatCache()
+    digest = early.digest("a", bytes(a), os.stat(a))  # read right after the write: racy
+    assert early.digest("a", bytes(a), os.stat(a)) == digest and early.reads == 1  # this build uses it
+    early.save(store)
+    later = StatCache.load(store)
+    assert later.digest("a", bytes(a), os.stat(a)) == digest and later.reads == 1  # not kept: read again
+    time.sleep(TICK_NS / 1e9 + 0.02)
+    settled = StatCache.load(store)
+    settled.digest("a", bytes(a), os.stat(a))
+    settled.save(store)
+    kept = StatCache.load(store)
+    assert kept.digest("a", bytes(a), os.stat(a)) == digest and kept.reads == 0
