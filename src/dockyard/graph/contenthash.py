@@ -61,7 +61,8 @@ class StatCache:
     """What a regular file's record holds besides its stat (its content digest, and its extended
     attributes as :func:`xattr_text` gives them), by ``(rel, size, mtime_ns, ctime_ns, inode)``;
     counts content reads for tests and stats. Writing content moves mtime and ctime, setting or
-    removing an attribute moves ctime: either way the key changes and the file is read again."""
+    removing an attribute moves ctime: either way the key changes and the file is read again. A
+    file read within a clock tick of its last change is not kept for later builds (:meth:`_note_racy`)."""
 
     def __init__(self) -> None:
         self._digests: dict[_Key, str] = {}
