@@ -86,9 +86,6 @@ class OpWorker:
         self.config = config
         self.imported = imported
         self._ingest = content.root / "ingest"
-        # a COPY that only adds a tree is archived from the context (engine.copylayer); tests
-        # turn it off to compare the layer with the one copied through the overlay
-        self.direct_copy = True
         self._empty_layer: LayerRecord | None = None
         self._copy_lock = threading.Lock()
         self._copy_layers: dict[tuple[TarEntry, ...], Future[LayerRecord]] = {}
@@ -159,8 +156,7 @@ class OpWorker:
             elif isinstance(op, ops.Exec):
                 out = self._exec(op, label, result_of, log)
             elif isinstance(op, ops.Copy):
-                direct = self.direct_copy and vertex.key not in self.config.read_later
-                out = self._copy(op, label, result_of, direct=direct)
+                out = self._copy(op, label, result_of, direct=vertex.key not in self.config.read_later)
             elif isinstance(op, ops.Mkdir | ops.Mkfile | ops.Rm):
                 out = self._file(op, _fs(result_of(op.root), label))
             elif isinstance(op, ops.Merge):

@@ -219,7 +219,7 @@ class ContextHasher:
         self.cache = cache if cache is not None else StatCache()
         self._trees: dict[tuple[str, ...], SourceTree] = {}
         self._keyed: dict[tuple[tuple[str, ...], SourceSpec], KeyedSelection] = {}
-        self._sums: dict[tuple[SourceSpec, tuple[str, ...], bool], str] = {}
+        self._sums: dict[tuple[tuple[str, ...], SourceSpec, bool], str] = {}
 
     def tree(self, ignore: Sequence[str]) -> SourceTree:
         """The context as steps see it with these .dockerignore patterns (kept per pattern list)."""
@@ -239,7 +239,7 @@ class ContextHasher:
         uid and gid, for readers that see the context's own owners (a bind mount in place).
         Kept per selection: every platform of a build copies the same files, and hashing them once
         per platform doubled a two-platform build's key phase (issue 17)."""
-        key = (spec, tuple(ignore), owners)
+        key = (tuple(ignore), spec, owners)
         found = self._sums.get(key)
         if found is None:
             found = self._sums[key] = "sha256:" + hashlib.sha256("\n".join(
