@@ -1,7 +1,8 @@
 """The order of a push's requests (issue 17, the push2 bench): a blob bigger than all the others
 together opens its upload before any other blob is touched; one repository with one tag puts the
-index once, under its tag, after every part; several tags or repositories keep the two phases
-(everything by digest, checked, then the tags)."""
+index once, under its tag, after every part (as containerd's remotes/docker/pusher.go
+``getManifestPath`` does for the root BuildKit pushes: the tag's path, not the digest's); several
+tags or repositories keep the two phases (everything by digest, checked, then the tags)."""
 
 from __future__ import annotations
 
