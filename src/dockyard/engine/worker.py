@@ -213,7 +213,9 @@ class OpWorker:
         Not direct when a later op of the build reads the result (``WorkerConfig.read_later``): that
         op mounts it, and unpacking the just-made layer cost more than copying through the overlay
         (a 50 MB COPY followed by a RUN on two platforms: ~0.3 s of unpacking per platform against
-        ~0.1 s for the overlay copy and its diff; issue 17, edit1)."""
+        ~0.1 s for the overlay copy and its diff; issue 17, edit1). Each platform then copies into
+        its own snapshot, but when the copy is a plain new tree its entries still name the diff, so
+        platforms whose entries are equal share one archive of it (the first platform's diff)."""
         from dockyard.engine.copy import CopySpec, copy_into, resolve_chown
         from dockyard.engine.copylayer import layer_entries
 
@@ -235,25 +237,29 @@ class OpWorker:
                                             listing=source.listing if isinstance(source, ContextResult) else None,
                                             lowers=[s.diff for s in active.lowers],
                                             source_date_epoch=self.config.layer_options.source_date_epoch
-                                            ) if direct else None
-                if entries is None:
+                                            ) if direct or self.config.several_platforms else None
+                if not direct or entries is None:
                     copy_into(source_root=source_root, dest_root=dest, spec=spec)
                     snap = active.commit()
-        if entries is not None:  # archived from the context; the snapshot is made if a later step needs it
-            if base.top is not None:  # then on top of this one, not from the base image up
-                record_chain(self.cache, base.layers, base.top)
-            return FsResult(None, (*base.layers, self._layer_of_entries(entries)))
-        return FsResult(snap.id, (*base.layers, self._layer(snap.diff)))
+        if entries is None:
+            return FsResult(snap.id, (*base.layers, self._layer(snap.diff)))
+        if not direct:  # copied into this platform's snapshot; the layer of equal entries is made once
+            return FsResult(snap.id, (*base.layers, self._shared_layer(entries, lambda: self._layer(snap.diff))))
+        # archived from the context; the snapshot is made if a later step needs it
+        if base.top is not None:  # then on top of this one, not from the base image up
+            record_chain(self.cache, base.layers, base.top)
+        return FsResult(None, (*base.layers, self._shared_layer(entries, lambda: self._archive(entries))))
 
-    def _layer_of_entries(self, entries: list[TarEntry]) -> LayerRecord:
-        """The layer of a COPY archived from the context, made once per solve for equal entries.
+    def _shared_layer(self, entries: list[TarEntry], make: Callable[[], LayerRecord]) -> LayerRecord:
+        """The layer of a COPY of a plain new tree from the context, made once per solve for equal entries.
 
         The platforms of a build copy the same files into the same new tree, so their entries (names,
-        metadata, the host files read) are equal and so are the layers: the first platform archives
-        and compresses it, the others wait for its record (issue 17: a 50 MB COPY was compressed
-        once per platform, ~0.25 s each). Only a solve of several platforms keeps the entries."""
+        metadata, the host files read) are equal and so are the layers, whether archived from the
+        context or from a platform's diff (:mod:`dockyard.engine.copylayer`: a test builds both
+        ways): the first platform makes it, the others wait for its record (issue 17: a 50 MB COPY
+        was compressed once per platform, ~0.25 s each). Only a solve of several platforms shares."""
         if not self.config.several_platforms:
-            return self._archive(entries)
+            return make()
         key = tuple(entries)
         with self._copy_lock:
             pending = self._copy_layers.get(key)
@@ -263,7 +269,7 @@ class OpWorker:
         if not first:
             return pending.result()  # the first platform's failure is raised here too
         try:
-            record = self._archive(entries)
+            record = make()
         except BaseException as exc:
             pending.set_exception(exc)
             raise

@@ -6,7 +6,8 @@
   once per platform).
 - A COPY a later step reads (a RUN mounts it) is copied through the overlay instead: archiving it
   from the context and then unpacking that layer for the RUN cost more (edit1: ~0.3 s of
-  unpacking per platform). The RUN still sees the files on both platforms.
+  unpacking per platform). The RUN still sees the files on both platforms, and the COPY's diff,
+  the same on both, is archived once: by the first platform, from its snapshot.
 
 Two-platform builds through ``dockyard.build`` with the context archiver counted; the exported OCI
 layout is read back with skopeo and umoci.
@@ -26,7 +27,7 @@ import pytest
 import dockyard
 from dockyard.engine import worker
 from dockyard.executor import qemu
-from dockyard.oci.layer import LayerBlob, LayerOptions, make_layer_of
+from dockyard.oci.layer import LayerBlob, LayerOptions, make_layer, make_layer_of
 from dockyard.oci.tarfs import TarEntry
 
 pytestmark = pytest.mark.integration
@@ -50,9 +51,10 @@ def _blob(layout: Path, digest: str) -> dict[str, Any]:
     return data
 
 
-def _build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dockerfile: str) -> tuple[Path, list[int]]:
+def _build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dockerfile: str) -> tuple[Path, list[int], list[int]]:
     """Build ``dockerfile`` (over a context with a 4 MiB file) for two platforms into an OCI layout;
-    returns the layout and the entry counts of every layer archived straight from the context."""
+    returns the layout, the entry counts of every layer archived straight from the context and the
+    tar sizes of every layer archived from a step's diff."""
     ctx = tmp_path / "ctx"
     (ctx / "src").mkdir(parents=True)
     (ctx / "src" / "big.bin").write_bytes(os.urandom(BIG))
@@ -65,10 +67,19 @@ def _build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dockerfile: str) -> 
         archived.append(len(listed))
         return make_layer_of(listed, dest_dir, options=options)
 
+    diffs: list[int] = []
+
+    def diff_counted(source: str | os.PathLike[str], dest_dir: str | os.PathLike[str], *,
+                     options: LayerOptions) -> LayerBlob:
+        blob = make_layer(source, dest_dir, options=options)
+        diffs.append(blob.uncompressed_size)
+        return blob
+
     monkeypatch.setattr(worker, "make_layer_of", counted)
+    monkeypatch.setattr(worker, "make_layer", diff_counted)
     layout = tmp_path / "layout"
     dockyard.build(ctx, platforms=["linux/amd64", "linux/arm64"], outputs=f"type=oci,dest={layout},tar=false")
-    return layout, archived
+    return layout, archived, diffs
 
 
 def _layers(layout: Path) -> list[list[str]]:
@@ -80,7 +91,7 @@ def _layers(layout: Path) -> list[list[str]]:
 
 def test_a_last_copy_is_archived_once_for_every_platform(busybox_base: str, binfmt_arm64: qemu.Emulator,
                                                          tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    layout, archived = _build(tmp_path, monkeypatch, f"FROM {busybox_base}\nCOPY src/ /app/\n")
+    layout, archived, _ = _build(tmp_path, monkeypatch, f"FROM {busybox_base}\nCOPY src/ /app/\n")
     assert archived == [3]  # /app/ and its two files: archived once for both platforms
     amd64, arm64 = _layers(layout)
     assert amd64[-1] == arm64[-1] and amd64[:-1] != arm64[:-1]  # the same COPY layer over different bases
@@ -92,9 +103,10 @@ def test_a_last_copy_is_archived_once_for_every_platform(busybox_base: str, binf
 
 def test_a_copy_a_later_step_reads_goes_through_the_overlay(busybox_base: str, binfmt_arm64: qemu.Emulator,
                                                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    layout, archived = _build(tmp_path, monkeypatch, f"FROM {busybox_base}\nCOPY src/ /app/\n"
-                              "RUN wc -c < /app/big.bin > /app/size && cat /app/small.txt >> /app/size\n")
+    layout, archived, diffs = _build(tmp_path, monkeypatch, f"FROM {busybox_base}\nCOPY src/ /app/\n"
+                                     "RUN wc -c < /app/big.bin > /app/size && cat /app/small.txt >> /app/size\n")
     assert archived == []  # the RUN mounts the COPY's snapshot: made by copying, not unpacked from an archive
+    assert len([size for size in diffs if size > BIG]) == 1  # one platform's COPY diff archived, for both
     amd64, arm64 = _layers(layout)
     assert amd64[-2] == arm64[-2]  # the COPY's diff is the same bytes on both platforms all the same
     for arch in ("amd64", "arm64"):
