@@ -34,6 +34,12 @@ def bound(event: threading.Event) -> Iterator[None]:
         _local.event = previous
 
 
+def current() -> threading.Event | None:
+    """The cancel event bound to this thread (to bind it to work the step hands to another thread)."""
+    event: threading.Event | None = getattr(_local, "event", None)
+    return event
+
+
 def check() -> None:
     """Raise :class:`Cancelled` when the step running on this thread has been cancelled."""
     event: threading.Event | None = getattr(_local, "event", None)

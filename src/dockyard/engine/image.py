@@ -55,7 +55,7 @@ def force_compression(content: ContentStore, result: FsResult, options: LayerOpt
                              hint="the base image in the store is damaged: run `dockyard prune --all` and build again")
         layers.append(LayerRecord(digest=out.committed.digest, diff_id=diff_id, size=out.committed.size,
                                   media_type=wanted.media_type))
-    return FsResult(top=result.top, layers=tuple(layers))
+    return FsResult(top=result.top, chain=tuple(layers))
 
 
 def config_bytes(planned: ImageConfig, result: FsResult, *, created: str,

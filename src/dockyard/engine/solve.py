@@ -98,6 +98,7 @@ def solve_graph(graph: Graph, request: SolveRequest, *, root: Path, client: Clie
     reclaim_leftovers(root, executor=executor)
     snapshots = Snapshotter(root / "snapshots")
     cache = CacheDB(root / "cache.db")
+    worker: OpWorker | None = None
     try:
         imported = None
         if request.cache_from:
@@ -116,10 +117,13 @@ def solve_graph(graph: Graph, request: SolveRequest, *, root: Path, client: Clie
         stage_roots = _stage_roots(request, nodes)
         outcome = run_solver([*(r for r in roots if r is not None), *stage_roots.values()], worker,
                              jobs=request.jobs, listener=listener)
+        worker.finish()  # the layers written while later steps ran
         cache.flush()  # the steps' records, written in the background
         records = cacheexport.collect(nodes.values(), outcome.results, cache=cache, content=content,
                                       imported=imported) if request.cache_to else ()
     finally:
+        if worker is not None:
+            worker.close()
         executor.close()
         cache.close()
         snapshots.close()

@@ -3,9 +3,13 @@
 Every filesystem-producing op runs the same way: prepare a writable snapshot over its input's
 stack, mount it, change it (runc for RUN, file operations for COPY/WORKDIR/...), commit the
 upperdir as the new snapshot, and make the layer blob from that diff in one streaming pass
-into the content store. The cache record (key -> snapshot + layer blobs of the whole chain)
-is written last (in the background: :meth:`CacheDB.put_later`), so a killed build never leaves a
-record pointing at half-made content.
+into the content store. The layer is made in the background (:meth:`OpWorker._in_background`):
+the next step runs on the committed snapshot meanwhile, as only the image needs the blob (a
+50 MB COPY's layer took ~85 ms that the RUN after it waited for; issue 17, edit1);
+:meth:`OpWorker.finish` waits for them. The cache record (key -> snapshot + layer blobs of the
+whole chain) is written last (in the background: :meth:`CacheDB.put_later`; a step whose chain
+is still being written is recorded by ``finish``), so a killed build never leaves a record
+pointing at half-made content.
 
 Base images are unpacked once per layer chain (``chain:`` records keyed by the diff_ids so
 far, like containerd's chain IDs), so images sharing a base share its snapshots.
@@ -19,16 +23,16 @@ import os
 import subprocess
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dockyard import gcpause
+from dockyard import cancel, gcpause
 from dockyard.cancel import Cancelled
 from dockyard.engine import mounts
 from dockyard.engine.bases import BaseImages
-from dockyard.engine.results import SCRATCH, ContextResult, FsResult, Result
+from dockyard.engine.results import SCRATCH, ContextResult, FsResult, LayerRef, Result
 from dockyard.errors import BuildError, NotBuiltError, filesystem_error
 from dockyard.executor.base import Executor, KillsRunning, Network, RunRequest
 from dockyard.graph import ops
@@ -91,6 +95,24 @@ class OpWorker:
         self._copy_layers: dict[tuple[TarEntry, ...], Future[LayerRecord]] = {}
         self._anticipated = False
         self._ingest.mkdir(parents=True, exist_ok=True)
+        self._writers_lock = threading.Lock()
+        self._writers: ThreadPoolExecutor | None = None  # made with the first layer written in the background
+        self._writing: list[Future[LayerRecord]] = []
+        self._unrecorded: list[tuple[str, FsResult]] = []  # steps whose chain was still being written
+
+    def finish(self) -> None:
+        """Wait for every layer still being written, then queue the records of the steps that waited
+        for one; the first failure to write a layer is raised (it names its step)."""
+        wait(self._writing)
+        for key, out in self._unrecorded:
+            self.cache.put_later(key, snapshot=out.top, layers=out.layers)
+        self._unrecorded.clear()
+
+    def close(self) -> None:
+        """Let the layers being written finish (a failed solve raises its own error), then stop the writers."""
+        wait(self._writing)
+        if self._writers is not None:
+            self._writers.shutdown()
 
     def cancel(self) -> None:
         """Stop running steps (the solve failed or was interrupted)."""
@@ -158,17 +180,20 @@ class OpWorker:
             elif isinstance(op, ops.Copy):
                 out = self._copy(op, label, result_of, direct=vertex.key not in self.config.read_later)
             elif isinstance(op, ops.Mkdir | ops.Mkfile | ops.Rm):
-                out = self._file(op, _fs(result_of(op.root), label))
+                out = self._file(op, _fs(result_of(op.root), label), label)
             elif isinstance(op, ops.Merge):
                 out = self._merge([_fs(result_of(s), label) for s in op.layers])
             elif isinstance(op, ops.HttpSource):
-                out = self._http(op)
+                out = self._http(op, label)
             else:
                 raise NotBuiltError(f"{vertex.name}: {type(op).__name__} sources are not built yet",
                                     hint="ADD of git repositories is planned; clone in a RUN step meanwhile")
         except OSError as exc:  # a full or read-only store, an unreadable context file
             raise filesystem_error(exc, doing=label, fallback=self.config.root) from exc
-        self.cache.put_later(vertex.key, snapshot=out.top, layers=out.layers)  # solve.py flushes them
+        if out.written:
+            self.cache.put_later(vertex.key, snapshot=out.top, layers=out.layers)  # solve.py flushes them
+        else:
+            self._unrecorded.append((vertex.key, out))
         return out
 
     def _image(self, op: ops.ImageSource) -> FsResult:
@@ -204,7 +229,7 @@ class OpWorker:
                 step.close()
             result.check(name)
             snap = active.commit()
-        return FsResult(snap.id, (*base.layers, self._layer(snap.diff)))
+        return FsResult(snap.id, (*base.chain, self._layer_ref(snap.diff, name)))
 
     def _copy(self, op: ops.Copy, name: str, result_of: Callable[[ops.State], Result], *, direct: bool) -> FsResult:
         """A COPY: archived straight from the context when ``direct`` and it only adds a new tree
@@ -242,39 +267,50 @@ class OpWorker:
                     copy_into(source_root=source_root, dest_root=dest, spec=spec)
                     snap = active.commit()
         if entries is None:
-            return FsResult(snap.id, (*base.layers, self._layer(snap.diff)))
+            return FsResult(snap.id, (*base.chain, self._layer_ref(snap.diff, name)))
         if not direct:  # copied into this platform's snapshot; the layer of equal entries is made once
-            return FsResult(snap.id, (*base.layers, self._shared_layer(entries, lambda: self._layer(snap.diff))))
+            return FsResult(snap.id, (*base.chain, self._shared_layer(entries, name, lambda: self._layer(snap.diff))))
         # archived from the context; the snapshot is made if a later step needs it
         if base.top is not None:  # then on top of this one, not from the base image up
             record_chain(self.cache, base.layers, base.top)
-        return FsResult(None, (*base.layers, self._shared_layer(entries, lambda: self._archive(entries))))
+        return FsResult(None, (*base.chain, self._shared_layer(entries, name, lambda: self._archive(entries))))
 
-    def _shared_layer(self, entries: list[TarEntry], make: Callable[[], LayerRecord]) -> LayerRecord:
+    def _shared_layer(self, entries: list[TarEntry], name: str, make: Callable[[], LayerRecord]) -> LayerRef:
         """The layer of a COPY of a plain new tree from the context, made once per solve for equal entries.
 
         The platforms of a build copy the same files into the same new tree, so their entries (names,
         metadata, the host files read) are equal and so are the layers, whether archived from the
         context or from a platform's diff (:mod:`dockyard.engine.copylayer`: a test builds both
-        ways): the first platform makes it, the others wait for its record (issue 17: a 50 MB COPY
-        was compressed once per platform, ~0.25 s each). Only a solve of several platforms shares."""
+        ways): the first platform makes it, the others' chains hold the same blob being written
+        (issue 17: a 50 MB COPY was compressed once per platform, ~0.25 s each). Only a solve of
+        several platforms shares."""
         if not self.config.several_platforms:
-            return make()
+            return self._in_background(name, make)
         key = tuple(entries)
         with self._copy_lock:
             pending = self._copy_layers.get(key)
-            first = pending is None
             if pending is None:
-                pending = self._copy_layers[key] = Future()
-        if not first:
-            return pending.result()  # the first platform's failure is raised here too
-        try:
-            record = make()
-        except BaseException as exc:
-            pending.set_exception(exc)
-            raise
-        pending.set_result(record)
-        return record
+                pending = self._copy_layers[key] = self._in_background(name, make)
+        return pending
+
+    def _in_background(self, name: str, make: Callable[[], LayerRecord]) -> Future[LayerRecord]:
+        """Write a step's layer while later steps run; a failure names the step, as the step's own would,
+        and an interrupted build stops it as it stops the step (the step's cancel event goes along)."""
+        event = cancel.current()
+
+        def write() -> LayerRecord:
+            try:
+                with cancel.bound(event) if event is not None else contextlib.nullcontext():
+                    return make()
+            except OSError as exc:
+                raise filesystem_error(exc, doing=name, fallback=self.config.root) from exc
+
+        with self._writers_lock:
+            if self._writers is None:
+                self._writers = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="dockyard-layer")
+            pending = self._writers.submit(write)
+            self._writing.append(pending)
+        return pending
 
     def _archive(self, entries: list[TarEntry]) -> LayerRecord:
         with gcpause.paused():
@@ -297,7 +333,7 @@ class OpWorker:
         with self.snapshots.prepare(source.top) as view:
             yield view.mount()
 
-    def _file(self, op: ops.Mkdir | ops.Mkfile | ops.Rm, base: FsResult) -> FsResult:
+    def _file(self, op: ops.Mkdir | ops.Mkfile | ops.Rm, base: FsResult, name: str) -> FsResult:
         with self.snapshots.prepare(base.top) as active:
             root = active.mount()
             if isinstance(op, ops.Mkdir):
@@ -316,38 +352,44 @@ class OpWorker:
                     raise BuildError(f"rm {op.path}: no such file or directory")
                 remove_path(target)
             snap = active.commit()
-        return FsResult(snap.id, (*base.layers, self._layer(snap.diff)))
+        return FsResult(snap.id, (*base.chain, self._layer_ref(snap.diff, name)))
 
     def _merge(self, parts: list[FsResult]) -> FsResult:
         """Stack the layers of ``parts[1:]`` (made on scratch) on ``parts[0]`` by replaying their diffs."""
-        top, layers = parts[0].top, list(parts[0].layers)
+        top, layers = parts[0].top, list(parts[0].chain)
         for part in parts[1:]:
             for snap in self.snapshots.chain(part.top):
                 with self.snapshots.prepare(top) as active:
                     subprocess.run(["cp", "-a", f"{snap.diff}/.", str(active.upper)], check=True,
                                    capture_output=True)
                     top = active.commit().id
-            layers += part.layers
+            layers += part.chain
         return FsResult(top, tuple(layers))
 
-    def _http(self, op: ops.HttpSource) -> FsResult:
+    def _http(self, op: ops.HttpSource, name: str) -> FsResult:
         from dockyard.engine.fetch import fetch_url
 
         with self.snapshots.prepare(None) as active:
             fetch_url(op.url, active.upper, checksum=op.checksum, filename=op.filename)
             snap = active.commit()
-        return FsResult(snap.id, (self._layer(snap.diff),))
+        return FsResult(snap.id, (self._layer_ref(snap.diff, name),))
 
-    def _layer(self, diff: Path) -> LayerRecord:
-        """The layer blob of a committed diff, moved into the content store.
-
-        An empty diff (a step that changed nothing) always makes the same blob for the build's
-        layer options: it is made once per worker, not once per step (starting the threaded
-        compressor for it cost ~2.5 ms a step)."""
+    def _layer_ref(self, diff: Path, name: str) -> LayerRef:
+        """The layer of step ``name``'s committed diff: written in the background, unless the diff is
+        empty (a step that changed nothing) and its blob made already."""
         with os.scandir(diff) as listing:
             empty = next(listing, None) is None
         if empty and self._empty_layer is not None and self.content.has(self._empty_layer.digest):
             return self._empty_layer
+        return self._in_background(name, lambda: self._layer(diff))
+
+    def _layer(self, diff: Path) -> LayerRecord:
+        """The layer blob of a committed diff, moved into the content store.
+
+        An empty diff always makes the same blob for the build's layer options: it is made once per
+        worker, not once per step (starting the threaded compressor for it cost ~2.5 ms a step)."""
+        with os.scandir(diff) as listing:
+            empty = next(listing, None) is None
         record = self._store_layer(make_layer(diff, self._ingest, options=self.config.layer_options))
         if empty:
             self._empty_layer = record
