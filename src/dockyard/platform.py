@@ -11,7 +11,7 @@ keys, index entries and emulator choices consistent.
 
 from __future__ import annotations
 
-import platform as _stdlib_platform
+import os
 from dataclasses import dataclass
 
 from dockyard.errors import UsageError
@@ -89,7 +89,7 @@ class Platform:
     @classmethod
     def host(cls) -> Platform:
         """The platform of the machine dockyard runs on (``BUILDPLATFORM``)."""
-        return cls.normalized("linux", _stdlib_platform.machine())
+        return cls.normalized("linux", os.uname().machine)
 
     def __str__(self) -> str:
         base = f"{self.os}/{self.architecture}"

@@ -12,7 +12,6 @@ ignored: ``generator=`` (a scanner image: dockyard's SBOM needs none).
 
 from __future__ import annotations
 
-import csv
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -61,6 +60,8 @@ def _choice(kind: type[enum.Enum], text: str, *, option: str, hint: str) -> enum
 def _fields(spec: str, option: str) -> dict[str, str]:
     out: dict[str, str] = {}
     # CSV as buildx reads it, so a list stays one field: --attest 'type=sbom,"scan-stage=build,deps"'
+    import csv  # only when --attest is given
+
     for part in next(csv.reader([spec]), [""]):
         key, eq, value = part.partition("=")
         if not eq:

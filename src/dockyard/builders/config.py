@@ -20,7 +20,6 @@ Everything becomes frozen dataclasses, so a typo'd type is a one-line ConfigErro
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +87,8 @@ class BuilderConfig:
 
 def load_config(path: Path) -> BuilderConfig:
     """Read and validate a buildkitd.toml-shaped file."""
+    import tomllib  # only when a builder has a config file
+
     try:
         data = tomllib.loads(path.read_text())
     except OSError as exc:

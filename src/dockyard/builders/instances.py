@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import secrets
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -108,7 +107,7 @@ def create_builder(opts: CreateOptions, *, store: BuilderStore | None = None) ->
         return _leave(opts, store)
     if opts.append and not opts.name:
         raise UsageError("--append needs --name of the builder to add a node to")
-    name = validate_name(opts.name or "builder-" + secrets.token_hex(3))
+    name = validate_name(opts.name or "builder-" + os.urandom(3).hex())
     if name == DEFAULT_NAME:
         raise UsageError("the default builder cannot be created or changed", hint="choose another --name")
     node_name = validate_name(opts.node, what="node") if opts.node else None

@@ -16,9 +16,7 @@ import errno
 import io
 import lzma
 import os
-import secrets
 import subprocess
-import tarfile
 import threading
 import time
 from dataclasses import dataclass
@@ -142,7 +140,7 @@ def _install(path: Path, data: bytes) -> None:
     """Write an executable atomically; one writer at a time, each with its own temporary name."""
     with _install_lock:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
         tmp.write_bytes(data)
         tmp.chmod(0o755)
         os.replace(tmp, path)
@@ -169,6 +167,8 @@ def _member(deb: bytes, name: str) -> bytes | None:
             raw = lzma.decompress(body)
         else:
             raw = body
+        import tarfile  # only when a probe image is unpacked
+
         with tarfile.open(fileobj=io.BytesIO(raw), mode="r:*") as tar:
             for info in tar:
                 if info.name in (name, name.lstrip("./"), name.lstrip(".")) and info.isfile():

@@ -7,7 +7,6 @@ the dry run shows what would run, with expanded values and cache keys.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -132,6 +131,8 @@ def _omit_empty(doc: dict[str, Any]) -> dict[str, Any]:
 
 def _sources(df: Dockerfile) -> list[str]:
     """``sources`` ([][]byte): the Dockerfile, base64 as encoding/json writes bytes."""
+    import base64  # only for --call outline/targets
+
     return [base64.b64encode("\n".join(df.parsed.lines).encode()).decode()]
 
 
@@ -177,6 +178,8 @@ def lint(df: Dockerfile, *, base_config: BaseConfig | None = None, ignore: Patte
 def render_lint(data: dict[str, Any]) -> str:
     """What buildx prints for ``--call=check``: a count, then per warning the rule, its URL, the detail and
     the source excerpt as solver/errdefs ``Source.Print`` draws it."""
+    import base64  # only for --call=check
+
     warnings = data["warnings"]
     error = data.get("buildError")
     failure = [] if error is None else ["", f"ERROR: {error['message']}"]

@@ -10,7 +10,6 @@ import this module.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -27,12 +26,7 @@ from dockyard.errors import DockerfileError, UsageError
 from dockyard.graph.ops import ContextSource, ImageSource, State
 from dockyard.oci.config import ImageConfig
 from dockyard.platform import Platform
-
-_REF_RE = re.compile(
-    r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?/)?"
-    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
-    r"(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
-)
+from dockyard.reference import Reference
 
 
 @dataclass(frozen=True)
@@ -166,9 +160,11 @@ class StageConverter:
                 f"base name ({written}) should not be blank: declare the ARG before the first FROM or pass --build-arg",
                 line,
             )
-        if not _REF_RE.match(ref):
+        try:
+            Reference.parse(ref)
+        except UsageError:
             undefined = f" (undefined ARG {', '.join(sorted(unmatched))})" if unmatched else ""
-            raise self.fail(f"invalid image reference {ref!r} from {written!r}{undefined}", line)
+            raise self.fail(f"invalid image reference {ref!r} from {written!r}{undefined}", line) from None
 
     # -- one stage -----------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ were silently ignored would change what the image contains.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -38,6 +37,8 @@ class FlagError(ValueError):
 
 def suggest(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean X?)`` for the closest choice, or empty when none is close."""
+    import difflib  # only for a misspelt word
+
     found = difflib.get_close_matches(word.lower(), [c.lower() for c in choices], n=1, cutoff=0.6)
     if not found:
         return ""

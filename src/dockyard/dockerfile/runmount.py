@@ -9,7 +9,6 @@ tmpfs read-write; a secret without a target lands in ``/run/secrets/ID``.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -132,6 +131,8 @@ class _MountFields:
 def parse_mount(spec: str, *, expand: Callable[[str], str] | None) -> MountSpec:
     """Parse one spec; with ``expand=None`` only the variable-free parts are checked."""
     fields = _MountFields()
+    import csv  # only for a RUN --mount
+
     for field in next(csv.reader([spec]), []):
         key, has_value, value = field.partition("=")
         key = key.lower()

@@ -11,8 +11,6 @@ The format itself is described in docs/cache.md and :mod:`dockyard.engine.cachem
 
 from __future__ import annotations
 
-import csv
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,6 +104,8 @@ class CacheImport:
 
 
 def _suggest(word: str, choices: tuple[str, ...]) -> str:
+    import difflib  # only for a misspelt word
+
     found = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f" (did you mean {found[0]}?)" if found else ""
 
@@ -113,6 +113,8 @@ def _suggest(word: str, choices: tuple[str, ...]) -> str:
 def _fields(option: str, spec: str, example: str) -> dict[str, str]:
     if "=" not in spec and spec.strip():
         return {"type": "registry", "ref": spec.strip()}
+    import csv  # only when --cache-from/--cache-to is given
+
     try:
         rows = list(csv.reader([spec], strict=True))
     except csv.Error as exc:

@@ -35,7 +35,6 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockyard.engine import archive
 from dockyard.engine.chmod import ModeChange, parse_chmod
 from dockyard.engine.copier import TreeCopier
 from dockyard.errors import BuildError, disk_full
@@ -129,6 +128,9 @@ def _copy_into(source_root: Path, dest_root: Path, spec: CopySpec, keyword: str)
     maker.make(dest_host if dest_dir else os.path.dirname(dest_host))
 
     copier = TreeCopier(dest_root=droot, owner=owner, mode=mode)
+    if spec.unpack:  # tarfile and the decompressors load for ADD only (issue 17, start-up)
+        from dockyard.engine import archive
+
     for item in selected:
         node = item.top.node
         if spec.unpack and stat.S_ISREG(node.st.st_mode) and archive.is_archive(node.host):

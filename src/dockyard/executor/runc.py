@@ -22,7 +22,6 @@ import collections
 import contextlib
 import json
 import os
-import secrets
 import selectors
 import shutil
 import subprocess
@@ -66,7 +65,7 @@ def _probe_crun(crun: str) -> bool:
         config["mounts"].append({"destination": "/usr", "type": "bind", "source": "/usr",
                                  "options": ["rbind", "ro"]})
         (Path(tmp) / "config.json").write_text(json.dumps(config))
-        ident = f"dockyard-probe-{os.getpid()}-{secrets.token_hex(4)}"
+        ident = f"dockyard-probe-{os.getpid()}-{os.urandom(4).hex()}"
         try:
             proc = subprocess.run([crun, "run", "--bundle", tmp, ident], capture_output=True, timeout=20,
                                   check=False, stdin=subprocess.DEVNULL)
@@ -247,7 +246,7 @@ class RuncExecutor:
         config = runtime_spec(request, rootfs=rootfs, user=user)
         if self._sandbox is not None:
             config = self._sandbox.spec(config, request)
-        ident = f"dockyard-{os.getpid()}-{secrets.token_hex(6)}"
+        ident = f"dockyard-{os.getpid()}-{os.urandom(6).hex()}"
         tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
         # the bundle holds config.json, and with it the values of env= secrets: on a private tmpfs
         bundle = self._new_bundle()

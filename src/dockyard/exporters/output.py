@@ -14,8 +14,6 @@ as is ``type=docker`` without ``dest``; dockyard writes the archive and ``podman
 
 from __future__ import annotations
 
-import csv
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -121,6 +119,8 @@ _EXAMPLE = "e.g. -o type=oci,dest=out.tar or -o type=local,dest=out/"
 
 
 def _suggest(word: str, choices: Sequence[str]) -> str:
+    import difflib  # only for a misspelt word
+
     found = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f" (did you mean {found[0]}?)" if found else ""
 
@@ -135,6 +135,8 @@ def _bool(spec: str, key: str, value: str) -> bool:
 
 
 def _fields(spec: str) -> dict[str, str]:
+    import csv  # only when --output is given
+
     try:
         rows = list(csv.reader([spec], skipinitialspace=False, strict=True))
     except csv.Error as exc:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -177,6 +176,8 @@ def find_policy_file(project: Path) -> Path | None:
 
 def load_policy_file(path: Path, *, project: Path) -> GatePolicy:
     """The ``[gates]`` table of ``path`` as a policy (reports and commands relative to ``project``)."""
+    import tomllib  # only when a gate policy file is read
+
     try:
         doc = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -19,7 +19,7 @@ attestations are as reproducible as the image.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -102,7 +102,7 @@ class BuildAttestor:
         epoch = self.source_date_epoch
         if epoch is None:
             inv = replace(self.invocation, started=self.started, finished=_now(),
-                          invocation_id=self.invocation.invocation_id or secrets.token_hex(13))
+                          invocation_id=self.invocation.invocation_id or os.urandom(13).hex())
             created = inv.finished
         else:
             inv = replace(self.invocation, started="", finished="", invocation_id="")

@@ -19,7 +19,6 @@ is used only for loopback registries (Docker's default) and those marked ``http`
 from __future__ import annotations
 
 import ipaddress
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,10 +70,16 @@ class HostsConfig:
         """Read registries.toml (absent file: defaults); a ConfigError names the bad key."""
         path = path or config_root() / "registries.toml"
         try:
-            doc = tomllib.loads(path.read_text())
+            text = path.read_text()
         except FileNotFoundError:
             return cls(certs_d=certs_d, insecure=insecure)
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+        except OSError as exc:
+            raise ConfigError(f"{path}: {exc}", hint="fix the TOML syntax") from None
+        import tomllib  # only when the file exists: most starts have none (issue 17)
+
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: {exc}", hint="fix the TOML syntax") from None
         return cls(parse_hosts(doc.get("registry", {}), where=str(path)), certs_d, insecure)
 

@@ -7,7 +7,6 @@ mid-upload): they are retried with exponential backoff and jitter, and a 429's o
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +35,8 @@ class RetryPolicy:
             if after is not None:
                 return min(after, self.max_retry_after)
         ceiling = min(self.cap, self.base * (2 ** (attempt - 1)))
+        import random  # only when a request is retried
+
         return float(ceiling / 2 + random.uniform(0, ceiling / 2))
 
 

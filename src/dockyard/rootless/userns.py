@@ -18,19 +18,20 @@ DOCKYARD_ROOT, since inside the namespace the process would otherwise look like 
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import signal
 import subprocess
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from dockyard.errors import HostError
 from dockyard.hosttools import require_tool
 from dockyard.paths import data_root
 from dockyard.rootless.mode import SUBGID, SUBUID, IdRange, in_user_namespace, subordinate_ranges, user_name
+
+if TYPE_CHECKING:
+    import ctypes
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
@@ -90,6 +91,9 @@ def reexec(argv: Sequence[str]) -> NoReturn:
     env = dict(os.environ)
     env.setdefault("DOCKYARD_ROOT", str(data_root()))
     env[ENV_MARK] = "1"
+    import ctypes  # loaded here, before the fork: the child only makes syscalls (and only rootless runs need it)
+
+    libc = ctypes.CDLL(None, use_errno=True)  # the process's own symbols, libc's among them
     ready_r, ready_w = os.pipe()
     go_r, go_w = os.pipe()
     sys.stdout.flush()
@@ -98,7 +102,7 @@ def reexec(argv: Sequence[str]) -> NoReturn:
     if pid == 0:  # the child: only syscalls until exec
         os.close(ready_r)
         os.close(go_w)
-        _child(ready_w, go_r, list(argv), env)
+        _child(libc, ready_w, go_r, list(argv), env)
     os.close(ready_w)
     os.close(go_r)
     ok = os.read(ready_r, 1) == b"1"
@@ -130,10 +134,9 @@ def reexec(argv: Sequence[str]) -> NoReturn:
     sys.exit(128 - code if code < 0 else code)
 
 
-def _child(ready_w: int, go_r: int, argv: list[str], env: dict[str, str]) -> NoReturn:
+def _child(libc: ctypes.CDLL, ready_w: int, go_r: int, argv: list[str], env: dict[str, str]) -> NoReturn:
     """Unshare, wait for the maps, become root with no extra groups, exec ``argv``."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         if libc.unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0:
             os.write(ready_w, b"0")
             os._exit(125)
@@ -147,7 +150,7 @@ def _child(ready_w: int, go_r: int, argv: list[str], env: dict[str, str]) -> NoR
         os.setgroups([])
         # mounts made here (overlay snapshots) must not propagate anywhere
         if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
-            raise OSError(ctypes.get_errno(), "cannot make / a private mount")
+            raise OSError(sys.modules["ctypes"].get_errno(), "cannot make / a private mount")  # no import after fork
         os.execve(argv[0], argv, env)
     except BaseException as exc:  # nothing may unwind into the parent's code after fork
         os.write(2, f"error: cannot enter the user namespace: {exc}\n".encode())

@@ -9,18 +9,37 @@ for relative overlay paths (see :mod:`dockyard.store.snapshots`).
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
+import functools
 import os
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockyard.errors import StoreError
 
+if TYPE_CHECKING:
+    import ctypes
+
 MNT_DETACH = 2
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
-_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    """The C library's mount(2) and umount2(2), loaded with the first mount: a build served from the
+    cache mounts nothing (issue 17: ctypes and ``find_library``'s ``ldconfig -p`` run cost ~2 ms a
+    start). ``CDLL(None)`` is the process's own symbol table, which holds libc's (glibc and musl)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+    libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+    return libc
+
+
+def _errno() -> int:
+    import ctypes
+
+    return ctypes.get_errno()
 
 
 def mount(source: str, target: str | os.PathLike[str], fstype: str, options: str, *,
@@ -32,18 +51,18 @@ def mount(source: str, target: str | os.PathLike[str], fstype: str, options: str
         if proc.returncode != 0:
             raise StoreError(f"cannot mount {fstype} on {target}: {proc.stderr.strip()}")
         return
-    rc = _libc.mount(source.encode(), os.fsencode(target), fstype.encode(), 0, options.encode())
+    rc = _libc().mount(source.encode(), os.fsencode(target), fstype.encode(), 0, options.encode())
     if rc != 0:
-        err = ctypes.get_errno()
+        err = _errno()
         raise StoreError(f"cannot mount {fstype} on {target}: {os.strerror(err)}",
                          hint="overlay mounts need root and a kernel with overlayfs")
 
 
 def unmount(target: str | os.PathLike[str], *, lazy: bool = False) -> None:
     """Unmount ``target``; ``lazy`` detaches it even while busy."""
-    rc = _libc.umount2(os.fsencode(target), MNT_DETACH if lazy else 0)
+    rc = _libc().umount2(os.fsencode(target), MNT_DETACH if lazy else 0)
     if rc != 0:
-        err = ctypes.get_errno()
+        err = _errno()
         raise StoreError(f"cannot unmount {target}: {os.strerror(err)}")
 
 

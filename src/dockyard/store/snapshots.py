@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
 import threading
 from dataclasses import dataclass
@@ -291,7 +290,7 @@ class Snapshotter:
 
     def _new_dir(self) -> str:
         while True:
-            ident = secrets.token_hex(6)
+            ident = os.urandom(6).hex()
             path = self.root / f"tmp-{ident}"
             try:
                 path.mkdir()

@@ -22,7 +22,9 @@ ABSENT = ("httpx", "httpcore", "h11", "rich", "pygments", "cryptography", "email
           "dockyard.attest.maker", "dockyard.attest.catalog", "dockyard.attest.spdx",
           "dockyard.builders.kube", "dockyard.builders.ssh", "dockyard.builders.remotenode",
           "dockyard.release.meta", "dockyard.release.gitcontext", "dockyard.release.tagspec",
-          "dockyard.engine.cacheimport")
+          "dockyard.engine.cacheimport",
+          # loaded by what uses them only: mount(2) through ctypes, a misspelt option's suggestion, a TOML file read
+          "ctypes", "difflib", "tomllib")
 
 
 def imported(stderr: str) -> set[str]:
