@@ -50,6 +50,11 @@ if TYPE_CHECKING:  # --cache-from's importer loads only when a build names one
     from dockyard.graph.contenthash import ContextHasher
 
 
+# layers written at once in the background: each already compresses on every core (LayerOptions.threads),
+# so two overlap one's reading and hashing with the other's compression without a thread per core squared
+_WRITERS = 2
+
+
 @dataclass(frozen=True, eq=False)
 class Node:
     """A graph op as the solver sees it: its pinned cache key, input nodes and display name."""
@@ -307,7 +312,7 @@ class OpWorker:
 
         with self._writers_lock:
             if self._writers is None:
-                self._writers = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="dockyard-layer")
+                self._writers = ThreadPoolExecutor(max_workers=_WRITERS, thread_name_prefix="dockyard-layer")
             pending = self._writers.submit(write)
             self._writing.append(pending)
         return pending
