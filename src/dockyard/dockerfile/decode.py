@@ -11,11 +11,12 @@ from collections.abc import Callable, Mapping
 from typing import TypedDict
 
 from dockyard.dockerfile import instructions as ins
-from dockyard.dockerfile.flags import FlagError, FlagKind, ParsedFlags, parse_duration, parse_flags, suggest
+from dockyard.dockerfile.flags import FlagError, FlagKind, ParsedFlags, parse_duration, parse_flags
 from dockyard.dockerfile.runmount import parse_mount
 from dockyard.dockerfile.syntax import RawCommand
 from dockyard.errors import DockerfileError
 from dockyard.oci.config import Healthcheck
+from dockyard.suggest import suggest
 
 S, B, L = FlagKind.STRING, FlagKind.BOOL, FlagKind.LIST
 

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 
+from dockyard.suggest import suggest
+
 _DURATION_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _DURATION_UNITS = {
     "ns": 1,
@@ -33,17 +35,6 @@ class FlagKind(Enum):
 
 class FlagError(ValueError):
     """A flag is unknown, repeated, missing its value or has a bad one."""
-
-
-def suggest(word: str, choices: Iterable[str]) -> str:
-    """`` (did you mean X?)`` for the closest choice, or empty when none is close."""
-    import difflib  # only for a misspelt word
-
-    found = difflib.get_close_matches(word.lower(), [c.lower() for c in choices], n=1, cutoff=0.6)
-    if not found:
-        return ""
-    originals = {c.lower(): c for c in choices}
-    return f" (did you mean {originals[found[0]]}?)"
 
 
 def _levenshtein(a: str, b: str) -> int:

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from dockyard.dockerfile import instructions as ins
 from dockyard.dockerfile.decode import decode, preceding_comments
-from dockyard.dockerfile.flags import suggest
 from dockyard.dockerfile.syntax import ParsedDockerfile
 from dockyard.errors import DockerfileError
+from dockyard.suggest import suggest
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from dockyard.errors import UsageError
 from dockyard.reference import Reference
+from dockyard.suggest import suggest
 
 CacheKind = Literal["registry", "local", "inline"]
 Mode = Literal["min", "max"]
@@ -103,13 +104,6 @@ class CacheImport:
         return cls(kind="registry", ref=Reference.parse(str(doc["ref"])))
 
 
-def _suggest(word: str, choices: tuple[str, ...]) -> str:
-    import difflib  # only for a misspelt word
-
-    found = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f" (did you mean {found[0]}?)" if found else ""
-
-
 def _fields(option: str, spec: str, example: str) -> dict[str, str]:
     if "=" not in spec and spec.strip():
         return {"type": "registry", "ref": spec.strip()}
@@ -136,12 +130,12 @@ def _check(option: str, spec: str, fields: dict[str, str], table: dict[str, tupl
     kind = fields.get("type", "registry" if "ref" in fields else "")
     if kind not in table:
         what = f"unsupported cache type {kind!r}" if kind else "type is required"
-        raise UsageError(f"invalid {option} {spec!r}: {what}{_suggest(kind, tuple(table))}",
+        raise UsageError(f"invalid {option} {spec!r}: {what}{suggest(kind, tuple(table))}",
                          hint=f"types: {', '.join(table)}; {example}")
     for key in fields:
         if key not in table[kind]:
             raise UsageError(f"invalid {option} {spec!r}: unknown key {key!r} for type={kind}"
-                             f"{_suggest(key, table[kind])}", hint="keys: " + ", ".join(table[kind]))
+                             f"{suggest(key, table[kind])}", hint="keys: " + ", ".join(table[kind]))
     return kind
 
 

@@ -23,6 +23,7 @@ from dockyard.oci.annotations import ExportAnnotations, is_annotation_key
 from dockyard.oci.annotations import parse as parse_annotations
 from dockyard.oci.layer import Compression
 from dockyard.reference import Reference
+from dockyard.suggest import suggest
 
 LOAD_HINT = ("dockyard has no daemon to load into: write an archive with -o type=docker,dest=FILE "
              "(then `podman load -i FILE`) or an OCI layout with -o type=oci,dest=DIR")
@@ -118,13 +119,6 @@ _KEYS: dict[str, tuple[str, ...]] = {
 _EXAMPLE = "e.g. -o type=oci,dest=out.tar or -o type=local,dest=out/"
 
 
-def _suggest(word: str, choices: Sequence[str]) -> str:
-    import difflib  # only for a misspelt word
-
-    found = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f" (did you mean {found[0]}?)" if found else ""
-
-
 def _bool(spec: str, key: str, value: str) -> bool:
     low = value.strip().lower()
     if low in _TRUE:
@@ -182,7 +176,7 @@ def _image_options(spec: str, attrs: Mapping[str, str]) -> ImageOptions:
         choices = [c.value for c in Compression]
         if value not in choices:
             hint = "estargz is not supported" if value == "estargz" else "use " + ", ".join(choices)
-            raise UsageError(f"invalid --output {spec!r}: unknown compression {value!r}{_suggest(value, choices)}",
+            raise UsageError(f"invalid --output {spec!r}: unknown compression {value!r}{suggest(value, choices)}",
                              hint=hint)
         compression = Compression(value)
     level = None
@@ -230,12 +224,12 @@ def parse_output(spec: str) -> Output:
     if not kind:
         raise UsageError(f"invalid --output {spec!r}: type= is required", hint="types: " + ", ".join(_KEYS))
     if kind not in _KEYS:
-        raise UsageError(f"invalid --output {spec!r}: unknown type {kind!r}{_suggest(kind, list(_KEYS))}",
+        raise UsageError(f"invalid --output {spec!r}: unknown type {kind!r}{suggest(kind, list(_KEYS))}",
                          hint="types: " + ", ".join(_KEYS))
     allowed = _KEYS[kind]
     for key in attrs:
         if key not in allowed and not (is_annotation_key(key) and "name" in allowed):
-            raise UsageError(f"invalid --output {spec!r}: type={kind} has no key {key!r}{_suggest(key, allowed)}",
+            raise UsageError(f"invalid --output {spec!r}: type={kind} has no key {key!r}{suggest(key, allowed)}",
                              hint="keys: " + ", ".join(allowed))
     split = _bool(spec, "platform-split", attrs["platform-split"]) if "platform-split" in attrs else None
     if kind == "local":
