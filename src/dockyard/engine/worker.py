@@ -386,15 +386,13 @@ class OpWorker:
             empty = next(listing, None) is None
         if empty and self._empty_layer is not None and self.content.has(self._empty_layer.digest):
             return self._empty_layer
-        return self._in_background(name, lambda: self._layer(diff))
+        return self._in_background(name, lambda: self._layer(diff, empty=empty))
 
-    def _layer(self, diff: Path) -> LayerRecord:
+    def _layer(self, diff: Path, *, empty: bool = False) -> LayerRecord:
         """The layer blob of a committed diff, moved into the content store.
 
-        An empty diff always makes the same blob for the build's layer options: it is made once per
+        An ``empty`` diff always makes the same blob for the build's layer options: it is made once per
         worker, not once per step (starting the threaded compressor for it cost ~2.5 ms a step)."""
-        with os.scandir(diff) as listing:
-            empty = next(listing, None) is None
         record = self._store_layer(make_layer(diff, self._ingest, options=self.config.layer_options))
         if empty:
             self._empty_layer = record
