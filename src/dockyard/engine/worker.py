@@ -97,7 +97,7 @@ class OpWorker:
         self._ingest = content.root / "ingest"
         self._empty_layer: LayerRecord | None = None
         self._copy_lock = threading.Lock()
-        self._copy_layers: dict[tuple[TarEntry, ...], Future[LayerRecord]] = {}
+        self._copy_layers: dict[tuple[object, ...], Future[LayerRecord]] = {}
         self._anticipated = False
         self._ingest.mkdir(parents=True, exist_ok=True)
         self._writers_lock = threading.Lock()
@@ -245,7 +245,9 @@ class OpWorker:
         (a 50 MB COPY followed by a RUN on two platforms: ~0.3 s of unpacking per platform against
         ~0.1 s for the overlay copy and its diff; issue 17, edit1). Each platform then copies into
         its own snapshot, but when the copy is a plain new tree its entries still name the diff, so
-        platforms whose entries are equal share one archive of it (the first platform's diff)."""
+        platforms whose entries are equal share one archive of it (the first platform's diff), as
+        long as no file they read changed during either copy: a platform whose files changed under
+        it keeps the layer of its own diff, so its image always holds what its next steps saw."""
         from dockyard.engine.copy import CopySpec, copy_into, resolve_chown
         from dockyard.engine.copylayer import layer_entries
 
@@ -269,18 +271,22 @@ class OpWorker:
                                             source_date_epoch=self.config.layer_options.source_date_epoch
                                             ) if direct or self.config.several_platforms else None
                 if not direct or entries is None:
+                    before = _read_state(entries) if entries is not None else ()
                     copy_into(source_root=source_root, dest_root=dest, spec=spec)
+                    if entries is not None and _read_state(entries) != before:
+                        entries = None  # the context changed while it was copied: this diff is not the shared one
                     snap = active.commit()
         if entries is None:
             return FsResult(snap.id, (*base.chain, self._layer_ref(snap.diff, name)))
-        if not direct:  # copied into this platform's snapshot; the layer of equal entries is made once
-            return FsResult(snap.id, (*base.chain, self._shared_layer(entries, name, lambda: self._layer(snap.diff))))
+        if not direct:  # copied into this platform's snapshot; the layer of equal entries read unchanged is made once
+            shared = (*entries, before)
+            return FsResult(snap.id, (*base.chain, self._shared_layer(shared, name, lambda: self._layer(snap.diff))))
         # archived from the context; the snapshot is made if a later step needs it
         if base.top is not None:  # then on top of this one, not from the base image up
             record_chain(self.cache, base.layers, base.top)
         return FsResult(None, (*base.chain, self._shared_layer(entries, name, lambda: self._archive(entries))))
 
-    def _shared_layer(self, entries: list[TarEntry], name: str, make: Callable[[], LayerRecord]) -> LayerRef:
+    def _shared_layer(self, entries: Sequence[object], name: str, make: Callable[[], LayerRecord]) -> LayerRef:
         """The layer of a COPY of a plain new tree from the context, made once per solve for equal entries.
 
         The platforms of a build copy the same files into the same new tree, so their entries (names,
@@ -406,6 +412,17 @@ class OpWorker:
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(blob.path, final)
         return LayerRecord(digest=blob.digest, diff_id=blob.diff_id, size=blob.size, media_type=blob.media_type)
+
+
+def _read_state(entries: Sequence[TarEntry]) -> tuple[tuple[int, int, int, int], ...]:
+    """Size, mtime, ctime and inode of every host file ``entries`` read: equal before and after a copy,
+    the copy read what the entries describe (a write moves ctime, which no one can set back)."""
+    state = []
+    for entry in entries:
+        if entry.source is not None:
+            st = os.lstat(entry.source)
+            state.append((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+    return tuple(state)
 
 
 def _fs(result: Result, name: str) -> FsResult:
