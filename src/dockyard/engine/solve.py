@@ -10,6 +10,7 @@ ops directly (the in-process path that a round-trip test compares with the seria
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from dockyard.engine.leftovers import reclaim_leftovers
 from dockyard.engine.results import FsResult
 from dockyard.engine.solverequest import SolveReply, SolveRequest
 from dockyard.engine.worker import Node, OpWorker, WorkerConfig, pin
-from dockyard.errors import BuildError
+from dockyard.errors import BuildError, DockyardError
 from dockyard.executor.runc import RuncExecutor
 from dockyard.graph import ops
 from dockyard.graph.definition import Graph, OpMeta, deserialize
@@ -117,7 +118,7 @@ def solve_graph(graph: Graph, request: SolveRequest, *, root: Path, client: Clie
         stage_roots = _stage_roots(request, nodes)
         outcome = run_solver([*(r for r in roots if r is not None), *stage_roots.values()], worker,
                              jobs=request.jobs, listener=listener)
-        worker.finish()  # the layers written while later steps ran
+        _finish_layers(worker, listener)  # the layers written while later steps ran
         cache.flush()  # the steps' records, written in the background
         records = cacheexport.collect(nodes.values(), outcome.results, cache=cache, content=content,
                                       imported=imported) if request.cache_to else ()
@@ -154,6 +155,28 @@ def solve_graph(graph: Graph, request: SolveRequest, *, root: Path, client: Clie
         stages.setdefault(stage.platform, []).append((stage.name, layers))
     return SolveReply(images=images, ran=len(outcome.ran), cached=len(outcome.cached), caches=caches,
                       stages={p: tuple(found) for p, found in stages.items()})
+
+
+_UNNOTICED = 0.2  # seconds of waiting for layers that get no progress line
+
+
+def _finish_layers(worker: OpWorker, listener: progress.Listener | None) -> None:
+    """Wait for the layers still being written after the last step, shown as a step of its own when
+    that takes a noticeable time (BuildKit shows its blobs being made as the exporter's "exporting
+    layers"; a line for every small layer's few milliseconds would only be noise)."""
+    started = time.monotonic()
+    if worker.written(within=_UNNOTICED):
+        worker.finish()
+        return
+    emit = listener or (lambda _event: None)
+    vertex = "layers:writing"
+    emit(progress.Started(vertex, name="writing layers"))
+    try:
+        worker.finish()
+    except DockyardError as exc:
+        emit(progress.Failed(vertex, message=exc.message))
+        raise
+    emit(progress.Done(vertex, duration=time.monotonic() - started))
 
 
 def _stage_roots(request: SolveRequest, nodes: Mapping[str, Node]) -> dict[str | None, Node]:

@@ -105,6 +105,10 @@ class OpWorker:
         self._writing: list[Future[LayerRecord]] = []
         self._unrecorded: list[tuple[str, FsResult]] = []  # steps whose chain was still being written
 
+    def written(self, within: float) -> bool:
+        """Whether every layer written in the background is done, waiting up to ``within`` seconds."""
+        return not wait(self._writing, timeout=within).not_done
+
     def finish(self) -> None:
         """Wait for every layer still being written, then queue the records of the steps that waited
         for one; the first failure to write a layer is raised (it names its step)."""

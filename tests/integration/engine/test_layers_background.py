@@ -12,7 +12,9 @@ Pinned here through ``dockyard.build`` on one platform (runc, the busybox base):
   the second RUN's container to start and would wait in vain (and the test fail) if layers were
   written before the next step ran;
 - a layer that cannot be written fails the build with the step's Dockerfile line, and no cache
-  record names that step: the next build runs it again; skopeo and umoci read the images.
+  record names that step: the next build runs it again; skopeo and umoci read the images;
+- waiting for layers after the last step shows as a "writing layers" step when it takes a noticeable
+  time (``engine/solve.py`` ``_finish_layers``), and not otherwise.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ import errno
 import os
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 import dockyard
+from dockyard import progress
 from dockyard.engine import worker
 from dockyard.errors import DockyardError
 from dockyard.executor.base import RunRequest
@@ -102,3 +106,27 @@ def _check_image(layout: Path, unpacked: Path) -> None:
     subprocess.run(["umoci", "unpack", "--image", f"{single}:img", str(unpacked)], check=True, capture_output=True)
     assert (unpacked / "rootfs" / "first").read_text() == "first\n"
     assert (unpacked / "rootfs" / "second").read_text() == "second\n"
+
+
+def test_a_slow_last_layer_shows_as_writing_layers(busybox_base: str, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = _context(tmp_path, busybox_base)
+    slow: list[bool] = [True]
+
+    def slow_second(source: str | os.PathLike[str], dest_dir: str | os.PathLike[str], *,
+                    options: LayerOptions) -> LayerBlob:
+        if slow[0] and (Path(source) / "second").exists():
+            time.sleep(1)  # a big layer, still being compressed when the last step is done
+        return make_layer(source, dest_dir, options=options)
+
+    monkeypatch.setattr(worker, "make_layer", slow_second)
+    events: list[progress.Event] = []
+    dockyard.build(ctx, platforms=["linux/amd64"], progress=events.append)
+    writing = [e for e in events if e.vertex == "layers:writing"]
+    assert [type(e) for e in writing] == [progress.Started, progress.Done]
+    assert isinstance(writing[0], progress.Started) and writing[0].name == "writing layers"
+    assert isinstance(writing[1], progress.Done) and writing[1].duration >= 0.5
+    slow[0] = False
+    events.clear()
+    dockyard.build(ctx, platforms=["linux/amd64"], no_cache=True, progress=events.append)
+    assert not [e for e in events if e.vertex == "layers:writing"]  # small layers: no line
