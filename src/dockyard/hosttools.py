@@ -1,4 +1,5 @@
-"""The host programs dockyard relies on (runc, qemu-user-static, the registry) and how to find them.
+"""The host programs dockyard relies on (runc, qemu-user-static, the registry) and how to find them,
+and the C library for the system calls Python has no function for (mount, unshare).
 
 A missing program is a :class:`~dockyard.errors.HostError` that names the Debian package
 to install, so a fresh machine's first failure tells the user exactly what to do.
@@ -6,13 +7,29 @@ to install, so a fresh machine's first failure tells the user exactly what to do
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import subprocess
+from typing import TYPE_CHECKING
 
 from dockyard.errors import HostError
 
+if TYPE_CHECKING:
+    import ctypes
+
 _VERSION_RE = re.compile(r"(\d+(?:\.\d+)+[\w.+~-]*)")
+
+
+@functools.cache
+def libc() -> ctypes.CDLL:
+    """The C library, loaded when a system call needs it: a build served from the cache makes none
+    (issue 17: ctypes and ``find_library``'s ``ldconfig -p`` run cost ~2 ms a start). ``CDLL(None)``
+    is the process's own symbol table, which holds libc's (glibc and musl); ``ctypes.get_errno()``
+    gives a failed call's errno."""
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def require_tool(name: str, *, package: str) -> str:

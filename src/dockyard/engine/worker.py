@@ -96,12 +96,12 @@ class OpWorker:
         self.imported = imported
         self._ingest = content.root / "ingest"
         self._empty_layer: LayerRecord | None = None
-        self._copy_lock = threading.Lock()
+        self._lock = threading.Lock()  # the layers being written, and the shared ones by their entries
         self._copy_layers: dict[tuple[object, ...], Future[LayerRecord]] = {}
         self._anticipated = False
         self._ingest.mkdir(parents=True, exist_ok=True)
-        self._writers_lock = threading.Lock()
-        self._writers: ThreadPoolExecutor | None = None  # made with the first layer written in the background
+        # its threads start with the first layer written: a build served from the cache starts none
+        self._writers = ThreadPoolExecutor(max_workers=_WRITERS, thread_name_prefix="dockyard-layer")
         self._writing: list[Future[LayerRecord]] = []
         self._unrecorded: list[tuple[str, FsResult]] = []  # steps whose chain was still being written
 
@@ -120,8 +120,7 @@ class OpWorker:
     def close(self) -> None:
         """Let the layers being written finish (a failed solve raises its own error), then stop the writers."""
         wait(self._writing)
-        if self._writers is not None:
-            self._writers.shutdown()
+        self._writers.shutdown()
 
     def cancel(self) -> None:
         """Stop running steps (the solve failed or was interrupted)."""
@@ -302,15 +301,21 @@ class OpWorker:
         if not self.config.several_platforms:
             return self._in_background(name, make)
         key = tuple(entries)
-        with self._copy_lock:
+        with self._lock:
             pending = self._copy_layers.get(key)
             if pending is None:
-                pending = self._copy_layers[key] = self._in_background(name, make)
+                pending = self._copy_layers[key] = self._submit(name, make)
         return pending
 
     def _in_background(self, name: str, make: Callable[[], LayerRecord]) -> Future[LayerRecord]:
-        """Write a step's layer while later steps run; a failure names the step, as the step's own would,
-        and an interrupted build stops it as it stops the step (the step's cancel event goes along)."""
+        """Write a step's layer while later steps run (see :meth:`_submit`)."""
+        with self._lock:
+            return self._submit(name, make)
+
+    def _submit(self, name: str, make: Callable[[], LayerRecord]) -> Future[LayerRecord]:
+        """Queue ``make`` on the writers (the caller holds the lock): a failure names the step, as the
+        step's own would, and an interrupted build stops it as it stops the step (the step's cancel
+        event goes along)."""
         event = cancel.current()
 
         def write() -> LayerRecord:
@@ -320,11 +325,8 @@ class OpWorker:
             except OSError as exc:
                 raise filesystem_error(exc, doing=name, fallback=self.config.root) from exc
 
-        with self._writers_lock:
-            if self._writers is None:
-                self._writers = ThreadPoolExecutor(max_workers=_WRITERS, thread_name_prefix="dockyard-layer")
-            pending = self._writers.submit(write)
-            self._writing.append(pending)
+        pending = self._writers.submit(write)
+        self._writing.append(pending)
         return pending
 
     def _archive(self, entries: list[TarEntry]) -> LayerRecord:

@@ -26,7 +26,7 @@ from dockyard.exporters.output import PushTarget
 from dockyard.oci.descriptor import Descriptor
 from dockyard.oci.manifest import Manifest
 from dockyard.oci.source import ContentSource, read_document
-from dockyard.registry.client import Client
+from dockyard.registry.client import Client, tag_names
 
 Notify = Callable[[str], None]
 
@@ -42,8 +42,7 @@ class Pushed:
     def names(self) -> list[str]:
         ref = self.target.reference
         base = f"{ref.registry}/{ref.repository}"
-        tags = ([ref.tag] if ref.tag else []) + [t for t in self.target.tags if t != ref.tag]
-        return [f"{base}:{tag}" for tag in tags] or [f"{base}@{self.digest}"]
+        return [f"{base}:{tag}" for tag in tag_names(ref, self.target.tags)] or [f"{base}@{self.digest}"]
 
 
 def _where(target: PushTarget) -> str:

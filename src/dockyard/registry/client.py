@@ -333,7 +333,7 @@ class Client:
             self._push_blobs(session, target, list(layers.values()), source)
             if mediatypes.is_index(desc.media_type):
                 self._run_all([partial(self._put, session, target, c, b) for c, b in children])
-            if referrers or not _tag_names(target, tags):
+            if referrers or not tag_names(target, tags):
                 # referrers name it as their subject: it is in the registry before them
                 self._put(session, target, desc, data)
             # else the first tag's PUT stores it (as BuildKit's push does: containerd PUTs the root by its tag)
@@ -348,7 +348,7 @@ class Client:
 
         target = as_reference(target)
         session = self.session(target.api_host)
-        for tag in _tag_names(target, tags):
+        for tag in tag_names(target, tags):
             manifests.put(session, target.repository, tag, desc.media_type, data)
             if self._tags is not None:
                 with self._lock:
@@ -453,7 +453,7 @@ class Client:
                     raise error
 
 
-def _tag_names(target: Reference, tags: Sequence[str]) -> list[str]:
+def tag_names(target: Reference, tags: Sequence[str]) -> list[str]:
     """The tags a push sets: ``target``'s own, then ``tags`` (each once)."""
     return ([target.tag] if target.tag else []) + [t for t in dict.fromkeys(tags) if t != target.tag]
 

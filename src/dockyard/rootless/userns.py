@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from dockyard.errors import HostError
-from dockyard.hosttools import require_tool
+from dockyard.hosttools import libc, require_tool
 from dockyard.paths import data_root
 from dockyard.rootless.mode import SUBGID, SUBUID, IdRange, in_user_namespace, subordinate_ranges, user_name
 
@@ -91,9 +91,7 @@ def reexec(argv: Sequence[str]) -> NoReturn:
     env = dict(os.environ)
     env.setdefault("DOCKYARD_ROOT", str(data_root()))
     env[ENV_MARK] = "1"
-    import ctypes  # loaded here, before the fork: the child only makes syscalls (and only rootless runs need it)
-
-    libc = ctypes.CDLL(None, use_errno=True)  # the process's own symbols, libc's among them
+    found = libc()  # loaded here, before the fork: the child only makes system calls
     ready_r, ready_w = os.pipe()
     go_r, go_w = os.pipe()
     sys.stdout.flush()
@@ -102,7 +100,7 @@ def reexec(argv: Sequence[str]) -> NoReturn:
     if pid == 0:  # the child: only syscalls until exec
         os.close(ready_r)
         os.close(go_w)
-        _child(libc, ready_w, go_r, list(argv), env)
+        _child(found, ready_w, go_r, list(argv), env)
     os.close(ready_w)
     os.close(go_r)
     ok = os.read(ready_r, 1) == b"1"
@@ -134,10 +132,10 @@ def reexec(argv: Sequence[str]) -> NoReturn:
     sys.exit(128 - code if code < 0 else code)
 
 
-def _child(libc: ctypes.CDLL, ready_w: int, go_r: int, argv: list[str], env: dict[str, str]) -> NoReturn:
+def _child(clib: ctypes.CDLL, ready_w: int, go_r: int, argv: list[str], env: dict[str, str]) -> NoReturn:
     """Unshare, wait for the maps, become root with no extra groups, exec ``argv``."""
     try:
-        if libc.unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0:
+        if clib.unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0:
             os.write(ready_w, b"0")
             os._exit(125)
         os.write(ready_w, b"1")
@@ -149,7 +147,7 @@ def _child(libc: ctypes.CDLL, ready_w: int, go_r: int, argv: list[str], env: dic
         os.setresuid(0, 0, 0)
         os.setgroups([])
         # mounts made here (overlay snapshots) must not propagate anywhere
-        if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        if clib.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
             raise OSError(sys.modules["ctypes"].get_errno(), "cannot make / a private mount")  # no import after fork
         os.execve(argv[0], argv, env)
     except BaseException as exc:  # nothing may unwind into the parent's code after fork

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockyard.errors import StoreError
+from dockyard.hosttools import libc
 
 if TYPE_CHECKING:
     import ctypes
@@ -25,15 +26,13 @@ MNT_DETACH = 2
 
 @functools.cache
 def _libc() -> ctypes.CDLL:
-    """The C library's mount(2) and umount2(2), loaded with the first mount: a build served from the
-    cache mounts nothing (issue 17: ctypes and ``find_library``'s ``ldconfig -p`` run cost ~2 ms a
-    start). ``CDLL(None)`` is the process's own symbol table, which holds libc's (glibc and musl)."""
+    """The C library with mount(2)'s and umount2(2)'s argument types set (at the first mount)."""
     import ctypes
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
-    libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
-    return libc
+    found = libc()
+    found.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+    found.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+    return found
 
 
 def _errno() -> int:
