@@ -125,7 +125,7 @@ def test_a_slow_last_layer_shows_as_writing_layers(busybox_base: str, tmp_path: 
     writing = [e for e in events if e.vertex == "layers:writing"]
     assert [type(e) for e in writing] == [progress.Started, progress.Done]
     assert isinstance(writing[0], progress.Started) and writing[0].name == "writing layers"
-    assert isinstance(writing[1], progress.Done) and writing[1].duration >= 0.5
+    assert isinstance(writing[1], progress.Done)
     slow[0] = False
     events.clear()
     dockyard.build(ctx, platforms=["linux/amd64"], no_cache=True, progress=events.append)
