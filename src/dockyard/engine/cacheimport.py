@@ -40,6 +40,7 @@ from dockyard.reference import Reference
 from dockyard.registry.client import Client
 from dockyard.store.cache import LayerRecord
 from dockyard.store.content import ContentStore
+from dockyard.store.diskusage import mark_used
 from dockyard.store.layout import OciLayout
 from dockyard.store.owner import stamp
 
@@ -221,6 +222,7 @@ def restore_mounts(imported: ImportedCache, *, content: ContentStore, root: Path
             if target.is_dir():
                 target.rmdir()
             os.replace(staging, target)
+            mark_used(target)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

@@ -29,6 +29,7 @@ from dockyard.executor.base import Mount as RunMount
 from dockyard.graph import ops
 from dockyard.oci.rootpath import resolve
 from dockyard.selector import PatternMatcher, SelectionError, SourceTree
+from dockyard.store.diskusage import mark_used
 from dockyard.store.lock import FileLock
 from dockyard.store.owner import stamp
 from dockyard.store.snapshots import Snapshotter
@@ -133,19 +134,7 @@ def _one(mount: ops.Mount, out: StepMounts, *, sources: Callable[[ops.Op], Resul
         host = _bind_source(mount, out, sources=sources, snapshots=snapshots, step=step, root=root)
         out.mounts.append(RunMount(target=mount.target, source=str(host), readonly=mount.readonly))
     elif kind == "cache":
-        directory = _cache_dir(mount, root)
-        if not directory.exists():
-            directory.mkdir(parents=True, exist_ok=True)
-            os.chmod(directory, mount.mode if mount.mode is not None else 0o755)
-            os.chown(directory, mount.uid or 0, mount.gid or 0)
-        if mount.sharing in ("locked", "private"):
-            lock = FileLock(directory.with_suffix(".lock"))
-            if lock.acquire(exclusive=True, blocking=mount.sharing == "locked"):
-                out._cleanup.callback(lock.release)
-            else:  # private and busy: this step gets a fresh, throw-away directory
-                directory = Path(tempfile.mkdtemp(prefix=stamp("cachemount-"), dir=directory.parent))
-                out._cleanup.callback(shutil.rmtree, directory, True)
-        out.mounts.append(RunMount(target=mount.target, source=str(directory), readonly=mount.readonly))
+        out.mounts.append(RunMount(target=mount.target, source=str(_cache(mount, out, root)), readonly=mount.readonly))
     elif kind == "tmpfs":
         options = (f"size={mount.size}",) if mount.size else ()
         out.mounts.append(RunMount(target=mount.target, kind="tmpfs", options=options))
@@ -155,6 +144,27 @@ def _one(mount: ops.Mount, out: StepMounts, *, sources: Callable[[ops.Op], Resul
         _ssh(mount, out, ssh=ssh, step=step)
     else:
         raise BuildError(f"{step}: unsupported mount type {kind!r}")
+
+
+def _cache(mount: ops.Mount, out: StepMounts, root: Path) -> Path:
+    """The cache mount's directory, locked for ``locked``/``private`` sharing; a busy ``private`` one
+    gets a throw-away stand-in. The kept directory is marked used when the step lets go of it (before
+    its lock is: callbacks run last first), so that the store's recorded size of it is measured again."""
+    directory = _cache_dir(mount, root)
+    if not directory.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        os.chmod(directory, mount.mode if mount.mode is not None else 0o755)
+        os.chown(directory, mount.uid or 0, mount.gid or 0)
+    if mount.sharing in ("locked", "private"):
+        lock = FileLock(directory.with_suffix(".lock"))
+        if lock.acquire(exclusive=True, blocking=mount.sharing == "locked"):
+            out._cleanup.callback(lock.release)
+        else:
+            stand_in = Path(tempfile.mkdtemp(prefix=stamp("cachemount-"), dir=directory.parent))
+            out._cleanup.callback(shutil.rmtree, stand_in, True)
+            return stand_in
+    out._cleanup.callback(mark_used, directory)
+    return directory
 
 
 def _ssh(mount: ops.Mount, out: StepMounts, *, ssh: Mapping[str, str], step: str) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from dockyard.errors import UsageError
 from dockyard.store.cache import CacheDB, CacheRecord
 from dockyard.store.content import ContentStore
-from dockyard.store.diskusage import tree_size
+from dockyard.store.diskusage import recorded_sizes, store_size, tree_size
 from dockyard.store.lock import FileLock
 from dockyard.store.snapshots import remove_temporaries
 
@@ -99,13 +99,14 @@ class Store:
             records = db.records()
         finally:
             db.close()
+        snapshots = recorded_sizes(self.root)
         counted: set[str] = set()
         out = []
         for record in reversed(records):
             size = 0
             if record.snapshot and record.snapshot not in counted:
                 counted.add(record.snapshot)
-                size += tree_size(self._snapshots_dir / record.snapshot)
+                size += snapshots.get(f"snapshots/{record.snapshot}", 0)
             if record.layers and not record.key.startswith("chain:"):
                 digest = record.layers[-1].digest
                 if str(digest) not in counted:
@@ -116,7 +117,7 @@ class Store:
         return out
 
     def total(self) -> int:
-        return tree_size(self.root)
+        return store_size(self.root)
 
     def prune(self, *, keep_storage: int | None = None, older_than: float | None = None,
               everything: bool = False) -> tuple[int, int]:
