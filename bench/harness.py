@@ -2,7 +2,10 @@
 the distribution, and compare run by run.
 
 Each counted round runs dockyard, then each peer in turn (then the floor, when there is
-one), each after its own untimed ``reset`` (fresh state for cold scenarios). Times are
+one), each after its own untimed ``reset`` (fresh state for cold scenarios) and an untimed
+``sync``: the kernel writes back what the previous run left dirty before the next starts, so no
+side's time includes the writeback of the other's files (a back-to-back artefact: CI builds are
+minutes apart). Times are
 wall-clock of the whole command, or, for a ``self_timed`` side, the seconds the command
 prints itself (an in-process measurement such as parse+plan). Peak RSS comes from the kernel
 (``wait4`` rusage of the child and the descendants it waited for). The ratio reported per
@@ -79,6 +82,7 @@ def run_once(side: Side) -> tuple[float, int]:
     """Run ``side`` once after its reset; return (seconds, peak RSS in KiB)."""
     if side.reset is not None:
         side.reset()
+    os.sync()  # the previous run's writes go to disk now, not during this run's time
     env = {**os.environ, **(side.env or {})}
     start = time.perf_counter()
     proc = subprocess.Popen(list(side.argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
