@@ -15,6 +15,7 @@ run; a command that must change something first (edit a context file) is written
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import subprocess
@@ -33,6 +34,7 @@ def _split(words: list[str]) -> list[list[str]]:
 
 def _run(command: list[str]) -> tuple[float, float]:
     """(CPU seconds, wall seconds) of one run."""
+    os.sync()  # as the bench harness: the previous run's writeback happens before, not during, this one
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)

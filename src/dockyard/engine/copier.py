@@ -204,7 +204,7 @@ class TreeCopier:
         uid, gid = self.owner if self.owner is not None else (st.st_uid, st.st_gid)
         os.chown(target, uid, gid, follow_symlinks=False)
         os.chmod(target, self._mode_for(st), follow_symlinks=False)
-        _copy_xattrs_path(src, target)
+        copy_xattrs_path(src, target)
         os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
 
 
@@ -226,7 +226,9 @@ def _copy_xattrs(fin: int, fout: int) -> None:
             continue  # best effort, as BuildKit: a filesystem may refuse a namespace
 
 
-def _copy_xattrs_path(src: bytes, target: bytes) -> None:
+def copy_xattrs_path(src: bytes, target: bytes) -> None:
+    """Copy the extended attributes of ``src`` onto ``target`` (links not followed), overlayfs's own
+    excepted; best effort, as for files."""
     try:
         names = os.listxattr(src, follow_symlinks=False)
     except OSError:

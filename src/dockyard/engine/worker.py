@@ -24,6 +24,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,7 +44,7 @@ from dockyard.solver import Vertex
 from dockyard.store.cache import CacheDB, LayerRecord
 from dockyard.store.chains import record_chain, unpack_layers
 from dockyard.store.content import ContentStore
-from dockyard.store.snapshots import Snapshotter
+from dockyard.store.snapshots import Active, Snapshot, Snapshotter
 
 if TYPE_CHECKING:  # --cache-from's importer loads only when a build names one
     from dockyard.engine.cacheimport import ImportedCache
@@ -98,6 +99,7 @@ class OpWorker:
         self._empty_layer: LayerRecord | None = None
         self._lock = threading.Lock()  # the layers being written, and the shared ones by their entries
         self._copy_layers: dict[tuple[object, ...], Future[LayerRecord]] = {}
+        self._copies: dict[tuple[object, ...], Future[Path | None]] = {}  # the first diff of equal COPYs
         self._anticipated = False
         self._ingest.mkdir(parents=True, exist_ok=True)
         # its threads start with the first layer written: a build served from the cache starts none
@@ -246,11 +248,12 @@ class OpWorker:
         Not direct when a later op of the build reads the result (``WorkerConfig.read_later``): that
         op mounts it, and unpacking the just-made layer cost more than copying through the overlay
         (a 50 MB COPY followed by a RUN on two platforms: ~0.3 s of unpacking per platform against
-        ~0.1 s for the overlay copy and its diff; issue 17, edit1). Each platform then copies into
-        its own snapshot, but when the copy is a plain new tree its entries still name the diff, so
-        platforms whose entries are equal share one archive of it (the first platform's diff), as
-        long as no file they read changed during either copy: a platform whose files changed under
-        it keeps the layer of its own diff, so its image always holds what its next steps saw."""
+        ~0.1 s for the overlay copy and its diff; issue 17, edit1). When the copy is a plain new tree
+        its entries still name the diff, so platforms whose entries are equal copy once: the first
+        copies into its snapshot, the others link its files into theirs (:mod:`.difflink`), and one
+        archive of that diff is every platform's layer, as long as no file they read changed during
+        the copy: a platform whose files changed under it keeps its own copy and the layer of its
+        own diff, so its image always holds what its next steps saw."""
         from dockyard.engine.copy import CopySpec, copy_into, resolve_chown
         from dockyard.engine.copylayer import layer_entries
 
@@ -274,20 +277,80 @@ class OpWorker:
                                             source_date_epoch=self.config.layer_options.source_date_epoch
                                             ) if direct or self.config.several_platforms else None
                 if not direct or entries is None:
-                    before = _read_state(entries) if entries is not None else ()
-                    copy_into(source_root=source_root, dest_root=dest, spec=spec)
-                    if entries is not None and _read_state(entries) != before:
-                        entries = None  # the context changed while it was copied: this diff is not the shared one
-                    snap = active.commit()
-        if entries is None:
-            return FsResult(snap.id, (*base.chain, self._layer_ref(snap.diff, name)))
-        if not direct:  # copied into this platform's snapshot; the layer of equal entries read unchanged is made once
-            shared = (*entries, before)
-            return FsResult(snap.id, (*base.chain, self._shared_layer(shared, name, lambda: self._layer(snap.diff))))
+                    snap, shared = self._copy_commit(active, entries, lambda: copy_into(
+                        source_root=source_root, dest_root=active.mount(), spec=spec))
+                    if shared is None:
+                        return FsResult(snap.id, (*base.chain, self._layer_ref(snap.diff, name)))
+                    # the layer of equal entries read unchanged is made once, from the first platform's diff
+                    return FsResult(snap.id, (*base.chain, self._shared_layer(shared, name,
+                                                                              lambda: self._layer(snap.diff))))
+        assert entries is not None
         # archived from the context; the snapshot is made if a later step needs it
         if base.top is not None:  # then on top of this one, not from the base image up
             record_chain(self.cache, base.layers, base.top)
         return FsResult(None, (*base.chain, self._shared_layer(entries, name, lambda: self._archive(entries))))
+
+    def _copy_commit(self, active: Active, entries: list[TarEntry] | None, copy: Callable[[], object]
+                     ) -> tuple[Snapshot, tuple[object, ...] | None]:
+        """Copy into ``active`` (or link the first platform's equal diff into it) and commit it;
+        returns the snapshot and the key its layer is shared under (None: its own diff's layer).
+
+        The key is the entries and the state of the files they read before the copy: a copy during
+        which one of them changed is not shared, and a platform that sees another state than the
+        first one's has another key, so it copies for itself."""
+        if entries is None:
+            copy()
+            return active.commit(), None
+        before = _read_state(entries)
+        key: tuple[object, ...] | None = (*entries, before)
+        donor, first = self._copy_donor(key)
+        committed: Path | None = None
+        try:
+            if first or donor is None or not self._linked(donor, active):
+                copy()
+                if _read_state(entries) != before:
+                    key = None  # the context changed while it was copied: this diff is not the shared one
+            snap = active.commit()
+            committed = snap.diff if key is not None else None
+        finally:
+            if first and donor is not None:
+                donor.set_result(committed)
+        return snap, key
+
+    def _copy_donor(self, key: tuple[object, ...] | None) -> tuple[Future[Path | None] | None, bool]:
+        """The first copy of equal entries in this solve (its committed diff, or None when it cannot
+        be shared), and whether the caller is that first copy and must set it."""
+        if key is None or not self.config.several_platforms:
+            return None, False
+        with self._lock:
+            donor = self._copies.get(key)
+            if donor is None:
+                donor = self._copies[key] = Future()
+                return donor, True
+        return donor, False
+
+    def _linked(self, donor: Future[Path | None], active: Active) -> bool:
+        """Make ``active``'s diff from the first platform's equal one, by hard links
+        (:mod:`dockyard.engine.difflink`); False (``active`` mounted and empty again) when that diff
+        cannot be shared. Waits for the first platform's copy, as the copy itself would take as long."""
+        from dockyard.engine.difflink import NotLinkable, link_diff
+
+        while True:
+            try:
+                diff = donor.result(timeout=0.05)
+                break
+            except FuturesTimeout:
+                cancel.check()
+        if diff is None:
+            return False
+        active.unmount()  # the upperdir is written directly: never under a mounted overlay
+        try:
+            link_diff(os.fsencode(diff), os.fsencode(active.upper))
+            return True
+        except (NotLinkable, OSError):
+            for entry in active.upper.iterdir():
+                remove_path(str(entry))
+            return False
 
     def _shared_layer(self, entries: Sequence[object], name: str, make: Callable[[], LayerRecord]) -> LayerRef:
         """The layer of a COPY of a plain new tree from the context, made once per solve for equal entries.
