@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from dockyard import cancel
 from dockyard.engine.chmod import ModeChange
 from dockyard.errors import BuildError
-from dockyard.oci.tarfs import is_overlay_xattr
+from dockyard.oci.tarfs import SourceChanged, is_overlay_xattr
 from dockyard.selector import Entry
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -169,6 +169,9 @@ class TreeCopier:
                 fout = os.open(target, _CREATE, 0o600)
             try:
                 self._copy_bytes(fin, fout, st.st_size)
+                now = os.fstat(fin)
+                if (now.st_ino, now.st_ctime_ns, now.st_size) != (st.st_ino, st.st_ctime_ns, st.st_size):
+                    raise SourceChanged(src)  # not the file the selection (and a step's key) saw
                 uid, gid = self.owner if self.owner is not None else (st.st_uid, st.st_gid)
                 os.fchown(fout, uid, gid)
                 os.fchmod(fout, self._mode_for(st))

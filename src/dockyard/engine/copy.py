@@ -32,6 +32,7 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +41,15 @@ from dockyard.engine.copier import TreeCopier
 from dockyard.errors import BuildError, disk_full
 from dockyard.executor.user import resolve_user
 from dockyard.oci.rootpath import resolve
-from dockyard.selector import PatternMatcher, SelectionError, SourceNotFoundError, SourceSpec, SourceTree, select
+from dockyard.selector import (
+    PatternMatcher,
+    Selected,
+    SelectionError,
+    SourceNotFoundError,
+    SourceSpec,
+    SourceTree,
+    select,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,15 +85,18 @@ class CopyStats:
     bytes: int
 
 
-def copy_into(*, source_root: Path, dest_root: Path, spec: CopySpec) -> CopyStats:
+def copy_into(*, source_root: Path, dest_root: Path, spec: CopySpec,
+              selected: Sequence[Selected] | None = None) -> CopyStats:
     """Copy ``spec``'s sources from ``source_root`` into ``dest_root``; see the module docstring.
+    ``selected``: the selection the step's cache key hashed, copied as it was listed then (files
+    added since are not the key's), instead of selecting again.
 
     Raises :class:`BuildError` for every failure, system errors included (with paths as the
     container sees them, never the host's mount points).
     """
     keyword = "ADD" if spec.unpack else "COPY"
     try:
-        return _copy_into(source_root, dest_root, spec, keyword)
+        return _copy_into(source_root, dest_root, spec, keyword, selected)
     except OSError as exc:
         if disk_full(exc):
             raise  # the worker names the store's filesystem that is full
@@ -102,16 +114,17 @@ def _container_path(name: str, roots: tuple[Path, ...]) -> str:
     return name
 
 
-def _copy_into(source_root: Path, dest_root: Path, spec: CopySpec, keyword: str) -> CopyStats:
+def _copy_into(source_root: Path, dest_root: Path, spec: CopySpec, keyword: str,
+               selected: Sequence[Selected] | None) -> CopyStats:
     mode = parse_chmod(spec.chmod) if spec.chmod else None
-    ignore = PatternMatcher(spec.context_excludes) if spec.from_context else None
-    tree = SourceTree(source_root, ignore=ignore)
-    try:
-        selected = select(tree, spec.selection())
-    except SourceNotFoundError as exc:
-        raise _not_found(keyword, exc.args[0], spec.from_context) from None
-    except SelectionError as exc:
-        raise BuildError(f"{keyword} failed: {exc}") from None
+    if selected is None:
+        ignore = PatternMatcher(spec.context_excludes) if spec.from_context else None
+        try:
+            selected = select(SourceTree(source_root, ignore=ignore), spec.selection())
+        except SourceNotFoundError as exc:
+            raise _not_found(keyword, exc.args[0], spec.from_context) from None
+        except SelectionError as exc:
+            raise BuildError(f"{keyword} failed: {exc}") from None
 
     if not selected:
         return CopyStats(files=0, bytes=0)  # only empty wildcards: BuildKit's docopy does nothing

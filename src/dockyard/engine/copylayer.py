@@ -104,7 +104,7 @@ def _entries(selected: Sequence[Selected], has_xattrs: Callable[[bytes], bool] |
             if st.st_nlink > 1:
                 inodes[name] = (st.st_dev, st.st_ino)
             out.append(TarEntry(name=name, kind=REG, mode=perms, uid=uid, gid=gid, mtime=mtime, size=st.st_size,
-                                source=host))
+                                source=host, identity=(st.st_ino, st.st_ctime_ns)))
         elif stat.S_ISLNK(st.st_mode):
             out.append(TarEntry(name=name, kind=SYM, mode=0o777, uid=uid, gid=gid, mtime=mtime,
                                 linkname=os.readlink(host)))

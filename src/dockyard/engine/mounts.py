@@ -22,11 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockyard.engine.agentsocket import AgentSocket
+from dockyard.engine.contextcheck import check_unchanged, keyed_selection
 from dockyard.engine.copy import CopySpec, copy_into
 from dockyard.engine.results import ContextResult, FsResult, Result
 from dockyard.errors import BuildError, UsageError
 from dockyard.executor.base import Mount as RunMount
 from dockyard.graph import ops
+from dockyard.graph.cachekey import bind_spec
 from dockyard.oci.rootpath import resolve
 from dockyard.selector import PatternMatcher, SelectionError, SourceTree
 from dockyard.store.diskusage import mark_used
@@ -87,9 +89,16 @@ class StepMounts:
     mounts: list[RunMount] = field(default_factory=list)
     env: list[str] = field(default_factory=list)
     _cleanup: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    _after: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
         self._cleanup.close()
+
+    def check_after_run(self) -> None:
+        """Raise if what the step read in place is not what its key hashed (the context bound in
+        place changed while the step ran: :mod:`dockyard.engine.contextcheck`)."""
+        for check in self._after:
+            check()
 
 
 def _cache_dir(mount: ops.Mount, root: Path) -> Path:
@@ -219,13 +228,16 @@ def _context_bind(context: ContextResult, mount: ops.Mount, out: StepMounts, *, 
     if node is None:
         raise BuildError(f"{step}: bind source {selector} does not exist in the build context "
                          "(or is excluded by .dockerignore)")
+    keyed = keyed_selection(context, bind_spec(mount.selector), context.excludes)  # what its key hashed
     if not tree.filtered and mount.readonly:
+        out._after.append(lambda: check_unchanged(keyed, step))
         return Path(os.fsdecode(node.host))
     holder = Path(tempfile.mkdtemp(prefix=stamp("context-"), dir=root))
     out._cleanup.callback(shutil.rmtree, holder, True)
     copy_into(source_root=context.directory, dest_root=holder,
               spec=CopySpec(paths=(node.rel,), dest="/context", allow_wildcard=False,
                             context_excludes=context.excludes))
+    check_unchanged(keyed, step)
     if node.is_dir:  # the copy made /context as a destination (0755); the mount shows the source's mode
         os.chmod(holder / "context", stat.S_IMODE(node.st.st_mode))
     return holder / "context"

@@ -33,6 +33,7 @@ from dockyard import cancel, gcpause
 from dockyard.cancel import Cancelled
 from dockyard.engine import mounts
 from dockyard.engine.bases import BaseImages
+from dockyard.engine.contextcheck import keyed_selection, read_as_keyed
 from dockyard.engine.results import SCRATCH, ContextResult, FsResult, LayerRef, Result
 from dockyard.errors import BuildError, NotBuiltError, filesystem_error
 from dockyard.executor.base import Executor, KillsRunning, Network, RunRequest
@@ -238,6 +239,7 @@ class OpWorker:
             finally:
                 step.close()
             result.check(name)
+            step.check_after_run()
             snap = active.commit()
         return FsResult(snap.id, (*base.chain, self._layer_ref(snap.diff, name)))
 
@@ -276,46 +278,49 @@ class OpWorker:
                                             lowers=[s.diff for s in active.lowers],
                                             source_date_epoch=self.config.layer_options.source_date_epoch
                                             ) if direct or self.config.several_platforms else None
+                keyed = keyed_selection(source, spec.selection(), spec.context_excludes) if isinstance(
+                    source, ContextResult) else None
                 if not direct or entries is None:
-                    snap, shared = self._copy_commit(active, entries, lambda: copy_into(
-                        source_root=source_root, dest_root=active.mount(), spec=spec))
+                    def copy() -> None:
+                        with read_as_keyed(keyed, name, source_root):
+                            copy_into(source_root=source_root, dest_root=active.mount(), spec=spec,
+                                      selected=keyed.selected if keyed is not None else None)
+
+                    shared = entries if entries is not None and keyed is not None else None
+                    snap = self._copy_commit(active, shared, copy)
                     if shared is None:
                         return FsResult(snap.id, (*base.chain, self._layer_ref(snap.diff, name)))
-                    # the layer of equal entries read unchanged is made once, from the first platform's diff
+                    # the layer of equal entries is made once, from the first platform's diff
                     return FsResult(snap.id, (*base.chain, self._shared_layer(shared, name,
                                                                               lambda: self._layer(snap.diff))))
         assert entries is not None
         # archived from the context; the snapshot is made if a later step needs it
         if base.top is not None:  # then on top of this one, not from the base image up
             record_chain(self.cache, base.layers, base.top)
-        return FsResult(None, (*base.chain, self._shared_layer(entries, name, lambda: self._archive(entries))))
 
-    def _copy_commit(self, active: Active, entries: list[TarEntry] | None, copy: Callable[[], object]
-                     ) -> tuple[Snapshot, tuple[object, ...] | None]:
-        """Copy into ``active`` (or link the first platform's equal diff into it) and commit it;
-        returns the snapshot and the key its layer is shared under (None: its own diff's layer).
+        def archive() -> LayerRecord:
+            with read_as_keyed(keyed, name, source_root):
+                return self._archive(entries)
 
-        The key is the entries and the state of the files they read before the copy: a copy during
-        which one of them changed is not shared, and a platform that sees another state than the
-        first one's has another key, so it copies for itself."""
-        if entries is None:
-            copy()
-            return active.commit(), None
-        before = _read_state(entries)
-        key: tuple[object, ...] | None = (*entries, before)
-        donor, first = self._copy_donor(key)
+        return FsResult(None, (*base.chain, self._shared_layer(entries, name, archive)))
+
+    def _copy_commit(self, active: Active, shared: list[TarEntry] | None, copy: Callable[[], None]) -> Snapshot:
+        """Copy into ``active`` (or link the first platform's equal diff into it) and commit it.
+
+        ``shared``: the copy's entries when its platforms may share it (None: it copies for itself).
+        Every copy that reads the context checks that the files are those its key hashed, so copies
+        with equal entries are equal, and the first one is every platform's."""
+        donor, first = self._copy_donor(tuple(shared) if shared is not None else None)
         committed: Path | None = None
         try:
             if first or donor is None or not self._linked(donor, active):
                 copy()
-                if _read_state(entries) != before:
-                    key = None  # the context changed while it was copied: this diff is not the shared one
             snap = active.commit()
-            committed = snap.diff if key is not None else None
+            committed = snap.diff
         finally:
             if first and donor is not None:
                 donor.set_result(committed)
-        return snap, key
+        return snap
 
     def _copy_donor(self, key: tuple[object, ...] | None) -> tuple[Future[Path | None] | None, bool]:
         """The first copy of equal entries in this solve (its committed diff, or None when it cannot
@@ -481,17 +486,6 @@ class OpWorker:
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(blob.path, final)
         return LayerRecord(digest=blob.digest, diff_id=blob.diff_id, size=blob.size, media_type=blob.media_type)
-
-
-def _read_state(entries: Sequence[TarEntry]) -> tuple[tuple[int, int, int, int], ...]:
-    """Size, mtime, ctime and inode of every host file ``entries`` read: equal before and after a copy,
-    the copy read what the entries describe (a write moves ctime, which no one can set back)."""
-    state = []
-    for entry in entries:
-        if entry.source is not None:
-            st = os.lstat(entry.source)
-            state.append((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
-    return tuple(state)
 
 
 def _fs(result: Result, name: str) -> FsResult:

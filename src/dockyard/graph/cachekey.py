@@ -123,11 +123,16 @@ class CacheKeys:
         if isinstance(op, Exec):
             for mount in op.mounts:
                 if isinstance(mount.source, ContextSource):
-                    bind = SourceSpec(paths=(mount.selector or ".",), allow_wildcard=False)
+                    bind = bind_spec(mount.selector)
                     # an unfiltered read-only context is bound in place: the step sees its owners
                     in_place = mount.readonly and not mount.source.excludes
                     sums.append(self.hasher.checksum(bind, ignore=mount.source.excludes, owners=in_place))
         return sums
+
+
+def bind_spec(selector: str | None) -> SourceSpec:
+    """What a RUN's bind mount of the context at ``selector`` reads, as the selector takes it."""
+    return SourceSpec(paths=(selector or ".",), allow_wildcard=False)
 
 
 def copy_spec(op: Copy) -> SourceSpec:

@@ -205,6 +205,30 @@ class KeyedSelection:
 
     selected: tuple[Selected, ...]
     with_xattrs: frozenset[bytes]
+    links: tuple[Node, ...] = ()  # the symlinks among the selection's entries
+
+    def changed(self, *, files: bool = True) -> str | None:
+        """The first file or symlink of the selection (its path in the context) whose size, times,
+        inode or type moved since it was keyed, or None (``files`` False: symlinks only).
+
+        The context is read in place, after the keys are made: a file edited in between would be
+        copied (or seen through a step's mount) while the key names the bytes hashed before, and
+        the step's cache record would then serve the new bytes for the old. BuildKit cannot meet
+        this: it syncs the context once and every step reads that copy. Directories are left out:
+        a file created beside the selected ones (an editor's swap file) moves their times, and a
+        copy made from this selection does not see new entries anyway."""
+        nodes = (node for item in self.selected for node in (item.top.node, *(e.node for e in item.entries))
+                 if stat.S_ISREG(node.st.st_mode)) if files else iter(())
+        for node in (*self.links, *nodes):
+            st = node.st
+            try:
+                now = os.lstat(node.host)
+            except OSError:
+                return node.rel
+            if (now.st_mode, now.st_size, now.st_mtime_ns, now.st_ctime_ns, now.st_ino) != (
+                    st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino):
+                return node.rel
+        return None
 
 
 class ContextHasher:
@@ -257,22 +281,24 @@ class ContextHasher:
         out: list[tuple[str, Node | None]] = []
         inodes: dict[tuple[int, int], str] = {}
         flagged: set[bytes] = set()
+        links: list[Node] = []
         with gcpause.paused():  # a node, a stat result and a record per entry, kept (see gcpause)
             selected = select(self.tree(ignore), spec)
             for item in selected:
                 top = item.top
                 out.append(("source\0" + top.name, None))
-                out.append((self._record(".", top.node, inodes, flagged), top.node))
+                out.append((self._record(".", top.node, inodes, flagged, links), top.node))
                 prefix = "" if top.name == "." else top.name + "/"
                 for entry in item.entries:
-                    record = self._record(entry.rel, entry.node, inodes, flagged, shown=prefix)
+                    record = self._record(entry.rel, entry.node, inodes, flagged, links, shown=prefix)
                     out.append((("lazy\0" if entry.lazy else "") + record, entry.node))
-        self._keyed[(tuple(ignore), spec)] = KeyedSelection(tuple(selected), frozenset(flagged))
+        self._keyed[(tuple(ignore), spec)] = KeyedSelection(tuple(selected), frozenset(flagged), tuple(links))
         return out
 
-    def _record(self, rel: str, node: Node, inodes: dict[tuple[int, int], str], flagged: set[bytes], *,
-                shown: str | None = None) -> str:
-        """``shown``: what names the entry in hard-link records is ``shown + rel`` (None: its path in the context)."""
+    def _record(self, rel: str, node: Node, inodes: dict[tuple[int, int], str], flagged: set[bytes],
+                links: list[Node], *, shown: str | None = None) -> str:
+        """``shown``: what names the entry in hard-link records is ``shown + rel`` (None: its path in the
+        context); a symlink goes to ``links`` (what :meth:`KeyedSelection.changed` checks after a copy)."""
         st = node.st
         content = ""
         link = ""
@@ -284,6 +310,8 @@ class ContextHasher:
                 link = "" if link == name else link
         else:
             xattrs, seen = xattr_text(node.host)
+            if stat.S_ISLNK(st.st_mode):
+                links.append(node)
         if seen:
             flagged.add(node.host)
         return entry_record(rel, node, content, hardlink=link, xattrs=xattrs)

@@ -108,6 +108,17 @@ class TarEntry:
     devminor: int = 0
     xattrs: tuple[tuple[str, bytes], ...] = ()
     source: bytes | None = field(default=None, repr=False)
+    # (inode, ctime_ns) of ``source`` when the entry was made from it: the file archived must still be
+    # that one, unchanged (a build context is read in place: dockyard.engine.contextcheck)
+    identity: tuple[int, int] | None = field(default=None, repr=False)
+
+
+class SourceChanged(Exception):
+    """A file archived or copied is not the one its entry was made from (``path``: the host file)."""
+
+    def __init__(self, path: bytes) -> None:
+        super().__init__(os.fsdecode(path))
+        self.path = path
 
 
 def _octal(value: int, width: int) -> bytes | None:
@@ -309,6 +320,18 @@ def write_tar(root: str | os.PathLike[str], sink: Sink, *, source_date_epoch: in
     return write_entries(walk(root, source_date_epoch=source_date_epoch), sink)
 
 
+def _check_read(fd: int, entry: TarEntry, source: bytes, copied: int) -> None:
+    """The file read through ``fd`` was the entry's, whole: else SourceChanged (a context file that is
+    not the one keyed) or BuildError (a snapshot file that changed size)."""
+    if entry.identity is not None:
+        now = os.fstat(fd)
+        if (now.st_ino, now.st_ctime_ns) != entry.identity or now.st_size != entry.size:
+            raise SourceChanged(source)
+    if copied != entry.size:
+        raise BuildError(f"{os.fsdecode(source)} changed size while being archived",
+                         hint="something else is writing into the snapshot; retry the build")
+
+
 def write_entries(entries: Iterable[TarEntry], sink: Sink) -> int:
     """Write a tar of ``entries`` (regular files' data read from their ``source``) to ``sink``;
     returns the number of bytes written.
@@ -357,11 +380,9 @@ def write_entries(entries: Iterable[TarEntry], sink: Sink) -> int:
                         total += len(chunk)
                     else:
                         buffer += chunk
+            _check_read(fd, entry, source, copied)
         finally:
             os.close(fd)
-        if copied != size:
-            raise BuildError(f"{os.fsdecode(source)} changed size while being archived",
-                             hint="something else is writing into the snapshot; retry the build")
         buffer += b"\0" * (-size % BLOCK)
         if len(buffer) >= CHUNK:
             flush()

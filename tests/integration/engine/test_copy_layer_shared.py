@@ -8,9 +8,9 @@
   from the context and then unpacking that layer for the RUN cost more (edit1: ~0.3 s of
   unpacking per platform). The RUN still sees the files on both platforms, and the COPY's diff,
   the same on both, is archived once: by the first platform, from its snapshot; the other
-  platform's snapshot links the first one's files instead of copying them again. A platform whose
-  context files changed while it copied them keeps its own diff's layer, so each image holds the
-  bytes its RUN read.
+  platform's snapshot links the first one's files instead of copying them again. Every copy reads
+  the files its key hashed or fails (dockyard.engine.contextcheck), so the linked copy is the
+  key's on every platform.
 
 Two-platform builds through ``dockyard.build`` with the context archiver counted; the exported OCI
 layout is read back with skopeo and umoci.
@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -144,28 +143,33 @@ def test_the_second_platform_links_the_first_platforms_copy(busybox_base: str, b
         assert (rootfs / "app" / "small.txt").read_text() == "small\n"
 
 
-def test_a_context_file_changed_during_the_copies_keeps_each_platform_consistent(
+def test_a_context_file_edited_after_the_first_copy_read_it_is_the_next_builds(
         busybox_base: str, binfmt_arm64: qemu.Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The first platform's copy is followed by an edit of a context file (before the second copies):
-    each platform's image must hold in its COPY layer what its RUN read, so the layer is not shared."""
+    """A context file edited once the first platform's copy has read it: that copy holds the bytes
+    the step's key hashed, so the other platform links it and both images hold them; the edit is
+    the next build's, under its own key (a step that read an edited file fails instead:
+    tests/integration/engine/test_context_changed.py)."""
     from dockyard.engine import copy
 
     original = copy.copy_into
-    one_at_a_time = threading.Lock()
     copies: list[int] = []
 
     def copy_then_edit(**kwargs: Any) -> None:
-        with one_at_a_time:
-            original(**kwargs)
-            copies.append(1)
-            if len(copies) == 1:
-                (tmp_path / "ctx" / "src" / "small.txt").write_text("edited during the build\n")
+        original(**kwargs)
+        copies.append(1)
+        (tmp_path / "ctx" / "src" / "small.txt").write_text("edited during the build\n")
 
     monkeypatch.setattr(copy, "copy_into", copy_then_edit)
-    layout, _, diffs = _build(tmp_path, monkeypatch, f"FROM {busybox_base}\nCOPY src/ /app/\n"
-                              "RUN cat /app/small.txt > /app/seen\n")
-    assert len(copies) == 2
-    assert len([size for size in diffs if size > BIG]) == 2  # each platform archived its own COPY diff
+    dockerfile = f"FROM {busybox_base}\nCOPY src/ /app/\nRUN cat /app/small.txt > /app/seen\n"
+    layout, _, _ = _build(tmp_path, monkeypatch, dockerfile)
+    assert copies == [1]
     for arch in ("amd64", "arm64"):
         rootfs = _unpack(layout, arch, tmp_path / f"unpacked-{arch}")
-        assert (rootfs / "app" / "seen").read_text() == (rootfs / "app" / "small.txt").read_text()
+        assert (rootfs / "app" / "seen").read_text() == (rootfs / "app" / "small.txt").read_text() == "small\n"
+
+    monkeypatch.setattr(copy, "copy_into", original)
+    layout = tmp_path / "layout-next"
+    dockyard.build(tmp_path / "ctx", platforms=["linux/amd64", "linux/arm64"],
+                   outputs=f"type=oci,dest={layout},tar=false")
+    rootfs = _unpack(layout, "arm64", tmp_path / "unpacked-next")
+    assert (rootfs / "app" / "seen").read_text() == "edited during the build\n"
