@@ -67,6 +67,9 @@ class TreeCopier:
     dest_root: bytes
     owner: tuple[int, int] | None
     mode: ModeChange | None
+    # the sources are read in place (a build context): each file copied must still be the one the
+    # selection stat'ed (and a step's key hashed), else SourceChanged (engine/contextcheck.py)
+    in_place: bool = False
     counts: CopyCounts = field(default_factory=CopyCounts)
     _inodes: dict[tuple[int, int], bytes] = field(default_factory=dict)
     _range_ok: bool = True
@@ -169,9 +172,10 @@ class TreeCopier:
                 fout = os.open(target, _CREATE, 0o600)
             try:
                 self._copy_bytes(fin, fout, st.st_size)
-                now = os.fstat(fin)
-                if (now.st_ino, now.st_ctime_ns, now.st_size) != (st.st_ino, st.st_ctime_ns, st.st_size):
-                    raise SourceChanged(src)  # not the file the selection (and a step's key) saw
+                if self.in_place:
+                    now = os.fstat(fin)
+                    if (now.st_ino, now.st_ctime_ns, now.st_size) != (st.st_ino, st.st_ctime_ns, st.st_size):
+                        raise SourceChanged(src)
                 uid, gid = self.owner if self.owner is not None else (st.st_uid, st.st_gid)
                 os.fchown(fout, uid, gid)
                 os.fchmod(fout, self._mode_for(st))

@@ -140,7 +140,7 @@ def _copy_into(source_root: Path, dest_root: Path, spec: CopySpec, keyword: str,
     maker = _DirMaker(droot, dir_mode, spec.chown)
     maker.make(dest_host if dest_dir else os.path.dirname(dest_host))
 
-    copier = TreeCopier(dest_root=droot, owner=owner, mode=mode)
+    copier = TreeCopier(dest_root=droot, owner=owner, mode=mode, in_place=spec.from_context)
     if spec.unpack:  # tarfile and the decompressors load for ADD only (issue 17, start-up)
         from dockyard.engine import archive
 
