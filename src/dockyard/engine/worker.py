@@ -253,9 +253,8 @@ class OpWorker:
         ~0.1 s for the overlay copy and its diff; issue 17, edit1). When the copy is a plain new tree
         its entries still name the diff, so platforms whose entries are equal copy once: the first
         copies into its snapshot, the others link its files into theirs (:mod:`.difflink`), and one
-        archive of that diff is every platform's layer, as long as no file they read changed during
-        the copy: a platform whose files changed under it keeps its own copy and the layer of its
-        own diff, so its image always holds what its next steps saw."""
+        archive of that diff is every platform's layer. That holds because every copy from the
+        context reads the files its key hashed or fails (:mod:`.contextcheck`)."""
         from dockyard.engine.copy import CopySpec, copy_into, resolve_chown
         from dockyard.engine.copylayer import layer_entries
 
@@ -323,8 +322,8 @@ class OpWorker:
         return snap
 
     def _copy_donor(self, key: tuple[object, ...] | None) -> tuple[Future[Path | None] | None, bool]:
-        """The first copy of equal entries in this solve (its committed diff, or None when it cannot
-        be shared), and whether the caller is that first copy and must set it."""
+        """The first copy of equal entries in this solve (its committed diff, or None when it failed),
+        and whether the caller is that first copy and must set it."""
         if key is None or not self.config.several_platforms:
             return None, False
         with self._lock:
