@@ -210,6 +210,20 @@ def one_platform(env: Env) -> list[Scenario]:
     ]
 
 
+def trivial(env: Env) -> Scenario:
+    """Issue 17's absolute start-up target: a fully cached two-line build (FROM and one RUN)."""
+    ctx = env.work / "ctx-trivial"
+    ctx.mkdir(parents=True, exist_ok=True)
+    (ctx / "Dockerfile").write_text(f"FROM {env.registry}/busybox:latest\nRUN echo hi > /hi\n")
+    dy_env = env.dockyard_env("root-trivial")
+    dy_build = [*DOCKYARD, "build", "--progress", "quiet", "--platform", "linux/amd64", str(ctx)]
+    peer_cmd = [*env.buildah_build, "--platform", "linux/amd64", "-t", "dockyard-bench-trivial", str(ctx)]
+    return Scenario("warm0", "warm rebuild of a two-line Dockerfile (FROM, RUN), nothing changed",
+                    dockyard=Side("dockyard", dy_build, env=dy_env), peers=(Side("buildah", peer_cmd),),
+                    prepare=_seq(lambda: _sh(*_env_prefix(dy_env), *dy_build), lambda: _sh(*peer_cmd)),
+                    note="absolute target 0.15 s: the time a CLI start, the base's HEAD and a cache lookup take")
+
+
 def _env_prefix(env: dict[str, str]) -> list[str]:
     """``env K=V ... `` prefix for running dockyard outside the harness (prepare steps)."""
     return ["env", *(f"{k}={v}" for k, v in env.items())]
@@ -346,5 +360,5 @@ def plan(env: Env) -> Scenario:
 def all_scenarios(env: Env) -> list[Scenario]:
     from rootless_scenarios import rootless  # it builds on this module's context and Env
 
-    return [*two_platform(env), *one_platform(env), run_steps(env), *big_layer(env), small_files(env), plan(env),
-            *rootless(env)]
+    return [*two_platform(env), *one_platform(env), trivial(env), run_steps(env), *big_layer(env), small_files(env),
+            plan(env), *rootless(env)]
