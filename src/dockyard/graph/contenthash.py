@@ -29,6 +29,7 @@ atomic write) and holds only context-relative paths.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import stat
@@ -219,7 +220,7 @@ class KeyedSelection:
         copy made from this selection does not see new entries anyway."""
         nodes = (node for item in self.selected for node in (item.top.node, *(e.node for e in item.entries))
                  if stat.S_ISREG(node.st.st_mode)) if files else iter(())
-        for node in (*self.links, *nodes):
+        for node in itertools.chain(self.links, nodes):
             st = node.st
             try:
                 now = os.lstat(node.host)

@@ -65,7 +65,7 @@ def _stamp(root: Path, group: str, name: str) -> int:
         return _MEASURED_ONCE
 
 
-def _kept(group: str, entry: os.DirEntry[str]) -> bool:
+def _kept(entry: os.DirEntry[str]) -> bool:
     """Whether the ledger keeps ``entry``'s size: a committed snapshot or a cache mount, not a temporary."""
     if entry.name.startswith((".", "tmp-", "cachemount-")) or "." in entry.name:
         return False
@@ -86,7 +86,7 @@ def recorded_sizes(root: Path) -> dict[str, int]:
     for group in ("snapshots", "cachemounts"):
         with contextlib.suppress(OSError), os.scandir(root / group) as entries:
             for entry in entries:
-                if not _kept(group, entry):
+                if not _kept(entry):
                     continue
                 key, stamp = f"{group}/{entry.name}", _stamp(root, group, entry.name)
                 old = known.get(key)
