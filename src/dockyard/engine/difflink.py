@@ -2,11 +2,12 @@
 
 The platforms of a build copy the same context files into the same new tree; when their copies
 are equal (the worker checks: the same tar entries, and every copy reads the files its key hashed
-or fails, :mod:`dockyard.engine.contextcheck`), the second platform's diff is the first one's. Creating each file again cost most of a COPY of small files
-(0.1-0.6 ms a file here: inode allocation, more under I/O load) and wrote the bytes again;
-a hard link is a directory entry. A committed diff is never written again (overlay lowers are
-read-only; a step that changes a file copies it up into its own diff), so two snapshots may share
-its inodes. Directories cannot be linked: they are made anew with the first diff's metadata.
+or fails, :mod:`dockyard.engine.contextcheck`), the second platform's diff is the first one's.
+Creating each file again cost most of a COPY of small files (0.1-0.6 ms a file here: inode
+allocation, more under I/O load) and wrote the bytes again; a hard link is a directory entry. A
+committed diff is never written again (overlay lowers are read-only; a step that changes a file
+copies it up into its own diff), so two snapshots may share its inodes. Directories cannot be
+linked: they are made anew with the first diff's metadata.
 """
 
 from __future__ import annotations
