@@ -42,15 +42,16 @@ def check_unchanged(keyed: KeyedSelection | None, step: str, *, files: bool = Tr
 
 
 @contextlib.contextmanager
-def read_as_keyed(keyed: KeyedSelection | None, step: str, root: Path) -> Iterator[None]:
+def read_as_keyed(keyed: KeyedSelection | None, step: str, root: Path, *, files: bool = False) -> Iterator[None]:
     """Around a copy or an archive of context files: the copier and the tar writer compare each file
     they read with the stat it was selected with (``SourceChanged``), the symlinks are compared
-    after; either way the step fails naming the file."""
+    after (and every file too with ``files``: ADD reads a local archive with its own reader); either
+    way the step fails naming the file."""
     try:
         yield
     except SourceChanged as exc:
         raise _changed(step, os.path.relpath(os.fsdecode(exc.path), root)) from None
-    check_unchanged(keyed, step, files=False)
+    check_unchanged(keyed, step, files=files)
 
 
 def _changed(step: str, rel: str) -> BuildError:

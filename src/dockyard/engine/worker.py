@@ -281,7 +281,7 @@ class OpWorker:
                     source, ContextResult) else None
                 if not direct or entries is None:
                     def copy() -> None:
-                        with read_as_keyed(keyed, name, source_root):
+                        with read_as_keyed(keyed, name, source_root, files=spec.unpack):
                             copy_into(source_root=source_root, dest_root=active.mount(), spec=spec,
                                       selected=keyed.selected if keyed is not None else None)
 

@@ -82,6 +82,27 @@ def test_a_file_saved_between_the_keys_and_the_copy_fails_the_step_and_is_never_
                                        ("/app/app.txt", "/seen"))
 
 
+def test_a_local_archive_saved_before_add_extracts_it_fails_the_step(
+        busybox_base: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ADD unpacks a local tar with the archive reader, not the copier: checked after it ran."""
+    ctx = _context(tmp_path, f"FROM {busybox_base}\nADD src.tar /\nRUN cat /src/app.txt > /seen\n")
+    subprocess.run(["tar", "-cf", str(ctx / "src.tar"), "-C", str(ctx), "src"], check=True)
+    from dockyard.engine import copy
+
+    original = copy.copy_into
+
+    def saved_first(**kwargs: Any) -> Any:
+        subprocess.run(["tar", "-rf", str(ctx / "src.tar"), "-C", str(ctx), "Dockerfile"], check=True)
+        return original(**kwargs)
+
+    monkeypatch.setattr(copy, "copy_into", saved_first)
+    _, output = _layout(tmp_path)
+    with pytest.raises(DockyardError) as failed:
+        dockyard.build(ctx, platforms=["linux/amd64"], outputs=output)
+    assert "Dockerfile:2" in str(failed.value)
+    assert "the build context changed during the build: src.tar" in str(failed.value)
+
+
 def test_a_file_saved_before_a_last_copy_is_archived_fails_the_step(busybox_base: str, tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """The last COPY is archived straight from the context (engine/copylayer.py), in the background:
