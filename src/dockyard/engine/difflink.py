@@ -37,15 +37,17 @@ def link_diff(source: bytes, target: bytes) -> None:
 
 
 def _check(directory: bytes) -> None:
+    """Files and symlinks are known from the directory listing; only special files are stat'ed."""
     with os.scandir(directory) as entries:
         for entry in entries:
-            st = entry.stat(follow_symlinks=False)
-            if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
-                raise NotLinkable(entry.path)
-            if stat.S_ISDIR(st.st_mode):
+            if entry.is_dir(follow_symlinks=False):
                 if is_opaque(entry.path):
                     raise NotLinkable(entry.path)
                 _check(entry.path)
+            elif not (entry.is_file(follow_symlinks=False) or entry.is_symlink()):
+                st = entry.stat(follow_symlinks=False)
+                if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
+                    raise NotLinkable(entry.path)
 
 
 def _link(source: bytes, target: bytes) -> None:

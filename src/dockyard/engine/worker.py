@@ -99,8 +99,8 @@ class OpWorker:
         self._ingest = content.root / "ingest"
         self._empty_layer: LayerRecord | None = None
         self._lock = threading.Lock()  # the layers being written, and the shared ones by their entries
-        self._copy_layers: dict[tuple[object, ...], Future[LayerRecord]] = {}
-        self._copies: dict[tuple[object, ...], Future[Path | None]] = {}  # the first diff of equal COPYs
+        self._copy_layers: dict[EqualEntries, Future[LayerRecord]] = {}
+        self._copies: dict[EqualEntries, Future[Path | None]] = {}  # the first diff of equal COPYs
         self._anticipated = False
         self._ingest.mkdir(parents=True, exist_ok=True)
         # its threads start with the first layer written: a build served from the cache starts none
@@ -285,7 +285,8 @@ class OpWorker:
                             copy_into(source_root=source_root, dest_root=active.mount(), spec=spec,
                                       selected=keyed.selected if keyed is not None else None)
 
-                    shared = entries if entries is not None and keyed is not None else None
+                    # not direct and with entries: a solve of several platforms, which may share the copy
+                    shared = EqualEntries(entries) if entries is not None and keyed is not None else None
                     snap = self._copy_commit(active, shared, copy)
                     if shared is None:
                         return FsResult(snap.id, (*base.chain, self._layer_ref(snap.diff, name)))
@@ -301,15 +302,16 @@ class OpWorker:
             with read_as_keyed(keyed, name, source_root):
                 return self._archive(entries)
 
-        return FsResult(None, (*base.chain, self._shared_layer(entries, name, archive)))
+        key = EqualEntries(entries) if self.config.several_platforms else None
+        return FsResult(None, (*base.chain, self._shared_layer(key, name, archive)))
 
-    def _copy_commit(self, active: Active, shared: list[TarEntry] | None, copy: Callable[[], None]) -> Snapshot:
+    def _copy_commit(self, active: Active, shared: EqualEntries | None, copy: Callable[[], None]) -> Snapshot:
         """Copy into ``active`` (or link the first platform's equal diff into it) and commit it.
 
         ``shared``: the copy's entries when its platforms may share it (None: it copies for itself).
         Every copy that reads the context checks that the files are those its key hashed, so copies
         with equal entries are equal, and the first one is every platform's."""
-        donor, first = self._copy_donor(tuple(shared) if shared is not None else None)
+        donor, first = self._copy_donor(shared)
         committed: Path | None = None
         try:
             if first or donor is None or not self._linked(donor, active):
@@ -321,10 +323,10 @@ class OpWorker:
                 donor.set_result(committed)
         return snap
 
-    def _copy_donor(self, key: tuple[object, ...] | None) -> tuple[Future[Path | None] | None, bool]:
+    def _copy_donor(self, key: EqualEntries | None) -> tuple[Future[Path | None] | None, bool]:
         """The first copy of equal entries in this solve (its committed diff, or None when it failed),
         and whether the caller is that first copy and must set it."""
-        if key is None or not self.config.several_platforms:
+        if key is None:
             return None, False
         with self._lock:
             donor = self._copies.get(key)
@@ -335,8 +337,9 @@ class OpWorker:
 
     def _linked(self, donor: Future[Path | None], active: Active) -> bool:
         """Make ``active``'s diff from the first platform's equal one, by hard links
-        (:mod:`dockyard.engine.difflink`); False (``active`` mounted and empty again) when that diff
-        cannot be shared. Waits for the first platform's copy, as the copy itself would take as long."""
+        (:mod:`dockyard.engine.difflink`); False (``active``'s upperdir empty again, unmounted: the
+        copy mounts it anew) when that diff cannot be shared. Waits for the first platform's copy, as
+        the copy itself would take as long."""
         from dockyard.engine.difflink import NotLinkable, link_diff
 
         while True:
@@ -356,18 +359,17 @@ class OpWorker:
                 remove_path(str(entry))
             return False
 
-    def _shared_layer(self, entries: Sequence[object], name: str, make: Callable[[], LayerRecord]) -> LayerRef:
+    def _shared_layer(self, key: EqualEntries | None, name: str, make: Callable[[], LayerRecord]) -> LayerRef:
         """The layer of a COPY of a plain new tree from the context, made once per solve for equal entries.
 
         The platforms of a build copy the same files into the same new tree, so their entries (names,
         metadata, the host files read) are equal and so are the layers, whether archived from the
         context or from a platform's diff (:mod:`dockyard.engine.copylayer`: a test builds both
         ways): the first platform makes it, the others' chains hold the same blob being written
-        (issue 17: a 50 MB COPY was compressed once per platform, ~0.25 s each). Only a solve of
-        several platforms shares."""
-        if not self.config.several_platforms:
+        (issue 17: a 50 MB COPY was compressed once per platform, ~0.25 s each). ``key`` None (a
+        solve of one platform): nothing to share."""
+        if key is None:
             return self._in_background(name, make)
-        key = tuple(entries)
         with self._lock:
             pending = self._copy_layers.get(key)
             if pending is None:
@@ -485,6 +487,23 @@ class OpWorker:
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(blob.path, final)
         return LayerRecord(digest=blob.digest, diff_id=blob.diff_id, size=blob.size, media_type=blob.media_type)
+
+
+class EqualEntries:
+    """A COPY's tar entries as the key of what platforms share, hashed once: hashing a tuple of
+    50,000 entries takes ~7 ms, and the key is looked up several times per platform."""
+
+    __slots__ = ("_hash", "entries")
+
+    def __init__(self, entries: Sequence[TarEntry]) -> None:
+        self.entries = tuple(entries)
+        self._hash = hash(self.entries)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, EqualEntries) and other._hash == self._hash and other.entries == self.entries
 
 
 def _fs(result: Result, name: str) -> FsResult:
