@@ -4,7 +4,8 @@ dockyard reads the context in place: the keys of every step are made first (hash
 each COPY or context mount selects), then the steps run, a RUN of minutes before a ``COPY . .``
 included. A file saved in between would be copied while the key still names the bytes hashed
 before, and the step's cache record would later serve the new bytes to a context holding the old
-ones: a stale file, silently. BuildKit syncs the context once and every step reads that copy;
+ones: a stale file, silently. BuildKit syncs the context once into a snapshot of its own
+(``source/local/source.go`` ``localSourceHandler.Snapshot``) and every step reads that copy;
 dockyard checks instead that each file the key hashed is, when the step has read it, the file
 with the inode and ctime it was keyed with (a write moves ctime, and nothing can set it back),
 and fails the step otherwise: nothing of it is recorded, and the next build keys the new files.

@@ -2,8 +2,9 @@
 bytes (dockyard.engine.contextcheck).
 
 dockyard keys every step first, then runs the steps, reading the context in place. BuildKit
-syncs the context once and every step reads that copy, so its keys always name what the steps
-read; here a step that read the context checks afterwards that every file its key hashed is
+syncs the context once into a snapshot of its own (``source/local/source.go``
+``localSourceHandler.Snapshot``) and every step reads that copy, so its keys always name what the
+steps read; here a step that read the context checks afterwards that every file its key hashed is
 unchanged (``KeyedSelection.changed``), and fails naming the file otherwise. Without the check,
 the edited bytes were recorded under the old key, and a later build of the old context got them
 back from the cache: a stale file.
