@@ -16,6 +16,10 @@ triggers walks them again, and full collections walk them all: ~0.2-0.3 s of CPU
 
 Reference counting frees everything meanwhile as usual; cyclic garbage made inside a pause or
 frozen by it waits for the first collection after the hold.
+
+A CLI process also starts with a larger young generation (:func:`for_command_line`): its imports
+alone make ~35,000 objects that live until exit, and the default threshold (700) walked them in
+~86 collections, ~9 ms of a fully cached build's ~145 ms.
 """
 
 from __future__ import annotations
@@ -40,6 +44,20 @@ class _State:
 
 
 _STATE = _State()
+
+# Net allocations (made minus freed) before the collector runs: more than a cached build's whole
+# run makes, so a short command never collects, while a long one still does, every ~100,000 objects
+# (~10-20 MB of cyclic garbage at most kept between collections).
+COMMAND_LINE_THRESHOLD = 100_000
+
+
+def for_command_line() -> None:
+    """Raise the young generation's threshold for the rest of this process.
+
+    Called once when the CLI starts, never by the library: a program that imports ``dockyard``
+    keeps its own collector settings. The older generations keep their thresholds."""
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(COMMAND_LINE_THRESHOLD, middle, old)
 
 
 @contextlib.contextmanager

@@ -4,6 +4,8 @@ inside a hold is frozen only until the hold ends (a build's cyclic garbage is ne
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 import threading
 import weakref
 
@@ -96,3 +98,14 @@ def test_objects_the_process_froze_itself_stay_frozen() -> None:
         assert gc.get_freeze_count() == before
     finally:
         gc.unfreeze()
+
+
+def test_the_command_line_starts_with_a_larger_young_generation_and_the_library_does_not() -> None:
+    """The CLI package raises the young threshold for its process; ``import dockyard`` (a program
+    using the library) leaves the process's settings alone. Fresh interpreters: this one's is shared."""
+    def young_threshold(module: str) -> int:
+        probe = f"import gc; import {module}; print(gc.get_threshold()[0])"
+        return int(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout)
+
+    assert young_threshold("dockyard") == young_threshold("sys") != gcpause.COMMAND_LINE_THRESHOLD
+    assert young_threshold("dockyard.cli.main") == gcpause.COMMAND_LINE_THRESHOLD
