@@ -70,6 +70,11 @@ class TreeCopier:
     # the sources are read in place (a build context): each file copied must still be the one the
     # selection stat'ed (and a step's key hashed), else SourceChanged (engine/contextcheck.py)
     in_place: bool = False
+    # regular files (names below dest_root) already in place, left as they are; and whether an
+    # earlier pass of this copy made the directories, whose metadata is then set as for new ones
+    # (dockyard.engine.recopy links a copy's unchanged files between two passes)
+    present: frozenset[bytes] = frozenset()
+    remade: bool = False
     counts: CopyCounts = field(default_factory=CopyCounts)
     _inodes: dict[tuple[int, int], bytes] = field(default_factory=dict)
     _range_ok: bool = True
@@ -101,7 +106,8 @@ class TreeCopier:
             node = entry.node
             if node.is_dir:
                 created = self._make_dir(path)
-                open_dirs.append(_OpenDir(entry.rel + "/", node.host, path, node.st, created or not entry.lazy))
+                open_dirs.append(_OpenDir(entry.rel + "/", node.host, path, node.st,
+                                          created or self.remade or not entry.lazy))
             else:
                 self._non_dir(node.host, path, node.st)
         while open_dirs:
@@ -141,6 +147,8 @@ class TreeCopier:
         mode = st.st_mode
         self.counts.files += 1
         if stat.S_ISREG(mode):
+            if self.present and target[len(self.dest_root):].lstrip(b"/") in self.present:
+                return
             if st.st_nlink > 1:
                 key = (st.st_dev, st.st_ino)
                 first = self._inodes.get(key)

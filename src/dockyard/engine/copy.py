@@ -85,18 +85,19 @@ class CopyStats:
     bytes: int
 
 
-def copy_into(*, source_root: Path, dest_root: Path, spec: CopySpec,
-              selected: Sequence[Selected] | None = None) -> CopyStats:
+def copy_into(*, source_root: Path, dest_root: Path, spec: CopySpec, selected: Sequence[Selected] | None = None,
+              present: frozenset[bytes] = frozenset(), remade: bool = False) -> CopyStats:
     """Copy ``spec``'s sources from ``source_root`` into ``dest_root``; see the module docstring.
     ``selected``: the selection the step's cache key hashed, copied as it was listed then (files
-    added since are not the key's), instead of selecting again.
+    added since are not the key's), instead of selecting again. ``present`` and ``remade``: a pass
+    of a copy that reuses files (:class:`~dockyard.engine.copier.TreeCopier`, :mod:`.recopy`).
 
     Raises :class:`BuildError` for every failure, system errors included (with paths as the
     container sees them, never the host's mount points).
     """
     keyword = "ADD" if spec.unpack else "COPY"
     try:
-        return _copy_into(source_root, dest_root, spec, keyword, selected)
+        return _copy_into(source_root, dest_root, spec, keyword, selected, present=present, remade=remade)
     except OSError as exc:
         if disk_full(exc):
             raise  # the worker names the store's filesystem that is full
@@ -115,7 +116,7 @@ def _container_path(name: str, roots: tuple[Path, ...]) -> str:
 
 
 def _copy_into(source_root: Path, dest_root: Path, spec: CopySpec, keyword: str,
-               selected: Sequence[Selected] | None) -> CopyStats:
+               selected: Sequence[Selected] | None, *, present: frozenset[bytes], remade: bool) -> CopyStats:
     mode = parse_chmod(spec.chmod) if spec.chmod else None
     if selected is None:
         ignore = PatternMatcher(spec.context_excludes) if spec.from_context else None
@@ -140,7 +141,8 @@ def _copy_into(source_root: Path, dest_root: Path, spec: CopySpec, keyword: str,
     maker = _DirMaker(droot, dir_mode, spec.chown)
     maker.make(dest_host if dest_dir else os.path.dirname(dest_host))
 
-    copier = TreeCopier(dest_root=droot, owner=owner, mode=mode, in_place=spec.from_context)
+    copier = TreeCopier(dest_root=droot, owner=owner, mode=mode, in_place=spec.from_context, present=present,
+                        remade=remade)
     if spec.unpack:  # tarfile and the decompressors load for ADD only (issue 17, start-up)
         from dockyard.engine import archive
 

@@ -15,6 +15,8 @@ Layout under ``DATA_ROOT/snapshots``::
     ID/fs              a committed diff (ID: 12 hex digits)
     ID/parent          the parent's ID, empty for a base
     ID/work, ID/merged the overlay workdir and mount point it was written through (empty)
+    ID/copied          a COPY's files, for the next copy of it (dockyard.engine.recopy)
+    .copies/LINEAGE    the ID of the last copy of one COPY (dockyard.engine.recopy)
     tmp-ID/...         an active snapshot: the same, being written
     tmp-ID.copy        the copy fallback's materialised stack (below)
 
@@ -401,6 +403,7 @@ class Active:
         self.lowers = lowers
         self.upper = tmp / "fs"
         self._mounted: Path | None = None
+        self._remount = False  # unmounted once: a mount again must clear the workdir first
         self._copy_state: copydiff.Baseline | None = None
         self.done = False
 
@@ -428,6 +431,10 @@ class Active:
         if not merged.is_dir():  # not a spare (store/spares.py): made now
             work.mkdir(exist_ok=True)
             merged.mkdir()
+        if self._remount:
+            # a volatile overlay leaves work/work/incompat/volatile behind, and the kernel refuses
+            # to mount over that workdir again (EINVAL) until it is gone; overlayfs remakes work/work
+            shutil.rmtree(work / "work", ignore_errors=True)
         top_first = list(reversed(self.lowers))
         if self._owner.fuse is not None:
             fuseoverlay.mount(self._owner.fuse, lowers=[f"{s.id}/fs" for s in top_first], upper=f"{self._tmp.name}/fs",
@@ -453,6 +460,7 @@ class Active:
                 unmount(self._mounted)
             except StoreError:
                 unmount(self._mounted, lazy=True)
+            self._remount = True
         self._mounted = None
 
     def commit(self) -> Snapshot:
