@@ -306,3 +306,32 @@ def test_rootless_bootstrap_reports_mode_snapshotter_and_network(user: User, wor
     assert re.search(r"^Snapshotter:\s+overlayfs \(userxattr,", out.stdout, re.M), out.stdout
     assert re.search(r"^Store:\s+" + re.escape(str(workdir / "data" / "dockyard")) + "$", out.stdout, re.M)
     assert re.search(r"^RUN network:\s+slirp4netns", out.stdout, re.M), out.stdout
+
+
+@pytest.mark.parametrize("snapshotter", ["overlayfs", "fuse-overlayfs"])
+def test_rootless_copy_made_again_links_its_unchanged_files(user: User, workdir: Path, busybox_base: str,
+                                                            snapshotter: str) -> None:
+    """dockyard.engine.recopy in a user namespace: the namespace's root links the files it copied
+    (owned by the user's ids outside) into the next copy's upperdir, with the kernel's userxattr
+    overlay and with fuse-overlayfs; the image holds the edited file and the unchanged one."""
+    context = workdir / "ctx"
+    (context / "src").mkdir(parents=True)
+    (context / "src" / "kept.bin").write_bytes(b"k" * 65536)
+    (context / "src" / "edited.txt").write_text("one\n")
+    (context / "Dockerfile").write_text(f"FROM {busybox_base}\nCOPY src/ /app/\nRUN cat /app/edited.txt > /seen\n")
+    _as_user(user, context)
+    env = {"XDG_DATA_HOME": str(workdir / "data"), "XDG_CONFIG_HOME": str(workdir / "config"),
+           "DOCKYARD_SNAPSHOTTER": snapshotter}
+    first = user.dockyard("build", "--platform", "linux/amd64", str(context), env=env)
+    assert first.returncode == 0, first.stderr
+    (context / "src" / "edited.txt").write_text("two\n")
+    again = user.dockyard("build", "--platform", "linux/amd64", "-o", f"type=local,dest={workdir / 'out'}",
+                          str(context), env=env)
+    assert again.returncode == 0, again.stderr
+    snapshots = workdir / "data" / "dockyard" / "snapshots"
+    kept = {p.stat().st_ino for p in snapshots.glob("*/fs/app/kept.bin")}
+    edited = sorted(p.read_text() for p in snapshots.glob("*/fs/app/edited.txt"))
+    assert len(kept) == 1 and edited == ["one\n", "two\n"]
+    out = workdir / "out"
+    assert (out / "seen").read_text() == (out / "app" / "edited.txt").read_text() == "two\n"
+    assert (out / "app" / "kept.bin").read_bytes() == b"k" * 65536
