@@ -73,15 +73,21 @@ def _copies(root: Path, name: str) -> dict[int, Path]:
     return {path.stat().st_ino: path for path in (root / "snapshots").glob(f"*/fs/app/{name}")}
 
 
-@pytest.mark.parametrize("flags", ["", "--exclude=sub --exclude=!sub/deeper/*.txt "],
-                         ids=["plain", "directories-made-for-what-they-hold"])
+@pytest.mark.parametrize("flags", ["", "--exclude=sub --exclude=!sub/deeper/*.txt ", "--chmod=640 "],
+                         ids=["plain", "directories-made-for-what-they-hold", "chmod-and-hard-links"])
 def test_unchanged_files_are_linked_and_the_layer_is_a_fresh_copys(
         busybox_base: str, tmp_path: Path, dockyard_root: Path, monkeypatch: pytest.MonkeyPatch,
         flags: str) -> None:
     """With the excludes, sub/ and sub/deeper/ are made only for the files let back in below them (the
-    selector's lazy directories, fsutil copy.go createParentDirs): a link and a copy go into them."""
+    selector's lazy directories, fsutil copy.go createParentDirs): a link and a copy go into them. With
+    --chmod, every entry's mode is the flag's; two context files sharing an inode are copied as a
+    hard-link pair each time (never reused: the copier links them to each other)."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     ctx = _context(tmp_path, busybox_base)
+    if flags.startswith("--chmod"):
+        (ctx / "src" / "pair-a.txt").write_text("pair\n")
+        os.link(ctx / "src" / "pair-a.txt", ctx / "src" / "pair-b.txt")
+        _age(ctx / "src")
     dockerfile = ctx / "Dockerfile"
     dockerfile.write_text(dockerfile.read_text().replace("COPY src/", f"COPY {flags}src/"))
     _build(ctx, tmp_path / "first")
@@ -99,7 +105,11 @@ def test_unchanged_files_are_linked_and_the_layer_is_a_fresh_copys(
     assert (rootfs / "seen").read_text() == (rootfs / "app" / "small.txt").read_text() == "two\n"
     assert (rootfs / "app" / "big.bin").stat().st_size == BIG
     assert (rootfs / "app" / "sub" / "deeper" / "kept.txt").read_text() == "kept\n"
-    assert (rootfs / "app" / "sub" / "link").is_symlink() == (not flags)
+    assert (rootfs / "app" / "sub" / "link").is_symlink() == (not flags.startswith("--exclude"))
+    if flags.startswith("--chmod"):
+        pair = [rootfs / "app" / "pair-a.txt", rootfs / "app" / "pair-b.txt"]
+        assert pair[0].stat().st_ino == pair[1].stat().st_ino and pair[0].read_text() == "pair\n"
+        assert oct((rootfs / "app" / "big.bin").stat().st_mode & 0o777) == "0o640"
 
     monkeypatch.setenv("DOCKYARD_ROOT", str(tmp_path / "fresh-root"))
     _, fresh = _build(ctx, tmp_path / "fresh")
