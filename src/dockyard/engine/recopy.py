@@ -19,9 +19,9 @@ So that everything but those files' bytes is written by the copier as before:
    directory's metadata as it does for a directory it made.
 
 Each copy that may be reused records its files beside its diff (``ID/copied``) and is named the
-last of its lineage (``snapshots/.copies/LINEAGE``). A record that is missing or damaged, or names
-a pruned snapshot, means a full copy; a link that fails (the snapshot pruned meanwhile) leaves
-that file to the copier.
+last of its lineage (``snapshots/.copies/LINEAGE``, removed by the prune that removes the snapshot).
+A record that is missing or damaged, or names a pruned snapshot, means a full copy; a link that
+fails (the snapshot pruned meanwhile) leaves that file to the copier.
 """
 
 from __future__ import annotations
@@ -37,10 +37,9 @@ from pathlib import Path
 from dockyard import cancel
 from dockyard.engine.copy import CopySpec
 from dockyard.oci.tarfs import LNK, REG, TarEntry
-from dockyard.store.snapshots import Active, Snapshot, Snapshotter
+from dockyard.store.snapshots import COPY_LINEAGES, Active, Snapshot, Snapshotter
 
 RECORD = "copied"
-_POINTERS = ".copies"
 
 # mode, uid, gid, size, mtime (the entry's); inode, ctime_ns (the source file's when it was keyed)
 FileKey = tuple[int, int, int, int, int, int, int]
@@ -74,7 +73,7 @@ class Previous:
 
 def previous(snapshots: Snapshotter, line: str) -> Previous | None:
     """The last committed copy of ``line`` and its record, or None (none yet, pruned, unreadable)."""
-    pointer = snapshots.root / _POINTERS / line
+    pointer = snapshots.root / COPY_LINEAGES / line
     try:
         ident = pointer.read_text()
     except OSError:
@@ -97,7 +96,7 @@ def remember(snapshots: Snapshotter, snap: Snapshot, line: str, files: Mapping[b
     """Record ``files`` beside ``snap``'s diff and make it the last copy of ``line``. Best effort:
     a record lost costs the next copy its links, nothing else."""
     record = snap.diff.parent / RECORD
-    pointers = snapshots.root / _POINTERS
+    pointers = snapshots.root / COPY_LINEAGES
     with contextlib.suppress(OSError):
         _replace(record, marshal.dumps(dict(files)))
         pointers.mkdir(exist_ok=True)

@@ -26,7 +26,7 @@ from dockyard.store.cache import CacheDB, CacheRecord
 from dockyard.store.content import ContentStore
 from dockyard.store.diskusage import recorded_sizes, store_size, tree_size
 from dockyard.store.lock import FileLock
-from dockyard.store.snapshots import remove_temporaries
+from dockyard.store.snapshots import COPY_LINEAGES, remove_temporaries
 
 _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
           "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
@@ -169,6 +169,7 @@ class Store:
                 doomed = entry.with_name(f"tmp-rm-{entry.name}")
                 os.rename(entry, doomed)
                 shutil.rmtree(doomed, ignore_errors=True)
+        self._forget_copies(live)
         blobs = {str(layer.digest) for record in kept for layer in record.layers}
         base = self.content.root / "blobs" / "sha256"
         if base.is_dir():
@@ -179,6 +180,15 @@ class Store:
                     entry.unlink(missing_ok=True)
         if everything:
             shutil.rmtree(self.root / "cachemounts", ignore_errors=True)
+
+    def _forget_copies(self, live: set[str]) -> None:
+        """Drop the lineages whose last copy was just pruned: nothing would ever look them up again
+        (their base snapshot is gone too, or the next copy names itself)."""
+        with contextlib.suppress(OSError), os.scandir(self._snapshots_dir / COPY_LINEAGES) as pointers:
+            for pointer in pointers:
+                with contextlib.suppress(OSError):
+                    if Path(pointer.path).read_text() not in live:
+                        os.unlink(pointer.path)
 
 
 def content_bytes(root: Path) -> int:

@@ -82,6 +82,7 @@ _OPTION_UNSAFE = (",", ":", "\\", "=")  # characters that would split or escape 
 
 
 SNAPSHOTTERS = ("overlayfs", "fuse-overlayfs", "copy")
+COPY_LINEAGES = ".copies"  # LINEAGE -> the ID of a COPY's last copy (dockyard.engine.recopy); pruned with it
 
 
 def _wanted() -> str:

@@ -131,7 +131,8 @@ def test_a_touched_file_is_copied_again(busybox_base: str, tmp_path: Path, docky
 
 
 def test_a_pruned_last_copy_means_a_full_copy(busybox_base: str, tmp_path: Path, dockyard_root: Path) -> None:
-    """The snapshot the record names is gone: the build copies everything and names itself the last copy."""
+    """The snapshot the record names is gone: the build copies everything and names itself the last
+    copy. ``prune`` removes the lineages whose last copy it removes."""
     ctx = _context(tmp_path, busybox_base)
     _build(ctx, tmp_path / "first")
     [first] = _copies(dockyard_root, "big.bin").values()
@@ -144,3 +145,8 @@ def test_a_pruned_last_copy_means_a_full_copy(busybox_base: str, tmp_path: Path,
     (ctx / "src" / "small.txt").write_text("three\n")
     _build(ctx, tmp_path / "third")
     assert second.stat().st_nlink == 2  # the second build's copy is the third's last copy
+
+    lineages = dockyard_root / "snapshots" / ".copies"
+    assert len(list(lineages.iterdir())) == 1
+    dockyard.builders.prune(all=True)  # the prune that removes a last copy forgets its lineage
+    assert not list(lineages.iterdir())
