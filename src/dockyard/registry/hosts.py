@@ -74,7 +74,8 @@ class HostsConfig:
         except FileNotFoundError:
             return cls(certs_d=certs_d, insecure=insecure)
         except OSError as exc:
-            raise ConfigError(f"{path}: {exc}", hint="fix the TOML syntax") from None
+            raise ConfigError(f"{path}: cannot read it: {exc.strerror or exc}",
+                              hint="make it readable by this user, or remove it for the defaults") from None
         import tomllib  # only when the file exists: most starts have none (issue 17)
 
         try:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
+from dockyard.errors import ConfigError
 from dockyard.registry import errors
 from dockyard.registry.hosts import HostsConfig, is_loopback
 
@@ -53,10 +56,8 @@ def test_loopback(host: str, loop: bool) -> None:
     assert HostsConfig().schemes(host) == (("https", "http") if loop else ("https",))
 
 
-def test_registries_toml(tmp_path: object) -> None:
-    from pathlib import Path
-
-    path = Path(str(tmp_path)) / "registries.toml"
+def test_registries_toml(tmp_path: Path) -> None:
+    path = tmp_path / "registries.toml"
     path.write_text('[registry."docker.io"]\nmirrors = ["https://mirror.test:5000/"]\n'
                     '[registry."plain.test:80"]\nhttp = true\n[registry."self.test"]\ninsecure = true\n'
                     'ca = ["/x/ca.pem"]\n')
@@ -69,3 +70,16 @@ def test_registries_toml(tmp_path: object) -> None:
     path.write_text('[registry."x"]\nhttp = "yes"\n')
     with pytest.raises(Exception, match="http must be true or false"):
         HostsConfig.load(path)
+    path.write_text("[registry\n")
+    with pytest.raises(ConfigError, match=r"registries\.toml") as syntax:
+        HostsConfig.load(path)
+    assert syntax.value.hint == "fix the TOML syntax"
+
+
+def test_an_unreadable_registries_toml_is_not_called_a_syntax_error(tmp_path: Path) -> None:
+    """A file that cannot be read (here a directory; root reads any file) says so and how to fix it."""
+    path = tmp_path / "registries.toml"
+    path.mkdir()
+    with pytest.raises(ConfigError, match=r"registries\.toml: cannot read it: Is a directory") as unreadable:
+        HostsConfig.load(path)
+    assert unreadable.value.hint is not None and "readable" in unreadable.value.hint
