@@ -110,22 +110,21 @@ def _replace(path: Path, data: bytes) -> None:
 
 
 def copy_reusing(active: Active, before: Previous, files: Mapping[bytes, FileKey],
-                 copy: Callable[[frozenset[bytes], bool], object]) -> int:
-    """Copy ``files`` (and the rest) into ``active``, linking what ``before`` holds unchanged; returns
-    the number of files linked.
+                 copy: Callable[[frozenset[bytes], bool], object]) -> None:
+    """Copy ``files`` (and the rest) into ``active``, linking what ``before`` holds unchanged.
 
     ``copy(held_back, remade)`` runs the copier through ``active``'s mount, leaving the regular files
     named in ``held_back`` (layer names) as they are, and with ``remade`` setting the metadata of
-    every directory as for one it made (an earlier pass made them)."""
+    every directory as for one it made: in a plain new tree every directory below the destination
+    is one the first pass made."""
     unchanged = before.unchanged(files)
     if not unchanged:
         copy(frozenset(), False)
-        return 0
+        return
     copy(frozenset(files), False)
     active.unmount()  # the upperdir is written directly: never under a mounted overlay
     linked = _link(before.diff, os.fsencode(active.upper), unchanged)
     copy(frozenset(linked), True)
-    return len(linked)
 
 
 def _link(source: bytes, target: bytes, names: Sequence[bytes]) -> list[bytes]:
