@@ -27,10 +27,11 @@ fails (the snapshot pruned meanwhile) leaves that file to the copier.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import marshal
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,86 +46,85 @@ RECORD = "copied"
 FileKey = tuple[int, int, int, int, int, int, int]
 
 
-def lineage(context: Path, base: str | None, spec: CopySpec) -> str:
-    """What makes two copies versions of one another: the context directory, the snapshot copied
-    onto and everything the COPY says (its sources, destination, owner, mode, excludes)."""
-    return hashlib.sha256(repr((os.fspath(context), base, spec)).encode()).hexdigest()[:32]
+class Lineage:
+    """One COPY's copies in a store: the context directory, the snapshot copied onto and everything
+    the COPY says (sources, destination, owner, mode, excludes) make two copies versions of each
+    other. ``entries`` are this copy's layer entries (a plain new tree of keyed context files)."""
 
+    def __init__(self, snapshots: Snapshotter, context: Path, base: str | None, spec: CopySpec,
+                 entries: Sequence[TarEntry]) -> None:
+        self._snapshots = snapshots
+        self._entries = entries
+        self._name = hashlib.sha256(repr((os.fspath(context), base, spec)).encode()).hexdigest()[:32]
 
-def reusable(entries: Sequence[TarEntry]) -> dict[bytes, FileKey]:
-    """The regular files of a copy's layer ``entries`` that a later copy may link: those read from
-    a keyed context file, and not in a group of hard links (the copier links those among themselves)."""
-    grouped = {entry.linkname for entry in entries if entry.kind == LNK}
-    return {entry.name: (entry.mode, entry.uid, entry.gid, entry.size, entry.mtime, *entry.identity)
-            for entry in entries
-            if entry.kind == REG and entry.identity is not None and entry.name not in grouped}
+    @functools.cached_property
+    def files(self) -> dict[bytes, FileKey]:
+        """The regular files a later copy may link: those read from a keyed context file, and not in
+        a group of hard links (the copier links those among themselves). Listed once: by the copy
+        when a last copy exists, else by :meth:`remember`."""
+        grouped = {entry.linkname for entry in self._entries if entry.kind == LNK}
+        return {entry.name: (entry.mode, entry.uid, entry.gid, entry.size, entry.mtime, *entry.identity)
+                for entry in self._entries
+                if entry.kind == REG and entry.identity is not None and entry.name not in grouped}
+
+    def copy(self, active: Active, copy: Callable[[frozenset[bytes], bool], object]) -> None:
+        """Copy into ``active``, linking what the last copy holds unchanged.
+
+        ``copy(held_back, remade)`` runs the copier through ``active``'s mount, leaving the regular
+        files named in ``held_back`` (layer names) as they are, and with ``remade`` setting the
+        metadata of every directory as for one it made: in a plain new tree every directory below
+        the destination is one the first pass made."""
+        before = self._last()
+        unchanged = [] if before is None else [name for name, key in self.files.items()
+                                               if before.files.get(name) == key]
+        if before is None or not unchanged:
+            copy(frozenset(), False)
+            return
+        copy(frozenset(self.files), False)
+        active.unmount()  # the upperdir is written directly: never under a mounted overlay
+        linked = _link(before.diff, os.fsencode(active.upper), unchanged)
+        copy(frozenset(linked), True)
+
+    def remember(self, snap: Snapshot) -> None:
+        """Record the files beside ``snap``'s diff and make it the last copy. Best effort: a record
+        lost costs the next copy its links, nothing else."""
+        with contextlib.suppress(OSError):
+            _replace(snap.diff.parent / RECORD, marshal.dumps(self.files))
+            pointers = self._snapshots.root / COPY_LINEAGES
+            pointers.mkdir(exist_ok=True)
+            _replace(pointers / self._name, snap.id.encode())
+
+    def _last(self) -> _LastCopy | None:
+        """The last committed copy and its record, or None (none yet, pruned, unreadable)."""
+        pointer = self._snapshots.root / COPY_LINEAGES / self._name
+        try:
+            ident = pointer.read_text()
+        except OSError:
+            return None
+        if not self._snapshots.exists(ident):
+            with contextlib.suppress(OSError):
+                pointer.unlink()  # pruned: the lineage starts again with this copy
+            return None
+        snap = self._snapshots.get(ident)
+        try:
+            files = marshal.loads((snap.diff.parent / RECORD).read_bytes())
+        except (OSError, ValueError, EOFError, TypeError):
+            return None
+        return _LastCopy(os.fsencode(snap.diff), files) if isinstance(files, dict) else None
 
 
 @dataclass(frozen=True)
-class Previous:
-    """The last copy of a lineage: its committed diff and the files it recorded."""
+class _LastCopy:
+    """A lineage's last copy: its committed diff and the files it recorded."""
 
     diff: bytes
-    files: Mapping[bytes, FileKey]
-
-    def unchanged(self, files: Mapping[bytes, FileKey]) -> list[bytes]:
-        return [name for name, key in files.items() if self.files.get(name) == key]
-
-
-def previous(snapshots: Snapshotter, line: str) -> Previous | None:
-    """The last committed copy of ``line`` and its record, or None (none yet, pruned, unreadable)."""
-    pointer = snapshots.root / COPY_LINEAGES / line
-    try:
-        ident = pointer.read_text()
-    except OSError:
-        return None
-    if not snapshots.exists(ident):
-        with contextlib.suppress(OSError):
-            pointer.unlink()  # pruned: the lineage starts again with the next copy
-        return None
-    snap = snapshots.get(ident)
-    try:
-        files = marshal.loads((snap.diff.parent / RECORD).read_bytes())
-    except (OSError, ValueError, EOFError, TypeError):
-        return None
-    if not isinstance(files, dict):
-        return None
-    return Previous(os.fsencode(snap.diff), files)
-
-
-def remember(snapshots: Snapshotter, snap: Snapshot, line: str, files: Mapping[bytes, FileKey]) -> None:
-    """Record ``files`` beside ``snap``'s diff and make it the last copy of ``line``. Best effort:
-    a record lost costs the next copy its links, nothing else."""
-    record = snap.diff.parent / RECORD
-    pointers = snapshots.root / COPY_LINEAGES
-    with contextlib.suppress(OSError):
-        _replace(record, marshal.dumps(dict(files)))
-        pointers.mkdir(exist_ok=True)
-        _replace(pointers / line, snap.id.encode())
+    files: dict[bytes, FileKey]
 
 
 def _replace(path: Path, data: bytes) -> None:
     staging = path.with_name(f".{path.name}.{os.getpid()}")
     staging.write_bytes(data)
     os.replace(staging, path)
-
-
-def copy_reusing(active: Active, before: Previous, files: Mapping[bytes, FileKey],
-                 copy: Callable[[frozenset[bytes], bool], object]) -> None:
-    """Copy ``files`` (and the rest) into ``active``, linking what ``before`` holds unchanged.
-
-    ``copy(held_back, remade)`` runs the copier through ``active``'s mount, leaving the regular files
-    named in ``held_back`` (layer names) as they are, and with ``remade`` setting the metadata of
-    every directory as for one it made: in a plain new tree every directory below the destination
-    is one the first pass made."""
-    unchanged = before.unchanged(files)
-    if not unchanged:
-        copy(frozenset(), False)
-        return
-    copy(frozenset(files), False)
-    active.unmount()  # the upperdir is written directly: never under a mounted overlay
-    linked = _link(before.diff, os.fsencode(active.upper), unchanged)
-    copy(frozenset(linked), True)
 
 
 def _link(source: bytes, target: bytes, names: Sequence[bytes]) -> list[bytes]:

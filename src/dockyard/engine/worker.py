@@ -276,18 +276,22 @@ class OpWorker:
                     from_context=isinstance(source, ContextResult),
                     context_excludes=source.excludes if isinstance(source, ContextResult) else (),
                 )
+                keyed = keyed_selection(source, spec.selection(), spec.context_excludes) if isinstance(
+                    source, ContextResult) else None
+                # the entries serve an archive straight from the context, the platforms sharing a copy,
+                # and a copy made again from its last one (through an overlay's upperdir only: the copy
+                # snapshotter writes a materialised tree); else they are not listed
+                listed = direct or self.config.several_platforms or (keyed is not None and self.snapshots.overlay)
                 with gcpause.paused():  # a tar entry per file, kept until the layer is written
                     entries = layer_entries(source_root=source_root, dest_root=dest, spec=spec,
                                             listing=source.listing if isinstance(source, ContextResult) else None,
                                             lowers=[s.diff for s in active.lowers],
-                                            source_date_epoch=self.config.layer_options.source_date_epoch)
-                keyed = keyed_selection(source, spec.selection(), spec.context_excludes) if isinstance(
-                    source, ContextResult) else None
+                                            source_date_epoch=self.config.layer_options.source_date_epoch
+                                            ) if listed else None
                 if not direct or entries is None:
-                    # a plain new tree of keyed files: linked from its last copy where unchanged (through
-                    # an overlay's upperdir: the copy snapshotter writes a materialised tree instead)
-                    reused = entries if keyed is not None and self.snapshots.overlay else None
-                    line = recopy.lineage(source_root, base.top, spec) if reused is not None else ""
+                    tree = entries if keyed is not None else None  # a plain new tree of keyed context files
+                    lineage = recopy.Lineage(self.snapshots, source_root, base.top, spec, tree) if (
+                        tree is not None and self.snapshots.overlay) else None
 
                     def one_pass(present: frozenset[bytes], remade: bool) -> None:
                         copy_into(source_root=source_root, dest_root=active.mount(), spec=spec,
@@ -296,18 +300,16 @@ class OpWorker:
 
                     def copy() -> None:
                         with read_as_keyed(keyed, name, source_root, files=spec.unpack):
-                            before = recopy.previous(self.snapshots, line) if reused is not None else None
-                            if before is None or reused is None:
+                            if lineage is None:
                                 one_pass(frozenset(), False)
                             else:
-                                recopy.copy_reusing(active, before, recopy.reusable(reused), one_pass)
+                                lineage.copy(active, one_pass)
 
                     # equal entries in a solve of several platforms: they may share the copy
-                    shared = EqualEntries(entries) if (entries is not None and keyed is not None
-                                                       and self.config.several_platforms) else None
+                    shared = EqualEntries(tree) if tree is not None and self.config.several_platforms else None
                     snap = self._copy_commit(active, shared, copy)
-                    if reused is not None:  # for the next copy; off the step's path (50,000 files: ~70 ms)
-                        self._after(lambda: recopy.remember(self.snapshots, snap, line, recopy.reusable(reused)))
+                    if lineage is not None:  # for the next copy; off the step's path (50,000 files: ~70 ms)
+                        self._after(lambda: lineage.remember(snap))
                     if shared is None:
                         return FsResult(snap.id, (*base.chain, self._layer_ref(snap.diff, name)))
                     # the layer of equal entries is made once, from the first platform's diff
